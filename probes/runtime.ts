@@ -1,0 +1,78 @@
+import { basename } from 'node:path';
+import type { Probe, ProbeOutput } from '../src/engine/probe.js';
+import { parseEnviron } from '../src/procfs/proc-cmdline.js';
+import { ProctriageError } from '../src/errors.js';
+
+/**
+ * Which runtime runs the target, and the runtime memory settings from its command line and
+ * environment. The environment is read for single keys only and never copied into the report.
+ */
+export const probe: Probe = {
+  meta: {
+    id: 'runtime',
+    description: 'runtime (node, go, java, python) from exe/cmdline; heap and memory-limit settings from cmdline and environ',
+    runtime: 'any',
+    timeoutMs: 2000,
+    facts: {
+      runtime: { unit: 'string', description: 'node, go, java, python or unknown' },
+      'node.maxOldSpaceSizeMb': { unit: 'count', description: '--max-old-space-size from the command line or NODE_OPTIONS (MB)' },
+      'go.memLimitEnv': { unit: 'bytes', description: 'GOMEMLIMIT from the environment' },
+    },
+  },
+  run({ proc, pid, sources }) {
+    const out: ProbeOutput = { metrics: {} };
+    const argv = sources.cmdline();
+    let exe = '';
+    try {
+      exe = proc.readlinkOrGone(pid, 'exe') ?? '';
+    } catch (err) {
+      if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
+    }
+    let env: Record<string, string> | undefined;
+    try {
+      env = parseEnviron(proc.readBuffer(pid, 'environ'));
+    } catch (err) {
+      if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
+      out.partial = 'environ not readable';
+      out.unknowns = [{ probe: 'runtime', reason: 'access denied to /proc/PID/environ: runtime limits from the environment are unknown', hint: 'run as the same user as the target, or as root' }];
+    }
+    const runtime = detectRuntime(exe.replace(/ \(deleted\)$/, ''), argv, sources.stat().comm, env);
+    out.metrics.runtime = runtime;
+
+    const nodeArgs = [...argv, ...(env?.NODE_OPTIONS?.split(/\s+/) ?? [])];
+    const oldSpace = maxOldSpace(nodeArgs);
+    if (runtime === 'node' && oldSpace !== undefined) out.metrics['node.maxOldSpaceSizeMb'] = oldSpace;
+    const memLimit = env?.GOMEMLIMIT !== undefined ? parseGoBytes(env.GOMEMLIMIT) : undefined;
+    if (memLimit !== undefined) out.metrics['go.memLimitEnv'] = memLimit;
+    return out;
+  },
+};
+
+export function detectRuntime(exe: string, argv: string[], comm: string, env?: Record<string, string>): string {
+  const names = [basename(exe), basename(argv[0] ?? ''), comm];
+  if (names.some((n) => /^(node|nodejs)(\d+)?$/.test(n))) return 'node';
+  if (names.some((n) => /^java$/.test(n))) return 'java';
+  if (names.some((n) => /^python(\d(\.\d+)?)?$/.test(n))) return 'python';
+  if (env && ('GOMEMLIMIT' in env || 'GOGC' in env || 'GOMAXPROCS' in env || 'GODEBUG' in env)) return 'go';
+  return 'unknown';
+}
+
+/** The last --max-old-space-size wins, as in Node. */
+export function maxOldSpace(args: string[]): number | undefined {
+  let v: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--max[-_]old[-_]space[-_]size(?:=(\d+))?$/.exec(args[i]);
+    if (!m) continue;
+    const n = Number(m[1] ?? args[i + 1]);
+    if (Number.isFinite(n)) v = n;
+  }
+  return v;
+}
+
+/** GOMEMLIMIT syntax: a byte count with optional B, KiB, MiB, GiB, TiB suffix; "off" = none. */
+export function parseGoBytes(s: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)?\s*$/.exec(s);
+  if (!m) return undefined;
+  const mult: Record<string, number> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+  return Math.round(Number(m[1]) * mult[m[2] ?? 'B']);
+}

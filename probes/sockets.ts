@@ -1,0 +1,107 @@
+import type { Probe, ProbeOutput, Unknown } from '../src/engine/probe.js';
+import { classifyFdLink } from '../src/procfs/fd.js';
+import { formatEndpoint, type InetRow, type TcpState } from '../src/procfs/net-tcp.js';
+import { ProctriageError } from '../src/errors.js';
+
+const STATES: TcpState[] = ['established', 'closeWait', 'timeWait', 'listen', 'synSent', 'synRecv', 'finWait1', 'finWait2', 'lastAck', 'closing'];
+const TOP = 5;
+
+/**
+ * The target's sockets: fd socket inodes joined with /proc/PID/net/{tcp,tcp6,udp,udp6,unix}
+ * (the target's own network namespace). TIME_WAIT rows have no owner (inode 0): they are
+ * attributed to the target when their local port is one of its listeners or their remote
+ * is one of its established peers.
+ */
+export const probe: Probe = {
+  meta: {
+    id: 'sockets',
+    description: 'TCP states, top remote peers per state, queues, listen backlog, UDP and unix sockets (/proc/PID/net/*)',
+    runtime: 'any',
+    core: true,
+    timeoutMs: 5000,
+    facts: {
+      'sockets.tcp.*': { unit: 'count', description: 'TCP sockets of the process per state: established, closeWait, timeWait, listen, synSent, synRecv, finWait1, finWait2, lastAck, closing' },
+      'sockets.tcp.total': { unit: 'count', description: 'TCP sockets owned by the process' },
+      'sockets.tcp.maxPerRemote': { unit: 'count', description: 'connections (any state) to the busiest single remote endpoint' },
+      'sockets.udp': { unit: 'count', description: 'UDP sockets' },
+      'sockets.unix': { unit: 'count', description: 'unix domain sockets' },
+      'sockets.queued': { unit: 'count', description: 'TCP connections with bytes waiting in a send or receive queue' },
+      'sockets.listenQueued': { unit: 'count', description: 'connections waiting in listen backlogs, not yet accepted' },
+    },
+    evidence: {
+      'sockets.peers.<state>': 'top remote endpoints in that state: {endpoint, count}',
+      'sockets.topRemotes': 'top remote endpoints over all states: {endpoint, count}',
+      'sockets.listen': 'listening sockets: {endpoint, queued, backlog}',
+      'sockets.queues': 'connections with non-zero queues: {local, remote, state, rx, tx}',
+    },
+  },
+  run({ sources }) {
+    const inodes = new Set<number>();
+    for (const { link } of sources.fdTable()) {
+      const t = classifyFdLink(link);
+      if (t.type === 'socket' && t.inode) inodes.add(t.inode);
+    }
+    const unknowns: Unknown[] = [];
+    const readTable = <T>(name: string, read: () => T[]): T[] => {
+      try {
+        return read();
+      } catch (err) {
+        if (err instanceof ProctriageError && err.code === 'NO_SUCH_PROCESS') throw err;
+        unknowns.push({ probe: 'sockets', reason: `/proc/PID/net/${name}: ${(err as Error).message}` });
+        return [];
+      }
+    };
+    const tcpAll = [...readTable('tcp', () => sources.inet('tcp')), ...readTable('tcp6', () => sources.inet('tcp6'))];
+    const udpAll = [...readTable('udp', () => sources.inet('udp')), ...readTable('udp6', () => sources.inet('udp6'))];
+    const unixAll = readTable('unix', () => sources.unix());
+
+    const own = tcpAll.filter((r) => r.inode !== 0 && inodes.has(r.inode));
+    const listenPorts = new Set(own.filter((r) => r.state === 'listen').map((r) => r.local.port));
+    const peers = new Set(own.filter((r) => r.state === 'established').map((r) => formatEndpoint(r.remote)));
+    const timeWait = tcpAll.filter((r) => r.inode === 0 && r.state === 'timeWait' &&
+      (listenPorts.has(r.local.port) || peers.has(formatEndpoint(r.remote))));
+    const tcp = own.concat(timeWait);
+
+    const metrics: Record<string, number> = {};
+    for (const s of STATES) metrics[`sockets.tcp.${s}`] = 0;
+    const byState = new Map<TcpState, InetRow[]>();
+    for (const r of tcp) {
+      metrics[`sockets.tcp.${r.state}`] = (metrics[`sockets.tcp.${r.state}`] ?? 0) + 1;
+      (byState.get(r.state) ?? byState.set(r.state, []).get(r.state)!).push(r);
+    }
+    const connected = tcp.filter((r) => r.state !== 'listen');
+    const topRemotes = top(connected.map((r) => formatEndpoint(r.remote)));
+    metrics['sockets.tcp.total'] = tcp.length;
+    metrics['sockets.tcp.maxPerRemote'] = topRemotes[0]?.count ?? 0;
+    metrics['sockets.udp'] = udpAll.filter((r) => inodes.has(r.inode)).length;
+    metrics['sockets.unix'] = unixAll.filter((r) => inodes.has(r.inode)).length;
+
+    const queued = connected.filter((r) => r.rxQueue > 0 || r.txQueue > 0);
+    const listen = byState.get('listen') ?? [];
+    metrics['sockets.queued'] = queued.length;
+    // for a LISTEN socket the kernel shows the accept queue length as rx and the backlog as tx
+    metrics['sockets.listenQueued'] = listen.reduce((a, r) => a + r.rxQueue, 0);
+
+    const evidence: Record<string, unknown> = {
+      'sockets.topRemotes': topRemotes,
+      'sockets.listen': listen.map((r) => ({ endpoint: formatEndpoint(r.local), queued: r.rxQueue, backlog: r.txQueue })).slice(0, 10),
+      'sockets.queues': queued.sort((a, b) => b.rxQueue + b.txQueue - a.rxQueue - a.txQueue).slice(0, TOP)
+        .map((r) => ({ local: formatEndpoint(r.local), remote: formatEndpoint(r.remote), state: r.state, rx: r.rxQueue, tx: r.txQueue })),
+    };
+    for (const [state, rows] of byState) {
+      if (state !== 'listen') evidence[`sockets.peers.${state}`] = top(rows.map((r) => formatEndpoint(r.remote)));
+    }
+    const out: ProbeOutput = { metrics, evidence };
+    if (unknowns.length) {
+      out.unknowns = unknowns;
+      out.partial = 'some socket tables were not readable';
+    }
+    return out;
+  },
+};
+
+function top(keys: string[]): { endpoint: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([endpoint, count]) => ({ endpoint, count }));
+}

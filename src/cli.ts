@@ -1,0 +1,102 @@
+/**
+ * The CLI layer: commander wiring only. Commands load their modules lazily so that
+ * `proctriage --version` starts as fast as node itself. Only this layer (with
+ * src/commands) prints or exits.
+ */
+import { VERSION } from './version.js';
+import { ProctriageError } from './errors.js';
+
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  process.stdout.write(VERSION + '\n');
+} else {
+  main(argv).then((code) => { process.exitCode = code; }, fail);
+}
+
+type Action = (...args: any[]) => Promise<number>;
+
+async function main(args: string[]): Promise<number> {
+  const { Command, Option, CommanderError } = await import('commander');
+  let exitCode = 0;
+  const lazy = (load: () => Promise<{ run: Action }>): ((...a: unknown[]) => Promise<void>) =>
+    async (...a) => { exitCode = await (await load()).run(...a.slice(0, -1)); };
+
+  const output = (cmd: InstanceType<typeof Command>) => cmd
+    .option('--json', 'print the report as JSON (same as --format json)')
+    .addOption(new Option('--format <format>', 'table, json or markdown').default('table'))
+    .option('--no-redact', 'show secrets in command lines and paths as they are (loudly)')
+    .option('--no-color', 'no colours (also NO_COLOR=1 or a non-terminal stdout)');
+
+  const targetOptions = (cmd: InstanceType<typeof Command>) => output(cmd)
+    .option('--name <pattern>', 'select targets by command name / command line (regular expression)')
+    .option('--inspect <[host:]port>', 'also probe a Node.js process through its inspector (loopback only)')
+    .option('--activate-inspector', 'send SIGUSR1 to a verified Node.js target to open its inspector, then close it again')
+    .option('--allow-remote', 'allow a non-loopback --inspect or --pprof address (the inspector grants code execution)')
+    .option('--pprof <url>', 'also probe a Go process through its net/http/pprof endpoint')
+    .option('--playbook <file>', 'use a team playbook (YAML or JSON, validated)')
+    .option('--timeout <duration>', 'overall deadline', '10s');
+
+  const program = new Command('proctriage')
+    .description('Classified diagnosis of resource leaks in a running Linux process.\nExit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.')
+    .version(VERSION)
+    .enablePositionalOptions()
+    .showHelpAfterError('(run proctriage --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const diagnose = lazy(() => import('./commands/diagnose.js'));
+  targetOptions(program.argument('[pids...]', 'process ids to diagnose')).action(diagnose);
+  targetOptions(program.command('diagnose').argument('[pids...]', 'process ids').description('one-shot diagnosis (the default command)'))
+    .action(diagnose);
+
+  targetOptions(program.command('watch').argument('<pid>').description('sample repeatedly: trends, slopes, time to exhaustion, then the diagnosis'))
+    .option('--interval <duration>', 'time between samples', '5s')
+    .option('--duration <duration>', 'how long to watch', '2m')
+    .option('--samples <file.ndjson>', 'keep every sample in an NDJSON file')
+    .action(lazy(() => import('./commands/watch.js')));
+  targetOptions(program.command('snapshot').argument('<pid>').description('write the full report to a file, for diff or later analysis'))
+    .requiredOption('-o, --output <file>', 'where to write the snapshot (JSON)')
+    .action(lazy(() => import('./commands/snapshot.js')));
+  output(program.command('diff').argument('<a>').argument('<b>').description('growth of every metric between two snapshots of one process'))
+    .action(lazy(() => import('./commands/diff.js')));
+  targetOptions(program.command('capture').argument('<pid>').description('incident bundle: raw /proc and cgroup files, report.json, report.md, manifest'))
+    .requiredOption('--dir <dir>', 'bundle directory (created; must not exist or be empty)')
+    .action(lazy(() => import('./commands/capture.js')));
+  output(program.command('analyze').argument('<dir>').description('re-run the diagnosis offline from a capture bundle'))
+    .option('--playbook <file>', 'use a team playbook')
+    .action(lazy(() => import('./commands/analyze.js')));
+  output(program.command('top').description('rank every process on the host by risk'))
+    .option('--limit <n>', 'how many processes to show', '15')
+    .action(lazy(() => import('./commands/top.js')));
+  program.command('demo').description('start bundled misbehaving services, triage each, clean up')
+    .option('--no-color', 'no colours')
+    .option('--keep', 'leave the services running until Ctrl-C (to try proctriage on them yourself)')
+    .action(lazy(() => import('./commands/demo.js')));
+
+  const playbook = program.command('playbook').description('check or print a playbook');
+  playbook.command('validate').argument('<file>').description('validate a playbook file').action(lazy(() => import('./commands/playbook-validate.js')));
+  playbook.command('show').option('--playbook <file>', 'show this playbook instead of the built-in one').option('--json', 'as JSON')
+    .description('print the decision tree').action(lazy(() => import('./commands/playbook-show.js')));
+
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version are not errors; every usage error is UNKNOWN (3) in the Nagios convention
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 3;
+    }
+    throw err;
+  }
+  return exitCode;
+}
+
+function fail(err: unknown): void {
+  if (err instanceof ProctriageError) {
+    process.stderr.write(`proctriage: ${err.message}${err.hint ? ` (${err.hint})` : ''}\n`);
+  } else {
+    const e = err as Error | undefined;
+    process.stderr.write(`proctriage: internal error: ${e?.message ?? String(err)}\n`);
+    if (process.env.PROCTRIAGE_DEBUG) process.stderr.write(`${e?.stack}\n`);
+  }
+  process.exitCode = 3;
+}

@@ -1,0 +1,46 @@
+import { ProcFs } from '../procfs/procfs.js';
+import { diagnose } from '../engine/runner.js';
+import { loadPlaybook } from '../engine/playbook.js';
+import { PROBES } from '../../probes/index.js';
+import { parseDuration, render, warnIfUnredacted, type OutputOptions } from './options.js';
+import { resolveTargets } from './targets.js';
+import { VERSION } from '../version.js';
+import type { Report } from '../engine/report.js';
+
+export interface DiagnoseOptions extends OutputOptions {
+  name?: string;
+  inspect?: string;
+  activateInspector?: boolean;
+  allowRemote?: boolean;
+  pprof?: string;
+  playbook?: string;
+  timeout?: string;
+  root?: string;
+}
+
+/** Examine the targets and return the report (no printing). */
+export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<Report> {
+  const proc = new ProcFs(o.root ?? '/');
+  const targets = resolveTargets(proc, pids, o.name);
+  const playbook = await loadPlaybook(o.playbook);
+  return diagnose(targets, {
+    proc,
+    playbook,
+    probes: PROBES,
+    probeOptions: { inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, pprof: o.pprof },
+    timeoutMs: parseDuration(o.timeout ?? '10s', '--timeout'),
+    redact: o.redact !== false,
+    version: VERSION,
+  });
+}
+
+/** `proctriage <pid...>`: print the diagnosis; the exit code is the report's. */
+export async function run(pids: string[], o: DiagnoseOptions): Promise<number> {
+  warnIfUnredacted(o);
+  const report = await buildReport(pids, o);
+  process.stdout.write(await render(report, o));
+  for (const t of report.targets) {
+    if (t.error) process.stderr.write(`proctriage: ${t.error.message}${t.error.hint ? ` (${t.error.hint})` : ''}\n`);
+  }
+  return report.exitCode;
+}

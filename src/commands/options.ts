@@ -1,0 +1,51 @@
+import { UsageError } from '../errors.js';
+import type { Report } from '../engine/report.js';
+
+/** "10s", "500ms", "2m", "1h" or a bare number of seconds → milliseconds. */
+export function parseDuration(s: string, what = 'duration'): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(s).trim());
+  if (!m) throw new UsageError(`${what} "${s}" is not a duration (e.g. 500ms, 10s, 2m)`);
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
+  const ms = Number(m[1]) * mult;
+  if (ms <= 0) throw new UsageError(`${what} must be positive`);
+  return ms;
+}
+
+export function parsePid(s: string): number {
+  if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 2 ** 22) throw new UsageError(`"${s}" is not a process id`);
+  return Number(s);
+}
+
+export type Format = 'table' | 'json' | 'markdown';
+
+export interface OutputOptions {
+  json?: boolean;
+  format?: string;
+  color?: boolean;
+  redact?: boolean;
+}
+
+export function outputFormat(o: OutputOptions): Format {
+  if (o.json) return 'json';
+  const f = o.format ?? 'table';
+  if (f !== 'table' && f !== 'json' && f !== 'markdown' && f !== 'md') throw new UsageError(`--format must be table, json or markdown, not "${f}"`);
+  return f === 'md' ? 'markdown' : f;
+}
+
+/** Colour only for a terminal, and never when NO_COLOR is set or --no-color was given. */
+export function useColor(o: OutputOptions): boolean {
+  return o.color !== false && !!process.stdout.isTTY && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
+}
+
+/** Render a report in the chosen format; the table renderer (chalk, cli-table3) loads only when used. */
+export async function render(report: Report, o: OutputOptions): Promise<string> {
+  switch (outputFormat(o)) {
+    case 'json': return (await import('../render/json.js')).renderJson(report);
+    case 'markdown': return (await import('../render/markdown.js')).renderMarkdown(report);
+    default: return (await import('../render/table.js')).renderTable(report, { color: useColor(o) });
+  }
+}
+
+export function warnIfUnredacted(o: OutputOptions): void {
+  if (o.redact === false) process.stderr.write('proctriage: WARNING: --no-redact: secrets in command lines and paths are shown as they are\n');
+}

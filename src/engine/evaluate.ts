@@ -1,0 +1,148 @@
+import type { Condition, FindingRule, Playbook, SeverityLevel } from './playbook-schema.js';
+import type { Metrics } from './probe.js';
+import { formatValue } from './format.js';
+
+export interface Finding {
+  id: string;
+  severity: SeverityLevel;
+  title: string;
+  summary: string;
+  evidence: Record<string, unknown>;
+  likelyCauses: string[];
+  nextSteps: string[];
+  seed: string;
+}
+
+export interface PathStep {
+  step: string;
+  question: string;
+  answer: string;
+  findings: string[];
+}
+
+export interface Facts {
+  pid: number;
+  metrics: Metrics;
+  evidence: Record<string, unknown>;
+}
+
+const RANK: Record<SeverityLevel, number> = { info: 0, warning: 1, critical: 2 };
+
+/** Walk the playbook's decision tree over one target's facts. Pure. */
+export function evaluate(playbook: Playbook, facts: Facts): { findings: Finding[]; path: PathStep[] } {
+  const findings: Finding[] = [];
+  const path: PathStep[] = [];
+  for (const step of playbook.steps) {
+    const rules = playbook.findings.filter((f) => f.step === step.id);
+    const fired: Finding[] = [];
+    const missing = new Set<string>();
+    let judged = 0;
+    for (const rule of rules) {
+      const absent = rule.requires.filter((k) => !(k in facts.metrics));
+      if (absent.length) {
+        absent.forEach((k) => missing.add(k));
+        continue;
+      }
+      judged++;
+      const level = rule.levels.find((l) => test(l.when, facts.metrics));
+      if (level) fired.push(raise(rule, level.severity, facts));
+    }
+    fired.sort((a, b) => RANK[b.severity] - RANK[a.severity]);
+    findings.push(...fired);
+    if (step.onlyWhenFiring && !findings.some((f) => f.severity !== 'info')) continue;
+    if (!fired.length && !judged && rules.length && step.hideWhenUnknown) continue;
+    let answer: string;
+    if (fired.length) answer = 'yes: ' + fired.map((f) => `${f.id} (${f.severity})`).join(', ');
+    else if (!judged && rules.length) answer = fill(step.unknown, facts, { missing: [...missing].join(', ') }) ?? step.unknown;
+    else answer = [step.healthy].flat().map((t) => fill(t, facts)).find((a) => a !== undefined) ?? 'no';
+    path.push({ step: step.id, question: step.question, answer, findings: fired.map((f) => f.id) });
+  }
+  findings.sort((a, b) => RANK[b.severity] - RANK[a.severity]);
+  return { findings, path };
+}
+
+function raise(rule: FindingRule, severity: SeverityLevel, facts: Facts): Finding {
+  const evidence: Record<string, unknown> = {};
+  for (const key of rule.evidence) {
+    if (key in facts.metrics) evidence[key] = facts.metrics[key];
+    else if (key in facts.evidence) evidence[key] = facts.evidence[key];
+    else {
+      const family = Object.entries(facts.metrics).filter(([k]) => k.startsWith(key + '.'));
+      if (family.length) evidence[key] = Object.fromEntries(family.map(([k, v]) => [k.slice(key.length + 1), v]));
+    }
+  }
+  return {
+    id: rule.id,
+    severity,
+    title: rule.title,
+    summary: fill(rule.summary, facts) ?? rule.summary,
+    evidence,
+    likelyCauses: rule.likelyCauses.map((c) => fill(c, facts)).filter((c): c is string => c !== undefined),
+    // a next step whose placeholders cannot be filled would be a broken command: leave it out
+    nextSteps: rule.nextSteps.map((s) => fill(s, facts)).filter((s): s is string => s !== undefined),
+    seed: rule.seed,
+  };
+}
+
+/** Evaluate a condition; a comparison on an absent metric is false. */
+export function test(cond: Condition, metrics: Metrics): boolean {
+  if ('all' in cond) return cond.all.every((c) => test(c, metrics));
+  if ('any' in cond) return cond.any.some((c) => test(c, metrics));
+  if ('not' in cond) return !test(cond.not, metrics);
+  if ('exists' in cond) return cond.exists in metrics;
+  if ('absent' in cond) return !(cond.absent in metrics);
+  const left = metrics[cond.metric];
+  if (left === undefined) return false;
+  let right: number | string;
+  if (typeof cond.value === 'object') {
+    const ref = metrics[cond.value.metric];
+    if (typeof ref !== 'number') return false;
+    right = ref * (cond.value.factor ?? 1);
+  } else right = cond.value;
+  switch (cond.op) {
+    case '==': return left === right;
+    case '!=': return left !== right;
+  }
+  if (typeof left !== 'number' || typeof right !== 'number') return false;
+  switch (cond.op) {
+    case '>=': return left >= right;
+    case '>': return left > right;
+    case '<=': return left <= right;
+    case '<': return left < right;
+  }
+}
+
+/**
+ * Fill "{key}" / "{key:fmt}" placeholders from pid, metrics and evidence (with path walking,
+ * e.g. {sockets.closeWait.peers.0.endpoint}). Returns undefined if any placeholder is unresolvable.
+ */
+export function fill(template: string, facts: Facts, extra: Record<string, unknown> = {}): string | undefined {
+  let ok = true;
+  const out = template.replace(/\{([A-Za-z0-9_.<>*-]+)(?::([a-z]+))?\}/g, (_, key: string, fmt?: string) => {
+    const v = resolve(key, facts, extra);
+    if (v === undefined || v === null || v === '') { ok = false; return ''; }
+    return formatValue(v, fmt);
+  });
+  return ok ? out : undefined;
+}
+
+function resolve(key: string, facts: Facts, extra: Record<string, unknown>): unknown {
+  if (key === 'pid') return String(facts.pid);
+  if (key in extra) return extra[key];
+  const parts = key.split('.');
+  for (let i = parts.length; i > 0; i--) {
+    const head = parts.slice(0, i).join('.');
+    let v: unknown = head in facts.metrics ? facts.metrics[head] : facts.evidence[head];
+    if (v === undefined) continue;
+    for (const p of parts.slice(i)) {
+      if (v === null || typeof v !== 'object') return undefined;
+      v = (v as Record<string, unknown>)[p];
+    }
+    return v;
+  }
+  return undefined;
+}
+
+export function worst(severities: SeverityLevel[]): SeverityLevel | undefined {
+  return severities.reduce<SeverityLevel | undefined>((w, s) => (w === undefined || RANK[s] > RANK[w] ? s : w), undefined);
+}

@@ -1,0 +1,58 @@
+/** Human formatting of metric values, shared by templates and renderers. */
+
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return 'unlimited';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = Math.abs(n);
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${n < 0 ? '-' : ''}${i === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'never';
+  const s = Math.round(Math.abs(seconds));
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  if (m > 0) return `${m}m ${s % 60}s`;
+  return `${s}s`;
+}
+
+export function formatNumber(n: number): string {
+  if (!Number.isFinite(n)) return 'unlimited';
+  if (Number.isInteger(n)) return n.toLocaleString('en-US');
+  return Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+}
+
+export function formatPercent(ratio: number): string {
+  const p = ratio * 100;
+  return `${p >= 10 || p === 0 ? Math.round(p) : p.toFixed(1)}%`;
+}
+
+export type Formatter = 'pct' | 'bytes' | 'duration' | 'n' | 'ms' | 'raw';
+
+export function formatValue(v: unknown, fmt?: string): string {
+  if (typeof v !== 'number') return typeof v === 'string' ? v : JSON.stringify(v);
+  switch (fmt) {
+    case 'pct': return formatPercent(v);
+    case 'bytes': return formatBytes(v);
+    case 'duration': return formatDuration(v);
+    case 'ms': return `${formatNumber(v)} ms`;
+    case 'raw': return String(v); // inside commands: no thousands separators
+    default: return formatNumber(v);
+  }
+}
+
+/** Format a metric by its declared unit. */
+export function formatUnit(unit: string | undefined, v: unknown): string {
+  if (typeof v !== 'number') return formatValue(v);
+  switch (unit) {
+    case 'bytes': return formatBytes(v);
+    case 'ratio': return formatPercent(v);
+    case 'seconds': return formatDuration(v);
+    case 'ms': return `${formatNumber(v)} ms`;
+    case 'percent': return `${formatNumber(v)}%`;
+    default: return formatNumber(v);
+  }
+}

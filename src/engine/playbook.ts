@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { extname } from 'node:path';
+import type { Playbook } from './playbook-schema.js';
+import { PlaybookInvalid, UsageError } from '../errors.js';
+
+/** Compiled at build time from playbooks/default.yaml, after zod validation (scripts/build-playbook). */
+export const BUILTIN_PLAYBOOK = fileURLToPath(new URL('../../playbooks/default.json', import.meta.url));
+
+export function builtinPlaybook(): Playbook {
+  return JSON.parse(readFileSync(BUILTIN_PLAYBOOK, 'utf8')) as Playbook;
+}
+
+/** Load and validate a team playbook (YAML or JSON). zod and yaml are loaded only here. */
+export async function loadPlaybookFile(file: string): Promise<Playbook> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read playbook ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = extname(file) === '.json' ? JSON.parse(text) : (await import('yaml')).parse(text);
+  } catch (err) {
+    throw new PlaybookInvalid(file, `not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const { validatePlaybook } = await import('./playbook-schema.js');
+  const r = validatePlaybook(data, builtinPlaybook());
+  if (!r.ok) throw new PlaybookInvalid(file, r.problems.slice(0, 5).join('; ') + (r.problems.length > 5 ? ` (+${r.problems.length - 5} more)` : ''));
+  return r.playbook;
+}
+
+export async function loadPlaybook(file?: string): Promise<Playbook> {
+  return file ? loadPlaybookFile(file) : builtinPlaybook();
+}

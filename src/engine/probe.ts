@@ -1,0 +1,77 @@
+import type { ProcFs } from '../procfs/procfs.js';
+import type { TargetSources } from './sources.js';
+
+export type MetricValue = number | string;
+export type Metrics = Record<string, MetricValue>;
+
+export type Unit = 'count' | 'bytes' | 'ratio' | 'seconds' | 'ms' | 'percent' | 'cores' | 'string';
+
+/** A fact a probe may report: the metric key (part of the JSON contract), its unit and meaning. */
+export interface FactSpec {
+  unit: Unit;
+  description: string;
+}
+
+export interface Unknown {
+  metric?: string;
+  probe?: string;
+  reason: string;
+  hint?: string;
+}
+
+export interface ProbeMeta {
+  id: string;
+  description: string;
+  runtime: 'any' | 'node' | 'go';
+  /** every metric key the probe may emit (keys ending in ".*" are families, e.g. fd.byType.*) */
+  facts: Record<string, FactSpec>;
+  /** evidence keys the probe may emit, with their meaning */
+  evidence?: Record<string, string>;
+  /** the probe's own deadline */
+  timeoutMs: number;
+  /** a failed core probe means the process could not really be examined (status unknown) */
+  core?: boolean;
+}
+
+export interface ProbeOptions {
+  inspect?: string;
+  activateInspector?: boolean;
+  pprof?: string;
+  allowRemote?: boolean;
+  [key: string]: unknown;
+}
+
+export interface ProbeContext {
+  pid: number;
+  proc: ProcFs;
+  sources: TargetSources;
+  options: ProbeOptions;
+  /** aborted when the probe's deadline passes: network probes must honour it */
+  signal: AbortSignal;
+}
+
+export interface ProbeOutput {
+  metrics: Metrics;
+  evidence?: Record<string, unknown>;
+  unknowns?: Unknown[];
+  /** set when only part of what the probe reads was readable */
+  partial?: string;
+  /** set when the probe does not apply to this target (e.g. a Node probe on a Go process) */
+  skipped?: string;
+  /** things the probe did to the target that the report must say (e.g. "opened and closed the inspector") */
+  actions?: string[];
+}
+
+export interface Probe {
+  meta: ProbeMeta;
+  run(ctx: ProbeContext): Promise<ProbeOutput> | ProbeOutput;
+}
+
+export type ProbeStatus = 'ok' | 'partial' | 'denied' | 'error' | 'skipped';
+
+export interface ProbeRun {
+  id: string;
+  status: ProbeStatus;
+  durationMs: number;
+  error?: string;
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** The report: the JSON contract of --json, snapshots and capture bundles (schemaVersion 1). */
+import { SCHEMA_VERSION } from './schema-version.js';
+export { SCHEMA_VERSION };
+
+const MetricValue = z.union([z.number(), z.string()]);
+const SeverityEnum = z.enum(['info', 'warning', 'critical']);
+const StatusEnum = z.enum(['ok', 'warning', 'critical', 'unknown']);
+
+export const FindingSchema = z.object({
+  id: z.string(),
+  severity: SeverityEnum,
+  title: z.string(),
+  summary: z.string(),
+  evidence: z.record(z.string(), z.unknown()),
+  likelyCauses: z.array(z.string()),
+  nextSteps: z.array(z.string()),
+  seed: z.string(),
+});
+
+export const TrendSchema = z.object({
+  perHour: z.number(),
+  samples: z.number().int(),
+  etaSeconds: z.number().optional(),
+  limit: z.number().optional(),
+  significant: z.boolean().optional(),
+  estimate: z.boolean().optional(),
+});
+
+export const TargetSchema = z.object({
+  pid: z.number().int(),
+  comm: z.string(),
+  cmdline: z.string(),
+  runtime: z.string(),
+  startedAt: z.string(),
+  uptimeSeconds: z.number(),
+  /** start time in clock ticks since boot: pid + startTicks identify one process across PID reuse */
+  startTicks: z.number().optional(),
+  metrics: z.record(z.string(), MetricValue),
+  trends: z.record(z.string(), TrendSchema).optional(),
+  findings: z.array(FindingSchema),
+  path: z.array(z.object({ step: z.string(), question: z.string(), answer: z.string(), findings: z.array(z.string()) })),
+  unknowns: z.array(z.object({ metric: z.string().optional(), probe: z.string().optional(), reason: z.string(), hint: z.string().optional() })),
+  probes: z.array(z.object({
+    id: z.string(),
+    status: z.enum(['ok', 'partial', 'denied', 'error', 'skipped']),
+    durationMs: z.number(),
+    error: z.string().optional(),
+  })),
+  /** what proctriage did to the target beyond reading (e.g. opened and closed its inspector) */
+  actions: z.array(z.string()).optional(),
+  /** evidence the probes collected (top peers, file groups …) that findings draw on */
+  evidence: z.record(z.string(), z.unknown()).optional(),
+  status: StatusEnum,
+  /** set when the target could not be examined at all */
+  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+});
+
+export const ReportSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  tool: z.object({ name: z.literal('proctriage'), version: z.string() }),
+  capturedAt: z.string(),
+  host: z.object({ hostname: z.string(), kernel: z.string(), cgroupVersion: z.string() }),
+  status: StatusEnum,
+  exitCode: z.number().int().min(0).max(3),
+  redacted: z.boolean(),
+  playbook: z.string(),
+  targets: z.array(TargetSchema),
+});

@@ -1,0 +1,169 @@
+import { hostname, release } from 'node:os';
+import type { ProcFs } from '../procfs/procfs.js';
+import type { Playbook } from './playbook-schema.js';
+import type { Metrics, Probe, ProbeOptions, ProbeOutput, ProbeRun, Unknown } from './probe.js';
+import { HostSources, TargetSources, identify, type Identity } from './sources.js';
+import { evaluate } from './evaluate.js';
+import { ProctriageError, TimeoutExpired } from '../errors.js';
+import { clean, cleanDeep, redactArgv } from './redact.js';
+import { parseMountinfo } from '../procfs/cgroup.js';
+import { EXIT, overallStatus, statusOfFindings, type Report, type TargetReport } from './report.js';
+import { SCHEMA_VERSION } from './schema-version.js';
+
+export interface RunOptions {
+  proc: ProcFs;
+  playbook: Playbook;
+  probes: Probe[];
+  probeOptions?: ProbeOptions;
+  /** overall deadline for the run */
+  timeoutMs: number;
+  redact: boolean;
+  version: string;
+}
+
+/** Examine every target and build one report. Never throws for a target's failure. */
+export async function diagnose(pids: number[], opts: RunOptions): Promise<Report> {
+  const host = new HostSources(opts.proc);
+  const deadline = Date.now() + opts.timeoutMs;
+  const targets: TargetReport[] = [];
+  // one at a time: the /proc probes are synchronous and CPU-bound, and net tables are shared
+  for (const pid of pids) targets.push(await examine(pid, host, opts, deadline));
+  const status = overallStatus(targets.map((t) => t.status));
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: 'proctriage', version: opts.version },
+    capturedAt: new Date().toISOString(),
+    host: hostInfo(opts.proc),
+    status,
+    exitCode: EXIT[status],
+    redacted: opts.redact,
+    playbook: opts.playbook.name,
+    targets,
+  };
+}
+
+export interface Collected {
+  identity: Identity;
+  metrics: Metrics;
+  evidence: Record<string, unknown>;
+  unknowns: Unknown[];
+  probes: ProbeRun[];
+  actions: string[];
+}
+
+/** Run every probe on one target; failures become probe statuses and unknowns, never exceptions. */
+export async function collect(pid: number, host: HostSources, opts: RunOptions, deadline: number): Promise<Collected> {
+  const sources = new TargetSources(opts.proc, pid, host);
+  const identity = identify(sources);
+  const outputs = await Promise.all(opts.probes.map((p) => runProbe(p, sources, opts, deadline)));
+  const c: Collected = { identity, metrics: {}, evidence: {}, unknowns: [], probes: [], actions: [] };
+  outputs.forEach(({ run, out }, i) => {
+    c.probes.push(run);
+    if (out) {
+      Object.assign(c.metrics, out.metrics);
+      Object.assign(c.evidence, out.evidence ?? {});
+      c.unknowns.push(...(out.unknowns ?? []));
+      c.actions.push(...(out.actions ?? []));
+    } else if (run.status !== 'skipped') {
+      c.unknowns.push(unknownFor(opts.probes[i], run));
+    }
+  });
+  // the process may have exited while we looked: then nothing we read is a diagnosis
+  if (opts.proc.live && !opts.proc.exists(pid)) throw new ProctriageError('NO_SUCH_PROCESS', `pid ${pid} exited during the scan`);
+  return c;
+}
+
+async function examine(pid: number, host: HostSources, opts: RunOptions, deadline: number): Promise<TargetReport> {
+  let c: Collected;
+  try {
+    c = await collect(pid, host, opts, deadline);
+  } catch (err) {
+    return failedTarget(pid, err);
+  }
+  return judge(c, opts);
+}
+
+/** Turn collected facts into a target report: redact, walk the playbook, set the status. */
+export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact' | 'probes'>): TargetReport {
+  const evidence = cleanDeep(c.evidence, opts.redact);
+  const metrics = cleanDeep(c.metrics, opts.redact);
+  const { findings, path } = evaluate(opts.playbook, { pid: c.identity.pid, metrics, evidence });
+  let status = statusOfFindings(findings.map((f) => f.severity));
+  const core = new Set(opts.probes.filter((p) => p.meta.core).map((p) => p.meta.id));
+  const blind = c.probes.filter((p) => core.has(p.id) && (p.status === 'denied' || p.status === 'error'));
+  // unknown is never healthy: a process we could not really look at is not "ok"
+  if (status === 'ok' && blind.length) status = 'unknown';
+  const id = c.identity;
+  return {
+    pid: id.pid,
+    comm: clean(id.comm),
+    cmdline: clean((opts.redact ? redactArgv(id.cmdline) : id.cmdline).join(' ')),
+    runtime: typeof metrics.runtime === 'string' ? metrics.runtime : 'unknown',
+    startedAt: id.startedAt,
+    uptimeSeconds: id.uptimeSeconds,
+    startTicks: id.startTicks,
+    metrics,
+    findings: cleanDeep(findings, false),
+    path,
+    unknowns: cleanDeep(c.unknowns, false),
+    probes: c.probes,
+    ...(c.actions.length ? { actions: c.actions } : {}),
+    evidence,
+    status,
+  };
+}
+
+export function failedTarget(pid: number, err: unknown): TargetReport {
+  const e = err instanceof ProctriageError ? err : new ProctriageError('PARSE_ERROR', (err as Error)?.message ?? String(err));
+  return {
+    pid, comm: '', cmdline: '', runtime: 'unknown', startedAt: '', uptimeSeconds: 0,
+    metrics: {}, findings: [], path: [], unknowns: [], probes: [], status: 'unknown',
+    error: { code: e.code, message: clean(e.message), ...(e.hint ? { hint: e.hint } : {}) },
+  };
+}
+
+async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, deadline: number): Promise<{ run: ProbeRun; out?: ProbeOutput }> {
+  const started = performance.now();
+  const budget = Math.max(1, Math.min(probe.meta.timeoutMs, deadline - Date.now()));
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ac.abort();
+      reject(new TimeoutExpired(`probe ${probe.meta.id}`, budget));
+    }, budget);
+  });
+  const ms = () => Math.round((performance.now() - started) * 10) / 10;
+  try {
+    const ctx = { pid: sources.pid, proc: sources.proc, sources, options: opts.probeOptions ?? {}, signal: ac.signal };
+    const out = await Promise.race([Promise.resolve().then(() => probe.run(ctx)), timeout]);
+    if (out.skipped) return { run: { id: probe.meta.id, status: 'skipped', durationMs: ms(), error: out.skipped }, out };
+    return { run: { id: probe.meta.id, status: out.partial ? 'partial' : 'ok', durationMs: ms(), ...(out.partial ? { error: out.partial } : {}) }, out };
+  } catch (err) {
+    if (err instanceof ProctriageError && err.code === 'NO_SUCH_PROCESS') throw err;
+    const status = err instanceof ProctriageError && err.code === 'ACCESS_DENIED' ? 'denied' : 'error';
+    return { run: { id: probe.meta.id, status, durationMs: ms(), error: clean((err as Error)?.message ?? String(err)) } };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function unknownFor(probe: Probe, run: ProbeRun): Unknown {
+  return {
+    probe: probe.meta.id,
+    reason: run.error ?? run.status,
+    ...(run.status === 'denied' ? { hint: 'run as the same user as the target, or as root' } : {}),
+  };
+}
+
+function hostInfo(proc: ProcFs): Report['host'] {
+  let cgroupVersion = 'none';
+  try {
+    const mounts = parseMountinfo(proc.read('self', 'mountinfo'));
+    const v1 = mounts.some((m) => m.fsType === 'cgroup'), v2 = mounts.some((m) => m.fsType === 'cgroup2');
+    cgroupVersion = v1 && v2 ? 'hybrid' : v2 ? '2' : v1 ? '1' : 'none';
+  } catch {
+    // host facts are context, never a reason to fail
+  }
+  return { hostname: proc.live ? hostname() : 'recorded', kernel: proc.live ? release() : 'recorded', cgroupVersion };
+}

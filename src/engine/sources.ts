@@ -1,0 +1,132 @@
+import type { ProcFs } from '../procfs/procfs.js';
+import { parseProcStat, parseBootTime, parseUptime, PF_KTHREAD, type ProcStat } from '../procfs/proc-stat.js';
+import { parseProcStatus, type ProcStatus } from '../procfs/proc-status.js';
+import { parseCmdline } from '../procfs/proc-cmdline.js';
+import { parseNetInet, parseNetUnix, type InetRow, type UnixRow } from '../procfs/net-tcp.js';
+import { KernelThread, NoSuchProcess, ZombieProcess } from '../errors.js';
+
+export const CLK_TCK = 100;
+
+export interface FdEntry {
+  fd: string;
+  link: string;
+}
+
+/**
+ * Per-target memoized reads shared by several probes (the fd table is read once even though
+ * the fds and sockets probes both need it). Net tables are cached per network namespace,
+ * across targets, through the HostSources.
+ */
+export class TargetSources {
+  private memo = new Map<string, unknown>();
+  constructor(readonly proc: ProcFs, readonly pid: number, readonly host: HostSources) {}
+
+  private once<T>(key: string, read: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, read());
+    return this.memo.get(key) as T;
+  }
+
+  stat(): ProcStat {
+    return this.once('stat', () => parseProcStat(this.proc.read(this.pid, 'stat')));
+  }
+  status(): ProcStatus {
+    return this.once('status', () => parseProcStatus(this.proc.read(this.pid, 'status')));
+  }
+  cmdline(): string[] {
+    return this.once('cmdline', () => parseCmdline(this.proc.readBuffer(this.pid, 'cmdline')));
+  }
+
+  /** Every fd and its link target; entries closed mid-scan are simply absent. */
+  fdTable(): FdEntry[] {
+    return this.once('fd', () => {
+      const out: FdEntry[] = [];
+      for (const fd of this.proc.readdir(this.pid, 'fd')) {
+        const link = this.proc.readlinkOrGone(this.pid, `fd/${fd}`);
+        if (link !== undefined) out.push({ fd, link });
+      }
+      return out;
+    });
+  }
+
+  /** The target's network namespace id ("net:[4026531840]"), or "" when unreadable. */
+  netNamespace(): string {
+    return this.once('netns', () => {
+      try {
+        return this.proc.readlinkOrGone(this.pid, 'ns/net') ?? '';
+      } catch {
+        return '';
+      }
+    });
+  }
+
+  inet(file: 'tcp' | 'tcp6' | 'udp' | 'udp6'): InetRow[] {
+    return this.host.netTable(this.netNamespace(), this.pid, file, () =>
+      parseNetInet(this.proc.read(this.pid, `net/${file}`), `/proc/${this.pid}/net/${file}`));
+  }
+  unix(): UnixRow[] {
+    return this.host.netTable(this.netNamespace(), this.pid, 'unix', () =>
+      parseNetUnix(this.proc.read(this.pid, 'net/unix'), `/proc/${this.pid}/net/unix`));
+  }
+}
+
+/** Host-wide reads shared by all targets of one run. */
+export class HostSources {
+  private tables = new Map<string, unknown>();
+  private memo = new Map<string, unknown>();
+  constructor(readonly proc: ProcFs) {}
+
+  netTable<T>(ns: string, pid: number, file: string, read: () => T): T {
+    // an unknown namespace cannot be shared safely: key it by pid
+    const key = `${ns || `pid:${pid}`}/${file}`;
+    if (!this.tables.has(key)) this.tables.set(key, read());
+    return this.tables.get(key) as T;
+  }
+
+  bootTime(): number {
+    if (!this.memo.has('btime')) this.memo.set('btime', parseBootTime(this.proc.read(null, 'stat')));
+    return this.memo.get('btime') as number;
+  }
+  uptime(): number {
+    if (!this.memo.has('uptime')) this.memo.set('uptime', parseUptime(this.proc.read(null, 'uptime')));
+    return this.memo.get('uptime') as number;
+  }
+}
+
+export interface Identity {
+  pid: number;
+  comm: string;
+  ppid: number;
+  state: string;
+  cmdline: string[];
+  startedAt: string;
+  uptimeSeconds: number;
+  /** start time in clock ticks since boot: with the pid, identifies the process across PID reuse */
+  startTicks: number;
+}
+
+/** Open a target: its identity, or a typed error for the cases with nothing to diagnose. */
+export function identify(sources: TargetSources): Identity {
+  const { pid } = sources;
+  const stat = sources.stat();
+  if (stat.state === 'Z') throw new ZombieProcess(pid, stat.ppid);
+  if (stat.flags & PF_KTHREAD) throw new KernelThread(pid, stat.comm);
+  let cmdline: string[] = [];
+  try {
+    cmdline = sources.cmdline();
+  } catch (err) {
+    if (err instanceof NoSuchProcess) throw err;
+  }
+  const startSec = stat.starttimeTicks / CLK_TCK;
+  const started = new Date((sources.host.bootTime() + startSec) * 1000);
+  const uptime = Math.max(0, sources.host.uptime() - startSec);
+  return {
+    pid,
+    comm: stat.comm,
+    ppid: stat.ppid,
+    state: stat.state,
+    cmdline,
+    startedAt: started.toISOString(),
+    uptimeSeconds: Math.round(uptime),
+    startTicks: stat.starttimeTicks,
+  };
+}

@@ -1,0 +1,24 @@
+import type { Probe, Unit } from './probe.js';
+
+/** Unit lookup from the probes' declared facts (families like fd.byType.* included). */
+export function unitIndex(probes: Probe[]): (key: string) => Unit | undefined {
+  const exact = new Map<string, Unit>();
+  const families: [string, Unit][] = [];
+  for (const p of probes) {
+    for (const [k, f] of Object.entries(p.meta.facts)) {
+      if (k.endsWith('.*')) families.push([k.slice(0, -1), f.unit]);
+      else exact.set(k, f.unit);
+    }
+  }
+  const lookup = (key: string): Unit | undefined => {
+    if (exact.has(key)) return exact.get(key);
+    return families.find(([prefix]) => key.startsWith(prefix))?.[1];
+  };
+  return (key) => {
+    // derived keys: trend.<metric>.perHour / .etaSeconds, fleet.<metric>.ratio
+    const trend = /^trend\.(.+)\.(perHour|etaSeconds|significant)$/.exec(key);
+    if (trend) return trend[2] === 'etaSeconds' ? 'seconds' : trend[2] === 'significant' ? 'count' : lookup(trend[1]);
+    if (/^fleet\..+\.ratio$/.test(key)) return 'ratio';
+    return lookup(key);
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The one error model. Every expected failure is a ProctriageError with a stable code;
+ * only the CLI layer turns it into a one-line message and an exit code.
+ */
+export type ErrorCode =
+  | 'NO_SUCH_PROCESS'
+  | 'ZOMBIE_PROCESS'
+  | 'KERNEL_THREAD'
+  | 'ACCESS_DENIED'
+  | 'TIMEOUT'
+  | 'PARSE_ERROR'
+  | 'TARGET_UNREACHABLE'
+  | 'PLAYBOOK_INVALID'
+  | 'SNAPSHOT_INVALID'
+  | 'USAGE'
+  | 'REFUSED';
+
+export class ProctriageError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NoSuchProcess extends ProctriageError {
+  constructor(readonly pid: number) {
+    super('NO_SUCH_PROCESS', `pid ${pid}: no such process`);
+  }
+}
+export class ZombieProcess extends ProctriageError {
+  constructor(readonly pid: number, ppid?: number) {
+    super('ZOMBIE_PROCESS', `pid ${pid} is a zombie: it has exited and holds no resources`,
+      ppid ? `its parent (pid ${ppid}) has not reaped it; look at the parent` : undefined);
+  }
+}
+export class KernelThread extends ProctriageError {
+  constructor(readonly pid: number, comm: string) {
+    super('KERNEL_THREAD', `pid ${pid} (${comm}) is a kernel thread: it has no user-space resources to diagnose`);
+  }
+}
+export class AccessDenied extends ProctriageError {
+  constructor(readonly path: string) {
+    super('ACCESS_DENIED', `access denied: ${path}`, 'run as the same user as the target, or as root');
+  }
+}
+export class TimeoutExpired extends ProctriageError {
+  constructor(what: string, ms: number) {
+    super('TIMEOUT', `${what} did not answer within ${ms} ms`);
+  }
+}
+export class ParseError extends ProctriageError {
+  constructor(what: string, detail: string) {
+    super('PARSE_ERROR', `cannot parse ${what}: ${detail}`);
+  }
+}
+export class TargetUnreachable extends ProctriageError {
+  constructor(what: string, detail: string, hint?: string) {
+    super('TARGET_UNREACHABLE', `${what}: ${detail}`, hint);
+  }
+}
+export class PlaybookInvalid extends ProctriageError {
+  constructor(file: string, detail: string) {
+    super('PLAYBOOK_INVALID', `playbook ${file} is invalid: ${detail}`);
+  }
+}
+export class SnapshotInvalid extends ProctriageError {
+  constructor(file: string, detail: string) {
+    super('SNAPSHOT_INVALID', `${file}: ${detail}`);
+  }
+}
+export class UsageError extends ProctriageError {
+  constructor(message: string, hint?: string) {
+    super('USAGE', message, hint);
+  }
+}
+export class Refused extends ProctriageError {
+  constructor(message: string, hint?: string) {
+    super('REFUSED', message, hint);
+  }
+}
+
+/** Map a Node fs error on a /proc path to our model; rethrow anything unexpected. */
+export function fromFsError(err: unknown, path: string, pid?: number): ProctriageError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ESRCH') {
+    return pid !== undefined ? new NoSuchProcess(pid) : new ProctriageError('NO_SUCH_PROCESS', `${path}: not found`);
+  }
+  if (code === 'EACCES' || code === 'EPERM') return new AccessDenied(path);
+  if (err instanceof ProctriageError) return err;
+  return new ProctriageError('PARSE_ERROR', `${path}: ${(err as Error)?.message ?? String(err)}`);
+}

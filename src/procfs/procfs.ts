@@ -1,0 +1,105 @@
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { fromFsError } from '../errors.js';
+
+/**
+ * Read access to /proc and the cgroup hierarchy, rooted at a configurable directory so
+ * that recorded fixture trees and capture bundles are read exactly like the live system.
+ * Reads are synchronous on purpose: for /proc they are faster than libuv's pool.
+ */
+export class ProcFs {
+  constructor(readonly root: string = '/') {}
+
+  get live(): boolean {
+    return this.root === '/';
+  }
+
+  /** Host path (e.g. /sys/fs/cgroup/memory/x/memory.stat) under the root. */
+  host(absPath: string): string {
+    return this.root === '/' ? absPath : this.root.replace(/\/$/, '') + absPath;
+  }
+
+  procPath(pid: number | 'self' | null, rel: string): string {
+    return this.host(pid === null ? `/proc/${rel}` : `/proc/${pid}/${rel}`);
+  }
+
+  read(pid: number | 'self' | null, rel: string): string {
+    const p = this.procPath(pid, rel);
+    try {
+      return readFileSync(p, 'utf8');
+    } catch (err) {
+      throw fromFsError(err, p, typeof pid === 'number' ? pid : undefined);
+    }
+  }
+
+  readBuffer(pid: number, rel: string): Buffer {
+    const p = this.procPath(pid, rel);
+    try {
+      return readFileSync(p);
+    } catch (err) {
+      throw fromFsError(err, p, pid);
+    }
+  }
+
+  readHost(absPath: string): string {
+    const p = this.host(absPath);
+    try {
+      return readFileSync(p, 'utf8');
+    } catch (err) {
+      throw fromFsError(err, p);
+    }
+  }
+
+  /** Like readHost, but undefined when the file does not exist (optional cgroup files). */
+  readHostOptional(absPath: string): string | undefined {
+    try {
+      return readFileSync(this.host(absPath), 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw fromFsError(err, this.host(absPath));
+    }
+  }
+
+  readdir(pid: number | null, rel: string): string[] {
+    const p = this.procPath(pid, rel);
+    try {
+      return readdirSync(p);
+    } catch (err) {
+      throw fromFsError(err, p, pid ?? undefined);
+    }
+  }
+
+  /** readlink that returns undefined when the entry vanished (fd closed mid-scan). */
+  readlinkOrGone(pid: number, rel: string): string | undefined {
+    try {
+      return readlinkSync(this.procPath(pid, rel));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      throw fromFsError(err, this.procPath(pid, rel), pid);
+    }
+  }
+
+  /** Size of what an fd points at (follows the magic link), undefined if gone or unknowable. */
+  fdTargetSize(pid: number, fd: string): number | undefined {
+    try {
+      return statSync(this.procPath(pid, `fd/${fd}`)).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  exists(pid: number): boolean {
+    try {
+      statSync(this.procPath(pid, ''));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** PIDs listed under /proc (numeric entries only). */
+  pids(): number[] {
+    return this.readdir(null, '').filter((n) => /^\d+$/.test(n)).map(Number);
+  }
+}

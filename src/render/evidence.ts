@@ -1,0 +1,34 @@
+import { formatMetric } from './units.js';
+
+/** One evidence entry as a short line of text (shared by the terminal and markdown views). */
+export function evidenceText(key: string, value: unknown): string {
+  if (Array.isArray(value)) {
+    if (!value.length) return 'none';
+    return value.map(itemText).join(', ');
+  }
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== 0);
+    if (!entries.length) return 'none';
+    return entries.map(([k, v]) => `${k} ${formatMetric(`${key}.${k}`, v)}`).join(', ');
+  }
+  return formatMetric(key, value);
+}
+
+function itemText(item: unknown): string {
+  if (!item || typeof item !== 'object') return String(item);
+  const o = item as Record<string, unknown>;
+  if ('endpoint' in o && 'count' in o) return `${o.endpoint} ×${o.count}`;
+  if ('pattern' in o && 'count' in o) return `${o.pattern} ×${o.count}`;
+  if ('path' in o && 'bytes' in o) return `${o.path} (${formatMetric('bytes', o.bytes ?? 0)}, fd ${o.fd})`;
+  if ('type' in o && 'count' in o) return `${o.type} ×${o.count}`;
+  if ('function' in o && 'count' in o) return `${o.function} ×${o.count}`;
+  return Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ');
+}
+
+/** The headline numbers shown for every target, in order, when present. */
+export const KEY_METRICS = [
+  'fd.open', 'fd.limit', 'fd.utilization', 'sockets.tcp.established', 'sockets.tcp.closeWait', 'sockets.tcp.timeWait',
+  'memory.rss', 'cgroup.memory.workingSet', 'cgroup.memory.limit', 'cgroup.memory.utilization', 'cgroup.memory.oomKills',
+  'threads', 'cpu.percent', 'node.heap.used', 'node.heap.limit', 'node.handles.total', 'node.eventLoop.delayP99Ms',
+  'go.goroutines', 'go.heap.alloc', 'go.gc.cpuFraction',
+];

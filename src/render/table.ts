@@ -1,0 +1,104 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import type { Report, TargetReport, Status } from '../engine/report.js';
+import { formatDuration } from '../engine/format.js';
+import { formatMetric } from './units.js';
+import { evidenceText, KEY_METRICS } from './evidence.js';
+
+export interface TableOptions {
+  color: boolean;
+  /** terminal width for wrapping long lines */
+  width?: number;
+}
+
+/** The on-call view: verdict first, then findings with evidence and next steps, the path, unknowns. */
+export function renderTable(report: Report, opts: TableOptions): string {
+  const c = new Chalk({ level: opts.color ? 1 : 0 });
+  const out: string[] = [];
+  if (!report.redacted) out.push(c.yellow.bold('! redaction is OFF: this output may contain secrets; do not paste it into a ticket'), '');
+  report.targets.forEach((t, i) => {
+    if (i) out.push('');
+    out.push(...target(t, c));
+  });
+  if (report.targets.length > 1) out.push('', `${badge(report.status, c)} overall: ${report.targets.length} targets`);
+  return out.join('\n') + '\n';
+}
+
+function badge(s: Status, c: ChalkInstance): string {
+  const text = s.toUpperCase();
+  switch (s) {
+    case 'critical': return c.bgRed.white.bold(` ${text} `);
+    case 'warning': return c.bgYellow.black.bold(` ${text} `);
+    case 'unknown': return c.bgMagenta.white.bold(` ${text} `);
+    default: return c.bgGreen.black.bold(` ${text} `);
+  }
+}
+
+function target(t: TargetReport, c: ChalkInstance): string[] {
+  if (t.error) return [`${badge('unknown', c)} pid ${t.pid}: ${t.error.message}${t.error.hint ? c.dim(` (${t.error.hint})`) : ''}`];
+  const lines: string[] = [];
+  const counts = ['critical', 'warning'].map((s) => [s, t.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n);
+  const verdict = counts.length ? counts.map(([s, n]) => `${n} ${s}`).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
+  lines.push(`${badge(t.status, c)} ${c.bold(`pid ${t.pid}`)} ${t.comm} · ${t.runtime} · up ${formatDuration(t.uptimeSeconds)} · ${verdict}`);
+  if (t.cmdline) lines.push(c.dim(`  ${truncate(t.cmdline, 160)}`));
+
+  for (const f of t.findings) {
+    if (f.severity === 'info') {
+      lines.push('', `${c.cyan('ℹ info')} ${c.bold(f.id)} ${f.summary}`);
+      continue;
+    }
+    const sev = f.severity === 'critical' ? c.red.bold('✖ CRITICAL') : c.yellow.bold('▲ WARNING');
+    lines.push('', `${sev} ${c.bold(f.id)} ${f.title}`);
+    lines.push(`    ${f.summary}`);
+    const ev = Object.entries(f.evidence);
+    if (ev.length) {
+      lines.push(c.dim('    evidence'));
+      for (const [k, v] of ev) lines.push(`      ${c.dim(k)} ${evidenceText(k, v)}`);
+    }
+    lines.push(c.dim('    likely causes'));
+    for (const cause of f.likelyCauses) lines.push(`      - ${cause}`);
+    if (f.nextSteps.length) {
+      lines.push(c.dim('    next'));
+      for (const s of f.nextSteps) lines.push(looksLikeCommand(s) ? `      ${c.green('$')} ${s}` : `      → ${s}`);
+    }
+    lines.push(c.dim(`    from ${f.seed}`));
+  }
+
+  const table = new Table({ style: { head: [], border: [], 'padding-left': 0, 'padding-right': 1 }, chars: compactChars });
+  const shown = KEY_METRICS.filter((k) => k in t.metrics);
+  for (let i = 0; i < shown.length; i += 3) {
+    table.push(shown.slice(i, i + 3).flatMap((k) => [c.dim(k), formatMetric(k, t.metrics[k])]));
+  }
+  if (shown.length) lines.push('', c.bold('key numbers'), table.toString());
+
+  lines.push('', c.bold('decision path'));
+  t.path.forEach((p, i) => {
+    const answer = p.findings.length ? c.bold(p.answer) : p.answer;
+    lines.push(`  ${i + 1}. ${p.question} ${c.dim('→')} ${answer}`);
+  });
+  if (t.actions?.length) {
+    lines.push('', c.bold('done to the target'));
+    for (const a of t.actions) lines.push(`  - ${a}`);
+  }
+  if (t.unknowns.length) {
+    lines.push('', c.bold('unknown'));
+    for (const u of t.unknowns) lines.push(`  - ${u.metric ?? u.probe ?? ''}: ${u.reason}${u.hint ? c.dim(` → ${u.hint}`) : ''}`);
+  }
+  const total = t.probes.reduce((a, p) => Math.max(a, p.durationMs), 0);
+  const bad = t.probes.filter((p) => p.status !== 'ok');
+  lines.push(c.dim(`probes: ${t.probes.length - bad.length}/${t.probes.length} ok${bad.length ? ` (${bad.map((p) => `${p.id} ${p.status}`).join(', ')})` : ''}, slowest ${Math.round(total)} ms`));
+  return lines;
+}
+
+function looksLikeCommand(s: string): boolean {
+  return /^(ls|ss|ps|cat|grep|curl|dmesg|journalctl|top|perf|prlimit|truncate|df|tr|proctriage|find|kill)\b/.test(s);
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}
+
+const compactChars = {
+  top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
+  'bottom-right': '', left: '  ', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' ',
+};
