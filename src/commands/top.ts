@@ -1,6 +1,46 @@
+import { ProcFs } from '../procfs/procfs.js';
+import { parseProcStat, PF_KTHREAD } from '../procfs/proc-stat.js';
+import { diagnose } from '../engine/runner.js';
+import { builtinPlaybook, loadPlaybook } from '../engine/playbook.js';
+import { PROBES } from '../../probes/index.js';
+import { useColor, outputFormat, render, type OutputOptions } from './options.js';
 import { UsageError } from '../errors.js';
+import { VERSION } from '../version.js';
 
-// Placeholder until the command lands; see the open issue.
-export async function run(): Promise<number> {
-  throw new UsageError('proctriage top is not available in this version');
+/** The /proc-level probes only: no CPU window per process, no runtime attachment. */
+const TOP_PROBES = new Set(['process', 'memory', 'fds', 'sockets', 'cgroup', 'runtime']);
+
+/** `proctriage top`: diagnose every user-space process on the host and rank them by risk. */
+export async function run(o: OutputOptions & { limit?: string; playbook?: string }): Promise<number> {
+  const limit = Number(o.limit ?? 15);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
+  const proc = new ProcFs('/');
+  const pids = proc.pids().filter((pid) => pid !== process.pid && userProcess(proc, pid));
+  const report = await diagnose(pids, {
+    proc,
+    playbook: o.playbook ? await loadPlaybook(o.playbook) : builtinPlaybook(),
+    probes: PROBES.filter((p) => TOP_PROBES.has(p.meta.id)),
+    timeoutMs: 60_000,
+    compareTargets: false,
+    redact: o.redact !== false,
+    version: VERSION,
+  });
+  // processes that exited during the scan are not worth a row
+  report.targets = report.targets.filter((t) => !t.error);
+  if (outputFormat(o) === 'table') {
+    const { renderTop } = await import('../render/top.js');
+    process.stdout.write(renderTop(report, { color: useColor(o), limit }));
+  } else {
+    process.stdout.write(await render(report, o));
+  }
+  return report.exitCode;
+}
+
+function userProcess(proc: ProcFs, pid: number): boolean {
+  try {
+    const s = parseProcStat(proc.read(pid, 'stat'));
+    return !(s.flags & PF_KTHREAD) && s.state !== 'Z';
+  } catch {
+    return false;
+  }
 }

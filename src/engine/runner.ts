@@ -19,15 +19,25 @@ export interface RunOptions {
   timeoutMs: number;
   redact: boolean;
   version: string;
+  /** compare the targets as replicas of one service (off for unrelated processes, as in top) */
+  compareTargets?: boolean;
 }
 
 /** Examine every target and build one report. Never throws for a target's failure. */
 export async function diagnose(pids: number[], opts: RunOptions): Promise<Report> {
   const host = new HostSources(opts.proc);
   const deadline = Date.now() + opts.timeoutMs;
-  const targets: TargetReport[] = [];
+  const collected: (Collected | TargetReport)[] = [];
   // one at a time: the /proc probes are synchronous and CPU-bound, and net tables are shared
-  for (const pid of pids) targets.push(await examine(pid, host, opts, deadline));
+  for (const pid of pids) {
+    try {
+      collected.push(await collect(pid, host, opts, deadline));
+    } catch (err) {
+      collected.push(failedTarget(pid, err));
+    }
+  }
+  if (opts.compareTargets !== false) addFleetMetrics(collected.filter((c): c is Collected => 'identity' in c));
+  const targets = collected.map((c) => ('identity' in c ? judge(c, opts) : c));
   const status = overallStatus(targets.map((t) => t.status));
   return {
     schemaVersion: SCHEMA_VERSION,
@@ -73,14 +83,33 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
   return c;
 }
 
-async function examine(pid: number, host: HostSources, opts: RunOptions, deadline: number): Promise<TargetReport> {
-  let c: Collected;
-  try {
-    c = await collect(pid, host, opts, deadline);
-  } catch (err) {
-    return failedTarget(pid, err);
-  }
-  return judge(c, opts);
+/**
+ * "Is it localised to one replica?": with several targets, each gets fleet.<key>.ratio =
+ * its value / the median of its peers. A difference below the floor is noise, not an outlier.
+ */
+const FLEET_FLOORS: Record<string, number> = {
+  'fd.open': 100, 'memory.rss': 100 * 2 ** 20, threads: 50, 'sockets.tcp.total': 100, 'sockets.tcp.closeWait': 10,
+};
+
+export function addFleetMetrics(targets: Collected[]): void {
+  if (targets.length < 2) return;
+  targets.forEach((t, i) => {
+    const peers = targets.filter((_, j) => j !== i);
+    t.metrics['fleet.peers'] = peers.length;
+    for (const [key, floor] of Object.entries(FLEET_FLOORS)) {
+      const v = t.metrics[key];
+      const values = peers.map((p) => p.metrics[key]).filter((x): x is number => typeof x === 'number');
+      if (typeof v !== 'number' || !values.length) continue;
+      const med = median(values);
+      t.metrics[`fleet.${key}.ratio`] = v - med < floor ? 1 : Math.round((v / Math.max(med, 1)) * 100) / 100;
+    }
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Turn collected facts into a target report: redact, walk the playbook, set the status. */
