@@ -42,7 +42,10 @@ async function main(args: string[]): Promise<number> {
     .enablePositionalOptions()
     .showHelpAfterError('(run proctriage --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(`proctriage: ${s.replace(/^error: /, '')}`),
+    });
 
   const diagnose = lazy(() => import('./commands/diagnose.js'));
   targetOptions(program.argument('[pids...]', 'process ids to diagnose')).action(diagnose);

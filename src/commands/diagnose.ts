@@ -2,7 +2,7 @@ import { ProcFs } from '../procfs/procfs.js';
 import { diagnose } from '../engine/runner.js';
 import { loadPlaybook } from '../engine/playbook.js';
 import { PROBES } from '../../probes/index.js';
-import { parseDuration, render, warnIfUnredacted, type OutputOptions } from './options.js';
+import { outputFormat, parseDuration, render, warnIfUnredacted, type OutputOptions } from './options.js';
 import { resolveTargets } from './targets.js';
 import { VERSION } from '../version.js';
 import type { Report } from '../engine/report.js';
@@ -38,7 +38,9 @@ export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<R
 export async function run(pids: string[], o: DiagnoseOptions): Promise<number> {
   warnIfUnredacted(o);
   const report = await buildReport(pids, o);
-  process.stdout.write(await render(report, o));
+  // a table holding nothing but errors would repeat the stderr lines: JSON/markdown keep it for scripts
+  const onlyErrors = report.targets.every((t) => t.error);
+  if (!onlyErrors || outputFormat(o) !== 'table') process.stdout.write(await render(report, o));
   for (const t of report.targets) {
     if (t.error) process.stderr.write(`proctriage: ${t.error.message}${t.error.hint ? ` (${t.error.hint})` : ''}\n`);
   }

@@ -35,7 +35,7 @@ function badge(s: Status, c: ChalkInstance): string {
 }
 
 function target(t: TargetReport, c: ChalkInstance): string[] {
-  if (t.error) return [`${badge('unknown', c)} pid ${t.pid}: ${t.error.message}${t.error.hint ? c.dim(` (${t.error.hint})`) : ''}`];
+  if (t.error) return [`${badge('unknown', c)} ${t.error.message}${t.error.hint ? c.dim(` (${t.error.hint})`) : ''}`];
   const lines: string[] = [];
   const counts = ['critical', 'warning'].map((s) => [s, t.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n);
   const verdict = counts.length ? counts.map(([s, n]) => `${n} ${s}`).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
