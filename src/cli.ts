@@ -79,6 +79,7 @@ async function main(args: string[]): Promise<number> {
   const playbook = program.command('playbook').description('check or print a playbook');
   playbook.command('validate').argument('<file>').description('validate a playbook file').action(lazy(() => import('./commands/playbook-validate.js')));
   playbook.command('show').option('--playbook <file>', 'show this playbook instead of the built-in one').option('--json', 'as JSON')
+    .option('--markdown', 'the finding catalogue as a markdown table')
     .description('print the decision tree').action(lazy(() => import('./commands/playbook-show.js')));
 
   try {

@@ -2,10 +2,18 @@ import { loadPlaybook } from '../engine/playbook.js';
 import type { Condition } from '../engine/playbook-schema.js';
 
 /** `proctriage playbook show`: the decision tree with each finding's thresholds and seed. */
-export async function run(o: { playbook?: string; json?: boolean }): Promise<number> {
+export async function run(o: { playbook?: string; json?: boolean; markdown?: boolean }): Promise<number> {
   const pb = await loadPlaybook(o.playbook);
   if (o.json) {
     process.stdout.write(JSON.stringify(pb, null, 2) + '\n');
+    return 0;
+  }
+  if (o.markdown) {
+    const rows = pb.findings.map((f) => {
+      const levels = f.levels.map((l) => `**${l.severity}** when ${describe(l.when)}`).join('; ');
+      return `| \`${f.id}\` | ${f.title} | ${levels.replace(/\|/g, '\\|')} | ${f.seed} |`;
+    });
+    process.stdout.write(['| id | what | raised when | from |', '|---|---|---|---|', ...rows].join('\n') + '\n');
     return 0;
   }
   const out = [`${pb.name}: ${pb.description}`, ''];
