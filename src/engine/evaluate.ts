@@ -75,7 +75,8 @@ function raise(rule: FindingRule, severity: SeverityLevel, facts: Facts): Findin
     id: rule.id,
     severity,
     title: rule.title,
-    summary: fill(rule.summary, facts) ?? rule.summary,
+    // a summary is prose, not a command: fill what is known, mark the rest "?" (never show raw {placeholders})
+    summary: fill(rule.summary, facts) ?? rule.summary.replace(/\{[^{}]+\}/g, (p) => fill(p, facts) ?? '?'),
     evidence,
     likelyCauses: rule.likelyCauses.map((c) => fill(c, facts)).filter((c): c is string => c !== undefined),
     // a next step whose placeholders cannot be filled would be a broken command: leave it out

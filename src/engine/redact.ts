@@ -21,7 +21,9 @@ export function redactText(s: string): string {
     .replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]+):([^\s/@]+)@/gi, `$1$2:${REDACTED}@`)
     .replace(/((?:^|[\s?&;,])-{0,2}[\w.-]*?)([\w.-]*)([=:])([^\s&;,]+)/g, (m, pre: string, name: string, sep: string, val: string) => {
       const key = pre.replace(/^[\s?&;,]*-{0,2}/, '') + name;
-      if (!SECRET_NAME.test(key) || val === REDACTED || val.startsWith('//')) return m;
+      if (val === REDACTED) return m;
+      // not a secret itself, but the value may hold one (a URL's ?token=…): look inside it
+      if (!SECRET_NAME.test(key) || val.startsWith('//')) return `${pre}${name}${sep}${redactText(val)}`;
       return `${pre}${name}${sep}${REDACTED}`;
     })
     .replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`);

@@ -122,7 +122,7 @@ export const V1_UNLIMITED = 2 ** 60;
 export function parseLimitValue(text: string, file: string): number {
   const s = text.trim();
   if (s === 'max' || s === '-1') return Infinity;
-  const n = Number(s);
+  const n = s === '' ? NaN : Number(s); // Number('') is 0: an empty file is not a zero limit
   if (!Number.isFinite(n)) throw new ParseError(file, `"${s}" is not a number`);
   return n >= V1_UNLIMITED ? Infinity : n;
 }

@@ -2,7 +2,8 @@
 export function parseCmdline(buf: Buffer | string): string[] {
   const s = typeof buf === 'string' ? buf : buf.toString('utf8');
   const parts = s.split('\0');
-  if (parts.length && parts[parts.length - 1] === '') parts.pop();
+  // trailing NULs: the usual terminator, or the rest of an argv area the process overwrote (setproctitle)
+  while (parts.length && parts[parts.length - 1] === '') parts.pop();
   return parts;
 }
 

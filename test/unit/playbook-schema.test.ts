@@ -1,0 +1,256 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { validatePlaybook, type Playbook } from '../../src/engine/playbook-schema.js';
+import { builtinPlaybook } from '../../src/engine/playbook.js';
+import { evaluate } from '../../src/engine/evaluate.js';
+import { repoPath } from './paths.js';
+
+/** The finding catalogue of DESIGN.md: these ids are part of the public contract. */
+const CATALOGUE = [
+  'recent-deploy', 'fd-exhaustion', 'close-wait-leak', 'connection-storm', 'file-handle-pileup', 'deleted-files-held',
+  'pipe-leak', 'inotify-leak', 'memory-near-limit', 'oom-kills', 'runtime-limit-mismatch', 'heap-near-limit',
+  'handle-leak', 'event-loop-blocked', 'goroutine-explosion', 'gc-pressure', 'thread-explosion', 'cpu-throttling',
+  'cpu-saturation', 'fd-growth', 'memory-growth', 'handle-growth', 'goroutine-growth', 'thread-growth', 'socket-growth',
+  'replica-outlier',
+];
+
+const yamlText = readFileSync(repoPath('playbooks/default.yaml'), 'utf8');
+
+function loadDefault(): Playbook {
+  const r = validatePlaybook(parse(yamlText));
+  if (!r.ok) assert.fail(`playbooks/default.yaml is invalid:\n${r.problems.join('\n')}`);
+  return r.playbook;
+}
+
+/** A small valid playbook to break one piece at a time. */
+function minimal(): Record<string, any> {
+  return {
+    schemaVersion: 1,
+    name: 'team',
+    steps: [
+      { id: 'fds', question: 'FDs?', healthy: 'no' },
+      { id: 'mitigation', question: 'Now?', healthy: 'restart', onlyWhenFiring: true },
+    ],
+    findings: [{
+      id: 'fd-exhaustion', title: 'FDs near the limit', step: 'fds', requires: ['fd.utilization'],
+      levels: [{ severity: 'warning', when: { metric: 'fd.utilization', op: '>=', value: 0.8 } }],
+      summary: '{fd.open} of {fd.limit}', likelyCauses: ['a leak'], nextSteps: ['ls /proc/{pid}/fd'], seed: 'seed 000 case 1',
+    }],
+  };
+}
+
+function problemsOf(data: unknown, base?: Playbook): string[] {
+  const r = validatePlaybook(data, base);
+  assert.equal(r.ok, false, 'expected the playbook to be rejected');
+  return r.ok ? [] : r.problems;
+}
+
+describe('the built-in playbook', () => {
+  const pb = loadDefault();
+
+  test('validates', () => {
+    assert.equal(pb.name, 'default');
+    assert.equal(pb.schemaVersion, 1);
+  });
+
+  test('every finding id of the DESIGN.md catalogue is present, and nothing else', () => {
+    const ids = pb.findings.map((f) => f.id);
+    for (const id of CATALOGUE) assert.ok(ids.includes(id), `missing finding ${id}`);
+    assert.deepEqual([...ids].sort(), [...CATALOGUE].sort());
+  });
+
+  test('every finding cites a seed document (seed 000 … 004)', () => {
+    for (const f of pb.findings) assert.match(f.seed, /\bseed 00[0-4]\b/, `${f.id} cites no seed: "${f.seed}"`);
+  });
+
+  test('every finding belongs to a step, has causes and next steps; levels run most severe first', () => {
+    const steps = new Set(pb.steps.map((s) => s.id));
+    const rank = { info: 0, warning: 1, critical: 2 } as const;
+    for (const f of pb.findings) {
+      assert.ok(steps.has(f.step), `${f.id}: step ${f.step}`);
+      assert.ok(f.likelyCauses.length > 0 && f.nextSteps.length > 0, f.id);
+      const ranks = f.levels.map((l) => rank[l.severity]);
+      assert.deepEqual(ranks, [...ranks].sort((a, b) => b - a), `${f.id}: levels out of order`);
+    }
+  });
+
+  test('the steps follow the decision tree and end with mitigation', () => {
+    assert.deepEqual(pb.steps.map((s) => s.id), ['deploy', 'fds', 'memory', 'counts', 'latency', 'pool', 'growth', 'localised', 'mitigation']);
+    assert.equal(pb.steps.at(-1)?.onlyWhenFiring, true);
+  });
+
+  test('next steps put only {pid} and numbers/endpoints into commands, never a raw path from the target', () => {
+    for (const f of pb.findings) {
+      for (const s of f.nextSteps) {
+        for (const [, key] of s.matchAll(/\{([^}:]+)(?::[a-z]+)?\}/g)) {
+          assert.ok(!/(path|example|pattern|comm|cmdline)$/.test(key), `${f.id}: "${s}" interpolates ${key}`);
+        }
+      }
+    }
+  });
+
+  test('the compiled JSON the CLI loads equals the validated YAML', () => {
+    assert.deepEqual(builtinPlaybook(), pb);
+  });
+
+  test('the documented thresholds', () => {
+    const when = (id: string) => pb.findings.find((f) => f.id === id)!.levels.map((l) => [l.severity, JSON.stringify(l.when)]);
+    assert.deepEqual(when('fd-exhaustion'), [
+      ['critical', JSON.stringify({ metric: 'fd.utilization', op: '>=', value: 0.95 })],
+      ['warning', JSON.stringify({ metric: 'fd.utilization', op: '>=', value: 0.8 })],
+    ]);
+    assert.deepEqual(when('close-wait-leak'), [
+      ['critical', JSON.stringify({ metric: 'sockets.tcp.closeWait', op: '>=', value: 100 })],
+      ['warning', JSON.stringify({ metric: 'sockets.tcp.closeWait', op: '>=', value: 10 })],
+    ]);
+    assert.deepEqual(when('memory-near-limit'), [
+      ['critical', JSON.stringify({ metric: 'cgroup.memory.utilization', op: '>=', value: 0.9 })],
+      ['warning', JSON.stringify({ metric: 'cgroup.memory.utilization', op: '>=', value: 0.8 })],
+    ]);
+  });
+});
+
+describe('validatePlaybook rejects broken playbooks with a readable problem path', () => {
+  test('the minimal playbook is valid (the cases below break one thing each)', () => {
+    assert.equal(validatePlaybook(minimal()).ok, true);
+  });
+
+  test('duplicate finding id', () => {
+    const pb = minimal();
+    pb.findings.push({ ...pb.findings[0] });
+    assert.deepEqual(problemsOf(pb), ['findings.1.id: duplicate finding id "fd-exhaustion"']);
+  });
+
+  test('unknown step', () => {
+    const pb = minimal();
+    pb.findings[0].step = 'disk';
+    assert.deepEqual(problemsOf(pb), ['findings.0.step: unknown step "disk"']);
+  });
+
+  test('an eval-like string condition is not accepted', () => {
+    const pb = minimal();
+    pb.findings[0].levels[0].when = 'metrics["fd.utilization"] >= 0.8 || require("child_process")';
+    const p = problemsOf(pb);
+    assert.ok(p.length >= 1);
+    assert.ok(p.every((x) => x.startsWith('findings.0.levels.0.when')), p.join('\n'));
+  });
+
+  test('an operator outside the list', () => {
+    const pb = minimal();
+    pb.findings[0].levels[0].when = { metric: 'fd.utilization', op: '=~', value: 0.8 };
+    assert.ok(problemsOf(pb).some((x) => x.startsWith('findings.0.levels.0.when')));
+  });
+
+  test('an extra key in a condition (e.g. a code snippet)', () => {
+    const pb = minimal();
+    pb.findings[0].levels[0].when = { metric: 'fd.utilization', op: '>=', value: 0.8, code: 'process.exit()' };
+    assert.ok(problemsOf(pb).some((x) => x.startsWith('findings.0.levels.0.when')));
+  });
+
+  test('a metric key that is not a dotted camelCase name', () => {
+    const pb = minimal();
+    pb.findings[0].levels[0].when = { metric: 'fd.utilization; rm -rf /', op: '>=', value: 0.8 };
+    assert.ok(problemsOf(pb).some((x) => x.startsWith('findings.0.levels.0.when')));
+  });
+
+  test('missing likelyCauses', () => {
+    const pb = minimal();
+    delete pb.findings[0].likelyCauses;
+    const p = problemsOf(pb);
+    assert.equal(p.length, 1);
+    assert.match(p[0], /^findings\.0\.likelyCauses: /);
+  });
+
+  test('empty likelyCauses', () => {
+    const pb = minimal();
+    pb.findings[0].likelyCauses = [];
+    assert.match(problemsOf(pb)[0], /^findings\.0\.likelyCauses: /);
+  });
+
+  test('missing seed, bad id, bad severity, unknown top-level key, wrong schemaVersion', () => {
+    const a = minimal();
+    delete a.findings[0].seed;
+    assert.match(problemsOf(a)[0], /^findings\.0\.seed: /);
+    const b = minimal();
+    b.findings[0].id = 'FD Exhaustion';
+    assert.match(problemsOf(b)[0], /^findings\.0\.id: .*kebab-case/);
+    const c = minimal();
+    c.findings[0].levels[0].severity = 'fatal';
+    assert.match(problemsOf(c)[0], /^findings\.0\.levels\.0\.severity: /);
+    const d = { ...minimal(), script: 'alert(1)' };
+    assert.ok(problemsOf(d).length >= 1);
+    const e = { ...minimal(), schemaVersion: 2 };
+    assert.match(problemsOf(e)[0], /^schemaVersion: /);
+  });
+
+  test('no steps or no findings (without extends)', () => {
+    assert.ok(problemsOf({ ...minimal(), findings: [] }).some((x) => x.startsWith('findings')));
+    assert.ok(problemsOf({ ...minimal(), steps: [] }).some((x) => x.startsWith('steps')));
+  });
+
+  test('extends without a base playbook available', () => {
+    assert.deepEqual(problemsOf({ schemaVersion: 1, name: 'x', extends: 'default' }), ['extends: the built-in playbook is not available']);
+  });
+});
+
+describe('a team playbook that extends the default', () => {
+  const base = loadDefault();
+  const original = base.findings.find((f) => f.id === 'fd-exhaustion')!;
+  const team = {
+    schemaVersion: 1,
+    name: 'team',
+    extends: 'default',
+    findings: [{
+      ...original,
+      levels: [
+        { severity: 'critical', when: { metric: 'fd.utilization', op: '>=', value: 0.9 } },
+        { severity: 'warning', when: { metric: 'fd.utilization', op: '>=', value: 0.5 } },
+      ],
+    }],
+  };
+
+  test('overriding one threshold keeps every other step and finding, in place', () => {
+    const r = validatePlaybook(team, base);
+    assert.ok(r.ok, r.ok ? '' : r.problems.join('\n'));
+    const pb = r.playbook;
+    assert.equal(pb.name, 'team');
+    assert.deepEqual(pb.steps, base.steps);
+    assert.deepEqual(pb.findings.map((f) => f.id), base.findings.map((f) => f.id));
+    const merged = pb.findings.find((f) => f.id === 'fd-exhaustion')!;
+    assert.equal(JSON.stringify(merged.levels[1].when), JSON.stringify({ metric: 'fd.utilization', op: '>=', value: 0.5 }));
+    for (const f of pb.findings.filter((x) => x.id !== 'fd-exhaustion')) {
+      assert.deepEqual(f, base.findings.find((b) => b.id === f.id));
+    }
+  });
+
+  test('the override changes the verdict: 60% fd use is a warning for the team, nothing by default', () => {
+    const r = validatePlaybook(team, base);
+    assert.ok(r.ok);
+    const facts = { pid: 1, metrics: { 'fd.utilization': 0.6, 'fd.open': 600, 'fd.limit': 1000 }, evidence: {} };
+    assert.deepEqual(evaluate(r.playbook, facts).findings.map((f) => [f.id, f.severity]), [['fd-exhaustion', 'warning']]);
+    assert.deepEqual(evaluate(base, facts).findings.map((f) => f.id), []);
+  });
+
+  test('a new step is inserted before mitigation; a new finding is appended', () => {
+    const r = validatePlaybook({
+      schemaVersion: 1, name: 'team', extends: 'default',
+      steps: [{ id: 'disk', question: 'Disk?', healthy: 'no' }],
+      findings: [{
+        id: 'disk-full', title: 'Disk', step: 'disk', levels: [{ severity: 'warning', when: { metric: 'disk.utilization', op: '>=', value: 0.9 } }],
+        summary: 's', likelyCauses: ['c'], nextSteps: ['df -h'], seed: 'seed 003 story 10',
+      }],
+    }, base);
+    assert.ok(r.ok, r.ok ? '' : r.problems.join('\n'));
+    const ids = r.playbook.steps.map((s) => s.id);
+    assert.deepEqual(ids.slice(-2), ['disk', 'mitigation']);
+    assert.equal(r.playbook.findings.at(-1)?.id, 'disk-full');
+    assert.equal(r.playbook.findings.length, base.findings.length + 1);
+  });
+
+  test('an extending playbook is still checked after the merge (a finding on an unknown step)', () => {
+    const p = problemsOf({ ...team, findings: [{ ...team.findings[0], step: 'nowhere' }] }, base);
+    assert.ok(p.some((x) => /^findings\.\d+\.step: unknown step "nowhere"$/.test(x)), p.join('\n'));
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classifyFdLink, foldFileName, type FdTarget } from '../../src/procfs/fd.js';
+
+describe('classifyFdLink', () => {
+  const cases: [string, FdTarget][] = [
+    ['socket:[1234]', { type: 'socket', inode: 1234 }],
+    ['socket:[4026531993]', { type: 'socket', inode: 4026531993 }],
+    ['pipe:[5]', { type: 'pipe', inode: 5 }],
+    ['anon_inode:[eventpoll]', { type: 'eventpoll' }],
+    ['anon_inode:[eventfd]', { type: 'eventfd' }],
+    ['anon_inode:inotify', { type: 'inotify' }], // no brackets: that is how the kernel names it
+    ['anon_inode:[timerfd]', { type: 'timerfd' }],
+    ['anon_inode:[signalfd]', { type: 'signalfd' }],
+    ['anon_inode:[pidfd]', { type: 'other' }],
+    ['anon_inode:[io_uring]', { type: 'other' }],
+    ['anon_inode:bpf-map', { type: 'other' }],
+    ['/memfd:x (deleted)', { type: 'other' }], // anonymous memory, not a held file
+    ['/memfd:doublemapper (deleted)', { type: 'other' }],
+    ['/var/log/a.log (deleted)', { type: 'file', path: '/var/log/a.log', deleted: true }],
+    ['/var/log/a.log', { type: 'file', path: '/var/log/a.log', deleted: false }],
+    ['/srv/my file (1).txt', { type: 'file', path: '/srv/my file (1).txt', deleted: false }],
+    ['/dev/null', { type: 'device', path: '/dev/null', deleted: false }],
+    ['/dev/pts/0', { type: 'device', path: '/dev/pts/0', deleted: false }],
+    ['/dev/urandom', { type: 'device', path: '/dev/urandom', deleted: false }],
+    ['/dev/shm/sem.lock', { type: 'file', path: '/dev/shm/sem.lock', deleted: false }], // tmpfs file, not a device
+    ['/dev/shm/buf (deleted)', { type: 'file', path: '/dev/shm/buf', deleted: true }],
+    ['net:[4026531840]', { type: 'other' }],
+    ['mnt:[4026531841]', { type: 'other' }],
+    ['', { type: 'other' }],
+  ];
+  for (const [link, want] of cases) {
+    test(JSON.stringify(link), () => assert.deepEqual(classifyFdLink(link), want));
+  }
+});
+
+describe('foldFileName', () => {
+  const same: [string, string][] = [
+    ['/var/log/logs-2024-01-05.json', '/var/log/logs-2024-01-06.json'],
+    ['/var/log/app.1.log', '/var/log/app.2.log'],
+    ['/var/log/app-20240105.log', '/var/log/app-20240212.log'],
+    ['/var/log/app-2024-01-05T10-30-00.log', '/var/log/app-2024-02-11T23-59-59.log'],
+    ['/var/log/app-2024-01-05_10:30.log', '/var/log/app-2024-01-06_11:00.log'],
+    ['/tmp/upload-3f9a2c1d7b.tmp', '/tmp/upload-aa01bb02cc.tmp'],
+    ['/data/shard-1.db', '/data/shard-128.db'],
+    ['/var/log/app/app-2026-10-10.log', '/var/log/app/app-2026-10-31.log'],
+  ];
+  for (const [a, b] of same) {
+    test(`${a} and ${b} share a pattern`, () => assert.equal(foldFileName(a), foldFileName(b)));
+  }
+
+  const different: [string, string][] = [
+    ['/var/log/app.1.log', '/var/log/db.1.log'],
+    ['/var/log/app-2024-01-05.log', '/var/log/app-2024-01-05.json'],
+    ['/srv/a/app.log', '/srv/b/app.log'],
+  ];
+  for (const [a, b] of different) {
+    test(`${a} and ${b} differ`, () => assert.notEqual(foldFileName(a), foldFileName(b)));
+  }
+
+  const exact: [string, string][] = [
+    ['/var/log/logs-2024-01-05.json', '/var/log/logs-<date>.json'],
+    ['/var/log/app.1.log', '/var/log/app.<n>.log'],
+    ['/var/log/syslog', '/var/log/syslog'],
+    ['/tmp/upload-3f9a2c1d7b.tmp', '/tmp/upload-<hex>.tmp'],
+  ];
+  for (const [path, want] of exact) test(`${path} → ${want}`, () => assert.equal(foldFileName(path), want));
+});
