@@ -104,13 +104,15 @@ function memoryV1(d: CgroupDir, m: Record<string, number>, ev: Record<string, un
   const { value: walked, source } = minOver(ancestors(d), (dir) => num(dir + '/memory.limit_in_bytes'));
   const hier = stat?.hierarchical_memory_limit;
   const limit = hier !== undefined && hier < 2 ** 60 ? hier : walked;
-  const at = Number.isFinite(limit) ? source : d.dir;
+  // a limit above the visible hierarchy (inside a container) has no directory we can name
+  const found = Number.isFinite(limit) && limit === walked;
+  const at = found ? source : d.dir;
   const atStat = at === d.dir ? stat : kv(at + '/memory.stat');
   usageMetrics(m, limit, num(at + '/memory.usage_in_bytes'), atStat?.total_inactive_file ?? atStat?.inactive_file);
   const oomKills = [d.dir, at].map((dir) => kv(dir + '/memory.oom_control')?.oom_kill ?? 0);
   m['cgroup.memory.oomKills'] = Math.max(...oomKills);
   m['cgroup.memory.events.max'] = num(at + '/memory.failcnt') ?? 0;
-  if (Number.isFinite(limit)) ev['cgroup.memory.limitSource'] = at;
+  if (found) ev['cgroup.memory.limitSource'] = at;
 }
 
 function usageMetrics(m: Record<string, number>, limit: number, usage: number | undefined, inactiveFile: number | undefined) {

@@ -54,10 +54,13 @@ export const probe: Probe = {
     if (limits && Number.isFinite(limits.hard)) metrics['fd.limitHard'] = limits.hard;
     for (const t of TYPES) metrics[`fd.byType.${t}`] = byType[t];
 
-    const sizes = deleted.map((d) => d.bytes ?? 0);
+    const sizes = deleted.map((d) => d.bytes).filter((b): b is number => b !== undefined);
     metrics['fd.deleted'] = deleted.length;
-    metrics['fd.deletedBytes'] = sizes.reduce((a, b) => a + b, 0);
-    metrics['fd.deletedMaxBytes'] = sizes.length ? Math.max(...sizes) : 0;
+    // sizes are only reported when every one is known: a partial sum would read as the whole
+    if (sizes.length === deleted.length) {
+      metrics['fd.deletedBytes'] = sizes.reduce((a, b) => a + b, 0);
+      metrics['fd.deletedMaxBytes'] = sizes.length ? Math.max(...sizes) : 0;
+    }
 
     const patterns = [...groups.entries()].map(([pattern, g]) => ({ pattern, count: g.count, example: g.example }))
       .sort((a, b) => b.count - a.count);
@@ -71,7 +74,11 @@ export const probe: Probe = {
         'fd.filePatterns': patterns.filter((p) => p.count > 1).slice(0, TOP),
       },
     };
-    if (!limits) out.unknowns = [{ metric: 'fd.limit', reason: 'no "Max open files" line in /proc/PID/limits' }];
+    out.unknowns = [];
+    if (!limits) out.unknowns.push({ metric: 'fd.limit', reason: 'no "Max open files" line in /proc/PID/limits' });
+    if (sizes.length < deleted.length) {
+      out.unknowns.push({ metric: 'fd.deletedBytes', reason: `the size of ${deleted.length - sizes.length} deleted-but-open file(s) could not be read` });
+    }
     return out;
   },
 };

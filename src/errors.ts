@@ -27,7 +27,8 @@ export class ProctriageError extends Error {
 }
 
 export class NoSuchProcess extends ProctriageError {
-  constructor(readonly pid: number) {
+  /** path: the file whose absence was taken for the process being gone */
+  constructor(readonly pid: number, readonly path?: string) {
     super('NO_SUCH_PROCESS', `pid ${pid}: no such process`);
   }
 }
@@ -87,7 +88,7 @@ export class Refused extends ProctriageError {
 export function fromFsError(err: unknown, path: string, pid?: number): ProctriageError {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT' || code === 'ESRCH') {
-    return pid !== undefined ? new NoSuchProcess(pid) : new ProctriageError('NO_SUCH_PROCESS', `${path}: not found`);
+    return pid !== undefined ? new NoSuchProcess(pid, path) : new ProctriageError('NO_SUCH_PROCESS', `${path}: not found`);
   }
   if (code === 'EACCES' || code === 'EPERM') return new AccessDenied(path);
   if (err instanceof ProctriageError) return err;

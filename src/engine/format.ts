@@ -27,6 +27,7 @@ export function formatNumber(n: number): string {
 
 export function formatPercent(ratio: number): string {
   const p = ratio * 100;
+  if (p > 0 && p < 0.1) return '<0.1%';
   return `${p >= 10 || p === 0 ? Math.round(p) : p.toFixed(1)}%`;
 }
 

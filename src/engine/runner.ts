@@ -4,11 +4,12 @@ import type { Playbook } from './playbook-schema.js';
 import type { Metrics, Probe, ProbeOptions, ProbeOutput, ProbeRun, Unknown } from './probe.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
-import { ProctriageError, TimeoutExpired } from '../errors.js';
+import { NoSuchProcess, ProctriageError, TimeoutExpired } from '../errors.js';
 import { clean, cleanDeep, redactArgv } from './redact.js';
 import { parseMountinfo } from '../procfs/cgroup.js';
 import { EXIT, overallStatus, statusOfFindings, type Report, type TargetReport } from './report.js';
 import { SCHEMA_VERSION } from './schema-version.js';
+import { estimateTrends, type Trend } from './trends.js';
 
 export interface RunOptions {
   proc: ProcFs;
@@ -112,10 +113,17 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Turn collected facts into a target report: redact, walk the playbook, set the status. */
-export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact' | 'probes'>): TargetReport {
+/**
+ * Turn collected facts into a target report: redact, walk the playbook, set the status.
+ * `over` carries what a look over time adds (watch, diff): trend.* metrics, injected before the
+ * playbook is walked so growth findings can fire, and the measured trends. Without it the report
+ * gets the one-look estimates (average growth since start), which never raise a finding.
+ */
+export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact' | 'probes'>,
+  over?: { metrics: Metrics; trends: Record<string, Trend> }): TargetReport {
   const evidence = cleanDeep(c.evidence, opts.redact);
-  const metrics = cleanDeep(c.metrics, opts.redact);
+  const metrics = cleanDeep({ ...c.metrics, ...over?.metrics }, opts.redact);
+  const trends = over?.trends ?? estimateTrends(c.metrics, c.identity.uptimeSeconds);
   const { findings, path } = evaluate(opts.playbook, { pid: c.identity.pid, metrics, evidence });
   let status = statusOfFindings(findings.map((f) => f.severity));
   const core = new Set(opts.probes.filter((p) => p.meta.core).map((p) => p.meta.id));
@@ -132,6 +140,7 @@ export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact'
     uptimeSeconds: id.uptimeSeconds,
     startTicks: id.startTicks,
     metrics,
+    ...(Object.keys(trends).length ? { trends } : {}),
     findings: cleanDeep(findings, false),
     path,
     unknowns: cleanDeep(c.unknowns, false),
@@ -169,7 +178,10 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
     if (out.skipped) return { run: { id: probe.meta.id, status: 'skipped', durationMs: ms(), error: out.skipped }, out };
     return { run: { id: probe.meta.id, status: out.partial ? 'partial' : 'ok', durationMs: ms(), ...(out.partial ? { error: out.partial } : {}) }, out };
   } catch (err) {
-    if (err instanceof ProctriageError && err.code === 'NO_SUCH_PROCESS') throw err;
+    // a vanished process ends the scan; a file missing from a live process (old kernel) or a
+    // recorded tree is just this probe's failure
+    if (err instanceof NoSuchProcess && !sources.proc.exists(sources.pid)) throw err;
+    if (err instanceof NoSuchProcess) err = new ProctriageError('PARSE_ERROR', `${err.path ?? 'a file'}: not found`);
     const status = err instanceof ProctriageError && err.code === 'ACCESS_DENIED' ? 'denied' : 'error';
     return { run: { id: probe.meta.id, status, durationMs: ms(), error: clean((err as Error)?.message ?? String(err)) } };
   } finally {
@@ -185,7 +197,7 @@ function unknownFor(probe: Probe, run: ProbeRun): Unknown {
   };
 }
 
-function hostInfo(proc: ProcFs): Report['host'] {
+export function hostInfo(proc: ProcFs): Report['host'] {
   let cgroupVersion = 'none';
   try {
     const mounts = parseMountinfo(proc.read('self', 'mountinfo'));

@@ -40,7 +40,7 @@ export function classifyFdLink(link: string): FdTarget {
  */
 export function foldFileName(path: string): string {
   return path
-    .replace(/\d{4}-?\d{2}-?\d{2}([T_ -]?\d{2}[:-]?\d{2}([:-]?\d{2})?)?/g, '<date>')
+    .replace(/(?<!\d)(19|20)\d{2}(-?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])([T_ -]?\d{2}[:-]?\d{2}([:-]?\d{2})?)?(?!\d)/g, '<date>')
     .replace(/\b[0-9a-f]{8,}\b/gi, '<hex>')
     .replace(/\d+/g, '<n>');
 }

@@ -1,6 +1,9 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
 
+/** Sidecar of a capture bundle: sizes of the files behind fds (see fdTargetSize). */
+export const FD_SIZES = 'fd-sizes.json';
+
 /**
  * Read access to /proc and the cgroup hierarchy, rooted at a configurable directory so
  * that recorded fixture trees and capture bundles are read exactly like the live system.
@@ -80,8 +83,19 @@ export class ProcFs {
     }
   }
 
-  /** Size of what an fd points at (follows the magic link), undefined if gone or unknowable. */
+  /**
+   * Size of what an fd points at (follows the magic link), undefined if gone or unknowable.
+   * A capture bundle cannot follow its fd symlinks (they name files of the captured host):
+   * it records the sizes in proc/PID/fd-sizes.json ({"<fd>": bytes}), read here when not live.
+   */
   fdTargetSize(pid: number, fd: string): number | undefined {
+    if (!this.live) {
+      // the links name files of the recorded host: following them would stat this machine's files
+      const sizes = this.readHostOptional(`/proc/${pid}/${FD_SIZES}`);
+      if (sizes === undefined) return undefined;
+      const v = (JSON.parse(sizes) as Record<string, unknown>)[fd];
+      return typeof v === 'number' ? v : undefined;
+    }
     try {
       return statSync(this.procPath(pid, `fd/${fd}`)).size;
     } catch {
