@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import type { Probe, ProbeOutput } from '../src/engine/probe.js';
 import { parseEnviron } from '../src/procfs/proc-cmdline.js';
 import { ProctriageError } from '../src/errors.js';
+import { goBuildInfoOfPid } from '../src/go/buildinfo.js';
 
 /**
  * Which runtime runs the target, and the runtime memory settings from its command line and
@@ -36,7 +37,9 @@ export const probe: Probe = {
       out.partial = 'environ not readable';
       out.unknowns = [{ probe: 'runtime', reason: 'access denied to /proc/PID/environ: runtime limits from the environment are unknown', hint: 'run as the same user as the target, or as root' }];
     }
-    const runtime = detectRuntime(exe.replace(/ \(deleted\)$/, ''), argv, sources.stat().comm, env);
+    let runtime = detectRuntime(exe.replace(/ \(deleted\)$/, ''), argv, sources.stat().comm, env);
+    // a Go binary carries build info ("\xff Go buildinf:") even when no GO* variable is set
+    if (runtime === 'unknown' && goBuildInfoOfPid(proc.procPath(pid, 'exe'))) runtime = 'go';
     out.metrics.runtime = runtime;
 
     const nodeArgs = [...argv, ...(env?.NODE_OPTIONS?.split(/\s+/) ?? [])];

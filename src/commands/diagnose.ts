@@ -13,6 +13,9 @@ export interface DiagnoseOptions extends OutputOptions {
   activateInspector?: boolean;
   allowRemote?: boolean;
   pprof?: string;
+  heapSnapshot?: string;
+  report?: string;
+  force?: boolean;
   playbook?: string;
   timeout?: string;
   root?: string;
@@ -20,6 +23,11 @@ export interface DiagnoseOptions extends OutputOptions {
 
 /** Examine the targets and return the report (no printing). */
 export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<Report> {
+  // a refused address is the caller's mistake (exit 3), not a partial diagnosis; nothing is sent
+  if (o.pprof) {
+    const { checkPprofUrl, parsePprofUrl } = await import('../transports/pprof.js');
+    checkPprofUrl(parsePprofUrl(o.pprof), o.allowRemote);
+  }
   const proc = new ProcFs(o.root ?? '/');
   const targets = resolveTargets(proc, pids, o.name);
   const playbook = await loadPlaybook(o.playbook);
@@ -27,7 +35,10 @@ export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<R
     proc,
     playbook,
     probes: PROBES,
-    probeOptions: { inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, pprof: o.pprof },
+    probeOptions: {
+      inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, pprof: o.pprof,
+      heapSnapshot: o.heapSnapshot, report: o.report, force: o.force,
+    },
     timeoutMs: parseDuration(o.timeout ?? '10s', '--timeout'),
     redact: o.redact !== false,
     version: VERSION,

@@ -1,0 +1,335 @@
+import { readlinkSync } from 'node:fs';
+import type { Probe, ProbeContext, ProbeOutput, Unknown } from '../src/engine/probe.js';
+import { parseEnviron } from '../src/procfs/proc-cmdline.js';
+import { ProctriageError } from '../src/errors.js';
+import { detectRuntime } from './runtime.js';
+import { goBuildInfoOfPid, type GoBuildInfo } from '../src/go/buildinfo.js';
+import { GoroutineDumpReader, GoroutineProfileReader, mergeStates, topStacks, type GoroutineProfile } from '../src/go/goroutines.js';
+import { HeapProfileReader, parseGogc, parseGomaxprocs, parseVars, type GoMemStats } from '../src/go/memstats.js';
+import { discover, loopbackListeners, ownsUrl, sameCmdline, type Listener } from '../src/go/discover.js';
+import {
+  checkPprofUrl, displayUrl, endpointUrl, getLines, getText, notPprofText, parsePprofUrl, type GetOptions,
+} from '../src/transports/pprof.js';
+
+export const NO_ENDPOINT_HINT = 'Go process, no pprof endpoint: import net/http/pprof and listen on localhost, then --pprof URL';
+
+/** Per-request deadlines and byte caps (the probe's own deadline bounds them all). */
+export const LIMITS = {
+  discoverMs: 400,
+  cmdlineMs: 1000,
+  goroutineMs: 3000,
+  goroutineBytes: 32 * 2 ** 20,
+  /** the per-goroutine dump (for wait states) stops the world while it is written: only for modest counts */
+  statesUpTo: 20_000,
+  statesMs: 1500,
+  statesBytes: 16 * 2 ** 20,
+  varsMs: 1500,
+  varsBytes: 2 * 2 ** 20,
+  heapMs: 3000,
+  heapBytes: 64 * 2 ** 20,
+};
+
+/**
+ * A Go process through net/http/pprof: goroutine count and the stacks they are parked in,
+ * heap and GC totals, the memory limit in force; GOGC / GOMAXPROCS from the environment.
+ * With --pprof the given endpoint is used (loopback only unless --allow-remote); with a PID
+ * alone, the process's own loopback listeners are asked GET /debug/pprof/.
+ */
+export const probe: Probe = {
+  meta: {
+    id: 'go',
+    description: 'Go runtime through net/http/pprof: goroutines and their top stacks, heap, GC, memory limit; GOGC/GOMAXPROCS from environ',
+    runtime: 'go',
+    timeoutMs: 6000,
+    facts: {
+      'go.goroutines': { unit: 'count', description: 'goroutines, as counted by the runtime (includes the one serving our request)' },
+      'go.heap.alloc': { unit: 'bytes', description: 'MemStats.HeapAlloc: bytes of allocated heap objects' },
+      'go.heap.sys': { unit: 'bytes', description: 'MemStats.HeapSys: heap memory obtained from the OS' },
+      'go.gc.cpuFraction': { unit: 'ratio', description: 'MemStats.GCCPUFraction: share of CPU time spent in GC since the process started' },
+      'go.numGC': { unit: 'count', description: 'completed GC cycles' },
+      'go.memLimit': { unit: 'bytes', description: 'memory limit in force as published by the service in /debug/vars (absent when none is in force or none is published)' },
+      'go.gogcEnv': { unit: 'count', description: 'GOGC from the environment (percent; -1 = off)' },
+      'go.maxProcsEnv': { unit: 'count', description: 'GOMAXPROCS from the environment' },
+      'go.version': { unit: 'string', description: 'Go version the executable was built with (build info)' },
+    },
+    evidence: {
+      'go.topStacks': 'largest goroutine groups: {count, function (top meaningful frame), frames, state?, waitMinutes?, createdBy?, labels?}',
+      'go.pprofUrl': 'base URL of the pprof endpoint that was read',
+    },
+  },
+  run: (ctx) => runGo(ctx),
+};
+
+interface Identity {
+  runtime: string;
+  build?: GoBuildInfo;
+  env?: Record<string, string>;
+}
+
+function identify(ctx: ProbeContext): Identity {
+  const { proc, pid, sources } = ctx;
+  let exe = '';
+  try {
+    exe = proc.readlinkOrGone(pid, 'exe') ?? '';
+  } catch (err) {
+    if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
+  }
+  let env: Record<string, string> | undefined;
+  try {
+    env = parseEnviron(proc.readBuffer(pid, 'environ'));
+  } catch (err) {
+    if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
+  }
+  let argv: string[] = [];
+  try {
+    argv = sources.cmdline();
+  } catch (err) {
+    if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
+  }
+  let runtime = detectRuntime(exe.replace(/ \(deleted\)$/, ''), argv, sources.stat().comm, env);
+  const build = runtime === 'unknown' || runtime === 'go' ? goBuildInfoOfPid(proc.procPath(pid, 'exe')) : undefined;
+  if (build) runtime = 'go';
+  return { runtime, ...(build ? { build } : {}), ...(env ? { env } : {}) };
+}
+
+async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
+  const { options } = ctx;
+  const id = identify(ctx);
+  if (id.runtime !== 'go' && (!options.pprof || id.runtime !== 'unknown')) {
+    const why = id.runtime === 'unknown' ? 'not a Go process (no Go build info, no GO* variables)' : `not a Go process (runtime ${id.runtime})`;
+    return { metrics: {}, skipped: options.pprof ? `${why}: --pprof not used for it` : why };
+  }
+  const out: ProbeOutput & { evidence: Record<string, unknown>; unknowns: Unknown[] } = { metrics: {}, evidence: {}, unknowns: [] };
+  const partial: string[] = [];
+  const gogc = parseGogc(id.env?.GOGC);
+  if (gogc !== undefined) out.metrics['go.gogcEnv'] = gogc;
+  const procs = parseGomaxprocs(id.env?.GOMAXPROCS);
+  if (procs !== undefined) out.metrics['go.maxProcsEnv'] = procs;
+  if (id.build?.version) out.metrics['go.version'] = id.build.version;
+
+  const finish = (): ProbeOutput => {
+    if (partial.length) out.partial = partial.join('; ');
+    if (!out.unknowns.length) delete (out as ProbeOutput).unknowns;
+    if (!Object.keys(out.evidence).length) delete (out as ProbeOutput).evidence;
+    return out;
+  };
+  if (!ctx.proc.live && !options.pprof) {
+    return { metrics: out.metrics, skipped: 'recorded files: the Go runtime is read only from a live process, through its pprof endpoint' };
+  }
+  const endpoint = await findEndpoint(ctx, id, out, partial);
+  if (!endpoint) return finish();
+  const base = endpoint;
+  out.evidence['go.pprofUrl'] = displayUrl(base);
+
+  const req = (timeoutMs: number, maxBytes: number): GetOptions => ({ timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!options.allowRemote });
+  const read: string[] = [];
+  const [g, m] = await Promise.all([
+    readGoroutines(base, req, read),
+    readMemory(base, req, read),
+  ]);
+
+  if (g.error) {
+    out.unknowns.push({ metric: 'go.goroutines', reason: g.error });
+    partial.push('goroutines unknown');
+  } else if (g.profile) {
+    const p = g.profile;
+    if (p.total !== undefined) out.metrics['go.goroutines'] = p.total;
+    if (p.groups.length) out.evidence['go.topStacks'] = topStacks(p.groups);
+    if (p.problem) partial.push(p.problem);
+  }
+  if (g.statesProblem) partial.push(g.statesProblem);
+
+  if (m.error) {
+    out.unknowns.push({ metric: 'go.heap.alloc', reason: m.error });
+    partial.push('heap and GC figures unknown');
+  }
+  const s = m.stats;
+  if (s.heapAlloc !== undefined) out.metrics['go.heap.alloc'] = s.heapAlloc;
+  if (s.heapSys !== undefined) out.metrics['go.heap.sys'] = s.heapSys;
+  if (s.gcCpuFraction !== undefined) out.metrics['go.gc.cpuFraction'] = s.gcCpuFraction;
+  if (s.numGC !== undefined) out.metrics['go.numGC'] = s.numGC;
+  if (typeof m.memLimit === 'number') out.metrics['go.memLimit'] = m.memLimit;
+  if (read.length) out.actions = [...(out.actions ?? []), `read ${read.join(', ')} from ${displayUrl(base)} (HTTP GET only)`];
+  return finish();
+}
+
+/** The endpoint to read: the one given (checked), or one discovered among the process's listeners. */
+async function findEndpoint(ctx: ProbeContext, id: Identity, out: ProbeOutput & { unknowns: Unknown[] }, partial: string[]): Promise<URL | undefined> {
+  const { options, proc, sources } = ctx;
+  const noEndpoint = (reason: string): undefined => {
+    out.unknowns.push({ probe: 'go', reason, hint: NO_ENDPOINT_HINT });
+    partial.push('no pprof endpoint');
+    return undefined;
+  };
+  let listeners: Listener[] | undefined;
+  let listenersWhy = '';
+  const sameNs = proc.live && sameNetNamespace(ctx);
+  if (sameNs === true) {
+    try {
+      listeners = loopbackListeners(sources);
+    } catch (err) {
+      if (err instanceof ProctriageError && err.code === 'NO_SUCH_PROCESS') throw err;
+      listenersWhy = err instanceof ProctriageError && err.code === 'ACCESS_DENIED'
+        ? "the process's sockets are not readable (run as the same user as the target, or as root)"
+        : `its sockets could not be read (${(err as Error).message})`;
+    }
+  } else if (sameNs === false) listenersWhy = 'the process is in another network namespace: its 127.0.0.1 is not ours (use nsenter -t PID -n, or --pprof a forwarded URL)';
+  else listenersWhy = 'its network namespace is not readable';
+
+  if (options.pprof) {
+    let url: URL;
+    try {
+      url = parsePprofUrl(options.pprof);
+      // refused before any connection
+      checkPprofUrl(url, options.allowRemote);
+    } catch (err) {
+      const e = err as ProctriageError;
+      out.unknowns.push({ probe: 'go', reason: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+      partial.push(e.code === 'REFUSED' ? '--pprof refused' : '--pprof invalid');
+      return undefined;
+    }
+    if (listeners && ownsUrl(listeners, url)) return url;
+    // not one of its own sockets (port forward, other namespace, or another process): compare command lines
+    const verdict = await compareCmdline(ctx, url);
+    if (verdict === 'different') {
+      out.unknowns.push({
+        probe: 'go',
+        reason: `${displayUrl(url)} serves another process: its command line is not pid ${ctx.pid}'s`,
+        hint: 'give the pprof URL of this process, or leave --pprof out to find it among its own listeners',
+      });
+      partial.push('--pprof endpoint belongs to another process');
+      return undefined;
+    }
+    return url;
+  }
+
+  if (id.runtime !== 'go') return undefined;
+  // GO* variables alone may be inherited by any program: its sockets are asked only when the binary is Go
+  if (!id.build) {
+    out.unknowns.push({ probe: 'go', reason: 'GO* variables are set but the executable has no Go build info (unreadable, or not a Go binary): its listeners were not probed', hint: 'if it is a Go service with net/http/pprof, pass --pprof URL' });
+    partial.push('no pprof endpoint');
+    return undefined;
+  }
+  if (!listeners) return noEndpoint(`cannot look for a pprof endpoint: ${listenersWhy}`);
+  if (!listeners.length) return noEndpoint('the process has no TCP listener reachable on loopback');
+  const { found, tried } = await discover(listeners, LIMITS.discoverMs, ctx.signal);
+  const asked = tried.map((l) => l.port).join(', ');
+  out.actions = [`asked GET /debug/pprof/ on the process's loopback listener(s) (port ${asked}) to find its pprof endpoint`];
+  if (!found) return noEndpoint(`none of the process's loopback listeners (port ${asked}) serves /debug/pprof/`);
+  return found.url;
+}
+
+function sameNetNamespace(ctx: ProbeContext): boolean | undefined {
+  const theirs = ctx.sources.netNamespace();
+  let ours = '';
+  try {
+    ours = readlinkSync('/proc/self/ns/net');
+  } catch {
+    return undefined;
+  }
+  if (!theirs) return undefined;
+  return theirs === ours;
+}
+
+async function compareCmdline(ctx: ProbeContext, url: URL): Promise<'same' | 'different' | 'unverified'> {
+  let argv: string[];
+  try {
+    argv = ctx.sources.cmdline();
+  } catch {
+    return 'unverified';
+  }
+  if (!argv.length) return 'unverified';
+  try {
+    const r = await getText(endpointUrl(url, '/debug/pprof/cmdline'), {
+      timeoutMs: LIMITS.cmdlineMs, maxBytes: 64 * 1024, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote,
+    });
+    if (r.status !== 200 || !r.complete || /text\/html/i.test(r.contentType)) return 'unverified';
+    return sameCmdline(r.text, argv) ? 'same' : 'different';
+  } catch {
+    return 'unverified';
+  }
+}
+
+interface GoroutineRead {
+  profile?: GoroutineProfile;
+  error?: string;
+  statesProblem?: string;
+}
+
+async function readGoroutines(base: URL, req: (ms: number, bytes: number) => GetOptions, read: string[]): Promise<GoroutineRead> {
+  const reader = new GoroutineProfileReader();
+  let first: string | undefined;
+  let profile: GoroutineProfile;
+  try {
+    const r = await getLines(endpointUrl(base, '/debug/pprof/goroutine?debug=1'), req(LIMITS.goroutineMs, LIMITS.goroutineBytes), (line) => {
+      if (first === undefined && line.trim()) first = line;
+      reader.push(line);
+    });
+    read.push('goroutine?debug=1');
+    const bad = notPprofText(r, first);
+    if (bad) return { error: `${displayUrl(base)}/debug/pprof/goroutine?debug=1: ${bad}` };
+    profile = reader.end(r.complete, r.incomplete);
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+  if (profile.notProfile) return { error: `${displayUrl(base)}/debug/pprof/goroutine?debug=1: ${profile.problem}` };
+  if (profile.total === undefined || profile.total > LIMITS.statesUpTo || !profile.groups.length) return { profile };
+
+  // wait states (chan receive, select, IO wait …) and how long, from the per-goroutine dump
+  const dump = new GoroutineDumpReader();
+  try {
+    const r = await getLines(endpointUrl(base, '/debug/pprof/goroutine?debug=2'), req(LIMITS.statesMs, LIMITS.statesBytes), (line) => dump.push(line));
+    read.push('goroutine?debug=2');
+    if (r.status !== 200) return { profile, statesProblem: `wait states unknown (debug=2: HTTP ${r.status})` };
+    const d = dump.end(r.complete, r.incomplete);
+    if (d.notProfile) return { profile, statesProblem: 'wait states unknown (debug=2 is not a goroutine dump)' };
+    // a cut dump would give a biased sample of states: only a complete one is used
+    if (!r.complete) return { profile, statesProblem: `wait states unknown (${r.incomplete})` };
+    return { profile: { ...profile, groups: mergeStates(profile.groups, d) } };
+  } catch (err) {
+    return { profile, statesProblem: `wait states unknown (${(err as Error).message})` };
+  }
+}
+
+interface MemoryRead {
+  stats: GoMemStats;
+  memLimit?: number | null;
+  error?: string;
+}
+
+async function readMemory(base: URL, req: (ms: number, bytes: number) => GetOptions, read: string[]): Promise<MemoryRead> {
+  const problems: string[] = [];
+  let memLimit: number | null | undefined;
+  // /debug/vars is small and has the totals (and the limit, when the service publishes it)
+  try {
+    const r = await getText(endpointUrl(base, '/debug/vars'), req(LIMITS.varsMs, LIMITS.varsBytes));
+    read.push('/debug/vars');
+    if (r.status === 200 && !r.complete) problems.push(`/debug/vars incomplete: ${r.incomplete}`);
+    else if (r.status === 200 && !/text\/html/i.test(r.contentType)) {
+      const v = parseVars(r.text);
+      memLimit = v.memLimit;
+      if (!v.problem && v.stats.heapAlloc !== undefined) return { stats: v.stats, ...(memLimit !== undefined ? { memLimit } : {}) };
+      problems.push(v.problem ?? '/debug/vars has no HeapAlloc');
+    } else problems.push(`/debug/vars: ${notPprofText(r) ?? `HTTP ${r.status}`}`);
+  } catch (err) {
+    problems.push(`/debug/vars: ${(err as Error).message}`);
+  }
+  // the heap profile ends with the same totals (its sampled records are skipped as they stream by)
+  const heap = new HeapProfileReader();
+  let first: string | undefined;
+  try {
+    const r = await getLines(endpointUrl(base, '/debug/pprof/heap?debug=1'), req(LIMITS.heapMs, LIMITS.heapBytes), (line) => {
+      if (first === undefined && line.trim()) first = line;
+      heap.push(line);
+    });
+    read.push('heap?debug=1');
+    const bad = notPprofText(r, first);
+    if (bad) return { stats: {}, error: `heap?debug=1: ${bad}; ${problems.join('; ')}` };
+    const h = heap.end(r.complete, r.incomplete);
+    const result: MemoryRead = { stats: h.stats, ...(memLimit !== undefined ? { memLimit } : {}) };
+    if (h.problem && h.stats.heapAlloc === undefined) result.error = `heap?debug=1: ${h.problem}; ${problems.join('; ')}`;
+    return result;
+  } catch (err) {
+    return { stats: {}, error: `heap?debug=1: ${(err as Error).message}; ${problems.join('; ')}` };
+  }
+}

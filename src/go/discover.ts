@@ -1,0 +1,98 @@
+/**
+ * Finding a Go target's pprof endpoint, and checking that a given one is really the target's.
+ *
+ * Discovery looks only at the target's own TCP listeners (fd socket inodes ∩ LISTEN rows of
+ * /proc/PID/net/tcp{,6}) that are reachable on loopback, and sends each one GET /debug/pprof/
+ * with a short deadline: nothing else.
+ */
+import type { TargetSources } from '../engine/sources.js';
+import { classifyFdLink } from '../procfs/fd.js';
+import type { InetRow } from '../procfs/net-tcp.js';
+import { ProctriageError } from '../errors.js';
+import { endpointUrl, getText, isLoopbackAddress, isLoopbackHost } from '../transports/pprof.js';
+
+export interface Listener {
+  /** the address it listens on, as in /proc (127.0.0.1, ::1, 0.0.0.0, ::) */
+  ip: string;
+  port: number;
+  /** where we connect to reach it over loopback */
+  url: URL;
+}
+
+/** Ports tried first: the ones pprof is usually given. */
+const PREFERRED = [6060, 6061, 8080, 9090, 8081];
+export const MAX_CANDIDATES = 16;
+
+/** The target's LISTEN sockets reachable over loopback, preferred ports first. Throws AccessDenied when the fd table is unreadable. */
+export function loopbackListeners(sources: TargetSources): Listener[] {
+  const inodes = new Set<number>();
+  for (const { link } of sources.fdTable()) {
+    const t = classifyFdLink(link);
+    if (t.type === 'socket' && t.inode) inodes.add(t.inode);
+  }
+  const rows: InetRow[] = [];
+  for (const f of ['tcp', 'tcp6'] as const) {
+    try {
+      rows.push(...sources.inet(f));
+    } catch (err) {
+      if (err instanceof ProctriageError && err.code === 'NO_SUCH_PROCESS') throw err;
+      // a missing tcp6 table (IPv6 disabled) is not an error
+    }
+  }
+  const seen = new Set<string>();
+  const out: Listener[] = [];
+  for (const r of rows) {
+    if (r.state !== 'listen' || !inodes.has(r.inode)) continue;
+    const host = connectHost(r.local.ip);
+    if (!host) continue;
+    const key = `${host}:${r.local.port}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ ip: r.local.ip, port: r.local.port, url: new URL(`http://${host.includes(':') ? `[${host}]` : host}:${r.local.port}`) });
+  }
+  const rank = (p: number) => (PREFERRED.includes(p) ? PREFERRED.indexOf(p) : PREFERRED.length);
+  return out.sort((a, b) => rank(a.port) - rank(b.port) || a.port - b.port);
+}
+
+/** Loopback address to reach a listener: itself when loopback, the loopback of its family when a wildcard. */
+export function connectHost(ip: string): string | undefined {
+  if (ip === '0.0.0.0') return '127.0.0.1';
+  if (ip === '::') return '::1';
+  if (isLoopbackAddress(ip)) return ip;
+  return undefined;
+}
+
+/** Does a pprof index page answer here? (GET /debug/pprof/, short deadline, small cap.) */
+export async function looksLikePprof(base: URL, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  try {
+    const r = await getText(endpointUrl(base, '/debug/pprof/'), { timeoutMs, maxBytes: 64 * 1024, signal });
+    return r.status === 200 && /goroutine\?debug=1|Types of profiles available|\/debug\/pprof\/goroutine/.test(r.text);
+  } catch {
+    return false;
+  }
+}
+
+/** Try the listeners concurrently; the first in preference order that serves pprof wins. */
+export async function discover(listeners: Listener[], timeoutMs: number, signal?: AbortSignal): Promise<{ found?: Listener; tried: Listener[] }> {
+  const tried = listeners.slice(0, MAX_CANDIDATES);
+  const ok = await Promise.all(tried.map((l) => looksLikePprof(l.url, timeoutMs, signal)));
+  const i = ok.indexOf(true);
+  return { ...(i >= 0 ? { found: tried[i] } : {}), tried };
+}
+
+/**
+ * Is this URL one of the target's own listeners? True when it is a loopback URL whose port the
+ * target listens on (on that address, or on a wildcard).
+ */
+export function ownsUrl(listeners: Listener[], url: URL): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!isLoopbackHost(host)) return false;
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return listeners.some((l) => l.port === port && (l.ip === '0.0.0.0' || l.ip === '::' || host === 'localhost' || l.ip === host));
+}
+
+/** NUL-separated argv from /debug/pprof/cmdline compared with the target's. */
+export function sameCmdline(served: string, argv: string[]): boolean {
+  const a = served.replace(/\0+$/, '').split('\0');
+  return a.length === argv.length && a.every((x, i) => x === argv[i]);
+}

@@ -1,0 +1,318 @@
+/**
+ * HTTP client for a Go process's net/http/pprof endpoint. Everything here is bounded: every
+ * request has a deadline (and honours the caller's abort signal), bodies are streamed and
+ * capped in bytes, and a host that is not loopback is refused before any connection unless
+ * the caller allows remote endpoints.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { lookup, type LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
+import { ProctriageError, Refused, TargetUnreachable, TimeoutExpired, UsageError } from '../errors.js';
+
+export const REMOTE_HINT = 'pass --allow-remote to probe a pprof endpoint on another host (it exposes heap contents and command lines)';
+
+/**
+ * Parse a --pprof argument into the base URL the /debug/pprof/ paths hang off.
+ * Accepts "http://127.0.0.1:6060", "127.0.0.1:6060", a bare port "6060" (127.0.0.1), and
+ * URLs that already name /debug/pprof/... (the base is what comes before it).
+ */
+export function parsePprofUrl(raw: string): URL {
+  const s = String(raw ?? '').trim();
+  if (!s) throw new UsageError('--pprof needs a URL, e.g. http://127.0.0.1:6060');
+  let text = s;
+  if (/^\d+$/.test(s)) text = `http://127.0.0.1:${s}`;
+  else if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) text = `http://${s}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--pprof "${s}" is not a URL`, 'e.g. --pprof http://127.0.0.1:6060');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--pprof "${s}": only http and https URLs are supported`);
+  }
+  if (/^\d+$/.test(s) && (Number(s) < 1 || Number(s) > 65535)) throw new UsageError(`--pprof "${s}" is not a port`);
+  url.search = '';
+  url.hash = '';
+  const i = url.pathname.indexOf('/debug/pprof');
+  let path = i >= 0 ? url.pathname.slice(0, i) : url.pathname;
+  path = path.replace(/\/+$/, '');
+  url.pathname = path || '/';
+  return url;
+}
+
+/** True for 127.0.0.0/8, ::1, v4-mapped loopback and the name "localhost". */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost') return true;
+  return isLoopbackAddress(h);
+}
+
+export function isLoopbackAddress(ip: string): boolean {
+  const a = ip.replace(/^\[|\]$/g, '').toLowerCase();
+  if (isIP(a) === 4) return a.startsWith('127.');
+  if (isIP(a) === 6) {
+    if (a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+    if (mapped) return mapped[1].startsWith('127.');
+    const hexMapped = /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.exec(a);
+    return !!hexMapped;
+  }
+  return false;
+}
+
+/** Refuse a non-loopback endpoint unless remote endpoints are allowed. No network is touched. */
+export function checkPprofUrl(url: URL, allowRemote: boolean | undefined): void {
+  if (allowRemote) return;
+  if (!isLoopbackHost(url.hostname)) {
+    throw new Refused(`--pprof ${displayUrl(url)} is not a loopback address: refused (nothing was sent)`, REMOTE_HINT);
+  }
+}
+
+/** The URL as shown in reports and next steps: no credentials, no trailing slash. */
+export function displayUrl(url: URL): string {
+  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
+  return `${url.protocol}//${url.host}${path}`;
+}
+
+/** base + "/debug/pprof/goroutine?debug=1" etc., keeping any path prefix of the base. */
+export function endpointUrl(base: URL, path: string): URL {
+  const u = new URL(base.href);
+  const [p, q] = path.split('?');
+  u.pathname = (base.pathname === '/' ? '' : base.pathname.replace(/\/+$/, '')) + p;
+  u.search = q ? `?${q}` : '';
+  return u;
+}
+
+export interface GetOptions {
+  /** deadline for the whole request, body included */
+  timeoutMs: number;
+  /** stop reading after this many body bytes */
+  maxBytes: number;
+  /** the caller's deadline (the probe's) */
+  signal?: AbortSignal;
+  /** allow a non-loopback address (re-checked here, before connecting) */
+  allowRemote?: boolean;
+}
+
+export interface StreamResult {
+  status: number;
+  contentType: string;
+  /** body bytes received (up to maxBytes) */
+  bytes: number;
+  /** the byte cap was reached and the rest of the body was not read */
+  capped: boolean;
+  /** the body ended normally */
+  complete: boolean;
+  /** why the body did not end normally (deadline, connection closed, stopped by the consumer) */
+  incomplete?: string;
+}
+
+/** A name that resolves only to loopback addresses (used for "localhost" when remote is not allowed). */
+function loopbackLookup(hostname: string, options: object, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void {
+  lookup(hostname, { all: true }, (err, addrs) => {
+    if (err) return cb(err, '');
+    const ok = addrs.filter((a) => isLoopbackAddress(a.address));
+    if (!ok.length) {
+      const e = new Error(`${hostname} does not resolve to a loopback address`) as NodeJS.ErrnoException;
+      e.code = 'ENOTLOOPBACK';
+      return cb(e, '');
+    }
+    if ((options as { all?: boolean }).all) return cb(null, ok);
+    cb(null, ok[0].address, ok[0].family);
+  });
+}
+
+/**
+ * GET a URL and hand the body to `onData` chunk by chunk (return false to stop reading).
+ * Rejects when no response arrives (refused, timeout, not loopback); once a response has
+ * started, resolves and says in the result whether the body was complete.
+ */
+export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) => boolean | void): Promise<StreamResult> {
+  const shown = displayUrl(url) + url.search;
+  try {
+    checkPprofUrl(url, opts.allowRemote);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (opts.signal?.aborted) return Promise.reject(new ProctriageError('TIMEOUT', `${shown}: the probe's deadline has passed`));
+  return new Promise<StreamResult>((resolve, reject) => {
+    const ac = new AbortController();
+    let why: 'deadline' | 'caller' | 'stopped' | undefined;
+    const timer = setTimeout(() => { why = 'deadline'; ac.abort(); }, opts.timeoutMs);
+    const onCallerAbort = () => { why ??= 'caller'; ac.abort(); };
+    opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    let settled = false;
+    let result: StreamResult | undefined;
+    const finish = (err: unknown, r?: StreamResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onCallerAbort);
+      if (r) resolve(r);
+      else reject(err);
+    };
+    const failure = (err: unknown): ProctriageError => {
+      if (why === 'deadline') return new TimeoutExpired(`GET ${shown}`, opts.timeoutMs);
+      if (why === 'caller') return new ProctriageError('TIMEOUT', `GET ${shown}: the probe's deadline passed`);
+      const e = err as NodeJS.ErrnoException;
+      if (e instanceof ProctriageError) return e;
+      if (e?.code === 'ENOTLOOPBACK') return new Refused(`${shown}: ${e.message}`, REMOTE_HINT);
+      return new TargetUnreachable(`GET ${shown}`, describe(e));
+    };
+    const isLocalName = !opts.allowRemote && isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0;
+    const mod = url.protocol === 'https:' ? https : http;
+    let req: http.ClientRequest;
+    try {
+      req = mod.get(url, {
+        signal: ac.signal,
+        agent: false,
+        headers: { accept: 'text/plain, application/json;q=0.9, */*;q=0.1', 'accept-encoding': 'identity', 'user-agent': 'proctriage' },
+        ...(isLocalName ? { lookup: loopbackLookup as unknown as typeof lookup } : {}),
+      });
+    } catch (err) {
+      finish(failure(err));
+      return;
+    }
+    req.on('error', (err) => {
+      if (result) finish(null, { ...result, complete: false, incomplete: result.incomplete ?? incompleteReason(why, err, opts) });
+      else finish(failure(err));
+    });
+    req.on('response', (res) => {
+      result = {
+        status: res.statusCode ?? 0,
+        contentType: String(res.headers['content-type'] ?? ''),
+        bytes: 0,
+        capped: false,
+        complete: false,
+      };
+      const r = result;
+      const stop = (reason: string) => {
+        r.incomplete ??= reason;
+        why ??= 'stopped';
+        res.destroy();
+        finish(null, r);
+      };
+      res.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        let c = chunk;
+        const room = opts.maxBytes - r.bytes;
+        if (c.length > room) {
+          c = c.subarray(0, Math.max(0, room));
+          r.capped = true;
+        }
+        r.bytes += c.length;
+        let more: boolean | void = true;
+        if (c.length) {
+          try {
+            more = onData(c);
+          } catch (err) {
+            res.destroy();
+            finish(err);
+            return;
+          }
+        }
+        if (r.capped) stop(`stopped reading after ${opts.maxBytes} bytes`);
+        else if (more === false) stop('stopped by the reader');
+      });
+      res.on('end', () => { r.complete = true; finish(null, r); });
+      res.on('aborted', () => finish(null, { ...r, incomplete: r.incomplete ?? incompleteReason(why, undefined, opts) }));
+      res.on('error', (err) => finish(null, { ...r, incomplete: r.incomplete ?? incompleteReason(why, err, opts) }));
+      res.on('close', () => {
+        if (!r.complete) finish(null, { ...r, incomplete: r.incomplete ?? incompleteReason(why, undefined, opts) });
+      });
+    });
+  });
+}
+
+const ERRNO: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (nothing listens there)',
+  ECONNRESET: 'connection reset by the peer',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EPROTO: 'protocol error (https to a plain http port?)',
+  HPE_INVALID_CONSTANT: 'the peer does not speak HTTP',
+};
+
+function describe(e: NodeJS.ErrnoException | undefined): string {
+  const code = e?.code;
+  if (code && ERRNO[code]) return `${ERRNO[code]} (${code})`;
+  if (code?.startsWith('HPE_')) return `the peer does not speak HTTP (${code})`;
+  return code ?? e?.message ?? 'request failed';
+}
+
+function incompleteReason(why: string | undefined, err: unknown, opts: GetOptions): string {
+  if (why === 'deadline') return `the body did not finish within ${opts.timeoutMs} ms`;
+  if (why === 'caller') return "the probe's deadline passed before the body finished";
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return `the connection closed before the end of the body${code ? ` (${code})` : ''}`;
+}
+
+/** Split a byte stream into lines (no terminators); an over-long line is cut at maxLine characters. */
+export class LineSplitter {
+  private decoder = new StringDecoder('utf8');
+  private rest = '';
+  private skipping = false;
+  longLines = 0;
+  constructor(private readonly onLine: (line: string) => void, private readonly maxLine = 64 * 1024) {}
+
+  push(chunk: Buffer | string): void {
+    let text = this.rest + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      const line = text.slice(start, nl);
+      start = nl + 1;
+      if (this.skipping) { this.skipping = false; continue; }
+      this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    }
+    text = text.slice(start);
+    if (text.length > this.maxLine) {
+      // a line without end: keep its beginning, drop the rest up to the next newline
+      if (!this.skipping) {
+        this.longLines++;
+        this.onLine(text.slice(0, this.maxLine));
+      }
+      this.skipping = true;
+      text = '';
+    }
+    this.rest = text;
+  }
+
+  /** Flush the last line (a body that did not end with a newline). */
+  end(): void {
+    const text = this.rest + this.decoder.end();
+    this.rest = '';
+    if (text && !this.skipping) this.onLine(text.endsWith('\r') ? text.slice(0, -1) : text);
+    this.skipping = false;
+  }
+}
+
+/** GET and collect the body as text, up to maxBytes. */
+export async function getText(url: URL, opts: GetOptions): Promise<StreamResult & { text: string }> {
+  const parts: Buffer[] = [];
+  const r = await streamGet(url, opts, (c) => { parts.push(Buffer.from(c)); });
+  return { ...r, text: Buffer.concat(parts).toString('utf8') };
+}
+
+/** GET and feed the body line by line to `onLine`. */
+export async function getLines(url: URL, opts: GetOptions, onLine: (line: string) => void): Promise<StreamResult> {
+  const split = new LineSplitter(onLine);
+  const r = await streamGet(url, opts, (c) => { split.push(c); });
+  // a body that did not end may stop mid-line: that fragment is not offered
+  if (r.complete) split.end();
+  return r;
+}
+
+/** A response that cannot be a pprof text profile: an error status or an HTML page. */
+export function notPprofText(r: StreamResult, firstLine?: string): string | undefined {
+  if (r.status === 404) return 'HTTP 404: no such profile at this address (is net/http/pprof registered on this mux?)';
+  if (r.status !== 200) return `HTTP ${r.status}`;
+  if (/text\/html/i.test(r.contentType) || (firstLine !== undefined && /^\s*</.test(firstLine))) return 'the endpoint answered with an HTML page, not a pprof text profile';
+  return undefined;
+}

@@ -1,0 +1,138 @@
+/**
+ * The go probe end to end against endpoints that misbehave (fake servers on 127.0.0.1) and
+ * targets without one: a Go service without pprof, a process that is not Go, a --pprof URL
+ * that is not loopback. The CLI must stay within its deadlines and say what it could not read.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { networkInterfaces } from 'node:os';
+import type { AddressInfo, Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cleanup, runJson, startTarget, type Target } from '../helpers/processes.js';
+import { buildService, goUnavailable, serviceEnv } from '../fixtures/go-service/service.js';
+
+const D1 = readFileSync(fileURLToPath(new URL('../../../test/fixtures/pprof/go1.19/goroutine-debug1.txt', import.meta.url)), 'utf8');
+const goSkip = goUnavailable();
+if (goSkip) console.log(`# go tests skipped: ${goSkip}`);
+
+const servers: { server: http.Server; sockets: Set<Socket> }[] = [];
+let sleeper: Target;
+
+async function serve(handler: http.RequestListener, host = '127.0.0.1'): Promise<{ url: string; connections: () => number }> {
+  const server = http.createServer(handler);
+  const sockets = new Set<Socket>();
+  let n = 0;
+  server.on('connection', (s) => { n++; sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  servers.push({ server, sockets });
+  await new Promise<void>((r) => server.listen(0, host, r));
+  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, connections: () => n };
+}
+
+before(async () => {
+  // a target that is not Go (runtime unknown): --pprof is taken at its word
+  sleeper = await startTarget('/bin/sh', ['-c', 'echo \'{"ready":true}\'; exec sleep 120']);
+});
+after(async () => {
+  for (const { server, sockets } of servers) {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  }
+  await cleanup();
+});
+
+const goProbe = (t: any) => t.probes.find((p: any) => p.id === 'go');
+
+test('an endpoint that accepts and never answers: the run ends on time, goroutines unknown', async () => {
+  const { url } = await serve(() => { /* hang */ });
+  const { res, report } = await runJson([String(sleeper.pid), '--pprof', url, '--timeout', '2s']);
+  assert.ok(res.ms < 6000, `took ${res.ms} ms`);
+  const t = report.targets[0];
+  assert.equal('go.goroutines' in t.metrics, false);
+  const p = goProbe(t);
+  assert.ok(p.status === 'error' || p.status === 'partial', p.status);
+  const text = JSON.stringify([p, t.unknowns]);
+  assert.match(text, /within \d+ ms|deadline/);
+});
+
+test('an endpoint that answers HTML (a login page): clear unknown, no crash', async () => {
+  const { url } = await serve((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html><body>Sign in</body></html>'); });
+  const { res, report } = await runJson([String(sleeper.pid), '--pprof', url]);
+  assert.notEqual(res.code, null);
+  const t = report.targets[0];
+  assert.equal('go.goroutines' in t.metrics, false);
+  assert.ok(t.unknowns.some((u: any) => u.metric === 'go.goroutines' && /HTML page/.test(u.reason)), JSON.stringify(t.unknowns));
+  assert.equal(goProbe(t).status, 'partial');
+});
+
+test('a dump cut mid-way: the count from its first line, the stacks read so far, a partial probe', async () => {
+  const cut = D1.slice(0, D1.indexOf('main.lockedUpdate') + 5);
+  const { url } = await serve((req, res) => {
+    if (!req.url?.startsWith('/debug/pprof/goroutine')) { res.writeHead(404); res.end('404 page not found\n'); return; }
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(D1.length) });
+    res.write(cut, () => setTimeout(() => res.socket?.destroy(), 10));
+  });
+  const { report } = await runJson([String(sleeper.pid), '--pprof', url]);
+  const t = report.targets[0];
+  assert.equal(t.metrics['go.goroutines'], 12012);
+  assert.equal(t.evidence['go.topStacks'][0].function, 'main.pollUpstream');
+  assert.equal(t.findings.find((f: any) => f.id === 'goroutine-explosion')?.severity, 'warning');
+  const p = goProbe(t);
+  assert.equal(p.status, 'partial');
+  assert.match(p.error, /incomplete|truncated/);
+  assert.match(p.error, /heap and GC figures unknown/);
+});
+
+test('a non-loopback --pprof is refused before any connection; --allow-remote reaches it', async (t) => {
+  const ip = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+  if (!ip) {
+    t.skip('no non-loopback IPv4 interface on this machine');
+    return;
+  }
+  const { url, connections } = await serve((_req, res) => { res.writeHead(404); res.end(); }, ip);
+  const refused = await runJson([String(sleeper.pid), '--pprof', url]);
+  const u = refused.report.targets[0].unknowns.find((x: any) => /not a loopback address/.test(x.reason));
+  assert.ok(u, JSON.stringify(refused.report.targets[0].unknowns));
+  assert.match(u.hint, /--allow-remote/);
+  assert.equal(connections(), 0, 'nothing was sent');
+  const allowed = await runJson([String(sleeper.pid), '--pprof', url, '--allow-remote']);
+  assert.ok(connections() > 0);
+  assert.ok(allowed.report.targets[0].unknowns.some((x: any) => /404/.test(x.reason)));
+});
+
+test('a process that is not Go: the go probe is skipped with a reason, nothing is sent', async () => {
+  const { report } = await runJson([String(sleeper.pid)]);
+  const p = goProbe(report.targets[0]);
+  assert.equal(p.status, 'skipped');
+  assert.match(p.error, /not a Go process/);
+  const node = await runJson([String(process.pid), '--pprof', 'http://127.0.0.1:9']);
+  assert.match(goProbe(node.report.targets[0]).error, /runtime node/);
+});
+
+test('a Go process without a pprof endpoint: runtime go, and the hint to add one', { skip: goSkip }, async () => {
+  const svc = await startTarget(buildService(), ['nopprof'], { env: serviceEnv({ LEAK: '50', NOPPROF: '1' }), timeoutMs: 20_000 });
+  const { res, report } = await runJson([String(svc.pid)]);
+  const t = report.targets[0];
+  assert.equal(t.runtime, 'go', 'from the build info: no GO* variable is set');
+  assert.equal('go.goroutines' in t.metrics, false);
+  const u = t.unknowns.find((x: any) => x.probe === 'go');
+  assert.equal(u.hint, 'Go process, no pprof endpoint: import net/http/pprof and listen on localhost, then --pprof URL');
+  assert.match(u.reason, new RegExp(`port ${svc.info.app}`));
+  assert.ok(t.actions.some((a: string) => a.includes(`port ${svc.info.app}`)), 'the one GET it sent is reported');
+  assert.notEqual(res.code, 3);
+});
+
+test('GO* variables on a program that is not Go: its listeners are not probed', async () => {
+  // perl listening on loopback, with GOGC inherited from its environment
+  const script = '$|=1; my $s=IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>0,Listen=>5) or die; '
+    + 'print "{\\"ready\\":true,\\"port\\":".$s->sockport."}\\n"; while (my $c=$s->accept) { print STDERR "connection\\n"; close $c }';
+  const perl = await startTarget('perl', ['-MIO::Socket::INET', '-e', script], { env: { ...process.env, GOGC: '200' } });
+  const { report } = await runJson([String(perl.pid)]);
+  const t = report.targets[0];
+  assert.equal(t.runtime, 'go', 'the runtime probe goes by the variables');
+  const u = t.unknowns.find((x: any) => x.probe === 'go');
+  assert.match(u.reason, /no Go build info/);
+  assert.equal(t.actions, undefined, 'nothing was sent to it');
+  assert.equal(t.metrics['go.gogcEnv'], 200);
+});
