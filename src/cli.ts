@@ -9,6 +9,13 @@ import { ProctriageError } from './errors.js';
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(VERSION + '\n');
+} else if (argv.some((a) => a !== '--json') && argv.every((a) => /^\d+$/.test(a) || a === '--json')) {
+  // `proctriage PID… [--json]`, the common case, skips loading commander (20–30 ms). The options
+  // are exactly what commander passes for it: the defaults declared in main() (keep them in step).
+  const options = { format: 'table', redact: true, color: true, timeout: '10s', ...(argv.includes('--json') ? { json: true } : {}) };
+  import('./commands/diagnose.js')
+    .then((d) => d.run(argv.filter((a) => a !== '--json'), options))
+    .then((code) => { process.exitCode = code; }, fail);
 } else {
   main(argv).then((code) => { process.exitCode = code; }, fail);
 }
@@ -29,7 +36,7 @@ async function main(args: string[]): Promise<number> {
 
   const targetOptions = (cmd: InstanceType<typeof Command>) => output(cmd)
     .option('--name <pattern>', 'select targets by command name / command line (regular expression)')
-    .option('--inspect <[host:]port>', 'also probe a Node.js process through its inspector (loopback only)')
+    .option('--inspect [[host:]port|ws://url]', 'also probe a Node.js process through its inspector: the given address, or alone to use the one it has open (loopback only)')
     .option('--activate-inspector', 'send SIGUSR1 to a verified Node.js target to open its inspector, then close it again')
     .option('--allow-remote', 'allow a non-loopback --inspect or --pprof address (the inspector grants code execution)')
     .option('--pprof <url>', 'also probe a Go process through its net/http/pprof endpoint')
@@ -47,9 +54,14 @@ async function main(args: string[]): Promise<number> {
       outputError: (s, write) => write(`proctriage: ${s.replace(/^error: /, '')}`),
     });
 
+  // opt-in tools that pause a Node.js target: one-shot diagnosis only
+  const heavyOptions = (cmd: InstanceType<typeof Command>) => cmd
+    .option('--heap-snapshot <file>', 'Node.js: write a V8 heap snapshot ({pid} = process id); PAUSES the target, memory can peak at 16x its heap')
+    .option('--report <file>', 'Node.js: write its diagnostic report, redacted ({pid} = process id); blocks the target briefly')
+    .option('--force', 'take the heap snapshot even when the memory headroom looks too small');
   const diagnose = lazy(() => import('./commands/diagnose.js'));
-  targetOptions(program.argument('[pids...]', 'process ids to diagnose')).action(diagnose);
-  targetOptions(program.command('diagnose').argument('[pids...]', 'process ids').description('one-shot diagnosis (the default command)'))
+  heavyOptions(targetOptions(program.argument('[pids...]', 'process ids to diagnose'))).action(diagnose);
+  heavyOptions(targetOptions(program.command('diagnose').argument('[pids...]', 'process ids').description('one-shot diagnosis (the default command)')))
     .action(diagnose);
 
   targetOptions(program.command('watch').argument('<pid>').description('sample repeatedly: trends, slopes, time to exhaustion, then the diagnosis'))

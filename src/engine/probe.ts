@@ -34,7 +34,8 @@ export interface ProbeMeta {
 }
 
 export interface ProbeOptions {
-  inspect?: string;
+  /** an address, or true (bare --inspect): look for the target's own open inspector */
+  inspect?: string | boolean;
   activateInspector?: boolean;
   pprof?: string;
   allowRemote?: boolean;
@@ -48,6 +49,8 @@ export interface ProbeContext {
   options: ProbeOptions;
   /** aborted when the probe's deadline passes: network probes must honour it */
   signal: AbortSignal;
+  /** what the probe did to the target, recorded as it happens so a deadline cannot hide it */
+  actions: string[];
 }
 
 export interface ProbeOutput {

@@ -68,13 +68,13 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
   const identity = identify(sources);
   const outputs = await Promise.all(opts.probes.map((p) => runProbe(p, sources, opts, deadline)));
   const c: Collected = { identity, metrics: {}, evidence: {}, unknowns: [], probes: [], actions: [] };
-  outputs.forEach(({ run, out }, i) => {
+  outputs.forEach(({ run, out, actions }, i) => {
     c.probes.push(run);
+    c.actions.push(...new Set([...actions, ...(out?.actions ?? [])]));
     if (out) {
       Object.assign(c.metrics, out.metrics);
       Object.assign(c.evidence, out.evidence ?? {});
       c.unknowns.push(...(out.unknowns ?? []));
-      c.actions.push(...(out.actions ?? []));
     } else if (run.status !== 'skipped') {
       c.unknowns.push(unknownFor(opts.probes[i], run));
     }
@@ -160,7 +160,7 @@ export function failedTarget(pid: number, err: unknown): TargetReport {
   };
 }
 
-async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, deadline: number): Promise<{ run: ProbeRun; out?: ProbeOutput }> {
+async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, deadline: number): Promise<{ run: ProbeRun; out?: ProbeOutput; actions: string[] }> {
   const started = performance.now();
   const budget = Math.max(1, Math.min(probe.meta.timeoutMs, deadline - Date.now()));
   const ac = new AbortController();
@@ -172,18 +172,19 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
     }, budget);
   });
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
+  const actions: string[] = [];
   try {
-    const ctx = { pid: sources.pid, proc: sources.proc, sources, options: opts.probeOptions ?? {}, signal: ac.signal };
+    const ctx = { pid: sources.pid, proc: sources.proc, sources, options: opts.probeOptions ?? {}, signal: ac.signal, actions };
     const out = await Promise.race([Promise.resolve().then(() => probe.run(ctx)), timeout]);
-    if (out.skipped) return { run: { id: probe.meta.id, status: 'skipped', durationMs: ms(), error: out.skipped }, out };
-    return { run: { id: probe.meta.id, status: out.partial ? 'partial' : 'ok', durationMs: ms(), ...(out.partial ? { error: out.partial } : {}) }, out };
+    if (out.skipped) return { run: { id: probe.meta.id, status: 'skipped', durationMs: ms(), error: out.skipped }, out, actions };
+    return { run: { id: probe.meta.id, status: out.partial ? 'partial' : 'ok', durationMs: ms(), ...(out.partial ? { error: out.partial } : {}) }, out, actions };
   } catch (err) {
     // a vanished process ends the scan; a file missing from a live process (old kernel) or a
     // recorded tree is just this probe's failure
     if (err instanceof NoSuchProcess && !sources.proc.exists(sources.pid)) throw err;
     if (err instanceof NoSuchProcess) err = new ProctriageError('PARSE_ERROR', `${err.path ?? 'a file'}: not found`);
     const status = err instanceof ProctriageError && err.code === 'ACCESS_DENIED' ? 'denied' : 'error';
-    return { run: { id: probe.meta.id, status, durationMs: ms(), error: clean((err as Error)?.message ?? String(err)) } };
+    return { run: { id: probe.meta.id, status, durationMs: ms(), error: clean((err as Error)?.message ?? String(err)) }, actions };
   } finally {
     clearTimeout(timer);
   }

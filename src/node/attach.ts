@@ -1,0 +1,229 @@
+/**
+ * Attach to one inspector address, prove it belongs to the target, and read the runtime's
+ * facts. Evaluations are the constants of expressions.ts and nothing else.
+ */
+import { CdpError, CdpSession, formatAddress, listTargets, type InspectorAddress } from '../transports/inspector.js';
+import { ProctriageError } from '../errors.js';
+import { STATS_EXPRESSION, WINDOW_EXPRESSION } from './expressions.js';
+
+/** A time budget: every step takes at most its own cap and never more than what is left. */
+export class Budget {
+  private readonly until: number;
+  constructor(ms: number, readonly signal?: AbortSignal) {
+    this.until = performance.now() + ms;
+  }
+  left(cap = Infinity): number {
+    return Math.max(1, Math.floor(Math.min(cap, this.until - performance.now())));
+  }
+  get expired(): boolean {
+    return this.until - performance.now() <= 0 || !!this.signal?.aborted;
+  }
+  deadline(cap: number): { timeoutMs: number; signal?: AbortSignal } {
+    return { timeoutMs: this.left(cap), ...(this.signal ? { signal: this.signal } : {}) };
+  }
+}
+
+export class IdentityMismatch extends ProctriageError {
+  constructor(where: string, readonly theirPid: number, expected: number) {
+    super('TARGET_UNREACHABLE', `the ${where} belongs to another process (its pid is ${theirPid}, not ${expected})`,
+      'pass the inspector port of this process to --inspect');
+  }
+}
+
+/** The loop never ran our evaluation, but the inspector thread answered: the loop is blocked. */
+export class LoopBlocked extends ProctriageError {
+  /** the open session (the caller closes it, possibly after asking the inspector to close) */
+  session?: CdpSession;
+  constructor(where: string, readonly waitedMs: number, readonly heap?: { used: number; total: number }) {
+    super('TIMEOUT', `the event loop did not run a trivial evaluation within ${waitedMs} ms although the ${where} answered: the loop is blocked`);
+  }
+}
+
+export interface Stats {
+  pid: number;
+  version: string;
+  heapUsed: number;
+  heapTotal: number;
+  heapLimit: number;
+  external: number;
+  arrayBuffers?: number;
+  rss: number;
+  handles?: Record<string, number>;
+  requests?: Record<string, number>;
+  source: string;
+}
+
+export interface WindowStats {
+  windowMs: number;
+  samples: number;
+  p50?: number;
+  p99?: number;
+  max?: number;
+  gcMs?: number;
+  gcCount: number;
+}
+
+export interface EvalOptions {
+  awaitPromise?: boolean;
+  /** CDP-side limit on the evaluation's own run time (stops runaway code, the target survives) */
+  cdpTimeoutMs?: number;
+}
+
+/** Runtime.evaluate of one constant expression; returns the value or throws with the reason. */
+export async function evaluate(session: CdpSession, expression: string, d: { timeoutMs: number; signal?: AbortSignal }, o: EvalOptions = {}): Promise<unknown> {
+  const res = await session.send('Runtime.evaluate', {
+    expression,
+    includeCommandLineAPI: true,
+    returnByValue: true,
+    silent: true,
+    ...(o.awaitPromise ? { awaitPromise: true } : {}),
+    ...(o.cdpTimeoutMs ? { timeout: o.cdpTimeoutMs } : {}),
+  }, d);
+  if (res.exceptionDetails) {
+    const ex = res.exceptionDetails;
+    const text = typeof ex.exception?.description === 'string' ? ex.exception.description.split('\n')[0] : String(ex.text ?? 'exception');
+    throw new CdpError(`the evaluation failed inside the target: ${text.slice(0, 200)}`);
+  }
+  if (!res.result || typeof res.result !== 'object') throw new CdpError(`${session.where} sent a malformed Runtime.evaluate reply`);
+  return res.result.value;
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+
+/** Counts by type name, sanitised: type names come from the target and must stay small and plain. */
+function counts(v: unknown): Record<string, number> | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const out: Record<string, number> = {};
+  let i = 0;
+  for (const [k, n] of Object.entries(v as Record<string, unknown>)) {
+    const c = num(n);
+    if (c === undefined || !Number.isInteger(c)) continue;
+    const name = /^[A-Za-z_$][\w$]{0,63}$/.test(k) && i++ < 100 ? k : 'Other';
+    out[name] = (out[name] ?? 0) + c;
+  }
+  return out;
+}
+
+export function parseStats(v: unknown, where: string): Stats {
+  const bad = (what: string) => new CdpError(`${where} returned malformed runtime facts (${what})`);
+  if (!v || typeof v !== 'object') throw bad('not an object');
+  const o = v as Record<string, unknown>;
+  const pid = num(o.pid), heapUsed = num(o.heapUsed), heapTotal = num(o.heapTotal), heapLimit = num(o.heapLimit);
+  if (pid === undefined || !Number.isInteger(pid)) throw bad('pid');
+  if (heapUsed === undefined || heapTotal === undefined || heapLimit === undefined) throw bad('heap');
+  const version = typeof o.version === 'string' && /^v\d+\.\d+\.\d+[\w.+-]{0,40}$/.test(o.version) ? o.version : 'unknown';
+  const handles = counts(o.handles), requests = counts(o.requests);
+  const arrayBuffers = num(o.arrayBuffers);
+  return {
+    pid, version, heapUsed, heapTotal, heapLimit,
+    external: num(o.external) ?? 0,
+    ...(arrayBuffers !== undefined ? { arrayBuffers } : {}),
+    rss: num(o.rss) ?? 0,
+    ...(handles ? { handles } : {}),
+    ...(requests ? { requests } : {}),
+    source: typeof o.source === 'string' ? o.source.slice(0, 40) : 'none',
+  };
+}
+
+export function parseWindow(v: unknown, where: string): WindowStats {
+  if (!v || typeof v !== 'object') throw new CdpError(`${where} returned malformed event-loop facts`);
+  const o = v as Record<string, unknown>;
+  const windowMs = num(o.windowMs);
+  if (windowMs === undefined) throw new CdpError(`${where} returned malformed event-loop facts (window)`);
+  const p50 = num(o.p50), p99 = num(o.p99), max = num(o.max), gcMs = num(o.gcMs);
+  return {
+    windowMs, samples: num(o.samples) ?? 0, gcCount: num(o.gcCount) ?? 0,
+    ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}), ...(max !== undefined ? { max } : {}),
+    ...(gcMs !== undefined ? { gcMs } : {}),
+  };
+}
+
+export interface Attached {
+  session: CdpSession;
+  addr: InspectorAddress;
+  stats: Stats;
+  /** ms the stats evaluation took, round trip */
+  statsMs: number;
+}
+
+export interface AttachOptions {
+  allowRemote?: boolean;
+  /** the pid the target sees for itself (last NSpid field) */
+  expectedPid: number;
+}
+
+/**
+ * Connect (GET /json/list unless the address carries the session path), then read the cheap
+ * facts and check process.pid. Closes the session on any failure.
+ */
+export async function attach(addr: InspectorAddress, budget: Budget, o: AttachOptions): Promise<Attached> {
+  const where = `inspector at ${formatAddress(addr)}`;
+  let path = addr.path;
+  if (path === undefined) {
+    const targets = await listTargets(addr, o.allowRemote, budget.deadline(800));
+    path = (targets.find((t) => t.type === 'node') ?? targets[0]).path;
+  }
+  const session = await CdpSession.open(addr, path, { ...budget.deadline(1000), allowRemote: o.allowRemote });
+  try {
+    const t0 = performance.now();
+    let value: unknown;
+    const d = budget.deadline(1500);
+    try {
+      value = await evaluate(session, STATS_EXPRESSION, d, { cdpTimeoutMs: 1000 });
+    } catch (err) {
+      if (!(err instanceof CdpError) || session.closed || !/did not answer/.test(err.message) || session.malformed) throw err;
+      // is only the JS thread busy? getHeapUsage is answered by the inspector between JS steps
+      const heap = await session.send('Runtime.getHeapUsage', undefined, budget.deadline(700)).catch(() => undefined);
+      if (!heap || num(heap.usedSize) === undefined) throw err;
+      const blocked = new LoopBlocked(where, d.timeoutMs, { used: heap.usedSize, total: heap.totalSize });
+      blocked.session = session;
+      throw blocked;
+    }
+    const stats = parseStats(value, where);
+    if (stats.pid !== o.expectedPid) throw new IdentityMismatch(where, stats.pid, o.expectedPid);
+    return { session, addr, stats, statsMs: performance.now() - t0 };
+  } catch (err) {
+    if (!(err instanceof LoopBlocked)) session.close();
+    throw err;
+  }
+}
+
+/** Event-loop delay and GC time over a ~300 ms window (nothing blocks in the target). */
+export async function sampleWindow(a: Attached, budget: Budget): Promise<WindowStats> {
+  const v = await evaluate(a.session, WINDOW_EXPRESSION, budget.deadline(2000), { awaitPromise: true, cdpTimeoutMs: 2000 });
+  return parseWindow(v, a.session.where);
+}
+
+export type Listing = { addr: InspectorAddress; path: string; error?: undefined } | { addr: InspectorAddress; error: Error; path?: undefined };
+
+/**
+ * GET /json/list on several addresses at once, yielding answers as they come (a port that
+ * is not an inspector, and never answers, then costs nothing). Leaving the loop early
+ * cancels the requests still in flight.
+ */
+export async function* listingsAsTheyCome(addrs: InspectorAddress[], budget: Budget, allowRemote: boolean | undefined): AsyncGenerator<Listing> {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  budget.signal?.addEventListener('abort', onAbort, { once: true });
+  const pending = new Map<number, Promise<{ i: number; l: Listing }>>();
+  addrs.forEach((addr, i) => {
+    pending.set(i, (async () => {
+      try {
+        const list = await listTargets(addr, allowRemote, { timeoutMs: budget.left(800), signal: ac.signal });
+        return { i, l: { addr, path: (list.find((t) => t.type === 'node') ?? list[0]).path } };
+      } catch (error) {
+        return { i, l: { addr, error: error as Error } };
+      }
+    })());
+  });
+  try {
+    while (pending.size) {
+      const { i, l } = await Promise.race(pending.values());
+      pending.delete(i);
+      yield l;
+    }
+  } finally {
+    ac.abort();
+    budget.signal?.removeEventListener('abort', onAbort);
+  }
+}

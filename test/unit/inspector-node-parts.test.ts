@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { inspectorCandidates, nodeArgs, parseHostPort, parseInspectFlags } from '../../src/node/locate.js';
+import { isNodeExe } from '../../src/node/activate.js';
+import { parseStats, parseWindow } from '../../src/node/attach.js';
+import { redactNodeReport, snapshotRefusal, outputPath } from '../../src/node/heavy.js';
+import { ALL_EXPRESSIONS } from '../../src/node/expressions.js';
+
+test('inspector flags from NODE_OPTIONS and the command line; the script and its arguments are not node flags', () => {
+  assert.deepEqual(nodeArgs(['node', '--inspect', 'app.js', '--inspect=9999']), ['--inspect']);
+  assert.deepEqual(nodeArgs(['node', '-r', 'dotenv/config', '--max-old-space-size', '512', 'app.js']), ['-r', 'dotenv/config', '--max-old-space-size', '512']);
+  const f = parseInspectFlags(['node', '--inspect=0.0.0.0:9230', 'server.js', '--inspect=1']);
+  assert.equal(f.atStart, true);
+  assert.equal(f.host, '0.0.0.0');
+  assert.equal(f.port, 9230);
+  assert.deepEqual(parseInspectFlags(['node', 'app.js']), { atStart: false, host: '127.0.0.1', port: 9229, sigusr1Disabled: false, seen: [] });
+  assert.equal(parseInspectFlags(['node', '--inspect-port', '9333', 'a.js']).port, 9333);
+  assert.equal(parseInspectFlags(['node', '--inspect-port', '9333', 'a.js']).atStart, false, '--inspect-port alone only sets the SIGUSR1 port');
+  assert.equal(parseInspectFlags(['node', 'a.js'], '--inspect=0').port, 0);
+  assert.equal(parseInspectFlags(['node', '--inspect=9300', 'a.js'], '--inspect=9200').port, 9300, 'the command line wins over NODE_OPTIONS');
+  assert.equal(parseInspectFlags(['node', '--disable-sigusr1', 'a.js']).sigusr1Disabled, true);
+  assert.deepEqual(parseHostPort('9229'), { port: 9229 });
+  assert.deepEqual(parseHostPort('[::1]:9229'), { host: '::1', port: 9229 });
+  assert.deepEqual(parseHostPort('localhost'), { host: 'localhost' });
+});
+
+test('candidate ports: the expected one first; others only for a random port chosen at start; never a port the target does not hold', () => {
+  const l = [{ ip: '0.0.0.0', port: 8080, inode: 1 }, { ip: '127.0.0.1', port: 9229, inode: 2 }, { ip: '10.0.0.4', port: 9230, inode: 3 }];
+  const none = parseInspectFlags(['node', 'app.js']);
+  assert.deepEqual(inspectorCandidates(none, l).candidates.map((c) => c.port), [9229]);
+  assert.deepEqual(inspectorCandidates(none, [{ ip: '0.0.0.0', port: 8080, inode: 1 }]).candidates, []);
+  const random = parseInspectFlags(['node', '--inspect=0', 'app.js']);
+  const r = inspectorCandidates(random, l);
+  assert.deepEqual(r.candidates.map((c) => `${c.host}:${c.port}`), ['127.0.0.1:8080', '127.0.0.1:9229']);
+  assert.deepEqual(r.remoteOnly.map((c) => `${c.host}:${c.port}`), ['10.0.0.4:9230'], 'a non-loopback listener is not connected to');
+  // fds unreadable: only what the flags name
+  assert.deepEqual(inspectorCandidates(none, undefined).candidates, []);
+  assert.deepEqual(inspectorCandidates(parseInspectFlags(['node', '--inspect', 'a.js']), undefined).candidates.map((c) => c.port), [9229]);
+});
+
+test('SIGUSR1 only for a node executable (argv[0] and comm do not count)', () => {
+  for (const e of ['/usr/bin/node', '/usr/local/bin/nodejs', '/opt/node/bin/node20', '/usr/bin/node (deleted)']) assert.ok(isNodeExe(e), e);
+  for (const e of ['/usr/bin/sleep', '/usr/bin/python3', '/app/node-server', '/usr/bin/nodemon', '']) assert.ok(!isNodeExe(e), e);
+});
+
+test('runtime facts from the target are validated and sanitised', () => {
+  const s = parseStats({
+    pid: 42, version: 'v20.1.0', heapUsed: 10, heapTotal: 20, heapLimit: 100, external: 1, arrayBuffers: 2, rss: 5,
+    handles: { Timeout: 3, 'evil\u001b[31m': 2, TCPSocketWrap: -1, X: 1.5 }, requests: { FSReqCallback: 1 }, source: 'getActiveResourcesInfo',
+  }, 'x');
+  assert.deepEqual(s.handles, { Timeout: 3, Other: 2 });
+  assert.equal(s.pid, 42);
+  assert.equal(parseStats({ pid: 1, version: '<script>', heapUsed: 1, heapTotal: 1, heapLimit: 1 }, 'x').version, 'unknown');
+  assert.throws(() => parseStats({ pid: 'x' }, 'x'), /malformed/);
+  assert.throws(() => parseStats(null, 'x'), /malformed/);
+  assert.throws(() => parseStats({ pid: 1, heapUsed: -1, heapTotal: 1, heapLimit: 1 }, 'x'), /malformed/);
+  assert.deepEqual(parseWindow({ windowMs: 301, samples: 30, p50: 0.1, p99: 2, max: 3, gcMs: 1, gcCount: 2 }, 'x'),
+    { windowMs: 301, samples: 30, gcCount: 2, p50: 0.1, p99: 2, max: 3, gcMs: 1 });
+  assert.deepEqual(parseWindow({ windowMs: 300, samples: 0, p50: null, p99: null, gcMs: null }, 'x'), { windowMs: 300, samples: 0, gcCount: 0 });
+  assert.throws(() => parseWindow('x', 'x'), /malformed/);
+});
+
+test('the evaluated code is constant: no template interpolation, no Debugger domain in the transport', () => {
+  for (const e of ALL_EXPRESSIONS) {
+    assert.doesNotMatch(e, /\$\{/);
+    assert.match(e, /^\(/, 'wrapped: leaves no binding in the target global scope');
+  }
+  const src = readFileSync(fileURLToPath(new URL('../../../src/node/expressions.ts', import.meta.url)), 'utf8');
+  assert.doesNotMatch(src.replace(/\/\*\*[\s\S]*?\*\//g, ''), /\$\{/, 'expressions.ts interpolates nothing');
+  const transport = readFileSync(fileURLToPath(new URL('../../../src/transports/inspector.ts', import.meta.url)), 'utf8');
+  assert.doesNotMatch(transport, /'Debugger\.(enable|pause|setBreakpoint)/);
+});
+
+test('heap snapshot guard: 16x the used heap must fit, unless forced', () => {
+  const mb = 2 ** 20;
+  assert.equal(snapshotRefusal(10 * mb, { bytes: 200 * mb, source: 'cgroup' }, false), undefined);
+  assert.match(snapshotRefusal(20 * mb, { bytes: 200 * mb, source: 'cgroup' }, false)!, /refused.*320 MiB.*200 MiB/);
+  assert.match(snapshotRefusal(20 * mb, undefined, false)!, /unknown/);
+  assert.equal(snapshotRefusal(20 * mb, { bytes: 1, source: 'x' }, true), undefined);
+  assert.equal(outputPath('/tmp/heap-{pid}.heapsnapshot', 7), '/tmp/heap-7.heapsnapshot');
+});
+
+test('the diagnostic report is redacted: every environment value, secrets on the command line and in text', () => {
+  const r = redactNodeReport({
+    header: { commandLine: ['node', '--password', 'hunter2', 'app.js', 'token=abc123'], cwd: '/srv' },
+    environmentVariables: { PATH: '/usr/bin', API_KEY: 'k' },
+    javascriptStack: { message: 'connect postgres://u:pw@db/x failed' },
+  }) as Record<string, Record<string, unknown>>;
+  assert.deepEqual(r.environmentVariables, { PATH: '***', API_KEY: '***' });
+  assert.deepEqual(r.header.commandLine, ['node', '--password', '***', 'app.js', 'token=***']);
+  assert.doesNotMatch(JSON.stringify(r), /hunter2|abc123|:pw@/);
+});
