@@ -1,6 +1,158 @@
-import { UsageError } from '../errors.js';
+/**
+ * `proctriage demo`: start the bundled misbehaving sample services, diagnose each one for real,
+ * and clean up. Progress goes to stderr, the diagnoses to stdout. Every process the demo starts
+ * is stopped on the way out: after the run, on an error, and on Ctrl-C / SIGTERM (exit 130 / 143).
+ * With --keep the services stay up until Ctrl-C so they can be examined by hand.
+ */
+import { SERVICES, type ServiceSpec } from '../demo/catalog.js';
+import { startService, type RunningService, type ServiceProcess } from '../demo/launch.js';
+import { buildReport } from './diagnose.js';
+import { render, useColor } from './options.js';
+import type { Report } from '../engine/report.js';
 
-// Placeholder until the demo lands.
-export async function run(): Promise<number> {
-  throw new UsageError('proctriage demo is not available in this version');
+export interface DemoOptions {
+  color?: boolean;
+  keep?: boolean;
+}
+
+interface Outcome {
+  spec: ServiceSpec;
+  pid?: number;
+  status?: Report['status'];
+  /** why the outcome is not what the catalogue expects */
+  problem?: string;
+}
+
+const READY_TIMEOUT_MS = 20_000;
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+export async function run(o: DemoOptions = {}): Promise<number> {
+  const color = useColor({ color: o.color });
+  const { Chalk } = await import('chalk');
+  const c = new Chalk({ level: color ? 1 : 0 });
+  const progress = (s: string) => process.stderr.write(`${c.dim('demo:')} ${s}\n`);
+
+  const spawned: ServiceProcess[] = [];
+  let stopping: Promise<void> | undefined;
+  const stopAll = () => (stopping ??= Promise.all(spawned.map((s) => s.stop())).then(() => undefined));
+  /** Leave early (a signal, or nobody reading stdout any more): stop everything, then exit. */
+  let signalled = false;
+  const leave = (code: number, why?: string) => {
+    if (signalled) return;
+    signalled = true;
+    if (why) progress(`${why}: stopping the sample services`);
+    stopAll().finally(() => {
+      if (why) progress(`stopped ${spawned.length} sample service${spawned.length === 1 ? '' : 's'}`);
+      process.exit(code);
+    });
+  };
+  const onSignal = (sig: NodeJS.Signals) => leave(SIGNAL_EXIT[sig] ?? 1, sig);
+  // `proctriage demo | head`: the reader went away; finish quietly instead of with a stack trace
+  const onStdoutError = (err: NodeJS.ErrnoException) => leave(err.code === 'EPIPE' ? 0 : 3);
+  const lastResort = () => { for (const s of spawned) s.killNow(); };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', lastResort);
+  process.stdout.on('error', onStdoutError);
+
+  try {
+    progress(`starting ${SERVICES.length} sample services: ${SERVICES.map((s) => s.name).join(', ')}`);
+    const started = await Promise.allSettled(SERVICES.map((spec) =>
+      startService(spec, { timeoutMs: READY_TIMEOUT_MS, onSpawn: (sp) => spawned.push(sp) })));
+
+    const outcomes: Outcome[] = [];
+    const running: RunningService[] = [];
+    for (const [i, r] of started.entries()) {
+      const spec = SERVICES[i];
+      if (r.status === 'rejected') {
+        const msg = (r.reason as Error)?.message ?? String(r.reason);
+        progress(c.red(`${spec.name} did not start: ${msg}`));
+        outcomes.push({ spec, problem: `did not start: ${msg}` });
+        continue;
+      }
+      running.push(r.value);
+      progress(`ready: ${spec.name} (pid ${r.value.pid})${readyNote(r.value)}`);
+    }
+
+    for (const svc of running) {
+      const i = SERVICES.indexOf(svc.spec);
+      const header = `${i + 1}/${SERVICES.length} ${svc.spec.name}: ${svc.spec.description} (${svc.spec.seed})`;
+      process.stdout.write(`${i ? '\n' : ''}${c.bold.underline(header)}\n$ proctriage ${svc.pid}\n\n`);
+      const report = await buildReport([String(svc.pid)], { color: o.color, timeout: '10s' });
+      process.stdout.write(await render(report, { color: o.color }));
+      outcomes.push({ spec: svc.spec, pid: svc.pid, status: report.status, problem: mismatch(svc.spec, report) });
+    }
+    outcomes.sort((a, b) => SERVICES.indexOf(a.spec) - SERVICES.indexOf(b.spec));
+
+    process.stdout.write(`\n${c.bold('summary')}\n`);
+    const width = Math.max(...SERVICES.map((s) => s.name.length));
+    for (const out of outcomes) {
+      const got = out.status ? out.status.toUpperCase() : 'NOT RUN';
+      const mark = out.problem ? c.red('✖ unexpected') : c.green('✓ as expected');
+      const pid = out.pid ? `pid ${out.pid}` : '';
+      process.stdout.write(`  ${out.spec.name.padEnd(width)}  ${statusText(got, c)}  ${mark}${out.problem ? ` (${out.problem})` : ''}  ${c.dim(pid)}\n`);
+    }
+    const ok = outcomes.length === SERVICES.length && outcomes.every((out) => !out.problem);
+    process.stdout.write(ok
+      ? `\nEvery sample got the diagnosis it should. Try it on your own processes: proctriage <pid>\n`
+      : `\nThe demo did not go as intended (see above).\n`);
+
+    if (o.keep && running.length) {
+      progress('the sample services keep running until you press Ctrl-C; try, for example:');
+      for (const svc of running) progress(`  ${svc.spec.name.padEnd(width)}  pid ${String(svc.pid).padEnd(7)}  proctriage ${svc.pid}`);
+      await allExited(running);
+      if (!signalled) progress('every sample service has exited');
+    }
+    return ok ? 0 : 3;
+  } finally {
+    const n = spawned.length;
+    await stopAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', lastResort);
+    process.stdout.off('error', onStdoutError);
+    if (!signalled) progress(`stopped ${n} sample service${n === 1 ? '' : 's'}`);
+  }
+}
+
+/** Why the report is not what the catalogue expects, or undefined when it is. */
+function mismatch(spec: ServiceSpec, report: Report): string | undefined {
+  if (report.status !== spec.expect.status) return `expected ${spec.expect.status}`;
+  const findings = report.targets[0]?.findings ?? [];
+  for (const want of spec.expect.findings) {
+    const f = findings.find((x) => x.id === want.id);
+    if (!f) return `expected finding ${want.id}`;
+    if (f.severity !== want.severity) return `expected ${want.id} to be ${want.severity}, got ${f.severity}`;
+  }
+  return undefined;
+}
+
+function readyNote(svc: RunningService): string {
+  const i = svc.info;
+  switch (svc.spec.name) {
+    case 'close-wait': return `: ${i.count} sockets left open to ${i.peer} (the upstream, pid ${i.upstreamPid})`;
+    case 'rotation': return `: ${i.files} log files open in ${i.dir}, ${i.fds} of ${i.limit} fds`;
+    case 'deleted-log': return `: ${Math.round(Number(i.bytes) / 2 ** 20)} MiB log deleted but still open`;
+    case 'healthy': return `: serving on ${i.listen}`;
+    default: return '';
+  }
+}
+
+function statusText(s: string, c: import('chalk').ChalkInstance): string {
+  const padded = s.padEnd(8);
+  switch (s) {
+    case 'CRITICAL': return c.red.bold(padded);
+    case 'WARNING': return c.yellow.bold(padded);
+    case 'OK': return c.green.bold(padded);
+    default: return c.magenta.bold(padded);
+  }
+}
+
+/** Resolves when every service has exited (the signal handlers end the wait on Ctrl-C). */
+function allExited(services: RunningService[]): Promise<void> {
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  return Promise.all(services.map((s) => new Promise<void>((resolve) => {
+    if (s.child.exitCode !== null || s.child.signalCode !== null) resolve();
+    else s.child.once('exit', () => resolve());
+  }))).then(() => clearInterval(keepAlive));
 }

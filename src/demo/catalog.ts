@@ -1,0 +1,58 @@
+/**
+ * The bundled sample services: what each one gets wrong, the seed case it re-enacts, and what
+ * proctriage is expected to say about it. `proctriage demo` and the end-to-end tests share this.
+ */
+export type ExpectedStatus = 'ok' | 'warning' | 'critical';
+
+export interface ServiceSpec {
+  name: 'close-wait' | 'rotation' | 'deleted-log' | 'healthy';
+  /** one line for the demo header */
+  description: string;
+  seed: string;
+  /** extra arguments for the service script */
+  args: string[];
+  /** start it with this RLIMIT_NOFILE (soft and hard) */
+  fdLimit?: number;
+  expect: { status: ExpectedStatus; findings: { id: string; severity: 'warning' | 'critical' }[] };
+}
+
+export const SERVICES: readonly ServiceSpec[] = [
+  {
+    name: 'close-wait',
+    description: 'a client that never closes response sockets',
+    seed: 'seed 000 case 1',
+    args: ['--count', '150'],
+    expect: { status: 'critical', findings: [{ id: 'close-wait-leak', severity: 'critical' }] },
+  },
+  {
+    name: 'rotation',
+    description: 'log rotation that never closes the previous file, under a 256-fd limit',
+    seed: 'seed 000 case 4',
+    args: ['--fds', '245'],
+    fdLimit: 256,
+    expect: {
+      status: 'critical',
+      findings: [{ id: 'fd-exhaustion', severity: 'critical' }, { id: 'file-handle-pileup', severity: 'warning' }],
+    },
+  },
+  {
+    name: 'deleted-log',
+    description: 'a 20 MiB log deleted while the process keeps it open',
+    seed: 'seed 003 story 10',
+    args: ['--mib', '20'],
+    expect: { status: 'warning', findings: [{ id: 'deleted-files-held', severity: 'warning' }] },
+  },
+  {
+    name: 'healthy',
+    description: 'a keep-alive HTTP client and server that clean up after themselves',
+    seed: 'the control: no problem expected',
+    args: [],
+    expect: { status: 'ok', findings: [] },
+  },
+];
+
+export function serviceSpec(name: string): ServiceSpec {
+  const spec = SERVICES.find((s) => s.name === name);
+  if (!spec) throw new Error(`no sample service called "${name}"`);
+  return spec;
+}

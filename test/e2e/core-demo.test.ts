@@ -1,0 +1,95 @@
+/**
+ * End to end: `proctriage demo` runs the bundled sample services, prints a diagnosis for each,
+ * exits 0 when each got the status it should, and leaves no process behind, both on a normal
+ * run and when a --keep run is interrupted with SIGINT or SIGTERM.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { CLI, REPO, procState, runCli, waitFor } from '../helpers/processes.js';
+
+const SERVICES_DIR = `${REPO}dist/src/demo/services/`;
+const demos = new Set<ChildProcess>();
+const seen = new Set<number>();
+
+after(() => {
+  for (const d of demos) if (d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');
+  for (const pid of seen) if (isService(pid)) process.kill(pid, 'SIGKILL');
+});
+
+/** PIDs the demo reported on stderr: each service and the close-wait upstream. */
+function reportedPids(stderr: string): number[] {
+  const pids = [...stderr.matchAll(/ready: [\w-]+ \(pid (\d+)(?:[^)]*)\)(?:.*upstream, pid (\d+))?/g)]
+    .flatMap((m) => [m[1], m[2]]).filter(Boolean).map(Number);
+  pids.forEach((p) => seen.add(p));
+  return pids;
+}
+
+/** Still a live sample service (not gone, not a zombie, not a reused PID)? */
+function isService(pid: number): boolean {
+  const state = procState(pid);
+  if (state === undefined || state === 'Z') return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(SERVICES_DIR);
+  } catch {
+    return false;
+  }
+}
+
+describe('proctriage demo', () => {
+  test('diagnoses the four samples as expected, exit 0, nothing left behind', async () => {
+    const res = await runCli(['demo', '--no-color'], { timeoutMs: 60_000 });
+    assert.equal(res.code, 0, `stderr:\n${res.stderr}\nstdout:\n${res.stdout.slice(-2000)}`);
+    assert.match(res.stdout, /^1\/4 close-wait: a client that never closes response sockets \(seed 000 case 1\)$/m);
+    assert.match(res.stdout, /^2\/4 rotation: .*\(seed 000 case 4\)$/m);
+    assert.match(res.stdout, /^3\/4 deleted-log: .*\(seed 003 story 10\)$/m);
+    assert.match(res.stdout, /^4\/4 healthy: /m);
+    for (const id of ['close-wait-leak', 'fd-exhaustion', 'file-handle-pileup', 'deleted-files-held']) assert.ok(res.stdout.includes(id), id);
+    assert.match(res.stdout, /^ {2}close-wait +CRITICAL +✓ as expected/m);
+    assert.match(res.stdout, /^ {2}rotation +CRITICAL +✓ as expected/m);
+    assert.match(res.stdout, /^ {2}deleted-log +WARNING +✓ as expected/m);
+    assert.match(res.stdout, /^ {2}healthy +OK +✓ as expected/m);
+    assert.ok(!res.stdout.includes('\x1b') && !res.stderr.includes('\x1b'), '--no-color');
+    assert.ok(!res.stdout.includes('demo:'), 'progress goes to stderr only');
+
+    const pids = reportedPids(res.stderr);
+    assert.equal(pids.length, 5, `four services and the upstream: ${res.stderr}`);
+    assert.deepEqual(pids.filter(isService), [], 'every sample process is gone');
+    assert.match(res.stderr, /stopped 4 sample services/);
+    const dirs = [/log files open in (\/\S+),/.exec(res.stderr)?.[1], /largest (\/\S+)\/app\.log,/.exec(res.stdout)?.[1]];
+    assert.ok(dirs.every((d) => d?.includes('/proctriage-')), `the rotation and deleted-log directories are named: ${dirs}`);
+    assert.deepEqual(dirs.filter((d) => existsSync(d!)), [], 'temporary directories removed');
+  });
+
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    test(`--keep leaves the samples running until ${sig}, then stops them and exits ${code}`, async () => {
+      const demo = spawn(process.execPath, [CLI, 'demo', '--keep', '--no-color'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+      demos.add(demo);
+      let stderr = '';
+      demo.stdout!.resume();
+      demo.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+      const exited = new Promise<number | null>((resolve) => demo.once('exit', (c) => resolve(c)));
+
+      await waitFor(() => /until you press Ctrl-C/.test(stderr) && / healthy +pid \d+/.test(stderr), 30_000, `the --keep message:\n${stderr}`);
+      const pids = reportedPids(stderr);
+      assert.equal(pids.length, 5);
+      assert.equal(pids.filter(isService).length, 5, 'still running while the demo waits');
+      for (const name of ['close-wait', 'rotation', 'deleted-log', 'healthy']) {
+        assert.match(stderr, new RegExp(`${name} +pid \\d+ +proctriage \\d+`));
+      }
+      // a user can diagnose one of them by hand meanwhile
+      const closeWaitPid = Number(/ close-wait +pid (\d+)/.exec(stderr)![1]);
+      const res = await runCli([String(closeWaitPid)]);
+      assert.equal(res.code, 2);
+
+      demo.kill(sig);
+      let timer: NodeJS.Timeout | undefined;
+      const status = await Promise.race([exited, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), 15_000); })]);
+      clearTimeout(timer);
+      assert.equal(status, code, stderr);
+      assert.match(stderr, new RegExp(`${sig}: stopping the sample services`));
+      assert.deepEqual(pids.filter(isService), [], 'every sample process is gone');
+    });
+  }
+});

@@ -1,0 +1,177 @@
+/**
+ * Spawning helpers for the end-to-end tests: start sample services and test targets (each in
+ * its own process group, tracked so that cleanup() stops every one of them even when a test
+ * fails), wait for ready lines with a deadline, run the built CLI, poll with bounds.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serviceSpec } from '../../src/demo/catalog.js';
+import { ServiceProcess, startService as launch, type RunningService } from '../../src/demo/launch.js';
+
+/** The repository root (this file runs from dist/test/helpers). */
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+export const CLI = join(REPO, 'bin', 'proctriage.js');
+export const TARGETS = fileURLToPath(new URL('./targets/', import.meta.url));
+
+const tracked = new Set<ServiceProcess>();
+const killAll = () => { for (const p of tracked) p.killNow(); };
+process.on('exit', killAll);
+// the test runner stops a file that runs too long with a signal, which skips 'exit' handlers:
+// kill what we started, then let the signal take its course
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  const onSignal = () => {
+    killAll();
+    process.off(sig, onSignal);
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  };
+  process.on(sig, onSignal);
+}
+
+/** Start a bundled sample service by name and wait until it is ready. */
+export async function startService(name: string, o: { args?: string[]; timeoutMs?: number } = {}): Promise<RunningService> {
+  return launch(serviceSpec(name), { ...o, onSpawn: (sp) => tracked.add(sp) });
+}
+
+export interface Target {
+  pid: number;
+  info: Record<string, unknown>;
+  proc: ServiceProcess;
+  stop(): Promise<void>;
+}
+
+/** Spawn any command that prints a JSON ready line; tracked for cleanup. */
+export async function startTarget(command: string, args: string[], o: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Target> {
+  const proc = new ServiceProcess(command, args, undefined, o.env);
+  tracked.add(proc);
+  try {
+    const info = await proc.ready(o.timeoutMs ?? 10_000);
+    return { pid: proc.pid!, info, proc, stop: () => proc.stop() };
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+}
+
+/** A compiled test target from test/helpers/targets, run with node. */
+export function startNodeTarget(name: string, args: string[] = [], o: { timeoutMs?: number } = {}): Promise<Target> {
+  return startTarget(process.execPath, [join(TARGETS, `${name}.js`), ...args], o);
+}
+
+/** Stop every process the helpers started (register with `after(cleanup)`). */
+export async function cleanup(): Promise<void> {
+  await Promise.all([...tracked].map((p) => p.stop()));
+  tracked.clear();
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * Run the built CLI (`node bin/proctriage.js ...args`) as a child process with a deadline.
+ * `prefix` runs it through another command (e.g. setpriv) that then execs node.
+ */
+export function runCli(args: string[], o: { timeoutMs?: number; prefix?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const argv = [...(o.prefix ?? []), process.execPath, CLI, ...args];
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 20_000);
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Math.round(performance.now() - started) });
+    });
+  });
+}
+
+/** Run the CLI with --json and parse the report. */
+export async function runJson(args: string[], o: Parameters<typeof runCli>[1] = {}): Promise<{ res: CliResult; report: any }> {
+  const res = await runCli([...args, '--json'], o);
+  let report: any;
+  try {
+    report = JSON.parse(res.stdout);
+  } catch (err) {
+    throw new Error(`--json output does not parse (${(err as Error).message}); exit ${res.code}, stderr: ${res.stderr}`);
+  }
+  return { res, report };
+}
+
+/** Poll until check() returns a value other than undefined/false, at most timeoutMs. */
+export async function waitFor<T>(check: () => T | undefined | false, timeoutMs: number, what: string, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 10_000; i++) {
+    const v = check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Is a command on PATH? */
+export function which(cmd: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, cmd))) return join(dir, cmd);
+  }
+  return undefined;
+}
+
+/** Run a shell pipeline (as in the runbook) and return its stdout. */
+export function sh(script: string): string {
+  const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`sh -c ${script}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Process state letter from /proc/PID/stat, or undefined when it is gone. */
+export function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A PID that is not in use right now. */
+export function unusedPid(): number {
+  const max = Math.min(Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')), 2 ** 22);
+  const used = new Set(readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number));
+  for (let pid = max - 1; pid > max - 10_000; pid--) if (!used.has(pid)) return pid;
+  throw new Error('no free PID found');
+}
+
+/** PIDs of live (non-zombie) processes whose command line contains a string. */
+export function pidsWithCmdline(fragment: string): number[] {
+  const out: number[] = [];
+  for (const n of readdirSync('/proc')) {
+    if (!/^\d+$/.test(n) || Number(n) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${n}/cmdline`, 'utf8');
+      if (cmd.includes(fragment) && procState(Number(n)) !== 'Z') out.push(Number(n));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** A finding by id from a target report (undefined when absent). */
+export function finding(target: any, id: string): any {
+  return target.findings.find((f: any) => f.id === id);
+}
+
+/** Findings at warning or critical level. */
+export function problems(target: any): any[] {
+  return target.findings.filter((f: any) => f.severity === 'warning' || f.severity === 'critical');
+}
