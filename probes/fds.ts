@@ -17,6 +17,7 @@ export const probe: Probe = {
       'fd.open': { unit: 'count', description: 'open file descriptors' },
       'fd.limit': { unit: 'count', description: 'soft RLIMIT_NOFILE (absent when unlimited)' },
       'fd.limitHard': { unit: 'count', description: 'hard RLIMIT_NOFILE (absent when unlimited)' },
+      'fd.limitRaiseTo': { unit: 'count', description: 'the hard limit, when it is above the soft one (room to raise it live)' },
       'fd.utilization': { unit: 'ratio', description: 'open fds / soft limit' },
       'fd.byType.*': { unit: 'count', description: 'open fds of one type: file, socket, pipe, eventpoll, eventfd, inotify, timerfd, signalfd, device, other' },
       'fd.deleted': { unit: 'count', description: 'open fds on files that were deleted (disk space not freed)' },
@@ -36,12 +37,15 @@ export const probe: Probe = {
     const byType = Object.fromEntries(TYPES.map((t) => [t, 0])) as Record<FdType, number>;
     const deleted: { fd: string; path: string; bytes?: number }[] = [];
     const groups = new Map<string, { count: number; example: string }>();
+    // leaked fds often share one path: fold each distinct path once (three regexes each)
+    const patternOf = new Map<string, string>();
     for (const { fd, link } of table) {
       const t = classifyFdLink(link);
       byType[t.type]++;
       if (t.type !== 'file' || !t.path) continue;
       if (t.deleted) deleted.push({ fd, path: t.path, bytes: proc.fdTargetSize(pid, fd) });
-      const pattern = foldFileName(t.path);
+      let pattern = patternOf.get(t.path);
+      if (pattern === undefined) patternOf.set(t.path, (pattern = foldFileName(t.path)));
       const g = groups.get(pattern);
       if (g) g.count++;
       else groups.set(pattern, { count: 1, example: t.path });
@@ -52,6 +56,8 @@ export const probe: Probe = {
       metrics['fd.utilization'] = limits.soft > 0 ? table.length / limits.soft : 1;
     }
     if (limits && Number.isFinite(limits.hard)) metrics['fd.limitHard'] = limits.hard;
+    // the soft limit can be raised without privilege only up to the hard one
+    if (limits && limits.hard > limits.soft && Number.isFinite(limits.hard)) metrics['fd.limitRaiseTo'] = limits.hard;
     for (const t of TYPES) metrics[`fd.byType.${t}`] = byType[t];
 
     const sizes = deleted.map((d) => d.bytes).filter((b): b is number => b !== undefined);

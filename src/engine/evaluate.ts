@@ -75,14 +75,25 @@ function raise(rule: FindingRule, severity: SeverityLevel, facts: Facts): Findin
     id: rule.id,
     severity,
     title: rule.title,
-    // a summary is prose, not a command: fill what is known, mark the rest "?" (never show raw {placeholders})
-    summary: fill(rule.summary, facts) ?? rule.summary.replace(/\{[^{}]+\}/g, (p) => fill(p, facts) ?? '?'),
+    summary: summarize([rule.summary].flat(), facts),
     evidence,
     likelyCauses: rule.likelyCauses.map((c) => fill(c, facts)).filter((c): c is string => c !== undefined),
     // a next step whose placeholders cannot be filled would be a broken command: leave it out
     nextSteps: rule.nextSteps.map((s) => fill(s, facts)).filter((s): s is string => s !== undefined),
     seed: rule.seed,
   };
+}
+
+/**
+ * The first summary that fills completely; failing all, the last one with what is known filled
+ * in and "?" for the rest (a summary is prose, never show raw {placeholders}).
+ */
+function summarize(templates: string[], facts: Facts): string {
+  for (const t of templates) {
+    const s = fill(t, facts);
+    if (s !== undefined) return s;
+  }
+  return templates[templates.length - 1].replace(/\{[^{}]+\}/g, (p) => fill(p, facts) ?? '?');
 }
 
 /** Evaluate a condition; a comparison on an absent metric is false. */

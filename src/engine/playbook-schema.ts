@@ -44,7 +44,8 @@ export const FindingRuleSchema = z.object({
   requires: z.array(metricKey).default([]),
   /** first matching level wins: list the most severe first */
   levels: z.array(z.object({ severity: Severity, when: ConditionSchema }).strict()).min(1),
-  summary: z.string().min(1),
+  /** the first template whose placeholders all fill is used (list the most informative first) */
+  summary: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
   /** metric keys (a prefix like fd.byType takes the family) or evidence keys to show */
   evidence: z.array(z.string()).default([]),
   likelyCauses: z.array(z.string()).min(1),

@@ -39,7 +39,9 @@ export function classifyFdLink(link: string): FdTarget {
  * logs-2024-01-05.json and logs-2024-01-06.json share the pattern logs-<date>.json.
  */
 export function foldFileName(path: string): string {
-  return path
+  // only the base name: files in different folders (shard1/, shard2/) are different groups
+  const slash = path.lastIndexOf('/');
+  return path.slice(0, slash + 1) + path.slice(slash + 1)
     .replace(/(?<!\d)(19|20)\d{2}(-?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])([T_ -]?\d{2}[:-]?\d{2}([:-]?\d{2})?)?(?!\d)/g, '<date>')
     .replace(/\b[0-9a-f]{8,}\b/gi, '<hex>')
     .replace(/\d+/g, '<n>');

@@ -25,8 +25,15 @@ function itemText(item: unknown): string {
   return Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ');
 }
 
-/** The headline numbers shown for every target, in order, when present. */
-export const KEY_METRICS = [
+/**
+ * The headline numbers shown for every target, in order, when present. The cgroup's usage is
+ * the whole group's (other processes included), so it is shown only next to its limit.
+ */
+export function keyMetrics(metrics: Record<string, unknown>): string[] {
+  return KEY_METRICS.filter((k) => k in metrics && (!k.startsWith('cgroup.memory.') || 'cgroup.memory.limit' in metrics));
+}
+
+const KEY_METRICS = [
   'fd.open', 'fd.limit', 'fd.utilization', 'sockets.tcp.established', 'sockets.tcp.closeWait', 'sockets.tcp.timeWait',
   'memory.rss', 'cgroup.memory.workingSet', 'cgroup.memory.limit', 'cgroup.memory.utilization', 'cgroup.memory.oomKills',
   'threads', 'cpu.percent', 'node.heap.used', 'node.heap.limit', 'node.handles.total', 'node.eventLoop.delayP99Ms',

@@ -1,7 +1,8 @@
 import type { Report, TargetReport } from '../engine/report.js';
 import { formatDuration } from '../engine/format.js';
 import { formatMetric } from './units.js';
-import { evidenceText, KEY_METRICS } from './evidence.js';
+import { evidenceText, keyMetrics } from './evidence.js';
+import { trendLines } from './live.js';
 
 const ICON = { critical: '🔴', warning: '🟠', info: 'ℹ️', ok: '🟢', unknown: '⚪' } as const;
 
@@ -30,10 +31,12 @@ function target(t: TargetReport): string[] {
     if (f.nextSteps.length) lines.push('**Next steps**', '', '```sh', ...f.nextSteps.map((s) => s.replace(/```/g, "'''")), '```', '');
     lines.push(`_Source: ${esc(f.seed)}_`, '');
   }
-  const shown = KEY_METRICS.filter((k) => k in t.metrics);
+  const shown = keyMetrics(t.metrics);
   if (shown.length) {
     lines.push('| metric | value |', '|---|---|', ...shown.map((k) => `| \`${k}\` | ${esc(formatMetric(k, t.metrics[k]))} |`), '');
   }
+  const trends = trendLines(t);
+  if (trends.length) lines.push('**Growth**', '', ...trends.map((l) => `- ${esc(l)}`), '');
   lines.push('<details><summary>Decision path</summary>', '');
   t.path.forEach((p, i) => lines.push(`${i + 1}. ${esc(p.question)} → ${esc(p.answer)}`));
   lines.push('', '</details>');

@@ -3,7 +3,8 @@ import Table from 'cli-table3';
 import type { Report, TargetReport, Status } from '../engine/report.js';
 import { formatDuration } from '../engine/format.js';
 import { formatMetric } from './units.js';
-import { evidenceText, KEY_METRICS } from './evidence.js';
+import { evidenceText, keyMetrics } from './evidence.js';
+import { trendLines } from './live.js';
 
 export interface TableOptions {
   color: boolean;
@@ -65,11 +66,13 @@ function target(t: TargetReport, c: ChalkInstance): string[] {
   }
 
   const table = new Table({ style: { head: [], border: [], 'padding-left': 0, 'padding-right': 1 }, chars: compactChars });
-  const shown = KEY_METRICS.filter((k) => k in t.metrics);
+  const shown = keyMetrics(t.metrics);
   for (let i = 0; i < shown.length; i += 3) {
     table.push(shown.slice(i, i + 3).flatMap((k) => [c.dim(k), formatMetric(k, t.metrics[k])]));
   }
   if (shown.length) lines.push('', c.bold('key numbers'), table.toString());
+  const trends = trendLines(t);
+  if (trends.length) lines.push('', c.bold('growth'), ...trends.map((l) => `  ${l}`));
 
   lines.push('', c.bold('decision path'));
   t.path.forEach((p, i) => {

@@ -243,7 +243,7 @@ describe('v2-container: a leaking Node.js service in a container (cgroup v2, lim
 
   test('deleted files: the count is known, the sizes are not (fixture links cannot be followed)', () => {
     const d = finding(t, 'deleted-files-held');
-    assert.match(d.summary, /^11 deleted files are still open/);
+    assert.match(d.summary, /^Deleted but still open: 11 file\(s\), e\.g\. /);
     const files = t.evidence?.['fd.deletedFiles'] as { fd: string; path: string }[];
     assert.equal(files.length, 5);
     assert.ok(files.every((f) => /^\/var\/spool\/app\/chunk-\d+\.tmp$/.test(f.path)));
@@ -252,7 +252,7 @@ describe('v2-container: a leaking Node.js service in a container (cgroup v2, lim
   test('the decision path answers every step and ends with the mitigation', () => {
     assert.deepEqual(t.path.map((p) => p.step), ['deploy', 'fds', 'memory', 'counts', 'latency', 'pool', 'mitigation']);
     assert.equal(t.path[1].answer, 'yes: fd-exhaustion (critical), close-wait-leak (critical), file-handle-pileup (warning), deleted-files-held (warning)');
-    assert.equal(t.path[3].answer, 'no: 11 threads');
+    assert.equal(t.path[3].answer, 'no: threads 11');
     assert.equal(t.path[5].answer, '14 established connections, 1 with queued bytes, 3 waiting to be accepted');
     assert.match(t.path[6].answer, /it took 1h 1m to get here/);
   });
