@@ -1,4 +1,5 @@
 import { formatMetric } from './units.js';
+import { formatBytes } from '../engine/format.js';
 
 /** One evidence entry as a short line of text (shared by the terminal and markdown views). */
 export function evidenceText(key: string, value: unknown): string {
@@ -19,7 +20,7 @@ function itemText(item: unknown): string {
   const o = item as Record<string, unknown>;
   if ('endpoint' in o && 'count' in o) return `${o.endpoint} ×${o.count}`;
   if ('pattern' in o && 'count' in o) return `${o.pattern} ×${o.count}`;
-  if ('path' in o && 'bytes' in o) return `${o.path} (${formatMetric('bytes', o.bytes ?? 0)}, fd ${o.fd})`;
+  if ('path' in o && 'fd' in o) return `${o.path} (${typeof o.bytes === 'number' ? formatBytes(o.bytes) : 'size unknown'}, fd ${o.fd})`;
   if ('type' in o && 'count' in o) return `${o.type} ×${o.count}`;
   if ('function' in o && 'count' in o) return `${o.function} ×${o.count}`;
   return Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ');
