@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       const ac = new AbortController();
       const t0 = Date.now();
-      const res = await probe.run({ pid: hello.pid, proc, sources: new TargetSources(proc, hello.pid, host), options: { inspect: String(port) }, signal: ac.signal });
+      const res = await probe.run({ pid: hello.pid, proc, sources: new TargetSources(proc, hello.pid, host), options: { inspect: String(port) }, signal: ac.signal, actions: [] });
       const t1 = Date.now();
       if (!res.metrics['node.heap.used']) throw new Error(`probe failed: ${JSON.stringify(res.unknowns)}`);
       windows.push([t0, t1]);

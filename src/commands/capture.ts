@@ -1,6 +1,60 @@
-import { UsageError } from '../errors.js';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { diagnose } from '../engine/runner.js';
+import { loadPlaybook } from '../engine/playbook.js';
+import { RecordingProcFs } from '../bundle/procfs.js';
+import { prepareDir, writeBundle } from '../bundle/bundle.js';
+import { runOptions } from '../bundle/session.js';
+import { renderJson } from '../render/json.js';
+import { outputFormat, parsePid, render, warnIfUnredacted } from './options.js';
+import type { DiagnoseOptions } from './diagnose.js';
+import { ProctriageError, UsageError } from '../errors.js';
 
-// Placeholder until the command lands; see the open issue.
-export async function run(): Promise<number> {
-  throw new UsageError('proctriage capture is not available in this version');
+export interface CaptureOptions extends DiagnoseOptions {
+  dir: string;
+}
+
+/**
+ * `proctriage capture <pid> --dir D`: the incident bundle. The diagnosis runs on a recording
+ * view of /proc, so the bundle holds exactly the bytes the probes read; secrets are redacted
+ * (and the environment reduced to a few keys) before anything is written.
+ */
+export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
+  if (o.name !== undefined) throw new UsageError('capture records one process: give its PID instead of --name');
+  const pid = parsePid(pidArg);
+  const json = outputFormat(o) === 'json';
+  warnIfUnredacted(o);
+  const rec = new RecordingProcFs();
+  const opts = runOptions(o, rec, await loadPlaybook(o.playbook));
+  const report = await diagnose([pid], opts);
+  const t = report.targets[0];
+  if (t.error) throw new ProctriageError(t.error.code as ProctriageError['code'], `${t.error.message}: no bundle written`, t.error.hint);
+
+  prepareDir(o.dir);
+  const { renderMarkdown } = await import('../render/markdown.js');
+  let manifest;
+  try {
+    manifest = writeBundle(o.dir, {
+      pid,
+      records: rec.records,
+      fdSizes: rec.fdSizes,
+      redact: opts.redact,
+      reportJson: renderJson(report),
+      reportMarkdown: renderMarkdown(report),
+      manifest: {
+        tool: report.tool, capturedAt: report.capturedAt, host: report.host, pid, startTicks: t.startTicks, comm: t.comm,
+      },
+    });
+  } catch (err) {
+    // a half-written bundle is worse than none: it would only fail verification later
+    for (const name of readdirSync(o.dir)) rmSync(join(o.dir, name), { recursive: true, force: true });
+    throw new UsageError(`cannot write the bundle in ${o.dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  process.stdout.write(await render(report, o));
+  if (!json) {
+    const files = Object.keys(manifest.files).length;
+    const bytes = Object.values(manifest.files).reduce((a, f) => a + f.bytes, 0);
+    process.stderr.write(`proctriage: bundle of pid ${pid} written to ${o.dir} (${files} files, ${Math.ceil(bytes / 1024)} KiB${opts.redact ? ', redacted' : ', UNREDACTED'}); analyse it anywhere with: proctriage analyze ${o.dir}\n`);
+  }
+  return report.exitCode;
 }

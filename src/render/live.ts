@@ -53,6 +53,11 @@ export function rateText(key: string, t: Trend): string {
   return `${sign}${amount(key, Math.abs(t.perHour))}/h`;
 }
 
+/** "the limit of 512", or for a runtime without one, the explosion threshold that stands in for it. */
+function limitText(key: string, limit: number): string {
+  return resource(key)?.threshold ? `the explosion threshold of ${amount(key, limit)} (used as the limit)` : `the limit of ${amount(key, limit)}`;
+}
+
 function label(key: string): string {
   return resource(key)?.label ?? key;
 }
@@ -113,7 +118,7 @@ export function trendLines(t: TargetReport): string[] {
       let line = `${label(key)}: ≈ ${rateText(key, tr)} on average since start (estimate from uptime and current level`;
       line += `; a lower bound if the growth began later)`;
       const buys = restartBuys(tr);
-      if (tr.etaSeconds !== undefined && tr.limit !== undefined) line += `; at that pace the limit of ${amount(key, tr.limit)} is ${formatDuration(tr.etaSeconds)} away`;
+      if (tr.etaSeconds !== undefined && tr.limit !== undefined) line += `; at that pace ${limitText(key, tr.limit)} is ${formatDuration(tr.etaSeconds)} away`;
       if (buys !== undefined) line += `; a restart buys about ${formatDuration(buys)}`;
       out.push(line);
       continue;
@@ -123,7 +128,7 @@ export function trendLines(t: TargetReport): string[] {
     else if (tr.samples === 2) line += 'not significant (the change is under the two-point floor)';
     else if (tr.samples < MIN_SAMPLES) line += `too few samples to tell growth from noise (${MIN_SAMPLES} needed)`;
     else line += 'not significant (no growth told apart from noise)';
-    if (tr.significant && tr.etaSeconds !== undefined && tr.limit !== undefined) line += `; the limit of ${amount(key, tr.limit)} is reached in ${formatDuration(tr.etaSeconds)}`;
+    if (tr.significant && tr.etaSeconds !== undefined && tr.limit !== undefined) line += `; ${limitText(key, tr.limit)} is reached in ${formatDuration(tr.etaSeconds)}`;
     else if (tr.limit === undefined) line += '; no limit';
     out.push(line);
   }
