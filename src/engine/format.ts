@@ -53,7 +53,7 @@ export function formatUnit(unit: string | undefined, v: unknown): string {
     case 'ratio': return formatPercent(v);
     case 'seconds': return formatDuration(v);
     case 'ms': return `${formatNumber(v)} ms`;
-    case 'percent': return `${formatNumber(v)}%`;
+    case 'percent': return `${Number.isInteger(v) ? v : v.toFixed(1)}%`;
     default: return formatNumber(v);
   }
 }
