@@ -1,5 +1,6 @@
 import type { Probe, ProbeContext, ProbeOutput, Unknown } from '../src/engine/probe.js';
 import { parseEnviron } from '../src/procfs/proc-cmdline.js';
+import { classifyFdLink } from '../src/procfs/fd.js';
 import { innermostPid } from '../src/procfs/proc-status.js';
 import { ProctriageError } from '../src/errors.js';
 import { detectRuntime } from './runtime.js';
@@ -431,7 +432,12 @@ function hintFor(ctx: ProbeContext, flags: InspectFlags, listenersKnown: boolean
 
 function checkActivationSafe(ctx: ProbeContext, flags: InspectFlags) {
   try {
-    return checkActivation(ctx.proc, ctx.pid, flags);
+    // only to word a hint: reuse the tables this run already read
+    const { sources } = ctx;
+    return checkActivation(ctx.proc, ctx.pid, flags, {
+      listenRows: () => [...sources.inet('tcp'), ...safeRows(() => sources.inet('tcp6'))].filter((r) => r.state === 'listen'),
+      socketInodes: () => new Set(sources.fdTable().map((e) => classifyFdLink(e.link)).filter((t) => t.type === 'socket' && t.inode).map((t) => t.inode!)),
+    });
   } catch {
     return undefined;
   }

@@ -65,10 +65,8 @@ export const probe: Probe = {
     const metrics: Record<string, number> = {};
     for (const s of STATES) metrics[`sockets.tcp.${s}`] = 0;
     const byState = new Map<TcpState, InetRow[]>();
-    for (const r of tcp) {
-      metrics[`sockets.tcp.${r.state}`] = (metrics[`sockets.tcp.${r.state}`] ?? 0) + 1;
-      (byState.get(r.state) ?? byState.set(r.state, []).get(r.state)!).push(r);
-    }
+    for (const r of tcp) (byState.get(r.state) ?? byState.set(r.state, []).get(r.state)!).push(r);
+    for (const [state, rows] of byState) metrics[`sockets.tcp.${state}`] = rows.length;
     const connected = tcp.filter((r) => r.state !== 'listen');
     const topRemotes = top(connected.map((r) => formatEndpoint(r.remote)));
     metrics['sockets.tcp.total'] = tcp.length;

@@ -6,13 +6,16 @@
 import { VERSION } from './version.js';
 import { ProctriageError } from './errors.js';
 
+/** Option defaults, shared by commander and the fast path below. */
+const DEFAULTS = { format: 'table', timeout: '10s' } as const;
+
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(VERSION + '\n');
 } else if (argv.some((a) => a !== '--json') && argv.every((a) => /^\d+$/.test(a) || a === '--json')) {
-  // `proctriage PID… [--json]`, the common case, skips loading commander (20–30 ms). The options
-  // are exactly what commander passes for it: the defaults declared in main() (keep them in step).
-  const options = { format: 'table', redact: true, color: true, timeout: '10s', ...(argv.includes('--json') ? { json: true } : {}) };
+  // `proctriage PID… [--json]`, the common case, skips loading commander (20–30 ms), with the
+  // options commander would pass: DEFAULTS plus the negatable flags' true
+  const options = { ...DEFAULTS, redact: true, color: true, ...(argv.includes('--json') ? { json: true } : {}) };
   import('./commands/diagnose.js')
     .then((d) => d.run(argv.filter((a) => a !== '--json'), options))
     .then((code) => { process.exitCode = code; }, fail);
@@ -30,7 +33,7 @@ async function main(args: string[]): Promise<number> {
 
   const output = (cmd: InstanceType<typeof Command>) => cmd
     .option('--json', 'print the report as JSON (same as --format json)')
-    .addOption(new Option('--format <format>', 'table, json or markdown').default('table'))
+    .addOption(new Option('--format <format>', 'table, json or markdown').default(DEFAULTS.format))
     .option('--no-redact', 'show secrets in command lines and paths as they are (loudly)')
     .option('--no-color', 'no colours (also NO_COLOR=1 or a non-terminal stdout)');
 
@@ -41,7 +44,7 @@ async function main(args: string[]): Promise<number> {
     .option('--allow-remote', 'allow a non-loopback --inspect or --pprof address (the inspector grants code execution)')
     .option('--pprof <url>', 'also probe a Go process through its net/http/pprof endpoint')
     .option('--playbook <file>', 'use a team playbook (YAML or JSON, validated)')
-    .option('--timeout <duration>', 'overall deadline', '10s');
+    .option('--timeout <duration>', 'overall deadline', DEFAULTS.timeout);
 
   const program = new Command('proctriage')
     .description('Classified diagnosis of resource leaks in a running Linux process.\nExit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.')

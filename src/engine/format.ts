@@ -21,8 +21,13 @@ export function formatDuration(seconds: number): string {
 
 export function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return 'unlimited';
-  if (Number.isInteger(n)) return n.toLocaleString('en-US');
-  return Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+  if (Number.isInteger(n)) return group(n);
+  return Math.abs(n) >= 100 ? group(Math.round(n)) : n.toFixed(2);
+}
+
+/** 1234567 → "1,234,567" (toLocaleString would load the ICU locale data: 15–30 ms per run). */
+function group(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 export function formatPercent(ratio: number): string {

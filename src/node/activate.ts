@@ -11,6 +11,7 @@ import type { ProcFs } from '../procfs/procfs.js';
 import { hasSignal, parseProcStatus } from '../procfs/proc-status.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
 import { ProctriageError } from '../errors.js';
+import type { InetRow } from '../procfs/net-tcp.js';
 import { connectHost, listenRows, sameNetNamespace, socketInodes, type InspectFlags, type Listener } from './locate.js';
 
 const SIGUSR1 = 10;
@@ -28,7 +29,16 @@ export function isNodeExe(exe: string): boolean {
 }
 
 /** Every condition under which SIGUSR1 is safe and useful. Reads /proc only. */
-export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags): Verdict {
+/**
+ * Reads the check may take from what this run already read (only to word a hint); an actual
+ * activation always reads afresh.
+ */
+export interface SharedReads {
+  listenRows: () => InetRow[];
+  socketInodes: () => Set<number>;
+}
+
+export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, shared?: SharedReads): Verdict {
   let exe: string | undefined;
   try {
     exe = proc.readlinkOrGone(pid, 'exe');
@@ -71,11 +81,11 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags):
     };
   }
   if (flags.port > 0) {
-    const rows = listenRows(proc, pid).filter((r) => r.local.port === flags.port);
+    const rows = (shared ? shared.listenRows() : listenRows(proc, pid)).filter((r) => r.local.port === flags.port);
     if (rows.length) {
       let mine: Set<number> | undefined;
       try {
-        mine = socketInodes(proc, pid);
+        mine = shared ? shared.socketInodes() : socketInodes(proc, pid);
       } catch {
         mine = undefined;
       }

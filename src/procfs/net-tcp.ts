@@ -31,17 +31,22 @@ export function parseNetInet(text: string, file = '/proc/net/tcp'): InetRow[] {
   const lines = text.split('\n');
   if (!/^\s*sl\s+local_address/.test(lines[0] ?? '')) throw new ParseError(file, 'no header line');
   const rows: InetRow[] = [];
+  // a table has many rows but few distinct addresses: convert each address once
+  const ips = new Map<string, string>();
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     if (!line.trim()) continue;
-    const f = line.trim().split(/\s+/);
+    // 10 fields are all we use (a row has 17). Plain indexing, not destructuring: this loop
+    // runs once per socket on the host, mostly before the JIT has warmed up.
+    const f = line.trim().split(/\s+/, 10);
     if (f.length < 10) throw new ParseError(file, `line ${i + 1} has ${f.length} fields`);
     const state = TCP_STATES[f[3].toUpperCase()];
-    const [tx, rx] = f[4].split(':');
+    const queues = f[4].split(':');
+    const tx = queues[0], rx = queues[1];
     if (!state || rx === undefined) throw new ParseError(file, `line ${i + 1}: bad state or queue`);
     rows.push({
-      local: parseEndpoint(f[1], file),
-      remote: parseEndpoint(f[2], file),
+      local: parseEndpoint(f[1], file, ips),
+      remote: parseEndpoint(f[2], file, ips),
       state,
       txQueue: parseInt(tx, 16),
       rxQueue: parseInt(rx, 16),
@@ -52,12 +57,17 @@ export function parseNetInet(text: string, file = '/proc/net/tcp'): InetRow[] {
   return rows;
 }
 
-function parseEndpoint(s: string, file: string): Endpoint {
-  const [addr, port] = s.split(':');
-  if (port === undefined || !/^[0-9A-Fa-f]+$/.test(addr) || !/^[0-9A-Fa-f]{1,4}$/.test(port)) {
-    throw new ParseError(file, `bad address "${s}"`);
+function parseEndpoint(s: string, file: string, ips: Map<string, string>): Endpoint {
+  const parts = s.split(':');
+  const addr = parts[0], port = parts[1];
+  if (port === undefined || !/^[0-9A-Fa-f]{1,4}$/.test(port)) throw new ParseError(file, `bad address "${s}"`);
+  let ip = ips.get(addr);
+  if (ip === undefined) {
+    if (!/^[0-9A-Fa-f]+$/.test(addr)) throw new ParseError(file, `bad address "${s}"`);
+    ip = hexToIp(addr, file);
+    ips.set(addr, ip);
   }
-  return { ip: hexToIp(addr, file), port: parseInt(port, 16) };
+  return { ip, port: parseInt(port, 16) };
 }
 
 export function hexToIp(hex: string, file = '/proc/net/tcp'): string {

@@ -12,11 +12,15 @@
  * - every request has a deadline, and a peer that hangs, closes or answers garbage turns
  *   into a typed error with the reason, never a hang.
  */
-import { request } from 'node:http';
+import type * as Http from 'node:http';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { ProtocolMapping } from 'devtools-protocol/types/protocol-mapping.js';
 import type WebSocketType from 'ws';
 import { Refused, TargetUnreachable, TimeoutExpired, UsageError, ProctriageError } from '../errors.js';
+
+// http loads on the first connection: most runs never make one
+const load = createRequire(import.meta.url);
 
 export interface InspectorAddress {
   /** what to connect to: an IP literal (localhost is mapped to 127.0.0.1, never resolved) or a host name */
@@ -117,7 +121,7 @@ export function listTargets(addr: InspectorAddress, allowRemote: boolean | undef
       if (err) reject(err);
       else resolve(v!);
     };
-    const req = request({
+    const req = (load('node:http') as typeof Http).request({
       host: addr.host, port: addr.port, path: '/json/list', method: 'GET', agent: false,
       headers: { host: formatAddress(addr), accept: 'application/json' },
     }, (res) => {

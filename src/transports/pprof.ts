@@ -4,12 +4,16 @@
  * capped in bytes, and a host that is not loopback is refused before any connection unless
  * the caller allows remote endpoints.
  */
-import http from 'node:http';
-import https from 'node:https';
-import { lookup, type LookupAddress } from 'node:dns';
+import type * as Http from 'node:http';
+import type * as Dns from 'node:dns';
+import type { LookupAddress } from 'node:dns';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { ProctriageError, Refused, TargetUnreachable, TimeoutExpired, UsageError } from '../errors.js';
+
+// http, https and dns load on the first request: most runs (no Go target) never make one
+const load = createRequire(import.meta.url);
 
 export const REMOTE_HINT = 'pass --allow-remote to probe a pprof endpoint on another host (it exposes heap contents and command lines)';
 
@@ -112,7 +116,7 @@ export interface StreamResult {
 
 /** A name that resolves only to loopback addresses (used for "localhost" when remote is not allowed). */
 function loopbackLookup(hostname: string, options: object, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void {
-  lookup(hostname, { all: true }, (err, addrs) => {
+  (load('node:dns') as typeof Dns).lookup(hostname, { all: true }, (err, addrs) => {
     if (err) return cb(err, '');
     const ok = addrs.filter((a) => isLoopbackAddress(a.address));
     if (!ok.length) {
@@ -163,14 +167,14 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
       return new TargetUnreachable(`GET ${shown}`, describe(e));
     };
     const isLocalName = !opts.allowRemote && isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0;
-    const mod = url.protocol === 'https:' ? https : http;
-    let req: http.ClientRequest;
+    const mod = load(url.protocol === 'https:' ? 'node:https' : 'node:http') as typeof Http;
+    let req: Http.ClientRequest;
     try {
       req = mod.get(url, {
         signal: ac.signal,
         agent: false,
         headers: { accept: 'text/plain, application/json;q=0.9, */*;q=0.1', 'accept-encoding': 'identity', 'user-agent': 'proctriage' },
-        ...(isLocalName ? { lookup: loopbackLookup as unknown as typeof lookup } : {}),
+        ...(isLocalName ? { lookup: loopbackLookup as unknown as typeof Dns.lookup } : {}),
       });
     } catch (err) {
       finish(failure(err));
