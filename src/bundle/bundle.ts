@@ -61,6 +61,8 @@ export interface BundleInput {
   redact: boolean;
   reportJson: string;
   reportMarkdown: string;
+  /** runtime evidence beyond /proc (a Go goroutine dump …): bundle path → text, redacted here */
+  runtimeFiles?: Record<string, string>;
   manifest: Omit<Manifest, 'kind' | 'schemaVersion' | 'files' | 'notes' | 'redacted'>;
 }
 
@@ -136,6 +138,9 @@ export function writeBundle(dir: string, input: BundleInput): Manifest {
   }
   for (const [pid, sizes] of input.fdSizes) put(`proc/${pid}/${FD_SIZES}`, Buffer.from(JSON.stringify(sizes) + '\n'));
   if (denied.length) put(DENIED, Buffer.from(JSON.stringify(denied, null, 2) + '\n'));
+  for (const [path, text] of Object.entries(input.runtimeFiles ?? {})) {
+    put(path, Buffer.from(input.redact ? redactText(text) : text));
+  }
   put('report.json', Buffer.from(input.reportJson));
   put('report.md', Buffer.from(input.reportMarkdown));
 

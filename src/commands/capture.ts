@@ -30,6 +30,7 @@ export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
   const t = report.targets[0];
   if (t.error) throw new ProctriageError(t.error.code as ProctriageError['code'], `${t.error.message}: no bundle written`, t.error.hint);
 
+  const runtimeFiles = await goroutineDump(t.evidence?.['go.pprofUrl'], o.allowRemote);
   prepareDir(o.dir);
   const { renderMarkdown } = await import('../render/markdown.js');
   let manifest;
@@ -41,6 +42,7 @@ export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
       redact: opts.redact,
       reportJson: renderJson(report),
       reportMarkdown: renderMarkdown(report),
+      runtimeFiles,
       manifest: {
         tool: report.tool, capturedAt: report.capturedAt, host: report.host, pid, startTicks: t.startTicks, comm: t.comm,
       },
@@ -57,4 +59,21 @@ export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
     process.stderr.write(`proctriage: bundle of pid ${pid} written to ${o.dir} (${files} files, ${Math.ceil(bytes / 1024)} KiB${opts.redact ? ', redacted' : ', UNREDACTED'}); analyse it anywhere with: proctriage analyze ${o.dir}\n`);
   }
   return report.exitCode;
+}
+
+/**
+ * The seed runbook's "capture diagnostics" step for Go: the grouped goroutine dump from the
+ * endpoint the diagnosis already read (bounded in time and bytes). A failure only means the
+ * bundle has no dump; the figures are in report.json either way.
+ */
+async function goroutineDump(pprofUrl: unknown, allowRemote?: boolean): Promise<Record<string, string>> {
+  if (typeof pprofUrl !== 'string') return {};
+  const { endpointUrl, getText } = await import('../transports/pprof.js');
+  try {
+    const r = await getText(endpointUrl(new URL(pprofUrl), '/debug/pprof/goroutine?debug=1'), { timeoutMs: 5000, maxBytes: 32 * 2 ** 20, allowRemote });
+    if (r.status !== 200) return {};
+    return { 'runtime/go-goroutines-debug1.txt': r.text + (r.complete ? '' : '\n# (cut short: the dump was larger than the cap or did not end in time)\n') };
+  } catch {
+    return {};
+  }
 }

@@ -77,6 +77,28 @@ test('table and markdown name the stack and its count', { skip }, async () => {
   assert.equal(md.code, table.code);
 });
 
+test('capture keeps the goroutine dump in the bundle, and analyze accepts it', { skip }, async () => {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = join(mkdtempSync(join(tmpdir(), 'proctriage-gocap-')), 'bundle');
+  try {
+    const cap = await runCli(['capture', String(svc.pid), '--dir', dir, '--pprof', pprof, '--json']);
+    assert.ok(cap.code === 1 || cap.code === 2, cap.stderr);
+    const dump = readFileSync(join(dir, 'runtime', 'go-goroutines-debug1.txt'), 'utf8');
+    assert.match(dump, /^goroutine profile: total \d+/);
+    assert.match(dump, /^12000 @ /m);
+    assert.match(dump, /main\.pollUpstream/);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    assert.ok(manifest.files['runtime/go-goroutines-debug1.txt'], 'listed, with its hash, in the manifest');
+    const ana = await runJson(['analyze', dir]);
+    assert.equal(ana.res.code, cap.code, ana.res.stderr);
+    assert.ok(ana.report.targets[0].findings.some((f: { id: string }) => f.id === 'goroutine-explosion'));
+  } finally {
+    rmSync(join(dir, '..'), { recursive: true, force: true });
+  }
+});
+
 test('the executable carries Go build info with the toolchain version', { skip }, async () => {
   assert.equal(readGoBuildInfo(bin)?.version, goVersion());
   assert.equal(readGoBuildInfo(`/proc/${svc.pid}/exe`)?.via, 'section');
