@@ -1,9 +1,7 @@
 import { readlinkSync } from 'node:fs';
 import type { Probe, ProbeContext, ProbeOutput, Unknown } from '../src/engine/probe.js';
-import { parseEnviron } from '../src/procfs/proc-cmdline.js';
 import { ProctriageError } from '../src/errors.js';
-import { detectRuntime } from './runtime.js';
-import { goBuildInfoOfPid, type GoBuildInfo } from '../src/go/buildinfo.js';
+import { identifyRuntime, type RuntimeIdentity } from './runtime.js';
 import { GoroutineDumpReader, GoroutineProfileReader, mergeStates, topStacks, type GoroutineProfile } from '../src/go/goroutines.js';
 import { HeapProfileReader, parseGogc, parseGomaxprocs, parseVars, type GoMemStats } from '../src/go/memstats.js';
 import { discover, loopbackListeners, ownsUrl, sameCmdline, type Listener } from '../src/go/discover.js';
@@ -60,41 +58,9 @@ export const probe: Probe = {
   run: (ctx) => runGo(ctx),
 };
 
-interface Identity {
-  runtime: string;
-  build?: GoBuildInfo;
-  env?: Record<string, string>;
-}
-
-function identify(ctx: ProbeContext): Identity {
-  const { proc, pid, sources } = ctx;
-  let exe = '';
-  try {
-    exe = proc.readlinkOrGone(pid, 'exe') ?? '';
-  } catch (err) {
-    if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
-  }
-  let env: Record<string, string> | undefined;
-  try {
-    env = parseEnviron(proc.readBuffer(pid, 'environ'));
-  } catch (err) {
-    if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
-  }
-  let argv: string[] = [];
-  try {
-    argv = sources.cmdline();
-  } catch (err) {
-    if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
-  }
-  let runtime = detectRuntime(exe.replace(/ \(deleted\)$/, ''), argv, sources.stat().comm, env);
-  const build = runtime === 'unknown' || runtime === 'go' ? goBuildInfoOfPid(proc.procPath(pid, 'exe')) : undefined;
-  if (build) runtime = 'go';
-  return { runtime, ...(build ? { build } : {}), ...(env ? { env } : {}) };
-}
-
 async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
   const { options } = ctx;
-  const id = identify(ctx);
+  const id = identifyRuntime(ctx.sources);
   if (id.runtime !== 'go' && (!options.pprof || id.runtime !== 'unknown')) {
     const why = id.runtime === 'unknown' ? 'not a Go process (no Go build info, no GO* variables)' : `not a Go process (runtime ${id.runtime})`;
     return { metrics: {}, skipped: options.pprof ? `${why}: --pprof not used for it` : why };
@@ -154,7 +120,7 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
 }
 
 /** The endpoint to read: the one given (checked), or one discovered among the process's listeners. */
-async function findEndpoint(ctx: ProbeContext, id: Identity, out: ProbeOutput & { unknowns: Unknown[] }, partial: string[]): Promise<URL | undefined> {
+async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOutput & { unknowns: Unknown[] }, partial: string[]): Promise<URL | undefined> {
   const { options, proc, sources } = ctx;
   const noEndpoint = (reason: string): undefined => {
     out.unknowns.push({ probe: 'go', reason, hint: NO_ENDPOINT_HINT });

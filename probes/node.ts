@@ -1,9 +1,8 @@
 import type { Probe, ProbeContext, ProbeOutput, Unknown } from '../src/engine/probe.js';
-import { parseEnviron } from '../src/procfs/proc-cmdline.js';
 import { classifyFdLink } from '../src/procfs/fd.js';
 import { innermostPid } from '../src/procfs/proc-status.js';
 import { ProctriageError } from '../src/errors.js';
-import { detectRuntime } from './runtime.js';
+import { identifyRuntime } from './runtime.js';
 import { probe as cgroupProbe } from './cgroup.js';
 import {
   CdpSession, assertConnectAllowed, formatAddress, listTargets, parseInspectAddress, type InspectorAddress,
@@ -74,20 +73,7 @@ async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
   if (!proc.live) return { metrics: {}, skipped: 'a recorded tree: no live inspector' };
   // ctx.actions is kept by the runner even if this probe is cut off by its deadline
   const out: Out = { metrics: {}, evidence: {}, unknowns: [], actions: ctx.actions };
-  let exe = '';
-  try {
-    exe = proc.readlinkOrGone(pid, 'exe') ?? '';
-  } catch (err) {
-    if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
-  }
-  let env: Record<string, string> | undefined;
-  try {
-    env = parseEnviron(proc.readBuffer(pid, 'environ'));
-  } catch (err) {
-    if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
-  }
-  const argv = sources.cmdline();
-  const runtime = detectRuntime(exe.replace(/ \(deleted\)$/, ''), argv, sources.stat().comm, env);
+  const { runtime, argv, env } = identifyRuntime(sources);
   const explicit = typeof options.inspect === 'string' && options.inspect !== '' ? options.inspect : undefined;
   const flags = parseInspectFlags(argv, env?.NODE_OPTIONS);
 

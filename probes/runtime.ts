@@ -2,7 +2,8 @@ import { basename } from 'node:path';
 import type { Probe, ProbeOutput } from '../src/engine/probe.js';
 import { parseEnviron } from '../src/procfs/proc-cmdline.js';
 import { ProctriageError } from '../src/errors.js';
-import { goBuildInfoOfPid } from '../src/go/buildinfo.js';
+import { goBuildInfoOfPid, type GoBuildInfo } from '../src/go/buildinfo.js';
+import type { TargetSources } from '../src/engine/sources.js';
 
 /**
  * Which runtime runs the target, and the runtime memory settings from its command line and
@@ -20,26 +21,13 @@ export const probe: Probe = {
       'go.memLimitEnv': { unit: 'bytes', description: 'GOMEMLIMIT from the environment' },
     },
   },
-  run({ proc, pid, sources }) {
+  run({ sources }) {
     const out: ProbeOutput = { metrics: {} };
-    const argv = sources.cmdline();
-    let exe = '';
-    try {
-      exe = proc.readlinkOrGone(pid, 'exe') ?? '';
-    } catch (err) {
-      if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
-    }
-    let env: Record<string, string> | undefined;
-    try {
-      env = parseEnviron(proc.readBuffer(pid, 'environ'));
-    } catch (err) {
-      if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
+    const { runtime, argv, env } = identifyRuntime(sources);
+    if (!env) {
       out.partial = 'environ not readable';
       out.unknowns = [{ probe: 'runtime', reason: 'access denied to /proc/PID/environ: runtime limits from the environment are unknown', hint: 'run as the same user as the target, or as root' }];
     }
-    let runtime = detectRuntime(exe.replace(/ \(deleted\)$/, ''), argv, sources.stat().comm, env);
-    // a Go binary carries build info ("\xff Go buildinf:") even when no GO* variable is set
-    if (runtime === 'unknown' && goBuildInfoOfPid(proc.procPath(pid, 'exe'))) runtime = 'go';
     out.metrics.runtime = runtime;
 
     const nodeArgs = [...argv, ...(env?.NODE_OPTIONS?.split(/\s+/) ?? [])];
@@ -50,6 +38,42 @@ export const probe: Probe = {
     return out;
   },
 };
+
+export interface RuntimeIdentity {
+  runtime: string;
+  argv: string[];
+  /** undefined when /proc/PID/environ is not readable */
+  env?: Record<string, string>;
+  /** Go build info of the executable (Go and unknown runtimes only) */
+  build?: GoBuildInfo;
+}
+
+/**
+ * The target's runtime, from exe, argv, comm, environment and Go build info: worked out once
+ * per target and shared by the runtime, node and go probes. Unreadable parts (another user's
+ * exe or environ) are simply not used.
+ */
+export function identifyRuntime(sources: TargetSources): RuntimeIdentity {
+  return sources.once('runtime', () => {
+    const { proc, pid } = sources;
+    const tolerate = <T>(read: () => T): T | undefined => {
+      try {
+        return read();
+      } catch (err) {
+        if (err instanceof ProctriageError && err.code === 'ACCESS_DENIED') return undefined;
+        throw err;
+      }
+    };
+    const exe = tolerate(() => proc.readlinkOrGone(pid, 'exe')) ?? '';
+    const env = tolerate(() => parseEnviron(proc.readBuffer(pid, 'environ')));
+    const argv = tolerate(() => sources.cmdline()) ?? [];
+    let runtime = detectRuntime(exe.replace(/ \(deleted\)$/, ''), argv, sources.stat().comm, env);
+    // a Go binary carries build info ("\xff Go buildinf:") even when no GO* variable is set
+    const build = runtime === 'unknown' || runtime === 'go' ? goBuildInfoOfPid(proc.procPath(pid, 'exe')) : undefined;
+    if (build) runtime = 'go';
+    return { runtime, argv, ...(env ? { env } : {}), ...(build ? { build } : {}) };
+  });
+}
 
 export function detectRuntime(exe: string, argv: string[], comm: string, env?: Record<string, string>): string {
   const names = [basename(exe), basename(argv[0] ?? ''), comm];

@@ -21,7 +21,8 @@ export class TargetSources {
   private memo = new Map<string, unknown>();
   constructor(readonly proc: ProcFs, readonly pid: number, readonly host: HostSources) {}
 
-  private once<T>(key: string, read: () => T): T {
+  /** Read once per target, whichever probe asks first (also for derived facts, e.g. the runtime). */
+  once<T>(key: string, read: () => T): T {
     if (!this.memo.has(key)) this.memo.set(key, read());
     return this.memo.get(key) as T;
   }
