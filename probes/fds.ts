@@ -1,5 +1,5 @@
 import type { Probe, ProbeOutput } from '../src/engine/probe.js';
-import { classifyFdLink, foldFileName, type FdType } from '../src/procfs/fd.js';
+import { foldFileName, type FdType } from '../src/procfs/fd.js';
 import { parseProcLimits } from '../src/procfs/proc-limits.js';
 
 const TYPES: FdType[] = ['file', 'socket', 'pipe', 'eventpoll', 'eventfd', 'inotify', 'timerfd', 'signalfd', 'device', 'other'];
@@ -39,8 +39,7 @@ export const probe: Probe = {
     const groups = new Map<string, { count: number; example: string }>();
     // leaked fds often share one path: fold each distinct path once (three regexes each)
     const patternOf = new Map<string, string>();
-    for (const { fd, link } of table) {
-      const t = classifyFdLink(link);
+    for (const { fd, target: t } of table) {
       byType[t.type]++;
       if (t.type !== 'file' || !t.path) continue;
       if (t.deleted) deleted.push({ fd, path: t.path, bytes: proc.fdTargetSize(pid, fd) });

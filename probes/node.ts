@@ -1,5 +1,4 @@
 import type { Probe, ProbeContext, ProbeOutput, Unknown } from '../src/engine/probe.js';
-import { classifyFdLink } from '../src/procfs/fd.js';
 import { innermostPid } from '../src/procfs/proc-status.js';
 import { ProctriageError } from '../src/errors.js';
 import { identifyRuntime } from './runtime.js';
@@ -137,7 +136,7 @@ async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
         try {
           // the fd table and net rows the fds and sockets probes read too (memoized per run)
           const rows = [...sources.inet('tcp'), ...safeRows(() => sources.inet('tcp6'))];
-          listeners = listenersFrom(sources.fdTable().map((e) => e.link), rows);
+          listeners = listenersFrom(sources.socketInodes(), rows);
         } catch {
           try {
             listeners = ownListeners(proc, pid);
@@ -422,7 +421,7 @@ function checkActivationSafe(ctx: ProbeContext, flags: InspectFlags) {
     const { sources } = ctx;
     return checkActivation(ctx.proc, ctx.pid, flags, {
       listenRows: () => [...sources.inet('tcp'), ...safeRows(() => sources.inet('tcp6'))].filter((r) => r.state === 'listen'),
-      socketInodes: () => new Set(sources.fdTable().map((e) => classifyFdLink(e.link)).filter((t) => t.type === 'socket' && t.inode).map((t) => t.inode!)),
+      socketInodes: () => sources.socketInodes(),
     });
   } catch {
     return undefined;

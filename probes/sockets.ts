@@ -1,7 +1,6 @@
 import type { Probe, ProbeOutput, Unknown } from '../src/engine/probe.js';
-import { classifyFdLink } from '../src/procfs/fd.js';
 import { formatEndpoint, type InetRow, type TcpState } from '../src/procfs/net-tcp.js';
-import { ProctriageError } from '../src/errors.js';
+import { NoSuchProcess } from '../src/errors.js';
 
 const STATES: TcpState[] = ['established', 'closeWait', 'timeWait', 'listen', 'synSent', 'synRecv', 'finWait1', 'finWait2', 'lastAck', 'closing'];
 const TOP = 5;
@@ -36,26 +35,28 @@ export const probe: Probe = {
     },
   },
   run({ sources }) {
-    const inodes = new Set<number>();
-    for (const { link } of sources.fdTable()) {
-      const t = classifyFdLink(link);
-      if (t.type === 'socket' && t.inode) inodes.add(t.inode);
-    }
+    const inodes = sources.socketInodes();
     const unknowns: Unknown[] = [];
     const readTable = <T>(name: string, read: () => T[]): T[] => {
       try {
         return read();
       } catch (err) {
-        if (err instanceof ProctriageError && err.code === 'NO_SUCH_PROCESS') throw err;
-        unknowns.push({ probe: 'sockets', reason: `/proc/PID/net/${name}: ${(err as Error).message}` });
+        if (err instanceof NoSuchProcess && !sources.proc.exists(sources.pid)) throw err;
+        // a kernel without IPv6 has no tcp6/udp6 table: nothing to miss
+        if (!(err instanceof NoSuchProcess && name.endsWith('6'))) {
+          unknowns.push({ probe: 'sockets', reason: `/proc/PID/net/${name}: ${(err as Error).message}` });
+        }
         return [];
       }
     };
     const tcpAll = [...readTable('tcp', () => sources.inet('tcp')), ...readTable('tcp6', () => sources.inet('tcp6'))];
-    const udpAll = [...readTable('udp', () => sources.inet('udp')), ...readTable('udp6', () => sources.inet('udp6'))];
-    const unixAll = readTable('unix', () => sources.unix());
-
     const own = tcpAll.filter((r) => r.inode !== 0 && inodes.has(r.inode));
+    // the other tables are read only for sockets TCP did not account for (often none)
+    let unmatched = inodes.size - own.length;
+    const udpAll = unmatched > 0 ? [...readTable('udp', () => sources.inet('udp')), ...readTable('udp6', () => sources.inet('udp6'))] : [];
+    unmatched -= udpAll.filter((r) => inodes.has(r.inode)).length;
+    const unixAll = unmatched > 0 ? readTable('unix', () => sources.unix()) : [];
+
     const listenPorts = new Set(own.filter((r) => r.state === 'listen').map((r) => r.local.port));
     const peers = new Set(own.filter((r) => r.state === 'established').map((r) => formatEndpoint(r.remote)));
     const timeWait = tcpAll.filter((r) => r.inode === 0 && r.state === 'timeWait' &&

@@ -3,6 +3,7 @@ import { parseProcStat, parseBootTime, parseUptime, PF_KTHREAD, type ProcStat } 
 import { parseProcStatus, type ProcStatus } from '../procfs/proc-status.js';
 import { parseCmdline } from '../procfs/proc-cmdline.js';
 import { parseNetInet, parseNetUnix, type InetRow, type UnixRow } from '../procfs/net-tcp.js';
+import { classifyFdLink, type FdTarget } from '../procfs/fd.js';
 import { KernelThread, NoSuchProcess, ZombieProcess } from '../errors.js';
 
 export const CLK_TCK = 100;
@@ -10,6 +11,8 @@ export const CLK_TCK = 100;
 export interface FdEntry {
   fd: string;
   link: string;
+  /** the link classified (type, socket/pipe inode, path): once per fd, however many probes look */
+  target: FdTarget;
 }
 
 /**
@@ -43,8 +46,17 @@ export class TargetSources {
       const out: FdEntry[] = [];
       for (const fd of this.proc.readdir(this.pid, 'fd')) {
         const link = this.proc.readlinkOrGone(this.pid, `fd/${fd}`);
-        if (link !== undefined) out.push({ fd, link });
+        if (link !== undefined) out.push({ fd, link, target: classifyFdLink(link) });
       }
+      return out;
+    });
+  }
+
+  /** Inodes of the target's sockets (to join with the namespace's net tables). */
+  socketInodes(): Set<number> {
+    return this.once('socketInodes', () => {
+      const out = new Set<number>();
+      for (const { target } of this.fdTable()) if (target.type === 'socket' && target.inode) out.add(target.inode);
       return out;
     });
   }

@@ -6,7 +6,6 @@
  * with a short deadline: nothing else.
  */
 import type { TargetSources } from '../engine/sources.js';
-import { classifyFdLink } from '../procfs/fd.js';
 import type { InetRow } from '../procfs/net-tcp.js';
 import { ProctriageError } from '../errors.js';
 import { endpointUrl, getText, isLoopbackAddress, isLoopbackHost } from '../transports/pprof.js';
@@ -25,11 +24,7 @@ export const MAX_CANDIDATES = 16;
 
 /** The target's LISTEN sockets reachable over loopback, preferred ports first. Throws AccessDenied when the fd table is unreadable. */
 export function loopbackListeners(sources: TargetSources): Listener[] {
-  const inodes = new Set<number>();
-  for (const { link } of sources.fdTable()) {
-    const t = classifyFdLink(link);
-    if (t.type === 'socket' && t.inode) inodes.add(t.inode);
-  }
+  const inodes = sources.socketInodes();
   const rows: InetRow[] = [];
   for (const f of ['tcp', 'tcp6'] as const) {
     try {

@@ -139,12 +139,7 @@ export function ownListeners(proc: ProcFs, pid: number): Listener[] | undefined 
 }
 
 /** The same join from already-read tables (the fd table and net rows the other probes share). */
-export function listenersFrom(fdLinks: string[], rows: InetRow[]): Listener[] {
-  const inodes = new Set<number>();
-  for (const link of fdLinks) {
-    const t = classifyFdLink(link);
-    if (t.type === 'socket' && t.inode) inodes.add(t.inode);
-  }
+export function listenersFrom(inodes: Set<number>, rows: InetRow[]): Listener[] {
   return rows.filter((r) => r.state === 'listen' && inodes.has(r.inode)).map((r) => ({ ip: r.local.ip, port: r.local.port, inode: r.inode }));
 }
 
