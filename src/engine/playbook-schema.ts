@@ -113,8 +113,14 @@ export function validatePlaybook(data: unknown, base?: Playbook): Validation {
   return r.success ? { ok: true, playbook: r.data } : { ok: false, problems: problems(r.error) };
 }
 
+const CONDITION_HELP = 'not a condition: use {metric, op (one of >= > <= < == !=), value}, {all: [...]}, {any: [...]}, {not: ...}, {exists: metric} or {absent: metric}';
+
 function problems(err: z.ZodError): string[] {
-  return err.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
+  return err.issues.map((i) => {
+    // a failed union says only "Invalid input": say what a condition looks like instead
+    const message = i.code === 'invalid_union' && i.path.includes('when') ? CONDITION_HELP : i.message;
+    return `${i.path.join('.') || '(top)'}: ${message}`;
+  });
 }
 
 function mergeById<T extends { id: string }>(base: T[], own: T[]): T[] {

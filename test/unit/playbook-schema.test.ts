@@ -141,6 +141,8 @@ describe('validatePlaybook rejects broken playbooks with a readable problem path
     const pb = minimal();
     pb.findings[0].levels[0].when = { metric: 'fd.utilization', op: '=~', value: 0.8 };
     assert.ok(problemsOf(pb).some((x) => x.startsWith('findings.0.levels.0.when')));
+    // the problem says what a condition looks like, not just "invalid input"
+    assert.ok(problemsOf(pb).some((x) => /use \{metric, op \(one of >= > <= < == !=\), value\}/.test(x)), problemsOf(pb).join('\n'));
   });
 
   test('an extra key in a condition (e.g. a code snippet)', () => {
