@@ -5,12 +5,18 @@ import { CLK_TCK } from '../src/engine/sources.js';
 
 /** Sampling window. The other probes run while it elapses, so it costs no wall time on big targets. */
 const WINDOW_MS = 100;
+/**
+ * A busy target is sampled longer: 100 ms holds only ten clock ticks, so one burst could pass for
+ * saturation. At half a core or more the window grows to this, for a steadier figure.
+ */
+const BUSY_WINDOW_MS = 500;
+const BUSY_PERCENT = 50;
 
-/** CPU use over a short window, from two reads of utime + stime in /proc/PID/stat. */
+/** CPU use over a short window, from reads of utime + stime in /proc/PID/stat. */
 export const probe: Probe = {
   meta: {
     id: 'cpu',
-    description: `CPU use over ${WINDOW_MS} ms (/proc/PID/stat deltas)`,
+    description: `CPU use over ${WINDOW_MS} ms, ${BUSY_WINDOW_MS} ms when busy (/proc/PID/stat deltas)`,
     runtime: 'any',
     timeoutMs: 2000,
     facts: {
@@ -23,12 +29,21 @@ export const probe: Probe = {
       const s = parseProcStat(proc.read(pid, 'stat'));
       return { t: s.utimeTicks + s.stimeTicks, at: performance.now() };
     };
+    const percent = (a: { t: number; at: number }, b: { t: number; at: number }) => {
+      const seconds = (b.at - a.at) / 1000;
+      return seconds > 0 ? ((b.t - a.t) / CLK_TCK / seconds) * 100 : 0;
+    };
     const a = ticks();
     if (!proc.live) return { metrics: {}, skipped: 'a recorded tree has no CPU deltas' };
-    await new Promise((r) => setTimeout(r, WINDOW_MS));
-    const b = ticks();
-    const seconds = (b.at - a.at) / 1000;
-    const percent = seconds > 0 ? ((b.t - a.t) / CLK_TCK / seconds) * 100 : 0;
-    return { metrics: { 'cpu.percent': Math.round(percent * 10) / 10, 'cpu.hostCores': availableParallelism() } };
+    await sleep(WINDOW_MS);
+    let b = ticks();
+    const elapsed = b.at - a.at;
+    if (percent(a, b) >= BUSY_PERCENT && elapsed < BUSY_WINDOW_MS) {
+      await sleep(BUSY_WINDOW_MS - elapsed);
+      b = ticks();
+    }
+    return { metrics: { 'cpu.percent': Math.round(percent(a, b) * 10) / 10, 'cpu.hostCores': availableParallelism() } };
   },
 };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
