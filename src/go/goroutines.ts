@@ -135,6 +135,11 @@ class StackTable {
 
   add(frames: string[], count: number, extra: { labels?: Record<string, string>; state?: string; minutes?: number; createdBy?: string } = {}): void {
     this.counted += count;
+    // a group without frames (cut off) is counted but cannot be attributed to a stack
+    if (!frames.length) {
+      this.otherCount += count;
+      return;
+    }
     const key = frames.join('\n') + (extra.labels ? '\n#' + JSON.stringify(extra.labels) : '');
     let acc = this.byKey.get(key);
     if (!acc) {
@@ -228,12 +233,6 @@ export class GoroutineProfileReader {
     const c = this.cur;
     this.cur = undefined;
     if (!c) return;
-    // a header without frames (cut off) is counted but cannot be attributed to a stack
-    if (!c.frames.length) {
-      this.table.otherCount += c.count;
-      this.table.counted += c.count;
-      return;
-    }
     this.table.add(trimRuntime(c.frames), c.count, c.labels ? { labels: c.labels } : {});
   }
 
@@ -340,11 +339,6 @@ export class GoroutineDumpReader {
     const c = this.cur;
     this.cur = undefined;
     if (!c) return;
-    if (!c.frames.length) {
-      this.table.otherCount++;
-      this.table.counted++;
-      return;
-    }
     this.table.add(trimRuntime(c.frames), 1, { state: c.state, minutes: c.minutes, createdBy: c.createdBy });
   }
 
