@@ -69,6 +69,17 @@ export class RecordingProcFs extends ProcFs {
   override readlinkOrGone(pid: number, rel: string): string | undefined {
     return this.track(procKey(pid, rel), () => super.readlinkOrGone(pid, rel), (v) => (v === undefined ? undefined : { kind: 'link', target: v }));
   }
+  override readlinks(pid: number, rel: string): [string, string][] {
+    let links: [string, string][];
+    try {
+      links = super.readlinks(pid, rel); // the listing is recorded by readdir
+    } catch (err) {
+      if (err instanceof AccessDenied) this.note(err.path, { kind: 'denied' }); // one of the links
+      throw err;
+    }
+    for (const [name, target] of links) this.note(procKey(pid, `${rel}/${name}`), { kind: 'link', target });
+    return links;
+  }
   override fdTargetSize(pid: number, fd: string): number | undefined {
     const size = super.fdTargetSize(pid, fd);
     const m = this.fdSizes.get(pid) ?? {};
@@ -111,6 +122,11 @@ export class BundleProcFs extends ProcFs {
   override readlinkOrGone(pid: number, rel: string): string | undefined {
     this.check(procKey(pid, rel));
     return super.readlinkOrGone(pid, rel);
+  }
+  override readlinks(pid: number, rel: string): [string, string][] {
+    // a link denied at capture time is listed (as an empty file): deny it before reading any
+    for (const name of this.readdir(pid, rel)) this.check(procKey(pid, `${rel}/${name}`));
+    return super.readlinks(pid, rel);
   }
 }
 

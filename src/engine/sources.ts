@@ -43,12 +43,7 @@ export class TargetSources {
   /** Every fd and its link target; entries closed mid-scan are simply absent. */
   fdTable(): FdEntry[] {
     return this.once('fd', () => {
-      const out: FdEntry[] = [];
-      for (const fd of this.proc.readdir(this.pid, 'fd')) {
-        const link = this.proc.readlinkOrGone(this.pid, `fd/${fd}`);
-        if (link !== undefined) out.push({ fd, link, target: classifyFdLink(link) });
-      }
-      return out;
+      return this.proc.readlinks(this.pid, 'fd').map(([fd, link]) => ({ fd, link, target: classifyFdLink(link) }));
     });
   }
 

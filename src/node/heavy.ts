@@ -5,6 +5,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { CdpSession } from '../transports/inspector.js';
 import { CdpError } from '../transports/inspector.js';
 import { REDACTED, redactArgv, redactText } from '../engine/redact.js';
@@ -34,7 +35,8 @@ export function snapshotRefusal(heapUsed: number, headroom: Headroom | undefined
 }
 
 export function outputPath(template: string, pid: number): string {
-  return template.replace(/\{pid\}/g, String(pid));
+  // absolute: the file is written asynchronously, while the fd scan may have moved the cwd
+  return resolve(template.replace(/\{pid\}/g, String(pid)));
 }
 
 export interface Written {

@@ -1,6 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { classifyFdLink, foldFileName, type FdTarget } from '../../src/procfs/fd.js';
+import { ProcFs } from '../../src/procfs/procfs.js';
+import { ProctriageError } from '../../src/errors.js';
 
 describe('classifyFdLink', () => {
   const cases: [string, FdTarget][] = [
@@ -65,4 +70,27 @@ describe('foldFileName', () => {
     ['/tmp/upload-3f9a2c1d7b.tmp', '/tmp/upload-<hex>.tmp'],
   ];
   for (const [path, want] of exact) test(`${path} → ${want}`, () => assert.equal(foldFileName(path), want));
+});
+
+describe('ProcFs.readlinks', () => {
+  test('reads every link of a directory, ours live and a tree by its root, and leaves the cwd as it was', () => {
+    const cwd = process.cwd();
+    const live = new Map(new ProcFs().readlinks(process.pid, 'fd'));
+    assert.equal(live.size, readdirSync('/proc/self/fd').length - 1); // minus the fd readdirSync itself held
+    assert.equal(process.cwd(), cwd);
+
+    const root = mkdtempSync(join(tmpdir(), 'pt-links-'));
+    try {
+      mkdirSync(join(root, 'proc/42/fd'), { recursive: true });
+      symlinkSync('socket:[7]', join(root, 'proc/42/fd/3'));
+      symlinkSync('/var/log/a.log (deleted)', join(root, 'proc/42/fd/4'));
+      assert.deepEqual(new ProcFs(root).readlinks(42, 'fd').sort(), [['3', 'socket:[7]'], ['4', '/var/log/a.log (deleted)']]);
+      // an entry that is not a link fails the read with a typed error, and the cwd is restored
+      writeFileSync(join(root, 'proc/42/fd/5'), '');
+      assert.throws(() => new ProcFs(root).readlinks(42, 'fd'), (e: unknown) => e instanceof ProctriageError && /fd\/5/.test(e.message));
+      assert.equal(process.cwd(), cwd);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
