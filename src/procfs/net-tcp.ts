@@ -24,8 +24,15 @@ export interface InetRow {
 }
 
 /**
+ * One row of /proc/PID/net/{tcp,tcp6,udp,udp6}: "sl: local remote st tx:rx tr:tm retrnsmt uid
+ * timeout inode …" (17 fields; the ten up to the inode are all we use). One anchored regex per
+ * row: several times faster than splitting, and the table has a row per socket of the host.
+ */
+const INET_ROW = /^\s*\d+:\s+([0-9A-Fa-f]+):([0-9A-Fa-f]{1,4})\s+([0-9A-Fa-f]+):([0-9A-Fa-f]{1,4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]+):([0-9A-Fa-f]+)\s+\S+\s+\S+\s+(\d+)\s+\S+\s+(\d+)(?:\s|$)/;
+
+/**
  * /proc/PID/net/{tcp,tcp6,udp,udp6}. Addresses are little-endian 32-bit hex words
- * (0100007F = 127.0.0.1), ports big-endian hex; the inode is the 10th column.
+ * (0100007F = 127.0.0.1), ports big-endian hex.
  */
 export function parseNetInet(text: string, file = '/proc/net/tcp'): InetRow[] {
   const lines = text.split('\n');
@@ -33,41 +40,31 @@ export function parseNetInet(text: string, file = '/proc/net/tcp'): InetRow[] {
   const rows: InetRow[] = [];
   // a table has many rows but few distinct addresses: convert each address once
   const ips = new Map<string, string>();
+  const endpoint = (addr: string, port: string): Endpoint => {
+    let ip = ips.get(addr);
+    if (ip === undefined) ips.set(addr, (ip = hexToIp(addr, file)));
+    return { ip, port: parseInt(port, 16) };
+  };
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
-    if (!line.trim()) continue;
-    // 10 fields are all we use (a row has 17). Plain indexing, not destructuring: this loop
-    // runs once per socket on the host, mostly before the JIT has warmed up.
-    const f = line.trim().split(/\s+/, 10);
-    if (f.length < 10) throw new ParseError(file, `line ${i + 1} has ${f.length} fields`);
-    const state = TCP_STATES[f[3].toUpperCase()];
-    const queues = f[4].split(':');
-    const tx = queues[0], rx = queues[1];
-    if (!state || rx === undefined) throw new ParseError(file, `line ${i + 1}: bad state or queue`);
+    const m = INET_ROW.exec(line);
+    if (!m) {
+      if (!line.trim()) continue;
+      throw new ParseError(file, `line ${i + 1} is not a socket row`);
+    }
+    const state = TCP_STATES[m[5].toUpperCase()];
+    if (!state) throw new ParseError(file, `line ${i + 1}: unknown state ${m[5]}`);
     rows.push({
-      local: parseEndpoint(f[1], file, ips),
-      remote: parseEndpoint(f[2], file, ips),
+      local: endpoint(m[1], m[2]),
+      remote: endpoint(m[3], m[4]),
       state,
-      txQueue: parseInt(tx, 16),
-      rxQueue: parseInt(rx, 16),
-      uid: Number(f[7]),
-      inode: Number(f[9]),
+      txQueue: parseInt(m[6], 16),
+      rxQueue: parseInt(m[7], 16),
+      uid: Number(m[8]),
+      inode: Number(m[9]),
     });
   }
   return rows;
-}
-
-function parseEndpoint(s: string, file: string, ips: Map<string, string>): Endpoint {
-  const parts = s.split(':');
-  const addr = parts[0], port = parts[1];
-  if (port === undefined || !/^[0-9A-Fa-f]{1,4}$/.test(port)) throw new ParseError(file, `bad address "${s}"`);
-  let ip = ips.get(addr);
-  if (ip === undefined) {
-    if (!/^[0-9A-Fa-f]+$/.test(addr)) throw new ParseError(file, `bad address "${s}"`);
-    ip = hexToIp(addr, file);
-    ips.set(addr, ip);
-  }
-  return { ip, port: parseInt(port, 16) };
 }
 
 export function hexToIp(hex: string, file = '/proc/net/tcp'): string {
