@@ -1,17 +1,18 @@
 /**
  * Start a sample service as its own process group, wait for its ready line (with a deadline),
  * and stop it again: close its stdin, then SIGTERM, then SIGKILL to the whole group. The
- * scripts are found next to this compiled module, so it works from any checkout or install.
+ * scripts are found under the package's own folder, so it works from any checkout or install.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../paths.js';
 import type { ServiceSpec } from './catalog.js';
 
 export function serviceScript(name: string): string {
-  return fileURLToPath(new URL(`./services/${name}.js`, import.meta.url));
+  // each service runs as its own process, from the compiled file (not the bundled command)
+  return join(PACKAGE_ROOT, 'dist', 'src', 'demo', 'services', `${name}.js`);
 }
 
 export interface StartOptions {

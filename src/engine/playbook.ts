@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
 import type { Playbook } from './playbook-schema.js';
 import { PlaybookInvalid, UsageError } from '../errors.js';
+import { PACKAGE_ROOT } from '../paths.js';
 
 /** Compiled at build time from playbooks/default.yaml, after zod validation (scripts/build-playbook). */
-export const BUILTIN_PLAYBOOK = fileURLToPath(new URL('../../playbooks/default.json', import.meta.url));
+export const BUILTIN_PLAYBOOK = join(PACKAGE_ROOT, 'dist', 'playbooks', 'default.json');
 
 export function builtinPlaybook(): Playbook {
   return JSON.parse(readFileSync(BUILTIN_PLAYBOOK, 'utf8')) as Playbook;

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseMountinfo, parseProcCgroup, resolveCgroupDirs } from '../../src/procfs/cgroup.js';
 
-export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../../bin/proctriage.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;
