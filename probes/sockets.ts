@@ -57,26 +57,40 @@ export const probe: Probe = {
     unmatched -= udpAll.filter((r) => inodes.has(r.inode)).length;
     const unixAll = unmatched > 0 ? readTable('unix', () => sources.unix()) : [];
 
-    const listenPorts = new Set(own.filter((r) => r.state === 'listen').map((r) => r.local.port));
-    const peers = new Set(own.filter((r) => r.state === 'established').map((r) => formatEndpoint(r.remote)));
-    const timeWait = tcpAll.filter((r) => r.inode === 0 && r.state === 'timeWait' &&
-      (listenPorts.has(r.local.port) || peers.has(formatEndpoint(r.remote))));
-    const tcp = own.concat(timeWait);
+    // TIME_WAIT rows have no owner: attributed by our listening ports or established peers
+    const orphans = tcpAll.filter((r) => r.inode === 0 && r.state === 'timeWait');
+    let tcp = own;
+    if (orphans.length) {
+      const listenPorts = new Set(own.filter((r) => r.state === 'listen').map((r) => r.local.port));
+      const peers = new Set(own.filter((r) => r.state === 'established').map((r) => formatEndpoint(r.remote)));
+      tcp = own.concat(orphans.filter((r) => listenPorts.has(r.local.port) || peers.has(formatEndpoint(r.remote))));
+    }
 
     const metrics: Record<string, number> = {};
     for (const s of STATES) metrics[`sockets.tcp.${s}`] = 0;
-    const byState = new Map<TcpState, InetRow[]>();
-    for (const r of tcp) (byState.get(r.state) ?? byState.set(r.state, []).get(r.state)!).push(r);
-    for (const [state, rows] of byState) metrics[`sockets.tcp.${state}`] = rows.length;
-    const connected = tcp.filter((r) => r.state !== 'listen');
-    const topRemotes = top(connected.map((r) => formatEndpoint(r.remote)));
+    // one pass: counts per state, and remote endpoints counted per state and over all states
+    const remotes = new Map<string, number>();
+    const remotesByState = new Map<TcpState, Map<string, number>>();
+    const listen: InetRow[] = [];
+    const queued: InetRow[] = [];
+    for (const r of tcp) {
+      metrics[`sockets.tcp.${r.state}`] = (metrics[`sockets.tcp.${r.state}`] ?? 0) + 1;
+      if (r.state === 'listen') {
+        listen.push(r);
+        continue;
+      }
+      if (r.rxQueue > 0 || r.txQueue > 0) queued.push(r);
+      const remote = formatEndpoint(r.remote);
+      remotes.set(remote, (remotes.get(remote) ?? 0) + 1);
+      let byRemote = remotesByState.get(r.state);
+      if (!byRemote) remotesByState.set(r.state, (byRemote = new Map()));
+      byRemote.set(remote, (byRemote.get(remote) ?? 0) + 1);
+    }
+    const topRemotes = top(remotes);
     metrics['sockets.tcp.total'] = tcp.length;
     metrics['sockets.tcp.maxPerRemote'] = topRemotes[0]?.count ?? 0;
     metrics['sockets.udp'] = udpAll.filter((r) => inodes.has(r.inode)).length;
     metrics['sockets.unix'] = unixAll.filter((r) => inodes.has(r.inode)).length;
-
-    const queued = connected.filter((r) => r.rxQueue > 0 || r.txQueue > 0);
-    const listen = byState.get('listen') ?? [];
     metrics['sockets.queued'] = queued.length;
     // for a LISTEN socket the kernel shows the accept queue length as rx and the backlog as tx
     metrics['sockets.listenQueued'] = listen.reduce((a, r) => a + r.rxQueue, 0);
@@ -87,9 +101,7 @@ export const probe: Probe = {
       'sockets.queues': queued.sort((a, b) => b.rxQueue + b.txQueue - a.rxQueue - a.txQueue).slice(0, TOP)
         .map((r) => ({ local: formatEndpoint(r.local), remote: formatEndpoint(r.remote), state: r.state, rx: r.rxQueue, tx: r.txQueue })),
     };
-    for (const [state, rows] of byState) {
-      if (state !== 'listen') evidence[`sockets.peers.${state}`] = top(rows.map((r) => formatEndpoint(r.remote)));
-    }
+    for (const [state, byRemote] of remotesByState) evidence[`sockets.peers.${state}`] = top(byRemote);
     const out: ProbeOutput = { metrics, evidence };
     if (unknowns.length) {
       out.unknowns = unknowns;
@@ -99,8 +111,15 @@ export const probe: Probe = {
   },
 };
 
-function top(keys: string[]): { endpoint: string; count: number }[] {
-  const counts = new Map<string, number>();
-  for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([endpoint, count]) => ({ endpoint, count }));
+/** The TOP most frequent keys, most frequent first (ties in first-seen order), without sorting them all. */
+function top(counts: Map<string, number>): { endpoint: string; count: number }[] {
+  const best: { endpoint: string; count: number }[] = [];
+  for (const [endpoint, count] of counts) {
+    if (best.length === TOP && count <= best[TOP - 1].count) continue;
+    let i = best.length;
+    while (i > 0 && best[i - 1].count < count) i--;
+    best.splice(i, 0, { endpoint, count });
+    if (best.length > TOP) best.pop();
+  }
+  return best;
 }
