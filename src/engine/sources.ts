@@ -2,11 +2,15 @@ import type { ProcFs } from '../procfs/procfs.js';
 import { parseProcStat, parseBootTime, parseUptime, PF_KTHREAD, type ProcStat } from '../procfs/proc-stat.js';
 import { parseProcStatus, type ProcStatus } from '../procfs/proc-status.js';
 import { parseCmdline } from '../procfs/proc-cmdline.js';
-import { parseNetInet, parseNetUnix, type InetRow, type UnixRow } from '../procfs/net-tcp.js';
+import { availableParallelism } from 'node:os';
+import { parseNetInet, parseNetUnix, parseSockstatTcpRows, type InetRow, type UnixRow } from '../procfs/net-tcp.js';
 import { classifyFdLink, type FdTarget } from '../procfs/fd.js';
 import { KernelThread, NoSuchProcess, ZombieProcess } from '../errors.js';
 
 export const CLK_TCK = 100;
+
+/** Below this many TCP rows in the namespace a second thread costs more than the read it saves. */
+const PREFETCH_MIN_TCP_ROWS = 2000;
 
 export interface FdEntry {
   fd: string;
@@ -67,6 +71,21 @@ export class TargetSources {
     });
   }
 
+  /**
+   * A namespace with thousands of TCP sockets has big tables: on a machine with a spare CPU,
+   * start reading them on a second thread now, so they are ready when the sockets probe has
+   * scanned the fd table (live only; the namespace's tables are read once per run anyway).
+   */
+  prefetchNetTables(): void {
+    if (!this.proc.live || availableParallelism() < 2 || this.host.hasNetTable(this.netNamespace(), 'tcp')) return;
+    try {
+      if (parseSockstatTcpRows(this.proc.read(this.pid, 'net/sockstat')) < PREFETCH_MIN_TCP_ROWS) return;
+    } catch {
+      return; // no hint: the tables are read the usual way
+    }
+    this.proc.prefetch(this.pid, ['net/tcp', 'net/tcp6']);
+  }
+
   inet(file: 'tcp' | 'tcp6' | 'udp' | 'udp6'): InetRow[] {
     return this.host.netTable(this.netNamespace(), this.pid, file, () =>
       parseNetInet(this.proc.read(this.pid, `net/${file}`), `/proc/${this.pid}/net/${file}`));
@@ -82,6 +101,10 @@ export class HostSources {
   private tables = new Map<string, unknown>();
   private memo = new Map<string, unknown>();
   constructor(readonly proc: ProcFs) {}
+
+  hasNetTable(ns: string, file: string): boolean {
+    return ns !== '' && this.tables.has(`${ns}/${file}`);
+  }
 
   netTable<T>(ns: string, pid: number, file: string, read: () => T): T {
     // an unknown namespace cannot be shared safely: key it by pid

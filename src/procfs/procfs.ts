@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
+import { Prefetch } from './prefetch.js';
 
 /** Sidecar of a capture bundle: sizes of the files behind fds (see fdTargetSize). */
 export const FD_SIZES = 'fd-sizes.json';
@@ -10,7 +11,13 @@ export const FD_SIZES = 'fd-sizes.json';
  * Reads are synchronous on purpose: for /proc they are faster than libuv's pool.
  */
 export class ProcFs {
+  private prefetched?: Prefetch;
   constructor(readonly root: string = '/') {}
+
+  /** Start reading these files on a second thread; read() takes them from there (see Prefetch). */
+  prefetch(pid: number, rels: string[]): void {
+    this.prefetched = Prefetch.start(rels.map((rel) => this.procPath(pid, rel)));
+  }
 
   get live(): boolean {
     return this.root === '/';
@@ -27,6 +34,8 @@ export class ProcFs {
 
   read(pid: number | 'self' | null, rel: string): string {
     const p = this.procPath(pid, rel);
+    const early = this.prefetched?.take(p);
+    if (early !== undefined) return early;
     try {
       return readFileSync(p, 'utf8');
     } catch (err) {

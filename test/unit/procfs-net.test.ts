@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseNetInet, parseNetUnix, hexToIp, formatEndpoint, TCP_STATES } from '../../src/procfs/net-tcp.js';
+import { parseNetInet, parseNetUnix, parseSockstatTcpRows, hexToIp, formatEndpoint, TCP_STATES } from '../../src/procfs/net-tcp.js';
 import { ParseError } from '../../src/errors.js';
 
 const isParseError = (e: unknown) => e instanceof ParseError;
@@ -152,5 +152,18 @@ describe('parseNetUnix', () => {
       '0000000000000000: 00000002 00000000 00010000 0001 01 /run/udev/control\n' +
       '0000000000000000: 00000003 00000000 00000000 0001 03\n');
     assert.deepEqual(rows, []);
+  });
+});
+
+describe('parseSockstatTcpRows', () => {
+  test('TCP in use plus TIME_WAIT (kernel 6.x layout), whatever the order of the other keys', () => {
+    const text = 'sockets: used 9509\nTCP: inuse 9502 orphan 0 tw 612 alloc 9502 mem 112\nUDP: inuse 0 mem 0\n';
+    assert.equal(parseSockstatTcpRows(text), 10114);
+    assert.equal(parseSockstatTcpRows('TCP: tw 3 inuse 4 alloc 7 mem 1\n'), 7);
+  });
+  test('no TCP line, or one without inuse/tw, is a ParseError', () => {
+    assert.throws(() => parseSockstatTcpRows('sockets: used 1\nUDP: inuse 0 mem 0\n'), isParseError);
+    assert.throws(() => parseSockstatTcpRows('TCP: inuse 4 orphan 0\n'), isParseError);
+    assert.throws(() => parseSockstatTcpRows('TCP: inuse x tw 1\n'), isParseError);
   });
 });
