@@ -1,6 +1,6 @@
 import type { ProcFs } from '../procfs/procfs.js';
 import { parseProcStat, parseBootTime, parseUptime, PF_KTHREAD, type ProcStat } from '../procfs/proc-stat.js';
-import { parseProcStatus, type ProcStatus } from '../procfs/proc-status.js';
+import { parseProcStatus, statusNumber, type ProcStatus } from '../procfs/proc-status.js';
 import { parseCmdline } from '../procfs/proc-cmdline.js';
 import { availableParallelism } from 'node:os';
 import { parseNetInet, parseNetUnix, parseSockstatTcpRows, type InetRow, type UnixRow } from '../procfs/net-tcp.js';
@@ -9,8 +9,10 @@ import { KernelThread, NoSuchProcess, ZombieProcess } from '../errors.js';
 
 export const CLK_TCK = 100;
 
-/** Below this many TCP rows in the namespace a second thread costs more than the read it saves. */
-const PREFETCH_MIN_TCP_ROWS = 2000;
+/** A helper thread pays off from about 8 000 fds (it needs some 35 ms to start) … */
+const HELPER_MIN_FD_SLOTS = 8192;
+/** … and the TCP tables are worth its reading from a few thousand rows. */
+const HELPER_MIN_TCP_ROWS = 2000;
 
 export interface FdEntry {
   fd: string;
@@ -72,18 +74,26 @@ export class TargetSources {
   }
 
   /**
-   * A namespace with thousands of TCP sockets has big tables: on a machine with a spare CPU,
-   * start reading them on a second thread now, so they are ready when the sockets probe has
-   * scanned the fd table (live only; the namespace's tables are read once per run anyway).
+   * On a machine with a spare CPU, a big fd table gets a helper thread (see HelperThread): it
+   * shares the fd scan and, when the namespace holds thousands of TCP rows, reads those tables
+   * meanwhile. Live only: a recorded tree is small and already on disk.
    */
-  prefetchNetTables(): void {
-    if (!this.proc.live || availableParallelism() < 2 || this.host.hasNetTable(this.netNamespace(), 'tcp')) return;
+  startHelper(): void {
+    if (!this.proc.live || availableParallelism() < 2) return;
     try {
-      if (parseSockstatTcpRows(this.proc.read(this.pid, 'net/sockstat')) < PREFETCH_MIN_TCP_ROWS) return;
+      // FDSize: fd slots allocated, a power of two above the highest fd ever open
+      if ((statusNumber(this.status(), 'FDSize') ?? 0) < HELPER_MIN_FD_SLOTS) return;
     } catch {
-      return; // no hint: the tables are read the usual way
+      return;
     }
-    this.proc.prefetch(this.pid, ['net/tcp', 'net/tcp6']);
+    let bigTables = false;
+    try {
+      bigTables = !this.host.hasNetTable(this.netNamespace(), 'tcp') &&
+        parseSockstatTcpRows(this.proc.read(this.pid, 'net/sockstat')) >= HELPER_MIN_TCP_ROWS;
+    } catch {
+      // no size hint: the tables are read the usual way
+    }
+    this.proc.startHelper(this.pid, bigTables ? ['net/tcp', 'net/tcp6'] : []);
   }
 
   inet(file: 'tcp' | 'tcp6' | 'udp' | 'udp6'): InetRow[] {

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
-import { Prefetch } from './prefetch.js';
+import { HelperThread, type HelperLink } from './helper-thread.js';
 
 /** Sidecar of a capture bundle: sizes of the files behind fds (see fdTargetSize). */
 export const FD_SIZES = 'fd-sizes.json';
@@ -10,13 +10,19 @@ export const FD_SIZES = 'fd-sizes.json';
  * that recorded fixture trees and capture bundles are read exactly like the live system.
  * Reads are synchronous on purpose: for /proc they are faster than libuv's pool.
  */
+/** Below this many links one thread is as fast: the helper would start too late to take any. */
+const SHARED_SCAN_MIN = 4096;
+
 export class ProcFs {
-  private prefetched?: Prefetch;
+  private helper?: HelperThread;
   constructor(readonly root: string = '/') {}
 
-  /** Start reading these files on a second thread; read() takes them from there (see Prefetch). */
-  prefetch(pid: number, rels: string[]): void {
-    this.prefetched = Prefetch.start(rels.map((rel) => this.procPath(pid, rel)));
+  /**
+   * Start a second thread for a big scan of one process (see HelperThread): it reads these
+   * files of the process first (read() then takes them from it), then shares the fd scan.
+   */
+  startHelper(pid: number, rels: string[]): void {
+    this.helper = HelperThread.start(rels.map((rel) => this.procPath(pid, rel)));
   }
 
   get live(): boolean {
@@ -34,7 +40,7 @@ export class ProcFs {
 
   read(pid: number | 'self' | null, rel: string): string {
     const p = this.procPath(pid, rel);
-    const early = this.prefetched?.take(p);
+    const early = this.helper?.take(p);
     if (early !== undefined) return early;
     try {
       return readFileSync(p, 'utf8');
@@ -87,10 +93,12 @@ export class ProcFs {
    * into the directory, undone before returning: the kernel then looks up one name per link
    * instead of walking /proc/PID/fd/ again, a quarter less time on a large fd table. The scan is
    * synchronous, and async file I/O elsewhere uses absolute paths, so nothing sees the change.
+   * A big directory is shared with the helper thread, when one was started.
    */
   readlinks(pid: number, rel: string): [name: string, link: string][] {
     const names = this.readdir(pid, rel);
     const dir = this.procPath(pid, rel);
+    const fail = (err: unknown, i: number) => fromFsError(err, `${dir}/${names[i]}`, pid);
     let home: string | undefined;
     try {
       home = process.cwd();
@@ -99,18 +107,29 @@ export class ProcFs {
       home = undefined; // cwd removed, or a worker thread: read by full path instead
     }
     const prefix = home === undefined ? `${dir}/` : '';
-    const out: [string, string][] = [];
+    const here = (i: number): string | undefined => {
+      try {
+        return readlinkSync(prefix + names[i]);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fail(err, i);
+        return undefined;
+      }
+    };
+    let links: (HelperLink | undefined)[];
     try {
-      for (const name of names) {
-        try {
-          out.push([name, readlinkSync(prefix + name)]);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromFsError(err, `${dir}/${name}`, pid);
-        }
+      if (this.helper && names.length >= SHARED_SCAN_MIN) links = this.helper.shareLinks(dir, names, here);
+      else {
+        this.helper?.noLinks();
+        links = names.map((_, i) => here(i));
       }
     } finally {
       if (home !== undefined) process.chdir(home);
     }
+    const out: [string, string][] = [];
+    links.forEach((link, i) => {
+      if (typeof link === 'string') out.push([names[i], link]);
+      else if (link && link.code !== 'ENOENT') throw fail(Object.assign(new Error(link.code), { code: link.code }), i);
+    });
     return out;
   }
 

@@ -1,7 +1,7 @@
 /**
- * A namespace with thousands of TCP sockets: its tables are read on a second thread while the
- * fd table is scanned (src/procfs/prefetch.ts). What the sockets probe reports must be exactly
- * what a plain read gives, and what ss shows.
+ * A process with thousands of fds in a namespace with thousands of TCP sockets: a helper thread
+ * shares its fd scan and reads the TCP tables meanwhile (src/procfs/helper-thread.ts). What it
+ * reads must be exactly what a plain read gives, and what ls and ss show.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,14 +12,15 @@ import { cleanup, runJson, sh, startTarget, which, type Target } from '../helper
 import { join } from 'node:path';
 import { TARGETS } from '../helpers/processes.js';
 
-const CONNECTIONS = 1100; // 2 200 rows: above the 2 000 at which the tables are prefetched
+// 4 200 fds and rows: above the 8 192 fd slots (FDSize) and 2 000 rows at which the helper starts
+const CONNECTIONS = 2100;
 
-/** Records the prefetches it is asked for, and does them. */
+/** Records the helpers it is asked to start, and starts them. */
 class WatchedProcFs extends ProcFs {
-  readonly prefetches: string[][] = [];
-  override prefetch(pid: number, rels: string[]): void {
-    this.prefetches.push(rels);
-    super.prefetch(pid, rels);
+  readonly helpers: string[][] = [];
+  override startHelper(pid: number, rels: string[]): void {
+    this.helpers.push(rels);
+    super.startHelper(pid, rels);
   }
 }
 
@@ -37,14 +38,16 @@ before(async () => {
 after(cleanup);
 
 describe('a busy network namespace', () => {
-  test('the TCP tables read on a second thread equal a plain read', (t) => {
+  test('the fd table and TCP tables read with the helper thread equal a plain read', (t) => {
     if (!target) return t.skip(why);
-    if (availableParallelism() < 2) return t.skip('one CPU: the tables are never prefetched');
+    if (availableParallelism() < 2) return t.skip('one CPU: no helper thread is started');
     const proc = new WatchedProcFs();
     const sources = new TargetSources(proc, target.pid, new HostSources(proc));
-    sources.prefetchNetTables();
-    assert.deepEqual(proc.prefetches, [['net/tcp', 'net/tcp6']]);
+    sources.startHelper();
+    assert.deepEqual(proc.helpers, [['net/tcp', 'net/tcp6']]);
     const plain = new TargetSources(new ProcFs(), target.pid, new HostSources(new ProcFs()));
+    const byFd = (a: { fd: string }, b: { fd: string }) => Number(a.fd) - Number(b.fd);
+    assert.deepEqual([...sources.fdTable()].sort(byFd), [...plain.fdTable()].sort(byFd));
     const mine = (rows: { inode: number }[], inodes: Set<number>) => rows.filter((r) => inodes.has(r.inode));
     const inodes = plain.socketInodes();
     assert.ok(inodes.size > 2 * CONNECTIONS, `${inodes.size} socket inodes`);
@@ -52,7 +55,7 @@ describe('a busy network namespace', () => {
     assert.deepEqual(sources.inet('tcp6'), plain.inet('tcp6'));
   });
 
-  test('the CLI counts every connection, as ss does', async (t) => {
+  test('the CLI counts every fd and connection, as ls and ss do', async (t) => {
     if (!target) return t.skip(why);
     const { res, report } = await runJson([String(target.pid)]);
     assert.equal(res.stderr, '');
@@ -61,6 +64,7 @@ describe('a busy network namespace', () => {
     assert.equal(m['sockets.tcp.listen'], 1);
     // and its stdio, which the launcher gives it as unix sockets
     assert.equal(m['fd.byType.socket'], 2 * CONNECTIONS + 1 + m['sockets.unix']);
+    assert.equal(m['fd.open'], Number(sh(`ls /proc/${target.pid}/fd | wc -l`).trim()));
     if (!which('ss')) return;
     const port = target.info.port;
     const ss = sh(`ss -tanH state established '( sport = :${port} or dport = :${port} )'`).split('\n').filter(Boolean);

@@ -1,0 +1,164 @@
+/**
+ * A second thread for the two big reads of a scan, on a machine with a spare CPU.
+ *
+ * - Files: /proc/PID/net/tcp has a row for every TCP socket of the namespace and the kernel
+ *   serves it 4 KiB per read: 30–50 ms on a host with 10 000 sockets. The helper reads such
+ *   files first, while this thread scans the fd table.
+ * - Links: readlink costs about 5 µs per fd, all kernel time that two threads split well. Once
+ *   its files are read, the helper takes chunks of the fd list too; both threads claim chunks
+ *   from one shared cursor, so neither waits for the other unless it is the last chunk.
+ *
+ * Both sides stay synchronous like the rest of ProcFs: the helper posts each result on a
+ * message port and bumps a shared counter; this thread waits on the counter (Atomics.wait,
+ * always bounded) and receives the messages with receiveMessageOnPort. Whatever the helper
+ * did not deliver in time, or could not read, is read here the usual way.
+ */
+import { createRequire } from 'node:module';
+import type * as WorkerThreads from 'node:worker_threads';
+
+// loaded only when a helper starts: most runs never start one
+const load = createRequire(import.meta.url);
+
+/** How long to wait for the helper to start, then for each result, before doing it here. */
+const START_WAIT_MS = 1000;
+const RESULT_WAIT_MS = 3000;
+/** fds per claimed chunk: small enough to balance, big enough that posting costs nothing */
+const CHUNK = 256;
+
+// shared Int32 slots
+const POSTED = 0; // messages the helper has posted
+const RUNNING = 1; // 1 once the helper's code runs
+const JOB = 2; // 1: a link list was posted; -1: there will be none
+const CURSOR = 3; // next index of the link list to claim
+
+const WORKER_SOURCE = `
+const { workerData: { files, port, state }, receiveMessageOnPort } = require('node:worker_threads');
+const { readFileSync, readlinkSync } = require('node:fs');
+const s = new Int32Array(state);
+const post = (m) => { port.postMessage(m); Atomics.add(s, ${POSTED}, 1); Atomics.notify(s, ${POSTED}); };
+Atomics.store(s, ${RUNNING}, 1);
+Atomics.notify(s, ${RUNNING});
+for (const path of files) {
+  let text = null;
+  try { text = readFileSync(path, 'utf8'); } catch {}
+  post({ path, text });
+}
+if (Atomics.wait(s, ${JOB}, 0, ${RESULT_WAIT_MS}) !== 'timed-out' && Atomics.load(s, ${JOB}) === 1) {
+  const { dir, names } = receiveMessageOnPort(port)?.message ?? { names: [] };
+  for (let start; (start = Atomics.add(s, ${CURSOR}, ${CHUNK})) < names.length;) {
+    const links = [];
+    for (let i = start; i < Math.min(start + ${CHUNK}, names.length); i++) {
+      try { links.push(readlinkSync(dir + '/' + names[i])); } catch (e) { links.push({ code: e.code }); }
+    }
+    post({ start, links });
+  }
+}
+`;
+
+/** A link as the helper read it: its target, or the errno code of a failed readlink. */
+export type HelperLink = string | { code: string };
+
+export class HelperThread {
+  private readonly files = new Map<string, string | null>();
+  private readonly chunks: { start: number; links: HelperLink[] }[] = [];
+  private received = 0;
+  private jobDone = false;
+
+  private constructor(
+    private readonly pending: Set<string>,
+    private readonly port: WorkerThreads.MessagePort,
+    private readonly state: Int32Array,
+    private readonly wt: typeof WorkerThreads,
+  ) {}
+
+  /** Start the helper, reading these absolute paths first. */
+  static start(files: string[]): HelperThread {
+    const wt = load('node:worker_threads') as typeof WorkerThreads;
+    const { port1, port2 } = new wt.MessageChannel();
+    const state = new Int32Array(new SharedArrayBuffer(4 * 4));
+    const worker = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: { files, port: port2, state: state.buffer }, transferList: [port2] });
+    worker.unref();
+    worker.on('error', () => { /* every wait is bounded: what it did not deliver is read here */ });
+    return new HelperThread(new Set(files), port1, state, wt);
+  }
+
+  /**
+   * The text of a file the helper was asked to read, once. Undefined when it was not asked,
+   * could not read it (the caller's own read then says why), or did not deliver in time.
+   */
+  take(path: string): string | undefined {
+    if (!this.pending.delete(path)) return undefined;
+    const until = performance.now() + RESULT_WAIT_MS;
+    while (!this.files.has(path)) if (!this.waitForMore(until)) return undefined;
+    const text = this.files.get(path);
+    this.files.delete(path);
+    return text ?? undefined;
+  }
+
+  /**
+   * Read the links of dir/names on both threads (once per helper). `here(i)` reads names[i] on
+   * this thread; the helper's results come back in order of index. Returns, for each index,
+   * the link, or the helper's errno code, or undefined where nobody could read it in time
+   * (then the caller reads it itself).
+   */
+  shareLinks(dir: string, names: string[], here: (i: number) => string | undefined): (HelperLink | undefined)[] {
+    if (this.jobDone) return names.map((_, i) => here(i));
+    this.jobDone = true;
+    this.port.postMessage({ dir, names });
+    Atomics.store(this.state, JOB, 1);
+    Atomics.notify(this.state, JOB);
+    const out: (HelperLink | undefined)[] = new Array(names.length);
+    const done = new Uint8Array(names.length);
+    let mine = 0;
+    for (let start; (start = Atomics.add(this.state, CURSOR, CHUNK)) < names.length;) {
+      const end = Math.min(start + CHUNK, names.length);
+      for (let i = start; i < end; i++) {
+        out[i] = here(i);
+        done[i] = 1;
+      }
+      mine += end - start;
+    }
+    // the helper's chunks: everything this thread did not claim
+    let theirs = names.length - mine;
+    const until = performance.now() + RESULT_WAIT_MS;
+    while (theirs > 0) {
+      for (const { start, links } of this.chunks.splice(0)) {
+        links.forEach((l, k) => { out[start + k] = l; done[start + k] = 1; });
+        theirs -= links.length;
+      }
+      if (theirs > 0 && !this.waitForMore(until)) break;
+    }
+    // late or lost chunks: read here
+    for (let i = 0; i < names.length; i++) if (!done[i]) out[i] = here(i);
+    return out;
+  }
+
+  /** No link list is coming: let the helper finish. */
+  noLinks(): void {
+    if (this.jobDone) return;
+    this.jobDone = true;
+    Atomics.store(this.state, JOB, -1);
+    Atomics.notify(this.state, JOB);
+  }
+
+  /** Wait until the helper posts another message (bounded), and receive what it posted. */
+  private waitForMore(until: number): boolean {
+    if (performance.now() >= until) return false;
+    if (Atomics.load(this.state, RUNNING) === 0) {
+      Atomics.wait(this.state, RUNNING, 0, Math.min(START_WAIT_MS, Math.max(0, until - performance.now())));
+      if (Atomics.load(this.state, RUNNING) === 0) return false;
+    }
+    for (let posted; (posted = Atomics.load(this.state, POSTED)) <= this.received;) {
+      const left = until - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.state, POSTED, posted, left);
+    }
+    for (let m; (m = this.wt.receiveMessageOnPort(this.port));) {
+      this.received++;
+      const msg = m.message as { path: string; text: string | null } | { start: number; links: HelperLink[] };
+      if ('path' in msg) this.files.set(msg.path, msg.text);
+      else this.chunks.push(msg);
+    }
+    return true;
+  }
+}
