@@ -66,7 +66,7 @@ export interface Collected {
 export async function collect(pid: number, host: HostSources, opts: RunOptions, deadline: number): Promise<Collected> {
   const sources = new TargetSources(opts.proc, pid, host);
   const identity = identify(sources);
-  sources.startHelper();
+  opts.proc.useHelperFor(pid); // big targets: a second thread shares the scan
   const outputs = await Promise.all(opts.probes.map((p) => runProbe(p, sources, opts, deadline)));
   const c: Collected = { identity, metrics: {}, evidence: {}, unknowns: [], probes: [], actions: [] };
   outputs.forEach(({ run, out, actions }, i) => {

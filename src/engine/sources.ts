@@ -1,18 +1,12 @@
 import type { ProcFs } from '../procfs/procfs.js';
 import { parseProcStat, parseBootTime, parseUptime, PF_KTHREAD, type ProcStat } from '../procfs/proc-stat.js';
-import { parseProcStatus, statusNumber, type ProcStatus } from '../procfs/proc-status.js';
+import { parseProcStatus, type ProcStatus } from '../procfs/proc-status.js';
 import { parseCmdline } from '../procfs/proc-cmdline.js';
-import { availableParallelism } from 'node:os';
-import { parseNetInet, parseNetUnix, parseSockstatTcpRows, type InetRow, type UnixRow } from '../procfs/net-tcp.js';
+import { parseNetInet, parseNetUnix, type InetRow, type UnixRow } from '../procfs/net-tcp.js';
 import { classifyFdLink, type FdTarget } from '../procfs/fd.js';
 import { KernelThread, NoSuchProcess, ZombieProcess } from '../errors.js';
 
 export const CLK_TCK = 100;
-
-/** A helper thread pays off from about 8 000 fds (it needs some 35 ms to start) … */
-const HELPER_MIN_FD_SLOTS = 8192;
-/** … and the TCP tables are worth its reading from a few thousand rows. */
-const HELPER_MIN_TCP_ROWS = 2000;
 
 export interface FdEntry {
   fd: string;
@@ -73,29 +67,6 @@ export class TargetSources {
     });
   }
 
-  /**
-   * On a machine with a spare CPU, a big fd table gets a helper thread (see HelperThread): it
-   * shares the fd scan and, when the namespace holds thousands of TCP rows, reads those tables
-   * meanwhile. Live only: a recorded tree is small and already on disk.
-   */
-  startHelper(): void {
-    if (!this.proc.live || availableParallelism() < 2) return;
-    try {
-      // FDSize: fd slots allocated, a power of two above the highest fd ever open
-      if ((statusNumber(this.status(), 'FDSize') ?? 0) < HELPER_MIN_FD_SLOTS) return;
-    } catch {
-      return;
-    }
-    let bigTables = false;
-    try {
-      bigTables = !this.host.hasNetTable(this.netNamespace(), 'tcp') &&
-        parseSockstatTcpRows(this.proc.read(this.pid, 'net/sockstat')) >= HELPER_MIN_TCP_ROWS;
-    } catch {
-      // no size hint: the tables are read the usual way
-    }
-    this.proc.startHelper(this.pid, bigTables ? ['net/tcp', 'net/tcp6'] : []);
-  }
-
   inet(file: 'tcp' | 'tcp6' | 'udp' | 'udp6'): InetRow[] {
     return this.host.netTable(this.netNamespace(), this.pid, file, () =>
       parseNetInet(this.proc.read(this.pid, `net/${file}`), `/proc/${this.pid}/net/${file}`));
@@ -111,10 +82,6 @@ export class HostSources {
   private tables = new Map<string, unknown>();
   private memo = new Map<string, unknown>();
   constructor(readonly proc: ProcFs) {}
-
-  hasNetTable(ns: string, file: string): boolean {
-    return ns !== '' && this.tables.has(`${ns}/${file}`);
-  }
 
   netTable<T>(ns: string, pid: number, file: string, read: () => T): T {
     // an unknown namespace cannot be shared safely: key it by pid

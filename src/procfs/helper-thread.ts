@@ -13,11 +13,19 @@
  * always bounded) and receives the messages with receiveMessageOnPort. Whatever the helper
  * did not deliver in time, or could not read, is read here the usual way.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import type * as WorkerThreads from 'node:worker_threads';
+import { parseSockstatTcpRows } from './net-tcp.js';
 
 // loaded only when a helper starts: most runs never start one
 const load = createRequire(import.meta.url);
+
+/** A helper pays off from about 8 000 fds: it needs some 35 ms to start … */
+const MIN_FD_SLOTS = 8192;
+/** … and the TCP tables are worth its reading from a few thousand rows. */
+const MIN_TCP_ROWS = 2000;
 
 /** How long to wait for the helper to start, then for each result, before doing it here. */
 const START_WAIT_MS = 1000;
@@ -58,18 +66,52 @@ if (Atomics.wait(s, ${JOB}, 0, ${RESULT_WAIT_MS}) !== 'timed-out' && Atomics.loa
 /** A link as the helper read it: its target, or the errno code of a failed readlink. */
 export type HelperLink = string | { code: string };
 
+const helpers = new Map<number, HelperThread | undefined>();
+
+/**
+ * The helper for a scan of this live process, started on the first call, or undefined when it
+ * would not pay: one CPU, or an fd table with fewer than 8 192 slots (FDSize, a power of two
+ * above the highest fd ever open). Its files are the TCP tables when the namespace has at least
+ * 2 000 TCP rows. The command calls this as early as it can, the scan once more.
+ */
+export function helperFor(pid: number): HelperThread | undefined {
+  if (!helpers.has(pid)) helpers.set(pid, plan(pid));
+  return helpers.get(pid);
+}
+
+function plan(pid: number): HelperThread | undefined {
+  if (availableParallelism() < 2) return undefined;
+  try {
+    const slots = /^FDSize:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    if (Number(slots ?? 0) < MIN_FD_SLOTS) return undefined;
+  } catch {
+    return undefined; // gone or denied: the scan reports that
+  }
+  let bigTables = false;
+  try {
+    bigTables = parseSockstatTcpRows(readFileSync(`/proc/${pid}/net/sockstat`, 'utf8')) >= MIN_TCP_ROWS;
+  } catch {
+    // no size hint: the tables are read the usual way
+  }
+  return HelperThread.start(bigTables ? [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`] : []);
+}
+
 export class HelperThread {
-  private readonly files = new Map<string, string | null>();
+  private readonly received = new Map<string, string | null>();
   private readonly chunks: { start: number; links: HelperLink[] }[] = [];
-  private received = 0;
+  private messages = 0;
   private jobDone = false;
+  private readonly pending: Set<string>;
 
   private constructor(
-    private readonly pending: Set<string>,
+    /** the files it reads first, absolute paths */
+    readonly files: string[],
     private readonly port: WorkerThreads.MessagePort,
     private readonly state: Int32Array,
     private readonly wt: typeof WorkerThreads,
-  ) {}
+  ) {
+    this.pending = new Set(files);
+  }
 
   /** Start the helper, reading these absolute paths first. */
   static start(files: string[]): HelperThread {
@@ -79,7 +121,7 @@ export class HelperThread {
     const worker = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: { files, port: port2, state: state.buffer }, transferList: [port2] });
     worker.unref();
     worker.on('error', () => { /* every wait is bounded: what it did not deliver is read here */ });
-    return new HelperThread(new Set(files), port1, state, wt);
+    return new HelperThread(files, port1, state, wt);
   }
 
   /**
@@ -89,9 +131,9 @@ export class HelperThread {
   take(path: string): string | undefined {
     if (!this.pending.delete(path)) return undefined;
     const until = performance.now() + RESULT_WAIT_MS;
-    while (!this.files.has(path)) if (!this.waitForMore(until)) return undefined;
-    const text = this.files.get(path);
-    this.files.delete(path);
+    while (!this.received.has(path)) if (!this.waitForMore(until)) return undefined;
+    const text = this.received.get(path);
+    this.received.delete(path);
     return text ?? undefined;
   }
 
@@ -148,15 +190,15 @@ export class HelperThread {
       Atomics.wait(this.state, RUNNING, 0, Math.min(START_WAIT_MS, Math.max(0, until - performance.now())));
       if (Atomics.load(this.state, RUNNING) === 0) return false;
     }
-    for (let posted; (posted = Atomics.load(this.state, POSTED)) <= this.received;) {
+    for (let posted; (posted = Atomics.load(this.state, POSTED)) <= this.messages;) {
       const left = until - performance.now();
       if (left <= 0) return false;
       Atomics.wait(this.state, POSTED, posted, left);
     }
     for (let m; (m = this.wt.receiveMessageOnPort(this.port));) {
-      this.received++;
+      this.messages++;
       const msg = m.message as { path: string; text: string | null } | { start: number; links: HelperLink[] };
-      if ('path' in msg) this.files.set(msg.path, msg.text);
+      if ('path' in msg) this.received.set(msg.path, msg.text);
       else this.chunks.push(msg);
     }
     return true;

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
-import { HelperThread, type HelperLink } from './helper-thread.js';
+import { helperFor, type HelperLink, type HelperThread } from './helper-thread.js';
 
 /** Sidecar of a capture bundle: sizes of the files behind fds (see fdTargetSize). */
 export const FD_SIZES = 'fd-sizes.json';
@@ -17,12 +17,9 @@ export class ProcFs {
   private helper?: HelperThread;
   constructor(readonly root: string = '/') {}
 
-  /**
-   * Start a second thread for a big scan of one process (see HelperThread): it reads these
-   * files of the process first (read() then takes them from it), then shares the fd scan.
-   */
-  startHelper(pid: number, rels: string[]): void {
-    this.helper = HelperThread.start(rels.map((rel) => this.procPath(pid, rel)));
+  /** Use the helper thread for a scan of this process, if it has one (see helperFor). */
+  useHelperFor(pid: number): void {
+    if (this.live) this.helper = helperFor(pid);
   }
 
   get live(): boolean {
@@ -96,41 +93,31 @@ export class ProcFs {
    * A big directory is shared with the helper thread, when one was started.
    */
   readlinks(pid: number, rel: string): [name: string, link: string][] {
-    const names = this.readdir(pid, rel);
     const dir = this.procPath(pid, rel);
-    const fail = (err: unknown, i: number) => fromFsError(err, `${dir}/${names[i]}`, pid);
-    let home: string | undefined;
+    const helper = this.helper;
     try {
-      home = process.cwd();
-      process.chdir(dir);
-    } catch {
-      home = undefined; // cwd removed, or a worker thread: read by full path instead
-    }
-    const prefix = home === undefined ? `${dir}/` : '';
-    const here = (i: number): string | undefined => {
-      try {
-        return readlinkSync(prefix + names[i]);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fail(err, i);
-        return undefined;
-      }
-    };
-    let links: (HelperLink | undefined)[];
-    try {
-      if (this.helper && names.length >= SHARED_SCAN_MIN) links = this.helper.shareLinks(dir, names, here);
-      else {
-        this.helper?.noLinks();
-        links = names.map((_, i) => here(i));
-      }
+      const names = this.readdir(pid, rel);
+      const fail = (err: unknown, i: number) => fromFsError(err, `${dir}/${names[i]}`, pid);
+      const links: (HelperLink | undefined)[] = inDir(dir, (prefix) => {
+        const here = (i: number): string | undefined => {
+          try {
+            return readlinkSync(prefix + names[i]);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fail(err, i);
+            return undefined;
+          }
+        };
+        return helper && names.length >= SHARED_SCAN_MIN ? helper.shareLinks(dir, names, here) : names.map((_, i) => here(i));
+      });
+      const out: [string, string][] = [];
+      links.forEach((link, i) => {
+        if (typeof link === 'string') out.push([names[i], link]);
+        else if (link && link.code !== 'ENOENT') throw fail(Object.assign(new Error(link.code), { code: link.code }), i);
+      });
+      return out;
     } finally {
-      if (home !== undefined) process.chdir(home);
+      helper?.noLinks(); // it must not wait for a list that is not coming
     }
-    const out: [string, string][] = [];
-    links.forEach((link, i) => {
-      if (typeof link === 'string') out.push([names[i], link]);
-      else if (link && link.code !== 'ENOENT') throw fail(Object.assign(new Error(link.code), { code: link.code }), i);
-    });
-    return out;
   }
 
   /** readlink that returns undefined when the entry vanished (fd closed mid-scan). */
@@ -176,5 +163,24 @@ export class ProcFs {
   /** PIDs listed under /proc (numeric entries only). */
   pids(): number[] {
     return this.readdir(null, '').filter((n) => /^\d+$/.test(n)).map(Number);
+  }
+}
+
+/**
+ * Run fn with the cwd moved into dir, where names need no prefix (''); the cwd is restored
+ * after. Where it cannot move (cwd removed, or a worker thread) fn gets the prefix `${dir}/`.
+ */
+function inDir<T>(dir: string, fn: (prefix: string) => T): T {
+  let home: string;
+  try {
+    home = process.cwd();
+    process.chdir(dir);
+  } catch {
+    return fn(`${dir}/`);
+  }
+  try {
+    return fn('');
+  } finally {
+    process.chdir(home);
   }
 }

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { ProcFs } from '../../src/procfs/procfs.js';
+import { helperFor } from '../../src/procfs/helper-thread.js';
 import { HostSources, TargetSources } from '../../src/engine/sources.js';
 import { cleanup, runJson, sh, startTarget, which, type Target } from '../helpers/processes.js';
 import { join } from 'node:path';
@@ -14,15 +15,6 @@ import { TARGETS } from '../helpers/processes.js';
 
 // 4 200 fds and rows: above the 8 192 fd slots (FDSize) and 2 000 rows at which the helper starts
 const CONNECTIONS = 2100;
-
-/** Records the helpers it is asked to start, and starts them. */
-class WatchedProcFs extends ProcFs {
-  readonly helpers: string[][] = [];
-  override startHelper(pid: number, rels: string[]): void {
-    this.helpers.push(rels);
-    super.startHelper(pid, rels);
-  }
-}
 
 let target: Target | undefined;
 let why = '';
@@ -41,10 +33,11 @@ describe('a busy network namespace', () => {
   test('the fd table and TCP tables read with the helper thread equal a plain read', (t) => {
     if (!target) return t.skip(why);
     if (availableParallelism() < 2) return t.skip('one CPU: no helper thread is started');
-    const proc = new WatchedProcFs();
+    const helper = helperFor(target.pid);
+    assert.deepEqual(helper?.files, [`/proc/${target.pid}/net/tcp`, `/proc/${target.pid}/net/tcp6`]);
+    const proc = new ProcFs();
+    proc.useHelperFor(target.pid);
     const sources = new TargetSources(proc, target.pid, new HostSources(proc));
-    sources.startHelper();
-    assert.deepEqual(proc.helpers, [['net/tcp', 'net/tcp6']]);
     const plain = new TargetSources(new ProcFs(), target.pid, new HostSources(new ProcFs()));
     const byFd = (a: { fd: string }, b: { fd: string }) => Number(a.fd) - Number(b.fd);
     assert.deepEqual([...sources.fdTable()].sort(byFd), [...plain.fdTable()].sort(byFd));

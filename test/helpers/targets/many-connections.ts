@@ -12,7 +12,12 @@ exitUnlessLaunched('many-connections');
 
 const count = intOption(process.argv[2], 1000, 5000, 'N');
 const held: Socket[] = [];
-const server = createServer({ pauseOnConnect: true }, (s) => { held.push(s); });
+let accepted = 0;
+let allAccepted: () => void = () => {};
+const server = createServer({ pauseOnConnect: true }, (s) => {
+  held.push(s);
+  if (++accepted === count) allAccepted();
+});
 server.listen({ host: '127.0.0.1', port: 0, backlog: 1024 }, async () => {
   const { port } = server.address() as { port: number };
   try {
@@ -25,6 +30,8 @@ server.listen({ host: '127.0.0.1', port: 0, backlog: 1024 }, async () => {
       })));
       done += batch;
     }
+    // a client is connected before the server has accepted its end: wait for every accept
+    if (accepted < count) await new Promise<void>((resolve) => { allAccepted = resolve; });
   } catch (err) {
     fail(err);
   }
