@@ -39,10 +39,10 @@ export const probe: Probe = {
     const groups = new Map<string, { count: number; example: string }>();
     // leaked fds often share one path: fold each distinct path once (three regexes each)
     const patternOf = new Map<string, string>();
-    for (const { fd, target: t } of table) {
+    for (const t of table) {
       byType[t.type]++;
       if (t.type !== 'file' || !t.path) continue;
-      if (t.deleted) deleted.push({ fd, path: t.path, bytes: proc.fdTargetSize(pid, fd) });
+      if (t.deleted) deleted.push({ fd: t.fd, path: t.path, bytes: proc.fdTargetSize(pid, t.fd) });
       let pattern = patternOf.get(t.path);
       if (pattern === undefined) patternOf.set(t.path, (pattern = foldFileName(t.path)));
       const g = groups.get(pattern);

@@ -69,16 +69,17 @@ export class RecordingProcFs extends ProcFs {
   override readlinkOrGone(pid: number, rel: string): string | undefined {
     return this.track(procKey(pid, rel), () => super.readlinkOrGone(pid, rel), (v) => (v === undefined ? undefined : { kind: 'link', target: v }));
   }
-  override readlinks(pid: number, rel: string): [string, string][] {
-    let links: [string, string][];
+  override readlinks<T>(pid: number, rel: string, each: (name: string, link: string) => T): T[] {
     try {
-      links = super.readlinks(pid, rel); // the listing is recorded by readdir
+      // the listing is recorded by readdir
+      return super.readlinks(pid, rel, (name, target) => {
+        this.note(procKey(pid, `${rel}/${name}`), { kind: 'link', target });
+        return each(name, target);
+      });
     } catch (err) {
       if (err instanceof AccessDenied) this.note(err.path, { kind: 'denied' }); // one of the links
       throw err;
     }
-    for (const [name, target] of links) this.note(procKey(pid, `${rel}/${name}`), { kind: 'link', target });
-    return links;
   }
   override fdTargetSize(pid: number, fd: string): number | undefined {
     const size = super.fdTargetSize(pid, fd);
@@ -123,10 +124,10 @@ export class BundleProcFs extends ProcFs {
     this.check(procKey(pid, rel));
     return super.readlinkOrGone(pid, rel);
   }
-  override readlinks(pid: number, rel: string): [string, string][] {
+  override readlinks<T>(pid: number, rel: string, each: (name: string, link: string) => T): T[] {
     // a link denied at capture time is listed (as an empty file): deny it before reading any
     for (const name of this.readdir(pid, rel)) this.check(procKey(pid, `${rel}/${name}`));
-    return super.readlinks(pid, rel);
+    return super.readlinks(pid, rel, each);
   }
 }
 

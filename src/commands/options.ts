@@ -1,5 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { Report } from '../engine/report.js';
+// static: a dynamic import costs a few ms of loader round trips, and this one is a line long
+import { renderJson } from '../render/json.js';
 
 /** "10s", "500ms", "2m", "1h" or a bare number of seconds → milliseconds. */
 export function parseDuration(s: string, what = 'duration'): number {
@@ -40,7 +42,7 @@ export function useColor(o: OutputOptions): boolean {
 /** Render a report in the chosen format; the table renderer (chalk, cli-table3) loads only when used. */
 export async function render(report: Report, o: OutputOptions): Promise<string> {
   switch (outputFormat(o)) {
-    case 'json': return (await import('../render/json.js')).renderJson(report);
+    case 'json': return renderJson(report);
     case 'markdown': return (await import('../render/markdown.js')).renderMarkdown(report);
     default: return (await import('../render/table.js')).renderTable(report, { color: useColor(o) });
   }

@@ -8,12 +8,8 @@ import { KernelThread, NoSuchProcess, ZombieProcess } from '../errors.js';
 
 export const CLK_TCK = 100;
 
-export interface FdEntry {
-  fd: string;
-  link: string;
-  /** the link classified (type, socket/pipe inode, path): once per fd, however many probes look */
-  target: FdTarget;
-}
+/** An fd and its link classified (type, socket/pipe inode, path): once, however many probes look. */
+export type FdEntry = FdTarget & { fd: string };
 
 /**
  * Per-target memoized reads shared by several probes (the fd table is read once even though
@@ -43,7 +39,8 @@ export class TargetSources {
   /** Every fd and its link target; entries closed mid-scan are simply absent. */
   fdTable(): FdEntry[] {
     return this.once('fd', () => {
-      return this.proc.readlinks(this.pid, 'fd').map(([fd, link]) => ({ fd, link, target: classifyFdLink(link) }));
+      // one object per fd (the classification, plus its number): 20 000 fds make a lot of garbage
+      return this.proc.readlinks(this.pid, 'fd', (fd, link) => Object.assign(classifyFdLink(link), { fd }));
     });
   }
 
@@ -51,7 +48,7 @@ export class TargetSources {
   socketInodes(): Set<number> {
     return this.once('socketInodes', () => {
       const out = new Set<number>();
-      for (const { target } of this.fdTable()) if (target.type === 'socket' && target.inode) out.add(target.inode);
+      for (const e of this.fdTable()) if (e.type === 'socket' && e.inode) out.add(e.inode);
       return out;
     });
   }

@@ -75,7 +75,7 @@ describe('foldFileName', () => {
 describe('ProcFs.readlinks', () => {
   test('reads every link of a directory, ours live and a tree by its root, and leaves the cwd as it was', () => {
     const cwd = process.cwd();
-    const live = new Map(new ProcFs().readlinks(process.pid, 'fd'));
+    const live = new Map(new ProcFs().readlinks(process.pid, 'fd', (n, l) => [n, l] as const));
     assert.equal(live.size, readdirSync('/proc/self/fd').length - 1); // minus the fd readdirSync itself held
     assert.equal(process.cwd(), cwd);
 
@@ -84,10 +84,10 @@ describe('ProcFs.readlinks', () => {
       mkdirSync(join(root, 'proc/42/fd'), { recursive: true });
       symlinkSync('socket:[7]', join(root, 'proc/42/fd/3'));
       symlinkSync('/var/log/a.log (deleted)', join(root, 'proc/42/fd/4'));
-      assert.deepEqual(new ProcFs(root).readlinks(42, 'fd').sort(), [['3', 'socket:[7]'], ['4', '/var/log/a.log (deleted)']]);
+      assert.deepEqual(new ProcFs(root).readlinks(42, 'fd', (n, l) => [n, l]).sort(), [['3', 'socket:[7]'], ['4', '/var/log/a.log (deleted)']]);
       // an entry that is not a link fails the read with a typed error, and the cwd is restored
       writeFileSync(join(root, 'proc/42/fd/5'), '');
-      assert.throws(() => new ProcFs(root).readlinks(42, 'fd'), (e: unknown) => e instanceof ProctriageError && /fd\/5/.test(e.message));
+      assert.throws(() => new ProcFs(root).readlinks(42, 'fd', (n) => n), (e: unknown) => e instanceof ProctriageError && /fd\/5/.test(e.message));
       assert.equal(process.cwd(), cwd);
     } finally {
       rmSync(root, { recursive: true, force: true });
