@@ -1,16 +1,24 @@
-/** Write schema/report.schema.json from the zod report schema (the single source of truth). */
+/** Write schema/*.schema.json from the zod schemas (the single source of truth). */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ReportSchema } from '../src/engine/report-schema.js';
+import { DiffReportSchema, ReportSchema } from '../src/engine/report-schema.js';
+
+const toJson = (title: string, schema: z.ZodType) =>
+  JSON.stringify({ title, ...z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any' }) }, null, 2) + '\n';
 
 export function reportJsonSchema(): string {
-  const schema = z.toJSONSchema(ReportSchema, { target: 'draft-2020-12', unrepresentable: 'any' });
-  return JSON.stringify({ title: 'proctriage report (schemaVersion 1)', ...schema }, null, 2) + '\n';
+  return toJson('proctriage report (schemaVersion 1)', ReportSchema);
+}
+
+export function diffJsonSchema(): string {
+  return toJson('proctriage diff (schemaVersion 1)', DiffReportSchema);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const out = fileURLToPath(new URL('../../schema/report.schema.json', import.meta.url));
-  writeFileSync(out, reportJsonSchema());
-  process.stdout.write(`wrote ${out}\n`);
+  for (const [name, text] of [['report', reportJsonSchema()], ['diff', diffJsonSchema()]]) {
+    const out = fileURLToPath(new URL(`../../schema/${name}.schema.json`, import.meta.url));
+    writeFileSync(out, text);
+    process.stdout.write(`wrote ${out}\n`);
+  }
 }

@@ -11,7 +11,7 @@ import { Refused, SnapshotInvalid } from '../errors.js';
 import { outputFormat, useColor, type OutputOptions } from './options.js';
 import { VERSION } from '../version.js';
 
-/** The JSON contract of `proctriage diff --json`. */
+/** The JSON contract of `proctriage diff --json` (DiffReportSchema, published as schema/diff.schema.json). */
 export interface DiffReport {
   schemaVersion: typeof SCHEMA_VERSION;
   kind: 'diff';

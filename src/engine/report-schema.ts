@@ -68,3 +68,30 @@ export const ReportSchema = z.object({
   playbook: z.string(),
   targets: z.array(TargetSchema),
 });
+
+/** The JSON contract of `proctriage diff --json`: growth between two snapshots of one process. */
+export const DiffReportSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  kind: z.literal('diff'),
+  tool: z.object({ name: z.literal('proctriage'), version: z.string() }),
+  from: z.object({ file: z.string(), capturedAt: z.string() }),
+  to: z.object({ file: z.string(), capturedAt: z.string() }),
+  elapsedSeconds: z.number(),
+  host: z.object({ hostname: z.string() }),
+  status: z.enum(['ok', 'warning', 'critical']),
+  exitCode: z.number().int().min(0).max(2),
+  /** how growth is judged from two points */
+  method: z.string(),
+  targets: z.array(z.object({
+    pid: z.number().int(),
+    comm: z.string(),
+    startTicks: z.number().optional(),
+    startedAt: z.string(),
+    /** every numeric metric present in both snapshots */
+    changes: z.array(z.object({ metric: z.string(), from: z.number(), to: z.number(), change: z.number(), perHour: z.number() })),
+    trends: z.record(z.string(), TrendSchema),
+    /** growth findings only: the level findings are in each snapshot */
+    findings: z.array(FindingSchema),
+    status: z.enum(['ok', 'warning', 'critical']),
+  })),
+});

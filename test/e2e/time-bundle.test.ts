@@ -13,6 +13,7 @@ import { ProcFs } from '../../src/procfs/procfs.js';
 import { diagnose } from '../../src/engine/runner.js';
 import { builtinPlaybook } from '../../src/engine/playbook.js';
 import { PROBES } from '../../probes/index.js';
+import { DiffReportSchema } from '../../src/engine/report-schema.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'proctriage-bundle-'));
 after(async () => {
@@ -65,6 +66,8 @@ describe('snapshot and diff', () => {
     const res = await runCli(['diff', a, b, '--json']);
     const d = JSON.parse(res.stdout);
     assert.equal(res.code, d.exitCode);
+    const valid = DiffReportSchema.safeParse(d);
+    assert.ok(valid.success, valid.success ? '' : JSON.stringify(valid.error.issues.slice(0, 3)));
     const seconds = (Date.parse(rb.capturedAt) - Date.parse(ra.capturedAt)) / 1000;
     assert.equal(d.elapsedSeconds, seconds);
     const fd = d.targets[0].changes.find((c: { metric: string }) => c.metric === 'fd.open');

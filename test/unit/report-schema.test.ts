@@ -2,11 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { reportJsonSchema } from '../../scripts/gen-schema.js';
+import { diffJsonSchema, reportJsonSchema } from '../../scripts/gen-schema.js';
 
-test('the published JSON Schema is generated from the zod schema and up to date', () => {
-  const published = readFileSync(fileURLToPath(new URL('../../../schema/report.schema.json', import.meta.url)), 'utf8');
-  assert.equal(published, reportJsonSchema(), 'run `npm run schema` and commit schema/report.schema.json');
+test('the published JSON Schemas are generated from the zod schemas and up to date', () => {
+  for (const [name, generated] of [['report', reportJsonSchema()], ['diff', diffJsonSchema()]]) {
+    const published = readFileSync(fileURLToPath(new URL(`../../../schema/${name}.schema.json`, import.meta.url)), 'utf8');
+    assert.equal(published, generated, `run \`npm run schema\` and commit schema/${name}.schema.json`);
+  }
 });
 
 test('a real report of a live process satisfies the report schema', async () => {
