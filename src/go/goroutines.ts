@@ -88,13 +88,14 @@ export function trimRuntime(frames: string[]): string[] {
 }
 
 /**
- * Lines of a whole body. Go ends every dump with a newline: a last line without one was cut
- * mid-way and is dropped rather than read as a (wrong) function name.
+ * Feed a whole body to a line reader. Go ends every dump with a newline: a last line without one
+ * was cut mid-way and is dropped rather than read as a (wrong) function name.
  */
-export function splitText(text: string): { lines: string[]; cut: boolean } {
+function readAll<T>(reader: { push(line: string): void; end(complete: boolean, incomplete?: string): T }, text: string): T {
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
-  const last = lines.pop() ?? '';
-  return { lines, cut: last.length > 0 };
+  const cut = (lines.pop() ?? '').length > 0;
+  for (const line of lines) reader.push(line);
+  return reader.end(!cut, cut ? 'the text ends in the middle of a line' : undefined);
 }
 
 /** Go's labelMap.String(): {"k":"v", "k2":"v2"} with %q quoting. */
@@ -263,10 +264,7 @@ export class GoroutineProfileReader {
 }
 
 export function parseGoroutineProfile(text: string): GoroutineProfile {
-  const r = new GoroutineProfileReader();
-  const { lines, cut } = splitText(text);
-  for (const line of lines) r.push(line);
-  return r.end(!cut, cut ? 'the text ends in the middle of a line' : undefined);
+  return readAll(new GoroutineProfileReader(), text);
 }
 
 const D2_HEADER = /^goroutine (\d+)(?: gp=\S+)?(?: m=\S+)?(?: mp=\S+)? \[([^\]]*)\]:\s*$/;
@@ -366,10 +364,7 @@ export class GoroutineDumpReader {
 }
 
 export function parseGoroutineDump(text: string): GoroutineProfile {
-  const r = new GoroutineDumpReader();
-  const { lines, cut } = splitText(text);
-  for (const line of lines) r.push(line);
-  return r.end(!cut, cut ? 'the text ends in the middle of a line' : undefined);
+  return readAll(new GoroutineDumpReader(), text);
 }
 
 /**

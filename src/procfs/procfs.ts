@@ -5,14 +5,14 @@ import { helperFor, type HelperLink, type HelperThread } from './helper-thread.j
 /** Sidecar of a capture bundle: sizes of the files behind fds (see fdTargetSize). */
 export const FD_SIZES = 'fd-sizes.json';
 
+/** Below this many links one thread is as fast: the helper would start too late to take any. */
+const SHARED_SCAN_MIN = 4096;
+
 /**
  * Read access to /proc and the cgroup hierarchy, rooted at a configurable directory so
  * that recorded fixture trees and capture bundles are read exactly like the live system.
  * Reads are synchronous on purpose: for /proc they are faster than libuv's pool.
  */
-/** Below this many links one thread is as fast: the helper would start too late to take any. */
-const SHARED_SCAN_MIN = 4096;
-
 export class ProcFs {
   private helper?: HelperThread;
   constructor(readonly root: string = '/') {}
@@ -86,11 +86,11 @@ export class ProcFs {
 
   /**
    * Every entry of a directory of links (/proc/PID/fd), mapped with its target by `each`;
-   * entries that vanish mid-scan (an fd closed) are absent. The links are read by their bare names after a chdir
-   * into the directory, undone before returning: the kernel then looks up one name per link
-   * instead of walking /proc/PID/fd/ again, a quarter less time on a large fd table. The scan is
-   * synchronous, and async file I/O elsewhere uses absolute paths, so nothing sees the change.
-   * A big directory is shared with the helper thread, when one was started.
+   * entries that vanish mid-scan (an fd closed) are absent. The links are read by their bare
+   * names after a chdir into the directory, undone before returning: the kernel then looks up
+   * one name per link instead of walking /proc/PID/fd/ again, a quarter less time on a large fd
+   * table. The scan is synchronous, and async file I/O elsewhere uses absolute paths, so nothing
+   * sees the change. A big directory is shared with the helper thread, when one was started.
    */
   readlinks<T>(pid: number, rel: string, each: (name: string, link: string) => T): T[] {
     const dir = this.procPath(pid, rel);
