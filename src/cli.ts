@@ -19,8 +19,8 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   const options = { ...DEFAULTS, redact: true, color: true, ...(argv.includes('--json') ? { json: true } : {}) };
   // a big target's helper thread starts now, so it is up when the scan begins (see helperFor)
   helperFor(Number(argv.find((a) => a !== '--json')));
-  import('./commands/diagnose.js')
-    .then((d) => d.run(argv.filter((a) => a !== '--json'), options))
+  import('./commands/index.js')
+    .then(({ diagnose: d }) => d.run(argv.filter((a) => a !== '--json'), options))
     .then((code) => { process.exitCode = code; }, fail);
 } else {
   main(argv).then((code) => { process.exitCode = code; }, fail);
@@ -65,7 +65,7 @@ async function main(args: string[]): Promise<number> {
     .option('--heap-snapshot <file>', 'Node.js: write a V8 heap snapshot ({pid} = process id); PAUSES the target, memory can peak at 16x its heap')
     .option('--report <file>', 'Node.js: write its diagnostic report, redacted ({pid} = process id); blocks the target briefly')
     .option('--force', 'take the heap snapshot even when the memory headroom looks too small');
-  const diagnose = lazy(() => import('./commands/diagnose.js'));
+  const diagnose = lazy(async () => (await import('./commands/index.js')).diagnose);
   heavyOptions(targetOptions(program.argument('[pids...]', 'process ids to diagnose'))).action(diagnose);
   heavyOptions(targetOptions(program.command('diagnose').argument('[pids...]', 'process ids').description('one-shot diagnosis (the default command)')))
     .action(diagnose);
@@ -74,31 +74,31 @@ async function main(args: string[]): Promise<number> {
     .option('--interval <duration>', 'time between samples', '5s')
     .option('--duration <duration>', 'how long to watch', '2m')
     .option('--samples <file.ndjson>', 'keep every sample in an NDJSON file')
-    .action(lazy(() => import('./commands/watch.js')));
+    .action(lazy(async () => (await import('./commands/index.js')).watch));
   targetOptions(program.command('snapshot').argument('<pid>').description('write the full report to a file, for diff or later analysis'))
     .requiredOption('-o, --output <file>', 'where to write the snapshot (JSON)')
-    .action(lazy(() => import('./commands/snapshot.js')));
+    .action(lazy(async () => (await import('./commands/index.js')).snapshot));
   output(program.command('diff').argument('<a>').argument('<b>').description('growth of every metric between two snapshots of one process'))
-    .action(lazy(() => import('./commands/diff.js')));
+    .action(lazy(async () => (await import('./commands/index.js')).diff));
   targetOptions(program.command('capture').argument('<pid>').description('incident bundle: raw /proc and cgroup files, report.json, report.md, manifest'))
     .requiredOption('--dir <dir>', 'bundle directory (created; must not exist or be empty)')
-    .action(lazy(() => import('./commands/capture.js')));
+    .action(lazy(async () => (await import('./commands/index.js')).capture));
   output(program.command('analyze').argument('<dir>').description('re-run the diagnosis offline from a capture bundle'))
     .option('--playbook <file>', 'use a team playbook')
-    .action(lazy(() => import('./commands/analyze.js')));
+    .action(lazy(async () => (await import('./commands/index.js')).analyze));
   output(program.command('top').description('rank every process on the host by risk'))
     .option('--limit <n>', 'how many processes to show', '15')
-    .action(lazy(() => import('./commands/top.js')));
+    .action(lazy(async () => (await import('./commands/index.js')).top));
   program.command('demo').description('start bundled misbehaving services, triage each, clean up')
     .option('--no-color', 'no colours')
     .option('--keep', 'leave the services running until Ctrl-C (to try proctriage on them yourself)')
-    .action(lazy(() => import('./commands/demo.js')));
+    .action(lazy(async () => (await import('./commands/index.js')).demo));
 
   const playbook = program.command('playbook').description('check or print a playbook');
-  playbook.command('validate').argument('<file>').description('validate a playbook file').action(lazy(() => import('./commands/playbook-validate.js')));
+  playbook.command('validate').argument('<file>').description('validate a playbook file').action(lazy(async () => (await import('./commands/index.js')).playbookValidate));
   playbook.command('show').option('--playbook <file>', 'show this playbook instead of the built-in one').option('--json', 'as JSON')
     .option('--markdown', 'the finding catalogue as a markdown table')
-    .description('print the decision tree').action(lazy(() => import('./commands/playbook-show.js')));
+    .description('print the decision tree').action(lazy(async () => (await import('./commands/index.js')).playbookShow));
 
   try {
     await program.parseAsync(args, { from: 'user' });

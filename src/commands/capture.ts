@@ -9,6 +9,8 @@ import { renderJson } from '../render/json.js';
 import { outputFormat, parsePid, render, warnIfUnredacted } from './options.js';
 import type { DiagnoseOptions } from './diagnose.js';
 import { ProctriageError, UsageError } from '../errors.js';
+import { renderMarkdown } from '../render/markdown.js';
+import { endpointUrl, getText } from '../transports/pprof.js';
 
 export interface CaptureOptions extends DiagnoseOptions {
   dir: string;
@@ -32,7 +34,6 @@ export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
 
   const runtimeFiles = await goroutineDump(t.evidence?.['go.pprofUrl'], o.allowRemote);
   prepareDir(o.dir);
-  const { renderMarkdown } = await import('../render/markdown.js');
   let manifest;
   try {
     manifest = writeBundle(o.dir, {
@@ -68,7 +69,6 @@ export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
  */
 async function goroutineDump(pprofUrl: unknown, allowRemote?: boolean): Promise<Record<string, string>> {
   if (typeof pprofUrl !== 'string') return {};
-  const { endpointUrl, getText } = await import('../transports/pprof.js');
   try {
     const r = await getText(endpointUrl(new URL(pprofUrl), '/debug/pprof/goroutine?debug=1'), { timeoutMs: 5000, maxBytes: 32 * 2 ** 20, allowRemote });
     if (r.status !== 200) return {};

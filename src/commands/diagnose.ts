@@ -6,6 +6,7 @@ import { outputFormat, parseDuration, render, warnIfUnredacted, type OutputOptio
 import { resolveTargets } from './targets.js';
 import { VERSION } from '../version.js';
 import type { Report } from '../engine/report.js';
+import { checkPprofUrl, parsePprofUrl } from '../transports/pprof.js';
 
 export interface DiagnoseOptions extends OutputOptions {
   name?: string;
@@ -25,7 +26,6 @@ export interface DiagnoseOptions extends OutputOptions {
 export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<Report> {
   // a refused address is the caller's mistake (exit 3), not a partial diagnosis; nothing is sent
   if (o.pprof) {
-    const { checkPprofUrl, parsePprofUrl } = await import('../transports/pprof.js');
     checkPprofUrl(parsePprofUrl(o.pprof), o.allowRemote);
   }
   const proc = new ProcFs(o.root ?? '/');

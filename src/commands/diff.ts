@@ -10,6 +10,8 @@ import { formatBytes, formatDuration } from '../engine/format.js';
 import { Refused, SnapshotInvalid } from '../errors.js';
 import { outputFormat, useColor, type OutputOptions } from './options.js';
 import { VERSION } from '../version.js';
+import { formatMetric } from '../render/units.js';
+import { trendLines } from '../render/live.js';
 
 /** The JSON contract of `proctriage diff --json` (DiffReportSchema, published as schema/diff.schema.json). */
 export interface DiffReport {
@@ -156,11 +158,6 @@ function pair(a: Report, b: Report, nameA: string, nameB: string): [TargetReport
 
 const ICON = { critical: '🔴', warning: '🟠', info: 'ℹ️', ok: '🟢' } as const;
 
-async function fmtMetric(): Promise<(k: string, v: number) => string> {
-  const { formatMetric } = await import('../render/units.js');
-  return (k, v) => formatMetric(k, v);
-}
-
 function signed(s: string, n: number): string {
   return n > 0 ? `+${s}` : n < 0 && !s.startsWith('-') ? `-${s}` : s;
 }
@@ -172,9 +169,8 @@ function shownChanges(t: DiffTarget): MetricChange[] {
 
 export async function renderDiffTable(d: DiffReport, color: boolean): Promise<string> {
   const { Chalk } = await import('chalk');
-  const { trendLines } = await import('../render/live.js');
   const c = new Chalk({ level: color ? 1 : 0 });
-  const fmt = await fmtMetric();
+  const fmt = formatMetric;
   const badge = (s: DiffReport['status']) =>
     s === 'critical' ? c.bgRed.white.bold(' CRITICAL ') : s === 'warning' ? c.bgYellow.black.bold(' WARNING ') : c.bgGreen.black.bold(' OK ');
   const out: string[] = [];
@@ -207,7 +203,7 @@ export async function renderDiffTable(d: DiffReport, color: boolean): Promise<st
 }
 
 export async function renderDiffMarkdown(d: DiffReport): Promise<string> {
-  const fmt = await fmtMetric();
+  const fmt = formatMetric;
   const esc = (s: string) => s.replace(/[\\`*_[\]<>|#]/g, (ch) => `\\${ch}`).replace(/\n/g, ' ');
   const out: string[] = [`## proctriage diff: ${ICON[d.status]} ${d.status.toUpperCase()}`, ''];
   out.push(`${esc(d.from.file)} (${d.from.capturedAt}) → ${esc(d.to.file)} (${d.to.capturedAt}): ${formatDuration(d.elapsedSeconds)} apart, host \`${d.host.hostname.replace(/`/g, "'")}\`.`);

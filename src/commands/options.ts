@@ -1,7 +1,8 @@
 import { UsageError } from '../errors.js';
 import type { Report } from '../engine/report.js';
-// static: a dynamic import costs a few ms of loader round trips, and this one is a line long
+// static: the renderers without dependencies (the table one loads chalk and cli-table3, so it stays lazy)
 import { renderJson } from '../render/json.js';
+import { renderMarkdown } from '../render/markdown.js';
 
 /** "10s", "500ms", "2m", "1h" or a bare number of seconds → milliseconds. */
 export function parseDuration(s: string, what = 'duration'): number {
@@ -43,7 +44,7 @@ export function useColor(o: OutputOptions): boolean {
 export async function render(report: Report, o: OutputOptions): Promise<string> {
   switch (outputFormat(o)) {
     case 'json': return renderJson(report);
-    case 'markdown': return (await import('../render/markdown.js')).renderMarkdown(report);
+    case 'markdown': return renderMarkdown(report);
     default: return (await import('../render/table.js')).renderTable(report, { color: useColor(o) });
   }
 }

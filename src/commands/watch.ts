@@ -7,6 +7,7 @@ import { RESOURCES, trendMetrics, trendsFromSamples, type Sample, type Trend } f
 import { clean } from '../engine/redact.js';
 import { CachingProcFs } from '../bundle/procfs.js';
 import { assembleReport, runOptions } from '../bundle/session.js';
+import type { ChalkInstance } from 'chalk';
 import { renderLive, renderProgressLine, type LiveState } from '../render/live.js';
 import { outputFormat, parseDuration, parsePid, render, warnIfUnredacted } from './options.js';
 import type { DiagnoseOptions } from './diagnose.js';
@@ -49,7 +50,7 @@ export async function run(pidArg: string, o: WatchOptions): Promise<number> {
   warnIfUnredacted(o);
   const opts = runOptions(o, new CachingProcFs(), await loadPlaybook(o.playbook));
   const sampleTimeoutMs = Math.min(opts.timeoutMs, Math.max(intervalMs, 2000));
-  const ui = quiet ? undefined : new Screen(o, process.stderr);
+  const ui = quiet ? undefined : await Screen.open(o, process.stderr);
 
   // Ctrl-C ends the watch early and still reports; a second one gives up at once
   const stop = new AbortController();
@@ -238,14 +239,16 @@ function sleepUntil(when: number, signal: AbortSignal): Promise<boolean> {
 
 /** Progress on stderr: a live view redrawn in place on a terminal, plain lines otherwise. */
 class Screen {
-  private readonly tty: boolean;
-  private readonly color: boolean;
   private drawn = 0;
   private cursorHidden = false;
 
-  constructor(o: WatchOptions, private readonly out: NodeJS.WriteStream) {
-    this.tty = !!out.isTTY && process.env.TERM !== 'dumb';
-    this.color = this.tty && o.color !== false && !('NO_COLOR' in process.env);
+  private constructor(private readonly out: NodeJS.WriteStream, private readonly tty: boolean, private readonly c: ChalkInstance) {}
+
+  static async open(o: WatchOptions, out: NodeJS.WriteStream): Promise<Screen> {
+    const tty = !!out.isTTY && process.env.TERM !== 'dumb';
+    const color = tty && o.color !== false && !('NO_COLOR' in process.env);
+    const { Chalk } = await import('chalk'); // only watch draws with it: loaded here, not at start
+    return new Screen(out, tty, new Chalk({ level: color ? 1 : 0 }));
   }
 
   update(w: Watched, so: SampleOptions, elapsedMs: number): void {
@@ -267,7 +270,7 @@ class Screen {
       this.out.write('\x1b[?25l');
       this.cursorHidden = true;
     }
-    const text = renderLive(state, { color: this.color, width: this.out.columns });
+    const text = renderLive(state, { c: this.c, width: this.out.columns });
     // move to the start of the previous frame and clear it, then draw the new one
     this.out.write((this.drawn ? `\x1b[${this.drawn}F\x1b[J` : '') + text);
     this.drawn = text.split('\n').length - 1;

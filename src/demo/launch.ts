@@ -3,12 +3,17 @@
  * and stop it again: close its stdin, then SIGTERM, then SIGKILL to the whole group. The
  * scripts are found under the package's own folder, so it works from any checkout or install.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type * as ChildProcesses from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { ServiceSpec } from './catalog.js';
+
+// child_process only when a service starts (the demo and the tests), not at every command's start
+const load = createRequire(import.meta.url);
 
 export function serviceScript(name: string): string {
   // each service runs as its own process, from the compiled file (not the bundled command)
@@ -47,7 +52,7 @@ export class ServiceProcess {
   private stopped = false;
 
   constructor(command: string, args: string[], public dir?: string, env: NodeJS.ProcessEnv = process.env) {
-    this.child = spawn(command, args, {
+    this.child = (load('node:child_process') as typeof ChildProcesses).spawn(command, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true, // its own process group: one kill reaches the service and its children
       env: { ...env, PROCTRIAGE_SERVICE_WATCHDOG: 'stdin' },

@@ -2,7 +2,7 @@
  * The view of a process over time: the live watch screen (redrawn in place on a terminal), the
  * plain progress line (anything else), and the trend lines of a report. Pure: state in, text out.
  */
-import { Chalk } from 'chalk';
+import type { ChalkInstance } from 'chalk';
 import type { TargetReport } from '../engine/report.js';
 import { formatBytes, formatDuration, formatNumber } from '../engine/format.js';
 import { MIN_SAMPLES, resource, restartBuys, type Trend } from '../engine/trends.js';
@@ -63,8 +63,8 @@ function label(key: string): string {
 }
 
 /** The live screen: one row per resource (value, sparkline, slope per hour, time to its limit). */
-export function renderLive(s: LiveState, opts: { color: boolean; width?: number }): string {
-  const c = new Chalk({ level: opts.color ? 1 : 0 });
+export function renderLive(s: LiveState, opts: { c: ChalkInstance; width?: number }): string {
+  const { c } = opts;
   const width = Math.max(72, opts.width || 100);
   // resource 14 + now 11 + rate 16 + limit ~22 + margins: the sparkline gets what is left
   const spark = Math.max(6, Math.min(32, width - 67));
