@@ -50,12 +50,12 @@ export const probe: Probe = {
       }
     };
     const tcpAll = [...readTable('tcp', () => sources.inet('tcp')), ...readTable('tcp6', () => sources.inet('tcp6'))];
-    const own = tcpAll.filter((r) => r.inode !== 0 && inodes.has(r.inode));
+    const own = ownRows(tcpAll, inodes);
     // the other tables are read only for sockets TCP did not account for (often none)
     let unmatched = inodes.size - own.length;
-    const udpAll = unmatched > 0 ? [...readTable('udp', () => sources.inet('udp')), ...readTable('udp6', () => sources.inet('udp6'))] : [];
-    unmatched -= udpAll.filter((r) => inodes.has(r.inode)).length;
-    const unixAll = unmatched > 0 ? readTable('unix', () => sources.unix()) : [];
+    const udp = unmatched > 0 ? ownRows([...readTable('udp', () => sources.inet('udp')), ...readTable('udp6', () => sources.inet('udp6'))], inodes) : [];
+    unmatched -= udp.length;
+    const unix = unmatched > 0 ? ownRows(readTable('unix', () => sources.unix()), inodes) : [];
 
     // TIME_WAIT rows have no owner: attributed by our listening ports or established peers
     const orphans = tcpAll.filter((r) => r.inode === 0 && r.state === 'timeWait');
@@ -89,8 +89,8 @@ export const probe: Probe = {
     const topRemotes = top(remotes);
     metrics['sockets.tcp.total'] = tcp.length;
     metrics['sockets.tcp.maxPerRemote'] = topRemotes[0]?.count ?? 0;
-    metrics['sockets.udp'] = udpAll.filter((r) => inodes.has(r.inode)).length;
-    metrics['sockets.unix'] = unixAll.filter((r) => inodes.has(r.inode)).length;
+    metrics['sockets.udp'] = udp.length;
+    metrics['sockets.unix'] = unix.length;
     metrics['sockets.queued'] = queued.length;
     // for a LISTEN socket the kernel shows the accept queue length as rx and the backlog as tx
     metrics['sockets.listenQueued'] = listen.reduce((a, r) => a + r.rxQueue, 0);
@@ -110,6 +110,16 @@ export const probe: Probe = {
     return out;
   },
 };
+
+/**
+ * The rows of the target's sockets, each once. A /proc/net table is not a snapshot: the kernel
+ * serves it 4 KiB per read and resumes by position in its hash, so on a busy host a socket can
+ * be printed twice when other connections come and go between two reads.
+ */
+function ownRows<T extends { inode: number }>(rows: T[], inodes: Set<number>): T[] {
+  const seen = new Set<number>();
+  return rows.filter((r) => r.inode !== 0 && inodes.has(r.inode) && !seen.has(r.inode) && !!seen.add(r.inode));
+}
 
 /** The TOP most frequent keys, most frequent first (ties in first-seen order), without sorting them all. */
 function top(counts: Map<string, number>): { endpoint: string; count: number }[] {
