@@ -7,7 +7,7 @@ import { evaluate } from './evaluate.js';
 import { NoSuchProcess, ProctriageError, TimeoutExpired } from '../errors.js';
 import { clean, cleanDeep, redactArgv } from './redact.js';
 import { parseMountinfo } from '../procfs/cgroup.js';
-import { parseProcStat } from '../procfs/proc-stat.js';
+import { parseProcStat, PF_EXITING } from '../procfs/proc-stat.js';
 import { EXIT, overallStatus, statusOfFindings, type Report, type TargetReport } from './report.js';
 import { SCHEMA_VERSION } from './schema-version.js';
 import { estimateTrends, type Trend } from './trends.js';
@@ -89,14 +89,14 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
 }
 
 /**
- * The process is still the one we identified, and alive: not gone, not a zombie its parent has
- * yet to reap (its fd table then reads as empty: a dead service would look healthy), and its
- * PID not reused.
+ * The process is still the one we identified, and alive: not gone, not exiting or a zombie its
+ * parent has yet to reap (its fd table then reads as empty: a dead service would look healthy),
+ * and its PID not reused.
  */
 function stillRunning(proc: ProcFs, pid: number, startTicks: number): boolean {
   try {
     const st = parseProcStat(proc.read(pid, 'stat'));
-    return st.state !== 'Z' && st.state !== 'X' && st.starttimeTicks === startTicks;
+    return st.state !== 'Z' && st.state !== 'X' && !(st.flags & PF_EXITING) && st.starttimeTicks === startTicks;
   } catch {
     return false;
   }

@@ -15,6 +15,8 @@ export interface ProcStat {
 
 /** PF_KTHREAD in /proc/PID/stat flags: the task is a kernel thread. */
 export const PF_KTHREAD = 0x00200000;
+/** PF_EXITING: the task is exiting (its fds may already be closed, before it turns zombie). */
+export const PF_EXITING = 0x00000004;
 
 /** /proc/PID/stat. comm may contain spaces and parentheses: split after the LAST ')'. */
 export function parseProcStat(text: string): ProcStat {
