@@ -69,15 +69,26 @@ export class RecordingProcFs extends ProcFs {
   override readlinkOrGone(pid: number, rel: string): string | undefined {
     return this.track(procKey(pid, rel), () => super.readlinkOrGone(pid, rel), (v) => (v === undefined ? undefined : { kind: 'link', target: v }));
   }
-  override readlinks<T>(pid: number, rel: string, each: (name: string, link: string) => T): T[] {
+  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void): T[] {
+    // a big table is read by number, without a listing: the fds read make the listing
+    const dir = procKey(pid, 'fd');
+    const listed: string[] = [];
+    const listing = () => this.note(dir, { kind: 'dir', entries: listed });
     try {
-      // the listing is recorded by readdir
-      return super.readlinks(pid, rel, (name, target) => {
-        this.note(procKey(pid, `${rel}/${name}`), { kind: 'link', target });
-        return each(name, target);
-      });
+      const out = super.readFdLinks(pid, (fd, target) => {
+        listed.push(fd);
+        this.note(procKey(pid, `fd/${fd}`), { kind: 'link', target });
+        return each(fd, target);
+      }, between);
+      listing();
+      return out;
     } catch (err) {
-      if (err instanceof AccessDenied) this.note(err.path, { kind: 'denied' }); // one of the links
+      if (err instanceof AccessDenied && err.path.startsWith(`${dir}/`)) {
+        // one of the links: listed, so that the bundle shows it and denies it again
+        listed.push(err.path.slice(dir.length + 1));
+        listing();
+        this.note(err.path, { kind: 'denied' });
+      }
       throw err;
     }
   }
@@ -124,10 +135,10 @@ export class BundleProcFs extends ProcFs {
     this.check(procKey(pid, rel));
     return super.readlinkOrGone(pid, rel);
   }
-  override readlinks<T>(pid: number, rel: string, each: (name: string, link: string) => T): T[] {
+  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void): T[] {
     // a link denied at capture time is listed (as an empty file): deny it before reading any
-    for (const name of this.readdir(pid, rel)) this.check(procKey(pid, `${rel}/${name}`));
-    return super.readlinks(pid, rel, each);
+    for (const name of this.readdir(pid, 'fd')) this.check(procKey(pid, `fd/${name}`));
+    return super.readFdLinks(pid, each, between);
   }
 }
 

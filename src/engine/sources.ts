@@ -38,10 +38,25 @@ export class TargetSources {
 
   /** Every fd and its link target; entries closed mid-scan are simply absent. */
   fdTable(): FdEntry[] {
-    return this.once('fd', () => {
+    return this.once('fd', () =>
       // one object per fd (the classification, plus its number): 20 000 fds make a lot of garbage
-      return this.proc.readlinks(this.pid, 'fd', (fd, link) => Object.assign(classifyFdLink(link), { fd }));
-    });
+      this.proc.readFdLinks(this.pid, (fd, link) => Object.assign(classifyFdLink(link), { fd }), () => this.parseDeliveredTables()));
+  }
+
+  /**
+   * During a long fd scan: parse the TCP tables once the helper thread has read them. This
+   * thread does it between two chunks of links while the helper goes on reading, instead of
+   * after the scan with the helper idle. A table that fails here fails again for its probe.
+   */
+  private parseDeliveredTables(): void {
+    for (const file of ['tcp', 'tcp6'] as const) {
+      if (!this.proc.delivered(this.pid, `net/${file}`)) continue;
+      try {
+        this.inet(file);
+      } catch {
+        // the sockets probe reads it again and reports why
+      }
+    }
   }
 
   /** Inodes of the target's sockets (to join with the namespace's net tables). */

@@ -117,7 +117,7 @@ export function listenRows(proc: ProcFs, pid: number): InetRow[] {
 /** Socket inodes held by the target (fresh read); throws AccessDenied when fd/ is unreadable. */
 export function socketInodes(proc: ProcFs, pid: number): Set<number> {
   const out = new Set<number>();
-  for (const t of proc.readlinks(pid, 'fd', (_, link) => classifyFdLink(link))) {
+  for (const t of proc.readFdLinks(pid, (_, link) => classifyFdLink(link))) {
     if (t.type === 'socket' && t.inode) out.add(t.inode);
   }
   return out;

@@ -7,6 +7,10 @@ export const FD_SIZES = 'fd-sizes.json';
 
 /** Below this many links one thread is as fast: the helper would start too late to take any. */
 const SHARED_SCAN_MIN = 4096;
+/** From this many open fds the table is read by number rather than listed (see readFdLinks). */
+const NUMBERED_MIN = 2048;
+/** How often a scan without the helper calls `between`, in links. */
+const BETWEEN_EVERY = 256;
 
 /**
  * Read access to /proc and the cgroup hierarchy, rooted at a configurable directory so
@@ -20,6 +24,11 @@ export class ProcFs {
   /** Use the helper thread for a scan of this process, if it has one (see helperFor). */
   useHelperFor(pid: number): void {
     if (this.live) this.helper = helperFor(pid);
+  }
+
+  /** Whether the helper thread has already read this file (reading it now will not wait). */
+  delivered(pid: number | 'self' | null, rel: string): boolean {
+    return this.helper?.delivered(this.procPath(pid, rel)) ?? false;
   }
 
   get live(): boolean {
@@ -85,36 +94,70 @@ export class ProcFs {
   }
 
   /**
-   * Every entry of a directory of links (/proc/PID/fd), mapped with its target by `each`;
-   * entries that vanish mid-scan (an fd closed) are absent. The links are read by their bare
-   * names after a chdir into the directory, undone before returning: the kernel then looks up
-   * one name per link instead of walking /proc/PID/fd/ again, a quarter less time on a large fd
-   * table. The scan is synchronous, and async file I/O elsewhere uses absolute paths, so nothing
-   * sees the change. A big directory is shared with the helper thread, when one was started.
+   * Every open fd of a process with its link target, mapped by `each`, in fd order; an fd closed
+   * mid-scan is absent. `between` is called now and then during a long scan (see shareLinks).
+   *
+   * - Links are read by bare name after a chdir into /proc/PID/fd, undone before returning: the
+   *   kernel then looks up one name per link instead of walking /proc/PID/fd/ again (a quarter
+   *   less time). The scan is synchronous, and async file I/O elsewhere uses absolute paths.
+   * - A big table is not listed: since Linux 6.2 the size of /proc/PID/fd is the number of open
+   *   fds, and fds are handed out lowest first, so fds 0 to that count (plus some slack) are read
+   *   by number, which spares a directory listing of the whole table. If that finds fewer than
+   *   the count (a hole beyond the slack, or fds closed meanwhile), the listing is read after all
+   *   and the fds beyond the numbers tried are read too.
+   * - A big scan is shared with the helper thread, when one was started.
    */
-  readlinks<T>(pid: number, rel: string, each: (name: string, link: string) => T): T[] {
-    const dir = this.procPath(pid, rel);
+  readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void): T[] {
+    const dir = this.procPath(pid, 'fd');
     const helper = this.helper;
     try {
-      const names = this.readdir(pid, rel);
-      const fail = (err: unknown, i: number) => fromFsError(err, `${dir}/${names[i]}`, pid);
-      const links: (HelperLink | undefined)[] = inDir(dir, (prefix) => {
-        const here = (i: number): string | undefined => {
+      return inDir(dir, (prefix) => {
+        const read = (name: string): string | undefined => {
           try {
-            return readlinkSync(prefix + names[i]);
+            return readlinkSync(prefix + name);
           } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fail(err, i);
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromFsError(err, `${dir}/${name}`, pid);
             return undefined;
           }
         };
-        return helper && names.length >= SHARED_SCAN_MIN ? helper.shareLinks(dir, names, here) : names.map((_, i) => here(i));
+        const open = this.live ? openFdCount(dir) : 0;
+        const numbered = open >= NUMBERED_MIN;
+        const names = numbered ? undefined : this.readdir(pid, 'fd').sort(byNumber);
+        const count = names ? names.length : open + numberedSlack(open);
+        const nameOf = (i: number) => (names ? names[i] : String(i));
+
+        const found = new Array<T>(count);
+        const got = new Uint8Array(count);
+        let hits = 0;
+        const accept = (i: number, link: HelperLink | undefined) => {
+          if (typeof link === 'string') {
+            found[i] = each(nameOf(i), link);
+            got[i] = 1;
+            hits++;
+          } else if (link && link.code !== 'ENOENT') {
+            throw fromFsError(Object.assign(new Error(link.code), { code: link.code }), `${dir}/${nameOf(i)}`, pid);
+          }
+        };
+        const readHere = (i: number) => accept(i, read(nameOf(i)));
+        if (helper && count >= SHARED_SCAN_MIN) {
+          helper.shareLinks({ prefix, names, count }, readHere, accept, between);
+        } else {
+          for (let i = 0; i < count; i++) {
+            readHere(i);
+            if (between && i % BETWEEN_EVERY === 0) between();
+          }
+        }
+        const out: T[] = [];
+        for (let i = 0; i < count; i++) if (got[i]) out.push(found[i]);
+        if (numbered && hits < open) {
+          // fds beyond the numbers tried: only a listing finds them
+          for (const name of this.readdir(pid, 'fd').filter((n) => Number(n) >= count).sort(byNumber)) {
+            const link = read(name);
+            if (link !== undefined) out.push(each(name, link));
+          }
+        }
+        return out;
       });
-      const out: T[] = [];
-      links.forEach((link, i) => {
-        if (typeof link === 'string') out.push(each(names[i], link));
-        else if (link && link.code !== 'ENOENT') throw fail(Object.assign(new Error(link.code), { code: link.code }), i);
-      });
-      return out;
     } finally {
       helper?.noLinks(); // it must not wait for a list that is not coming
     }
@@ -165,6 +208,22 @@ export class ProcFs {
     return this.readdir(null, '').filter((n) => /^\d+$/.test(n)).map(Number);
   }
 }
+
+/** Open fds as the size of /proc/PID/fd (Linux 6.2 and later); 0 where the kernel does not tell. */
+function openFdCount(dir: string): number {
+  try {
+    return statSync(dir).size;
+  } catch {
+    return 0; // the listing that follows says why
+  }
+}
+
+/** Numbers tried beyond the open count: fds opened at the top of the table while it is read. */
+function numberedSlack(open: number): number {
+  return 64 + (open >> 8);
+}
+
+const byNumber = (a: string, b: string) => Number(a) - Number(b);
 
 /**
  * Run fn with the cwd moved into dir, where names need no prefix (''); the cwd is restored

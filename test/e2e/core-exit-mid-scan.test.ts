@@ -24,8 +24,8 @@ after(cleanup);
 
 /** The real /proc, but the target is killed right after its fd table is read. */
 class KillMidScan extends ProcFs {
-  override readlinks<T>(p: number, rel: string, each: (name: string, link: string) => T): T[] {
-    const out = super.readlinks(p, rel, each);
+  override readFdLinks<T>(p: number, each: (fd: string, link: string) => T, between?: () => void): T[] {
+    const out = super.readFdLinks(p, each, between);
     process.kill(pid, 'SIGKILL');
     // bounded wait until the kernel shows it dead (a zombie: its parent never waits for it)
     for (let i = 0; i < 200 && !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HelperThread } from '../../src/procfs/helper-thread.js';
+import { HelperThread, type HelperLink } from '../../src/procfs/helper-thread.js';
 
 function withDir(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'pt-helper-'));
@@ -31,33 +31,50 @@ describe('HelperThread', () => {
   }));
 
   test('shares a link scan: every index read once, by one thread or the other; then scans alone', () => withDir((dir) => {
-    const names = Array.from({ length: 3000 }, (_, i) => String(i));
-    for (const n of names) symlinkSync(`socket:[${n}]`, join(dir, n));
-    names.push('gone'); // listed, then closed before it was read
+    const count = 3000;
+    for (let i = 0; i < count; i++) symlinkSync(`socket:[${i}]`, join(dir, String(i)));
     writeFileSync(join(dir, 'ready'), '');
     const h = HelperThread.start([join(dir, 'ready')]);
-    assert.equal(h.take(join(dir, 'ready')), ''); // the helper runs and waits for the list
+    assert.equal(h.take(join(dir, 'ready')), ''); // read by one thread or the other
     const pause = new Int32Array(new SharedArrayBuffer(4));
-    let mine = 0;
-    const here = (i: number) => {
+    const links = new Map<number, HelperLink | undefined>();
+    const put = (i: number, link: HelperLink | undefined) => {
+      assert.ok(!links.has(i), `index ${i} read twice`);
+      links.set(i, link);
+    };
+    let mine = 0, betweens = 0;
+    const readHere = (i: number) => {
       mine++;
-      Atomics.wait(pause, 0, 0, 0.05); // a slower reader here, so the helper surely takes chunks
       try {
-        return readlinkSync(join(dir, names[i]));
+        put(i, readlinkSync(join(dir, String(i))));
       } catch {
-        return undefined;
+        put(i, undefined);
       }
     };
-    const links = h.shareLinks(dir, names, here);
-    assert.equal(links.length, names.length);
-    names.slice(0, -1).forEach((n, i) => assert.equal(links[i], `socket:[${n}]`));
-    const last = links[names.length - 1];
+    // by number, one past the last link: that one is gone. `between` gives the helper time to
+    // read and post the other chunks, then takes them in (delivered() does): none may be left
+    // unaccepted, or this would wait for more until the timeout.
+    const started = performance.now();
+    h.shareLinks({ prefix: `${dir}/`, count: count + 1 }, readHere, put, () => {
+      betweens++;
+      Atomics.wait(pause, 0, 0, 20);
+      h.delivered(join(dir, 'ready'));
+    });
+    assert.ok(performance.now() - started < 2000, 'no wait for chunks already received');
+    assert.equal(links.size, count + 1);
+    for (let i = 0; i < count; i++) assert.equal(links.get(i), `socket:[${i}]`);
+    const last = links.get(count);
     assert.ok(last === undefined || (typeof last === 'object' && last.code === 'ENOENT'), JSON.stringify(last));
-    assert.ok(mine < names.length, 'the helper read part of the list');
+    assert.ok(mine < count, 'the helper read part of the list');
     assert.ok(mine > 0, 'this thread read part of the list');
+    assert.ok(betweens > 0, 'between chunks, this thread could do other work');
 
+    // a second list, by name: read here alone
     mine = 0;
-    assert.deepEqual(h.shareLinks(dir, names.slice(0, 10), here), names.slice(0, 10).map((n) => `socket:[${n}]`));
-    assert.equal(mine, 10, 'a second list is read here alone');
+    links.clear();
+    const names = ['7', '3', '11'];
+    h.shareLinks({ prefix: `${dir}/`, names, count: names.length }, (i) => { mine++; put(i, readlinkSync(join(dir, names[i]))); }, put);
+    assert.deepEqual([...links.entries()].sort(([a], [b]) => a - b), [[0, 'socket:[7]'], [1, 'socket:[3]'], [2, 'socket:[11]']]);
+    assert.equal(mine, 3, 'a second list is read here alone');
   }));
 });

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifyFdLink, foldFileName, type FdTarget } from '../../src/procfs/fd.js';
@@ -72,25 +72,63 @@ describe('foldFileName', () => {
   for (const [path, want] of exact) test(`${path} → ${want}`, () => assert.equal(foldFileName(path), want));
 });
 
-describe('ProcFs.readlinks', () => {
-  test('reads every link of a directory, ours live and a tree by its root, and leaves the cwd as it was', () => {
+describe('ProcFs.readFdLinks', () => {
+  test('reads every link of a directory, ours live and a tree by its root, in fd order, and leaves the cwd as it was', () => {
     const cwd = process.cwd();
-    const live = new Map(new ProcFs().readlinks(process.pid, 'fd', (n, l) => [n, l] as const));
-    assert.equal(live.size, readdirSync('/proc/self/fd').length - 1); // minus the fd readdirSync itself held
+    const live = new ProcFs().readFdLinks(process.pid, (n, l) => [n, l] as const);
+    assert.equal(live.length, readdirSync('/proc/self/fd').length - 1); // minus the fd readdirSync itself held
+    assert.deepEqual(live.map(([n]) => Number(n)), live.map(([n]) => Number(n)).sort((a, b) => a - b));
     assert.equal(process.cwd(), cwd);
 
     const root = mkdtempSync(join(tmpdir(), 'pt-links-'));
     try {
       mkdirSync(join(root, 'proc/42/fd'), { recursive: true });
       symlinkSync('socket:[7]', join(root, 'proc/42/fd/3'));
-      symlinkSync('/var/log/a.log (deleted)', join(root, 'proc/42/fd/4'));
-      assert.deepEqual(new ProcFs(root).readlinks(42, 'fd', (n, l) => [n, l]).sort(), [['3', 'socket:[7]'], ['4', '/var/log/a.log (deleted)']]);
+      symlinkSync('/var/log/a.log (deleted)', join(root, 'proc/42/fd/10'));
+      symlinkSync('pipe:[9]', join(root, 'proc/42/fd/4'));
+      assert.deepEqual(new ProcFs(root).readFdLinks(42, (n, l) => [n, l]), [['3', 'socket:[7]'], ['4', 'pipe:[9]'], ['10', '/var/log/a.log (deleted)']]);
       // an entry that is not a link fails the read with a typed error, and the cwd is restored
       writeFileSync(join(root, 'proc/42/fd/5'), '');
-      assert.throws(() => new ProcFs(root).readlinks(42, 'fd', (n) => n), (e: unknown) => e instanceof ProctriageError && /fd\/5/.test(e.message));
+      assert.throws(() => new ProcFs(root).readFdLinks(42, (n) => n), (e: unknown) => e instanceof ProctriageError && /fd\/5/.test(e.message));
       assert.equal(process.cwd(), cwd);
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('a big table is read by number, and still whole when a hole pushes fds past the numbers tried', (t) => {
+    // Linux 6.2 and later tell the number of open fds as the size of /proc/PID/fd
+    if (statSync('/proc/self/fd').size === 0) return t.skip('this kernel does not report open fds as the size of /proc/PID/fd (Linux < 6.2)');
+    const need = 2600;
+    const limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 0);
+    if (limit < need + 200) return t.skip(`needs a soft fd limit of ${need + 200}, this process has ${limit}`);
+    class CountingProcFs extends ProcFs {
+      listings = 0;
+      override readdir(pid: number | null, rel: string): string[] {
+        this.listings++;
+        return super.readdir(pid, rel);
+      }
+    }
+    const opened: number[] = [];
+    try {
+      for (let i = 0; i < need; i++) opened.push(openSync('/dev/null', 'r'));
+      const dense = new CountingProcFs();
+      const all = dense.readFdLinks(process.pid, (fd, link) => [Number(fd), link] as const);
+      assert.equal(dense.listings, 0, 'no listing of a dense table');
+      const got = new Map(all);
+      for (const fd of opened) assert.equal(got.get(fd), '/dev/null');
+      assert.deepEqual(all.map(([fd]) => fd), [...got.keys()].sort((a, b) => a - b), 'in fd order');
+
+      // close 300 fds in the middle: the highest ones now lie beyond the open count plus slack
+      const closed = opened.splice(1000, 300);
+      for (const fd of closed) closeSync(fd);
+      const holed = new CountingProcFs();
+      const after = new Map(holed.readFdLinks(process.pid, (fd, link) => [Number(fd), link] as const));
+      assert.equal(holed.listings, 1, 'the listing finds the fds past the numbers tried');
+      for (const fd of opened) assert.equal(after.get(fd), '/dev/null', `fd ${fd}`);
+      for (const fd of closed) assert.ok(!after.has(fd), `closed fd ${fd}`);
+    } finally {
+      for (const fd of opened) closeSync(fd);
     }
   });
 });
