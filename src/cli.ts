@@ -3,8 +3,6 @@
  * `proctriage --version` starts as fast as node itself. Only this layer (with
  * src/commands) prints or exits.
  */
-import { createRequire } from 'node:module';
-import type * as V8 from 'node:v8';
 import { VERSION } from './version.js';
 import { ProctriageError } from './errors.js';
 import { helperFor } from './procfs/helper-thread.js';
@@ -16,7 +14,6 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(VERSION + '\n');
 } else if (argv.some((a) => a !== '--json') && argv.every((a) => /^\d+$/.test(a) || a === '--json')) {
-  baselineCodeOnly();
   // `proctriage PID… [--json]`, the common case, skips loading commander (20–30 ms), with the
   // options commander would pass: DEFAULTS plus the negatable flags' true
   const options = { ...DEFAULTS, redact: true, color: true, ...(argv.includes('--json') ? { json: true } : {}) };
@@ -26,19 +23,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     .then(({ diagnose: d }) => d.run(argv.filter((a) => a !== '--json'), options))
     .then((code) => { process.exitCode = code; }, fail);
 } else {
-  baselineCodeOnly();
   main(argv).then((code) => { process.exitCode = code; }, fail);
-}
-
-/**
- * Keep V8 to its baseline compiler. A diagnosis lasts a fraction of a second, too short for
- * optimized code to pay back its compilation, which runs on background threads: on a
- * 19 000-fd target it took a fifth of all CPU time, taken from the scan on a two-CPU machine.
- * Set before any hot code runs, this only stops later tier-ups (--version skips it: the flag
- * costs a module load).
- */
-function baselineCodeOnly(): void {
-  (createRequire(import.meta.url)('node:v8') as typeof V8).setFlagsFromString('--max-opt=1');
 }
 
 type Action = (...args: any[]) => Promise<number>;
