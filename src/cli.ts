@@ -5,7 +5,7 @@
  */
 import { VERSION } from './version.js';
 import { ProctriageError } from './errors.js';
-import { helperFor } from './procfs/helper-thread.js';
+import { headStart } from './procfs/head-start.js';
 
 /** Option defaults, shared by commander and the fast path below. */
 const DEFAULTS = { format: 'table', timeout: '10s' } as const;
@@ -17,8 +17,8 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   // `proctriage PID… [--json]`, the common case, skips loading commander (20–30 ms), with the
   // options commander would pass: DEFAULTS plus the negatable flags' true
   const options = { ...DEFAULTS, redact: true, color: true, ...(argv.includes('--json') ? { json: true } : {}) };
-  // a big target's helper thread starts now, so it is up when the scan begins (see helperFor)
-  helperFor(Number(argv.find((a) => a !== '--json')));
+  // a big target's helper thread, and the CPU sampling window, start before the modules load
+  headStart(Number(argv.find((a) => a !== '--json')));
   import('./commands/index.js')
     .then(({ diagnose: d }) => d.run(argv.filter((a) => a !== '--json'), options))
     .then((code) => { process.exitCode = code; }, fail);
