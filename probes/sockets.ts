@@ -1,5 +1,5 @@
 import type { Probe, ProbeOutput, Unknown } from '../src/engine/probe.js';
-import { formatEndpoint, type InetRow, type TcpState } from '../src/procfs/net-tcp.js';
+import { formatEndpoint, type Endpoint, type InetRow, type TcpState } from '../src/procfs/net-tcp.js';
 import { NoSuchProcess } from '../src/errors.js';
 
 const STATES: TcpState[] = ['established', 'closeWait', 'timeWait', 'listen', 'synSent', 'synRecv', 'finWait1', 'finWait2', 'lastAck', 'closing'];
@@ -66,27 +66,28 @@ export const probe: Probe = {
       tcp = own.concat(orphans.filter((r) => listenPorts.has(r.local.port) || peers.has(formatEndpoint(r.remote))));
     }
 
-    const metrics: Record<string, number> = {};
-    for (const s of STATES) metrics[`sockets.tcp.${s}`] = 0;
     // one pass: counts per state, and remote endpoints counted per state and over all states
-    const remotes = new Map<string, number>();
-    const remotesByState = new Map<TcpState, Map<string, number>>();
+    const perState = new Map<TcpState, number>();
+    const remotes = new PeerCounts();
+    const remotesByState = new Map<TcpState, PeerCounts>();
     const listen: InetRow[] = [];
     const queued: InetRow[] = [];
     for (const r of tcp) {
-      metrics[`sockets.tcp.${r.state}`] = (metrics[`sockets.tcp.${r.state}`] ?? 0) + 1;
+      perState.set(r.state, (perState.get(r.state) ?? 0) + 1);
       if (r.state === 'listen') {
         listen.push(r);
         continue;
       }
       if (r.rxQueue > 0 || r.txQueue > 0) queued.push(r);
-      const remote = formatEndpoint(r.remote);
-      remotes.set(remote, (remotes.get(remote) ?? 0) + 1);
+      remotes.add(r.remote);
       let byRemote = remotesByState.get(r.state);
-      if (!byRemote) remotesByState.set(r.state, (byRemote = new Map()));
-      byRemote.set(remote, (byRemote.get(remote) ?? 0) + 1);
+      if (!byRemote) remotesByState.set(r.state, (byRemote = new PeerCounts()));
+      byRemote.add(r.remote);
     }
-    const topRemotes = top(remotes);
+    const metrics: Record<string, number> = {};
+    for (const s of STATES) metrics[`sockets.tcp.${s}`] = 0;
+    for (const [s, n] of perState) metrics[`sockets.tcp.${s}`] = n;
+    const topRemotes = remotes.top();
     metrics['sockets.tcp.total'] = tcp.length;
     metrics['sockets.tcp.maxPerRemote'] = topRemotes[0]?.count ?? 0;
     metrics['sockets.udp'] = udp.length;
@@ -101,7 +102,7 @@ export const probe: Probe = {
       'sockets.queues': queued.sort((a, b) => b.rxQueue + b.txQueue - a.rxQueue - a.txQueue).slice(0, TOP)
         .map((r) => ({ local: formatEndpoint(r.local), remote: formatEndpoint(r.remote), state: r.state, rx: r.rxQueue, tx: r.txQueue })),
     };
-    for (const [state, byRemote] of remotesByState) evidence[`sockets.peers.${state}`] = top(byRemote);
+    for (const [state, byRemote] of remotesByState) evidence[`sockets.peers.${state}`] = byRemote.top();
     const out: ProbeOutput = { metrics, evidence };
     if (unknowns.length) {
       out.unknowns = unknowns;
@@ -121,15 +122,31 @@ function ownRows<T extends { inode: number }>(rows: T[], inodes: Set<number>): T
   return rows.filter((r) => r.inode !== 0 && inodes.has(r.inode) && !seen.has(r.inode) && !!seen.add(r.inode));
 }
 
-/** The TOP most frequent keys, most frequent first (ties in first-seen order), without sorting them all. */
-function top(counts: Map<string, number>): { endpoint: string; count: number }[] {
-  const best: { endpoint: string; count: number }[] = [];
-  for (const [endpoint, count] of counts) {
-    if (best.length === TOP && count <= best[TOP - 1].count) continue;
-    let i = best.length;
-    while (i > 0 && best[i - 1].count < count) i--;
-    best.splice(i, 0, { endpoint, count });
-    if (best.length > TOP) best.pop();
+/**
+ * Connections per remote endpoint, counted by ip and then port: no "ip:port" string per
+ * connection (a busy table has tens of thousands); only the top ones are formatted.
+ */
+class PeerCounts {
+  private readonly byIp = new Map<string, Map<number, number>>();
+
+  add(e: Endpoint): void {
+    let ports = this.byIp.get(e.ip);
+    if (!ports) this.byIp.set(e.ip, (ports = new Map()));
+    ports.set(e.port, (ports.get(e.port) ?? 0) + 1);
   }
-  return best;
+
+  /** The TOP most frequent endpoints, most frequent first (ties: by first-seen ip, then port), without sorting them all. */
+  top(): { endpoint: string; count: number }[] {
+    const best: { ip: string; port: number; count: number }[] = [];
+    for (const [ip, ports] of this.byIp) {
+      for (const [port, count] of ports) {
+        if (best.length === TOP && count <= best[TOP - 1].count) continue;
+        let i = best.length;
+        while (i > 0 && best[i - 1].count < count) i--;
+        best.splice(i, 0, { ip, port, count });
+        if (best.length > TOP) best.pop();
+      }
+    }
+    return best.map(({ ip, port, count }) => ({ endpoint: formatEndpoint({ ip, port }), count }));
+  }
 }
