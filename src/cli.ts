@@ -1,7 +1,7 @@
 /**
- * The CLI layer: commander wiring only. Commands load their modules lazily so that
- * `proctriage --version` starts as fast as node itself. Only this layer (with
- * src/commands) prints or exits.
+ * The CLI layer: commander wiring only. Commands load their modules lazily, and
+ * `proctriage --version` is answered by bin/proctriage.js before this module loads. Only this
+ * layer (with src/commands) prints or exits.
  */
 import { VERSION } from './version.js';
 import { ProctriageError } from './errors.js';
@@ -11,9 +11,7 @@ import { headStart } from './procfs/head-start.js';
 const DEFAULTS = { format: 'table', timeout: '10s' } as const;
 
 const argv = process.argv.slice(2);
-if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-  process.stdout.write(VERSION + '\n');
-} else if (argv.some((a) => a !== '--json') && argv.every((a) => /^\d+$/.test(a) || a === '--json')) {
+if (argv.some((a) => a !== '--json') && argv.every((a) => /^\d+$/.test(a) || a === '--json')) {
   // `proctriage PID… [--json]`, the common case, skips loading commander (20–30 ms), with the
   // options commander would pass: DEFAULTS plus the negatable flags' true
   const options = { ...DEFAULTS, redact: true, color: true, ...(argv.includes('--json') ? { json: true } : {}) };

@@ -29,6 +29,14 @@ function assertOneLineError(stderr: string, pattern: RegExp): void {
 }
 
 describe('bad input', () => {
+  test('--version and -V print the package version alone', async () => {
+    const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+    for (const args of [['--version'], ['-V']]) {
+      const res = await runCli(args);
+      assert.deepEqual([res.code, res.stdout, res.stderr], [0, `${version}\n`, '']);
+    }
+  });
+
   test('a non-numeric PID: exit 3, one line on stderr, nothing on stdout', async () => {
     const res = await runCli(['12abc']);
     assert.equal(res.code, 3);
