@@ -382,12 +382,12 @@ async function main(): Promise<void> {
   process.stdout.write(`proctriage benchmark: node ${process.version}, ${cpus().length} CPUs, kernel ${release()}; ${o.holder} holder; median of ${o.runs} runs after ${o.warmup} warm-up\n`);
   const loadBefore = loadavg()[0];
   if (loadBefore > cpus().length / 2) process.stdout.write(`note: load average ${loadBefore.toFixed(1)} on ${cpus().length} CPUs: other work inflates the wall times\n`);
-  process.stdout.write('  start-up…\n');
   if (EXTRA_CA) {
     process.stdout.write('note: NODE_EXTRA_CA_CERTS is set. On Node.js 20 it makes every start load the whole root\n'
       + '      certificate store first (nodejs/node#40524; Node 22 loads it on first use). proctriage and\n'
       + '      node -e 0 are timed as they are and, marked *, with it unset.\n');
   }
+  process.stdout.write('  start-up…\n');
   const start = await measure({
     version: [[process.execPath, [CLI, '--version'], [0]]],
     node: [[process.execPath, ['-e', '0'], [0]]],
