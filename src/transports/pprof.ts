@@ -6,6 +6,8 @@
  */
 import type * as Http from 'node:http';
 import type * as Dns from 'node:dns';
+import type * as Tls from 'node:tls';
+import { readFileSync } from 'node:fs';
 import type { LookupAddress } from 'node:dns';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
@@ -14,6 +16,20 @@ import { ProctriageError, Refused, TargetUnreachable, TimeoutExpired, UsageError
 
 // http, https and dns load on the first request: most runs (no Go target) never make one
 const load = createRequire(import.meta.url);
+
+/**
+ * The roots for https: Node's own plus the user's NODE_EXTRA_CA_CERTS file, which
+ * bin/proctriage.js hands over as PROCTRIAGE_EXTRA_CA_CERTS so that Node 20 does not load it at start.
+ */
+function extraCa(): { ca?: string[] } {
+  const file = process.env.PROCTRIAGE_EXTRA_CA_CERTS;
+  if (!file) return {};
+  try {
+    return { ca: [...(load('node:tls') as typeof Tls).rootCertificates, readFileSync(file, 'utf8')] };
+  } catch {
+    return {}; // unreadable: Node's own roots, as Node does with a NODE_EXTRA_CA_CERTS it cannot load
+  }
+}
 
 export const REMOTE_HINT = 'pass --allow-remote to probe a pprof endpoint on another host (it exposes heap contents and command lines)';
 
@@ -167,7 +183,8 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
       return new TargetUnreachable(`GET ${shown}`, describe(e));
     };
     const isLocalName = !opts.allowRemote && isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0;
-    const mod = load(url.protocol === 'https:' ? 'node:https' : 'node:http') as typeof Http;
+    const https = url.protocol === 'https:';
+    const mod = load(https ? 'node:https' : 'node:http') as typeof Http;
     let req: Http.ClientRequest;
     try {
       req = mod.get(url, {
@@ -175,6 +192,7 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
         agent: false,
         headers: { accept: 'text/plain, application/json;q=0.9, */*;q=0.1', 'accept-encoding': 'identity', 'user-agent': 'proctriage' },
         ...(isLocalName ? { lookup: loopbackLookup as unknown as typeof Dns.lookup } : {}),
+        ...(https ? extraCa() : {}),
       });
     } catch (err) {
       finish(failure(err));
@@ -242,9 +260,16 @@ const ERRNO: Record<string, string> = {
   HPE_INVALID_CONSTANT: 'the peer does not speak HTTP',
 };
 
+/** TLS verification failures that a private CA explains */
+const UNTRUSTED = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
 function describe(e: NodeJS.ErrnoException | undefined): string {
   const code = e?.code;
   if (code && ERRNO[code]) return `${ERRNO[code]} (${code})`;
+  if (code && UNTRUSTED.has(code)) return `the server's certificate is not trusted (${code}): name its CA file in NODE_EXTRA_CA_CERTS`;
+  if (code?.includes('CERT')) return `the server's certificate was refused (${code})`;
   if (code?.startsWith('HPE_')) return `the peer does not speak HTTP (${code})`;
   return code ?? e?.message ?? 'request failed';
 }

@@ -5,12 +5,12 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  REPO, cleanup, finding, procState, runCli, runJson, startNodeTarget, startTarget, unusedPid, waitFor, which,
+  CLI, REPO, cleanup, finding, procState, runCli, runJson, startNodeTarget, startTarget, unusedPid, waitFor, which,
 } from '../helpers/processes.js';
 
 const dirs: string[] = [];
@@ -35,6 +35,22 @@ describe('bad input', () => {
       const res = await runCli(args);
       assert.deepEqual([res.code, res.stdout, res.stderr], [0, `${version}\n`, '']);
     }
+    const installed = await runCli(['--version'], { direct: true });
+    assert.deepEqual([installed.code, installed.stdout, installed.stderr], [0, `${version}\n`, '']);
+  });
+
+  test('the installed command starts node without NODE_EXTRA_CA_CERTS, hands it over, and keeps every argument', async () => {
+    // a `node` first on PATH that prints what it was given
+    const dir = mkdtempSync(join(tmpdir(), 'proctriage-fake-node-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'node'), '#!/bin/sh\nprintf "%s\\n" "ca=${NODE_EXTRA_CA_CERTS-unset}" "handed=${PROCTRIAGE_EXTRA_CA_CERTS-unset}" "$@"\n', { mode: 0o755 });
+    const args = ['1', '--format', 'a b', '$HOME', "it's", '*'];
+    const without = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.endsWith('EXTRA_CA_CERTS')));
+    const run = (env: NodeJS.ProcessEnv) => spawnSync(CLI, args, { env: { ...env, PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8' });
+    const set = run({ ...without, NODE_EXTRA_CA_CERTS: '/etc/corp ca.pem' });
+    assert.equal(set.stdout, ['ca=unset', 'handed=/etc/corp ca.pem', CLI, ...args, ''].join('\n'));
+    const unset = run(without);
+    assert.equal(unset.stdout, ['ca=unset', 'handed=unset', CLI, ...args, ''].join('\n'));
   });
 
   test('a non-numeric PID: exit 3, one line on stderr, nothing on stdout', async () => {

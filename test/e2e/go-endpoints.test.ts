@@ -6,18 +6,21 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { cleanup, runCli, runJson, startTarget, type Target } from '../helpers/processes.js';
+import { cleanup, runCli, runJson, startTarget, which, type Target } from '../helpers/processes.js';
 import { buildService, goUnavailable, serviceEnv } from '../fixtures/go-service/service.js';
 
 const D1 = readFileSync(fileURLToPath(new URL('../../../test/fixtures/pprof/go1.19/goroutine-debug1.txt', import.meta.url)), 'utf8');
 const goSkip = goUnavailable();
 if (goSkip) console.log(`# go tests skipped: ${goSkip}`);
 
-const servers: { server: http.Server; sockets: Set<Socket> }[] = [];
+const servers: { server: http.Server | https.Server; sockets: Set<Socket> }[] = [];
 let sleeper: Target;
 
 async function serve(handler: http.RequestListener, host = '127.0.0.1'): Promise<{ url: string; connections: () => number }> {
@@ -133,4 +136,38 @@ test('GO* variables on a program that is not Go: its listeners are not probed', 
   assert.match(u.reason, /no Go build info/);
   assert.equal(t.actions, undefined, 'nothing was sent to it');
   assert.equal(t.metrics['go.gogcEnv'], 200);
+});
+
+test('--pprof over https with a private CA named in NODE_EXTRA_CA_CERTS: trusted, though Node never loaded it', async (t) => {
+  if (!which('openssl')) return t.skip('openssl is not installed (it makes the test certificate)');
+  const dir = mkdtempSync(join(tmpdir(), 'proctriage-tls-'));
+  try {
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=proctriage test CA', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      if (!req.url?.startsWith('/debug/pprof/goroutine')) { res.writeHead(404); res.end('404 page not found\n'); return; }
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(D1);
+    });
+    const sockets = new Set<Socket>();
+    server.on('secureConnection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+    servers.push({ server, sockets });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const env = (ca?: string) => ({ ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.endsWith('EXTRA_CA_CERTS'))), ...(ca ? { NODE_EXTRA_CA_CERTS: ca } : {}) });
+
+    // as an installed command runs: the sh line hands the variable over, the pprof client adds the file
+    const trusted = await runJson([String(sleeper.pid), '--pprof', url], { direct: true, env: env(cert) });
+    assert.equal(trusted.report.targets[0].metrics['go.goroutines'], 12012, JSON.stringify(goProbe(trusted.report.targets[0])));
+
+    // without it the certificate is refused, and said so
+    const untrusted = await runJson([String(sleeper.pid), '--pprof', url], { direct: true, env: env() });
+    const u = untrusted.report.targets[0];
+    assert.equal('go.goroutines' in u.metrics, false);
+    assert.match(JSON.stringify(u.unknowns), /certificate is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\): name its CA file in NODE_EXTRA_CA_CERTS/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serviceSpec } from '../../src/demo/catalog.js';
 import { ServiceProcess, startService as launch, type RunningService } from '../../src/demo/launch.js';
@@ -75,13 +75,19 @@ export interface CliResult {
 
 /**
  * Run the built CLI (`node bin/proctriage.js ...args`) as a child process with a deadline.
- * `prefix` runs it through another command (e.g. setpriv) that then execs node.
+ * `prefix` runs it through another command (e.g. setpriv) that then execs node. `direct` runs
+ * bin/proctriage.js itself, as an installed command is run (its sh line, then `node` from PATH).
  */
-export function runCli(args: string[], o: { timeoutMs?: number; prefix?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  const argv = [...(o.prefix ?? []), process.execPath, CLI, ...args];
+export function runCli(
+  args: string[],
+  o: { timeoutMs?: number; prefix?: string[]; env?: NodeJS.ProcessEnv; direct?: boolean } = {},
+): Promise<CliResult> {
+  const argv = [...(o.prefix ?? []), ...(o.direct ? [] : [process.execPath]), CLI, ...args];
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...o.env };
+  if (o.direct) env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}`;
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
     child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
