@@ -16,8 +16,10 @@ import { cleanup, startTarget, TARGETS, type Target } from '../helpers/processes
 let parent: Target;
 let pid: number;
 before(async () => {
-  // sh starts the target in the background, then becomes `sleep`, which never reaps it
-  parent = await startTarget('sh', ['-c', 'node "$0" <&0 & exec sleep 120', join(TARGETS, 'idle.js')]);
+  // sh starts the target in the background, then becomes `sleep`, which never reaps it. The
+  // target keeps our stdin pipe (it leaves when the pipe closes) through fd 3: sh gives a
+  // background command /dev/null as stdin before its own redirections, so `<&0` would not do.
+  parent = await startTarget('sh', ['-c', 'exec 3<&0; node "$0" <&3 3<&- & exec sleep 120 3<&-', join(TARGETS, 'idle.js')]);
   pid = parent.info.pid as number;
 });
 after(cleanup);
