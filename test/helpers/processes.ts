@@ -151,9 +151,15 @@ export function procState(pid: number): string | undefined {
 
 /** A PID that is not in use right now. */
 export function unusedPid(): number {
-  const max = Math.min(Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')), 2 ** 22);
-  const used = new Set(readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number));
-  for (let pid = max - 1; pid > max - 10_000; pid--) if (!used.has(pid)) return pid;
+  // The kernel hands out PIDs upward from the last one, wrapping at pid_max (32 768 on some
+  // machines), so a free PID just behind the last one is the last to be handed out again.
+  const max = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+  const last = Number(readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8'));
+  for (let back = 1; back < Math.min(max, 10_000); back++) {
+    const pid = (last - back + max) % max;
+    // not listed in /proc, but there: a thread id is a PID too
+    if (pid > 300 && !existsSync(`/proc/${pid}`)) return pid;
+  }
   throw new Error('no free PID found');
 }
 
