@@ -121,7 +121,11 @@ export function memoryCgroup(name: string, limit: number): { procs: string; remo
 
 /** A child that leaks one fd every 250 ms (4 per second, 14 400 per hour). */
 export const FD_LEAK = `const fs=require('fs');const held=[];setInterval(()=>held.push(fs.openSync('/dev/null','r')),250);console.log('ready')`;
-/** A child that does some work but holds its resources steady. */
-export const STEADY = `setInterval(()=>JSON.stringify({a:[1,2,3]}),50);console.log('ready')`;
+/**
+ * A child that does some work but holds its resources steady. It first churns through its young
+ * generation so V8 has committed those pages: a fresh Node process otherwise gains RSS page by
+ * page for minutes.
+ */
+export const STEADY = `for(let i=0;i<3e5;i++)JSON.stringify({a:[i,2,3],b:'x'.repeat(50)});setInterval(()=>JSON.stringify({a:[1,2,3]}),50);console.log('ready')`;
 /** GC-style memory: allocate 4 MiB every 100 ms, free it all every 0.9 s (run with --expose-gc). */
 export const SAWTOOTH = `const b=[];setInterval(()=>{if(b.length>=8){b.length=0;global.gc()}else b.push(Buffer.alloc(4<<20,1))},100);console.log('ready')`;
