@@ -192,6 +192,36 @@ describe('one look: average growth since start', () => {
   });
 });
 
+describe('warm-up: growth in a process\'s first 10 minutes', () => {
+  // memory creeping 40 MiB/h toward a 512 MiB cgroup limit (about 11 h away), as a fresh Node
+  // process's RSS does while V8 commits its heap, and the same creep toward a limit 30 min away
+  const judgeCreep = (uptimeSeconds: number, limit: number) => {
+    const base = { 'cgroup.memory.limit': limit, 'cgroup.memory.workingSet': 60 * 2 ** 20, 'memory.rss': 60 * 2 ** 20, 'process.uptimeSeconds': uptimeSeconds };
+    const samples: Sample[] = Array.from({ length: 40 }, (_, i) => ({
+      t: i,
+      metrics: { ...base, 'cgroup.memory.workingSet': base['cgroup.memory.workingSet'] + Math.round((i * 40 * 2 ** 20) / 3600) },
+    }));
+    const trends = trendsFromSamples(samples);
+    assert.equal(trends.memory.significant, true, 'the creep is real growth');
+    const c: Collected = {
+      identity: { pid: 42, comm: 'svc', ppid: 1, state: 'S', cmdline: ['svc'], startedAt: '2024-01-01T00:00:00.000Z', uptimeSeconds, startTicks: 1 },
+      metrics: samples[samples.length - 1].metrics, evidence: {}, unknowns: [], probes: [], actions: [],
+    };
+    const r = judge(c, { playbook: builtinPlaybook(), redact: true, probes: PROBES }, { metrics: trendMetrics(trends), trends });
+    return r.findings.find((f) => f.id === 'memory-growth')?.severity;
+  };
+
+  test('a process a minute old: a limit hours away is not called a leak', () => {
+    assert.equal(judgeCreep(60, 512 * 2 ** 20), undefined);
+  });
+  test('the same creep after 10 minutes is', () => {
+    assert.equal(judgeCreep(600, 512 * 2 ** 20), 'critical');
+  });
+  test('in warm-up too, a limit less than an hour away is', () => {
+    assert.equal(judgeCreep(60, 80 * 2 ** 20), 'critical');
+  });
+});
+
 describe('two snapshots', () => {
   test('per-metric change and rate per hour', () => {
     const ch = metricChanges({ 'fd.open': 100, runtime: 'node', x: 1 }, { 'fd.open': 160, runtime: 'node', x: 1 }, 1800);
