@@ -38,6 +38,7 @@ export const probe: Probe = {
     id: 'go',
     description: 'Go runtime through net/http/pprof: goroutines and their top stacks, heap, GC, memory limit; GOGC/GOMAXPROCS from environ',
     runtime: 'go',
+    requestedBy: ['pprof'],
     timeoutMs: 6000,
     facts: {
       'go.goroutines': { unit: 'count', description: 'goroutines, as counted by the runtime (includes the one serving our request)' },

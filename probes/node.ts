@@ -31,6 +31,7 @@ export const probe: Probe = {
     id: 'node',
     description: 'Node.js heap, handles, event-loop delay and GC through the V8 inspector (--inspect, an already-open inspector, or --activate-inspector)',
     runtime: 'node',
+    requestedBy: ['inspect', 'activateInspector'],
     // the cheap path has its own 5 s budget; --heap-snapshot on a big heap can take minutes (bounded by --timeout)
     timeoutMs: HEAVY_TIMEOUT_MS,
     facts: {

@@ -22,7 +22,7 @@ export function runOptions(o: TargetCliOptions, proc: ProcFs, playbook: Playbook
     proc,
     playbook,
     probes: PROBES,
-    probeOptions: { inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, pprof: o.pprof },
+    probeOptions: { inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, pprof: o.pprof, ownEndpoints: new Set() },
     timeoutMs: parseDuration(o.timeout ?? '10s', '--timeout'),
     redact: o.redact !== false,
     version: VERSION,

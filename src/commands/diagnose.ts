@@ -37,7 +37,7 @@ export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<R
     probes: PROBES,
     probeOptions: {
       inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, pprof: o.pprof,
-      heapSnapshot: o.heapSnapshot, report: o.report, force: o.force,
+      heapSnapshot: o.heapSnapshot, report: o.report, force: o.force, ownEndpoints: new Set(),
     },
     timeoutMs: parseDuration(o.timeout ?? '10s', '--timeout'),
     redact: o.redact !== false,
@@ -54,6 +54,7 @@ export async function run(pids: string[], o: DiagnoseOptions): Promise<number> {
   if (!onlyErrors || outputFormat(o) !== 'table') process.stdout.write(await render(report, o));
   for (const t of report.targets) {
     if (t.error) process.stderr.write(`proctriage: ${t.error.message}${t.error.hint ? ` (${t.error.hint})` : ''}\n`);
+    else if (t.statusReason) process.stderr.write(`proctriage: pid ${t.pid}: unknown: ${t.statusReason}\n`);
   }
   return report.exitCode;
 }

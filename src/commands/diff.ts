@@ -63,7 +63,7 @@ export async function run(fileA: string, fileB: string, o: OutputOptions): Promi
   const growth = growthRuleIds(playbook);
   const targets: DiffTarget[] = pairs.map(([ta, tb]) => {
     const trends = twoPointTrends(ta.metrics, tb.metrics, seconds);
-    const metrics = { ...tb.metrics, ...trendMetrics(trends) };
+    const metrics = { ...tb.metrics, ...trendMetrics(trends, 2) };
     const { findings } = evaluate(playbook, { pid: tb.pid, metrics, evidence: tb.evidence ?? {} });
     const mine = findings.filter((f) => growth.has(f.id));
     const changes = metricChanges(ta.metrics, tb.metrics, seconds).filter((c) => !c.metric.startsWith('trend.'));

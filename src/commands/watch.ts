@@ -3,7 +3,7 @@ import { collect, failedTarget, hostInfo, judge, type Collected, type RunOptions
 import { CLK_TCK, HostSources } from '../engine/sources.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
 import { loadPlaybook } from '../engine/playbook.js';
-import { RESOURCES, trendMetrics, trendsFromSamples, type Sample, type Trend } from '../engine/trends.js';
+import { MIN_SAMPLES, RESOURCES, trendMetrics, trendsFromSamples, type Sample, type Trend } from '../engine/trends.js';
 import { clean } from '../engine/redact.js';
 import { CachingProcFs } from '../bundle/procfs.js';
 import { assembleReport, runOptions } from '../bundle/session.js';
@@ -70,6 +70,7 @@ export async function run(pidArg: string, o: WatchOptions): Promise<number> {
     const report = assembleReport([target], opts, hostInfo(opts.proc));
     process.stdout.write(await render(report, o));
     if (target.error) process.stderr.write(`proctriage: ${target.error.message}${target.error.hint ? ` (${target.error.hint})` : ''}\n`);
+    else if (target.statusReason) process.stderr.write(`proctriage: pid ${target.pid}: unknown: ${target.statusReason}\n`);
     return report.exitCode;
   } finally {
     process.off('SIGINT', onSigint);
@@ -192,12 +193,17 @@ function final(w: Watched, opts: RunOptions): TargetReport {
   }
   const order = new Map(opts.probes.map((p, i) => [p.meta.id, i]));
   c.probes.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-  const target = judge(c, opts, { metrics: trendMetrics(trends), trends });
+  const target = judge(c, opts, { metrics: trendMetrics(trends, w.samples.length), trends });
   if (w.note && !w.gone && !w.note.startsWith('stopped by Ctrl-C')) target.unknowns.push({ probe: 'watch', reason: w.note });
   if (w.gone) {
     target.unknowns.push({ probe: 'watch', reason: w.note ?? 'the process is gone' });
     // a process that vanished under our eyes is not healthy by default
-    if (target.status === 'ok') target.status = 'unknown';
+    if (target.status === 'ok') Object.assign(target, { status: 'unknown', statusReason: w.note ?? 'the process is gone' });
+  } else if (w.samples.length < MIN_SAMPLES && target.status === 'ok') {
+    // a watch is asked to judge growth: one too short to do it has not answered
+    const reason = `${w.note ?? 'the watch ended'}: ${w.samples.length} samples are too few to judge growth (${MIN_SAMPLES} needed)`;
+    target.unknowns.push({ probe: 'watch', reason });
+    Object.assign(target, { status: 'unknown', statusReason: reason });
   }
   return target;
 }

@@ -45,23 +45,29 @@ export function evaluate(playbook: Playbook, facts: Facts): { findings: Finding[
       }
       judged++;
       const level = rule.levels.find((l) => test(l.when, facts.metrics));
-      if (level) fired.push(raise(rule, level.severity, facts));
+      if (level) fired.push(raise(rule, level, facts));
     }
     fired.sort((a, b) => RANK[b.severity] - RANK[a.severity]);
     findings.push(...fired);
     if (step.onlyWhenFiring && !findings.some((f) => f.severity !== 'info')) continue;
-    if (!fired.length && !judged && rules.length && step.hideWhenUnknown) continue;
+    // left out where it does not apply; kept where its unknown text has something to say (too few samples)
+    if (!fired.length && !judged && rules.length && step.hideWhenUnknown && fill(step.unknown, facts) === undefined) continue;
+    // a step is never answered "no" on data it does not have
+    const unknown = (keys: Iterable<string>) => fill(step.unknown, facts, { missing: [...keys].join(', ') }) ?? step.unknown;
     let answer: string;
     if (fired.length) answer = 'yes: ' + fired.map((f) => `${f.id} (${f.severity})`).join(', ');
-    else if (!judged && rules.length) answer = fill(step.unknown, facts, { missing: [...missing].join(', ') }) ?? step.unknown;
-    else answer = [step.healthy].flat().map((t) => fill(t, facts)).find((a) => a !== undefined) ?? 'no';
+    else if (!judged && rules.length) answer = unknown(missing);
+    else {
+      const healthy = [step.healthy].flat().map((t) => fill(t, facts)).find((a) => a !== undefined);
+      answer = healthy ?? unknown(placeholders([step.healthy].flat()[0], facts));
+    }
     path.push({ step: step.id, question: step.question, answer, findings: fired.map((f) => f.id) });
   }
   findings.sort((a, b) => RANK[b.severity] - RANK[a.severity]);
   return { findings, path };
 }
 
-function raise(rule: FindingRule, severity: SeverityLevel, facts: Facts): Finding {
+function raise(rule: FindingRule, level: FindingRule['levels'][number], facts: Facts): Finding {
   const evidence: Record<string, unknown> = {};
   for (const key of rule.evidence) {
     if (key in facts.metrics) evidence[key] = facts.metrics[key];
@@ -73,9 +79,9 @@ function raise(rule: FindingRule, severity: SeverityLevel, facts: Facts): Findin
   }
   return {
     id: rule.id,
-    severity,
+    severity: level.severity,
     title: rule.title,
-    summary: summarize([rule.summary].flat(), facts),
+    summary: summarize([level.summary ?? rule.summary].flat(), facts),
     evidence,
     likelyCauses: rule.likelyCauses.map((c) => fill(c, facts)).filter((c): c is string => c !== undefined),
     // a next step whose placeholders cannot be filled would be a broken command: leave it out
@@ -136,6 +142,11 @@ export function fill(template: string, facts: Facts, extra: Record<string, unkno
     return formatValue(v, fmt);
   });
   return ok ? out : undefined;
+}
+
+/** The metric keys of a template that cannot be filled. */
+function placeholders(template: string, facts: Facts): string[] {
+  return [...template.matchAll(/\{([A-Za-z0-9_.<>*-]+)(?::[a-z]+)?\}/g)].map((m) => m[1]).filter((k) => resolve(k, facts, {}) === undefined);
 }
 
 function resolve(key: string, facts: Facts, extra: Record<string, unknown>): unknown {

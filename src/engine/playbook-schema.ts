@@ -43,7 +43,12 @@ export const FindingRuleSchema = z.object({
   /** metrics that must be known to judge this finding; missing ones make it "unknown" */
   requires: z.array(metricKey).default([]),
   /** first matching level wins: list the most severe first */
-  levels: z.array(z.object({ severity: Severity, when: ConditionSchema }).strict()).min(1),
+  levels: z.array(z.object({
+    severity: Severity,
+    when: ConditionSchema,
+    /** what this level says, when it differs from the finding's summary */
+    summary: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  }).strict()).min(1),
   /** the first template whose placeholders all fill is used (list the most informative first) */
   summary: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
   /** metric keys (a prefix like fd.byType takes the family) or evidence keys to show */
@@ -60,7 +65,7 @@ export const StepSchema = z.object({
   healthy: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
   /** what the path says when the step cannot be judged */
   unknown: z.string().default('cannot tell: {missing} not readable'),
-  /** a step whose metrics are all absent is left out of the path (e.g. the Go branch on a Node target) */
+  /** a step whose metrics are all absent is left out of the path (e.g. the Go branch on a Node target), unless its unknown text fills from the facts */
   hideWhenUnknown: z.boolean().default(false),
   /** shown only when a warning or critical finding fired (mitigation) */
   onlyWhenFiring: z.boolean().default(false),

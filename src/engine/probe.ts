@@ -31,6 +31,16 @@ export interface ProbeMeta {
   timeoutMs: number;
   /** a failed core probe means the process could not really be examined (status unknown) */
   core?: boolean;
+  /**
+   * the options that ask for this probe explicitly (--inspect, --pprof): when one was given and
+   * the probe yields nothing, the user's question went unanswered (status unknown)
+   */
+  requestedBy?: (keyof ProbeOptions)[];
+}
+
+/** Whether a metric key is one the probe declares (a family "x.*" covers every "x.…"). */
+export function declares(meta: ProbeMeta, key: string): boolean {
+  return Object.keys(meta.facts).some((f) => (f.endsWith('.*') ? key.startsWith(f.slice(0, -1)) : f === key));
 }
 
 export interface ProbeOptions {
@@ -39,6 +49,8 @@ export interface ProbeOptions {
   activateInspector?: boolean;
   pprof?: string;
   allowRemote?: boolean;
+  /** local endpoints ("127.0.0.1:54321") of proctriage's own connections to targets: never counted as theirs */
+  ownEndpoints?: Set<string>;
   [key: string]: unknown;
 }
 

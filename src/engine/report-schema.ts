@@ -25,7 +25,8 @@ export const TrendSchema = z.object({
   etaSeconds: z.number().optional(),
   limit: z.number().optional(),
   significant: z.boolean().optional(),
-  estimate: z.boolean().optional(),
+  shape: z.enum(['steady', 'accelerating', 'decelerating', 'levelling-off']).optional(),
+  windowSeconds: z.number().optional(),
 });
 
 export const TargetSchema = z.object({
@@ -53,6 +54,8 @@ export const TargetSchema = z.object({
   /** evidence the probes collected (top peers, file groups …) that findings draw on */
   evidence: z.record(z.string(), z.unknown()).optional(),
   status: StatusEnum,
+  /** why the status is unknown although nothing was found: what could not be read */
+  statusReason: z.string().optional(),
   /** set when the target could not be examined at all */
   error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
 });

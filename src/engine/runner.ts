@@ -1,7 +1,7 @@
 import { hostname, release } from 'node:os';
 import type { ProcFs } from '../procfs/procfs.js';
 import type { Playbook } from './playbook-schema.js';
-import type { Metrics, Probe, ProbeOptions, ProbeOutput, ProbeRun, Unknown } from './probe.js';
+import { declares, type Metrics, type Probe, type ProbeOptions, type ProbeOutput, type ProbeRun, type Unknown } from './probe.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
 import { NoSuchProcess, ProctriageError, TimeoutExpired } from '../errors.js';
@@ -10,7 +10,7 @@ import { parseMountinfo } from '../procfs/cgroup.js';
 import { parseProcStat, PF_EXITING } from '../procfs/proc-stat.js';
 import { EXIT, overallStatus, statusOfFindings, type Report, type TargetReport } from './report.js';
 import { SCHEMA_VERSION } from './schema-version.js';
-import { estimateTrends, type Trend } from './trends.js';
+import type { Trend } from './trends.js';
 
 export interface RunOptions {
   proc: ProcFs;
@@ -134,19 +134,19 @@ function median(xs: number[]): number {
 /**
  * Turn collected facts into a target report: redact, walk the playbook, set the status.
  * `over` carries what a look over time adds (watch, diff): trend.* metrics, injected before the
- * playbook is walked so growth findings can fire, and the measured trends. Without it the report
- * gets the one-look estimates (average growth since start), which never raise a finding.
+ * playbook is walked so growth findings can fire, and the measured trends.
  */
-export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact' | 'probes'>,
+export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact' | 'probes' | 'probeOptions'>,
   over?: { metrics: Metrics; trends: Record<string, Trend> }): TargetReport {
   const evidence = cleanDeep(c.evidence, opts.redact);
   const metrics = cleanDeep({ ...c.metrics, ...over?.metrics }, opts.redact);
-  const trends = over?.trends ?? estimateTrends(c.metrics, c.identity.uptimeSeconds);
+  // one look has no rate: growth is only ever measured (watch, diff), never guessed from uptime
+  const trends = over?.trends ?? {};
   const { findings, path } = evaluate(opts.playbook, { pid: c.identity.pid, metrics, evidence });
   let status = statusOfFindings(findings.map((f) => f.severity));
-  const core = new Set(opts.probes.filter((p) => p.meta.core).map((p) => p.meta.id));
-  const blind = c.probes.filter((p) => core.has(p.id) && (p.status === 'denied' || p.status === 'error'));
-  // unknown is never healthy: a process we could not really look at is not "ok"
+  // unknown is never healthy: a process we could not really look at, or a question the user
+  // asked (--inspect, --pprof) that went unanswered, is not "ok"; a real finding still decides
+  const blind = blindSpots(c, opts);
   if (status === 'ok' && blind.length) status = 'unknown';
   const id = c.identity;
   return {
@@ -166,8 +166,29 @@ export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact'
     ...(c.actions.length ? { actions: c.actions } : {}),
     evidence,
     status,
+    ...(status === 'unknown' && blind.length ? { statusReason: clean(blind.join('; ')) } : {}),
   };
 }
+
+/** What keeps an otherwise clean target from being "ok": failed core probes, requested probes that yielded nothing. */
+function blindSpots(c: Collected, opts: Pick<RunOptions, 'probes' | 'probeOptions'>): string[] {
+  const out: string[] = [];
+  for (const p of opts.probes) {
+    const run = c.probes.find((r) => r.id === p.meta.id);
+    if (p.meta.core && run && (run.status === 'denied' || run.status === 'error')) {
+      out.push(`the ${p.meta.id} probe failed: ${run.error ?? run.status}`);
+      continue;
+    }
+    const asked = p.meta.requestedBy?.filter((k) => opts.probeOptions?.[k]);
+    if (!asked?.length) continue;
+    if (run && run.status !== 'skipped' && Object.keys(c.metrics).some((k) => declares(p.meta, k))) continue;
+    const why = c.unknowns.find((u) => u.probe === p.meta.id)?.reason ?? run?.error ?? run?.status ?? 'not run';
+    out.push(`${asked.map((k) => flag(String(k))).join(' / ')} was given but the ${p.meta.id} probe read nothing: ${why}`);
+  }
+  return out;
+}
+
+const flag = (option: string) => '--' + option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
 export function failedTarget(pid: number, err: unknown): TargetReport {
   const e = err instanceof ProctriageError ? err : new ProctriageError('PARSE_ERROR', (err as Error)?.message ?? String(err));

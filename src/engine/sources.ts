@@ -5,6 +5,7 @@ import { parseCmdline } from '../procfs/proc-cmdline.js';
 import { parseNetInet, parseNetUnix, type InetRow, type UnixRow } from '../procfs/net-tcp.js';
 import { classifyFdLink, type FdTarget } from '../procfs/fd.js';
 import { KernelThread, NoSuchProcess, ZombieProcess } from '../errors.js';
+import { parseOomKills, type OomKill } from '../procfs/kmsg.js';
 
 export const CLK_TCK = 100;
 
@@ -80,8 +81,21 @@ export class TargetSources {
   }
 
   inet(file: 'tcp' | 'tcp6' | 'udp' | 'udp6'): InetRow[] {
-    return this.host.netTable(this.netNamespace(), this.pid, file, () =>
-      parseNetInet(this.proc.read(this.pid, `net/${file}`), `/proc/${this.pid}/net/${file}`));
+    return this.host.netTable(this.netNamespace(), this.pid, file, () => this.readInet(file));
+  }
+
+  /**
+   * The namespace's TCP table read again, at least `afterMs` after the first read (once per
+   * namespace and run, so several targets share one wait and one read). Undefined where there
+   * is no second look to take (a recorded tree holds one).
+   */
+  async inetAgain(file: 'tcp' | 'tcp6', afterMs: number): Promise<{ rows: InetRow[]; intervalMs: number } | undefined> {
+    if (!this.proc.live) return undefined;
+    return this.host.secondLook(this.netNamespace(), this.pid, file, afterMs, () => this.readInet(file));
+  }
+
+  private readInet(file: 'tcp' | 'tcp6' | 'udp' | 'udp6'): InetRow[] {
+    return parseNetInet(this.proc.read(this.pid, `net/${file}`), `/proc/${this.pid}/net/${file}`);
   }
   unix(): UnixRow[] {
     return this.host.netTable(this.netNamespace(), this.pid, 'unix', () =>
@@ -95,11 +109,39 @@ export class HostSources {
   private memo = new Map<string, unknown>();
   constructor(readonly proc: ProcFs) {}
 
+  private readAt = new Map<string, number>();
+  private again = new Map<string, Promise<{ rows: InetRow[]; intervalMs: number }>>();
+
   netTable<T>(ns: string, pid: number, file: string, read: () => T): T {
     // an unknown namespace cannot be shared safely: key it by pid
     const key = `${ns || `pid:${pid}`}/${file}`;
-    if (!this.tables.has(key)) this.tables.set(key, read());
+    if (!this.tables.has(key)) {
+      this.readAt.set(key, performance.now());
+      this.tables.set(key, read());
+    }
     return this.tables.get(key) as T;
+  }
+
+  /** A second read of a table read before, taken `afterMs` after the first (see TargetSources.inetAgain). */
+  secondLook(ns: string, pid: number, file: string, afterMs: number, read: () => InetRow[]): Promise<{ rows: InetRow[]; intervalMs: number }> {
+    const key = `${ns || `pid:${pid}`}/${file}`;
+    let p = this.again.get(key);
+    if (!p) {
+      const first = this.readAt.get(key) ?? performance.now();
+      p = new Promise((r) => setTimeout(r, Math.max(0, first + afterMs - performance.now())))
+        .then(() => ({ intervalMs: Math.round(performance.now() - first), rows: read() }));
+      this.again.set(key, p);
+    }
+    return p;
+  }
+
+  /** OOM kills still in the kernel log, read once per run; undefined where the log cannot be read. */
+  oomKills(): OomKill[] | undefined {
+    if (!this.memo.has('oom')) {
+      const log = this.proc.readKernelLog();
+      this.memo.set('oom', log === undefined ? undefined : parseOomKills(log));
+    }
+    return this.memo.get('oom') as OomKill[] | undefined;
   }
 
   bootTime(): number {

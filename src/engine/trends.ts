@@ -22,9 +22,21 @@ export interface Trend {
   etaSeconds?: number;
   limit?: number;
   significant?: boolean;
-  /** average growth since the process started, from one look: never raises a finding */
-  estimate?: boolean;
+  /** the shape of significant growth (see growthShape): only steady or accelerating growth is a leak */
+  shape?: Shape;
+  /** seconds the samples span */
+  windowSeconds?: number;
 }
+
+/**
+ * How growth goes on over the watch: warm-up (pools and caches filling, a heap committing pages)
+ * slows down or levels off; a leak keeps its pace or speeds up.
+ */
+export type Shape = 'steady' | 'accelerating' | 'decelerating' | 'levelling-off';
+/** The later half grows at under this share of the earlier half's rate: decelerating. */
+export const DECELERATING = 1 / 3;
+/** ... at over this multiple: accelerating. */
+export const ACCELERATING = 2;
 
 export interface Point {
   /** seconds (any origin) */
@@ -63,7 +75,7 @@ export const GOROUTINE_LIMIT = 100_000;
 export const HANDLE_LIMIT = 10_000;
 
 /**
- * The resources whose growth the playbook judges. Memory is the cgroup working set against
+ * The resources whose growth the playbook judges. Memory is the cgroup's unreclaimable memory against
  * the cgroup limit when there is one; without a limit it is the RSS, with no limit, hence no
  * time to exhaustion and no memory-growth finding (the trend is still reported).
  */
@@ -74,8 +86,8 @@ export const RESOURCES: Resource[] = [
   },
   {
     key: 'memory', label: 'memory', unit: 'bytes',
-    value: (m) => (num(m, 'cgroup.memory.limit') !== undefined ? num(m, 'cgroup.memory.workingSet') : undefined) ?? num(m, 'memory.rss'),
-    limit: (m) => (num(m, 'cgroup.memory.workingSet') !== undefined ? num(m, 'cgroup.memory.limit') : undefined),
+    value: (m) => (num(m, 'cgroup.memory.limit') !== undefined ? num(m, 'cgroup.memory.unreclaimable') : undefined) ?? num(m, 'memory.rss'),
+    limit: (m) => (num(m, 'cgroup.memory.unreclaimable') !== undefined ? num(m, 'cgroup.memory.limit') : undefined),
   },
   {
     key: 'threads', label: 'threads', unit: 'count',
@@ -222,19 +234,37 @@ export interface SeriesStats {
   slope: number;
   samples: number;
   significant: boolean;
+  shape?: Shape;
   mk: MannKendall;
   drift: { mean: number; t: number; significant: boolean };
 }
 
-/** Slope and significance of growth for one series (points in time order). */
+/** Slope and significance of growth for one series (points in time order), and its shape when it grows. */
 export function analyseSeries(all: Point[]): SeriesStats {
   const points = thin(all);
   const slope = theilSen(points);
   const mk = mannKendall(points, slope);
   const drift = driftTest(points);
   const significant = all.length >= MIN_SAMPLES && slope > 0 && mk.z > Z_99 && drift.significant;
-  return { slope, samples: all.length, significant, mk, drift };
+  return { slope, samples: all.length, significant, ...(significant ? { shape: growthShape(points) } : {}), mk, drift };
 }
+
+/**
+ * The shape of a growing series: the Theil–Sen slope of its later half against its earlier half.
+ * The test needs no uptime: a restarted process that leaks again is judged at once, and a warm-up
+ * that levels off is told apart whenever it happens.
+ */
+export function growthShape(points: Point[]): Shape {
+  const half = points.length >> 1;
+  const early = theilSen(points.slice(0, half + 1)), late = theilSen(points.slice(half));
+  if (late <= 0) return 'levelling-off';
+  if (early <= 0) return 'accelerating';
+  if (late < early * DECELERATING) return 'decelerating';
+  return late > early * ACCELERATING ? 'accelerating' : 'steady';
+}
+
+/** Whether a shape is that of a leak rather than of warm-up. */
+export const leakShaped = (shape?: Shape): boolean => shape === 'steady' || shape === 'accelerating';
 
 /** Seconds until `used` reaches `limit` at `perSecond`; 0 when already there; undefined when never. */
 export function eta(used: number | undefined, limit: number | undefined, perSecond: number): number | undefined {
@@ -265,14 +295,15 @@ export function trendsFromSamples(samples: Sample[]): Record<string, Trend> {
       if (v !== undefined) points.push({ t: s.t, v });
     }
     if (!points.length) continue;
-    out[r.key] = measuredTrend(r, analyseSeries(points), last);
+    out[r.key] = measuredTrend(r, analyseSeries(points), last, points[points.length - 1].t - points[0].t);
   }
   return out;
 }
 
-function measuredTrend(r: Resource, st: Pick<SeriesStats, 'slope' | 'samples' | 'significant'>, last: Metrics): Trend {
+function measuredTrend(r: Resource, st: Pick<SeriesStats, 'slope' | 'samples' | 'significant' | 'shape'>, last: Metrics, windowSeconds: number): Trend {
   const limit = r.limit(last);
-  const t: Trend = { perHour: round(st.slope * 3600), samples: st.samples, significant: st.significant };
+  const t: Trend = { perHour: round(st.slope * 3600), samples: st.samples, significant: st.significant, windowSeconds: Math.round(windowSeconds) };
+  if (st.shape) t.shape = st.shape;
   if (limit !== undefined && Number.isFinite(limit)) t.limit = limit;
   if (st.significant) {
     const e = eta((r.used ?? r.value)(last), limit, st.slope);
@@ -283,54 +314,22 @@ function measuredTrend(r: Resource, st: Pick<SeriesStats, 'slope' | 'samples' | 
 
 /**
  * The metrics the playbook's growth findings read: trend.<key>.perHour, .etaSeconds (when
- * known), .significant (1 or 0) and .limit. Estimates are left out: they never raise findings.
+ * known), .significant and .leakShaped (1 or 0), .windowSeconds and .limit; and trend.samples with
+ * trend.minSamples, so that a watch too short to judge growth says so instead of "nothing growing".
+ * A series with fewer than MIN_SAMPLES samples gives no trend.<key> metrics: it cannot be judged.
  */
-export function trendMetrics(trends: Record<string, Trend>): Metrics {
-  const m: Metrics = {};
+export function trendMetrics(trends: Record<string, Trend>, samples: number): Metrics {
+  const m: Metrics = { 'trend.samples': samples, 'trend.minSamples': MIN_SAMPLES };
   for (const [key, t] of Object.entries(trends)) {
-    if (t.estimate) continue;
+    if (t.samples < MIN_SAMPLES && t.samples !== 2) continue;
     m[`trend.${key}.perHour`] = t.perHour;
     m[`trend.${key}.significant`] = t.significant ? 1 : 0;
+    m[`trend.${key}.leakShaped`] = leakShaped(t.shape) ? 1 : 0;
+    if (t.windowSeconds !== undefined) m[`trend.${key}.windowSeconds`] = t.windowSeconds;
     if (t.etaSeconds !== undefined) m[`trend.${key}.etaSeconds`] = t.etaSeconds;
     if (t.limit !== undefined) m[`trend.${key}.limit`] = t.limit;
   }
   return m;
-}
-
-// ------------------------------------------------------------------ one look: average since start
-
-/** Below this uptime an average since start says nothing. */
-export const MIN_ESTIMATE_UPTIME = 60;
-
-/**
- * Average growth since start from a single look: the current level over the uptime, as if the
- * process started from nothing. It is a lower bound of the current rate when the growth began
- * after the start, and an overestimate for a process that grew and then levelled off — hence
- * `estimate: true`, and no finding is ever raised from it. The time to the limit follows at that
- * pace; a restart buys about limit ÷ rate (the time a fresh process takes to get back here and on).
- */
-export function estimateTrends(metrics: Metrics, uptimeSeconds: number): Record<string, Trend> {
-  const out: Record<string, Trend> = {};
-  if (!(uptimeSeconds >= MIN_ESTIMATE_UPTIME)) return out;
-  for (const r of RESOURCES) {
-    const v = r.value(metrics);
-    if (v === undefined || v <= 0) continue;
-    const perSecond = v / uptimeSeconds;
-    const t: Trend = { perHour: round(perSecond * 3600), samples: 1, estimate: true };
-    const limit = r.limit(metrics);
-    if (limit !== undefined && Number.isFinite(limit)) {
-      t.limit = limit;
-      const e = eta((r.used ?? r.value)(metrics), limit, perSecond);
-      if (e !== undefined) t.etaSeconds = Math.round(e);
-    }
-    out[r.key] = t;
-  }
-  return out;
-}
-
-/** Time a restarted process takes to reach the limit again at the trend's rate. */
-export function restartBuys(t: Trend): number | undefined {
-  return t.limit !== undefined && t.perHour > 0 ? (t.limit / t.perHour) * 3600 : undefined;
 }
 
 function round(x: number): number {
@@ -377,7 +376,9 @@ export function twoPointTrends(a: Metrics, b: Metrics, seconds: number): Record<
     if (x === undefined || y === undefined) continue;
     const slope = (y - x) / seconds;
     const floor = Math.max(TWO_POINT_FLOOR.relative * Math.abs(x), r.unit === 'bytes' ? TWO_POINT_FLOOR.bytes : TWO_POINT_FLOOR.count);
-    out[r.key] = measuredTrend(r, { slope, samples: 2, significant: y - x >= floor }, b);
+    // two points have no shape: a rise over the floor is taken at face value
+    const significant = y - x >= floor;
+    out[r.key] = measuredTrend(r, { slope, samples: 2, significant, ...(significant ? { shape: 'steady' as const } : {}) }, b, seconds);
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
 import { helperFor, type HelperLink, type HelperThread } from './helper-thread.js';
 
@@ -84,6 +84,41 @@ export class ProcFs {
     }
   }
 
+  /**
+   * The kernel log records still in the ring buffer (/dev/kmsg: one record per read, EAGAIN at the
+   * end), bounded; undefined where it cannot be read (not root, no CAP_SYSLOG, a recorded tree).
+   */
+  readKernelLog(maxBytes = 4 << 20): string | undefined {
+    if (!this.live) return undefined;
+    let fd: number;
+    try {
+      fd = openSync('/dev/kmsg', constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      return undefined;
+    }
+    const buf = Buffer.alloc(16384);
+    const parts: string[] = [];
+    let total = 0;
+    try {
+      while (total < maxBytes) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, 0, buf.length, null);
+        } catch (err) {
+          // EPIPE: records were overwritten while we read; go on from the next one
+          if ((err as NodeJS.ErrnoException).code === 'EPIPE') continue;
+          break; // EAGAIN: the end
+        }
+        if (n <= 0) break;
+        parts.push(buf.toString('utf8', 0, n));
+        total += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return parts.join('');
+  }
+
   readdir(pid: number | null, rel: string): string[] {
     const p = this.procPath(pid, rel);
     try {
@@ -164,13 +199,13 @@ export class ProcFs {
   }
 
   /** readlink that returns undefined when the entry vanished (fd closed mid-scan). */
-  readlinkOrGone(pid: number, rel: string): string | undefined {
+  readlinkOrGone(pid: number | 'self', rel: string): string | undefined {
     try {
       return readlinkSync(this.procPath(pid, rel));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return undefined;
-      throw fromFsError(err, this.procPath(pid, rel), pid);
+      throw fromFsError(err, this.procPath(pid, rel), typeof pid === 'number' ? pid : undefined);
     }
   }
 

@@ -36,7 +36,7 @@ export function keyMetrics(metrics: Record<string, unknown>): string[] {
 
 const KEY_METRICS = [
   'fd.open', 'fd.limit', 'fd.utilization', 'sockets.tcp.established', 'sockets.tcp.closeWait', 'sockets.tcp.timeWait',
-  'memory.rss', 'cgroup.memory.workingSet', 'cgroup.memory.limit', 'cgroup.memory.utilization', 'cgroup.memory.oomKills',
+  'memory.rss', 'cgroup.memory.unreclaimable', 'cgroup.memory.limit', 'cgroup.memory.utilization', 'cgroup.memory.oomKills',
   'threads', 'cpu.percent', 'node.heap.used', 'node.heap.limit', 'node.handles.total', 'node.eventLoop.delayP99Ms',
   'go.goroutines', 'go.heap.alloc', 'go.gc.cpuFraction',
 ];

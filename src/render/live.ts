@@ -5,7 +5,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { TargetReport } from '../engine/report.js';
 import { formatBytes, formatDuration, formatNumber } from '../engine/format.js';
-import { MIN_SAMPLES, resource, restartBuys, type Trend } from '../engine/trends.js';
+import { MIN_SAMPLES, resource, type Trend } from '../engine/trends.js';
 
 export interface LiveSeries {
   key: string;
@@ -107,33 +107,28 @@ export function renderProgressLine(s: LiveState): string {
   return `proctriage watch pid ${s.pid}: sample ${s.samples} at ${clock(s.elapsedMs)}: ${parts.join(' · ')}${s.note ? ` · ${s.note}` : ''}\n`;
 }
 
-/**
- * Trend lines of a report target (plain text: the caller colours or escapes them). Measured
- * trends first; one-look estimates say so, with what a restart buys.
- */
+/** Trend lines of a report target (plain text: the caller colours or escapes them), with the shape judged. */
 export function trendLines(t: TargetReport): string[] {
   const out: string[] = [];
   for (const [key, tr] of Object.entries(t.trends ?? {})) {
-    if (tr.estimate) {
-      let line = `${label(key)}: ≈ ${rateText(key, tr)} on average since start (estimate from uptime and current level`;
-      line += `; a lower bound if the growth began later)`;
-      const buys = restartBuys(tr);
-      if (tr.etaSeconds !== undefined && tr.limit !== undefined) line += `; at that pace ${limitText(key, tr.limit)} is ${formatDuration(tr.etaSeconds)} away`;
-      if (buys !== undefined) line += `; a restart buys about ${formatDuration(buys)}`;
-      out.push(line);
-      continue;
-    }
     let line = `${label(key)}: ${rateText(key, tr)} over ${tr.samples} samples, `;
-    if (tr.significant) line += 'significant growth';
+    if (tr.significant) line += SHAPE_TEXT[tr.shape ?? 'steady'];
     else if (tr.samples === 2) line += 'not significant (the change is under the two-point floor)';
     else if (tr.samples < MIN_SAMPLES) line += `too few samples to tell growth from noise (${MIN_SAMPLES} needed)`;
     else line += 'not significant (no growth told apart from noise)';
-    if (tr.significant && tr.etaSeconds !== undefined && tr.limit !== undefined) line += `; ${limitText(key, tr.limit)} is reached in ${formatDuration(tr.etaSeconds)}`;
+    if (tr.significant && tr.etaSeconds !== undefined && tr.limit !== undefined) line += `; ${limitText(key, tr.limit)} is reached in ${formatDuration(tr.etaSeconds)} at this rate`;
     else if (tr.limit === undefined) line += '; no limit';
     out.push(line);
   }
   return out;
 }
+
+const SHAPE_TEXT: Record<NonNullable<Trend['shape']>, string> = {
+  steady: 'significant growth at a steady pace (leak-like)',
+  accelerating: 'significant growth, speeding up (leak-like)',
+  decelerating: 'significant growth, slowing down (warm-up-like: not judged a leak)',
+  'levelling-off': 'grew, then levelled off (warm-up-like: not judged a leak)',
+};
 
 function stripAnsi(s: string): string {
   // eslint-disable-next-line no-control-regex

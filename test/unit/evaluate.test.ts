@@ -177,7 +177,7 @@ describe('evaluate', () => {
       ['fds', 'no: 10 open'], // fd.limit absent: the second healthy template
       // go: every rule's metrics absent and hideWhenUnknown → left out of the path
       ['mem', 'unknown: need cgroup.memory.utilization, cgroup.memory.limit, node.heap.limit'],
-      ['never', 'no'], // no healthy template fills: plain "no"
+      ['never', 'cannot tell: nope not readable'], // no healthy template fills: never a plain "no" on missing data
       // mitigation: nothing above info fired → left out
     ]);
 
@@ -186,7 +186,7 @@ describe('evaluate', () => {
       ['fds', 'yes: fd-exhaustion (critical)', ['fd-exhaustion']],
       ['go', 'no', []],
       ['mem', 'no', []], // one rule judged (mem-a), the other unknown: the step is answered
-      ['never', 'no', []],
+      ['never', 'cannot tell: nope not readable', []],
       ['mitigation', 'restart 4242', []],
     ]);
     assert.equal(firing.path[0].question, 'FDs?');

@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  analyseSeries, driftTest, estimateTrends, eta, mannKendall, metricChanges, restartBuys, theilSen, thin, trendMetrics,
-  trendsFromSamples, twoPointTrends, MAX_POINTS, MIN_ESTIMATE_UPTIME, type Point, type Sample,
+  analyseSeries, driftTest, eta, growthShape, mannKendall, metricChanges, theilSen, thin, trendMetrics,
+  trendsFromSamples, twoPointTrends, MAX_POINTS, type Point, type Sample,
 } from '../../src/engine/trends.js';
 import { judge, type Collected } from '../../src/engine/runner.js';
 import { builtinPlaybook } from '../../src/engine/playbook.js';
@@ -116,10 +116,12 @@ describe('trends from samples', () => {
 
   test('fd.open: slope per hour, ETA to fd.limit from the last level, and the trend.* metrics', () => {
     const tr = trendsFromSamples(leak(17));
-    assert.deepEqual(tr['fd.open'], { perHour: 14_400, samples: 17, significant: true, limit: 512, etaSeconds: Math.round((512 - 36) / 4) });
+    assert.deepEqual(tr['fd.open'], { perHour: 14_400, samples: 17, significant: true, shape: 'steady', windowSeconds: 4, limit: 512, etaSeconds: Math.round((512 - 36) / 4) });
     assert.equal(tr.threads.significant, false);
     assert.equal(tr.threads.etaSeconds, undefined);
-    const m = trendMetrics(tr);
+    const m = trendMetrics(tr, 17);
+    assert.equal(m['trend.fd.open.leakShaped'], 1);
+    assert.equal(m['trend.samples'], 17);
     assert.equal(m['trend.fd.open.perHour'], 14_400);
     assert.equal(m['trend.fd.open.significant'], 1);
     assert.equal(m['trend.fd.open.etaSeconds'], 119);
@@ -127,12 +129,12 @@ describe('trends from samples', () => {
     assert.ok(!('trend.threads.etaSeconds' in m));
   });
 
-  test('memory is the cgroup working set against its limit, or the RSS with no limit (so no ETA)', () => {
-    const withLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.workingSet': 100e6 + i * 1e6, 'cgroup.memory.limit': 200e6, 'memory.rss': 5e6 })));
+  test('memory is the cgroup\'s unreclaimable memory against its limit, or the RSS with no limit (so no ETA)', () => {
+    const withLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6 + i * 1e6, 'cgroup.memory.limit': 200e6, 'memory.rss': 5e6 })));
     assert.equal(withLimit.memory.limit, 200e6);
     assert.equal(withLimit.memory.significant, true);
     assert.equal(withLimit.memory.etaSeconds, Math.round((200e6 - 111e6) / 4e6));
-    const noLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.workingSet': 100e6, 'memory.rss': 50e6 + i * 1e6 })));
+    const noLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6, 'memory.rss': 50e6 + i * 1e6 })));
     assert.equal(noLimit.memory.perHour, 4e6 * 3600);
     assert.equal(noLimit.memory.significant, true);
     assert.equal(noLimit.memory.limit, undefined);
@@ -163,62 +165,79 @@ describe('trends from samples', () => {
   });
 });
 
-describe('one look: average growth since start', () => {
-  test('level over uptime, the time to the limit at that pace, what a restart buys; marked as an estimate', () => {
-    const tr = estimateTrends({ 'fd.open': 900, 'fd.limit': 1000, threads: 12 }, 9 * 3600);
-    assert.deepEqual(tr['fd.open'], { perHour: 100, samples: 1, estimate: true, limit: 1000, etaSeconds: 3600 });
-    assert.equal(restartBuys(tr['fd.open']), 10 * 3600);
-    assert.equal(tr.threads.limit, undefined);
-    assert.deepEqual(trendMetrics(tr), {}, 'estimates never feed the playbook');
-    assert.deepEqual(estimateTrends({ 'fd.open': 900 }, MIN_ESTIMATE_UPTIME - 1), {});
-  });
-
-  test('judge: one look gets estimates and no growth finding; measured trends raise fd-growth', () => {
+describe('one look has no rate', () => {
+  test('judge: one look gets no trend and no growth finding; measured trends raise fd-growth', () => {
     const playbook = builtinPlaybook();
     const c: Collected = {
-      identity: { pid: 42, comm: 'svc', ppid: 1, state: 'S', cmdline: ['svc'], startedAt: '2024-01-01T00:00:00.000Z', uptimeSeconds: 36_000, startTicks: 1 },
-      metrics: { 'fd.open': 900, 'fd.limit': 1000, 'fd.utilization': 0.9, 'process.uptimeSeconds': 36_000 },
+      identity: { pid: 42, comm: 'svc', ppid: 1, state: 'S', cmdline: ['svc'], startedAt: '2024-01-01T00:00:00.000Z', uptimeSeconds: 60, startTicks: 1 },
+      metrics: { 'fd.open': 900, 'fd.limit': 1000, 'fd.utilization': 0.9, 'process.uptimeSeconds': 60 },
       evidence: {}, unknowns: [], probes: [], actions: [],
     };
     const once = judge(c, { playbook, redact: true, probes: PROBES });
-    assert.equal(once.trends?.['fd.open'].estimate, true);
+    assert.equal(once.trends, undefined, 'a level over the uptime is not a rate');
     assert.ok(!once.findings.some((f) => f.id.endsWith('-growth')));
     const samples: Sample[] = Array.from({ length: 12 }, (_, i) => ({ t: i * 60, metrics: { ...c.metrics, 'fd.open': 880 + i * 2 } }));
     const trends = trendsFromSamples(samples);
-    const watched = judge(c, { playbook, redact: true, probes: PROBES }, { metrics: trendMetrics(trends), trends });
-    const f = watched.findings.find((x) => x.id === 'fd-growth');
-    assert.equal(f?.severity, 'critical');
-    assert.equal(watched.trends?.['fd.open'].estimate, undefined);
+    const watched = judge(c, { playbook, redact: true, probes: PROBES }, { metrics: trendMetrics(trends, 12), trends });
+    assert.equal(watched.findings.find((x) => x.id === 'fd-growth')?.severity, 'critical');
   });
 });
 
-describe('warm-up: growth in a process\'s first 10 minutes', () => {
-  // memory creeping 40 MiB/h toward a 512 MiB cgroup limit (about 11 h away), as a fresh Node
-  // process's RSS does while V8 commits its heap, and the same creep toward a limit 30 min away
-  const judgeCreep = (uptimeSeconds: number, limit: number) => {
-    const base = { 'cgroup.memory.limit': limit, 'cgroup.memory.workingSet': 60 * 2 ** 20, 'memory.rss': 60 * 2 ** 20, 'process.uptimeSeconds': uptimeSeconds };
-    const samples: Sample[] = Array.from({ length: 40 }, (_, i) => ({
-      t: i,
-      metrics: { ...base, 'cgroup.memory.workingSet': base['cgroup.memory.workingSet'] + Math.round((i * 40 * 2 ** 20) / 3600) },
-    }));
+describe('growth judged by its shape, whatever the uptime', () => {
+  const MiB = 2 ** 20;
+  /** memory-growth for a series of unreclaimable cgroup memory, one sample a second, at an uptime */
+  const judgeMemory = (values: number[], limit: number, uptimeSeconds = 60) => {
+    const samples: Sample[] = values.map((v, i) => ({ t: i, metrics: { 'cgroup.memory.limit': limit, 'cgroup.memory.unreclaimable': Math.round(v), 'memory.rss': Math.round(v), 'process.uptimeSeconds': uptimeSeconds } }));
     const trends = trendsFromSamples(samples);
-    assert.equal(trends.memory.significant, true, 'the creep is real growth');
     const c: Collected = {
       identity: { pid: 42, comm: 'svc', ppid: 1, state: 'S', cmdline: ['svc'], startedAt: '2024-01-01T00:00:00.000Z', uptimeSeconds, startTicks: 1 },
       metrics: samples[samples.length - 1].metrics, evidence: {}, unknowns: [], probes: [], actions: [],
     };
-    const r = judge(c, { playbook: builtinPlaybook(), redact: true, probes: PROBES }, { metrics: trendMetrics(trends), trends });
-    return r.findings.find((f) => f.id === 'memory-growth')?.severity;
+    const r = judge(c, { playbook: builtinPlaybook(), redact: true, probes: PROBES }, { metrics: trendMetrics(trends, samples.length), trends });
+    return { trend: trends.memory, severity: r.findings.find((f) => f.id === 'memory-growth')?.severity, path: r.path };
   };
+  const noise = rng(7);
 
-  test('a process a minute old: a limit hours away is not called a leak', () => {
-    assert.equal(judgeCreep(60, 512 * 2 ** 20), undefined);
+  test('a restarted process that leaks again is critical in its first minute: steady growth, limit a day away at most', () => {
+    // 2 MiB/s toward a 512 MiB limit from 60 MiB: about 4 minutes away
+    const r = judgeMemory(Array.from({ length: 60 }, (_, i) => 60 * MiB + i * 2 * MiB + gauss(noise) * 256 * 1024), 512 * MiB, 30);
+    assert.equal(r.trend.shape, 'steady');
+    assert.equal(r.severity, 'critical');
   });
-  test('the same creep after 10 minutes is', () => {
-    assert.equal(judgeCreep(600, 512 * 2 ** 20), 'critical');
+
+  test('warm-up that levels off is not a leak, even with the limit near', () => {
+    // a pool filling: +200 MiB fast over 20 s, then flat for 40 s, 300 MiB of a 320 MiB limit
+    const r = judgeMemory(Array.from({ length: 60 }, (_, i) => 100 * MiB + Math.min(i, 20) * 10 * MiB + gauss(noise) * 128 * 1024), 320 * MiB, 30);
+    // the statistics may already call it a one-off step; if they call it growth, its shape is warm-up
+    if (r.trend.significant) assert.ok(r.trend.shape === 'levelling-off' || r.trend.shape === 'decelerating', r.trend.shape);
+    assert.equal(r.severity, undefined);
+    const slower = judgeMemory(Array.from({ length: 60 }, (_, i) => 100 * MiB + Math.min(i, 36) * 5 * MiB + gauss(noise) * 128 * 1024), 320 * MiB, 30);
+    assert.equal(slower.trend.significant, true, 'a fill over most of the window is growth');
+    assert.ok(slower.trend.shape === 'levelling-off' || slower.trend.shape === 'decelerating', slower.trend.shape);
+    assert.equal(slower.severity, undefined);
   });
-  test('in warm-up too, a limit less than an hour away is', () => {
-    assert.equal(judgeCreep(60, 80 * 2 ** 20), 'critical');
+
+  test('warm-up that slows down (an exponential approach) is not a leak', () => {
+    const r = judgeMemory(Array.from({ length: 60 }, (_, i) => 100 * MiB + 150 * MiB * (1 - Math.exp(-i / 12))), 300 * MiB, 30);
+    assert.equal(r.trend.shape, 'decelerating');
+    assert.equal(r.severity, undefined);
+  });
+
+  test('accelerating growth is a leak', () => {
+    assert.equal(growthShape(Array.from({ length: 40 }, (_, i) => ({ t: i, v: i * i }))), 'accelerating');
+  });
+
+  test('a steady creep projected far beyond the time watched is a warning to watch longer, not critical', () => {
+    // 40 MiB/h toward a 512 MiB limit, 11 h away, seen for 40 s: 1 000 times the window
+    const r = judgeMemory(Array.from({ length: 40 }, (_, i) => 60 * MiB + (i * 40 * MiB) / 3600), 512 * MiB);
+    assert.equal(r.trend.significant, true);
+    assert.equal(r.severity, 'warning');
+  });
+
+  test('too few samples: the growth step says it cannot tell, never "nothing on course"', () => {
+    const r = judgeMemory([1, 2, 3, 4].map((i) => 60 * MiB + i * MiB), 512 * MiB);
+    assert.equal(r.severity, undefined);
+    assert.match(r.path.find((p) => p.step === 'growth')?.answer ?? '', /^cannot tell: 4 samples, a trend needs 8/);
   });
 });
 
@@ -232,7 +251,7 @@ describe('two snapshots', () => {
     const a = { 'fd.open': 100, 'fd.limit': 1000 };
     assert.equal(twoPointTrends(a, { 'fd.open': 109, 'fd.limit': 1000 }, 3600)['fd.open'].significant, false);
     const t = twoPointTrends(a, { 'fd.open': 130, 'fd.limit': 1000 }, 3600)['fd.open'];
-    assert.deepEqual(t, { perHour: 30, samples: 2, significant: true, limit: 1000, etaSeconds: (870 / 30) * 3600 });
+    assert.deepEqual(t, { perHour: 30, samples: 2, significant: true, shape: 'steady', windowSeconds: 3600, limit: 1000, etaSeconds: (870 / 30) * 3600 });
     const mem = twoPointTrends({ 'memory.rss': 10e6 }, { 'memory.rss': 20e6 }, 60).memory;
     assert.equal(mem.significant, false, 'under 16 MiB is not enough');
   });

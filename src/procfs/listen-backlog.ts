@@ -1,0 +1,41 @@
+import { execFileSync } from 'node:child_process';
+
+/**
+ * The backlog of listening sockets is not in /proc/net/tcp (a LISTEN row shows the accept queue
+ * and a zero send queue); the kernel gives it only over sock_diag netlink, which `ss` speaks.
+ * Lines of `ss -Hltn`: "LISTEN 0 511 0.0.0.0:80 0.0.0.0:*" (state, accept queue, backlog, local, peer).
+ * Returns "ip port" → backlog, with ip as formatEndpoint shows it (v4-mapped as IPv4, "*" as both wildcards).
+ */
+export function parseSsListen(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4 || !/^\d+$/.test(f[2])) continue;
+    const local = f[3];
+    const colon = local.lastIndexOf(':');
+    if (colon < 0) continue;
+    const port = Number(local.slice(colon + 1));
+    let ip = local.slice(0, colon).replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+    if (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip)) ip = ip.slice(7);
+    const backlog = Number(f[2]);
+    if (ip === '*') {
+      out.set(`0.0.0.0 ${port}`, backlog);
+      out.set(`:: ${port}`, backlog);
+    } else out.set(`${ip} ${port}`, backlog);
+  }
+  return out;
+}
+
+/**
+ * Backlogs of the listening sockets in a network namespace, from `ss`; entered with nsenter when it
+ * is not ours (root only). Undefined when ss is missing, fails, or the namespace cannot be entered:
+ * the evidence then leaves the backlog out rather than show a wrong 0.
+ */
+export function readListenBacklogs(pid: number, sameNamespace: boolean): Map<string, number> | undefined {
+  const [cmd, args] = sameNamespace ? ['ss', ['-Hltn']] : ['nsenter', [`--net=/proc/${pid}/ns/net`, 'ss', '-Hltn']];
+  try {
+    return parseSsListen(execFileSync(cmd, args, { encoding: 'utf8', timeout: 1000, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 8 << 20 }));
+  } catch {
+    return undefined;
+  }
+}
