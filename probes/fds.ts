@@ -19,7 +19,7 @@ export const probe: Probe = {
       'fd.limitHard': { unit: 'count', description: 'hard RLIMIT_NOFILE (absent when unlimited)' },
       'fd.limitRaiseTo': { unit: 'count', description: 'the hard limit, when it is above the soft one (room to raise it live)' },
       'fd.utilization': { unit: 'ratio', description: 'open fds / soft limit' },
-      'fd.byType.*': { unit: 'count', description: 'open fds of one type: file, socket, pipe, eventpoll, eventfd, inotify, timerfd, signalfd, device, other' },
+      ...Object.fromEntries(TYPES.map((t) => [`fd.byType.${t}`, { unit: 'count' as const, description: `open fds of type ${t}` }])),
       'fd.deleted': { unit: 'count', description: 'open fds on files that were deleted (disk space not freed)' },
       'fd.deletedBytes': { unit: 'bytes', description: 'total size of deleted-but-open files' },
       'fd.deletedMaxBytes': { unit: 'bytes', description: 'size of the largest deleted-but-open file' },

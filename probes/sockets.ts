@@ -6,6 +6,11 @@ import { readListenBacklogs } from '../src/procfs/listen-backlog.js';
 
 const STATES: TcpState[] = ['established', 'closeWait', 'timeWait', 'listen', 'synSent', 'synRecv', 'finWait1', 'finWait2', 'lastAck', 'closing'];
 const TOP = 5;
+const STATE_TEXT: Partial<Record<TcpState, string>> = {
+  closeWait: 'TCP sockets still in CLOSE_WAIT on a second look (stuck: the peer hung up, the process never closed)',
+  timeWait: 'TIME_WAIT on the process\'s own listening sockets (it closed first)',
+  listen: 'listening TCP sockets',
+};
 
 /** How long a CLOSE_WAIT socket must stay in that state to count: a closing one is gone well before. */
 const CLOSE_WAIT_RECHECK_MS = 300;
@@ -30,7 +35,7 @@ export const probe: Probe = {
     core: true,
     timeoutMs: 5000,
     facts: {
-      'sockets.tcp.*': { unit: 'count', description: 'TCP sockets of the process per state: established, closeWait (still in CLOSE_WAIT on a second look), timeWait (on its own listening ports), listen, synSent, synRecv, finWait1, finWait2, lastAck, closing' },
+      ...Object.fromEntries(STATES.map((st) => [`sockets.tcp.${st}`, { unit: 'count' as const, description: STATE_TEXT[st] ?? `TCP sockets of the process in ${st}` }])),
       'sockets.tcp.total': { unit: 'count', description: 'TCP sockets the process holds open (each an fd)' },
       'sockets.tcp.maxPerRemote': { unit: 'count', description: 'connections (any state) to the busiest single remote endpoint' },
       'sockets.udp': { unit: 'count', description: 'UDP sockets' },

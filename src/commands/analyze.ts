@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { collect, failedTarget, judge, type Collected } from '../engine/runner.js';
 import { HostSources } from '../engine/sources.js';
-import { loadPlaybook } from '../engine/playbook.js';
+import { playbookFor } from './playbooks.js';
 import type { Probe } from '../engine/probe.js';
 import type { TargetReport } from '../engine/report.js';
 import { BundleProcFs } from '../bundle/procfs.js';
@@ -29,7 +29,7 @@ export async function run(dir: string, o: AnalyzeOptions): Promise<number> {
   const recorded = captured.targets.find((t) => t.pid === manifest.pid);
   if (!recorded) throw new SnapshotInvalid(dir, `report.json has no target with pid ${manifest.pid}`);
 
-  const opts = runOptions({ redact: o.redact }, new BundleProcFs(dir, denied), await loadPlaybook(o.playbook));
+  const opts = runOptions({ redact: o.redact }, new BundleProcFs(dir, denied), await playbookFor(o.playbook));
   let target: TargetReport;
   try {
     const c = await collect(manifest.pid, new HostSources(opts.proc), opts, Date.now() + opts.timeoutMs);

@@ -1,7 +1,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { diagnose } from '../engine/runner.js';
-import { loadPlaybook } from '../engine/playbook.js';
+import { playbookFor } from './playbooks.js';
 import { RecordingProcFs } from '../bundle/procfs.js';
 import { prepareDir, writeBundle } from '../bundle/bundle.js';
 import { runOptions } from '../bundle/session.js';
@@ -27,7 +27,7 @@ export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
   const json = outputFormat(o) === 'json';
   warnIfUnredacted(o);
   const rec = new RecordingProcFs();
-  const opts = runOptions(o, rec, await loadPlaybook(o.playbook));
+  const opts = runOptions(o, rec, await playbookFor(o.playbook));
   const report = await diagnose([pid], opts);
   const t = report.targets[0];
   if (t.error) throw new ProctriageError(t.error.code as ProctriageError['code'], `${t.error.message}: no bundle written`, t.error.hint);

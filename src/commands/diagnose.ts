@@ -1,6 +1,6 @@
 import { ProcFs } from '../procfs/procfs.js';
 import { diagnose } from '../engine/runner.js';
-import { loadPlaybook } from '../engine/playbook.js';
+import { playbookFor } from './playbooks.js';
 import { PROBES } from '../../probes/index.js';
 import { outputFormat, parseDuration, render, warnIfUnredacted, type OutputOptions } from './options.js';
 import { resolveTargets } from './targets.js';
@@ -30,7 +30,7 @@ export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<R
   }
   const proc = new ProcFs(o.root ?? '/');
   const targets = resolveTargets(proc, pids, o.name);
-  const playbook = await loadPlaybook(o.playbook);
+  const playbook = await playbookFor(o.playbook);
   return diagnose(targets, {
     proc,
     playbook,

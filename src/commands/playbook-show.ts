@@ -1,9 +1,9 @@
-import { loadPlaybook } from '../engine/playbook.js';
+import { playbookFor } from './playbooks.js';
 import type { Condition } from '../engine/playbook-schema.js';
 
 /** `proctriage playbook show`: the decision tree with each finding's thresholds and seed. */
 export async function run(o: { playbook?: string; json?: boolean; markdown?: boolean }): Promise<number> {
-  const pb = await loadPlaybook(o.playbook);
+  const pb = await playbookFor(o.playbook);
   if (o.json) {
     process.stdout.write(JSON.stringify(pb, null, 2) + '\n');
     return 0;

@@ -1,7 +1,7 @@
 import { ProcFs } from '../procfs/procfs.js';
 import { parseProcStat, PF_KTHREAD } from '../procfs/proc-stat.js';
 import { diagnose } from '../engine/runner.js';
-import { builtinPlaybook, loadPlaybook } from '../engine/playbook.js';
+import { playbookFor } from './playbooks.js';
 import { PROBES } from '../../probes/index.js';
 import { useColor, outputFormat, render, type OutputOptions } from './options.js';
 import { UsageError } from '../errors.js';
@@ -18,7 +18,7 @@ export async function run(o: OutputOptions & { limit?: string; playbook?: string
   const pids = proc.pids().filter((pid) => pid !== process.pid && userProcess(proc, pid));
   const report = await diagnose(pids, {
     proc,
-    playbook: o.playbook ? await loadPlaybook(o.playbook) : builtinPlaybook(),
+    playbook: await playbookFor(o.playbook),
     probes: PROBES.filter((p) => TOP_PROBES.has(p.meta.id)),
     timeoutMs: 60_000,
     compareTargets: false,

@@ -2,7 +2,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { collect, failedTarget, hostInfo, judge, type Collected, type RunOptions } from '../engine/runner.js';
 import { CLK_TCK, HostSources } from '../engine/sources.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
-import { loadPlaybook } from '../engine/playbook.js';
+import { playbookFor } from './playbooks.js';
 import { MIN_SAMPLES, RESOURCES, trendMetrics, trendsFromSamples, type Sample, type Trend } from '../engine/trends.js';
 import { clean } from '../engine/redact.js';
 import { CachingProcFs } from '../bundle/procfs.js';
@@ -48,7 +48,7 @@ export async function run(pidArg: string, o: WatchOptions): Promise<number> {
     }
   }
   warnIfUnredacted(o);
-  const opts = runOptions(o, new CachingProcFs(), await loadPlaybook(o.playbook));
+  const opts = runOptions(o, new CachingProcFs(), await playbookFor(o.playbook));
   const sampleTimeoutMs = Math.min(opts.timeoutMs, Math.max(intervalMs, 2000));
   const ui = quiet ? undefined : await Screen.open(o, process.stderr);
 

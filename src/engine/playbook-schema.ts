@@ -101,11 +101,18 @@ export type SeverityLevel = z.infer<typeof Severity>;
 
 export type Validation = { ok: true; playbook: Playbook } | { ok: false; problems: string[] };
 
+/** What can name a metric: an exact key list, and a test for families and derived keys. */
+export interface MetricRegistry {
+  exact: string[];
+  known(key: string): boolean;
+}
+
 /**
  * Validate parsed playbook data (merging it over `base` when it says extends: default);
- * returns the playbook or a list of "path: message" problems.
+ * returns the playbook or a list of "path: message" problems. With a registry, a condition or
+ * `requires` on a metric nothing produces is a problem too: a misspelt key is silently never true.
  */
-export function validatePlaybook(data: unknown, base?: Playbook): Validation {
+export function validatePlaybook(data: unknown, base?: Playbook, registry?: MetricRegistry): Validation {
   const file = PlaybookFileSchema.safeParse(data);
   if (!file.success) return { ok: false, problems: problems(file.error) };
   const { extends: ext, ...own } = file.data;
@@ -115,7 +122,55 @@ export function validatePlaybook(data: unknown, base?: Playbook): Validation {
     merged = { ...own, steps: mergeById(base.steps, own.steps), findings: mergeById(base.findings, own.findings) };
   }
   const r = PlaybookSchema.safeParse(merged);
-  return r.success ? { ok: true, playbook: r.data } : { ok: false, problems: problems(r.error) };
+  if (!r.success) return { ok: false, problems: problems(r.error) };
+  const unknown = registry ? unknownMetrics(r.data, registry) : [];
+  return unknown.length ? { ok: false, problems: unknown } : { ok: true, playbook: r.data };
+}
+
+/** "findings.N...: unknown metric X (did you mean Y?)" for every metric reference no probe produces. */
+export function unknownMetrics(pb: Playbook, registry: MetricRegistry): string[] {
+  const out: string[] = [];
+  const check = (key: string, where: string) => {
+    if (registry.known(key)) return;
+    const near = nearest(key, registry.exact);
+    out.push(`${where}: unknown metric "${key}"${near ? ` (did you mean "${near}"?)` : ''}`);
+  };
+  const walk = (c: Condition, where: string): void => {
+    if ('all' in c) c.all.forEach((x, i) => walk(x, `${where}.all.${i}`));
+    else if ('any' in c) c.any.forEach((x, i) => walk(x, `${where}.any.${i}`));
+    else if ('not' in c) walk(c.not, `${where}.not`);
+    else if ('exists' in c) check(c.exists, where);
+    else if ('absent' in c) check(c.absent, where);
+    else {
+      check(c.metric, where);
+      if (typeof c.value === 'object') check(c.value.metric, where);
+    }
+  };
+  pb.findings.forEach((f, i) => {
+    f.requires.forEach((k, j) => check(k, `findings.${i}.requires.${j} (${f.id})`));
+    f.levels.forEach((l, j) => walk(l.when, `findings.${i}.levels.${j}.when (${f.id})`));
+  });
+  return out;
+}
+
+/** The closest key by edit distance, when it is close enough to be a likely typo. */
+function nearest(key: string, keys: string[]): string | undefined {
+  let best: string | undefined, bestD = Infinity;
+  for (const k of keys) {
+    const d = editDistance(key, k);
+    if (d < bestD) { best = k; bestD = d; }
+  }
+  return bestD <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 const CONDITION_HELP = 'not a condition: use {metric, op (one of >= > <= < == !=), value}, {all: [...]}, {any: [...]}, {not: ...}, {exists: metric} or {absent: metric}';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import type { Playbook } from './playbook-schema.js';
+import type { MetricRegistry, Playbook } from './playbook-schema.js';
 import { PlaybookInvalid, UsageError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 
@@ -12,7 +12,7 @@ export function builtinPlaybook(): Playbook {
 }
 
 /** Load and validate a team playbook (YAML or JSON). zod and yaml are loaded only here. */
-export async function loadPlaybookFile(file: string): Promise<Playbook> {
+export async function loadPlaybookFile(file: string, registry?: MetricRegistry): Promise<Playbook> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -26,11 +26,11 @@ export async function loadPlaybookFile(file: string): Promise<Playbook> {
     throw new PlaybookInvalid(file, `not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
   const { validatePlaybook } = await import('./playbook-schema.js');
-  const r = validatePlaybook(data, builtinPlaybook());
+  const r = validatePlaybook(data, builtinPlaybook(), registry);
   if (!r.ok) throw new PlaybookInvalid(file, r.problems.slice(0, 5).join('; ') + (r.problems.length > 5 ? ` (+${r.problems.length - 5} more)` : ''));
   return r.playbook;
 }
 
-export async function loadPlaybook(file?: string): Promise<Playbook> {
-  return file ? loadPlaybookFile(file) : builtinPlaybook();
+export async function loadPlaybook(file?: string, registry?: MetricRegistry): Promise<Playbook> {
+  return file ? loadPlaybookFile(file, registry) : builtinPlaybook();
 }

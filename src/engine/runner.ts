@@ -110,7 +110,28 @@ const FLEET_FLOORS: Record<string, number> = {
   'fd.open': 100, 'memory.rss': 100 * 2 ** 20, threads: 50, 'sockets.tcp.total': 100, 'sockets.tcp.closeWait': 10,
 };
 
+export const FLEET_KEYS = Object.keys(FLEET_FLOORS);
+
 export function addFleetMetrics(targets: Collected[]): void {
+  const groups = new Map<string, Collected[]>();
+  for (const t of targets) {
+    const key = replicaKey(t.identity);
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  for (const group of groups.values()) compareReplicas(group);
+}
+
+/**
+ * Replicas run the same executable with the same shape of arguments (numbers folded: ports,
+ * shard and worker ids differ). A checkpointer and a background writer of one server, or two
+ * scripts under one interpreter, are different roles: comparing them says nothing.
+ */
+export function replicaKey(id: Pick<Identity, 'exe' | 'cmdline' | 'comm'>): string {
+  const args = id.cmdline.length ? id.cmdline : [id.comm];
+  return [id.exe ?? '', ...args.map((a) => a.replace(/\d+/g, '#'))].join('\0');
+}
+
+function compareReplicas(targets: Collected[]): void {
   if (targets.length < 2) return;
   targets.forEach((t, i) => {
     const peers = targets.filter((_, j) => j !== i);

@@ -160,6 +160,8 @@ export interface Identity {
   ppid: number;
   state: string;
   cmdline: string[];
+  /** the executable (/proc/PID/exe), absent where it cannot be read */
+  exe?: string;
   startedAt: string;
   uptimeSeconds: number;
   /** start time in clock ticks since boot: with the pid, identifies the process across PID reuse */
@@ -178,6 +180,12 @@ export function identify(sources: TargetSources): Identity {
   } catch (err) {
     if (err instanceof NoSuchProcess) throw err;
   }
+  let exe: string | undefined;
+  try {
+    exe = sources.proc.readlinkOrGone(pid, 'exe');
+  } catch {
+    // another user's process: the command line stands in
+  }
   const startSec = stat.starttimeTicks / CLK_TCK;
   const started = new Date((sources.host.bootTime() + startSec) * 1000);
   const uptime = Math.max(0, sources.host.uptime() - startSec);
@@ -187,6 +195,7 @@ export function identify(sources: TargetSources): Identity {
     ppid: stat.ppid,
     state: stat.state,
     cmdline,
+    ...(exe !== undefined ? { exe } : {}),
     startedAt: started.toISOString(),
     uptimeSeconds: Math.round(uptime),
     startTicks: stat.starttimeTicks,

@@ -312,6 +312,9 @@ function measuredTrend(r: Resource, st: Pick<SeriesStats, 'slope' | 'samples' | 
   return t;
 }
 
+/** The trend.<key>.<field> metrics trendMetrics gives (what a playbook may name). */
+export const TREND_FIELDS = ['perHour', 'significant', 'leakShaped', 'windowSeconds', 'etaSeconds', 'limit'] as const;
+
 /**
  * The metrics the playbook's growth findings read: trend.<key>.perHour, .etaSeconds (when
  * known), .significant and .leakShaped (1 or 0), .windowSeconds and .limit; and trend.samples with

@@ -270,21 +270,17 @@ function longRunning(): number | undefined {
 }
 
 describe('one look and usage errors', () => {
-  test('a one-shot report carries average growth since start as estimates, which raise no growth finding', async (t) => {
+  test('a one-shot report has no growth rate: a level over the uptime is not one, and one "a restart buys" figure', async (t) => {
     const target = longRunning();
     if (target === undefined) return t.skip('no process up for a minute whose fds we may read');
     const res = await runCli([String(target), '--json']);
     const tr = JSON.parse(res.stdout).targets[0];
-    const fd = tr.trends['fd.open'];
-    assert.equal(fd.estimate, true);
-    assert.equal(fd.samples, 1);
-    assert.equal(fd.limit, tr.metrics['fd.limit']);
-    assert.ok(Math.abs(fd.perHour - (tr.metrics['fd.open'] / tr.uptimeSeconds) * 3600) <= Math.max(0.01, 0.01 * fd.perHour));
+    assert.equal(tr.trends, undefined);
     assert.ok(!tr.findings.some((f: { id: string }) => f.id.endsWith('-growth')));
     assert.ok(!Object.keys(tr.metrics).some((k) => k.startsWith('trend.')));
     const table = await runCli([String(target)]);
-    assert.match(table.stdout, /open fds: ≈ \+[\d.,]+\/h on average since start \(estimate/);
-    assert.match(table.stdout, /a restart buys about/);
+    assert.doesNotMatch(table.stdout, /on average since start|estimate/);
+    assert.ok((table.stdout.match(/restart buys/g) ?? []).length <= 1, table.stdout);
   });
 
   test('watch: a missing process and bad durations are one-line errors with exit 3', async () => {

@@ -112,7 +112,8 @@ describe('watch', () => {
     assert.equal(t.status, 'unknown');
     assert.ok(t.unknowns.some((u: { probe?: string; reason: string }) => u.probe === 'watch' && /exited after \d+ samples/.test(u.reason)));
     assert.ok(t.trends['fd.open'].samples >= 2);
-    assert.equal(res.stderr, '');
+    assert.match(t.statusReason, /exited after \d+ samples/);
+    assert.match(res.stderr, /^proctriage: pid \d+: unknown: pid \d+ exited after \d+ samples/);
   });
 
   test('Ctrl-C stops the watch early and the final report is still printed', async () => {

@@ -256,3 +256,35 @@ describe('a team playbook that extends the default', () => {
     assert.ok(p.some((x) => /^findings\.\d+\.step: unknown step "nowhere"$/.test(x)), p.join('\n'));
   });
 });
+
+describe('metrics a playbook names must exist', () => {
+  test('the built-in playbook names only metrics a probe declares or watch/diff/fleet derive', async () => {
+    const { metricRegistry } = await import('../../src/commands/playbooks.js');
+    const { unknownMetrics } = await import('../../src/engine/playbook-schema.js');
+    const { builtinPlaybook } = await import('../../src/engine/playbook.js');
+    assert.deepEqual(unknownMetrics(builtinPlaybook(), metricRegistry()), []);
+  });
+
+  test('a misspelt metric is rejected with the nearest known name, instead of a rule that is silently never true', async () => {
+    const { metricRegistry } = await import('../../src/commands/playbooks.js');
+    const { validatePlaybook } = await import('../../src/engine/playbook-schema.js');
+    const { builtinPlaybook } = await import('../../src/engine/playbook.js');
+    const team = {
+      schemaVersion: 1, name: 'team', extends: 'default',
+      findings: [{
+        id: 'close-wait-leak', title: 'CLOSE_WAIT', step: 'fds', requires: ['sockets.tcp.closeWait'],
+        levels: [{ severity: 'critical', when: { metric: 'sockets.tcp.closeWiat', op: '>=', value: 50 } }],
+        summary: 'x', likelyCauses: ['x'], nextSteps: ['x'], seed: 'x',
+      }],
+    };
+    const r = validatePlaybook(team, builtinPlaybook(), metricRegistry());
+    assert.equal(r.ok, false);
+    assert.match((r as { problems: string[] }).problems.join('\n'), /unknown metric "sockets\.tcp\.closeWiat" \(did you mean "sockets\.tcp\.closeWait"\?\)/);
+    const fixed = structuredClone(team);
+    fixed.findings[0].levels[0].when.metric = 'sockets.tcp.closeWait';
+    assert.equal(validatePlaybook(fixed, builtinPlaybook(), metricRegistry()).ok, true);
+    // families and derived keys are known
+    assert.equal(metricRegistry().known('fd.byType.inotify'), true);
+    assert.equal(metricRegistry().known('trend.fd.open.leakShaped'), true);
+  });
+});

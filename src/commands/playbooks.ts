@@ -1,0 +1,30 @@
+import { loadPlaybook, loadPlaybookFile } from '../engine/playbook.js';
+import type { MetricRegistry, Playbook } from '../engine/playbook-schema.js';
+import { declares } from '../engine/probe.js';
+import { FLEET_KEYS } from '../engine/runner.js';
+import { RESOURCES, TREND_FIELDS } from '../engine/trends.js';
+import { PROBES } from '../../probes/index.js';
+
+/**
+ * Every metric a playbook may name: what the probes declare, and what watch, diff and several
+ * targets add (trend.<resource>.<field>, fleet.<key>.ratio).
+ */
+export function metricRegistry(): MetricRegistry {
+  const derived = [
+    'trend.samples', 'trend.minSamples', 'fleet.peers',
+    ...RESOURCES.flatMap((r) => TREND_FIELDS.map((f) => `trend.${r.key}.${f}`)),
+    ...FLEET_KEYS.map((k) => `fleet.${k}.ratio`),
+  ];
+  const exact = [...PROBES.flatMap((p) => Object.keys(p.meta.facts).filter((k) => !k.endsWith('.*'))), ...derived];
+  const all = new Set(exact);
+  return { exact, known: (key) => all.has(key) || PROBES.some((p) => declares(p.meta, key)) };
+}
+
+/** The playbook a command runs with: the built-in one, or a team's file checked against the metrics that exist. */
+export function playbookFor(file?: string): Promise<Playbook> {
+  return loadPlaybook(file, file ? metricRegistry() : undefined);
+}
+
+export function validatePlaybookFile(file: string): Promise<Playbook> {
+  return loadPlaybookFile(file, metricRegistry());
+}
