@@ -239,13 +239,13 @@ function scan(s: string, depth: number): string {
 
     if (plain) {
       if (plain.toLowerCase() === 'bearer') { out += raw; pending = 'bearer'; continue; }
-      if (FLAG_WORD.test(plain) && isSecretKey(plain.replace(/^-+/, ''))) { out += raw; pending = 'flag'; continue; }
       if (prog) {
         const spec = PROGRAMS[prog];
         if (spec.separate.includes(plain)) { out += raw; pending = 'flag'; continue; }
         const att = spec.attached.find((f) => plain.startsWith(f) && plain.length > f.length);
         if (att) { out += att + REDACTED; continue; }
       }
+      if (FLAG_WORD.test(plain) && isSecretKey(plain.replace(/^-+/, ''))) { out += raw; pending = 'flag'; continue; }
       if (KEY_WORD.test(plain) && isSecretKey(plain)) { out += raw; pending = 'eq'; }
     }
     // `key:` / `KEY=` / `"key":` / `{"key":` with the value in the next word
@@ -409,13 +409,13 @@ export function redactArgv(argv: string[]): string[] {
     m = ENV_EQ.exec(a);
     // `env X_PASSWORD=two words` is one value; a shell script (after -c) is read as text
     if (m && isSecretKey(m[1]) && argv[n - 1] !== '-c') { out.push(`${m[1]}=${REDACTED}`); continue; }
-    if (FLAG_WORD.test(a) && isSecretKey(a.replace(/^-+/, ''))) { out.push(a); flag = true; continue; }
     if (prog) {
       const spec = PROGRAMS[prog];
       if (spec.separate.includes(a)) { out.push(a); flag = true; continue; }
       const att = spec.attached.find((f) => a.startsWith(f) && a.length > f.length);
       if (att) { out.push(att + REDACTED); continue; }
     }
+    if (FLAG_WORD.test(a) && isSecretKey(a.replace(/^-+/, ''))) { out.push(a); flag = true; continue; }
     out.push(redactText(a));
     prog = programOf(a.slice(0, 256)) ?? prog;
   }

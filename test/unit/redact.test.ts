@@ -61,6 +61,7 @@ describe('redactText: secrets are removed', () => {
     ['MYSQL_PWD=hunter2', `MYSQL_PWD=${REDACTED}`, ['hunter2']],
     ['PGPASSWORD=hunter2 psql -h db', `PGPASSWORD=${REDACTED} psql -h db`, ['hunter2']],
     ['mysql -uroot -phunter2 shop', `mysql -uroot -p${REDACTED} shop`, ['hunter2']],
+    ['mysql -pmy-secret-1 shop', `mysql -p${REDACTED} shop`, ['my-secret-1']],
     ['redis-cli -a hunter2 ping', `redis-cli -a ${REDACTED} ping`, ['hunter2']],
     ['sshpass -p hunter2 ssh host', `sshpass -p ${REDACTED} ssh host`, ['hunter2']],
     ['curl -u bob:hunter2 https://x', `curl -u ${REDACTED} https://x`, ['hunter2']],
@@ -187,6 +188,7 @@ describe('redactArg / redactArgv', () => {
   });
   test("programs' password flags", () => {
     assert.deepEqual(redactArgv(['/usr/bin/mysql', '-uroot', '-phunter2', 'shop']), ['/usr/bin/mysql', '-uroot', `-p${REDACTED}`, 'shop']);
+    assert.deepEqual(redactArgv(['mysql', '-pmysql-secret-1']), ['mysql', `-p${REDACTED}`]);
     assert.deepEqual(redactArgv(['sudo', 'redis-cli', '-a', 'hunter2', 'ping']), ['sudo', 'redis-cli', '-a', REDACTED, 'ping']);
     // -p is a port for most programs
     assert.deepEqual(redactArgv(['python3', 'serve.py', '-p', '8080', '-p9090']), ['python3', 'serve.py', '-p', '8080', '-p9090']);
