@@ -294,3 +294,25 @@ describe('clean: target-controlled text made safe for a terminal', () => {
     assert.equal(cleanDeep('password:\nsecret', true), `password:\\x0a${REDACTED}`);
   });
 });
+
+describe('pprof goroutine dumps from a hostile peer', () => {
+  test('label values under secret-named keys are redacted in evidence', async () => {
+    const { parseGoroutineProfile, topStacks } = await import('../../src/go/goroutines.js');
+    const dump = 'goroutine profile: total 3\n3 @ 0x1 0x2\n# labels: {"api_key":"sk-live-abc123", "handler":"/orders", "auth":"Bearer xyz12345"}\n#\t0x1\tmain.serve+0x1\t/x.go:1\n\n';
+    const ev = cleanDeep({ 'go.topStacks': topStacks(parseGoroutineProfile(dump).groups) }, true) as any;
+    assert.deepEqual(ev['go.topStacks'][0].labels, { api_key: REDACTED, handler: '/orders', auth: REDACTED });
+    assert.equal(redactLines(dump).includes('sk-live-abc123'), false, 'the bundle copy of the dump is redacted too');
+  });
+  test('a 40 MB line is parsed and redacted in well under a few seconds, without a stack overflow', async () => {
+    const { parseGoroutineProfile, topStacks } = await import('../../src/go/goroutines.js');
+    const big = 'a'.repeat(40 * 2 ** 20);
+    for (const line of [`# labels: {"api_key":"${big}"}`, `# labels: {"k":"v", "x":"${big}"}`, `#\t0x1\tmain.${big}+0x1\t/x.go:1`]) {
+      const t = performance.now();
+      const p = parseGoroutineProfile(`goroutine profile: total 1\n1 @ 0x1\n${line}\n#\t0x1\tmain.f+0x1\t/x.go:1\n\n`);
+      const ev = JSON.stringify(cleanDeep(topStacks(p.groups), true));
+      const ms = performance.now() - t;
+      assert.ok(ms < 3000, `${ms.toFixed(0)} ms`);
+      assert.ok(ev.length < 64 * 1024, 'what reaches a report is bounded');
+    }
+  });
+});
