@@ -19,7 +19,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkS
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { FD_SIZES } from '../procfs/procfs.js';
 import { parseCmdline, parseEnviron } from '../procfs/proc-cmdline.js';
-import { redactArgv, redactText } from '../engine/redact.js';
+import { MAX_SCAN, redactArgv, redactLines, redactText } from '../engine/redact.js';
 import { SnapshotInvalid, UsageError } from '../errors.js';
 import { SCHEMA_VERSION } from '../engine/schema-version.js';
 import type { Recorded } from './procfs.js';
@@ -96,7 +96,17 @@ function redactFile(key: string, data: Buffer, redact: boolean): Buffer | undefi
     const argv = parseCmdline(data);
     return Buffer.from(argv.length ? redactArgv(argv).join('\0') + '\0' : '');
   }
-  return data;
+  return redactBytes(data);
+}
+
+/**
+ * Any other file as read (mountinfo, status, net/unix …): line by line, byte for byte where
+ * nothing is redacted (latin1 keeps every byte; the shapes looked for are ASCII).
+ */
+function redactBytes(data: Buffer): Buffer {
+  const text = data.toString('latin1');
+  const red = redactLines(text);
+  return red === text ? data : Buffer.from(red.replaceAll('…', '...'), 'latin1');
 }
 
 // crypto (≈ 6 ms to load) only for the commands that write or check a bundle
@@ -143,7 +153,7 @@ export function writeBundle(dir: string, input: BundleInput): Manifest {
   for (const [pid, sizes] of input.fdSizes) put(`proc/${pid}/${FD_SIZES}`, Buffer.from(JSON.stringify(sizes) + '\n'));
   if (denied.length) put(DENIED, Buffer.from(JSON.stringify(denied, null, 2) + '\n'));
   for (const [path, text] of Object.entries(input.runtimeFiles ?? {})) {
-    put(path, Buffer.from(input.redact ? redactText(text) : text));
+    put(path, Buffer.from(input.redact ? redactLines(text) : text));
   }
   put('report.json', Buffer.from(input.reportJson));
   put('report.md', Buffer.from(input.reportMarkdown));
@@ -156,7 +166,7 @@ export function writeBundle(dir: string, input: BundleInput): Manifest {
     notes: [
       'Raw /proc and cgroup files exactly as the probes read them at capture time; analyse with: proctriage analyze <this directory>',
       `proc/${input.pid}/environ keeps only ${ENV_KEEP.join(', ')}${input.redact ? ', with secret-looking values redacted' : ''}; nothing else of the environment was written`,
-      input.redact ? `proc/${input.pid}/cmdline and link targets are redacted (--password=…, token=…, URL credentials)` : 'REDACTION WAS OFF: command lines and paths are as they were',
+      input.redact ? `every file is redacted (command lines, link targets, runtime dumps: --password …, key=value, headers, URL credentials, token shapes; lines cut at ${MAX_SCAN} characters)` : 'REDACTION WAS OFF: command lines and paths are as they were',
       `proc/${input.pid}/${FD_SIZES} holds the sizes of deleted-but-open files (a symlink here cannot be followed to them)`,
       'every file but this manifest is listed below with its sha256 (for a symlink: of its target text)',
     ],

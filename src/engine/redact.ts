@@ -1,32 +1,425 @@
 /**
- * Redaction and terminal safety for everything that came from the target.
+ * Redaction and terminal safety for everything that came from the target or a peer.
  * Redaction is on by default: reports go into tickets.
+ *
+ * Cost: every string is cut to MAX_SCAN characters first (the cut is said in the text), then
+ * read once, left to right, by a small scanner: words (quote-aware, so `--password='two words'`
+ * and a whole `sh -c` script are understood), and inside each word key=value / key:value pairs,
+ * URL userinfo and the token shapes of secret-shapes.ts, tried only where a word starts. No regex
+ * here can backtrack over more than the token it is looking at, so the time is linear.
+ *
+ * What is redacted:
+ * - the value of a secret-named key (see isSecretKey) in `--key=v`, `--key v`, `KEY=v`, `key: v`,
+ *   `"key": "v"`, `?key=v&`; a quoted value whole, an unquoted one up to whitespace, `&` or `;`
+ *   (commas are part of it: `--password=a,b`);
+ * - HTTP headers: `Authorization:` / `Proxy-Authorization:` (all but the scheme word), `Cookie:`
+ *   and `Set-Cookie:` (all of it), up to the end of the line or of the quoted string;
+ *   `Bearer <token>` anywhere;
+ * - URL userinfo: the password of `user:pw@`, with `@` allowed in it (the last `@` of the
+ *   authority ends it); userinfo without a password (`https://TOKEN@host`) whole, except for
+ *   ssh-like schemes, where it is a login name;
+ * - short flags that carry a password for a few known programs (`mysql -pX`, `redis-cli -a X`,
+ *   `sshpass -p X`, `mongosh -p X`, `curl -u user:pw`);
+ * - private key blocks (BEGIN … END) and the well-known token shapes.
+ * Not redacted, on purpose: paths, ports, sizes, UUIDs, hex ids, e-mail addresses, `key=value`
+ * with a key that names no secret (`--port=8080`, `--max-old-space-size=96`), and keys that name a
+ * secret's file, path, type, size, timeout or name rather than the secret (`--password-file=…`).
  */
-const SECRET_NAME = /(pass(word|wd)?|secret|token|api[-_]?key|apikey|auth|credential|private[-_]?key|access[-_]?key|session|cookie|signature|dsn)/i;
+import { PRIVATE_KEY_BEGIN, PRIVATE_KEY_END, PRIVATE_KEY_HEADER, SHAPES_BY_FIRST } from './secret-shapes.js';
+
 export const REDACTED = '***';
+/** Characters of one string that are scanned (and kept); the rest is cut, and the cut is said. */
+export const MAX_SCAN = 16_384;
+/** Quoted strings inside quoted strings are read this deep; deeper quotes are plain characters. */
+const MAX_DEPTH = 4;
+const MAX_KEY = 64;
+
+// Key words, matched on the key lower-cased with separators removed (STRONG, as substrings) or
+// on its words (split at - _ . and camelCase; WEAK, whole words only).
+const STRONG = ['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'credential', 'privatekey', 'accesskey',
+  'signingkey', 'encryptionkey', 'masterkey', 'authkey', 'cookie', 'signature', 'bearer', 'jwt', 'sessionid', 'sessionkey',
+  'authorization', 'connectionstring'];
+const WEAK = new Set(['pwd', 'pass', 'pw', 'auth', 'session', 'dsn', 'creds', 'pat', 'otp', 'passin', 'passout']);
+/** a key whose last word is one of these names something about the secret, not the secret */
+const NOT_LAST = new Set(['file', 'files', 'path', 'dir', 'directory', 'type', 'timeout', 'ttl', 'age', 'expiry', 'expires',
+  'expiration', 'length', 'len', 'size', 'count', 'limit', 'max', 'min', 'mode', 'name', 'interval', 'retries', 'enabled',
+  'disabled', 'required', 'format', 'algorithm', 'algo', 'method', 'scheme', 'policy', 'domain', 'version', 'url', 'uri',
+  'endpoint', 'host', 'port', 'user', 'username', 'header', 'env', 'var', 'prefix', 'tokens', 'tokenizer', 'level',
+  'strategy', 'backend', 'store', 'provider', 'location', 'cache']);
+/** … or whose first word is one of these (a switch or a count) */
+const NOT_FIRST = new Set(['no', 'disable', 'enable', 'without', 'skip', 'max', 'min', 'num', 'use', 'require', 'allow',
+  'ignore', 'show', 'print', 'has']);
+/** environment variables that look like secrets and are not (PWD is the working directory) */
+const NOT_EXACT = new Set(['pwd', 'oldpwd']);
+
+/** Does this key (flag name, variable, JSON key, header) name a secret? */
+export function isSecretKey(key: string): boolean {
+  if (!key || key.length > MAX_KEY) return false;
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  if (!words.length || NOT_FIRST.has(words[0]) || NOT_LAST.has(words[words.length - 1])) return false;
+  const norm = words.join('');
+  if (NOT_EXACT.has(norm)) return false;
+  return STRONG.some((t) => norm.includes(t)) || words.some((w) => WEAK.has(w));
+}
+
+/** Header names whose whole value is a credential (the auth scheme word is kept). */
+function headerMode(key: string): 'auth' | 'rest' | 'value' {
+  const n = key.toLowerCase().replace(/[^a-z]/g, '');
+  if (n === 'authorization' || n === 'proxyauthorization') return 'auth';
+  if (n === 'cookie' || n === 'setcookie') return 'rest';
+  return 'value';
+}
+const AUTH_SCHEMES = new Set(['bearer', 'basic', 'token', 'digest', 'negotiate', 'ntlm', 'bot', 'apikey', 'key', 'jwt', 'mac',
+  'hoba', 'aws4-hmac-sha256', 'oauth', 'sso-key', 'splunk', 'ssws', 'dpop', 'gnap']);
+
+/** Short flags that carry a password, per program (the flag's next word, or its attached value). */
+const MYSQL = { attached: ['-p'], separate: [] as string[] };
+const SEPARATE_P = { attached: ['-p'], separate: ['-p'] };
+const PROGRAMS: Record<string, { attached: string[]; separate: string[] }> = {
+  mysql: MYSQL, mysqldump: MYSQL, mysqladmin: MYSQL, mysqlimport: MYSQL, mysqlcheck: MYSQL, mysqlshow: MYSQL, mysqlslap: MYSQL,
+  mariadb: MYSQL, 'mariadb-dump': MYSQL, 'mariadb-admin': MYSQL, mysqlsh: MYSQL,
+  'redis-cli': { attached: ['-a'], separate: ['-a'] }, 'valkey-cli': { attached: ['-a'], separate: ['-a'] },
+  sshpass: SEPARATE_P,
+  mongo: SEPARATE_P, mongosh: SEPARATE_P, mongodump: SEPARATE_P, mongorestore: SEPARATE_P, mongoexport: SEPARATE_P, mongoimport: SEPARATE_P,
+  curl: { attached: ['-u'], separate: ['-u'] },
+};
+function programOf(word: string): string | undefined {
+  const base = word.slice(word.lastIndexOf('/') + 1);
+  return Object.hasOwn(PROGRAMS, base) ? base : undefined;
+}
+
+/** schemes whose userinfo is a login name, never a credential */
+const LOGIN_SCHEMES = new Set(['ssh', 'git+ssh', 'ssh+git', 'sftp', 'scp', 'rsync']);
+
+/** Cut a string to MAX_SCAN characters, not inside a word when a word boundary is near. */
+function bound(s: string): { head: string; note: string } {
+  if (s.length <= MAX_SCAN) return { head: s, note: '' };
+  let end = MAX_SCAN;
+  // a word cut in two could be the start of a secret that no rule recognises any more
+  if (!isSpace(s[end]) && !isSpace(s[end - 1])) {
+    let k = end - 1;
+    while (k > MAX_SCAN - 1024 && !isSpace(s[k])) k--;
+    if (isSpace(s[k])) end = k + 1;
+  }
+  const code = s.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--; // not half a surrogate pair
+  return { head: s.slice(0, end), note: `…[cut: ${s.length - end} more characters]` };
+}
+
+/** Redact secrets inside free text (a log line, an argv element, a header, a script, JSON …). */
+export function redactText(s: string): string {
+  const { head, note } = bound(s);
+  return scan(privateKeys(head), 0) + note;
+}
+
+/** Redact a multi-line text (a goroutine dump, a /proc file) line by line, each line bounded. */
+export function redactLines(text: string): string {
+  return privateKeys(text).split('\n').map(redactText).join('\n');
+}
+
+/** Keep the BEGIN/END lines of a private key block, redact what is between. */
+function privateKeys(s: string): string {
+  let at = s.indexOf(PRIVATE_KEY_BEGIN);
+  if (at < 0) return s;
+  let out = '';
+  let copied = 0;
+  while (at >= 0) {
+    PRIVATE_KEY_HEADER.lastIndex = at;
+    const m = PRIVATE_KEY_HEADER.exec(s);
+    if (!m) {
+      at = s.indexOf(PRIVATE_KEY_BEGIN, at + 1);
+      continue;
+    }
+    const body = at + m[0].length;
+    const end = s.indexOf(PRIVATE_KEY_END, body);
+    const stop = end < 0 ? s.length : end;
+    out += s.slice(copied, body) + (s.slice(body, stop).trim() === REDACTED ? s.slice(body, stop) : REDACTED);
+    copied = stop;
+    at = end < 0 ? -1 : s.indexOf(PRIVATE_KEY_BEGIN, end + PRIVATE_KEY_END.length);
+  }
+  return out + s.slice(copied);
+}
+
+const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+const isKeyChar = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_' || c === '-' || c === '.' || c === '+';
+const isWordChar = (c: string | undefined) => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_');
+
+interface Part { q: '' | '"' | "'"; text: string }
+
+/** A word split into unquoted runs and quoted strings; `next` caches where no closing quote is left. */
+function splitWord(s: string, from: number, depth: number, next: { "'": number; '"': number }): { parts: Part[]; end: number } {
+  const parts: Part[] = [];
+  let run = from;
+  let i = from;
+  while (i < s.length && !isSpace(s[i])) {
+    const c = s[i];
+    if ((c === '"' || c === "'") && depth < MAX_DEPTH && i >= next[c]) {
+      const close = closing(s, i, c);
+      if (close < 0) {
+        next[c] = Infinity; // no closing quote anywhere after here: quotes are plain characters
+      } else {
+        if (i > run) parts.push({ q: '', text: s.slice(run, i) });
+        parts.push({ q: c, text: s.slice(i + 1, close) });
+        i = close + 1;
+        run = i;
+        continue;
+      }
+    }
+    i++;
+  }
+  if (i > run) parts.push({ q: '', text: s.slice(run, i) });
+  return { parts, end: i };
+}
+
+function closing(s: string, open: number, q: string): number {
+  if (q === "'") return s.indexOf("'", open + 1);
+  for (let k = s.indexOf('"', open + 1); k >= 0; k = s.indexOf('"', k + 1)) {
+    let bs = 0;
+    while (s[k - 1 - bs] === '\\') bs++;
+    if (bs % 2 === 0) return k;
+  }
+  return -1;
+}
+
+const joinParts = (parts: Part[]) => parts.map((p) => p.q + p.text + p.q).join('');
+/** A whole word redacted, its quotes kept. */
+const redactWhole = (parts: Part[]) => (parts.length === 1 && parts[0].q ? parts[0].q + REDACTED + parts[0].q : REDACTED);
+/** A value word: a leading quoted string redacted and what follows it read as usual (`"v"},`), else all of it. */
+const redactValue = (parts: Part[], depth: number) => (parts[0].q ? parts[0].q + REDACTED + parts[0].q + inline(parts.slice(1), depth) : REDACTED);
+const KEY_WORD = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const FLAG_WORD = /^-{1,2}[A-Za-z][A-Za-z0-9_.-]*$/;
+/** a token after "Bearer": long enough and not an ordinary word */
+const tokenLike = (w: string) => w.length >= 8 && /[0-9._~+/=-]/.test(w);
+
+type Pending = 'none' | 'value' | 'flag' | 'auth' | 'rest' | 'bearer' | 'eq';
+
+/** Word by word: flags and their values, headers, `key = value`, programs' password flags. */
+function scan(s: string, depth: number): string {
+  let out = '';
+  let pending: Pending = 'none';
+  let prog: string | undefined;
+  const next = { "'": 0, '"': 0 };
+  let i = 0;
+  while (i < s.length) {
+    const gap = i;
+    while (i < s.length && isSpace(s[i])) i++;
+    const space = s.slice(gap, i);
+    out += space;
+    if (i >= s.length) break;
+    if (space.includes('\n')) {
+      // a header's value ends with its line
+      if (pending === 'rest' || pending === ('auth' as Pending)) pending = 'none';
+      prog = undefined;
+    }
+    const { parts, end } = splitWord(s, i, depth, next);
+    const raw = s.slice(i, end);
+    i = end;
+    const plain = parts.length === 1 && !parts[0].q ? raw : undefined;
+    const unq = parts.length === 1 ? parts[0].text : raw;
+
+    if (pending === 'rest') { out += redactWhole(parts); continue; }
+    if (pending === 'value') { out += redactValue(parts, depth); pending = 'none'; continue; }
+    if (pending === 'auth') {
+      pending = 'rest';
+      if (AUTH_SCHEMES.has(unq.toLowerCase())) out += raw;
+      else out += redactWhole(parts);
+      continue;
+    }
+    if (pending === 'flag' || pending === 'bearer') {
+      const was = pending;
+      pending = 'none';
+      if (was === 'flag' ? !raw.startsWith('-') : tokenLike(unq)) { out += redactValue(parts, depth); continue; }
+    }
+    if (pending === 'eq') {
+      pending = 'none';
+      if (raw === '=' || raw === ':') { out += raw; pending = 'value'; continue; }
+      if (plain && /^[=:]./.test(plain) && plain[1] !== ':') { out += plain[0] + REDACTED; continue; }
+    }
+    if (raw === ';' || raw === '|' || raw === '||' || raw === '&&' || raw === '&') prog = undefined;
+
+    if (plain) {
+      if (plain.toLowerCase() === 'bearer') { out += raw; pending = 'bearer'; continue; }
+      if (prog) {
+        const spec = PROGRAMS[prog];
+        if (spec.separate.includes(plain)) { out += raw; pending = 'flag'; continue; }
+        const att = spec.attached.find((f) => plain.startsWith(f) && plain.length > f.length);
+        if (att) { out += att + REDACTED; continue; }
+      }
+      if (FLAG_WORD.test(plain) && isSecretKey(plain.replace(/^-+/, ''))) { out += raw; pending = 'flag'; continue; }
+      if (KEY_WORD.test(plain) && isSecretKey(plain)) { out += raw; pending = 'eq'; }
+    }
+    // `key:` / `KEY=` / `"key":` / `{"key":` with the value in the next word
+    const last = raw[raw.length - 1];
+    if ((last === ':' || last === '=') && raw[raw.length - 2] !== last) {
+      const key = keyBefore(parts);
+      if (key !== undefined && isSecretKey(key)) {
+        out += raw;
+        const mode = headerMode(key);
+        pending = mode;
+        continue;
+      }
+    }
+    if (pending === 'eq') continue;
+    out += inline(parts, depth);
+    const p = plain && programOf(plain);
+    if (p) prog = p;
+    if (raw.endsWith(';') || raw.endsWith('|')) prog = undefined;
+  }
+  return out;
+}
+
+/** The key of a word that ends in its separator: `key:`, `--key=`, `"key":`, `{"key":`, `,'key':`. */
+function keyBefore(parts: Part[]): string | undefined {
+  const lastPart = parts[parts.length - 1];
+  if (lastPart.q) return undefined;
+  const head = lastPart.text.slice(0, -1);
+  if (head === '' && parts.length >= 2 && parts[parts.length - 2].q) {
+    const k = parts[parts.length - 2].text;
+    return KEY_WORD.test(k) ? k : undefined;
+  }
+  if (parts.length !== 1) return undefined;
+  const k = head.replace(/^[{[(,]*-{0,2}/, '');
+  return KEY_WORD.test(k) ? k : undefined;
+}
+
+/** Inside one word: quoted strings (read as text of their own), key=value pairs, URLs, token shapes. */
+function inline(parts: Part[], depth: number): string {
+  let out = '';
+  let valueNext = false; // the previous run ended in `secret=`: this quoted string is the value
+  for (let n = 0; n < parts.length; n++) {
+    const p = parts[n];
+    if (p.q) {
+      if (valueNext) out += p.q + REDACTED + p.q;
+      else out += p.q + scan(p.text, depth + 1) + p.q;
+      valueNext = false;
+      continue;
+    }
+    // a quoted key just before (`"password":…`), for a run that starts with the separator
+    const prev = n > 0 ? parts[n - 1] : undefined;
+    const quotedKey = prev?.q && KEY_WORD.test(prev.text) ? prev.text : undefined;
+    const r = run(p.text, quotedKey);
+    out += r.text;
+    valueNext = r.valueNext;
+  }
+  return out;
+}
+
+/** One unquoted run (no whitespace, no quotes). */
+function run(t: string, quotedKey?: string): { text: string; valueNext: boolean } {
+  let out = '';
+  let copied = 0;
+  let keyStart = 0;
+  let valueNext = false;
+  const redactSpan = (a: number, b: number) => {
+    if (b <= a || t.slice(a, b) === REDACTED) return;
+    out += t.slice(copied, a) + REDACTED;
+    copied = b;
+  };
+  let i = 0;
+  while (i < t.length) {
+    const c = t[i];
+    // a token shape, where a token can start
+    const shapes = !isWordChar(t[i - 1]) ? SHAPES_BY_FIRST.get(c) : undefined;
+    if (shapes) {
+      let hit = 0;
+      for (const sh of shapes) {
+        // a token cannot start right after a character of its own kind: each place is tried once
+        if (!t.startsWith(sh.prefix, i) || (i > 0 && sh.tail?.test(t[i - 1]))) continue;
+        sh.re.lastIndex = i;
+        const m = sh.re.exec(t);
+        if (!m || (sh.tail && sh.tail.test(t[i + m[0].length] ?? '')) || (sh.digit && !/[0-9]/.test(m[0]))) continue;
+        hit = m[0].length;
+        break;
+      }
+      if (hit) {
+        redactSpan(i, i + hit);
+        i += hit;
+        keyStart = i;
+        continue;
+      }
+    }
+    if (c === ':' && t[i + 1] === '/' && t[i + 2] === '/') {
+      const scheme = t.slice(keyStart, i);
+      if (/^[A-Za-z][A-Za-z0-9+.-]*$/.test(scheme)) {
+        const a = i + 3;
+        let e = a;
+        let at = -1; // the LAST @ of the authority ends the userinfo: a password may hold @
+        let colon = -1;
+        for (; e < t.length && t[e] !== '/' && t[e] !== '?' && t[e] !== '#'; e++) {
+          if (t[e] === '@') at = e;
+          else if (t[e] === ':' && colon < 0) colon = e;
+        }
+        if (at >= 0) {
+          if (colon >= 0 && colon < at) redactSpan(colon + 1, at);
+          else if (!LOGIN_SCHEMES.has(scheme.toLowerCase())) redactSpan(a, at);
+          i = at + 1;
+        } else {
+          i = a;
+        }
+        keyStart = i;
+        continue;
+      }
+    }
+    if (c === '=' || c === ':') {
+      let key = t.slice(keyStart, i).replace(/^[-+.]+/, '');
+      const json = key === '' && keyStart === 0 && quotedKey !== undefined;
+      if (json) key = quotedKey!;
+      if (t[i + 1] !== c && isSecretKey(key)) {
+        let j = i + 1;
+        if (t[j] === '=' || t[j] === '>') j++; // := and =>
+        let e = j;
+        while (e < t.length && t[e] !== '&' && t[e] !== ';' && !(json && (t[e] === ',' || t[e] === '}' || t[e] === ']'))) e++;
+        if (e === j && j === t.length) valueNext = true;
+        else redactSpan(j, e);
+        i = e;
+        keyStart = i + 1;
+        continue;
+      }
+    }
+    if (!isKeyChar(c)) keyStart = i + 1;
+    i++;
+  }
+  return { text: out + t.slice(copied), valueNext };
+}
 
 /** Redact one argv element, given the previous one (for "--password hunter2"). */
 export function redactArg(arg: string, prev?: string): string {
-  if (prev !== undefined && /^--?[A-Za-z][\w.-]*$/.test(prev) && SECRET_NAME.test(prev) && !arg.startsWith('-')) return REDACTED;
-  return redactText(arg);
+  return prev === undefined ? redactArgv([arg])[0] : redactArgv([prev, arg])[1];
 }
 
+const FLAG_EQ = /^(-{1,2}[A-Za-z][A-Za-z0-9_.-]{0,63})=/;
+const ENV_EQ = /^([A-Za-z_][A-Za-z0-9_]{0,63})=/;
+
+/**
+ * Redact a command line, element by element: a secret flag's next element, `--secret=…` whole
+ * (spaces and commas included: one element is one value), programs' password flags, and
+ * everything redactText finds inside an element (URLs, headers, JSON, sh -c scripts).
+ */
 export function redactArgv(argv: string[]): string[] {
-  return argv.map((a, i) => redactArg(a, argv[i - 1]));
-}
-
-/** Redact secrets inside free text: URL credentials, key=value pairs with secret-looking keys, bearer tokens. */
-export function redactText(s: string): string {
-  return s
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]+):([^\s/@]+)@/gi, `$1$2:${REDACTED}@`)
-    .replace(/((?:^|[\s?&;,])-{0,2}[\w.-]*?)([\w.-]*)([=:])([^\s&;,]+)/g, (m, pre: string, name: string, sep: string, val: string) => {
-      const key = pre.replace(/^[\s?&;,]*-{0,2}/, '') + name;
-      if (val === REDACTED) return m;
-      // not a secret itself, but the value may hold one (a URL's ?token=…): look inside it
-      if (!SECRET_NAME.test(key) || val.startsWith('//')) return `${pre}${name}${sep}${redactText(val)}`;
-      return `${pre}${name}${sep}${REDACTED}`;
-    })
-    .replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`);
+  const out: string[] = [];
+  let flag = false;
+  let prog: string | undefined;
+  for (let n = 0; n < argv.length; n++) {
+    const a = argv[n];
+    const was = flag;
+    flag = false;
+    if (was && !a.startsWith('-')) { out.push(REDACTED); continue; }
+    let m = FLAG_EQ.exec(a);
+    if (m && isSecretKey(m[1].replace(/^-+/, ''))) { out.push(`${m[1]}=${REDACTED}`); continue; }
+    m = ENV_EQ.exec(a);
+    // `env X_PASSWORD=two words` is one value; a shell script (after -c) is read as text
+    if (m && isSecretKey(m[1]) && argv[n - 1] !== '-c') { out.push(`${m[1]}=${REDACTED}`); continue; }
+    if (prog) {
+      const spec = PROGRAMS[prog];
+      if (spec.separate.includes(a)) { out.push(a); flag = true; continue; }
+      const att = spec.attached.find((f) => a.startsWith(f) && a.length > f.length);
+      if (att) { out.push(att + REDACTED); continue; }
+    }
+    if (FLAG_WORD.test(a) && isSecretKey(a.replace(/^-+/, ''))) { out.push(a); flag = true; continue; }
+    out.push(redactText(a));
+    prog = programOf(a.slice(0, 256)) ?? prog;
+  }
+  return out;
 }
 
 /**
@@ -40,12 +433,27 @@ export function clean(s: string): string {
   });
 }
 
-/** Deep-clean every string in a value (evidence objects: file names, peers …). */
-export function cleanDeep<T>(v: T, redact: boolean): T {
-  if (typeof v === 'string') return clean(redact ? redactText(v) : v) as T;
-  if (Array.isArray(v)) return v.map((x) => cleanDeep(x, redact)) as T;
+/**
+ * Redact every string in a value (evidence, peer answers, labels): a string under a secret-named
+ * key (`{api_key: "…"}`) whole, any other string by redactText; keys by redactText too.
+ */
+export function redactDeep<T>(v: T, key?: string): T {
+  if (typeof v === 'string') return (key !== undefined && isSecretKey(key) ? REDACTED : redactText(v)) as T;
+  if (Array.isArray(v)) return v.map((x) => redactDeep(x, key)) as T;
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [clean(k), cleanDeep(x, redact)])) as T;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [redactText(k), redactDeep(x, k)])) as T;
   }
   return v;
+}
+
+/** Deep-clean every string in a value (evidence objects: file names, peers …), redacting first when asked. */
+export function cleanDeep<T>(v: T, redact: boolean): T {
+  const r = redact ? redactDeep(v) : v;
+  const walk = (x: unknown): unknown => {
+    if (typeof x === 'string') return clean(x);
+    if (Array.isArray(x)) return x.map(walk);
+    if (x && typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, y]) => [clean(k), walk(y)]));
+    return x;
+  };
+  return walk(r) as T;
 }

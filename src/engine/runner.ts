@@ -5,7 +5,7 @@ import { declares, type Metrics, type Probe, type ProbeOptions, type ProbeOutput
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
 import { NoSuchProcess, ProctriageError, TimeoutExpired } from '../errors.js';
-import { clean, cleanDeep, redactArgv } from './redact.js';
+import { clean, cleanDeep, redactArgv, redactText } from './redact.js';
 import { parseMountinfo } from '../procfs/cgroup.js';
 import { parseProcStat, PF_EXITING } from '../procfs/proc-stat.js';
 import { EXIT, overallStatus, statusOfFindings, type Report, type TargetReport } from './report.js';
@@ -182,8 +182,8 @@ export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact'
     ...(Object.keys(trends).length ? { trends } : {}),
     findings: cleanDeep(findings, false),
     path,
-    unknowns: cleanDeep(c.unknowns, false),
-    probes: c.probes,
+    unknowns: cleanDeep(c.unknowns, opts.redact),
+    probes: cleanDeep(c.probes, opts.redact),
     ...(c.actions.length ? { actions: c.actions } : {}),
     evidence,
     status,
@@ -244,7 +244,7 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
     if (err instanceof NoSuchProcess && !sources.proc.exists(sources.pid)) throw err;
     if (err instanceof NoSuchProcess) err = new ProctriageError('PARSE_ERROR', `${err.path ?? 'a file'}: not found`);
     const status = err instanceof ProctriageError && err.code === 'ACCESS_DENIED' ? 'denied' : 'error';
-    return { run: { id: probe.meta.id, status, durationMs: ms(), error: clean((err as Error)?.message ?? String(err)) }, actions };
+    return { run: { id: probe.meta.id, status, durationMs: ms(), error: (err as Error)?.message ?? String(err) }, actions };
   } finally {
     clearTimeout(timer);
   }

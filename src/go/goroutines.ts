@@ -98,13 +98,19 @@ function readAll<T>(reader: { push(line: string): void; end(complete: boolean, i
   return reader.end(!cut, cut ? 'the text ends in the middle of a line' : undefined);
 }
 
+/** Characters of a labels line read: 16 labels of 200 characters fit many times over. */
+const MAX_LABELS_TEXT = 16 * 1024;
+
 /** Go's labelMap.String(): {"k":"v", "k2":"v2"} with %q quoting. */
 export function parseLabels(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const re = /"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)"/g;
+  // bounded input, and quoted strings in the unrolled form (no alternation inside a star, whose
+  // backtracking overflowed the stack on a 40 MB label)
+  const re = /"([^"\\]*(?:\\.[^"\\]*)*)"[ \t]*:[ \t]*"([^"\\]*(?:\\.[^"\\]*)*)"/g;
+  const bounded = text.slice(0, MAX_LABELS_TEXT);
   let m: RegExpExecArray | null;
   let n = 0;
-  while ((m = re.exec(text)) && n < 16) {
+  while ((m = re.exec(bounded)) && n < 16) {
     out[unquote(m[1]).slice(0, 200)] = unquote(m[2]).slice(0, 200);
     n++;
   }
@@ -270,7 +276,12 @@ export function parseGoroutineProfile(text: string): GoroutineProfile {
 const D2_HEADER = /^goroutine (\d+)(?: gp=\S+)?(?: m=\S+)?(?: mp=\S+)? \[([^\]]*)\]:\s*$/;
 const D2_CREATED = /^created by (\S+?)(?: in goroutine (\d+))?\s*$/;
 // greedy: the arguments are the last parenthesised part ("sync.(*Mutex).Lock(...)")
-const D2_FUNC = /^(\S.*)\((.*)\)$/;
+/** `pkg.func(args)`: the arguments are what follows the last "(" (linear, unlike /^(\S.*)\((.*)\)$/). */
+function d2Func(line: string): [string, string, string] | undefined {
+  if (!line.endsWith(')') || /^\s/.test(line)) return undefined;
+  const k = line.lastIndexOf('(', line.length - 2);
+  return k > 0 ? [line, line.slice(0, k), line.slice(k + 1, -1)] : undefined;
+}
 const D2_FILE = /^\t\S.*:\d+(?: \+0x[0-9a-fA-F]+)?$/;
 
 /** "chan receive, 3 minutes" → state and minutes; "sync.Mutex.Lock" (1.23) and "semacquire" (1.19) kept as given. */
@@ -324,7 +335,7 @@ export class GoroutineDumpReader {
       return;
     }
     if (line.startsWith('...')) return; // "...additional frames elided..."
-    const f = D2_FUNC.exec(line);
+    const f = d2Func(line);
     if (f && !line.startsWith('\t')) {
       if (c.frames.length < MAX_FRAMES) c.frames.push(f[1]);
       c.expectFile = true;

@@ -8,7 +8,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { CdpSession } from '../transports/inspector.js';
 import { CdpError } from '../transports/inspector.js';
-import { REDACTED, redactArgv, redactText } from '../engine/redact.js';
+import { isSecretKey, REDACTED, redactArgv, redactText } from '../engine/redact.js';
 import { evaluate } from './attach.js';
 import { REPORT_EXPRESSION } from './expressions.js';
 
@@ -87,7 +87,7 @@ export async function takeHeapSnapshot(session: CdpSession, file: string, timeou
 /** Redact a Node diagnostic report: environment values, command-line secrets, secrets in any string. */
 export function redactNodeReport(report: unknown): unknown {
   const walk = (v: unknown, key?: string): unknown => {
-    if (typeof v === 'string') return redactText(v);
+    if (typeof v === 'string') return key !== undefined && isSecretKey(key) ? REDACTED : redactText(v);
     if (Array.isArray(v)) return key === 'commandLine' && v.every((x) => typeof x === 'string') ? redactArgv(v as string[]) : v.map((x) => walk(x));
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
