@@ -62,7 +62,8 @@ async function main(args: string[]): Promise<number> {
   const heavyOptions = (cmd: InstanceType<typeof Command>) => cmd
     .option('--heap-snapshot <file>', 'Node.js: write a V8 heap snapshot ({pid} = process id); PAUSES the target, memory can peak at 16x its heap')
     .option('--report <file>', 'Node.js: write its diagnostic report, redacted ({pid} = process id); blocks the target briefly')
-    .option('--force', 'take the heap snapshot even when the memory headroom looks too small');
+    .option('--force', 'take the heap snapshot even when the memory headroom looks too small')
+    .option('--overwrite', 'replace an existing --heap-snapshot or --report file (only ever a regular file)');
   const diagnose = lazy(async () => (await import('./commands/index.js')).diagnose);
   heavyOptions(targetOptions(program.argument('[pids...]', 'process ids to diagnose'))).action(diagnose);
   heavyOptions(targetOptions(program.command('diagnose').argument('[pids...]', 'process ids').description('one-shot diagnosis (the default command)')))
@@ -74,7 +75,8 @@ async function main(args: string[]): Promise<number> {
     .option('--samples <file.ndjson>', 'keep every sample in an NDJSON file')
     .action(lazy(async () => (await import('./commands/index.js')).watch));
   targetOptions(program.command('snapshot').argument('<pid>').description('write the full report to a file, for diff or later analysis'))
-    .requiredOption('-o, --output <file>', 'where to write the snapshot (JSON)')
+    .requiredOption('-o, --output <file>', 'where to write the snapshot (JSON); an existing file is kept unless --overwrite')
+    .option('--overwrite', 'replace an existing regular file at --output')
     .action(lazy(async () => (await import('./commands/index.js')).snapshot));
   output(program.command('diff').argument('<a>').argument('<b>').description('growth of every metric between two snapshots of one process'))
     .action(lazy(async () => (await import('./commands/index.js')).diff));

@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
+import { readFileBounded } from '../files.js';
 import { helperFor, type HelperLink, type HelperThread } from './helper-thread.js';
 
 /** Sidecar of a capture bundle: sizes of the files behind fds (see fdTargetSize). */
@@ -44,12 +45,20 @@ export class ProcFs {
     return this.host(pid === null ? `/proc/${rel}` : `/proc/${pid}/${rel}`);
   }
 
+  /**
+   * A file's bytes. A recorded tree (a capture bundle from anywhere) is read as untrusted: a
+   * regular file of bounded size, never through a symlink. /proc files report no size: read whole.
+   */
+  private load(p: string): Buffer {
+    return this.live ? readFileSync(p) : readFileBounded(p, { noFollow: true, keepErrno: true });
+  }
+
   read(pid: number | 'self' | null, rel: string): string {
     const p = this.procPath(pid, rel);
     const early = this.helper?.take(p);
     if (early !== undefined) return early;
     try {
-      return readFileSync(p, 'utf8');
+      return this.load(p).toString('utf8');
     } catch (err) {
       throw fromFsError(err, p, typeof pid === 'number' ? pid : undefined);
     }
@@ -58,7 +67,7 @@ export class ProcFs {
   readBuffer(pid: number, rel: string): Buffer {
     const p = this.procPath(pid, rel);
     try {
-      return readFileSync(p);
+      return this.load(p);
     } catch (err) {
       throw fromFsError(err, p, pid);
     }
@@ -67,7 +76,7 @@ export class ProcFs {
   readHost(absPath: string): string {
     const p = this.host(absPath);
     try {
-      return readFileSync(p, 'utf8');
+      return this.load(p).toString('utf8');
     } catch (err) {
       throw fromFsError(err, p);
     }
@@ -76,7 +85,7 @@ export class ProcFs {
   /** Like readHost, but undefined when the file does not exist (optional cgroup files). */
   readHostOptional(absPath: string): string | undefined {
     try {
-      return readFileSync(this.host(absPath), 'utf8');
+      return this.load(this.host(absPath)).toString('utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
