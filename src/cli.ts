@@ -72,7 +72,8 @@ async function main(args: string[]): Promise<number> {
   targetOptions(program.command('watch').argument('<pid>').description('sample repeatedly: trends, slopes, time to exhaustion, then the diagnosis'))
     .option('--interval <duration>', 'time between samples', '5s')
     .option('--duration <duration>', 'how long to watch', '2m')
-    .option('--samples <file.ndjson>', 'keep every sample in an NDJSON file')
+    .option('--samples <file.ndjson>', 'keep every sample in an NDJSON file (a new file unless --overwrite)')
+    .option('--overwrite', 'replace an existing regular file at --samples')
     .action(lazy(async () => (await import('./commands/index.js')).watch));
   targetOptions(program.command('snapshot').argument('<pid>').description('write the full report to a file, for diff or later analysis'))
     .requiredOption('-o, --output <file>', 'where to write the snapshot (JSON); an existing file is kept unless --overwrite')
@@ -113,12 +114,15 @@ async function main(args: string[]): Promise<number> {
 }
 
 function fail(err: unknown): void {
-  if (err instanceof ProctriageError) {
-    process.stderr.write(`proctriage: ${err.message}${err.hint ? ` (${err.hint})` : ''}\n`);
-  } else {
-    const e = err as Error | undefined;
-    process.stderr.write(`proctriage: internal error: ${e?.message ?? String(err)}\n`);
-    if (process.env.PROCTRIAGE_DEBUG) process.stderr.write(`${e?.stack}\n`);
-  }
   process.exitCode = 3;
+  // a message can quote a file or a target (a playbook's keys, a path): escapes stay visible
+  void import('./engine/redact.js').then(({ clean }) => {
+    if (err instanceof ProctriageError) {
+      process.stderr.write(`proctriage: ${clean(err.message)}${err.hint ? ` (${clean(err.hint)})` : ''}\n`);
+    } else {
+      const e = err as Error | undefined;
+      process.stderr.write(`proctriage: internal error: ${clean(e?.message ?? String(err))}\n`);
+      if (process.env.PROCTRIAGE_DEBUG) process.stderr.write(`${e?.stack}\n`);
+    }
+  });
 }

@@ -8,7 +8,7 @@
  *   reads at most a limit, so a hostile file cannot fill the memory or stall the command.
  */
 import {
-  closeSync, constants as C, fstatSync, linkSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync,
+  closeSync, constants as C, fstatSync, ftruncateSync, linkSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync,
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -169,4 +169,41 @@ export function readFileBounded(path: string, o: ReadOptions = {}): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Nesting deeper than this in a file we read is refused: nothing we write comes close. */
+export const MAX_NESTING = 64;
+
+/** Whether parsed data nests deeper than `limit` (iterative: a hostile file cannot overflow the stack here). */
+export function nestedDeeperThan(value: unknown, limit = MAX_NESTING): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    if (d >= limit) return true;
+    for (const x of Object.values(v)) if (x && typeof x === 'object') stack.push([x, d + 1]);
+  }
+  return false;
+}
+
+/**
+ * A file written as it goes (watch --samples): created 0600 without following a symlink, and
+ * refused when it exists unless `overwrite`, and then only if it is a regular file (truncated).
+ */
+export function openOutputFile(path: string, overwrite: boolean): number {
+  checkDestination(path, overwrite);
+  let fd: number;
+  try {
+    fd = openSync(path, C.O_WRONLY | C.O_CREAT | C.O_NOFOLLOW | C.O_NONBLOCK | (overwrite ? 0 : C.O_EXCL), 0o600);
+  } catch (err) {
+    if (errno(err) === 'EEXIST') throw new FileError('FILE_EXISTS', `${path} appeared meanwhile: left alone`);
+    throw why(err, path, 'write');
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new FileError('FILE_NOT_REGULAR', `${path} is ${kindOf(st)}: refusing to write to it`);
+  }
+  ftruncateSync(fd, 0);
+  return fd;
 }

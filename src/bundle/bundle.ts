@@ -21,7 +21,7 @@ import {
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { FD_SIZES } from '../procfs/procfs.js';
 import { parseCmdline, parseEnviron } from '../procfs/proc-cmdline.js';
-import { clean, redactArgv, redactText } from '../engine/redact.js';
+import { clean, cleanDeep, redactArgv, redactText } from '../engine/redact.js';
 import { FileError, SnapshotInvalid, UsageError } from '../errors.js';
 import { readFileBounded } from '../files.js';
 import { SCHEMA_VERSION } from '../engine/schema-version.js';
@@ -336,5 +336,6 @@ export async function openBundle(dir: string): Promise<{ manifest: Manifest; den
       throw new SnapshotInvalid(dir, `${DENIED} is not valid JSON`);
     }
   }
-  return { manifest, denied };
+  // what the manifest says is shown to a terminal: escapes stay visible
+  return { manifest: cleanDeep(manifest, false), denied };
 }

@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { fromFsError } from '../errors.js';
+import { AccessDenied, fromFsError } from '../errors.js';
 import { readFileBounded } from '../files.js';
 import { helperFor, type HelperLink, type HelperThread } from './helper-thread.js';
 
@@ -115,19 +115,32 @@ export class ProcFs {
    *   the count (a hole beyond the slack, or fds closed meanwhile), the listing is read after all
    *   and the fds beyond the numbers tried are read too.
    * - A big scan is shared with the helper thread, when one was started.
+   * - A link that cannot be read (a path longer than PATH_MAX, EACCES on one fd …) is given to
+   *   `unreadable` with its errno code, and the scan goes on; without `unreadable` it fails the
+   *   scan. When every link is denied, the table is denied (AccessDenied), not a table of unknowns.
    */
-  readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void): T[] {
+  readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void,
+    unreadable?: (fd: string, code: string) => T): T[] {
     const dir = this.procPath(pid, 'fd');
     const helper = this.helper;
     try {
       return inDir(dir, (prefix) => {
-        const read = (name: string): string | undefined => {
+        const read = (name: string): HelperLink => {
           try {
             return readlinkSync(prefix + name);
           } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromFsError(err, `${dir}/${name}`, pid);
-            return undefined;
+            return { code: (err as NodeJS.ErrnoException).code ?? 'EIO' };
           }
+        };
+        let denied = 0;
+        /** an fd's entry, or undefined when it is gone (closed mid-scan) */
+        const entry = (name: string, link: HelperLink): T | undefined => {
+          if (typeof link === 'string') return each(name, link);
+          if (link.code === 'ENOENT') return undefined;
+          const fail = () => fromFsError(Object.assign(new Error(link.code), { code: link.code }), `${dir}/${name}`, pid);
+          if (!unreadable) throw fail();
+          if (link.code === 'EACCES' || link.code === 'EPERM') denied++;
+          return unreadable(name, link.code);
         };
         const open = this.live ? openFdCount(dir) : 0;
         const numbered = open >= NUMBERED_MIN;
@@ -138,14 +151,12 @@ export class ProcFs {
         const found = new Array<T>(count);
         const got = new Uint8Array(count);
         let hits = 0;
-        const accept = (i: number, link: HelperLink | undefined) => {
-          if (typeof link === 'string') {
-            found[i] = each(nameOf(i), link);
-            got[i] = 1;
-            hits++;
-          } else if (link && link.code !== 'ENOENT') {
-            throw fromFsError(Object.assign(new Error(link.code), { code: link.code }), `${dir}/${nameOf(i)}`, pid);
-          }
+        const accept = (i: number, link: HelperLink) => {
+          const e = entry(nameOf(i), link);
+          if (e === undefined) return;
+          found[i] = e;
+          got[i] = 1;
+          hits++;
         };
         const readHere = (i: number) => accept(i, read(nameOf(i)));
         if (helper && count >= SHARED_SCAN_MIN) {
@@ -161,10 +172,11 @@ export class ProcFs {
         if (numbered && hits < open) {
           // fds beyond the numbers tried: only a listing finds them
           for (const name of this.readdir(pid, 'fd').filter((n) => Number(n) >= count).sort(byNumber)) {
-            const link = read(name);
-            if (link !== undefined) out.push(each(name, link));
+            const e = entry(name, read(name));
+            if (e !== undefined) out.push(e);
           }
         }
+        if (denied > 0 && denied === out.length) throw new AccessDenied(dir);
         return out;
       });
     } finally {
