@@ -6,6 +6,7 @@
  * - CachingProcFs: the live system, reading once what does not change while a process runs
  *   (command line, environment, cgroup membership, executable, namespace, mount table).
  */
+import { resolve } from 'node:path';
 import { ProcFs } from '../procfs/procfs.js';
 import { AccessDenied, ProctriageError } from '../errors.js';
 
@@ -112,7 +113,7 @@ export class RecordingProcFs extends ProcFs {
 /** A capture bundle as a /proc root. Reads denied at capture time are denied again. */
 export class BundleProcFs extends ProcFs {
   constructor(root: string, private readonly denied: Set<string>) {
-    super(root);
+    super(resolve(root)); // absolute: the fd scan reads from inside the fd directory
   }
 
   private check(key: string): void {
@@ -143,13 +144,23 @@ export class BundleProcFs extends ProcFs {
     this.check(procKey(pid, rel));
     return super.readlinkOrGone(pid, rel);
   }
+  // a link's placeholder is no symlink (EINVAL): it was unreadable at capture time
+  protected override linkError(pid: number, fd: string, code: string): string {
+    return this.denied.has(procKey(pid, `fd/${fd}`)) ? 'EACCES' : code;
+  }
+
   override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void,
     unreadable?: (fd: string, code: string) => T): T[] {
     const denied = (fd: string) => this.denied.has(procKey(pid, `fd/${fd}`));
     // without `unreadable` a link denied at capture time (listed, as an empty file) fails the scan
     if (!unreadable) for (const name of this.readdir(pid, 'fd')) if (denied(name)) throw new AccessDenied(procKey(pid, `fd/${name}`));
-    // its placeholder is no symlink (EINVAL): it was unreadable at capture time
-    return super.readFdLinks(pid, each, between, unreadable && ((fd, code) => unreadable(fd, denied(fd) ? 'EACCES' : code)));
+    try {
+      return super.readFdLinks(pid, each, between, unreadable);
+    } catch (err) {
+      // every link denied: said of the path as it was live
+      if (err instanceof AccessDenied && err.path === this.procPath(pid, 'fd')) throw new AccessDenied(procKey(pid, 'fd'));
+      throw err;
+    }
   }
 }
 

@@ -137,6 +137,7 @@ export class ProcFs {
         const entry = (name: string, link: HelperLink): T | undefined => {
           if (typeof link === 'string') return each(name, link);
           if (link.code === 'ENOENT') return undefined;
+          link = { code: this.linkError(pid, name, link.code) };
           const fail = () => fromFsError(Object.assign(new Error(link.code), { code: link.code }), `${dir}/${name}`, pid);
           if (!unreadable) throw fail();
           if (link.code === 'EACCES' || link.code === 'EPERM') denied++;
@@ -182,6 +183,11 @@ export class ProcFs {
     } finally {
       helper?.noLinks(); // it must not wait for a list that is not coming
     }
+  }
+
+  /** The errno code an unreadable fd link counts as (a capture bundle replays its denials). */
+  protected linkError(_pid: number, _fd: string, code: string): string {
+    return code;
   }
 
   /** readlink that returns undefined when the entry vanished (fd closed mid-scan). */
