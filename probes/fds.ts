@@ -39,8 +39,10 @@ export const probe: Probe = {
     const groups = new Map<string, { count: number; example: string }>();
     // leaked fds often share one path: fold each distinct path once (three regexes each)
     const patternOf = new Map<string, string>();
+    const unreadable = new Map<string, number>();
     for (const t of table) {
       byType[t.type]++;
+      if (t.unreadable) unreadable.set(t.unreadable, (unreadable.get(t.unreadable) ?? 0) + 1);
       if (t.type !== 'file' || !t.path) continue;
       if (t.deleted) deleted.push({ fd: t.fd, path: t.path, bytes: proc.fdTargetSize(pid, t.fd) });
       let pattern = patternOf.get(t.path);
@@ -80,6 +82,12 @@ export const probe: Probe = {
       },
     };
     out.unknowns = [];
+    if (unreadable.size) {
+      // the count and the limit still stand: only what those fds point at is unknown
+      const n = [...unreadable.values()].reduce((a, b) => a + b, 0);
+      const why = [...unreadable].map(([code, k]) => `${code}${unreadable.size > 1 ? ` ×${k}` : ''}`).join(', ');
+      out.unknowns.push({ metric: 'fd.byType.other', reason: `${n} fd link(s) could not be read (${why}): counted as "other"; their type, path and sockets are unknown` });
+    }
     if (!limits) out.unknowns.push({ metric: 'fd.limit', reason: 'no "Max open files" line in /proc/PID/limits' });
     if (sizes.length < deleted.length) {
       out.unknowns.push({ metric: 'fd.deletedBytes', reason: `the size of ${deleted.length - sizes.length} deleted-but-open file(s) could not be read` });

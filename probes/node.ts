@@ -304,7 +304,7 @@ async function heavyTools(ctx: ProbeContext, a: Attached, out: Out): Promise<voi
       out.unknowns.push({ probe: 'node', reason: refusal, hint: 'add --force to take it anyway (the target may be OOM-killed)' });
     } else {
       try {
-        const w = await takeHeapSnapshot(a.session, file, HEAVY_TIMEOUT_MS, signal);
+        const w = await takeHeapSnapshot(a.session, file, HEAVY_TIMEOUT_MS, signal, options.overwrite === true);
         out.evidence['node.heapSnapshot'] = w;
         out.actions.push(`took a heap snapshot (the target was paused for about ${w.pausedMs} ms) → ${w.file}`);
       } catch (err) {
@@ -316,7 +316,7 @@ async function heavyTools(ctx: ProbeContext, a: Attached, out: Out): Promise<voi
   if (typeof options.report === 'string' && options.report) {
     const file = outputPath(options.report, pid);
     try {
-      const w = await writeNodeReport(a.session, file, HEAVY_TIMEOUT_MS, signal);
+      const w = await writeNodeReport(a.session, file, HEAVY_TIMEOUT_MS, signal, options.overwrite === true);
       out.evidence['node.report'] = w;
       out.actions.push(`wrote the Node.js diagnostic report, redacted (the target was blocked for about ${w.pausedMs} ms) → ${w.file}`);
     } catch (err) {

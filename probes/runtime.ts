@@ -68,8 +68,9 @@ export function identifyRuntime(sources: TargetSources): RuntimeIdentity {
     const env = tolerate(() => parseEnviron(proc.readBuffer(pid, 'environ')));
     const argv = tolerate(() => sources.cmdline()) ?? [];
     let runtime = detectRuntime(exe.replace(/ \(deleted\)$/, ''), argv, sources.stat().comm, env);
-    // a Go binary carries build info ("\xff Go buildinf:") even when no GO* variable is set
-    const build = runtime === 'unknown' || runtime === 'go' ? goBuildInfoOfPid(proc.procPath(pid, 'exe')) : undefined;
+    // a Go binary carries build info ("\xff Go buildinf:") even when no GO* variable is set;
+    // a recorded tree's exe link names a file of another host: never followed
+    const build = proc.live && (runtime === 'unknown' || runtime === 'go') ? goBuildInfoOfPid(proc.procPath(pid, 'exe')) : undefined;
     if (build) runtime = 'go';
     return { runtime, argv, ...(env ? { env } : {}), ...(build ? { build } : {}) };
   });

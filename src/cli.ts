@@ -62,7 +62,8 @@ async function main(args: string[]): Promise<number> {
   const heavyOptions = (cmd: InstanceType<typeof Command>) => cmd
     .option('--heap-snapshot <file>', 'Node.js: write a V8 heap snapshot ({pid} = process id); PAUSES the target, memory can peak at 16x its heap')
     .option('--report <file>', 'Node.js: write its diagnostic report, redacted ({pid} = process id); blocks the target briefly')
-    .option('--force', 'take the heap snapshot even when the memory headroom looks too small');
+    .option('--force', 'take the heap snapshot even when the memory headroom looks too small')
+    .option('--overwrite', 'replace an existing --heap-snapshot or --report file (only ever a regular file)');
   const diagnose = lazy(async () => (await import('./commands/index.js')).diagnose);
   heavyOptions(targetOptions(program.argument('[pids...]', 'process ids to diagnose'))).action(diagnose);
   heavyOptions(targetOptions(program.command('diagnose').argument('[pids...]', 'process ids').description('one-shot diagnosis (the default command)')))
@@ -71,10 +72,12 @@ async function main(args: string[]): Promise<number> {
   targetOptions(program.command('watch').argument('<pid>').description('sample repeatedly: trends, slopes, time to exhaustion, then the diagnosis'))
     .option('--interval <duration>', 'time between samples', '5s')
     .option('--duration <duration>', 'how long to watch', '2m')
-    .option('--samples <file.ndjson>', 'keep every sample in an NDJSON file')
+    .option('--samples <file.ndjson>', 'keep every sample in an NDJSON file (a new file unless --overwrite)')
+    .option('--overwrite', 'replace an existing regular file at --samples')
     .action(lazy(async () => (await import('./commands/index.js')).watch));
   targetOptions(program.command('snapshot').argument('<pid>').description('write the full report to a file, for diff or later analysis'))
-    .requiredOption('-o, --output <file>', 'where to write the snapshot (JSON)')
+    .requiredOption('-o, --output <file>', 'where to write the snapshot (JSON); an existing file is kept unless --overwrite')
+    .option('--overwrite', 'replace an existing regular file at --output')
     .action(lazy(async () => (await import('./commands/index.js')).snapshot));
   output(program.command('diff').argument('<a>').argument('<b>').description('growth of every metric between two snapshots of one process'))
     .action(lazy(async () => (await import('./commands/index.js')).diff));
@@ -111,12 +114,15 @@ async function main(args: string[]): Promise<number> {
 }
 
 function fail(err: unknown): void {
-  if (err instanceof ProctriageError) {
-    process.stderr.write(`proctriage: ${err.message}${err.hint ? ` (${err.hint})` : ''}\n`);
-  } else {
-    const e = err as Error | undefined;
-    process.stderr.write(`proctriage: internal error: ${e?.message ?? String(err)}\n`);
-    if (process.env.PROCTRIAGE_DEBUG) process.stderr.write(`${e?.stack}\n`);
-  }
   process.exitCode = 3;
+  // a message can quote a file or a target (a playbook's keys, a path): escapes stay visible
+  void import('./engine/redact.js').then(({ clean }) => {
+    if (err instanceof ProctriageError) {
+      process.stderr.write(`proctriage: ${clean(err.message)}${err.hint ? ` (${clean(err.hint)})` : ''}\n`);
+    } else {
+      const e = err as Error | undefined;
+      process.stderr.write(`proctriage: internal error: ${clean(e?.message ?? String(err))}\n`);
+      if (process.env.PROCTRIAGE_DEBUG) process.stderr.write(`${e?.stack}\n`);
+    }
+  });
 }

@@ -13,7 +13,14 @@ export type ErrorCode =
   | 'PLAYBOOK_INVALID'
   | 'SNAPSHOT_INVALID'
   | 'USAGE'
-  | 'REFUSED';
+  | 'REFUSED'
+  // files the user named: to write, or read
+  | 'FILE_EXISTS'
+  | 'FILE_NOT_REGULAR'
+  | 'FILE_TOO_LARGE'
+  | 'FILE_NOT_FOUND'
+  | 'FILE_UNREADABLE'
+  | 'WRITE_FAILED';
 
 export class ProctriageError extends Error {
   constructor(
@@ -81,6 +88,14 @@ export class UsageError extends ProctriageError {
 export class Refused extends ProctriageError {
   constructor(message: string, hint?: string) {
     super('REFUSED', message, hint);
+  }
+}
+
+export type FileErrorCode = 'FILE_EXISTS' | 'FILE_NOT_REGULAR' | 'FILE_TOO_LARGE' | 'FILE_NOT_FOUND' | 'FILE_UNREADABLE' | 'WRITE_FAILED';
+/** A file the user named could not be written or read safely (see src/files.ts). */
+export class FileError extends ProctriageError {
+  constructor(code: FileErrorCode, message: string, hint?: string) {
+    super(code, message, hint);
   }
 }
 

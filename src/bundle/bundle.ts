@@ -15,12 +15,15 @@
  */
 import type * as Crypto from 'node:crypto';
 import { createRequire } from 'node:module';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, posix, relative, sep } from 'node:path';
+import {
+  lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync, type Stats,
+} from 'node:fs';
+import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { FD_SIZES } from '../procfs/procfs.js';
 import { parseCmdline, parseEnviron } from '../procfs/proc-cmdline.js';
-import { MAX_SCAN, redactArgv, redactLines, redactText } from '../engine/redact.js';
-import { SnapshotInvalid, UsageError } from '../errors.js';
+import { MAX_SCAN, clean, cleanDeep, redactArgv, redactLines, redactText } from '../engine/redact.js';
+import { FileError, SnapshotInvalid, UsageError } from '../errors.js';
+import { readFileBounded } from '../files.js';
 import { SCHEMA_VERSION } from '../engine/schema-version.js';
 import type { Recorded } from './procfs.js';
 
@@ -67,18 +70,77 @@ export interface BundleInput {
   manifest: Omit<Manifest, 'kind' | 'schemaVersion' | 'files' | 'notes' | 'redacted'>;
 }
 
-/** Check that `dir` can receive a bundle (absent or empty) and create it. */
-export function prepareDir(dir: string): void {
-  let entries: string[] | undefined;
+/**
+ * Claim a place for a bundle at `dir`, before the diagnosis runs, so an impossible --dir fails
+ * at once: `dir` must be a new name or an empty directory (not a symlink). The bundle is written
+ * into the private directory returned (created beside `dir`, mode 0700), and publishBundleDir
+ * then moves it into place in one rename: a bundle is never seen half-written, and of two
+ * captures into one directory exactly one wins while the other's files stay in its own staging
+ * directory (removed by its caller).
+ */
+export function stageBundleDir(dir: string): string {
+  if (!dir.trim()) throw new UsageError('--dir is empty: give the directory to create for the bundle');
+  let st: Stats | undefined;
   try {
-    entries = readdirSync(dir);
+    st = lstatSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw cannot(err, dir);
+  }
+  if (st?.isSymbolicLink()) throw new FileError('FILE_NOT_REGULAR', `--dir ${dir} is a symlink: refused`, 'give the real directory');
+  if (st && !st.isDirectory()) throw new FileError('FILE_EXISTS', `--dir ${dir} is a file, not a directory`);
+  if (st && readdirSync(dir).length) throw new FileError('FILE_EXISTS', `--dir ${dir} is not empty`, 'give a new directory: a bundle never overwrites files');
+  const parent = dirname(resolve(dir));
+  makeParents(parent);
+  try {
+    return mkdtempSync(join(parent, `.${basename(resolve(dir))}.capture-`));
+  } catch (err) {
+    throw cannot(err, dir);
+  }
+}
+
+/** Move a complete staged bundle to `dir` (a new name, or an empty directory it replaces). */
+export function publishBundleDir(staging: string, dir: string): void {
+  try {
+    renameSync(staging, dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR') throw new UsageError(`--dir ${dir} is a file, not a directory`);
-    if (code !== 'ENOENT') throw new UsageError(`--dir ${dir}: ${code ?? (err as Error).message}`);
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new FileError('FILE_EXISTS', `--dir ${dir} was filled by someone else meanwhile (another capture?): left alone, no bundle written`);
+    if (code === 'ENOTDIR') throw new FileError('FILE_EXISTS', `--dir ${dir} became a file meanwhile: left alone, no bundle written`);
+    throw cannot(err, dir);
   }
-  if (entries?.length) throw new UsageError(`--dir ${dir} is not empty`, 'give a new directory: a bundle never overwrites files');
-  mkdirSync(dir, { recursive: true });
+}
+
+function cannot(err: unknown, dir: string): FileError {
+  const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  const words: Record<string, string> = {
+    EACCES: 'permission denied', EPERM: 'not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left',
+    // mkdir in /proc or /sys says ENOENT although the parent exists
+    ENOENT: 'this file system does not allow new directories', ENOTDIR: 'a parent is not a directory',
+    ENAMETOOLONG: 'name too long', EBUSY: 'it is a mount point', EXDEV: 'it is a mount point', EDQUOT: 'quota exceeded',
+  };
+  return new FileError('WRITE_FAILED', `cannot create the bundle directory ${dir}: ${words[code] ? `${words[code]} (${code})` : code}`);
+}
+
+/** mkdir -p, one level at a time: Node's recursive mkdir spins where mkdir says ENOENT (/proc). */
+function makeParents(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      if (!statSync(d).isDirectory()) throw new FileError('WRITE_FAILED', `cannot create the bundle directory: ${d} is not a directory`);
+      break;
+    } catch (err) {
+      if (err instanceof FileError) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || d === dirname(d)) throw cannot(err, dir);
+      missing.push(d);
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannot(err, d);
+    }
+  }
 }
 
 /** Redact a recorded file by what it is; undefined when it must not be written at all. */
@@ -176,77 +238,114 @@ export function writeBundle(dir: string, input: BundleInput): Manifest {
   return manifest;
 }
 
-/** Every file and symlink under dir, as bundle-relative posix paths. */
-function walk(dir: string, base = dir): string[] {
-  const out: string[] = [];
+/** A bundle's limits: a capture of a 20 000-fd process is some 25 MiB in 20 000 entries. */
+const BUNDLE_MAX_BYTES = 1024 * 2 ** 20;
+const BUNDLE_MAX_ENTRIES = 500_000;
+const BUNDLE_MAX_DEPTH = 32;
+
+/** The only symlinks a bundle holds: links the probes read as text, never follow. */
+const BUNDLE_LINK = /^proc\/\d+\/(fd\/\d+|exe|cwd|root|ns\/[a-z_]+)$/;
+
+/** Every file and symlink under dir, as bundle-relative posix paths (directories are never followed as links). */
+function walk(dir: string, refuse: (path: string, why: string) => never, base = dir, depth = 0, out: string[] = []): string[] {
+  if (depth > BUNDLE_MAX_DEPTH) refuse(relative(base, dir), 'is nested too deep for a bundle');
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    const st = lstatSync(p);
-    if (st.isDirectory()) out.push(...walk(p, base));
+    if (out.length >= BUNDLE_MAX_ENTRIES) refuse('.', `holds more than ${BUNDLE_MAX_ENTRIES} entries`);
+    if (lstatSync(p).isDirectory()) walk(p, refuse, base, depth + 1, out);
     else out.push(relative(base, p).split(sep).join(posix.sep));
   }
   return out;
 }
 
+/** A manifest path must name a place inside the bundle. */
+function insideBundle(path: string): boolean {
+  return path.length > 0 && !path.includes('\0') && !path.includes('\\') && path.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+}
+
 /**
- * Read and verify a bundle: a manifest of ours, of a version we read, and every file matching
- * its sha256, with nothing missing and nothing added. Any failure is a SnapshotInvalid (exit 3).
+ * Read and verify a bundle: a manifest of ours (zod-checked), of a version we read, and every file
+ * matching its sha256, with nothing missing and nothing added. Nothing reaches outside the bundle:
+ * its paths stay inside, its files are regular files read without following a symlink, its only
+ * symlinks are the fd, exe and namespace links (read as text). Any failure is a SnapshotInvalid
+ * (exit 3) naming the file.
  */
-export function openBundle(dir: string): { manifest: Manifest; denied: Set<string> } {
-  let text: string;
+export async function openBundle(dir: string): Promise<{ manifest: Manifest; denied: Set<string> }> {
+  const refuse = (path: string, why: string): never => { throw new SnapshotInvalid(dir, `${clean(path)} ${why}`); };
+  let st: Stats;
   try {
-    text = readFileSync(join(dir, MANIFEST), 'utf8');
+    st = lstatSync(dir);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      let isDir = false;
-      try { isDir = lstatSync(dir).isDirectory(); } catch { /* reported below */ }
-      throw new SnapshotInvalid(dir, isDir ? 'not a capture bundle (no manifest.json): incomplete, or not made by proctriage capture' : 'no such directory');
-    }
-    if (code === 'ENOTDIR') throw new SnapshotInvalid(dir, 'not a directory: a capture bundle is a directory made by proctriage capture');
-    throw new SnapshotInvalid(dir, `cannot read manifest.json (${code ?? (err as Error).message})`);
+    throw new SnapshotInvalid(dir, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : `cannot read it (${(err as NodeJS.ErrnoException).code})`);
   }
-  let manifest: Manifest;
+  if (!st.isDirectory()) throw new SnapshotInvalid(dir, 'not a directory: a capture bundle is a directory made by proctriage capture');
+  const read = (path: string): Buffer => {
+    const full = join(dir, ...path.split('/'));
+    try {
+      return readFileBounded(full, { noFollow: true });
+    } catch (err) {
+      if (err instanceof FileError && err.code === 'FILE_NOT_FOUND' && path === MANIFEST) {
+        return refuse(dir, 'is not a capture bundle (no manifest.json): incomplete, or not made by proctriage capture');
+      }
+      if (err instanceof FileError) return refuse(path, err.message.split(full).join('it').replace(/^it /, ''));
+      throw err;
+    }
+  };
+  let data: unknown;
   try {
-    manifest = JSON.parse(text) as Manifest;
-  } catch {
+    data = JSON.parse(read(MANIFEST).toString('utf8'));
+  } catch (err) {
+    if (err instanceof SnapshotInvalid) throw err;
     throw new SnapshotInvalid(dir, 'manifest.json is not valid JSON (corrupt or truncated)');
   }
-  if (!manifest || typeof manifest !== 'object' || manifest.kind !== BUNDLE_KIND) {
-    throw new SnapshotInvalid(dir, 'manifest.json is not a proctriage capture manifest');
+  const m = data as Partial<Manifest> | null;
+  if (!m || typeof m !== 'object' || m.kind !== BUNDLE_KIND) throw new SnapshotInvalid(dir, 'manifest.json is not a proctriage capture manifest');
+  if (typeof m.schemaVersion === 'number' && m.schemaVersion > SCHEMA_VERSION) {
+    throw new SnapshotInvalid(dir, `bundle schemaVersion ${m.schemaVersion} is newer than this proctriage reads (${SCHEMA_VERSION}): upgrade proctriage`);
   }
-  if (typeof manifest.schemaVersion !== 'number' || manifest.schemaVersion > SCHEMA_VERSION) {
-    throw new SnapshotInvalid(dir, `bundle schemaVersion ${manifest.schemaVersion} is newer than this proctriage reads (${SCHEMA_VERSION}): upgrade proctriage`);
+  const { ManifestSchema } = await import('../engine/report-schema.js');
+  const parsed = ManifestSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new SnapshotInvalid(dir, `manifest.json does not match the manifest schema (${clean(issue?.path.length ? issue.path.join('.') : 'top level')}: ${issue?.message ?? 'invalid'})`);
   }
-  if (!Number.isInteger(manifest.pid) || !manifest.files || typeof manifest.files !== 'object') {
-    throw new SnapshotInvalid(dir, 'manifest.json lacks the pid or the file list');
-  }
-  const present = new Set(walk(dir).filter((p) => p !== MANIFEST));
+  const manifest = parsed.data as Manifest;
+  let total = 0;
   for (const [path, entry] of Object.entries(manifest.files)) {
-    if (!present.has(path)) throw new SnapshotInvalid(dir, `${path} is listed in manifest.json but missing`);
+    if (!insideBundle(path)) refuse(path, 'is a path outside the bundle: refused');
+    if (entry.symlink !== undefined && !BUNDLE_LINK.test(path)) refuse(path, 'is listed as a symlink where a bundle has none: refused');
+    if ((total += entry.bytes) > BUNDLE_MAX_BYTES) refuse(dir, `is larger than ${BUNDLE_MAX_BYTES / 2 ** 20} MiB: refused`);
+  }
+  const present = new Set(walk(dir, refuse).filter((p) => p !== MANIFEST));
+  for (const [path, entry] of Object.entries(manifest.files)) {
+    if (!present.has(path)) refuse(path, 'is listed in manifest.json but missing');
     present.delete(path);
     const p = join(dir, ...path.split('/'));
     const st = lstatSync(p);
     let actual: string;
     if (entry.symlink !== undefined) {
-      if (!st.isSymbolicLink()) throw new SnapshotInvalid(dir, `${path} should be a symlink`);
+      if (!st.isSymbolicLink()) refuse(path, 'should be a symlink');
       const target = readlinkSync(p);
       actual = target === entry.symlink ? sha256(target) : '';
     } else {
-      if (!st.isFile()) throw new SnapshotInvalid(dir, `${path} should be a regular file`);
-      actual = sha256(readFileSync(p));
+      if (st.isSymbolicLink()) refuse(path, 'is a symlink: refused (a bundle never points outside itself)');
+      actual = sha256(read(path));
     }
-    if (actual !== entry.sha256) throw new SnapshotInvalid(dir, `${path} does not match its sha256 in manifest.json: the bundle was modified or is corrupt`);
+    if (actual !== entry.sha256) refuse(path, 'does not match its sha256 in manifest.json: the bundle was modified or is corrupt');
   }
   const extra = [...present];
-  if (extra.length) throw new SnapshotInvalid(dir, `${extra[0]} is not listed in manifest.json: the bundle was modified${extra.length > 1 ? ` (${extra.length} such files)` : ''}`);
+  if (extra.length) refuse(extra[0], `is not listed in manifest.json: the bundle was modified${extra.length > 1 ? ` (${extra.length} such files)` : ''}`);
   let denied = new Set<string>();
   if (manifest.files[DENIED]) {
     try {
-      denied = new Set(JSON.parse(readFileSync(join(dir, DENIED), 'utf8')) as string[]);
-    } catch {
+      const list = JSON.parse(read(DENIED).toString('utf8')) as unknown;
+      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) throw new Error('not a list of paths');
+      denied = new Set(list as string[]);
+    } catch (err) {
+      if (err instanceof SnapshotInvalid) throw err;
       throw new SnapshotInvalid(dir, `${DENIED} is not valid JSON`);
     }
   }
-  return { manifest, denied };
+  // what the manifest says is shown to a terminal: escapes stay visible
+  return { manifest: cleanDeep(manifest, false), denied };
 }

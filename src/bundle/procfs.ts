@@ -6,6 +6,7 @@
  * - CachingProcFs: the live system, reading once what does not change while a process runs
  *   (command line, environment, cgroup membership, executable, namespace, mount table).
  */
+import { resolve } from 'node:path';
 import { ProcFs } from '../procfs/procfs.js';
 import { AccessDenied, ProctriageError } from '../errors.js';
 
@@ -69,25 +70,33 @@ export class RecordingProcFs extends ProcFs {
   override readlinkOrGone(pid: number, rel: string): string | undefined {
     return this.track(procKey(pid, rel), () => super.readlinkOrGone(pid, rel), (v) => (v === undefined ? undefined : { kind: 'link', target: v }));
   }
-  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void): T[] {
+  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void,
+    unreadable?: (fd: string, code: string) => T): T[] {
     // a big table is read by number, without a listing: the fds read make the listing
     const dir = procKey(pid, 'fd');
     const listed: string[] = [];
     const listing = () => this.note(dir, { kind: 'dir', entries: listed });
+    // a link that could not be read is kept as a denied one: listed, and unreadable offline too
+    const deny = (fd: string) => {
+      listed.push(fd);
+      this.note(procKey(pid, `fd/${fd}`), { kind: 'denied' });
+    };
     try {
       const out = super.readFdLinks(pid, (fd, target) => {
         listed.push(fd);
         this.note(procKey(pid, `fd/${fd}`), { kind: 'link', target });
         return each(fd, target);
-      }, between);
+      }, between, unreadable && ((fd, code) => {
+        deny(fd);
+        return unreadable(fd, code);
+      }));
       listing();
       return out;
     } catch (err) {
-      if (err instanceof AccessDenied && err.path.startsWith(`${dir}/`)) {
-        // one of the links: listed, so that the bundle shows it and denies it again
-        listed.push(err.path.slice(dir.length + 1));
+      if (err instanceof AccessDenied && err.path === dir) this.note(dir, { kind: 'denied' });
+      else if (err instanceof AccessDenied && err.path.startsWith(`${dir}/`)) {
+        deny(err.path.slice(dir.length + 1));
         listing();
-        this.note(err.path, { kind: 'denied' });
       }
       throw err;
     }
@@ -104,7 +113,7 @@ export class RecordingProcFs extends ProcFs {
 /** A capture bundle as a /proc root. Reads denied at capture time are denied again. */
 export class BundleProcFs extends ProcFs {
   constructor(root: string, private readonly denied: Set<string>) {
-    super(root);
+    super(resolve(root)); // absolute: the fd scan reads from inside the fd directory
   }
 
   private check(key: string): void {
@@ -135,10 +144,23 @@ export class BundleProcFs extends ProcFs {
     this.check(procKey(pid, rel));
     return super.readlinkOrGone(pid, rel);
   }
-  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void): T[] {
-    // a link denied at capture time is listed (as an empty file): deny it before reading any
-    for (const name of this.readdir(pid, 'fd')) this.check(procKey(pid, `fd/${name}`));
-    return super.readFdLinks(pid, each, between);
+  // a link's placeholder is no symlink (EINVAL): it was unreadable at capture time
+  protected override linkError(pid: number, fd: string, code: string): string {
+    return this.denied.has(procKey(pid, `fd/${fd}`)) ? 'EACCES' : code;
+  }
+
+  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void,
+    unreadable?: (fd: string, code: string) => T): T[] {
+    const denied = (fd: string) => this.denied.has(procKey(pid, `fd/${fd}`));
+    // without `unreadable` a link denied at capture time (listed, as an empty file) fails the scan
+    if (!unreadable) for (const name of this.readdir(pid, 'fd')) if (denied(name)) throw new AccessDenied(procKey(pid, `fd/${name}`));
+    try {
+      return super.readFdLinks(pid, each, between, unreadable);
+    } catch (err) {
+      // every link denied: said of the path as it was live
+      if (err instanceof AccessDenied && err.path === this.procPath(pid, 'fd')) throw new AccessDenied(procKey(pid, 'fd'));
+      throw err;
+    }
   }
 }
 

@@ -24,7 +24,7 @@ export interface AnalyzeOptions extends OutputOptions {
 export async function run(dir: string, o: AnalyzeOptions): Promise<number> {
   const json = outputFormat(o) === 'json';
   warnIfUnredacted(o);
-  const { manifest, denied } = openBundle(dir);
+  const { manifest, denied } = await openBundle(dir);
   const captured = await loadSnapshot(join(dir, 'report.json'));
   const recorded = captured.targets.find((t) => t.pid === manifest.pid);
   if (!recorded) throw new SnapshotInvalid(dir, `report.json has no target with pid ${manifest.pid}`);

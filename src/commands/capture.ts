@@ -1,14 +1,13 @@
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { diagnose } from '../engine/runner.js';
 import { playbookFor } from './playbooks.js';
 import { RecordingProcFs } from '../bundle/procfs.js';
-import { prepareDir, writeBundle } from '../bundle/bundle.js';
+import { publishBundleDir, stageBundleDir, writeBundle } from '../bundle/bundle.js';
 import { runOptions } from '../bundle/session.js';
 import { renderJson } from '../render/json.js';
 import { outputFormat, parsePid, render, warnIfUnredacted } from './options.js';
 import type { DiagnoseOptions } from './diagnose.js';
-import { ProctriageError, UsageError } from '../errors.js';
+import { FileError, ProctriageError, UsageError } from '../errors.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { endpointUrl, getText } from '../transports/pprof.js';
 
@@ -25,6 +24,16 @@ export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
   if (o.name !== undefined) throw new UsageError('capture records one process: give its PID instead of --name');
   const pid = parsePid(pidArg);
   const json = outputFormat(o) === 'json';
+  // an impossible --dir fails now, not after the diagnosis
+  const staging = stageBundleDir(o.dir);
+  try {
+    return await captureInto(staging, pid, o, json);
+  } finally {
+    rmSync(staging, { recursive: true, force: true }); // ours alone; gone already once published
+  }
+}
+
+async function captureInto(staging: string, pid: number, o: CaptureOptions, json: boolean): Promise<number> {
   warnIfUnredacted(o);
   const rec = new RecordingProcFs();
   const opts = runOptions(o, rec, await playbookFor(o.playbook));
@@ -33,10 +42,9 @@ export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
   if (t.error) throw new ProctriageError(t.error.code as ProctriageError['code'], `${t.error.message}: no bundle written`, t.error.hint);
 
   const runtimeFiles = await goroutineDump(t.evidence?.['go.pprofUrl'], o.allowRemote);
-  prepareDir(o.dir);
   let manifest;
   try {
-    manifest = writeBundle(o.dir, {
+    manifest = writeBundle(staging, {
       pid,
       records: rec.records,
       fdSizes: rec.fdSizes,
@@ -49,10 +57,9 @@ export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
       },
     });
   } catch (err) {
-    // a half-written bundle is worse than none: it would only fail verification later
-    for (const name of readdirSync(o.dir)) rmSync(join(o.dir, name), { recursive: true, force: true });
-    throw new UsageError(`cannot write the bundle in ${o.dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new FileError('WRITE_FAILED', `cannot write the bundle for ${o.dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  publishBundleDir(staging, o.dir);
   process.stdout.write(await render(report, o));
   if (!json) {
     const files = Object.keys(manifest.files).length;

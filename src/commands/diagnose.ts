@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import type { Report } from '../engine/report.js';
 import { checkPprofUrl, parsePprofUrl } from '../transports/pprof.js';
 
+
 export interface DiagnoseOptions extends OutputOptions {
   name?: string;
   inspect?: string;
@@ -17,6 +18,8 @@ export interface DiagnoseOptions extends OutputOptions {
   heapSnapshot?: string;
   report?: string;
   force?: boolean;
+  /** replace an existing --heap-snapshot / --report (or snapshot -o) regular file */
+  overwrite?: boolean;
   playbook?: string;
   timeout?: string;
   root?: string;
@@ -30,6 +33,13 @@ export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<R
   }
   const proc = new ProcFs(o.root ?? '/');
   const targets = resolveTargets(proc, pids, o.name);
+  // a destination that would be refused is refused now, before any target is paused
+  if (o.heapSnapshot || o.report) {
+    const [{ checkDestination }, { outputPath }] = await Promise.all([import('../files.js'), import('../node/heavy.js')]);
+    for (const template of [o.heapSnapshot, o.report]) {
+      if (template) for (const pid of targets) checkDestination(outputPath(template, pid), !!o.overwrite);
+    }
+  }
   const playbook = await playbookFor(o.playbook);
   return diagnose(targets, {
     proc,
@@ -37,7 +47,7 @@ export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<R
     probes: PROBES,
     probeOptions: {
       inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, pprof: o.pprof,
-      heapSnapshot: o.heapSnapshot, report: o.report, force: o.force, ownEndpoints: new Set(),
+      heapSnapshot: o.heapSnapshot, report: o.report, force: o.force, overwrite: o.overwrite, ownEndpoints: new Set(),
     },
     timeoutMs: parseDuration(o.timeout ?? '10s', '--timeout'),
     redact: o.redact !== false,

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { FileError } from '../errors.js';
+import { MAX_NESTING, nestedDeeperThan, readFileBounded } from '../files.js';
+import { clean, cleanDeep } from '../engine/redact.js';
 import { builtinPlaybook } from '../engine/playbook.js';
 import { evaluate, type Finding } from '../engine/evaluate.js';
 import { EXIT, statusOfFindings, type Report, type TargetReport } from '../engine/report.js';
@@ -46,7 +48,7 @@ export interface DiffTarget {
 export async function run(fileA: string, fileB: string, o: OutputOptions): Promise<number> {
   const format = outputFormat(o);
   let [a, b] = [await loadSnapshot(fileA), await loadSnapshot(fileB)];
-  let [nameA, nameB] = [fileA, fileB];
+  let [nameA, nameB] = [clean(fileA), clean(fileB)];
   if (a.host.hostname !== b.host.hostname) {
     throw new Refused(`${fileA} was taken on host "${a.host.hostname}" and ${fileB} on "${b.host.hostname}": not the same process`, 'diff compares two snapshots of one process');
   }
@@ -91,25 +93,30 @@ export async function run(fileA: string, fileB: string, o: OutputOptions): Promi
 }
 
 /**
- * Read one snapshot. Whatever is wrong with it — unreadable, empty, truncated, not JSON, not a
- * proctriage report, written by a newer version, not matching the schema — is one clear line
- * and exit 3 (SnapshotInvalid), never a stack trace.
+ * Read one snapshot. Whatever is wrong with it — unreadable, not a regular file, too large, empty,
+ * truncated, not JSON, nested absurdly deep, not a proctriage report, written by a newer version,
+ * not matching the schema — is one clear line and exit 3 (SnapshotInvalid or FileError), never a
+ * stack trace. Every string in it comes back clean() (terminal-safe): a snapshot can be edited.
  */
 export async function loadSnapshot(file: string): Promise<Report> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileBounded(file, { what: 'snapshot' }).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SnapshotInvalid(file, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory (a capture bundle? use proctriage analyze)' : `cannot read it (${code ?? (err as Error).message})`);
+    if (err instanceof FileError && err.code === 'FILE_NOT_REGULAR' && /is a directory/.test(err.message)) {
+      throw new SnapshotInvalid(file, 'is a directory (a capture bundle? use proctriage analyze)');
+    }
+    throw err;
   }
   if (!text.trim()) throw new SnapshotInvalid(file, 'empty file: not a snapshot');
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch {
+  } catch (err) {
+    if (err instanceof RangeError) throw new SnapshotInvalid(file, `nested deeper than ${MAX_NESTING} levels: not a snapshot`);
     throw new SnapshotInvalid(file, 'not valid JSON: the snapshot is corrupt or truncated');
   }
+  if (nestedDeeperThan(data)) throw new SnapshotInvalid(file, `nested deeper than ${MAX_NESTING} levels: not a snapshot`);
   const d = data as Record<string, unknown> | null;
   if (!d || typeof d !== 'object' || Array.isArray(d)) throw new SnapshotInvalid(file, 'not a proctriage snapshot (not a JSON object)');
   if (d.kind === 'proctriage-capture') throw new SnapshotInvalid(file, 'a capture bundle manifest, not a snapshot: use proctriage analyze <bundle dir>');
@@ -129,7 +136,7 @@ export async function loadSnapshot(file: string): Promise<Report> {
     const where = issue?.path.length ? issue.path.join('.') : 'top level';
     throw new SnapshotInvalid(file, `does not match the report schema (${where}: ${issue?.message ?? 'invalid'}): corrupt or edited`);
   }
-  return r.data as Report;
+  return cleanDeep(r.data, false) as Report;
 }
 
 /** Pair the targets of two reports by PID, refusing a PID that names two different processes. */

@@ -4,15 +4,26 @@ import type { Report } from '../engine/report.js';
 import { renderJson } from '../render/json.js';
 import { renderMarkdown } from '../render/markdown.js';
 
-/** "10s", "500ms", "2m", "1h" or a bare number of seconds → milliseconds. */
+/** The longest each duration may be (README "Options"): past a day a timer is a mistake, not a watch. */
+export const MAX_DURATION_MS: Record<string, number> = {
+  '--interval': 24 * 3_600_000,
+  '--duration': 7 * 24 * 3_600_000,
+  '--timeout': 3_600_000,
+};
+
+/** "10s", "500ms", "2m", "1h" or a bare number of seconds → milliseconds, at most MAX_DURATION_MS[what]. */
 export function parseDuration(s: string, what = 'duration'): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(s).trim());
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(String(s).trim());
   if (!m) throw new UsageError(`${what} "${s}" is not a duration (e.g. 500ms, 10s, 2m)`);
-  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 's']!;
   const ms = Number(m[1]) * mult;
   if (ms <= 0) throw new UsageError(`${what} must be positive`);
+  const max = MAX_DURATION_MS[what] ?? 7 * 86_400_000;
+  if (!(ms <= max)) throw new UsageError(`${what} ${s} is too long: at most ${formatMax(max)}`);
   return ms;
 }
+
+const formatMax = (ms: number) => (ms > 86_400_000 ? `${ms / 86_400_000}d` : `${ms / 3_600_000}h`);
 
 export function parsePid(s: string): number {
   if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 2 ** 22) throw new UsageError(`"${s}" is not a process id`);

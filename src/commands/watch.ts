@@ -1,4 +1,5 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { openOutputFile } from '../files.js';
 import { collect, failedTarget, hostInfo, judge, type Collected, type RunOptions } from '../engine/runner.js';
 import { CLK_TCK, HostSources } from '../engine/sources.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
@@ -40,13 +41,7 @@ export async function run(pidArg: string, o: WatchOptions): Promise<number> {
   const durationMs = parseDuration(o.duration ?? '2m', '--duration');
   if (intervalMs > durationMs) throw new UsageError('--interval is longer than --duration: nothing to compare');
   const quiet = outputFormat(o) === 'json';
-  if (o.samples !== undefined) {
-    try {
-      writeFileSync(o.samples, '');
-    } catch (err) {
-      throw new UsageError(`cannot write --samples ${o.samples}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  }
+  const samplesFd = o.samples !== undefined ? openOutputFile(o.samples, !!o.overwrite) : undefined;
   warnIfUnredacted(o);
   const opts = runOptions(o, new CachingProcFs(), await playbookFor(o.playbook));
   const sampleTimeoutMs = Math.min(opts.timeoutMs, Math.max(intervalMs, 2000));
@@ -63,7 +58,7 @@ export async function run(pidArg: string, o: WatchOptions): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const w = await sample(pid, opts, { intervalMs, durationMs, sampleTimeoutMs, firstTimeoutMs: opts.timeoutMs, file: o.samples, signal: stop.signal, ui });
+    const w = await sample(pid, opts, { intervalMs, durationMs, sampleTimeoutMs, firstTimeoutMs: opts.timeoutMs, file: samplesFd, signal: stop.signal, ui });
     ui?.finish(w.note);
     if (!w.last && w.error === undefined) throw new UsageError('stopped before the first sample: nothing to report');
     const target = w.last ? final(w, opts) : failedTarget(pid, w.error);
@@ -97,7 +92,8 @@ interface SampleOptions {
   durationMs: number;
   sampleTimeoutMs: number;
   firstTimeoutMs: number;
-  file?: string;
+  /** the open --samples file */
+  file?: number;
   signal: AbortSignal;
   ui?: Screen;
 }
@@ -155,7 +151,7 @@ async function sample(pid: number, opts: RunOptions, so: SampleOptions): Promise
     w.last = c;
     const s: Sample = { t: (at - t0) / 1000, metrics: numeric(c.metrics) };
     w.samples.push(s);
-    if (file) {
+    if (file !== undefined) {
       try {
         if (w.samples.length === 1) {
           writeFileSync(file, JSON.stringify({
@@ -165,7 +161,7 @@ async function sample(pid: number, opts: RunOptions, so: SampleOptions): Promise
         }
         appendFileSync(file, JSON.stringify({ type: 'sample', at: new Date().toISOString(), t: round3(s.t), metrics: s.metrics }) + '\n');
       } catch (err) {
-        so.ui?.warn(`cannot write --samples ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; samples are no longer saved`);
+        so.ui?.warn(`cannot write --samples: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; samples are no longer saved`);
         file = undefined;
       }
     }

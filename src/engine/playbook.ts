@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { MAX_NESTING, nestedDeeperThan, readFileBounded } from '../files.js';
 import { extname, join } from 'node:path';
 import type { MetricRegistry, Playbook } from './playbook-schema.js';
-import { PlaybookInvalid, UsageError } from '../errors.js';
+import { PlaybookInvalid } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 
 /** Compiled at build time from playbooks/default.yaml, after zod validation (scripts/build-playbook). */
@@ -11,20 +12,20 @@ export function builtinPlaybook(): Playbook {
   return JSON.parse(readFileSync(BUILTIN_PLAYBOOK, 'utf8')) as Playbook;
 }
 
+const PLAYBOOK_LIMIT = 2 ** 20;
+
 /** Load and validate a team playbook (YAML or JSON). zod and yaml are loaded only here. */
 export async function loadPlaybookFile(file: string, registry?: MetricRegistry): Promise<Playbook> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read playbook ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  // a playbook is a few KiB: 1 MiB is generous, and bounds what the YAML parser is given
+  const text = readFileBounded(file, { limit: PLAYBOOK_LIMIT, what: 'playbook' }).toString('utf8');
   let data: unknown;
   try {
     data = extname(file) === '.json' ? JSON.parse(text) : (await import('yaml')).parse(text);
   } catch (err) {
+    if (err instanceof RangeError || /Maximum call stack/.test((err as Error).message)) throw new PlaybookInvalid(file, `nested deeper than ${MAX_NESTING} levels`);
     throw new PlaybookInvalid(file, `not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
+  if (nestedDeeperThan(data)) throw new PlaybookInvalid(file, `nested deeper than ${MAX_NESTING} levels`);
   const { validatePlaybook } = await import('./playbook-schema.js');
   const r = validatePlaybook(data, builtinPlaybook(), registry);
   if (!r.ok) throw new PlaybookInvalid(file, r.problems.slice(0, 5).join('; ') + (r.problems.length > 5 ? ` (+${r.problems.length - 5} more)` : ''));

@@ -98,3 +98,22 @@ export const DiffReportSchema = z.object({
     status: z.enum(['ok', 'warning', 'critical']),
   })),
 });
+
+/** manifest.json of a capture bundle (src/bundle/bundle.ts): checked before any other file is read. */
+export const ManifestSchema = z.object({
+  kind: z.literal('proctriage-capture'),
+  schemaVersion: z.number().int().min(1),
+  tool: z.object({ name: z.literal('proctriage'), version: z.string() }),
+  capturedAt: z.string(),
+  host: z.object({ hostname: z.string(), kernel: z.string(), cgroupVersion: z.string() }),
+  pid: z.number().int().min(1),
+  startTicks: z.number().optional(),
+  comm: z.string(),
+  redacted: z.boolean(),
+  notes: z.array(z.string()),
+  files: z.record(z.string(), z.object({
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    bytes: z.number().int().min(0),
+    symlink: z.string().optional(),
+  })),
+});

@@ -9,8 +9,11 @@ import { parseOomKills, type OomKill } from '../procfs/kmsg.js';
 
 export const CLK_TCK = 100;
 
-/** An fd and its link classified (type, socket/pipe inode, path): once, however many probes look. */
-export type FdEntry = FdTarget & { fd: string };
+/**
+ * An fd and its link classified (type, socket/pipe inode, path): once, however many probes look.
+ * An fd whose link could not be read is of type other, with the errno code in `unreadable`.
+ */
+export type FdEntry = FdTarget & { fd: string; unreadable?: string };
 
 /**
  * Per-target memoized reads shared by several probes (the fd table is read once even though
@@ -41,7 +44,8 @@ export class TargetSources {
   fdTable(): FdEntry[] {
     return this.once('fd', () =>
       // one object per fd (the classification, plus its number): 20 000 fds make a lot of garbage
-      this.proc.readFdLinks(this.pid, (fd, link) => Object.assign(classifyFdLink(link), { fd }), () => this.parseDeliveredTables()));
+      this.proc.readFdLinks(this.pid, (fd, link) => Object.assign(classifyFdLink(link), { fd }), () => this.parseDeliveredTables(),
+        (fd, code): FdEntry => ({ type: 'other', fd, unreadable: code })));
   }
 
   /**

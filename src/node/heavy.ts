@@ -1,15 +1,15 @@
 /**
  * Opt-in tools that pause the target: a V8 heap snapshot streamed to disk, and the Node
  * diagnostic report, redacted before it is written. Both files are created mode 0600:
- * they hold the process's memory and environment.
+ * they hold the process's memory and environment; both are written through src/files.ts.
  */
 import { createWriteStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { CdpSession } from '../transports/inspector.js';
 import { CdpError } from '../transports/inspector.js';
 import { isSecretKey, REDACTED, redactArgv, redactText } from '../engine/redact.js';
 import { evaluate } from './attach.js';
+import { commitTemp, discardTemp, openTemp, writeFileSafely } from '../files.js';
 import { REPORT_EXPRESSION } from './expressions.js';
 
 /** A heap snapshot pushes the target's RSS to 13-16x its used heap, and does not give it back. */
@@ -51,9 +51,9 @@ export interface Written {
  * temporary file (renamed when complete, removed when not). Only the signal bounds it: a
  * snapshot takes about 100 ms per MB of heap.
  */
-export async function takeHeapSnapshot(session: CdpSession, file: string, timeoutMs: number, signal?: AbortSignal): Promise<Written> {
-  const tmp = `${file}.partial`;
-  const out = createWriteStream(tmp, { mode: 0o600 });
+export async function takeHeapSnapshot(session: CdpSession, file: string, timeoutMs: number, signal?: AbortSignal, overwrite = false): Promise<Written> {
+  const tmp = openTemp(file);
+  const out = createWriteStream('', { fd: tmp.fd });
   let bytes = 0;
   let writeError: Error | undefined;
   out.on('error', (e) => { writeError = e; });
@@ -72,11 +72,11 @@ export async function takeHeapSnapshot(session: CdpSession, file: string, timeou
     await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
     if (writeError) throw writeError;
     if (bytes === 0) throw new CdpError('the inspector finished the heap snapshot without sending any data');
-    await rename(tmp, file);
+    commitTemp(tmp, file, overwrite);
     return { file, bytes, pausedMs };
   } catch (err) {
     out.destroy();
-    await rm(tmp, { force: true }).catch(() => {});
+    discardTemp(tmp, true);
     throw err;
   } finally {
     off();
@@ -104,7 +104,7 @@ export function redactNodeReport(report: unknown): unknown {
 }
 
 /** process.report.getReport() in the target (blocks it while it runs), redacted, to a file. */
-export async function writeNodeReport(session: CdpSession, file: string, timeoutMs: number, signal?: AbortSignal): Promise<Written> {
+export async function writeNodeReport(session: CdpSession, file: string, timeoutMs: number, signal?: AbortSignal, overwrite = false): Promise<Written> {
   const t0 = performance.now();
   const v = await evaluate(session, REPORT_EXPRESSION, { timeoutMs, ...(signal ? { signal } : {}) });
   const pausedMs = Math.round(performance.now() - t0);
@@ -118,8 +118,6 @@ export async function writeNodeReport(session: CdpSession, file: string, timeout
     throw new CdpError('the diagnostic report is not valid JSON, so it could not be redacted; nothing was written');
   }
   const text = JSON.stringify(redactNodeReport(parsed), null, 2) + '\n';
-  const tmp = `${file}.partial`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, file);
+  writeFileSafely(file, text, { overwrite });
   return { file, bytes: Buffer.byteLength(text), pausedMs };
 }

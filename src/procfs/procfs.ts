@@ -1,5 +1,6 @@
 import { closeSync, constants, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { fromFsError } from '../errors.js';
+import { AccessDenied, fromFsError } from '../errors.js';
+import { readFileBounded } from '../files.js';
 import { helperFor, type HelperLink, type HelperThread } from './helper-thread.js';
 
 /** Sidecar of a capture bundle: sizes of the files behind fds (see fdTargetSize). */
@@ -44,12 +45,20 @@ export class ProcFs {
     return this.host(pid === null ? `/proc/${rel}` : `/proc/${pid}/${rel}`);
   }
 
+  /**
+   * A file's bytes. A recorded tree (a capture bundle from anywhere) is read as untrusted: a
+   * regular file of bounded size, never through a symlink. /proc files report no size: read whole.
+   */
+  private load(p: string): Buffer {
+    return this.live ? readFileSync(p) : readFileBounded(p, { noFollow: true, keepErrno: true });
+  }
+
   read(pid: number | 'self' | null, rel: string): string {
     const p = this.procPath(pid, rel);
     const early = this.helper?.take(p);
     if (early !== undefined) return early;
     try {
-      return readFileSync(p, 'utf8');
+      return this.load(p).toString('utf8');
     } catch (err) {
       throw fromFsError(err, p, typeof pid === 'number' ? pid : undefined);
     }
@@ -58,7 +67,7 @@ export class ProcFs {
   readBuffer(pid: number, rel: string): Buffer {
     const p = this.procPath(pid, rel);
     try {
-      return readFileSync(p);
+      return this.load(p);
     } catch (err) {
       throw fromFsError(err, p, pid);
     }
@@ -67,7 +76,7 @@ export class ProcFs {
   readHost(absPath: string): string {
     const p = this.host(absPath);
     try {
-      return readFileSync(p, 'utf8');
+      return this.load(p).toString('utf8');
     } catch (err) {
       throw fromFsError(err, p);
     }
@@ -76,7 +85,7 @@ export class ProcFs {
   /** Like readHost, but undefined when the file does not exist (optional cgroup files). */
   readHostOptional(absPath: string): string | undefined {
     try {
-      return readFileSync(this.host(absPath), 'utf8');
+      return this.load(this.host(absPath)).toString('utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -141,19 +150,33 @@ export class ProcFs {
    *   the count (a hole beyond the slack, or fds closed meanwhile), the listing is read after all
    *   and the fds beyond the numbers tried are read too.
    * - A big scan is shared with the helper thread, when one was started.
+   * - A link that cannot be read (a path longer than PATH_MAX, EACCES on one fd …) is given to
+   *   `unreadable` with its errno code, and the scan goes on; without `unreadable` it fails the
+   *   scan. When every link is denied, the table is denied (AccessDenied), not a table of unknowns.
    */
-  readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void): T[] {
+  readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void,
+    unreadable?: (fd: string, code: string) => T): T[] {
     const dir = this.procPath(pid, 'fd');
     const helper = this.helper;
     try {
       return inDir(dir, (prefix) => {
-        const read = (name: string): string | undefined => {
+        const read = (name: string): HelperLink => {
           try {
             return readlinkSync(prefix + name);
           } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromFsError(err, `${dir}/${name}`, pid);
-            return undefined;
+            return { code: (err as NodeJS.ErrnoException).code ?? 'EIO' };
           }
+        };
+        let denied = 0;
+        /** an fd's entry, or undefined when it is gone (closed mid-scan) */
+        const entry = (name: string, link: HelperLink): T | undefined => {
+          if (typeof link === 'string') return each(name, link);
+          if (link.code === 'ENOENT') return undefined;
+          link = { code: this.linkError(pid, name, link.code) };
+          const fail = () => fromFsError(Object.assign(new Error(link.code), { code: link.code }), `${dir}/${name}`, pid);
+          if (!unreadable) throw fail();
+          if (link.code === 'EACCES' || link.code === 'EPERM') denied++;
+          return unreadable(name, link.code);
         };
         const open = this.live ? openFdCount(dir) : 0;
         const numbered = open >= NUMBERED_MIN;
@@ -164,14 +187,12 @@ export class ProcFs {
         const found = new Array<T>(count);
         const got = new Uint8Array(count);
         let hits = 0;
-        const accept = (i: number, link: HelperLink | undefined) => {
-          if (typeof link === 'string') {
-            found[i] = each(nameOf(i), link);
-            got[i] = 1;
-            hits++;
-          } else if (link && link.code !== 'ENOENT') {
-            throw fromFsError(Object.assign(new Error(link.code), { code: link.code }), `${dir}/${nameOf(i)}`, pid);
-          }
+        const accept = (i: number, link: HelperLink) => {
+          const e = entry(nameOf(i), link);
+          if (e === undefined) return;
+          found[i] = e;
+          got[i] = 1;
+          hits++;
         };
         const readHere = (i: number) => accept(i, read(nameOf(i)));
         if (helper && count >= SHARED_SCAN_MIN) {
@@ -187,15 +208,21 @@ export class ProcFs {
         if (numbered && hits < open) {
           // fds beyond the numbers tried: only a listing finds them
           for (const name of this.readdir(pid, 'fd').filter((n) => Number(n) >= count).sort(byNumber)) {
-            const link = read(name);
-            if (link !== undefined) out.push(each(name, link));
+            const e = entry(name, read(name));
+            if (e !== undefined) out.push(e);
           }
         }
+        if (denied > 0 && denied === out.length) throw new AccessDenied(dir);
         return out;
       });
     } finally {
       helper?.noLinks(); // it must not wait for a list that is not coming
     }
+  }
+
+  /** The errno code an unreadable fd link counts as (a capture bundle replays its denials). */
+  protected linkError(_pid: number, _fd: string, code: string): string {
+    return code;
   }
 
   /** readlink that returns undefined when the entry vanished (fd closed mid-scan). */
