@@ -147,7 +147,8 @@ export function childrenOf(pid: number): number[] {
  * nginx in the foreground with 2 workers: `/static/` serves a page from its directory,
  * `/proxy/` proxies to 127.0.0.1:upstream over HTTP/1.0 without keep-alive, so every proxied
  * request opens and closes an upstream connection (the upstream hangs up first, and the
- * worker's side passes through CLOSE_WAIT for a moment). Clients get at most 100 requests per
+ * worker's side passes through CLOSE_WAIT for a moment; with 8 KiB of proxy buffers and no
+ * spooling to disk, for as long as the client takes to read a larger answer). Clients get at most 100 requests per
  * keep-alive connection, so under load nginx closes client connections too.
  */
 export async function startNginx(o: { upstream: number }): Promise<Server> {
@@ -177,6 +178,10 @@ http {
       proxy_pass http://127.0.0.1:${o.upstream};
       proxy_http_version 1.0;
       proxy_set_header Connection close;
+      proxy_max_temp_file_size 0;
+      proxy_buffer_size 4k;
+      proxy_buffers 2 4k;
+      proxy_busy_buffers_size 4k;
     }
   }
 }
@@ -303,19 +308,39 @@ export function ssCount(filter: string): number {
   return Number(sh(`ss -Htan ${filter} | wc -l`).trim());
 }
 
-/** Sockets that `ss -tanp` lists for each process, per state (TIME_WAIT rows have no process). */
-export function ssOwned(pids: number[]): Map<number, Record<string, number>> {
-  const out = new Map(pids.map((p) => [p, {} as Record<string, number>]));
+export interface SsView {
+  /** sockets per ss state name (ESTAB, LISTEN, CLOSE-WAIT …) */
+  states: Record<string, number>;
+  /** the local ports it listens on */
+  listenPorts: number[];
+}
+
+/** Sockets that `ss -tanp` lists for each process (TIME_WAIT rows have no process). */
+export function ssOwned(pids: number[]): Map<number, SsView> {
+  const out = new Map(pids.map((p): [number, SsView] => [p, { states: {}, listenPorts: [] }]));
   // TIME_WAIT rows carry no process: left out, which also keeps the output small under load
   for (const line of sh('ss -Htanp exclude time-wait').split('\n')) {
-    const state = line.split(/\s+/)[0];
+    const [state, , , local] = line.split(/\s+/);
     // a socket shared by several fds of one process is listed once per fd: count it once
     for (const pid of new Set([...line.matchAll(/pid=(\d+),/g)].map((m) => Number(m[1])))) {
-      const counts = out.get(pid);
-      if (counts) counts[state] = (counts[state] ?? 0) + 1;
+      const view = out.get(pid);
+      if (!view) continue;
+      view.states[state] = (view.states[state] ?? 0) + 1;
+      if (state === 'LISTEN') view.listenPorts.push(Number(local.slice(local.lastIndexOf(':') + 1)));
     }
   }
   return out;
+}
+
+/** TIME_WAIT rows whose local port is one of these (a server's listening ports: it closed first). */
+export function timeWaitOn(ports: number[]): number {
+  return ports.reduce((a, p) => a + ssCount(`state time-wait '( sport = :${p} )'`), 0);
+}
+
+/** Inodes of the sockets in CLOSE_WAIT right now, on one of these local or remote ports. */
+export function closeWaitInodes(ports: number[]): Set<number> {
+  const filter = ports.map((p) => `sport = :${p} or dport = :${p}`).join(' or ');
+  return new Set([...sh(`ss -Htane state close-wait '( ${filter} )'`).matchAll(/\bino:(\d+)/g)].map((m) => Number(m[1])));
 }
 
 /** Open fds of a process, as `ls /proc/PID/fd | wc -l` counts them. */

@@ -3,7 +3,9 @@
  * a short text body. By default it keeps connections alive (HTTP/1.1) and closes one only
  * when the client asks (HTTP/1.0 without keep-alive, as nginx proxy_pass sends) or hangs up.
  * With `close` it answers "Connection: close" and closes first, so the TIME_WAIT of each
- * connection lands on this server's side, on its listening port.
+ * connection lands on this server's side, on its listening port. A path ending in /big gets
+ * 32 KiB: it fits in a loopback receive window at once, FIN included, so a proxy with smaller
+ * buffers that does not spool to disk holds a socket in CLOSE_WAIT while its client reads.
  *   http-server.js [close]
  */
 import { createServer } from 'node:http';
@@ -15,15 +17,17 @@ exitUnlessLaunched('http-server');
 
 const closeFirst = process.argv[2] === 'close';
 const BODY = 'upstream says hello\n';
+const BIG = 'x'.repeat(32 * 1024 - 1) + '\n';
 const open = new Set<Socket>();
 let served = 0;
 const server = createServer((req, res) => {
   served++;
   req.resume();
+  const body = req.url?.endsWith('/big') ? BIG : BODY;
   res.setHeader('Content-Type', 'text/plain');
-  res.setHeader('Content-Length', Buffer.byteLength(BODY));
+  res.setHeader('Content-Length', Buffer.byteLength(body));
   if (closeFirst) res.setHeader('Connection', 'close');
-  res.end(BODY);
+  res.end(body);
 });
 server.on('connection', (s) => {
   open.add(s);
