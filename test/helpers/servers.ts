@@ -6,7 +6,7 @@
  * cleanup() stops it and removes its directory even when a test fails. Every load is bounded
  * in count and in time.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,8 @@ const PACKAGE: Record<string, string> = {
 
 /** Why these commands cannot be used here (the first one missing), or undefined. */
 export function missing(...commands: string[]): string | undefined {
-  const absent = commands.filter((c) => !which(c) && !which(`/usr/sbin/${c}`));
+  // nginx lives in /usr/sbin, which a non-root PATH often lacks
+  const absent = commands.filter((c) => !which(c) && !existsSync(`/usr/sbin/${c}`));
   if (!absent.length) return undefined;
   return `not installed: ${absent.join(', ')} (apt-get install ${[...new Set(absent.map((c) => PACKAGE[c] ?? c))].join(' ')})`;
 }
