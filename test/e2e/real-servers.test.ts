@@ -223,7 +223,7 @@ describe('redis-server under redis-benchmark, with a redis-cli subscriber', { sk
     const quiet = await v.triageChecked('redis, quiet', pids());
     // the subscriber owns exactly one socket, whatever redis-benchmark left in the namespace
     const sub = quiet.report.targets[1];
-    assert.equal(sub.metrics['sockets.tcp.total'], 1, `subscriber: ${JSON.stringify(sub.metrics)}`);
+    if (sub.metrics['sockets.tcp.total'] !== 1) v.bad.push(`redis, quiet: the subscriber's sockets.tcp.total is ${sub.metrics['sockets.tcp.total']}, not its one connection`);
     v.done();
   });
 });
