@@ -29,6 +29,12 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, onSignal);
 }
 
+/** Track a process started elsewhere (a real server, a load generator): cleanup() stops it. */
+export function track(proc: ServiceProcess): ServiceProcess {
+  tracked.add(proc);
+  return proc;
+}
+
 /** Start a bundled sample service by name and wait until it is ready. */
 export async function startService(name: string, o: { args?: string[]; timeoutMs?: number } = {}): Promise<RunningService> {
   return launch(serviceSpec(name), { ...o, onSpawn: (sp) => tracked.add(sp) });
