@@ -99,7 +99,7 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
     partial.push('goroutines unknown');
   } else if (g.profile) {
     const p = g.profile;
-    if (p.total !== undefined) out.metrics['go.goroutines'] = p.total;
+    peerNumber(out, 'go.goroutines', p.total, 'count');
     if (p.groups.length) out.evidence['go.topStacks'] = topStacks(p.groups);
     if (p.problem) partial.push(p.problem);
   }
@@ -110,13 +110,24 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
     partial.push('heap and GC figures unknown');
   }
   const s = m.stats;
-  if (s.heapAlloc !== undefined) out.metrics['go.heap.alloc'] = s.heapAlloc;
-  if (s.heapSys !== undefined) out.metrics['go.heap.sys'] = s.heapSys;
-  if (s.gcCpuFraction !== undefined) out.metrics['go.gc.cpuFraction'] = s.gcCpuFraction;
-  if (s.numGC !== undefined) out.metrics['go.numGC'] = s.numGC;
-  if (typeof m.memLimit === 'number') out.metrics['go.memLimit'] = m.memLimit;
+  peerNumber(out, 'go.heap.alloc', s.heapAlloc, 'count');
+  peerNumber(out, 'go.heap.sys', s.heapSys, 'count');
+  peerNumber(out, 'go.gc.cpuFraction', s.gcCpuFraction, 'ratio');
+  peerNumber(out, 'go.numGC', s.numGC, 'count');
+  if (typeof m.memLimit === 'number') peerNumber(out, 'go.memLimit', m.memLimit, 'count');
   if (read.length) out.actions = [...(out.actions ?? []), `read ${read.join(', ')} from ${displayUrl(base)} (HTTP GET only)`];
   return finish();
+}
+
+/**
+ * A number the peer sent becomes a metric only when it can be one: a count or a size is a
+ * non-negative safe integer, a ratio is within [0, 1]. Anything else is an unknown with the reason.
+ */
+function peerNumber(out: ProbeOutput & { unknowns: Unknown[] }, key: string, v: number | undefined, kind: 'count' | 'ratio'): void {
+  if (v === undefined) return;
+  const ok = kind === 'ratio' ? Number.isFinite(v) && v >= 0 && v <= 1 : Number.isSafeInteger(v) && v >= 0;
+  if (ok) out.metrics[key] = v;
+  else out.unknowns.push({ metric: key, probe: 'go', reason: `the pprof endpoint reported ${key} = ${v}, which is not ${kind === 'ratio' ? 'a fraction between 0 and 1' : 'a non-negative safe integer'}: not used` });
 }
 
 /** The endpoint to read: the one given (checked), or one discovered among the process's listeners. */
