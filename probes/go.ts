@@ -4,7 +4,8 @@ import { ProctriageError } from '../src/errors.js';
 import { identifyRuntime, type RuntimeIdentity } from './runtime.js';
 import { GoroutineDumpReader, GoroutineProfileReader, mergeStates, topStacks, type GoroutineProfile } from '../src/go/goroutines.js';
 import { HeapProfileReader, parseGogc, parseGomaxprocs, parseVars, type GoMemStats } from '../src/go/memstats.js';
-import { discover, loopbackListeners, ownsUrl, sameCmdline, type Listener } from '../src/go/discover.js';
+import { discover, loopbackListeners, sameCmdline, type Listener } from '../src/go/discover.js';
+import { peerOwnership, TRUST_PEER_HINT } from '../src/engine/peer-owner.js';
 import {
   checkPprofUrl, displayUrl, endpointUrl, getLines, getText, notPprofText, parsePprofUrl, type GetOptions,
 } from '../src/transports/pprof.js';
@@ -87,7 +88,7 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
   const base = endpoint;
   out.evidence['go.pprofUrl'] = displayUrl(base);
 
-  const req = (timeoutMs: number, maxBytes: number): GetOptions => ({ timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!options.allowRemote });
+  const req = (timeoutMs: number, maxBytes: number): GetOptions => ({ timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!options.allowRemote, ownEndpoints: options.ownEndpoints });
   const read: string[] = [];
   const [g, m] = await Promise.all([
     readGoroutines(base, req, read),
@@ -165,8 +166,17 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
       partial.push(e.code === 'REFUSED' ? '--pprof refused' : '--pprof invalid');
       return undefined;
     }
-    if (listeners && ownsUrl(listeners, url)) return url;
-    // not one of its own sockets (port forward, other namespace, or another process): compare command lines
+    // the URL must be one of the target's own sockets: what the peer serves (its cmdline) proves nothing
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const own = peerOwnership(sources, host, port);
+    if (own.owned) return url;
+    if (!options.trustPeer) {
+      out.unknowns.push({ probe: 'go', reason: `--pprof refused: ${own.reason}; nothing was sent to it`, hint: TRUST_PEER_HINT });
+      partial.push('--pprof endpoint is not the target\'s');
+      return undefined;
+    }
+    // trusted (port forward, other namespace): a command line that differs still proves it is another process
     const verdict = await compareCmdline(ctx, url);
     if (verdict === 'different') {
       out.unknowns.push({
@@ -177,6 +187,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
       partial.push('--pprof endpoint belongs to another process');
       return undefined;
     }
+    out.actions = [...(out.actions ?? []), `used ${displayUrl(url)} as trusted with --trust-peer (${own.reason})`];
     return url;
   }
 
@@ -189,7 +200,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   }
   if (!listeners) return noEndpoint(`cannot look for a pprof endpoint: ${listenersWhy}`);
   if (!listeners.length) return noEndpoint('the process has no TCP listener reachable on loopback');
-  const { found, tried } = await discover(listeners, LIMITS.discoverMs, ctx.signal);
+  const { found, tried } = await discover(listeners, LIMITS.discoverMs, ctx.signal, options.ownEndpoints);
   const asked = tried.map((l) => l.port).join(', ');
   out.actions = [`asked GET /debug/pprof/ on the process's loopback listener(s) (port ${asked}) to find its pprof endpoint`];
   if (!found) return noEndpoint(`none of the process's loopback listeners (port ${asked}) serves /debug/pprof/`);
@@ -218,7 +229,7 @@ async function compareCmdline(ctx: ProbeContext, url: URL): Promise<'same' | 'di
   if (!argv.length) return 'unverified';
   try {
     const r = await getText(endpointUrl(url, '/debug/pprof/cmdline'), {
-      timeoutMs: LIMITS.cmdlineMs, maxBytes: 64 * 1024, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote,
+      timeoutMs: LIMITS.cmdlineMs, maxBytes: 64 * 1024, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote, ownEndpoints: ctx.options.ownEndpoints,
     });
     if (r.status !== 200 || !r.complete || /text\/html/i.test(r.contentType)) return 'unverified';
     return sameCmdline(r.text, argv) ? 'same' : 'different';

@@ -17,6 +17,9 @@ import { parseProcStat } from '../procfs/proc-stat.js';
 import { fromFsError, ProctriageError } from '../errors.js';
 import type { InetRow } from '../procfs/net-tcp.js';
 import { exportedFunctions, NotElf } from './elf.js';
+import type { CdpSession } from '../transports/inspector.js';
+import { evaluate } from './attach.js';
+import { ARM_DEADMAN_EXPRESSION, DEADMAN_REARM_MS, DISARM_DEADMAN_EXPRESSION } from './expressions.js';
 import { connectHost, listenRows, sameNetNamespace, socketInodes, type InspectFlags, type Listener } from './locate.js';
 
 const SIGUSR1 = 10;
@@ -339,5 +342,40 @@ export async function waitListenerGone(proc: ProcFs, pid: number, inode: number,
     }
     if (performance.now() - t0 >= waitMs) return false;
     await sleep(20);
+  }
+}
+
+/**
+ * The dead-man timer in a target whose inspector we opened: armed the moment we connect,
+ * re-armed every DEADMAN_REARM_MS; when we stop (killed, crashed), the target closes its
+ * inspector DEADMAN_MS later on its own. Paused around heavy tools that stall the target's
+ * loop (the guard process still watches then).
+ */
+export class DeadMan {
+  private timer: NodeJS.Timeout | undefined;
+  private paused = false;
+  constructor(private readonly session: CdpSession) {}
+
+  start(): void {
+    this.arm();
+    this.timer = setInterval(() => { if (!this.paused) this.arm(); }, DEADMAN_REARM_MS);
+    this.timer.unref();
+  }
+  async pause(): Promise<void> {
+    this.paused = true;
+    await evaluate(this.session, DISARM_DEADMAN_EXPRESSION, { timeoutMs: 1000 }).catch(() => undefined);
+  }
+  resume(): void {
+    this.paused = false;
+    this.arm();
+  }
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+  private arm(): void {
+    if (this.session.closed) return this.stop();
+    // not awaited: a busy target answers when it can, and the timer cannot fire while it is busy either
+    evaluate(this.session, ARM_DEADMAN_EXPRESSION, { timeoutMs: DEADMAN_REARM_MS * 2 }).catch(() => undefined);
   }
 }

@@ -153,6 +153,8 @@ export interface AttachOptions {
   allowRemote?: boolean;
   /** the pid the target sees for itself (last NSpid field) */
   expectedPid: number;
+  /** runs the moment the session is open, before any other evaluation (arms the dead-man timer) */
+  onOpen?: (session: CdpSession) => void;
 }
 
 /**
@@ -167,6 +169,7 @@ export async function attach(addr: InspectorAddress, budget: Budget, o: AttachOp
     path = (targets.find((t) => t.type === 'node') ?? targets[0]).path;
   }
   const session = await CdpSession.open(addr, path, { ...budget.deadline(1000), allowRemote: o.allowRemote });
+  o.onOpen?.(session);
   try {
     const t0 = performance.now();
     let value: unknown;
