@@ -482,7 +482,7 @@ function checkActivationSafe(ctx: ProbeContext, flags: InspectFlags) {
     return checkActivation(ctx.proc, ctx.pid, flags, {
       listenRows: () => [...sources.inet('tcp'), ...safeRows(() => sources.inet('tcp6'))].filter((r) => r.state === 'listen'),
       socketInodes: () => sources.socketInodes(),
-    });
+    }, false);
   } catch {
     return undefined;
   }

@@ -9,7 +9,7 @@
  * signal closes it if proctriage itself does not live to (see guard.ts).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ProcFs } from '../procfs/procfs.js';
 import { hasSignal, parseProcStatus } from '../procfs/proc-status.js';
@@ -80,7 +80,7 @@ export interface SharedReads {
   socketInodes: () => Set<number>;
 }
 
-export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, shared?: SharedReads): Verdict {
+export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, shared?: SharedReads, readElf = true): Verdict {
   let exe: string | undefined;
   try {
     exe = proc.readlinkOrGone(pid, 'exe');
@@ -92,9 +92,10 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
   }
   if (!exe) return { ok: false, reason: `pid ${pid} has no executable link (exited, or a kernel thread)` };
   const name = exe.replace(/ \(deleted\)$/, '').split('/').pop() || exe;
-  let elf;
+  let elf: { node: boolean; why?: string } = { node: true };
   try {
-    elf = exeIsNode(proc, pid);
+    // a hint skips the read of the executable's symbols (megabytes); an activation never does
+    if (readElf) elf = exeIsNode(proc, pid);
   } catch (err) {
     if (err instanceof ProctriageError && err.code === 'ACCESS_DENIED') {
       return { ok: false, reason: `cannot read the executable of pid ${pid} to verify that it is Node.js, and SIGUSR1 kills a process that does not handle it`, hint: 'run as the same user as the target, or as root' };
@@ -191,6 +192,7 @@ export class Guard {
   private constructor(private readonly child: ChildProcess) {}
 
   static async start(pid: number, startTicks: number, port: number, before: Iterable<number>, waitMs = 3000): Promise<Guard> {
+    const { spawn } = await import('node:child_process'); // only when activating
     const script = fileURLToPath(new URL('./guard.js', import.meta.url));
     // a minimal environment: NODE_OPTIONS (--inspect, --require …) must not reach the guard
     const child = spawn(process.execPath, [script, String(pid), String(startTicks), String(port), [...before].join(',') || '-'], {

@@ -92,7 +92,7 @@ for (const node of nodeBinaries()) {
         assert.equal(typeof m['node.heap.used'], 'number');
         assert.equal(typeof m['node.eventLoop.delayP99Ms'], 'number');
         assert.ok(target.actions.some((a: string) => /connected to the Node\.js inspector .* left it as it was/.test(a)), target.actions);
-        assert.equal(target.evidence['node.inspector'].identity, `process.pid ${t.pid} matches`);
+        assert.equal(target.evidence['node.inspector'].identity, `its listening socket is in the target's fd table; process.pid ${t.pid} matches`);
         // the decision path walks the Node branch with a real answer
         const counts = target.path.find((p: { step: string }) => p.step === 'counts');
         assert.match(counts.answer, new RegExp(`active handles ${m["node.handles.total"]}`));
