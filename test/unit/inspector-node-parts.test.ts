@@ -82,6 +82,11 @@ test('runtime facts from the target are validated and sanitised', () => {
     { windowMs: 301, samples: 30, gcCount: 2, p50: 0.1, p99: 2, max: 3, gcMs: 1 });
   assert.deepEqual(parseWindow({ windowMs: 300, samples: 0, p50: null, p99: null, gcMs: null }, 'x'), { windowMs: 300, samples: 0, gcCount: 0 });
   assert.throws(() => parseWindow('x', 'x'), /malformed/);
+  // numbers a peer sends must be able to be what they claim: 1e29 bytes or 1.5 handles is no fact
+  assert.throws(() => parseStats({ pid: 1, heapUsed: 1e29, heapTotal: 1, heapLimit: 1 }, 'x'), /malformed.*heap/);
+  assert.throws(() => parseStats({ pid: 2 ** 60, heapUsed: 1, heapTotal: 1, heapLimit: 1 }, 'x'), /malformed.*pid/);
+  assert.deepEqual(parseStats({ pid: 1, heapUsed: 1, heapTotal: 1, heapLimit: 1, handles: { Timeout: 1e29, TCPSocketWrap: 2 } }, 'x').handles, { TCPSocketWrap: 2 });
+  assert.equal(parseWindow({ windowMs: 300, p50: Infinity, p99: 1e300 }, 'x').p99, undefined);
 });
 
 test('the evaluated code is constant: no template interpolation, no Debugger domain in the transport', () => {

@@ -266,3 +266,20 @@ test('LineSplitter: CRLF, UTF-8 split across chunks, over-long lines', () => {
   assert.deepEqual(got, ['a€b', '0123456789', 'next', 'last']);
   assert.equal(s.longLines, 1);
 });
+
+test('every connection records its local endpoint in ownEndpoints, as the server sees the peer', async () => {
+  const http = await import('node:http');
+  const seen: string[] = [];
+  const server = http.createServer((req, res) => { seen.push(`${req.socket.remoteAddress}:${req.socket.remotePort}`); res.end('ok'); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const own = new Set<string>();
+    const port = (server.address() as { port: number }).port;
+    await getText(new URL(`http://127.0.0.1:${port}/a`), { timeoutMs: 2000, maxBytes: 100, ownEndpoints: own });
+    await getText(new URL(`http://127.0.0.1:${port}/b`), { timeoutMs: 2000, maxBytes: 100, ownEndpoints: own });
+    assert.deepEqual([...own].sort(), seen.sort());
+    assert.equal(own.size, 2);
+  } finally {
+    server.close();
+  }
+});
