@@ -4,7 +4,8 @@ import { ProctriageError } from '../src/errors.js';
 import { identifyRuntime, type RuntimeIdentity } from './runtime.js';
 import { GoroutineDumpReader, GoroutineProfileReader, mergeStates, topStacks, type GoroutineProfile } from '../src/go/goroutines.js';
 import { HeapProfileReader, parseGogc, parseGomaxprocs, parseVars, type GoMemStats } from '../src/go/memstats.js';
-import { discover, loopbackListeners, ownsUrl, sameCmdline, type Listener } from '../src/go/discover.js';
+import { discover, loopbackListeners, sameCmdline, type Listener } from '../src/go/discover.js';
+import { peerOwnership, TRUST_PEER_HINT } from '../src/engine/peer-owner.js';
 import {
   checkPprofUrl, displayUrl, endpointUrl, getLines, getText, notPprofText, parsePprofUrl, type GetOptions,
 } from '../src/transports/pprof.js';
@@ -88,7 +89,7 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
   const base = endpoint;
   out.evidence['go.pprofUrl'] = displayUrl(base);
 
-  const req = (timeoutMs: number, maxBytes: number): GetOptions => ({ timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!options.allowRemote });
+  const req = (timeoutMs: number, maxBytes: number): GetOptions => ({ timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!options.allowRemote, ownEndpoints: options.ownEndpoints });
   const read: string[] = [];
   const [g, m] = await Promise.all([
     readGoroutines(base, req, read),
@@ -100,7 +101,7 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
     partial.push('goroutines unknown');
   } else if (g.profile) {
     const p = g.profile;
-    if (p.total !== undefined) out.metrics['go.goroutines'] = p.total;
+    peerNumber(out, 'go.goroutines', p.total, 'count');
     if (p.groups.length) out.evidence['go.topStacks'] = topStacks(p.groups);
     if (p.problem) partial.push(p.problem);
   }
@@ -111,13 +112,24 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
     partial.push('heap and GC figures unknown');
   }
   const s = m.stats;
-  if (s.heapAlloc !== undefined) out.metrics['go.heap.alloc'] = s.heapAlloc;
-  if (s.heapSys !== undefined) out.metrics['go.heap.sys'] = s.heapSys;
-  if (s.gcCpuFraction !== undefined) out.metrics['go.gc.cpuFraction'] = s.gcCpuFraction;
-  if (s.numGC !== undefined) out.metrics['go.numGC'] = s.numGC;
-  if (typeof m.memLimit === 'number') out.metrics['go.memLimit'] = m.memLimit;
+  peerNumber(out, 'go.heap.alloc', s.heapAlloc, 'count');
+  peerNumber(out, 'go.heap.sys', s.heapSys, 'count');
+  peerNumber(out, 'go.gc.cpuFraction', s.gcCpuFraction, 'ratio');
+  peerNumber(out, 'go.numGC', s.numGC, 'count');
+  if (typeof m.memLimit === 'number') peerNumber(out, 'go.memLimit', m.memLimit, 'count');
   if (read.length) out.actions = [...(out.actions ?? []), `read ${read.join(', ')} from ${displayUrl(base)} (HTTP GET only)`];
   return finish();
+}
+
+/**
+ * A number the peer sent becomes a metric only when it can be one: a count or a size is a
+ * non-negative safe integer, a ratio is within [0, 1]. Anything else is an unknown with the reason.
+ */
+function peerNumber(out: ProbeOutput & { unknowns: Unknown[] }, key: string, v: number | undefined, kind: 'count' | 'ratio'): void {
+  if (v === undefined) return;
+  const ok = kind === 'ratio' ? Number.isFinite(v) && v >= 0 && v <= 1 : Number.isSafeInteger(v) && v >= 0;
+  if (ok) out.metrics[key] = v;
+  else out.unknowns.push({ metric: key, probe: 'go', reason: `the pprof endpoint reported ${key} = ${v}, which is not ${kind === 'ratio' ? 'a fraction between 0 and 1' : 'a non-negative safe integer'}: not used` });
 }
 
 /** The endpoint to read: the one given (checked), or one discovered among the process's listeners. */
@@ -155,8 +167,17 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
       partial.push(e.code === 'REFUSED' ? '--pprof refused' : '--pprof invalid');
       return undefined;
     }
-    if (listeners && ownsUrl(listeners, url)) return url;
-    // not one of its own sockets (port forward, other namespace, or another process): compare command lines
+    // the URL must be one of the target's own sockets: what the peer serves (its cmdline) proves nothing
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const own = peerOwnership(sources, host, port);
+    if (own.owned) return url;
+    if (!options.trustPeer) {
+      out.unknowns.push({ probe: 'go', reason: `--pprof refused: ${own.reason}; nothing was sent to it`, hint: TRUST_PEER_HINT });
+      partial.push('--pprof endpoint is not the target\'s');
+      return undefined;
+    }
+    // trusted (port forward, other namespace): a command line that differs still proves it is another process
     const verdict = await compareCmdline(ctx, url);
     if (verdict === 'different') {
       out.unknowns.push({
@@ -167,6 +188,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
       partial.push('--pprof endpoint belongs to another process');
       return undefined;
     }
+    out.actions = [...(out.actions ?? []), `used ${displayUrl(url)} as trusted with --trust-peer (${own.reason})`];
     return url;
   }
 
@@ -179,7 +201,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   }
   if (!listeners) return noEndpoint(`cannot look for a pprof endpoint: ${listenersWhy}`);
   if (!listeners.length) return noEndpoint('the process has no TCP listener reachable on loopback');
-  const { found, tried } = await discover(listeners, LIMITS.discoverMs, ctx.signal);
+  const { found, tried } = await discover(listeners, LIMITS.discoverMs, ctx.signal, options.ownEndpoints);
   const asked = tried.map((l) => l.port).join(', ');
   out.actions = [`asked GET /debug/pprof/ on the process's loopback listener(s) (port ${asked}) to find its pprof endpoint`];
   if (!found) return noEndpoint(`none of the process's loopback listeners (port ${asked}) serves /debug/pprof/`);
@@ -208,7 +230,7 @@ async function compareCmdline(ctx: ProbeContext, url: URL): Promise<'same' | 'di
   if (!argv.length) return 'unverified';
   try {
     const r = await getText(endpointUrl(url, '/debug/pprof/cmdline'), {
-      timeoutMs: LIMITS.cmdlineMs, maxBytes: 64 * 1024, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote,
+      timeoutMs: LIMITS.cmdlineMs, maxBytes: 64 * 1024, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote, ownEndpoints: ctx.options.ownEndpoints,
     });
     if (r.status !== 200 || !r.complete || /text\/html/i.test(r.contentType)) return 'unverified';
     return sameCmdline(r.text, argv) ? 'same' : 'different';

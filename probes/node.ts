@@ -7,7 +7,9 @@ import {
   CdpSession, assertConnectAllowed, formatAddress, listTargets, parseInspectAddress, type InspectorAddress,
 } from '../src/transports/inspector.js';
 import { listenersFrom, ownListeners, inspectorCandidates, parseInspectFlags, sameNetNamespace, ownsListenPort, type InspectFlags } from '../src/node/locate.js';
-import { checkActivation, inspectorClients, sendSigusr1AndWait, waitListenerGone, type Opened } from '../src/node/activate.js';
+import { checkActivation, DeadMan, inspectorClients, sendSigusr1AndWait, waitListenerGone, type Guard, type Opened } from '../src/node/activate.js';
+import { peerOwnership, TRUST_PEER_HINT } from '../src/engine/peer-owner.js';
+import { onInterrupt } from '../src/engine/interrupt.js';
 import { attach, Budget, evaluate, IdentityMismatch, listingsAsTheyCome, LoopBlocked, sampleWindow, type Attached } from '../src/node/attach.js';
 import { CLOSE_INSPECTOR_EXPRESSION } from '../src/node/expressions.js';
 import { outputPath, snapshotRefusal, takeHeapSnapshot, writeNodeReport, type Headroom } from '../src/node/heavy.js';
@@ -88,17 +90,23 @@ async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
 
   const expectedPid = innermostPid(sources.status()) ?? pid;
   const allowRemote = options.allowRemote === true;
-  const budget = new Budget(DEFAULT_BUDGET_MS, ctx.signal);
+  const trustPeer = options.trustPeer === true;
+  const budget = new Budget(DEFAULT_BUDGET_MS, ctx.signal, options.ownEndpoints);
   const failures: string[] = [];
   let attached: Attached | undefined;
   let blocked: LoopBlocked | undefined;
   let opened: Opened | undefined;
+  let guard: Guard | undefined;
+  let deadman: DeadMan | undefined;
+  let dropInterrupt: (() => void) | undefined;
   let how = '';
   let listenersKnown = false;
 
   const tryAttach = async (addr: InspectorAddress, verifyOwned: boolean): Promise<boolean> => {
     try {
-      attached = await attach(addr, budget, { allowRemote, expectedPid });
+      // an inspector we opened closes itself if we stop re-arming its dead-man timer
+      const onOpen = opened ? (s: CdpSession) => { deadman = new DeadMan(s); deadman.start(); } : undefined;
+      attached = await attach(addr, budget, { allowRemote, expectedPid, ...(onOpen ? { onOpen } : {}) });
       return true;
     } catch (err) {
       if (err instanceof LoopBlocked) {
@@ -127,7 +135,15 @@ async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
         return out;
       }
       how = 'given with --inspect';
-      await tryAttach(addr, sameNetNamespace(proc, pid) !== false);
+      // the address must be one of the target's own sockets: what the peer says of itself proves nothing
+      const own = peerOwnership(sources, addr.host, addr.port);
+      if (!own.owned && !trustPeer) {
+        out.unknowns.push({ metric: 'node.*', probe: 'node', reason: `--inspect refused: ${own.reason}; nothing was sent to it`, hint: TRUST_PEER_HINT });
+        out.partial = '--inspect address is not the target\'s';
+        return out;
+      }
+      if (!own.owned) how += `, trusted with --trust-peer (${own.reason})`;
+      await tryAttach(addr, own.owned);
     } else {
       const same = sameNetNamespace(proc, pid);
       if (same === false) {
@@ -157,7 +173,12 @@ async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
           });
           return out;
         }
-        const addrs = candidates.map((c) => ({ host: c.host, port: c.port, loopback: true }));
+        // without its fd table a port cannot be proven the target's: tried only when the user trusts it
+        const unproven = candidates.filter((c) => !c.owned);
+        if (unproven.length && !trustPeer) {
+          for (const c of unproven) failures.push(`${formatAddress(c)} (${c.source}) cannot be verified as pid ${pid}'s own socket (its fd table is not readable): not tried (--trust-peer to try it)`);
+        }
+        const addrs = candidates.filter((c) => c.owned || trustPeer).map((c) => ({ host: c.host, port: c.port, loopback: true }));
         let found: InspectorAddress | undefined;
         for await (const l of listingsAsTheyCome(addrs, budget, allowRemote)) {
           if (l.error) {
@@ -181,13 +202,34 @@ async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
           if (!v.ok) {
             out.unknowns.push({ metric: 'node.*', probe: 'node', reason: `--activate-inspector refused: ${v.reason}`, ...(v.hint ? { hint: v.hint } : {}) });
           } else {
-            const r = await sendSigusr1AndWait(proc, pid, flags, sources.stat().starttimeTicks, ACTIVATION_WAIT_MS);
+            const sentLine = `sent SIGUSR1 to pid ${pid} to open its inspector`;
+            const r = await sendSigusr1AndWait(proc, pid, flags, sources.stat().starttimeTicks, ACTIVATION_WAIT_MS, () => {
+              // said at once, on stderr and in the report: whatever happens next, the user knows
+              options.notify?.(`${sentLine} (--activate-inspector)`);
+              out.actions.push(sentLine);
+            });
+            if (r.sent) {
+              const i = out.actions.indexOf(sentLine);
+              const line = `${sentLine}; ${r.opened ? `its inspector opened after ${r.opened.waitedMs} ms` : 'none opened'}, and ${r.fate}`;
+              if (i >= 0) out.actions[i] = line;
+              options.notify?.(line);
+            }
+            guard = r.guard;
             if (r.opened) {
               opened = r.opened;
+              const o = r.opened;
+              // an interrupted run closes what it opened before it exits (the guard and the dead-man timer back it up)
+              dropInterrupt = onInterrupt(async () => {
+                deadman?.stop();
+                const s = attached?.session ?? blocked?.session;
+                if (s && !s.closed) await evaluate(s, CLOSE_INSPECTOR_EXPRESSION, { timeoutMs: 700 }).catch(() => undefined);
+                s?.close();
+                guard?.release();
+                options.notify?.(`interrupted: asked pid ${pid} to close the inspector opened on ${formatAddress({ host: o.host, port: o.listener.port })}`);
+              });
               how = `opened with SIGUSR1 by --activate-inspector, listening after ${r.opened.waitedMs} ms`;
               await tryAttach({ host: r.opened.host, port: r.opened.listener.port, loopback: true }, true);
             } else {
-              if (r.sent) out.actions.push(`sent SIGUSR1 to pid ${pid} to open its inspector; none opened`);
               failures.push(r.reason ?? 'SIGUSR1 was not sent');
             }
           }
@@ -197,12 +239,12 @@ async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
 
     if (attached) {
       await readFacts(attached, budget, out);
-      out.evidence['node.inspector'] = { address: formatAddress(attached.addr), how, identity: `process.pid ${attached.stats.pid} matches` };
+      out.evidence['node.inspector'] = { address: formatAddress(attached.addr), how, identity: `${how.includes('--trust-peer') ? 'not its own socket (trusted with --trust-peer)' : 'its listening socket is in the target\'s fd table'}; process.pid ${attached.stats.pid} matches` };
       if (!opened) {
         out.metrics['node.inspectPort'] = attached.addr.port;
         out.actions.push(`connected to the Node.js inspector at ${formatAddress(attached.addr)} (${how}) and ran read-only queries; left it as it was`);
       }
-      await heavyTools(ctx, attached, out);
+      await heavyTools(ctx, attached, out, deadman);
     } else if (blocked) {
       const addrText = blocked.session?.where.replace(/^inspector at /, '') ?? '';
       if (blocked.heap) {
@@ -221,8 +263,13 @@ async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
       if (failures.length) out.partial = 'no inspector reachable';
     }
   } finally {
-    if (opened) await closeOpened(ctx, opened, attached?.session ?? blocked?.session, out, allowRemote);
-    else {
+    deadman?.stop();
+    if (opened) {
+      const closed = await closeOpened(ctx, opened, attached?.session ?? blocked?.session, out, allowRemote);
+      if (closed) guard?.done();
+      else guard?.release(); // the guard goes on trying after we exit
+      dropInterrupt?.();
+    } else {
       attached?.session.close();
       blocked?.session?.close();
     }
@@ -295,7 +342,19 @@ async function blockedFor(a: Attached, err: unknown, budget: Budget): Promise<nu
 }
 
 /** --heap-snapshot and --report: opt-in, after the cheap facts, each pauses the target. */
-async function heavyTools(ctx: ProbeContext, a: Attached, out: Out): Promise<void> {
+async function heavyTools(ctx: ProbeContext, a: Attached, out: Out, deadman?: DeadMan): Promise<void> {
+  const { options } = ctx;
+  // a heavy tool stalls the target's loop for longer than the dead-man delay: the guard process watches meanwhile
+  const heavy = (typeof options.heapSnapshot === 'string' && options.heapSnapshot) || (typeof options.report === 'string' && options.report);
+  if (heavy && deadman) await deadman.pause();
+  try {
+    await runHeavy(ctx, a, out);
+  } finally {
+    if (heavy && deadman) deadman.resume();
+  }
+}
+
+async function runHeavy(ctx: ProbeContext, a: Attached, out: Out): Promise<void> {
   const { options, pid, signal } = ctx;
   if (typeof options.heapSnapshot === 'string' && options.heapSnapshot) {
     const file = outputPath(options.heapSnapshot, pid);
@@ -346,13 +405,13 @@ function headroom(ctx: ProbeContext): Headroom | undefined {
   return found.sort((x, y) => x.bytes - y.bytes)[0];
 }
 
-/** Close the inspector we opened: ask it, then watch the LISTEN socket go. Says so in actions. */
-async function closeOpened(ctx: ProbeContext, opened: Opened, session: CdpSession | undefined, out: Out, allowRemote: boolean): Promise<void> {
+/** Close the inspector we opened: ask it, then watch the LISTEN socket go. Says so in actions; true when confirmed closed. */
+async function closeOpened(ctx: ProbeContext, opened: Opened, session: CdpSession | undefined, out: Out, allowRemote: boolean): Promise<boolean> {
   const { proc, pid } = ctx;
   const where = formatAddress({ host: opened.host, port: opened.listener.port });
   const clients = inspectorClients(proc, pid, opened.listener.port);
   // closing must happen even after the probe's deadline: a fresh budget, not the probe's signal
-  const own = new Budget(2500);
+  const own = new Budget(2500, undefined, ctx.options.ownEndpoints);
   let s = session && !session.closed ? session : undefined;
   if (!s) {
     try {
@@ -385,6 +444,7 @@ async function closeOpened(ctx: ProbeContext, opened: Opened, session: CdpSessio
     });
     out.partial = out.partial ?? 'inspector not confirmed closed';
   }
+  return gone;
 }
 
 function safeRows<T>(read: () => T[]): T[] {
@@ -423,7 +483,7 @@ function checkActivationSafe(ctx: ProbeContext, flags: InspectFlags) {
     return checkActivation(ctx.proc, ctx.pid, flags, {
       listenRows: () => [...sources.inet('tcp'), ...safeRows(() => sources.inet('tcp6'))].filter((r) => r.state === 'listen'),
       socketInodes: () => sources.socketInodes(),
-    });
+    }, false);
   } catch {
     return undefined;
   }

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 const dist = fileURLToPath(new URL('../', import.meta.url));
 rmSync(`${dist}cli`, { recursive: true, force: true });
 await build({
-  entryPoints: [`${dist}src/cli.js`],
+  // the guard runs as its own process (src/node/guard.ts), next to the chunk that starts it
+  entryPoints: { cli: `${dist}src/cli.js`, guard: `${dist}src/node/guard.js` },
   outdir: `${dist}cli`,
   bundle: true,
   splitting: true,

@@ -11,6 +11,16 @@ import { headStart } from './procfs/head-start.js';
 const DEFAULTS = { format: 'table', timeout: '10s' } as const;
 
 const argv = process.argv.slice(2);
+if (argv.includes('--activate-inspector')) {
+  // an interrupted run closes the inspector it opened before it exits (the guard process and the
+  // dead-man timer in the target cover a run that is killed outright)
+  for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`proctriage: ${sig}: closing what was opened, then exiting\n`);
+      import('./engine/interrupt.js').then((m) => m.runInterruptCleanups(2000)).finally(() => process.exit(128 + n));
+    });
+  }
+}
 if (argv.some((a) => a !== '--json') && argv.every((a) => /^\d+$/.test(a) || a === '--json')) {
   // `proctriage PID… [--json]`, the common case, skips loading commander (20–30 ms), with the
   // options commander would pass: DEFAULTS plus the negatable flags' true
@@ -43,6 +53,7 @@ async function main(args: string[]): Promise<number> {
     .option('--inspect [[host:]port|ws://url]', 'also probe a Node.js process through its inspector: the given address, or alone to use the one it has open (loopback only)')
     .option('--activate-inspector', 'send SIGUSR1 to a verified Node.js target to open its inspector, then close it again')
     .option('--allow-remote', 'allow a non-loopback --inspect or --pprof address (the inspector grants code execution)')
+    .option('--trust-peer', 'accept an --inspect or --pprof address that is not one of the target\'s own sockets (a port forward, a container)')
     .option('--pprof <url>', 'also probe a Go process through its net/http/pprof endpoint')
     .option('--playbook <file>', 'use a team playbook (YAML or JSON, validated)')
     .option('--timeout <duration>', 'overall deadline', DEFAULTS.timeout);

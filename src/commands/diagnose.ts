@@ -14,6 +14,7 @@ export interface DiagnoseOptions extends OutputOptions {
   inspect?: string;
   activateInspector?: boolean;
   allowRemote?: boolean;
+  trustPeer?: boolean;
   pprof?: string;
   heapSnapshot?: string;
   report?: string;
@@ -46,7 +47,9 @@ export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<R
     playbook,
     probes: PROBES,
     probeOptions: {
-      inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, pprof: o.pprof,
+      inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, trustPeer: o.trustPeer, pprof: o.pprof,
+      // what is done to a target (SIGUSR1) is said at once, whatever becomes of the run
+      notify: (line: string) => { process.stderr.write(`proctriage: ${line}\n`); },
       heapSnapshot: o.heapSnapshot, report: o.report, force: o.force, overwrite: o.overwrite, ownEndpoints: new Set(),
     },
     timeoutMs: parseDuration(o.timeout ?? '10s', '--timeout'),

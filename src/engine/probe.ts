@@ -49,8 +49,12 @@ export interface ProbeOptions {
   activateInspector?: boolean;
   pprof?: string;
   allowRemote?: boolean;
-  /** local endpoints ("127.0.0.1:54321") of proctriage's own connections to targets: never counted as theirs */
+  /** accept an --inspect / --pprof address that is not the target's own socket (a port forward, a container) */
+  trustPeer?: boolean;
+  /** filled by the inspector and pprof transports: the local end of each connection they make ("127.0.0.1:54321") */
   ownEndpoints?: Set<string>;
+  /** tells the user at once what was done to the target (stderr), whatever happens next */
+  notify?: (line: string) => void;
   [key: string]: unknown;
 }
 

@@ -83,7 +83,9 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
   });
   // the process may have exited while we looked: then nothing we read is a diagnosis
   if (opts.proc.live && !stillRunning(opts.proc, pid, identity.startTicks)) {
-    throw new ProctriageError('NO_SUCH_PROCESS', `pid ${pid} exited during the scan`);
+    // if something we did may have ended it (SIGUSR1), the message says so plainly
+    const did = c.actions.length ? ` (what proctriage did to it: ${c.actions.join('; ')})` : '';
+    throw new ProctriageError('NO_SUCH_PROCESS', `pid ${pid} exited during the scan${did}`);
   }
   return c;
 }

@@ -8,7 +8,7 @@
 import type { TargetSources } from '../engine/sources.js';
 import type { InetRow } from '../procfs/net-tcp.js';
 import { ProctriageError } from '../errors.js';
-import { endpointUrl, getText, isLoopbackAddress, isLoopbackHost } from '../transports/pprof.js';
+import { endpointUrl, getText, isLoopbackAddress } from '../transports/pprof.js';
 
 export interface Listener {
   /** the address it listens on, as in /proc (127.0.0.1, ::1, 0.0.0.0, ::) */
@@ -58,9 +58,9 @@ export function connectHost(ip: string): string | undefined {
 }
 
 /** Does a pprof index page answer here? (GET /debug/pprof/, short deadline, small cap.) */
-export async function looksLikePprof(base: URL, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+export async function looksLikePprof(base: URL, timeoutMs: number, signal?: AbortSignal, ownEndpoints?: Set<string>): Promise<boolean> {
   try {
-    const r = await getText(endpointUrl(base, '/debug/pprof/'), { timeoutMs, maxBytes: 64 * 1024, signal });
+    const r = await getText(endpointUrl(base, '/debug/pprof/'), { timeoutMs, maxBytes: 64 * 1024, signal, ownEndpoints });
     return r.status === 200 && /goroutine\?debug=1|Types of profiles available|\/debug\/pprof\/goroutine/.test(r.text);
   } catch {
     return false;
@@ -68,22 +68,11 @@ export async function looksLikePprof(base: URL, timeoutMs: number, signal?: Abor
 }
 
 /** Try the listeners concurrently; the first in preference order that serves pprof wins. */
-export async function discover(listeners: Listener[], timeoutMs: number, signal?: AbortSignal): Promise<{ found?: Listener; tried: Listener[] }> {
+export async function discover(listeners: Listener[], timeoutMs: number, signal?: AbortSignal, ownEndpoints?: Set<string>): Promise<{ found?: Listener; tried: Listener[] }> {
   const tried = listeners.slice(0, MAX_CANDIDATES);
-  const ok = await Promise.all(tried.map((l) => looksLikePprof(l.url, timeoutMs, signal)));
+  const ok = await Promise.all(tried.map((l) => looksLikePprof(l.url, timeoutMs, signal, ownEndpoints)));
   const i = ok.indexOf(true);
   return { ...(i >= 0 ? { found: tried[i] } : {}), tried };
-}
-
-/**
- * Is this URL one of the target's own listeners? True when it is a loopback URL whose port the
- * target listens on (on that address, or on a wildcard).
- */
-export function ownsUrl(listeners: Listener[], url: URL): boolean {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!isLoopbackHost(host)) return false;
-  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  return listeners.some((l) => l.port === port && (l.ip === '0.0.0.0' || l.ip === '::' || host === 'localhost' || l.ip === host));
 }
 
 /** NUL-separated argv from /debug/pprof/cmdline compared with the target's. */

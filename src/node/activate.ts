@@ -1,17 +1,25 @@
 /**
  * --activate-inspector: open a Node.js process's inspector with SIGUSR1, and close it again.
  *
- * SIGUSR1 terminates a process that does not catch it, so the signal is sent only when
- * /proc/PID/exe is a node binary, SIGUSR1 is in SigCgt (caught) and not in SigBlk (blocked,
- * as with --disable-sigusr1), and the port the inspector would take is free. Whether a
- * LISTEN socket existed before is remembered, so that only what we opened is closed.
+ * SIGUSR1 terminates a process that does not catch it, so the signal is sent only when the
+ * executable behind /proc/PID/exe is Node.js by its ELF dynamic symbols (not by its name),
+ * SIGUSR1 is in SigCgt (caught) and not in SigBlk (blocked, as with --disable-sigusr1), and
+ * the port the inspector would take is free. Whether a LISTEN socket existed before is
+ * remembered, so that only what we opened is closed; a guard process started before the
+ * signal closes it if proctriage itself does not live to (see guard.ts).
  */
-import { basename } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { ProcFs } from '../procfs/procfs.js';
 import { hasSignal, parseProcStatus } from '../procfs/proc-status.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
-import { ProctriageError } from '../errors.js';
+import { fromFsError, ProctriageError } from '../errors.js';
 import type { InetRow } from '../procfs/net-tcp.js';
+import { exportedFunctions, NotElf } from './elf.js';
+import type { CdpSession } from '../transports/inspector.js';
+import { evaluate } from './attach.js';
+import { ARM_DEADMAN_EXPRESSION, DEADMAN_REARM_MS, DISARM_DEADMAN_EXPRESSION } from './expressions.js';
 import { connectHost, listenRows, sameNetNamespace, socketInodes, type InspectFlags, type Listener } from './locate.js';
 
 const SIGUSR1 = 10;
@@ -23,13 +31,47 @@ export interface Verdict {
   hint?: string;
 }
 
-/** Is the executable a node binary? Only /proc/PID/exe counts: argv[0] and comm can be anything. */
-export function isNodeExe(exe: string): boolean {
-  return /^(node|nodejs)(\d+)?$/.test(basename(exe.replace(/ \(deleted\)$/, '')));
+/**
+ * Functions only Node.js exports (N-API and the addon registry), present in the official
+ * builds of every major: a copy of another program named "node" has neither.
+ */
+export const NODE_SYMBOLS = ['napi_create_function', 'node_module_register'] as const;
+
+/** Read the target's executable (through /proc/PID/exe, whatever its name or mount namespace) and check its exports. */
+export function exeIsNode(proc: ProcFs, pid: number): { node: boolean; why?: string } {
+  const path = proc.procPath(pid, 'exe');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw fromFsError(err, path, pid);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const readAt = (offset: number, length: number): Buffer => {
+      const len = Math.max(0, Math.min(length, size - offset));
+      const buf = Buffer.alloc(len);
+      let got = 0;
+      while (got < len) {
+        const n = readSync(fd, buf, got, len - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return buf.subarray(0, got);
+    };
+    const found = exportedFunctions(readAt, NODE_SYMBOLS);
+    const missing = NODE_SYMBOLS.filter((s) => !found.has(s));
+    return missing.length ? { node: false, why: `its executable exports no ${missing.join(' or ')}` } : { node: true };
+  } catch (err) {
+    if (err instanceof NotElf) return { node: false, why: `its executable is ${err.message}` };
+    throw fromFsError(err, path, pid);
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Every condition under which SIGUSR1 is safe and useful. Reads /proc only. */
 /**
+ * Every condition under which SIGUSR1 is safe and useful (reads /proc and the executable only).
  * Reads the check may take from what this run already read (only to word a hint); an actual
  * activation always reads afresh.
  */
@@ -38,7 +80,7 @@ export interface SharedReads {
   socketInodes: () => Set<number>;
 }
 
-export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, shared?: SharedReads): Verdict {
+export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, shared?: SharedReads, readElf = true): Verdict {
   let exe: string | undefined;
   try {
     exe = proc.readlinkOrGone(pid, 'exe');
@@ -49,8 +91,23 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
     throw err;
   }
   if (!exe) return { ok: false, reason: `pid ${pid} has no executable link (exited, or a kernel thread)` };
-  if (!isNodeExe(exe)) {
-    return { ok: false, reason: `pid ${pid} is not Node.js (its executable is ${basename(exe)}): SIGUSR1 would terminate it, so it was not sent` };
+  const name = exe.replace(/ \(deleted\)$/, '').split('/').pop() || exe;
+  let elf: { node: boolean; why?: string } = { node: true };
+  try {
+    // a hint skips the read of the executable's symbols (megabytes); an activation never does
+    if (readElf) elf = exeIsNode(proc, pid);
+  } catch (err) {
+    if (err instanceof ProctriageError && err.code === 'ACCESS_DENIED') {
+      return { ok: false, reason: `cannot read the executable of pid ${pid} to verify that it is Node.js, and SIGUSR1 kills a process that does not handle it`, hint: 'run as the same user as the target, or as root' };
+    }
+    throw err;
+  }
+  if (!elf.node) {
+    return {
+      ok: false,
+      reason: `pid ${pid} is not Node.js (${elf.why}; it is named ${name}): SIGUSR1 would terminate it, so it was not sent`,
+      hint: 'if it embeds Node.js, restart it with --inspect=127.0.0.1:9229 and use --inspect',
+    };
   }
   const stat = parseProcStat(proc.read(pid, 'stat'));
   if (stat.state === 'Z') return { ok: false, reason: `pid ${pid} is a zombie` };
@@ -107,23 +164,125 @@ export interface Opened {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What became of the process after our SIGUSR1, in words for the report. */
+export function fateAfterSignal(proc: ProcFs, pid: number, startTicks: number): { alive: boolean; words: string } {
+  let text: string;
+  try {
+    text = proc.read(pid, 'stat');
+  } catch {
+    return { alive: false, words: 'it exited after the signal (its exit status went to its parent)' };
+  }
+  const st = parseProcStat(text);
+  if (st.starttimeTicks !== startTicks) return { alive: false, words: 'it exited after the signal (its pid now belongs to another process)' };
+  if (st.state === 'Z' || st.state === 'X') {
+    // field 52, exit_code, as waitpid() would report it
+    const code = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[49]);
+    const how = !Number.isInteger(code) ? '' : code & 0x7f ? ` (killed by signal ${code & 0x7f})` : ` (exit code ${code >> 8})`;
+    return { alive: false, words: `it exited after the signal${how}` };
+  }
+  return { alive: true, words: 'it is still running' };
+}
+
+/**
+ * The guard: a detached process started before SIGUSR1 that closes the inspector if this
+ * process ends (Ctrl-C, SIGKILL, a crash) without saying it is done. Its stdin is a pipe from
+ * us: end of file without "done" is the order to close.
+ */
+export class Guard {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(pid: number, startTicks: number, port: number, before: Iterable<number>, waitMs = 3000): Promise<Guard> {
+    const { spawn } = await import('node:child_process'); // only when activating
+    const script = fileURLToPath(new URL('./guard.js', import.meta.url));
+    // a minimal environment: NODE_OPTIONS (--inspect, --require …) must not reach the guard
+    const child = spawn(process.execPath, [script, String(pid), String(startTicks), String(port), [...before].join(',') || '-'], {
+      detached: true, // its own session: a Ctrl-C to our process group does not reach it
+      stdio: ['pipe', 'pipe', 'ignore'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
+    child.stdin!.on('error', () => {});
+    const ready = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), waitMs);
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+        if (out.includes('ready\n')) { clearTimeout(t); resolve(true); }
+      });
+      child.once('exit', () => { clearTimeout(t); resolve(false); });
+      child.once('error', () => { clearTimeout(t); resolve(false); });
+    });
+    child.stdout!.destroy();
+    if (!ready) {
+      try { child.kill('SIGKILL'); } catch { /* gone */ }
+      throw new ProctriageError('TARGET_UNREACHABLE', `the guard process that closes the inspector if proctriage is interrupted did not start within ${waitMs} ms`);
+    }
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
+    return new Guard(child);
+  }
+
+  /** Tell it which socket we opened (it then needs no search). */
+  listening(l: Listener, host: string): void {
+    this.write(`listen ${l.inode} ${host} ${l.port}\n`);
+  }
+  /** Our own close is confirmed: the guard exits without touching anything. */
+  done(): void {
+    this.write('done\n');
+    this.child.stdin!.end();
+  }
+  /** Hand over: the guard makes sure the inspector is closed (used when ours is not confirmed). */
+  release(): void {
+    this.child.stdin!.end();
+  }
+  private write(line: string): void {
+    try {
+      this.child.stdin!.write(line);
+    } catch {
+      // the guard is gone: the dead-man timer in the target still closes the inspector
+    }
+  }
+}
+
+export interface Activation {
+  opened?: Opened;
+  sent: boolean;
+  reason?: string;
+  /** set once the signal was sent: what became of the process, in words */
+  fate?: string;
+  alive?: boolean;
+  guard?: Guard;
+}
+
 /**
  * Send SIGUSR1 and wait for the new LISTEN socket held by the target. Re-checks the target's
- * identity (start time, executable, signal masks) immediately before signalling.
+ * identity (start time, executable, signal masks) immediately before signalling, and starts
+ * the guard first. `onSent` runs the moment the signal is sent (the report must say it even
+ * if nothing else happens).
  */
 export async function sendSigusr1AndWait(
-  proc: ProcFs, pid: number, flags: InspectFlags, startTicks: number, waitMs: number,
-): Promise<{ opened?: Opened; sent: boolean; reason?: string }> {
+  proc: ProcFs, pid: number, flags: InspectFlags, startTicks: number, waitMs: number, onSent?: () => void,
+): Promise<Activation> {
   const before = new Set(listenRows(proc, pid).map((r) => r.inode));
+  let guard: Guard;
+  try {
+    guard = await Guard.start(pid, startTicks, flags.port, before);
+  } catch (err) {
+    return { sent: false, reason: `${(err as Error).message}: SIGUSR1 was not sent` };
+  }
   // last look right before the signal: the same process (not a reused pid), still Node, still catching SIGUSR1
   const again = checkActivation(proc, pid, flags);
-  if (!again.ok) return { sent: false, reason: again.reason };
-  if (parseProcStat(proc.read(pid, 'stat')).starttimeTicks !== startTicks) return { sent: false, reason: `pid ${pid} was replaced by another process` };
+  const replaced = again.ok && parseProcStat(proc.read(pid, 'stat')).starttimeTicks !== startTicks;
+  if (!again.ok || replaced) {
+    guard.done();
+    return { sent: false, reason: replaced ? `pid ${pid} was replaced by another process` : again.reason };
+  }
   try {
     process.kill(pid, 'SIGUSR1');
   } catch (err) {
+    guard.done();
     return { sent: false, reason: `could not signal pid ${pid}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
   }
+  onSent?.();
   const t0 = performance.now();
   // keep watching even past the probe's deadline: an inspector that opens late must still be closed
   while (performance.now() - t0 < waitMs) {
@@ -144,12 +303,19 @@ export async function sendSigusr1AndWait(
     const row = fresh.find((r) => mine.has(r.inode));
     if (row) {
       const h = connectHost(row.local.ip);
-      return { sent: true, opened: { listener: { ip: row.local.ip, port: row.local.port, inode: row.inode }, host: h.host, waitedMs: Math.round(performance.now() - t0) } };
+      const listener = { ip: row.local.ip, port: row.local.port, inode: row.inode };
+      guard.listening(listener, h.host);
+      return { sent: true, guard, alive: true, fate: 'it is still running', opened: { listener, host: h.host, waitedMs: Math.round(performance.now() - t0) } };
     }
   }
+  const fate = fateAfterSignal(proc, pid, startTicks);
+  if (!fate.alive) guard.done();
+  else guard.release(); // an inspector that opens after we stop looking is the guard's to close
   return {
-    sent: true,
-    reason: `sent SIGUSR1 but no inspector opened within ${waitMs} ms (the application may handle SIGUSR1 itself, which keeps Node from opening the inspector)`,
+    sent: true, alive: fate.alive, fate: fate.words,
+    reason: fate.alive
+      ? `sent SIGUSR1 but no inspector opened within ${waitMs} ms (the application may handle SIGUSR1 itself, which keeps Node from opening the inspector)`
+      : `sent SIGUSR1 and pid ${pid} ${fate.words.replace(/^it /, '')}: its own SIGUSR1 handler ended it`,
   };
 }
 
@@ -157,25 +323,14 @@ export async function sendSigusr1AndWait(
 export function inspectorClients(proc: ProcFs, pid: number, port: number): number | undefined {
   try {
     const mine = socketInodes(proc, pid);
-    let n = 0;
-    for (const file of ['tcp', 'tcp6'] as const) {
-      let text: string;
-      try {
-        text = proc.read(pid, `net/${file}`);
-      } catch {
-        continue;
-      }
-      for (const line of text.split('\n').slice(1)) {
-        const f = line.trim().split(/\s+/);
-        if (f.length < 10 || f[3] !== '01') continue;
-        const lport = parseInt(f[1].split(':')[1] ?? '', 16);
-        if (lport === port && mine.has(Number(f[9]))) n++;
-      }
-    }
-    return n;
+    return allRows(proc, pid).filter((r) => r.state === 'established' && r.local.port === port && mine.has(r.inode)).length;
   } catch {
     return undefined;
   }
+}
+
+function allRows(proc: ProcFs, pid: number): InetRow[] {
+  return listenRows(proc, pid, () => true);
 }
 
 /** Wait until the target no longer holds the LISTEN socket; true when it is gone. */
@@ -189,5 +344,40 @@ export async function waitListenerGone(proc: ProcFs, pid: number, inode: number,
     }
     if (performance.now() - t0 >= waitMs) return false;
     await sleep(20);
+  }
+}
+
+/**
+ * The dead-man timer in a target whose inspector we opened: armed the moment we connect,
+ * re-armed every DEADMAN_REARM_MS; when we stop (killed, crashed), the target closes its
+ * inspector DEADMAN_MS later on its own. Paused around heavy tools that stall the target's
+ * loop (the guard process still watches then).
+ */
+export class DeadMan {
+  private timer: NodeJS.Timeout | undefined;
+  private paused = false;
+  constructor(private readonly session: CdpSession) {}
+
+  start(): void {
+    this.arm();
+    this.timer = setInterval(() => { if (!this.paused) this.arm(); }, DEADMAN_REARM_MS);
+    this.timer.unref();
+  }
+  async pause(): Promise<void> {
+    this.paused = true;
+    await evaluate(this.session, DISARM_DEADMAN_EXPRESSION, { timeoutMs: 1000 }).catch(() => undefined);
+  }
+  resume(): void {
+    this.paused = false;
+    this.arm();
+  }
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+  private arm(): void {
+    if (this.session.closed) return this.stop();
+    // not awaited: a busy target answers when it can, and the timer cannot fire while it is busy either
+    evaluate(this.session, ARM_DEADMAN_EXPRESSION, { timeoutMs: DEADMAN_REARM_MS * 2 }).catch(() => undefined);
   }
 }

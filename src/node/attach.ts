@@ -9,7 +9,7 @@ import { STATS_EXPRESSION, WINDOW_EXPRESSION } from './expressions.js';
 /** A time budget: every step takes at most its own cap and never more than what is left. */
 export class Budget {
   private readonly until: number;
-  constructor(ms: number, readonly signal?: AbortSignal) {
+  constructor(ms: number, readonly signal?: AbortSignal, readonly ownEndpoints?: Set<string>) {
     this.until = performance.now() + ms;
   }
   left(cap = Infinity): number {
@@ -18,8 +18,8 @@ export class Budget {
   get expired(): boolean {
     return this.until - performance.now() <= 0 || !!this.signal?.aborted;
   }
-  deadline(cap: number): { timeoutMs: number; signal?: AbortSignal } {
-    return { timeoutMs: this.left(cap), ...(this.signal ? { signal: this.signal } : {}) };
+  deadline(cap: number): { timeoutMs: number; signal?: AbortSignal; ownEndpoints?: Set<string> } {
+    return { timeoutMs: this.left(cap), ...(this.signal ? { signal: this.signal } : {}), ...(this.ownEndpoints ? { ownEndpoints: this.ownEndpoints } : {}) };
   }
 }
 
@@ -88,7 +88,10 @@ export async function evaluate(session: CdpSession, expression: string, d: { tim
   return res.result.value;
 }
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+/** A count or a size from the peer: a non-negative safe integer (1e29 goroutines or handles is no fact). */
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
+/** A duration from the peer: finite and non-negative. */
+const dur = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v < 1e12 ? v : undefined);
 
 /** Counts by type name, sanitised: type names come from the target and must stay small and plain. */
 function counts(v: unknown): Record<string, number> | undefined {
@@ -97,7 +100,7 @@ function counts(v: unknown): Record<string, number> | undefined {
   let i = 0;
   for (const [k, n] of Object.entries(v as Record<string, unknown>)) {
     const c = num(n);
-    if (c === undefined || !Number.isInteger(c)) continue;
+    if (c === undefined) continue;
     const name = /^[A-Za-z_$][\w$]{0,63}$/.test(k) && i++ < 100 ? k : 'Other';
     out[name] = (out[name] ?? 0) + c;
   }
@@ -128,9 +131,9 @@ export function parseStats(v: unknown, where: string): Stats {
 export function parseWindow(v: unknown, where: string): WindowStats {
   if (!v || typeof v !== 'object') throw new CdpError(`${where} returned malformed event-loop facts`);
   const o = v as Record<string, unknown>;
-  const windowMs = num(o.windowMs);
+  const windowMs = dur(o.windowMs);
   if (windowMs === undefined) throw new CdpError(`${where} returned malformed event-loop facts (window)`);
-  const p50 = num(o.p50), p99 = num(o.p99), max = num(o.max), gcMs = num(o.gcMs);
+  const p50 = dur(o.p50), p99 = dur(o.p99), max = dur(o.max), gcMs = dur(o.gcMs);
   return {
     windowMs, samples: num(o.samples) ?? 0, gcCount: num(o.gcCount) ?? 0,
     ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}), ...(max !== undefined ? { max } : {}),
@@ -150,6 +153,8 @@ export interface AttachOptions {
   allowRemote?: boolean;
   /** the pid the target sees for itself (last NSpid field) */
   expectedPid: number;
+  /** runs the moment the session is open, before any other evaluation (arms the dead-man timer) */
+  onOpen?: (session: CdpSession) => void;
 }
 
 /**
@@ -164,6 +169,7 @@ export async function attach(addr: InspectorAddress, budget: Budget, o: AttachOp
     path = (targets.find((t) => t.type === 'node') ?? targets[0]).path;
   }
   const session = await CdpSession.open(addr, path, { ...budget.deadline(1000), allowRemote: o.allowRemote });
+  o.onOpen?.(session);
   try {
     const t0 = performance.now();
     let value: unknown;
@@ -209,7 +215,7 @@ export async function* listingsAsTheyCome(addrs: InspectorAddress[], budget: Bud
   addrs.forEach((addr, i) => {
     pending.set(i, (async () => {
       try {
-        const list = await listTargets(addr, allowRemote, { timeoutMs: budget.left(800), signal: ac.signal });
+        const list = await listTargets(addr, allowRemote, { timeoutMs: budget.left(800), signal: ac.signal, ownEndpoints: budget.ownEndpoints });
         return { i, l: { addr, path: (list.find((t) => t.type === 'node') ?? list[0]).path } };
       } catch (error) {
         return { i, l: { addr, error: error as Error } };

@@ -77,14 +77,42 @@ export const WINDOW_EXPRESSION = `(async () => {
 })()`;
 
 /**
- * Close the inspector that proctriage opened. The close runs on a timer so that the reply to
- * this evaluation still reaches us (closing synchronously would drop it).
+ * Close the inspector that proctriage opened (and cancel the dead-man timer). The close runs
+ * on a timer so that the reply to this evaluation still reaches us (closing synchronously
+ * would drop it).
  */
 export const CLOSE_INSPECTOR_EXPRESSION = `(() => {
   const r = (id) => (typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule(id) : require(id));
   const inspector = r('inspector');
+  const k = Symbol.for('proctriage.deadman');
+  if (process[k]) { clearTimeout(process[k]); delete process[k]; }
   setTimeout(() => { try { inspector.close(); } catch (e) {} }, 50);
   return 'ok';
+})()`;
+
+/**
+ * The dead-man timer, armed in a target whose inspector proctriage opened, the moment it
+ * connects, and re-armed every DEADMAN_REARM_MS while it works: if proctriage stops re-arming
+ * (killed, crashed), the inspector closes itself DEADMAN_MS (the literal 4000 below) later. The timer is unref'd (it
+ * never keeps the process alive) and lives under a registry symbol, not a global name.
+ */
+export const DEADMAN_MS = 4000;
+export const DEADMAN_REARM_MS = 1000;
+export const ARM_DEADMAN_EXPRESSION = `(() => {
+  const r = (id) => (typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule(id) : require(id));
+  const k = Symbol.for('proctriage.deadman');
+  if (process[k]) clearTimeout(process[k]);
+  const t = setTimeout(() => { delete process[k]; try { r('inspector').close(); } catch (e) {} }, 4000);
+  if (typeof t.unref === 'function') t.unref();
+  Object.defineProperty(process, k, { value: t, configurable: true, enumerable: false, writable: true });
+  return 'armed';
+})()`;
+
+/** Stop the dead-man timer while a heavy tool pauses the target (the guard process still watches). */
+export const DISARM_DEADMAN_EXPRESSION = `(() => {
+  const k = Symbol.for('proctriage.deadman');
+  if (process[k]) { clearTimeout(process[k]); delete process[k]; }
+  return 'disarmed';
 })()`;
 
 /**
@@ -99,4 +127,4 @@ export const REPORT_EXPRESSION = `(() => {
 })()`;
 
 /** Every expression above: tests assert that none is built at run time. */
-export const ALL_EXPRESSIONS = [STATS_EXPRESSION, WINDOW_EXPRESSION, CLOSE_INSPECTOR_EXPRESSION, REPORT_EXPRESSION] as const;
+export const ALL_EXPRESSIONS = [STATS_EXPRESSION, WINDOW_EXPRESSION, CLOSE_INSPECTOR_EXPRESSION, ARM_DEADMAN_EXPRESSION, DISARM_DEADMAN_EXPRESSION, REPORT_EXPRESSION] as const;

@@ -98,8 +98,8 @@ export interface Listener {
   inode: number;
 }
 
-/** TCP LISTEN rows of the target's network namespace (fresh reads, v4 and v6). */
-export function listenRows(proc: ProcFs, pid: number): InetRow[] {
+/** TCP LISTEN rows (or those `keep` selects) of the target's network namespace (fresh reads, v4 and v6). */
+export function listenRows(proc: ProcFs, pid: number, keep: (r: InetRow) => boolean = (r) => r.state === 'listen'): InetRow[] {
   const rows: InetRow[] = [];
   for (const file of ['tcp', 'tcp6'] as const) {
     let text: string;
@@ -109,7 +109,7 @@ export function listenRows(proc: ProcFs, pid: number): InetRow[] {
       if (err instanceof ProctriageError && err.code === 'NO_SUCH_PROCESS' && file === 'tcp6') continue; // no IPv6
       throw err;
     }
-    rows.push(...parseNetInet(text, `/proc/${pid}/net/${file}`).filter((r) => r.state === 'listen'));
+    rows.push(...parseNetInet(text, `/proc/${pid}/net/${file}`).filter(keep));
   }
   return rows;
 }

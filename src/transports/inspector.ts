@@ -13,10 +13,12 @@
  *   into a typed error with the reason, never a hang.
  */
 import type * as Http from 'node:http';
+import type * as Net from 'node:net';
 import { createRequire } from 'node:module';
-import { isIP } from 'node:net';
 import type { ProtocolMapping } from 'devtools-protocol/types/protocol-mapping.js';
 import type WebSocketType from 'ws';
+import { isLoopbackHost } from './loopback.js';
+import { recordLocalEndpoint } from './endpoints.js';
 import { Refused, TargetUnreachable, TimeoutExpired, UsageError, ProctriageError } from '../errors.js';
 
 // http loads on the first connection: most runs never make one
@@ -63,18 +65,7 @@ export function parseInspectAddress(spec: string): InspectorAddress {
   return { host, port, ...(path !== undefined ? { path } : {}), loopback: isLoopbackHost(host) };
 }
 
-/** 127.0.0.0/8, ::1 and their v4-mapped forms. Host names other than localhost are not loopback. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) {
-    if (/^(0{0,4}:){2,7}0{0,3}1$/.test(h) || h === '::1') return true;
-    const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-    return !!mapped && mapped[1].startsWith('127.');
-  }
-  return false;
-}
+export { isLoopbackHost } from './loopback.js';
 
 export function formatAddress(a: { host: string; port: number }): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
@@ -93,6 +84,8 @@ export function assertConnectAllowed(a: InspectorAddress | { host: string; port:
 export interface Deadline {
   timeoutMs: number;
   signal?: AbortSignal;
+  /** where the local end of every connection made is recorded (ProbeOptions.ownEndpoints) */
+  ownEndpoints?: Set<string>;
 }
 
 export interface InspectorTarget {
@@ -145,6 +138,7 @@ export function listTargets(addr: InspectorAddress, allowRemote: boolean | undef
         }
       });
     });
+    req.on('socket', (sock) => recordLocalEndpoint(sock as Net.Socket, d.ownEndpoints));
     req.on('error', (e: NodeJS.ErrnoException) => done(new TargetUnreachable(where, describeNetError(e))));
     const onAbort = () => done(new TimeoutExpired(`${where} (/json/list, deadline passed)`, d.timeoutMs));
     d.signal?.addEventListener('abort', onAbort, { once: true });
@@ -259,7 +253,12 @@ export class CdpSession {
       maxPayload: o.maxPayload ?? 64 * 1024 * 1024,
       handshakeTimeout: Math.max(1, o.timeoutMs),
       followRedirects: false,
-    });
+      createConnection: (opts: Net.NetConnectOpts) => {
+        const sock = (load('node:net') as typeof Net).connect(opts);
+        recordLocalEndpoint(sock, o.ownEndpoints);
+        return sock;
+      },
+    } as WebSocketType.ClientOptions);
     return new Promise((resolve, reject) => {
       let settled = false;
       const done = (err?: Error) => {

@@ -5,6 +5,7 @@
  * the caller allows remote endpoints.
  */
 import type * as Http from 'node:http';
+import type * as Net from 'node:net';
 import type * as Dns from 'node:dns';
 import type * as Tls from 'node:tls';
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,8 @@ import type { LookupAddress } from 'node:dns';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
+import { isLoopbackAddress, isLoopbackHost } from './loopback.js';
+import { recordLocalEndpoint } from './endpoints.js';
 import { ProctriageError, Refused, TargetUnreachable, TimeoutExpired, UsageError } from '../errors.js';
 
 // http, https and dns load on the first request: most runs (no Go target) never make one
@@ -63,25 +66,7 @@ export function parsePprofUrl(raw: string): URL {
   return url;
 }
 
-/** True for 127.0.0.0/8, ::1, v4-mapped loopback and the name "localhost". */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost') return true;
-  return isLoopbackAddress(h);
-}
-
-export function isLoopbackAddress(ip: string): boolean {
-  const a = ip.replace(/^\[|\]$/g, '').toLowerCase();
-  if (isIP(a) === 4) return a.startsWith('127.');
-  if (isIP(a) === 6) {
-    if (a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-    if (mapped) return mapped[1].startsWith('127.');
-    const hexMapped = /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.exec(a);
-    return !!hexMapped;
-  }
-  return false;
-}
+export { isLoopbackAddress, isLoopbackHost } from './loopback.js';
 
 /** Refuse a non-loopback endpoint unless remote endpoints are allowed. No network is touched. */
 export function checkPprofUrl(url: URL, allowRemote: boolean | undefined): void {
@@ -115,6 +100,8 @@ export interface GetOptions {
   signal?: AbortSignal;
   /** allow a non-loopback address (re-checked here, before connecting) */
   allowRemote?: boolean;
+  /** where the local end of every connection made is recorded (ProbeOptions.ownEndpoints) */
+  ownEndpoints?: Set<string>;
 }
 
 export interface StreamResult {
@@ -198,6 +185,7 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
       finish(failure(err));
       return;
     }
+    req.on('socket', (sock) => recordLocalEndpoint(sock as Net.Socket, opts.ownEndpoints));
     req.on('error', (err) => {
       if (result) finish(null, { ...result, complete: false, incomplete: result.incomplete ?? incompleteReason(why, err, opts) });
       else finish(failure(err));

@@ -34,7 +34,8 @@ async function serve(handler: http.RequestListener, host = '127.0.0.1'): Promise
 }
 
 before(async () => {
-  // a target that is not Go (runtime unknown): --pprof is taken at its word
+  // a target that is not Go (runtime unknown), and endpoints served by this test process, not by
+  // the target: --trust-peer says they are to be used anyway (as for a port forward)
   sleeper = await startTarget('/bin/sh', ['-c', 'echo \'{"ready":true}\'; exec sleep 120']);
 });
 after(async () => {
@@ -49,7 +50,7 @@ const goProbe = (t: any) => t.probes.find((p: any) => p.id === 'go');
 
 test('an endpoint that accepts and never answers: the run ends on time, goroutines unknown', async () => {
   const { url } = await serve(() => { /* hang */ });
-  const { res, report } = await runJson([String(sleeper.pid), '--pprof', url, '--timeout', '2s']);
+  const { res, report } = await runJson([String(sleeper.pid), '--trust-peer', '--pprof', url, '--timeout', '2s']);
   assert.ok(res.ms < 6000, `took ${res.ms} ms`);
   const t = report.targets[0];
   assert.equal('go.goroutines' in t.metrics, false);
@@ -61,7 +62,7 @@ test('an endpoint that accepts and never answers: the run ends on time, goroutin
 
 test('an endpoint that answers HTML (a login page): clear unknown, no crash', async () => {
   const { url } = await serve((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html><body>Sign in</body></html>'); });
-  const { res, report } = await runJson([String(sleeper.pid), '--pprof', url]);
+  const { res, report } = await runJson([String(sleeper.pid), '--trust-peer', '--pprof', url]);
   assert.notEqual(res.code, null);
   const t = report.targets[0];
   assert.equal('go.goroutines' in t.metrics, false);
@@ -76,7 +77,7 @@ test('a dump cut mid-way: the count from its first line, the stacks read so far,
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(D1.length) });
     res.write(cut, () => setTimeout(() => res.socket?.destroy(), 10));
   });
-  const { report } = await runJson([String(sleeper.pid), '--pprof', url]);
+  const { report } = await runJson([String(sleeper.pid), '--trust-peer', '--pprof', url]);
   const t = report.targets[0];
   assert.equal(t.metrics['go.goroutines'], 12012);
   assert.equal(t.evidence['go.topStacks'][0].function, 'main.pollUpstream');
@@ -158,12 +159,12 @@ test('--pprof over https with a private CA named in NODE_EXTRA_CA_CERTS: trusted
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
     // as an installed command runs: the sh line hands the variable over, the pprof client adds the file
-    const trusted = await runJson([String(sleeper.pid), '--pprof', url], { direct: true, env: { NODE_EXTRA_CA_CERTS: cert } });
+    const trusted = await runJson([String(sleeper.pid), '--trust-peer', '--pprof', url], { direct: true, env: { NODE_EXTRA_CA_CERTS: cert } });
     assert.equal(trusted.report.targets[0].metrics['go.goroutines'], 12012, JSON.stringify(goProbe(trusted.report.targets[0])));
 
     // without it (or with this machine's own setting, which cannot know a certificate made just now)
     // the certificate is refused, and said so
-    const untrusted = await runJson([String(sleeper.pid), '--pprof', url], { direct: true });
+    const untrusted = await runJson([String(sleeper.pid), '--trust-peer', '--pprof', url], { direct: true });
     const u = untrusted.report.targets[0];
     assert.equal('go.goroutines' in u.metrics, false);
     assert.match(JSON.stringify(u.unknowns), /certificate is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\): name its CA file in NODE_EXTRA_CA_CERTS/);

@@ -128,7 +128,11 @@ test('a --pprof URL that belongs to another process is not attributed to this on
   const { report } = await runJson([String(svc.pid), '--pprof', `http://127.0.0.1:${other.info.pprof}`]);
   const t = goTarget(report);
   assert.equal('go.goroutines' in t.metrics, false);
-  assert.ok(t.unknowns.some((u: any) => /serves another process/.test(u.reason)), JSON.stringify(t.unknowns));
+  assert.ok(t.unknowns.some((u: any) => new RegExp(`--pprof refused: .* is not a socket of pid ${svc.pid} \\(it belongs to pid ${other.pid}\\)`).test(u.reason)), JSON.stringify(t.unknowns));
+  // trusted (as a port forward would be): its command line still shows it is another process
+  const trusted = goTarget((await runJson([String(svc.pid), '--pprof', `http://127.0.0.1:${other.info.pprof}`, '--trust-peer'])).report);
+  assert.equal('go.goroutines' in trusted.metrics, false);
+  assert.ok(trusted.unknowns.some((u: any) => /serves another process/.test(u.reason)), JSON.stringify(trusted.unknowns));
 });
 
 test('a debug listener on every interface (":0") is found and reached over loopback', { skip }, async () => {

@@ -55,7 +55,7 @@ test('a non-Node process (sleep) is refused: no SIGUSR1, and it stays alive', as
     assert.equal(probe.status, 'skipped');
     const u = tr.unknowns.find((x: { reason: string }) => /--activate-inspector refused/.test(x.reason));
     assert.ok(u, JSON.stringify(tr.unknowns));
-    assert.match(u.reason, /not Node\.js \(its executable is sleep\)/);
+    assert.match(u.reason, /not Node\.js \(its executable exports no napi_create_function or node_module_register; it is named sleep\)/);
     assert.match(u.reason, /SIGUSR1 would terminate it/);
     assert.equal(tr.actions, undefined);
     await sleep(200);

@@ -92,7 +92,7 @@ for (const node of nodeBinaries()) {
         assert.equal(typeof m['node.heap.used'], 'number');
         assert.equal(typeof m['node.eventLoop.delayP99Ms'], 'number');
         assert.ok(target.actions.some((a: string) => /connected to the Node\.js inspector .* left it as it was/.test(a)), target.actions);
-        assert.equal(target.evidence['node.inspector'].identity, `process.pid ${t.pid} matches`);
+        assert.equal(target.evidence['node.inspector'].identity, `its listening socket is in the target's fd table; process.pid ${t.pid} matches`);
         // the decision path walks the Node branch with a real answer
         const counts = target.path.find((p: { step: string }) => p.step === 'counts');
         assert.match(counts.answer, new RegExp(`active handles ${m["node.handles.total"]}`));
@@ -122,7 +122,7 @@ test('a Node target without an open inspector: node.* unknown, with the flag to 
   }
 });
 
-test('an inspector that belongs to another process is not used (identity check by process.pid)', async () => {
+test('an inspector that belongs to another process is not used (its socket is not the target\'s; with --trust-peer, process.pid differs)', async () => {
   const other = await start(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'esm.mjs')], { inspect: true });
   const t = await start(process.execPath, [join(TARGETS, 'plain.cjs')]);
   try {
@@ -130,7 +130,12 @@ test('an inspector that belongs to another process is not used (identity check b
     const target = r.report.targets[0];
     assert.deepEqual(nodeMetrics(r.report), {}, 'no fact of the other process is reported as this one');
     const u = target.unknowns.find((x: { metric?: string }) => x.metric === 'node.*');
-    assert.match(u.reason, new RegExp(`belongs to another process \\(its pid is ${other.pid}, not ${t.pid}\\)`));
+    assert.match(u.reason, new RegExp(`--inspect refused: 127\\.0\\.0\\.1:${other.port} is not a socket of pid ${t.pid} \\(it belongs to pid ${other.pid}\\)`));
+    assert.doesNotMatch(other.stderr(), /Debugger attached/, 'nothing was sent to it');
+    const trusted = await runCli([String(t.pid), '--inspect', String(other.port), '--trust-peer', '--json']);
+    assert.deepEqual(nodeMetrics(trusted.report), {});
+    const v = trusted.report.targets[0].unknowns.find((x: { metric?: string }) => x.metric === 'node.*');
+    assert.match(v.reason, new RegExp(`belongs to another process \\(its pid is ${other.pid}, not ${t.pid}\\)`));
   } finally {
     await Promise.all([t.stop(), other.stop()]);
   }

@@ -103,8 +103,11 @@ test('a remote --inspect address is refused before any connection (inside an emp
       assert.match(u.hint!, /--allow-remote/);
       assert.equal(r.report.targets[0].actions, undefined);
     }
-    // the contrast: with --allow-remote a connection is attempted, and the empty namespace stops it
-    const allowed = await runCli([String(target.pid), '--inspect', '10.1.2.3:9229', '--allow-remote', '--json'], { prefix: ['unshare', '-n'] });
+    // without --trust-peer the address is still not the target's own socket: refused, nothing sent
+    const unproven = await runCli([String(target.pid), '--inspect', '10.1.2.3:9229', '--allow-remote', '--json'], { prefix: ['unshare', '-n'] });
+    assert.match(nodeUnknown(unproven.report).reason, /--inspect refused: 10\.1\.2\.3:9229 is not a socket of pid \d+/);
+    // the contrast: with --allow-remote --trust-peer a connection is attempted, and the empty namespace stops it
+    const allowed = await runCli([String(target.pid), '--inspect', '10.1.2.3:9229', '--allow-remote', '--trust-peer', '--json'], { prefix: ['unshare', '-n'] });
     assert.doesNotMatch(nodeUnknown(allowed.report).reason, /refusing/);
     assert.match(nodeUnknown(allowed.report).reason, /unreachable|refused|did not answer/);
   } finally {

