@@ -12,17 +12,29 @@ export interface TargetCliOptions {
   inspect?: string;
   activateInspector?: boolean;
   allowRemote?: boolean;
+  trustPeer?: boolean;
   pprof?: string;
+  heapSnapshot?: string;
+  report?: string;
+  force?: boolean;
+  overwrite?: boolean;
   timeout?: string;
   redact?: boolean;
 }
 
-export function runOptions(o: TargetCliOptions, proc: ProcFs, playbook: Playbook): RunOptions {
+/** The one builder of run options from the CLI's: every command that examines a target uses it. */
+export function runOptions(o: TargetCliOptions, proc: ProcFs, playbook: Playbook, notify?: (line: string) => void): RunOptions {
   return {
     proc,
     playbook,
     probes: PROBES,
-    probeOptions: { inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, pprof: o.pprof, ownEndpoints: new Set() },
+    probeOptions: {
+      inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, trustPeer: o.trustPeer, pprof: o.pprof,
+      heapSnapshot: o.heapSnapshot, report: o.report, force: o.force, overwrite: o.overwrite,
+      // proctriage's own connections, shared by every sample of a watch: never counted as the target's
+      ownEndpoints: new Set(),
+      ...(notify ? { notify } : {}),
+    },
     timeoutMs: parseDuration(o.timeout ?? '10s', '--timeout'),
     redact: o.redact !== false,
     version: VERSION,

@@ -1,10 +1,9 @@
 import { ProcFs } from '../procfs/procfs.js';
 import { diagnose } from '../engine/runner.js';
 import { playbookFor } from './playbooks.js';
-import { PROBES } from '../../probes/index.js';
-import { outputFormat, parseDuration, render, warnIfUnredacted, type OutputOptions } from './options.js';
+import { notifyStderr, outputFormat, render, warnIfUnredacted, type OutputOptions } from './options.js';
+import { runOptions } from '../bundle/session.js';
 import { resolveTargets } from './targets.js';
-import { VERSION } from '../version.js';
 import type { Report } from '../engine/report.js';
 import { checkPprofUrl, parsePprofUrl } from '../transports/pprof.js';
 
@@ -42,20 +41,7 @@ export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<R
     }
   }
   const playbook = await playbookFor(o.playbook);
-  return diagnose(targets, {
-    proc,
-    playbook,
-    probes: PROBES,
-    probeOptions: {
-      inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, trustPeer: o.trustPeer, pprof: o.pprof,
-      // what is done to a target (SIGUSR1) is said at once, whatever becomes of the run
-      notify: (line: string) => { process.stderr.write(`proctriage: ${line}\n`); },
-      heapSnapshot: o.heapSnapshot, report: o.report, force: o.force, overwrite: o.overwrite, ownEndpoints: new Set(),
-    },
-    timeoutMs: parseDuration(o.timeout ?? '10s', '--timeout'),
-    redact: o.redact !== false,
-    version: VERSION,
-  });
+  return diagnose(targets, runOptions(o, proc, playbook, notifyStderr));
 }
 
 /** `proctriage <pid...>`: print the diagnosis; the exit code is the report's. */

@@ -63,3 +63,8 @@ export async function render(report: Report, o: OutputOptions): Promise<string> 
 export function warnIfUnredacted(o: OutputOptions): void {
   if (o.redact === false) process.stderr.write('proctriage: WARNING: --no-redact: secrets in command lines and paths are shown as they are\n');
 }
+
+/** What was done to a target (SIGUSR1) is said at once on stderr, whatever becomes of the run. */
+export function notifyStderr(line: string): void {
+  process.stderr.write(`proctriage: ${line}\n`);
+}

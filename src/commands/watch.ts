@@ -10,7 +10,7 @@ import { CachingProcFs } from '../bundle/procfs.js';
 import { assembleReport, runOptions } from '../bundle/session.js';
 import type { ChalkInstance } from 'chalk';
 import { renderLive, renderProgressLine, type LiveState } from '../render/live.js';
-import { outputFormat, parseDuration, parsePid, render, warnIfUnredacted } from './options.js';
+import { notifyStderr, outputFormat, parseDuration, parsePid, render, warnIfUnredacted } from './options.js';
 import type { DiagnoseOptions } from './diagnose.js';
 import { ProctriageError, UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -43,7 +43,7 @@ export async function run(pidArg: string, o: WatchOptions): Promise<number> {
   const quiet = outputFormat(o) === 'json';
   const samplesFd = o.samples !== undefined ? openOutputFile(o.samples, !!o.overwrite) : undefined;
   warnIfUnredacted(o);
-  const opts = runOptions(o, new CachingProcFs(), await playbookFor(o.playbook));
+  const opts = runOptions(o, new CachingProcFs(), await playbookFor(o.playbook), notifyStderr);
   const sampleTimeoutMs = Math.min(opts.timeoutMs, Math.max(intervalMs, 2000));
   const ui = quiet ? undefined : await Screen.open(o, process.stderr);
 
