@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Probe, ProbeOutput } from '../src/engine/probe.js';
+import type { ProcFs } from '../src/procfs/procfs.js';
 import { parseProcStat } from '../src/procfs/proc-stat.js';
 import { CLK_TCK } from '../src/engine/sources.js';
 import { takeFirstStat } from '../src/procfs/head-start.js';
@@ -26,7 +27,9 @@ export const probe: Probe = {
     facts: {
       'cpu.percent': { unit: 'percent', description: 'CPU used, percent of one core (200 = two cores busy)' },
       'cpu.hostCores': { unit: 'cores', description: 'CPUs available on the host' },
+      'cpu.maxThreadPercent': { unit: 'percent', description: `CPU of the busiest thread, percent of one core (measured when the process uses ${BUSY_PERCENT}% or more)` },
     },
+    evidence: { 'cpu.busiestThread': 'the busiest thread over the window: {tid, name, percent}' },
   },
   async run({ proc, pid, sources }): Promise<ProbeOutput> {
     const sample = (text: string, at: number) => {
@@ -46,12 +49,65 @@ export const probe: Probe = {
     await sleep(Math.max(0, WINDOW_MS - (performance.now() - a.at)));
     let b = ticks();
     const elapsed = b.at - a.at;
-    if (percent(a, b) >= BUSY_PERCENT && elapsed < BUSY_WINDOW_MS) {
-      await sleep(BUSY_WINDOW_MS - elapsed);
+    // a busy process is watched longer, thread by thread: one thread pinned at a core is
+    // saturation (a Node event loop, a single-threaded server) however many cores the host has
+    let threads: ThreadTicks | undefined;
+    if (percent(a, b) >= BUSY_PERCENT) {
+      const before = threadTicks(proc, pid);
+      await sleep(Math.max(BUSY_WINDOW_MS - elapsed, BUSY_WINDOW_MS / 2));
+      threads = busiest(before, threadTicks(proc, pid));
       b = ticks();
     }
-    return { metrics: { 'cpu.percent': Math.round(percent(a, b) * 10) / 10, 'cpu.hostCores': availableParallelism() } };
+    const out: ProbeOutput = { metrics: { 'cpu.percent': Math.round(percent(a, b) * 10) / 10, 'cpu.hostCores': availableParallelism() } };
+    if (threads) {
+      out.metrics['cpu.maxThreadPercent'] = threads.percent;
+      out.evidence = { 'cpu.busiestThread': threads };
+    }
+    return out;
   },
 };
+
+/** Threads past this many are not sampled one by one (the cost grows with each). */
+const MAX_THREADS = 2000;
+
+interface ThreadTicks {
+  tid: number;
+  name: string;
+  percent: number;
+}
+
+/** utime + stime per thread, with the time of the read; undefined when the threads cannot be listed. */
+function threadTicks(proc: ProcFs, pid: number): { at: number; ticks: Map<number, { t: number; name: string }> } | undefined {
+  let tids: string[];
+  try {
+    tids = proc.readdir(pid, 'task');
+  } catch {
+    return undefined;
+  }
+  if (tids.length > MAX_THREADS) return undefined;
+  const ticks = new Map<number, { t: number; name: string }>();
+  for (const tid of tids) {
+    try {
+      const s = parseProcStat(proc.read(pid, `task/${tid}/stat`));
+      ticks.set(Number(tid), { t: s.utimeTicks + s.stimeTicks, name: s.comm });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return { at: performance.now(), ticks };
+}
+
+function busiest(a: ReturnType<typeof threadTicks>, b: ReturnType<typeof threadTicks>): ThreadTicks | undefined {
+  if (!a || !b || b.at <= a.at) return undefined;
+  const seconds = (b.at - a.at) / 1000;
+  let best: ThreadTicks | undefined;
+  for (const [tid, now] of b.ticks) {
+    const then = a.ticks.get(tid);
+    if (!then) continue;
+    const percent = Math.round(((now.t - then.t) / CLK_TCK / seconds) * 1000) / 10;
+    if (!best || percent > best.percent) best = { tid, name: now.name, percent };
+  }
+  return best;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -80,7 +80,7 @@ export const probe: Probe = {
 
     const listen = own.filter((r) => r.state === 'listen');
     const onOwnListener = listenerMatcher(listen);
-    const ownerless = tcpAll.filter((r) => r.inode === 0 && r.state !== 'listen' && !byUs(r));
+    const ownerless = distinct(tcpAll.filter((r) => r.inode === 0 && r.state !== 'listen' && !byUs(r)));
     const serverSide = ownerless.filter((r) => onOwnListener(r.local));
     const elsewhere = ownerless.filter((r) => r.state === 'timeWait' && !onOwnListener(r.local));
     const tcp = own.concat(serverSide);
@@ -202,18 +202,10 @@ async function secondLook(rows: InetRow[], sources: TargetSources, unknowns: Unk
   }
 }
 
-/** Backlogs of the namespace's listening sockets, once per namespace and run. */
+/** Backlogs of the namespace's listening sockets, once per namespace and run (live only: ss asks the kernel). */
 function listenBacklogs(sources: TargetSources, pid: number): Map<string, number> | undefined {
   const ns = sources.netNamespace();
-  return sources.host.netTable(ns, pid, 'ss-listen', () => {
-    let same = false;
-    try {
-      same = !!ns && ns === sources.proc.readlinkOrGone('self', 'ns/net');
-    } catch {
-      // ours unreadable: treat as another namespace
-    }
-    return readListenBacklogs(pid, same);
-  });
+  return sources.host.netTable(ns, pid, 'ss-listen', () => readListenBacklogs(pid, ns));
 }
 
 /**
@@ -224,6 +216,18 @@ function listenBacklogs(sources: TargetSources, pid: number): Map<string, number
 function ownRows<T extends { inode: number }>(rows: T[], inodes: Set<number>): T[] {
   const seen = new Set<number>();
   return rows.filter((r) => r.inode !== 0 && inodes.has(r.inode) && !seen.has(r.inode) && !!seen.add(r.inode));
+}
+
+/**
+ * Ownerless rows, each connection once: with no inode to tell them apart, the 4-tuple does (the
+ * kernel may print a row twice when the table changes between two reads, see ownRows).
+ */
+function distinct(rows: InetRow[]): InetRow[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const key = `${r.local.ip} ${r.local.port} ${r.remote.ip} ${r.remote.port}`;
+    return !seen.has(key) && !!seen.add(key);
+  });
 }
 
 /**

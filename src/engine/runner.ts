@@ -133,8 +133,11 @@ export function replicaKey(id: Pick<Identity, 'exe' | 'cmdline' | 'comm'>): stri
   return [id.exe ?? '', ...args.map((a) => a.replace(/\d+/g, '#'))].join('\0');
 }
 
+/** Below this many replicas nothing tells the odd one out: of two that differ, either may be. */
+export const MIN_REPLICAS = 3;
+
 function compareReplicas(targets: Collected[]): void {
-  if (targets.length < 2) return;
+  if (targets.length < MIN_REPLICAS) return;
   targets.forEach((t, i) => {
     const peers = targets.filter((_, j) => j !== i);
     t.metrics['fleet.peers'] = peers.length;

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 
 /**
  * The backlog of listening sockets is not in /proc/net/tcp (a LISTEN row shows the accept queue
@@ -27,12 +28,19 @@ export function parseSsListen(text: string): Map<string, number> {
 }
 
 /**
- * Backlogs of the listening sockets in a network namespace, from `ss`; entered with nsenter when it
- * is not ours (root only). Undefined when ss is missing, fails, or the namespace cannot be entered:
- * the evidence then leaves the backlog out rather than show a wrong 0.
+ * Backlogs of the listening sockets in the live network namespace `ns` ("net:[…]", the target's),
+ * from `ss`; entered with nsenter when it is not ours (root only). Undefined when ss is missing,
+ * fails, or the namespace cannot be entered: the evidence then leaves the backlog out rather than
+ * show a wrong 0.
  */
-export function readListenBacklogs(pid: number, sameNamespace: boolean): Map<string, number> | undefined {
-  const [cmd, args] = sameNamespace ? ['ss', ['-Hltn']] : ['nsenter', [`--net=/proc/${pid}/ns/net`, 'ss', '-Hltn']];
+export function readListenBacklogs(pid: number, ns: string): Map<string, number> | undefined {
+  let ours = '';
+  try {
+    ours = readlinkSync('/proc/self/ns/net'); // our own, not the target's: ss runs here
+  } catch {
+    // unreadable: enter the target's namespace explicitly
+  }
+  const [cmd, args] = ns && ns === ours ? ['ss', ['-Hltn']] : ['nsenter', [`--net=/proc/${pid}/ns/net`, 'ss', '-Hltn']];
   try {
     return parseSsListen(execFileSync(cmd, args, { encoding: 'utf8', timeout: 1000, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 8 << 20 }));
   } catch {

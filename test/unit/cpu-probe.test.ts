@@ -51,3 +51,17 @@ test('a busy target measured from the head start still reads about one core', as
   // a loaded CI machine may give the spinning child less than a core; idle would read 0
   assert.ok(percent >= 30 && percent <= 150, `cpu.percent ${percent}`);
 });
+
+test('one thread pinned at a core is named, whatever the host has: the busiest thread and its share of a core', async () => {
+  // the main thread spins; a worker thread sleeps: the process uses one core of the host's
+  const pid = await start(`new (require('worker_threads').Worker)('setInterval(()=>{},1000)', { eval: true }); for (;;) {}`);
+  const proc = new ProcFs();
+  const out = await probe.run({ pid, proc, sources: new TargetSources(proc, pid, new HostSources(proc)), options: {}, actions: [] } as never);
+  const percent = out.metrics['cpu.percent'] as number;
+  const busiest = out.evidence?.['cpu.busiestThread'] as { tid: number; name: string; percent: number };
+  // a loaded machine may give the spinner less than half a core: then nothing is sampled per thread
+  if (percent < 50) return;
+  assert.equal(busiest.tid, pid, 'the main thread');
+  assert.equal(out.metrics['cpu.maxThreadPercent'], busiest.percent);
+  assert.ok(busiest.percent >= percent * 0.8, `${busiest.percent}% of ${percent}%`);
+});

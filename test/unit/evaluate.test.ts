@@ -224,3 +224,14 @@ describe('worst', () => {
     assert.equal(worst([]), undefined);
   });
 });
+
+test('cpu-saturation: one thread at 90 % of a core is saturation on a host with many cores', async () => {
+  const { builtinPlaybook } = await import('../../src/engine/playbook.js');
+  const { evaluate } = await import('../../src/engine/evaluate.js');
+  const judge = (metrics: Record<string, number>) => evaluate(builtinPlaybook(), { pid: 1, metrics, evidence: { 'cpu.busiestThread': { tid: 1, name: 'node', percent: metrics['cpu.maxThreadPercent'] } } })
+    .findings.find((f) => f.id === 'cpu-saturation');
+  assert.equal(judge({ 'cpu.percent': 98, 'cpu.hostCores': 8, 'cpu.maxThreadPercent': 97 })?.severity, 'warning');
+  assert.match(judge({ 'cpu.percent': 98, 'cpu.hostCores': 8, 'cpu.maxThreadPercent': 97 })!.summary, /busiest thread, node \(1\), uses 97% of a core/);
+  // the same CPU spread over threads is not: each has room
+  assert.equal(judge({ 'cpu.percent': 98, 'cpu.hostCores': 8, 'cpu.maxThreadPercent': 30 }), undefined);
+});

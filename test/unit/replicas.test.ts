@@ -28,3 +28,9 @@ test('only replicas are compared: different roles get no fleet metrics, so no re
   assert.equal(workers[0].metrics['fleet.fd.open.ratio'], 27.27); // 300 against a median of 11
   assert.equal(workers[1].metrics['fleet.fd.open.ratio'], 1);
 });
+
+test('two replicas are not compared: of two that differ, nothing says which one is odd', () => {
+  const pair = [400, 10].map((n, i) => target(30 + i, '/usr/sbin/nginx', ['nginx: worker process'], n));
+  addFleetMetrics(pair);
+  assert.equal(pair[0].metrics['fleet.peers'], undefined);
+});
