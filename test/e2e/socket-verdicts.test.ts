@@ -10,7 +10,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, finding, problems, runJson, startNodeTarget, startService, startTarget, TARGETS } from '../helpers/processes.js';
+import { cleanup, finding, problems, runJson, startNodeTarget, startService, startTarget, TARGETS, waitFor } from '../helpers/processes.js';
 import { churn, closeWaitInodes, ssCount, ssOwned, timeWaitOn } from '../helpers/servers.js';
 import { buildService, goUnavailable, serviceEnv } from '../fixtures/go-service/service.js';
 import { start as startNode, stopAll as stopNodeTargets } from '../fixtures/node-targets/harness.js';
@@ -141,8 +141,9 @@ describe('CLOSE_WAIT: stuck versus closing', () => {
     const server = await startNodeTarget('http-server', ['close']);
     const port = Number(server.info.port);
     const client = await startNodeTarget('transient-close-wait', [String(port), '40', '150', '60']);
-    // ground truth from ss: many at once, none twice 400 ms apart
-    const first = closeWaitInodes([port]);
+    // ground truth from ss: many at once (once the client is up to speed), none twice 400 ms apart
+    const first = await waitFor(() => { const s = closeWaitInodes([port]); return s.size >= 10 && s; }, 10_000, '10 sockets in CLOSE_WAIT at once')
+      .catch(() => closeWaitInodes([port]));
     await new Promise((r) => setTimeout(r, 400));
     const second = closeWaitInodes([port]);
     const stayed = [...first].filter((i) => second.has(i)).length;
@@ -150,14 +151,17 @@ describe('CLOSE_WAIT: stuck versus closing', () => {
     assert.ok(first.size >= 10, `the look-alike is there: ${first.size} in CLOSE_WAIT`);
     assert.equal(stayed, 0, 'none of them stays');
     const runs: string[] = [];
+    let seen = 0;
     for (let i = 1; i <= 3; i++) {
       const { report } = await runJson([String(client.pid)]);
       const t = report.targets[0];
       show(`transient, run ${i}`, t);
+      seen = Math.max(seen, t.evidence?.['sockets.closeWait']?.seen ?? 0);
       const f = finding(t, 'close-wait-leak');
       if (f) runs.push(`run ${i}: ${f.severity} ${f.summary}`);
     }
     assert.deepEqual(runs, [], 'sockets on their way to being closed are not a leak');
+    assert.ok(seen >= 1, 'proctriage itself saw sockets in CLOSE_WAIT on its first look, and let them go on the second');
     await Promise.all([client.stop(), server.stop()]);
   });
 });
