@@ -45,7 +45,7 @@ export function evaluate(playbook: Playbook, facts: Facts): { findings: Finding[
       }
       judged++;
       const level = rule.levels.find((l) => test(l.when, facts.metrics));
-      if (level) fired.push(raise(rule, level.severity, facts));
+      if (level) fired.push(raise(rule, level.severity, facts, level.summary));
     }
     fired.sort((a, b) => RANK[b.severity] - RANK[a.severity]);
     findings.push(...fired);
@@ -61,7 +61,7 @@ export function evaluate(playbook: Playbook, facts: Facts): { findings: Finding[
   return { findings, path };
 }
 
-function raise(rule: FindingRule, severity: SeverityLevel, facts: Facts): Finding {
+function raise(rule: FindingRule, severity: SeverityLevel, facts: Facts, levelSummary?: string | string[]): Finding {
   const evidence: Record<string, unknown> = {};
   for (const key of rule.evidence) {
     if (key in facts.metrics) evidence[key] = facts.metrics[key];
@@ -75,7 +75,7 @@ function raise(rule: FindingRule, severity: SeverityLevel, facts: Facts): Findin
     id: rule.id,
     severity,
     title: rule.title,
-    summary: summarize([rule.summary].flat(), facts),
+    summary: summarize([levelSummary ?? rule.summary].flat(), facts),
     evidence,
     likelyCauses: rule.likelyCauses.map((c) => fill(c, facts)).filter((c): c is string => c !== undefined),
     // a next step whose placeholders cannot be filled would be a broken command: leave it out

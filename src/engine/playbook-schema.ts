@@ -42,8 +42,12 @@ export const FindingRuleSchema = z.object({
   step: z.string(),
   /** metrics that must be known to judge this finding; missing ones make it "unknown" */
   requires: z.array(metricKey).default([]),
-  /** first matching level wins: list the most severe first */
-  levels: z.array(z.object({ severity: Severity, when: ConditionSchema }).strict()).min(1),
+  /** first matching level wins: list the most severe first; a level's own summary says why it fired */
+  levels: z.array(z.object({
+    severity: Severity,
+    when: ConditionSchema,
+    summary: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  }).strict()).min(1),
   /** the first template whose placeholders all fill is used (list the most informative first) */
   summary: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
   /** metric keys (a prefix like fd.byType takes the family) or evidence keys to show */

@@ -92,6 +92,12 @@ export const RESOURCES: Resource[] = [
     value: (m) => num(m, 'node.handles.total'), limit: () => HANDLE_LIMIT, threshold: true,
   },
   {
+    // the V8 old generation against its own limit: where a heap leak ends, with or without a cgroup limit
+    key: 'node.heap.oldUsed', label: 'V8 old space', unit: 'bytes',
+    value: (m) => num(m, 'node.heap.oldUsed'), limit: (m) => num(m, 'node.heap.oldLimit'),
+    used: (m) => num(m, 'node.heap.oldCommitted') ?? num(m, 'node.heap.oldUsed'),
+  },
+  {
     key: 'go.goroutines', label: 'goroutines', unit: 'count',
     value: (m) => num(m, 'go.goroutines'), limit: () => GOROUTINE_LIMIT, threshold: true,
   },
