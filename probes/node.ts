@@ -12,10 +12,13 @@ import { peerOwnership, TRUST_PEER_HINT } from '../src/engine/peer-owner.js';
 import { onInterrupt } from '../src/engine/interrupt.js';
 import { attach, Budget, evaluate, IdentityMismatch, listingsAsTheyCome, LoopBlocked, sampleWindow, type Attached } from '../src/node/attach.js';
 import { CLOSE_INSPECTOR_EXPRESSION } from '../src/node/expressions.js';
+import { oldGenerationLimit } from '../src/node/heap-limit.js';
 import { outputPath, snapshotRefusal, takeHeapSnapshot, writeNodeReport, type Headroom } from '../src/node/heavy.js';
 
 /** Budget of the default (cheap) path: discovery, attach, facts, the 300 ms window, closing. */
 const DEFAULT_BUDGET_MS = 5000;
+/** A first evaluation that took this long waited for a busy loop: measure over the long window. */
+const BUSY_AT_ARRIVAL_MS = 50;
 /** How long to watch for the inspector after SIGUSR1 (not cut short by the deadline: what opens is closed). */
 const ACTIVATION_WAIT_MS = 2500;
 /** Heavy tools (--heap-snapshot, --report) are bounded by the overall --timeout only. */
@@ -39,20 +42,27 @@ export const probe: Probe = {
     facts: {
       'node.heap.used': { unit: 'bytes', description: 'V8 heap used (process.memoryUsage().heapUsed)' },
       'node.heap.total': { unit: 'bytes', description: 'V8 heap reserved (heapTotal)' },
-      'node.heap.limit': { unit: 'bytes', description: 'V8 heap size limit (v8.getHeapStatistics().heap_size_limit)' },
+      'node.heap.limit': { unit: 'bytes', description: 'V8 heap size limit (v8.getHeapStatistics().heap_size_limit): old generation plus the young generation\'s reservation' },
+      'node.heap.oldUsed': { unit: 'bytes', description: 'used size of the old generation: every V8 heap space but new_space and new_large_object_space' },
+      'node.heap.oldCommitted': { unit: 'bytes', description: 'pages of the old generation (its used size plus the free space inside them): what V8 holds against the old-generation limit' },
+      'node.heap.oldLimit': { unit: 'bytes', description: 'limit of the old generation, where "JavaScript heap out of memory" comes: the target\'s --max-old-space-size, else heap_size_limit minus the young generation' },
       'node.external': { unit: 'bytes', description: 'memory of C++ objects bound to JS objects (external)' },
       'node.arrayBuffers': { unit: 'bytes', description: 'ArrayBuffers and Buffers (arrayBuffers)' },
       'node.handles.total': { unit: 'count', description: 'active handles (timers, sockets, servers, watchers, child processes)' },
       'node.handles.byType.*': { unit: 'count', description: 'active handles of one type (Timeout, TCPSocketWrap, TCPServerWrap …)' },
       'node.requests.total': { unit: 'count', description: 'active libuv requests (fs, dns, writes in flight)' },
-      'node.eventLoop.delayP50Ms': { unit: 'ms', description: 'event-loop delay, median over a 300 ms window' },
-      'node.eventLoop.delayP99Ms': { unit: 'ms', description: 'event-loop delay, 99th percentile over a 300 ms window (a lower bound when the loop never yielded)' },
+      'node.eventLoop.delayP50Ms': { unit: 'ms', description: 'event-loop delay, median over the window' },
+      'node.eventLoop.delayP99Ms': { unit: 'ms', description: 'event-loop delay, 99th percentile over the window (a lower bound when the loop never yielded)' },
+      'node.eventLoop.delayMaxMs': { unit: 'ms', description: 'longest event-loop delay seen in the window (a lower bound when the loop never yielded)' },
+      'node.eventLoop.utilization': { unit: 'ratio', description: 'event-loop utilisation over the window, 0–1 (performance.eventLoopUtilization)' },
       'node.gc.percent': { unit: 'percent', description: 'share of the window spent in garbage collection' },
       'node.version': { unit: 'string', description: 'Node.js version of the target' },
       'node.inspectPort': { unit: 'count', description: 'port of the inspector that stays open (for next steps)' },
     },
     evidence: {
       'node.handles.top': 'the five most common handle types, [{type, count}]',
+      'node.heap.oldLimitSource': 'where node.heap.oldLimit comes from (--max-old-space-size, or heap_size_limit minus the young generation)',
+      'node.eventLoop.windowMs': 'length of the event-loop window (300 ms, 2.2 s when the loop looked busy)',
       'node.inspector': 'which inspector was used and how its identity was checked',
       'node.heapSnapshot': 'the heap snapshot written with --heap-snapshot',
       'node.report': 'the redacted diagnostic report written with --report',
@@ -252,6 +262,7 @@ async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
         out.metrics['node.heap.total'] = blocked.heap.total;
       }
       out.metrics['node.eventLoop.delayP99Ms'] = blocked.waitedMs;
+      out.metrics['node.eventLoop.delayMaxMs'] = blocked.waitedMs;
       out.evidence['node.eventLoop.lowerBound'] = true;
       out.evidence['node.inspector'] = { address: addrText, how, identity: 'the target holds the inspector socket (process.pid could not be read: the loop is blocked)' };
       out.unknowns.push({ metric: 'node.*', probe: 'node', reason: `${blocked.message}; only the heap size could be read (Runtime.getHeapUsage)`, hint: 'run again to see whether it recovers; top -H -p PID shows the busy thread' });
@@ -284,6 +295,17 @@ async function readFacts(a: Attached, budget: Budget, out: Out): Promise<void> {
   m['node.heap.used'] = s.heapUsed;
   m['node.heap.total'] = s.heapTotal;
   m['node.heap.limit'] = s.heapLimit;
+  if (s.oldUsed !== undefined) {
+    const old = oldGenerationLimit(s.heapLimit, s.heapFlags);
+    m['node.heap.oldUsed'] = s.oldUsed;
+    if (s.oldCommitted !== undefined) m['node.heap.oldCommitted'] = Math.max(s.oldCommitted, s.oldUsed);
+    m['node.heap.oldLimit'] = old.bytes;
+    out.evidence['node.heap.oldLimitSource'] = old.source === 'max-old-space-size'
+      ? `--max-old-space-size of the target (the heap limit adds ${Math.round(old.youngBytes / 2 ** 20)} MiB of young generation)`
+      : `heap_size_limit minus ${Math.round(old.youngBytes / 2 ** 20)} MiB of young generation`;
+  } else {
+    out.unknowns.push({ metric: 'node.heap.oldUsed', probe: 'node', reason: `Node.js ${s.version} has no v8.getHeapSpaceStatistics()` });
+  }
   m['node.external'] = s.external;
   if (s.arrayBuffers !== undefined) m['node.arrayBuffers'] = s.arrayBuffers;
   if (s.handles) {
@@ -300,7 +322,8 @@ async function readFacts(a: Attached, budget: Budget, out: Out): Promise<void> {
   }
   if (s.requests) m['node.requests.total'] = Object.values(s.requests).reduce((x, y) => x + y, 0);
   try {
-    const w = await sampleWindow(a, budget);
+    // our first request waited for the loop: it is busy, and a short window may fit in one of its gaps
+    const w = await sampleWindow(a, budget, a.statsMs >= BUSY_AT_ARRIVAL_MS);
     const r2 = (x: number) => Math.round(x * 100) / 100;
     if (w.p50 !== undefined && w.p99 !== undefined) {
       m['node.eventLoop.delayP50Ms'] = r2(w.p50);
@@ -308,6 +331,9 @@ async function readFacts(a: Attached, budget: Budget, out: Out): Promise<void> {
     } else {
       out.unknowns.push({ metric: 'node.eventLoop.delayP99Ms', probe: 'node', reason: 'the event-loop histogram recorded no sample in the window' });
     }
+    if (w.max !== undefined) m['node.eventLoop.delayMaxMs'] = r2(w.max);
+    if (w.utilization !== undefined) m['node.eventLoop.utilization'] = Math.round(w.utilization * 1000) / 1000;
+    else out.unknowns.push({ metric: 'node.eventLoop.utilization', probe: 'node', reason: `Node.js ${s.version} has no performance.eventLoopUtilization()` });
     if (w.gcMs !== undefined && w.windowMs > 0) m['node.gc.percent'] = r2(Math.min(100, (w.gcMs / w.windowMs) * 100));
     else out.unknowns.push({ metric: 'node.gc.percent', probe: 'node', reason: 'the target cannot observe GC entries (perf_hooks)' });
     out.evidence['node.eventLoop.windowMs'] = Math.round(w.windowMs);
@@ -316,6 +342,7 @@ async function readFacts(a: Attached, budget: Budget, out: Out): Promise<void> {
     if (waited !== undefined) {
       // a 300 ms timer did not fire within the wait, yet the inspector thread answers: the loop is blocked
       m['node.eventLoop.delayP99Ms'] = waited;
+      m['node.eventLoop.delayMaxMs'] = waited;
       out.evidence['node.eventLoop.lowerBound'] = true;
       out.unknowns.push({ metric: 'node.eventLoop.delayP50Ms', probe: 'node', reason: `the event loop was blocked for at least ${waited} ms: the delay window never completed (p99 is that lower bound)` });
       out.unknowns.push({ metric: 'node.gc.percent', probe: 'node', reason: 'measured in the same window, which never completed' });

@@ -42,7 +42,7 @@ export const FindingRuleSchema = z.object({
   step: z.string(),
   /** metrics that must be known to judge this finding; missing ones make it "unknown" */
   requires: z.array(metricKey).default([]),
-  /** first matching level wins: list the most severe first */
+  /** first matching level wins: list the most severe first; a level's own summary says why it fired */
   levels: z.array(z.object({
     severity: Severity,
     when: ConditionSchema,

@@ -104,6 +104,15 @@ export const RESOURCES: Resource[] = [
     value: (m) => num(m, 'node.handles.total'), limit: () => HANDLE_LIMIT, threshold: true,
   },
   {
+    // the V8 old generation against its own limit: where a heap leak ends, with or without a
+    // cgroup limit. The series adds the young generation's objects, which the old one receives
+    // in promotion steps of up to a semi-space: without them a leak looks like a few steps.
+    key: 'node.heap.oldUsed', label: 'V8 heap toward the old-space limit', unit: 'bytes',
+    value: (m) => (num(m, 'node.heap.oldUsed') !== undefined ? num(m, 'node.heap.used') : undefined),
+    limit: (m) => num(m, 'node.heap.oldLimit'),
+    used: (m) => num(m, 'node.heap.oldCommitted') ?? num(m, 'node.heap.oldUsed'),
+  },
+  {
     key: 'go.goroutines', label: 'goroutines', unit: 'count',
     value: (m) => num(m, 'go.goroutines'), limit: () => GOROUTINE_LIMIT, threshold: true,
   },

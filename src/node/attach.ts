@@ -4,7 +4,8 @@
  */
 import { CdpError, CdpSession, formatAddress, listTargets, type InspectorAddress } from '../transports/inspector.js';
 import { ProctriageError } from '../errors.js';
-import { STATS_EXPRESSION, WINDOW_EXPRESSION } from './expressions.js';
+import { LONG_WINDOW_EXPRESSION, STATS_EXPRESSION, WINDOW_EXPRESSION } from './expressions.js';
+import type { HeapFlags } from './heap-limit.js';
 
 /** A time budget: every step takes at most its own cap and never more than what is left. */
 export class Budget {
@@ -48,6 +49,11 @@ export interface Stats {
   external: number;
   arrayBuffers?: number;
   rss: number;
+  /** used size of the old generation (every heap space but the young ones) */
+  oldUsed?: number;
+  /** the old generation's pages (used plus the free space inside them): what V8 holds against the limit */
+  oldCommitted?: number;
+  heapFlags: HeapFlags;
   handles?: Record<string, number>;
   requests?: Record<string, number>;
   source: string;
@@ -59,6 +65,10 @@ export interface WindowStats {
   p50?: number;
   p99?: number;
   max?: number;
+  /** event-loop utilisation over the window, 0–1 */
+  utilization?: number;
+  /** the window was extended because the loop looked busy */
+  extended: boolean;
   gcMs?: number;
   gcCount: number;
 }
@@ -116,12 +126,21 @@ export function parseStats(v: unknown, where: string): Stats {
   if (heapUsed === undefined || heapTotal === undefined || heapLimit === undefined) throw bad('heap');
   const version = typeof o.version === 'string' && /^v\d+\.\d+\.\d+[\w.+-]{0,40}$/.test(o.version) ? o.version : 'unknown';
   const handles = counts(o.handles), requests = counts(o.requests);
-  const arrayBuffers = num(o.arrayBuffers);
+  const arrayBuffers = num(o.arrayBuffers), oldUsed = num(o.oldUsed), oldCommitted = num(o.oldCommitted);
+  const f = o.heapFlags && typeof o.heapFlags === 'object' ? o.heapFlags as Record<string, unknown> : {};
+  const mb = (v: unknown) => { const x = num(v); return x !== undefined && x > 0 && x < 2 ** 32 ? x : undefined; };
+  const v8Major = typeof o.v8 === 'string' && /^\d{1,3}\./.test(o.v8) ? Number(o.v8.split('.')[0]) : undefined;
+  const heapFlags: HeapFlags = Object.fromEntries(Object.entries({
+    maxOldSpaceMb: mb(f.maxOldSpaceMb), maxOldSpacePercentage: mb(f.maxOldSpacePercentage), maxSemiSpaceMb: mb(f.maxSemiSpaceMb), v8Major,
+  }).filter(([, v]) => v !== undefined));
   return {
     pid, version, heapUsed, heapTotal, heapLimit,
     external: num(o.external) ?? 0,
     ...(arrayBuffers !== undefined ? { arrayBuffers } : {}),
     rss: num(o.rss) ?? 0,
+    ...(oldUsed !== undefined ? { oldUsed } : {}),
+    ...(oldCommitted !== undefined ? { oldCommitted } : {}),
+    heapFlags,
     ...(handles ? { handles } : {}),
     ...(requests ? { requests } : {}),
     source: typeof o.source === 'string' ? o.source.slice(0, 40) : 'none',
@@ -134,9 +153,11 @@ export function parseWindow(v: unknown, where: string): WindowStats {
   const windowMs = dur(o.windowMs);
   if (windowMs === undefined) throw new CdpError(`${where} returned malformed event-loop facts (window)`);
   const p50 = dur(o.p50), p99 = dur(o.p99), max = dur(o.max), gcMs = dur(o.gcMs);
+  const u = dur(o.utilization);
   return {
-    windowMs, samples: num(o.samples) ?? 0, gcCount: num(o.gcCount) ?? 0,
+    windowMs, samples: num(o.samples) ?? 0, gcCount: num(o.gcCount) ?? 0, extended: o.extended === true,
     ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}), ...(max !== undefined ? { max } : {}),
+    ...(u !== undefined && u <= 1 ? { utilization: u } : {}),
     ...(gcMs !== undefined ? { gcMs } : {}),
   };
 }
@@ -194,9 +215,13 @@ export async function attach(addr: InspectorAddress, budget: Budget, o: AttachOp
   }
 }
 
-/** Event-loop delay and GC time over a ~300 ms window (nothing blocks in the target). */
-export async function sampleWindow(a: Attached, budget: Budget): Promise<WindowStats> {
-  const v = await evaluate(a.session, WINDOW_EXPRESSION, budget.deadline(2000), { awaitPromise: true, cdpTimeoutMs: 2000 });
+/**
+ * Event-loop delay, utilisation and GC time over a 300 ms window, or 2.2 s when the loop looks
+ * busy (`long`: the caller's request already waited for it). Nothing blocks in the target; the
+ * deadline leaves room for a block at the window's end.
+ */
+export async function sampleWindow(a: Attached, budget: Budget, long = false): Promise<WindowStats> {
+  const v = await evaluate(a.session, long ? LONG_WINDOW_EXPRESSION : WINDOW_EXPRESSION, budget.deadline(4000), { awaitPromise: true, cdpTimeoutMs: 4000 });
   return parseWindow(v, a.session.where);
 }
 

@@ -10,7 +10,10 @@
 /**
  * Cheap, synchronous facts (well under a millisecond in the target): identity, version,
  * memory, heap limit, and active handles/requests counted by type inside the target
- * (sending the list itself would cost kilobytes per thousand handles).
+ * (sending the list itself would cost kilobytes per thousand handles). The old generation's
+ * used and committed sizes are summed over every heap space but the young ones (and the empty
+ * read-only space); the heap flags are parsed here so that only numbers leave the target (execArgv
+ * wins over NODE_OPTIONS, the last occurrence over earlier ones, as in Node).
  */
 export const STATS_EXPRESSION = `(() => {
   const r = (id) => (typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule(id) : require(id));
@@ -21,7 +24,37 @@ export const STATS_EXPRESSION = `(() => {
     heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external,
     arrayBuffers: typeof m.arrayBuffers === 'number' ? m.arrayBuffers : null,
     rss: m.rss, heapLimit: h.heap_size_limit,
+    oldUsed: null, oldCommitted: null, heapFlags: null, v8: process.versions && process.versions.v8 ? String(process.versions.v8) : null,
     handles: null, requests: null, source: 'none',
+  };
+  const v8m = r('v8');
+  if (typeof v8m.getHeapSpaceStatistics === 'function') {
+    let old = 0, committed = 0;
+    for (const sp of v8m.getHeapSpaceStatistics()) {
+      if (/^(new_space|new_large_object_space|read_only_space)$/.test(sp.space_name)) continue;
+      old += sp.space_used_size;
+      committed += sp.space_size;
+    }
+    out.oldUsed = old;
+    out.oldCommitted = committed;
+  }
+  const flag = (args, re) => {
+    let v = null;
+    for (let i = 0; i < args.length; i++) {
+      const a = String(args[i]).replace(/_/g, '-');
+      const mm = re.exec(a);
+      if (!mm) continue;
+      const x = mm[1] !== undefined ? mm[1] : args[i + 1];
+      if (/^[0-9]+(\\.[0-9]+)?$/.test(String(x))) v = Number(x);
+    }
+    return v;
+  };
+  const fromEnv = typeof process.env.NODE_OPTIONS === 'string' ? process.env.NODE_OPTIONS.split(/\\s+/).filter(Boolean) : [];
+  const both = (re) => { const a = flag(process.execArgv || [], re); return a !== null ? a : flag(fromEnv, re); };
+  out.heapFlags = {
+    maxOldSpaceMb: both(/^--max-old-space-size(?:=(.*))?$/),
+    maxOldSpacePercentage: both(/^--max-old-space-size-percentage(?:=(.*))?$/),
+    maxSemiSpaceMb: both(/^--max-semi-space-size(?:=(.*))?$/),
   };
   const count = (names) => { const c = {}; for (const n of names) { const k = String(n); c[k] = (c[k] || 0) + 1; } return c; };
   const reqNames = typeof process._getActiveRequests === 'function'
@@ -41,40 +74,71 @@ export const STATS_EXPRESSION = `(() => {
 })()`;
 
 /**
- * Event-loop delay and the share of time spent in GC over one ~300 ms window. Nothing
- * blocks: a histogram and a GC observer are enabled, a timer waits, both are removed.
+ * Event-loop delay, event-loop utilisation and the share of time spent in GC over one window.
+ * Nothing blocks: a histogram and a GC observer are enabled, timers wait, both are removed.
  * Histogram values are nanoseconds and include the 10 ms sampling resolution, which is
- * subtracted. Returns null percentiles when the loop recorded no sample.
+ * subtracted. The longest delay is the larger of the histogram's maximum and the lateness of
+ * our own timers (a timer that fires after a block may run before the histogram records it).
+ *
+ * The evaluation itself only starts when the loop is free, so a loop blocked most of the time
+ * is always met at the start of a gap, and a short window can fit inside that gap and see
+ * nothing. Hence the window is 300 ms, extended to 2.2 s in total when there is any sign of a
+ * busy loop: a timer at least 50 ms late, a utilisation of at least 0.5 in the window or over
+ * the loop's life, or when the caller asks (it saw its request wait for the loop). A window
+ * longer than the period of a periodic block always contains one whole block: every block
+ * period up to 2.2 s is then seen in full, whatever the phase.
  */
-export const WINDOW_EXPRESSION = `(async () => {
+const WINDOW_FUNCTION = `(async (forceLong) => {
   const r = (id) => (typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule(id) : require(id));
   const ph = r('perf_hooks');
-  const h = ph.monitorEventLoopDelay({ resolution: 10 });
-  let gcMs = 0, gcCount = 0, obs = null;
+  const perf = ph.performance;
+  const SHORT = 300, LONG = 2200, RES = 10;
+  const h = ph.monitorEventLoopDelay({ resolution: RES });
+  const elu = typeof perf.eventLoopUtilization === 'function' ? (a) => perf.eventLoopUtilization(a) : null;
+  let gcMs = 0, gcCount = 0, obs = null, late = 0, extended = false;
   const add = (list) => { for (const e of list) { gcMs += e.duration; gcCount++; } };
   try {
     obs = new ph.PerformanceObserver((l) => add(l.getEntries()));
     obs.observe({ entryTypes: ['gc'] });
   } catch (e) { obs = null; }
-  const t0 = ph.performance.now();
+  const life = elu ? elu() : null;
+  const t0 = perf.now();
   h.enable();
+  const wait = (ms) => new Promise((res) => {
+    const due = perf.now() + ms;
+    setTimeout(() => { late = Math.max(late, perf.now() - due); res(); }, ms);
+  });
   try {
-    await new Promise((res) => setTimeout(res, 300));
+    await wait(SHORT);
+    const busy = elu && life ? elu(life).utilization : 0;
+    const lifeBusy = life && typeof life.utilization === 'number' ? life.utilization : 0;
+    if (forceLong || late >= 50 || h.max - RES * 1e6 >= 50e6 || busy >= 0.5 || lifeBusy >= 0.5) {
+      extended = true;
+      await wait(Math.max(1, LONG - (perf.now() - t0)));
+    }
   } finally {
     h.disable();
     if (obs) { try { if (typeof obs.takeRecords === 'function') add(obs.takeRecords()); } catch (e) {} obs.disconnect(); }
   }
-  const windowMs = ph.performance.now() - t0;
+  const windowMs = perf.now() - t0;
+  const u = elu && life ? elu(life) : null;
   const n = typeof h.count === 'number' ? h.count : (h.max > 0 ? 1 : 0);
-  const ms = (ns) => Math.max(0, (ns - 10e6) / 1e6);
+  const ms = (ns) => Math.max(0, (ns - RES * 1e6) / 1e6);
   return {
-    windowMs, samples: n,
+    windowMs, samples: n, extended,
     p50: n > 0 ? ms(h.percentile(50)) : null,
     p99: n > 0 ? ms(h.percentile(99)) : null,
-    max: n > 0 ? ms(h.max) : null,
+    max: Math.max(n > 0 ? ms(h.max) : 0, late),
+    utilization: u && typeof u.utilization === 'number' ? u.utilization : null,
+    lifeUtilization: life && typeof life.utilization === 'number' ? life.utilization : null,
     gcMs: obs ? gcMs : null, gcCount,
   };
-})()`;
+})`;
+
+/** The window, 300 ms unless the loop looks busy (then 2.2 s). */
+export const WINDOW_EXPRESSION = WINDOW_FUNCTION + '(false)';
+/** The window at its full 2.2 s, for a target whose loop kept our request waiting. */
+export const LONG_WINDOW_EXPRESSION = WINDOW_FUNCTION + '(true)';
 
 /**
  * Close the inspector that proctriage opened (and cancel the dead-man timer). The close runs
@@ -127,4 +191,4 @@ export const REPORT_EXPRESSION = `(() => {
 })()`;
 
 /** Every expression above: tests assert that none is built at run time. */
-export const ALL_EXPRESSIONS = [STATS_EXPRESSION, WINDOW_EXPRESSION, CLOSE_INSPECTOR_EXPRESSION, ARM_DEADMAN_EXPRESSION, DISARM_DEADMAN_EXPRESSION, REPORT_EXPRESSION] as const;
+export const ALL_EXPRESSIONS = [STATS_EXPRESSION, WINDOW_EXPRESSION, LONG_WINDOW_EXPRESSION, CLOSE_INSPECTOR_EXPRESSION, ARM_DEADMAN_EXPRESSION, DISARM_DEADMAN_EXPRESSION, REPORT_EXPRESSION] as const;

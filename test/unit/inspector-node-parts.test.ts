@@ -78,9 +78,15 @@ test('runtime facts from the target are validated and sanitised', () => {
   assert.throws(() => parseStats({ pid: 'x' }, 'x'), /malformed/);
   assert.throws(() => parseStats(null, 'x'), /malformed/);
   assert.throws(() => parseStats({ pid: 1, heapUsed: -1, heapTotal: 1, heapLimit: 1 }, 'x'), /malformed/);
-  assert.deepEqual(parseWindow({ windowMs: 301, samples: 30, p50: 0.1, p99: 2, max: 3, gcMs: 1, gcCount: 2 }, 'x'),
-    { windowMs: 301, samples: 30, gcCount: 2, p50: 0.1, p99: 2, max: 3, gcMs: 1 });
-  assert.deepEqual(parseWindow({ windowMs: 300, samples: 0, p50: null, p99: null, gcMs: null }, 'x'), { windowMs: 300, samples: 0, gcCount: 0 });
+  assert.deepEqual(parseWindow({ windowMs: 301, samples: 30, p50: 0.1, p99: 2, max: 3, utilization: 0.25, extended: false, gcMs: 1, gcCount: 2 }, 'x'),
+    { windowMs: 301, samples: 30, gcCount: 2, extended: false, p50: 0.1, p99: 2, max: 3, utilization: 0.25, gcMs: 1 });
+  assert.deepEqual(parseWindow({ windowMs: 300, samples: 0, p50: null, p99: null, utilization: 7, gcMs: null }, 'x'), { windowMs: 300, samples: 0, gcCount: 0, extended: false });
+  // heap flags: only plausible numbers survive; the V8 major selects the young-generation model
+  const f = parseStats({ pid: 1, heapUsed: 1, heapTotal: 1, heapLimit: 1, oldUsed: 5, oldCommitted: 6, v8: '13.6.233.10-node.19',
+    heapFlags: { maxOldSpaceMb: 96, maxSemiSpaceMb: 'x', maxOldSpacePercentage: -1 } }, 'x');
+  assert.deepEqual(f.heapFlags, { maxOldSpaceMb: 96, v8Major: 13 });
+  assert.equal(f.oldUsed, 5);
+  assert.equal(f.oldCommitted, 6);
   assert.throws(() => parseWindow('x', 'x'), /malformed/);
   // numbers a peer sends must be able to be what they claim: 1e29 bytes or 1.5 handles is no fact
   assert.throws(() => parseStats({ pid: 1, heapUsed: 1e29, heapTotal: 1, heapLimit: 1 }, 'x'), /malformed.*heap/);

@@ -12,7 +12,7 @@ const CATALOGUE = [
   'recent-deploy', 'fd-exhaustion', 'close-wait-leak', 'connection-storm', 'file-handle-pileup', 'deleted-files-held',
   'pipe-leak', 'inotify-leak', 'memory-near-limit', 'oom-kills', 'runtime-limit-mismatch', 'heap-near-limit',
   'handle-leak', 'event-loop-blocked', 'goroutine-explosion', 'gc-pressure', 'thread-explosion', 'cpu-throttling',
-  'cpu-saturation', 'fd-growth', 'memory-growth', 'handle-growth', 'goroutine-growth', 'thread-growth', 'socket-growth',
+  'cpu-saturation', 'fd-growth', 'memory-growth', 'heap-growth', 'handle-growth', 'goroutine-growth', 'thread-growth', 'socket-growth',
   'replica-outlier',
 ];
 
@@ -109,6 +109,32 @@ describe('the built-in playbook', () => {
       ['critical', JSON.stringify({ metric: 'cgroup.memory.utilization', op: '>=', value: 0.9 })],
       ['warning', JSON.stringify({ metric: 'cgroup.memory.utilization', op: '>=', value: 0.8 })],
     ]);
+  });
+});
+
+describe('node rules of the built-in playbook', () => {
+  const pb = loadDefault();
+  const run = (metrics: Record<string, number>) => evaluate(pb, { pid: 1, metrics, evidence: { 'node.eventLoop.windowMs': 2200 } }).findings;
+  const MiB = 2 ** 20;
+
+  test('event-loop-blocked fires on p99, the longest delay or the utilisation, and its summary says which', () => {
+    const loop = (p99: number, max: number, u: number) => run({ 'node.eventLoop.delayP50Ms': 0, 'node.eventLoop.delayP99Ms': p99, 'node.eventLoop.delayMaxMs': max, 'node.eventLoop.utilization': u })
+      .find((f) => f.id === 'event-loop-blocked');
+    assert.equal(loop(3, 40, 0.5), undefined);
+    const long = loop(3, 1500, 0.7)!;
+    assert.equal(long.severity, 'critical');
+    assert.match(long.summary, /blocked for 1,500 ms at a stretch \(p99 3 ms, busy 70% of a 2,200 ms window\)/);
+    assert.equal(loop(3, 250, 0.4)!.severity, 'warning');
+    assert.match(loop(150, 160, 0.4)!.summary, /^Event-loop delay p99 150 ms/);
+    assert.match(loop(20, 40, 0.95)!.summary, /busy 95% of a 2,200 ms window/);
+  });
+
+  test('heap-near-limit judges the old generation against its own limit, not heap_size_limit', () => {
+    const heap = (committed: number) => run({ 'node.heap.used': committed * MiB, 'node.heap.limit': 144 * MiB, 'node.heap.oldUsed': committed * MiB, 'node.heap.oldCommitted': committed * MiB, 'node.heap.oldLimit': 96 * MiB })
+      .find((f) => f.id === 'heap-near-limit')?.severity;
+    assert.equal(heap(70), undefined);
+    assert.equal(heap(78), 'warning'); // 54 % of heap_size_limit: the old rule said nothing
+    assert.equal(heap(82), 'critical');
   });
 });
 
