@@ -68,8 +68,11 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
   const sources = new TargetSources(opts.proc, pid, host);
   const identity = identify(sources);
   opts.proc.useHelperFor(pid); // big targets: a second thread shares the scan
+  // every probe runs to its end, even when the process is gone meanwhile: one that acted on the
+  // target (SIGUSR1, an opened inspector) must close what it opened and say what it did
   const outputs = await Promise.all(opts.probes.map((p) => runProbe(p, sources, opts, deadline)));
   const c: Collected = { identity, metrics: {}, evidence: {}, unknowns: [], probes: [], actions: [] };
+  const gone = outputs.some((o) => o.gone);
   outputs.forEach(({ run, out, actions }, i) => {
     c.probes.push(run);
     c.actions.push(...new Set([...actions, ...(out?.actions ?? [])]));
@@ -82,7 +85,7 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
     }
   });
   // the process may have exited while we looked: then nothing we read is a diagnosis
-  if (opts.proc.live && !stillRunning(opts.proc, pid, identity.startTicks)) {
+  if (gone || (opts.proc.live && !stillRunning(opts.proc, pid, identity.startTicks))) {
     // if something we did may have ended it (SIGUSR1), the message says so plainly
     const did = c.actions.length ? ` (what proctriage did to it: ${c.actions.join('; ')})` : '';
     throw new ProctriageError('NO_SUCH_PROCESS', `pid ${pid} exited during the scan${did}`);
@@ -225,7 +228,7 @@ export function failedTarget(pid: number, err: unknown): TargetReport {
   };
 }
 
-async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, deadline: number): Promise<{ run: ProbeRun; out?: ProbeOutput; actions: string[] }> {
+async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, deadline: number): Promise<{ run: ProbeRun; out?: ProbeOutput; actions: string[]; gone?: boolean }> {
   const started = performance.now();
   const budget = Math.max(1, Math.min(probe.meta.timeoutMs, deadline - Date.now()));
   const ac = new AbortController();
@@ -246,7 +249,9 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
   } catch (err) {
     // a vanished process ends the scan; a file missing from a live process (old kernel) or a
     // recorded tree is just this probe's failure
-    if (err instanceof NoSuchProcess && !sources.proc.exists(sources.pid)) throw err;
+    if (err instanceof NoSuchProcess && !sources.proc.exists(sources.pid)) {
+      return { run: { id: probe.meta.id, status: 'error', durationMs: ms(), error: err.message }, actions, gone: true };
+    }
     if (err instanceof NoSuchProcess) err = new ProctriageError('PARSE_ERROR', `${err.path ?? 'a file'}: not found`);
     const status = err instanceof ProctriageError && err.code === 'ACCESS_DENIED' ? 'denied' : 'error';
     return { run: { id: probe.meta.id, status, durationMs: ms(), error: (err as Error)?.message ?? String(err) }, actions };
