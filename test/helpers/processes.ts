@@ -140,7 +140,7 @@ export function which(cmd: string): string | undefined {
 
 /** Run a shell pipeline (as in the runbook) and return its stdout. */
 export function sh(script: string): string {
-  const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', timeout: 30_000, maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`sh -c ${script}: exit ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
