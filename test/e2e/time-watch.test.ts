@@ -59,6 +59,22 @@ describe('watch', () => {
     }
   });
 
+  test('warm-up that levels off (a pool opening its fds, then done) is not a leak, at any uptime', async () => {
+    // 12 fds in the first 1.5 s, then nothing: the same process a leak test would call critical if it went on
+    const child = await startChild(`const fs=require('fs');const h=[];const t=setInterval(()=>{h.push(fs.openSync('/dev/null','r'));if(h.length>=12)clearInterval(t)},125);setInterval(()=>{},1000);console.log('ready')`, { fdLimit: FD_LIMIT });
+    try {
+      const res = await runCli(['watch', String(child.pid), '--interval', '250ms', '--duration', '6s', '--json']);
+      const t = JSON.parse(res.stdout).targets[0];
+      const tr = t.trends['fd.open'];
+      assert.ok(tr.samples >= 8, `only ${tr.samples} samples`);
+      if (tr.significant) assert.ok(tr.shape === 'levelling-off' || tr.shape === 'decelerating', `shape ${tr.shape}`);
+      assert.deepEqual(t.findings.filter((f: { id: string }) => GROWTH.includes(f.id)), [], JSON.stringify(tr));
+      assert.ok(t.metrics['fd.open'] >= 12, 'the pool did open its fds');
+    } finally {
+      await child.stop();
+    }
+  });
+
   test('a steady process raises no growth finding; progress lines go to stderr, the report to stdout', async () => {
     const child = await startChild(STEADY);
     try {
