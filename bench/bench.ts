@@ -14,7 +14,13 @@
  * shares the machine. Prints the tables with pass/miss against the targets and writes the
  * figures to bench/results.json.
  *
- *   node dist/bench/bench.js [--sizes 5000,10000,19000] [--runs 7] [--warmup 1] [--holder node|python] [--no-write]
+ *   node dist/bench/bench.js [--sizes 5000,10000,19000] [--runs 7] [--warmup 1] [--holder node|python]
+ *                            [--baseline CHECKOUT] [--no-write]
+ *
+ * `proctriage` is started as a user starts it: by name, from a directory on PATH holding a
+ * symlink to bin/proctriage.js (as npm link makes). --baseline also times another checkout's
+ * build (say main's) the same way, in the same rounds, so two versions meet the same noise.
+ * `top` over every process of the host is timed against `lsof -n -P` for the whole host.
  *
  * The holder is a Node.js process by default, so the node probe takes part as it would on a
  * real Node.js service; --holder python measures the runtime-independent /proc scan alone.
@@ -23,7 +29,7 @@
  * on Ctrl-C (a holder also leaves by itself when our end of its stdin closes).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,7 +62,7 @@ const TARGETS = {
 
 // ---------------------------------------------------------------- arguments
 
-interface Args { sizes: number[]; runs: number; warmup: number; holder: HolderKind; write: boolean }
+interface Args { sizes: number[]; runs: number; warmup: number; holder: HolderKind; write: boolean; baseline?: string }
 
 function parseArgs(argv: string[]): Args {
   const o: Args = { sizes: [5000, 10000, 19000], runs: 7, warmup: 1, holder: 'node', write: true };
@@ -75,6 +81,7 @@ function parseArgs(argv: string[]): Args {
       if (h !== 'node' && h !== 'python') usage('--holder: node or python');
       o.holder = h;
     } else if (a === '--no-write') o.write = false;
+    else if (a === '--baseline') o.baseline = value();
     else usage(`unknown argument ${a}`);
   }
   if (!o.sizes.length || o.sizes.some((n) => !Number.isInteger(n) || n < 100)) usage('--sizes: integers ≥ 100');
@@ -125,9 +132,19 @@ type Step = [cmd: string, args: string[], okStatus?: number[], env?: NodeJS.Proc
 const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS !== undefined;
 const WITHOUT_EXTRA_CA: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
 
-/** proctriage as an installed command runs: bin/proctriage.js itself, with this Node first on PATH */
-const PROCTRIAGE_ENV: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
-const proctriage = (args: string[], ok?: number[]): Step => [CLI, args, ok, PROCTRIAGE_ENV];
+/**
+ * An environment where `proctriage` on PATH is this checkout's bin/proctriage.js (a symlink in a
+ * temporary directory, as npm link makes one), with this Node next on PATH.
+ */
+function onPath(cli: string): NodeJS.ProcessEnv {
+  const dir = mkdtempSync(join(tmpdir(), 'proctriage-bin-'));
+  tempDirs.add(dir);
+  symlinkSync(cli, join(dir, 'proctriage'));
+  return { ...process.env, PATH: `${dir}:${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+}
+let PROCTRIAGE_ENV: NodeJS.ProcessEnv = {};
+let BASELINE_ENV: NodeJS.ProcessEnv | undefined;
+const proctriage = (args: string[], ok?: number[], env = PROCTRIAGE_ENV): Step => ['proctriage', args, ok, env];
 
 /** proctriage exits 0/1/2 for ok/warning/critical; 3 (unknown) would mean it could not look. */
 const DIAGNOSED = [0, 1, 2];
@@ -165,6 +182,9 @@ function timeSteps(steps: Step[]): Timing {
 }
 
 /** Median times of each subject; the subjects take turns, after `warmup` unrecorded rounds. */
+/** Every recorded run of the last measure, by subject (for ratios run by run). */
+let lastSamples = new Map<string, Timing[]>();
+
 async function measure<K extends string>(subjects: Record<K, Step[]>, runs: number, warmup: number): Promise<Record<K, Timing>> {
   const names = Object.keys(subjects) as K[];
   const samples = new Map<K, Timing[]>(names.map((k) => [k, []]));
@@ -175,6 +195,7 @@ async function measure<K extends string>(subjects: Record<K, Step[]>, runs: numb
       await new Promise((r) => setImmediate(r)); // let a SIGINT/SIGTERM handler run between runs
     }
   }
+  lastSamples = samples as Map<string, Timing[]>;
   return Object.fromEntries(names.map((k) => {
     const s = samples.get(k)!;
     return [k, { wall: median(s.map((t) => t.wall)), cpu: median(s.map((t) => t.cpu)) }];
@@ -240,6 +261,10 @@ interface SizeResult {
   lsofOverProctriage: { wall: number | null; cpu: number | null };
   proctriageOverLsSs: { wall: number; cpu: number };
   peakRssMb: number | null;
+  /** each recorded run, in order (the subjects took turns) */
+  perRun: Record<string, number[]>;
+  /** the --baseline build's median */
+  baselineWallMs?: number;
   /** from the report of one extra run: each probe's duration (they run concurrently) */
   probeMs: Record<string, number>;
   /**
@@ -251,7 +276,7 @@ interface SizeResult {
 
 /** One diagnosis with its output kept: proves the benchmark measures a real scan. */
 function checkReport(pid: number, fds: number): { probeMs: Record<string, number>; openFds: number } {
-  const r = spawnSync(CLI, [String(pid), '--json'], { env: PROCTRIAGE_ENV, encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 << 20 });
+  const r = spawnSync('proctriage', [String(pid), '--json'], { env: PROCTRIAGE_ENV, encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 << 20 });
   if (r.error || r.signal) throw new Error(`proctriage: ${r.error?.message ?? r.signal}`);
   let report: { targets: { metrics: Record<string, number>; probes: { id: string; status: string; durationMs: number }[] }[] };
   try {
@@ -273,7 +298,7 @@ function checkReport(pid: number, fds: number): { probeMs: Record<string, number
 function peakRssMb(pid: number): number {
   let kb = 0;
   for (let i = 0; i < RSS_RUNS; i++) {
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', CLI, String(pid), '--json'],
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', 'proctriage', String(pid), '--json'],
       { env: PROCTRIAGE_ENV, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: COMMAND_TIMEOUT_MS });
     const last = Number(r.stderr.trim().split('\n').pop());
     if (!Number.isFinite(last)) throw new Error(`/usr/bin/time: unexpected output ${JSON.stringify(r.stderr.slice(-200))}`);
@@ -295,11 +320,23 @@ async function measureSize(fds: number, o: Args, tools: { lsof: boolean; time: b
 
     const subjects: Record<string, Step[]> = {
       proctriage: [proctriage([String(pid), '--json'], DIAGNOSED)],
+      ...(BASELINE_ENV ? { baseline: [proctriage([String(pid), '--json'], DIAGNOSED, BASELINE_ENV)] } : {}),
       ls: [['ls', ['-l', `/proc/${pid}/fd`]]],
       ss: [['ss', ['-tan']]],
     };
     if (tools.lsof) subjects.lsof = [['lsof', ['-n', '-P', '-p', String(pid)]]];
     const m = await measure(subjects, o.runs, o.warmup);
+    const runs = (k: string) => lastSamples.get(k)?.map((t) => t.wall) ?? [];
+    const mine = runs('proctriage'), lsofRuns = runs('lsof'), lsRuns = runs('ls'), ssRuns = runs('ss'), base = runs('baseline');
+    const perRun = {
+      proctriageMs: mine.map(r0), ...(base.length ? { baselineMs: base.map(r0) } : {}),
+      lsofOverProctriage: lsofRuns.map((l, i) => r2(l / mine[i])),
+      proctriageOverLsSs: lsRuns.map((l, i) => r2(mine[i] / (l + ssRuns[i]))),
+      ...(base.length ? { proctriageOverBaseline: base.map((b, i) => r2(mine[i] / b)) } : {}),
+    };
+    process.stdout.write(`    per run: lsof / proctriage ${perRun.lsofOverProctriage.join(' ')}\n`
+      + `             proctriage / (ls + ss) ${perRun.proctriageOverLsSs.join(' ')}\n`
+      + (base.length ? `             proctriage / baseline ${perRun.proctriageOverBaseline!.join(' ')} (baseline median ${f0(m.baseline.wall)} ms)\n` : ''));
     const pick = (k: keyof Timing): Record<Tool, number | null> => ({
       proctriage: m.proctriage[k], lsof: m.lsof?.[k] ?? null, ls: m.ls[k], ss: m.ss[k], lsSs: m.ls[k] + m.ss[k],
     });
@@ -316,6 +353,8 @@ async function measureSize(fds: number, o: Args, tools: { lsof: boolean; time: b
       proctriageOverLsSs: { wall: ratio(wallMs.proctriage, wallMs.lsSs)!, cpu: ratio(cpuMs.proctriage, cpuMs.lsSs)! },
       peakRssMb: tools.time ? peakRssMb(pid) : null,
       probeMs: check.probeMs,
+      perRun,
+      ...(m.baseline ? { baselineWallMs: r0(m.baseline.wall) } : {}),
       cpuWindowExtraMs: Math.max(0, (check.probeMs.cpu ?? 0) - Math.max(0, ...others)),
     };
   } finally {
@@ -337,6 +376,8 @@ function slopePerThousand(xs: number[], ys: (number | null)[]): number | null {
 
 // ---------------------------------------------------------------- report
 
+const r0 = (x: number) => Math.round(x);
+const r2 = (x: number) => Math.round(x * 100) / 100;
 const f0 = (x: number | null) => (x === null ? '—' : x.toFixed(0));
 const f2 = (x: number | null) => (x === null ? '—' : x.toFixed(2));
 
@@ -363,6 +404,8 @@ interface Verdict { name: string; value: number | null; target: string; pass: bo
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  PROCTRIAGE_ENV = onPath(CLI);
+  if (o.baseline) BASELINE_ENV = onPath(join(o.baseline, 'bin', 'proctriage.js'));
   const tools = { lsof: have('lsof'), time: have('/usr/bin/time'), ls: have('ls'), ss: have('ss') };
   if (!tools.ls || !tools.ss) throw new Error('ls and ss are needed');
   if (!tools.lsof) process.stdout.write('lsof is not installed: its column and the lsof ratio are skipped\n');
@@ -389,6 +432,22 @@ async function main(): Promise<void> {
 
   const results: SizeResult[] = [];
   for (const n of sizes) results.push(await measureSize(n, o, tools));
+
+  // the whole host: top ranks every process; lsof lists every process's files
+  let top: { procs: number; topMs: number; lsofMs: number | null; baselineMs: number | null; ratio: number | null; perRun: number[] } | undefined;
+  {
+    const procs = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
+    process.stdout.write(`  whole host (${procs} processes): top against lsof -n -P…\n`);
+    const m = await measure({
+      top: [proctriage(['top', '--json'], [0, 1, 2, 3])],
+      ...(BASELINE_ENV ? { baseline: [proctriage(['top', '--json'], [0, 1, 2, 3], BASELINE_ENV)] } : {}),
+      ...(tools.lsof ? { lsof: [['lsof', ['-n', '-P']] as Step] } : {}),
+    } as Record<string, Step[]>, o.runs, o.warmup);
+    const t = lastSamples.get('top')!.map((x) => x.wall), l = lastSamples.get('lsof')?.map((x) => x.wall) ?? [];
+    top = { procs, topMs: r0(m.top.wall), lsofMs: m.lsof ? r0(m.lsof.wall) : null, baselineMs: m.baseline ? r0(m.baseline.wall) : null,
+      ratio: m.lsof ? r2(m.top.wall / m.lsof.wall) : null, perRun: l.map((x, i) => r2(t[i] / x)) };
+    process.stdout.write(`    top ${top.topMs} ms, lsof -n -P ${f0(top.lsofMs)} ms${top.baselineMs !== null ? `, baseline top ${top.baselineMs} ms` : ''}; top / lsof per run ${top.perRun.join(' ')}\n`);
+  }
 
   printTimes('Wall time, ms (median)', results, 'wallMs', true);
   printTimes('CPU time, user + sys, ms (median; 10 ms resolution)', results, 'cpuMs', false);
@@ -425,6 +484,7 @@ async function main(): Promise<void> {
     { name: `peak RSS ${at} (MB)`, value: big.peakRssMb, target: `< ${TARGETS.peakRssMb}`,
       pass: big.peakRssMb === null ? null : big.peakRssMb < TARGETS.peakRssMb },
   ];
+  verdicts.push({ name: 'top / lsof -n -P, whole host', value: top.ratio, target: '≤ 1.2', pass: top.ratio === null ? null : top.ratio <= 1.2 });
   if (startupWithoutExtraCa !== null) {
     verdicts.splice(3, 0, { name: 'proctriage --version / node* -e 0', value: startupWithoutExtraCa, target: `≤ ${TARGETS.startupRatio}`,
       pass: startupWithoutExtraCa <= TARGETS.startupRatio });
@@ -446,7 +506,8 @@ async function main(): Promise<void> {
         loadAverage: { before: round(loadBefore), after: round(loadavg()[0]) } },
       method: {
         runs: o.runs, warmup: o.warmup, statistic: 'median; wall time and user + sys CPU time of the command and its children, ms',
-        proctriage: 'bin/proctriage.js PID --json > /dev/null', lsof: 'lsof -n -P -p PID', lsSs: 'ls -l /proc/PID/fd; ss -tan (summed)',
+        proctriage: 'proctriage PID --json > /dev/null (proctriage on PATH: a symlink to bin/proctriage.js)',
+        top: 'proctriage top --json against lsof -n -P, the whole host', lsof: 'lsof -n -P -p PID', lsSs: 'ls -l /proc/PID/fd; ss -tan (summed)',
         holder: `${o.holder} process; half loopback TCP sockets (both ends), half regular files`,
         nodeExtraCaCerts: EXTRA_CA ? 'set: node -e 0 also timed with it unset (startup.withoutExtraCa)' : 'not set',
       },
@@ -462,6 +523,8 @@ async function main(): Promise<void> {
         lsofOverProctriage: roundAll(r.lsofOverProctriage), proctriageOverLsSs: roundAll(r.proctriageOverLsSs), peakRssMb: round(r.peakRssMb),
       })),
       wallMsPerThousandFds: roundAll(slopes),
+      wholeHost: top,
+      ...(o.baseline ? { baseline: o.baseline } : {}),
       targets: verdicts,
     }, null, 2) + '\n');
     process.stdout.write(`\nwritten to ${RESULTS}\n`);

@@ -3,10 +3,9 @@ import type { Probe, ProbeOutput } from '../src/engine/probe.js';
 import type { ProcFs } from '../src/procfs/procfs.js';
 import { parseProcStat } from '../src/procfs/proc-stat.js';
 import { CLK_TCK } from '../src/engine/sources.js';
-import { takeFirstStat } from '../src/procfs/head-start.js';
 
 /**
- * Sampling window. It starts at command start when the command took a first sample (headStart),
+ * Sampling window. It starts at command start when the command took a first sample (ProcFs.headStart),
  * and the other probes run while it elapses, so it costs little wall time.
  */
 const WINDOW_MS = 100;
@@ -37,8 +36,8 @@ export const probe: Probe = {
       return { t: s.utimeTicks + s.stimeTicks, at, start: s.starttimeTicks };
     };
     const ticks = () => sample(proc.read(pid, 'stat'), performance.now());
-    // the command may have sampled at its start (see headStart): of this process, not a reused PID
-    const early = proc.live ? takeFirstStat(pid) : undefined;
+    // the command may have sampled at its start (see ProcFs.headStart): of this process, not a reused PID
+    const early = proc.firstStat(pid);
     const first = early && sample(early.text, early.at);
     const percent = (a: { t: number; at: number }, b: { t: number; at: number }) => {
       const seconds = (b.at - a.at) / 1000;

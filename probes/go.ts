@@ -1,4 +1,3 @@
-import { readlinkSync } from 'node:fs';
 import type { Probe, ProbeContext, ProbeOutput, Unknown } from '../src/engine/probe.js';
 import { ProctriageError } from '../src/errors.js';
 import { identifyRuntime, type RuntimeIdentity } from './runtime.js';
@@ -210,13 +209,8 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
 
 function sameNetNamespace(ctx: ProbeContext): boolean | undefined {
   const theirs = ctx.sources.netNamespace();
-  let ours = '';
-  try {
-    ours = readlinkSync('/proc/self/ns/net');
-  } catch {
-    return undefined;
-  }
-  if (!theirs) return undefined;
+  const ours = ctx.proc.ownNetNamespace();
+  if (!ours || !theirs) return undefined;
   return theirs === ours;
 }
 

@@ -205,7 +205,7 @@ async function secondLook(rows: InetRow[], sources: TargetSources, unknowns: Unk
 /** Backlogs of the namespace's listening sockets, once per namespace and run (live only: ss asks the kernel). */
 function listenBacklogs(sources: TargetSources, pid: number): Map<string, number> | undefined {
   const ns = sources.netNamespace();
-  return sources.host.netTable(ns, pid, 'ss-listen', () => readListenBacklogs(pid, ns));
+  return sources.host.netTable(ns, pid, 'ss-listen', () => readListenBacklogs(sources.proc, pid, ns));
 }
 
 /**

@@ -5,9 +5,8 @@
  */
 import { VERSION } from './version.js';
 import { ProctriageError } from './errors.js';
-import { headStart } from './procfs/head-start.js';
+import { ProcFs } from './procfs/procfs.js';
 
-/** Option defaults, shared by commander and the fast path below. */
 const DEFAULTS = { format: 'table', timeout: '10s' } as const;
 
 const argv = process.argv.slice(2);
@@ -21,18 +20,7 @@ if (argv.includes('--activate-inspector')) {
     });
   }
 }
-if (argv.some((a) => a !== '--json') && argv.every((a) => /^\d+$/.test(a) || a === '--json')) {
-  // `proctriage PID… [--json]`, the common case, skips loading commander (20–30 ms), with the
-  // options commander would pass: DEFAULTS plus the negatable flags' true
-  const options = { ...DEFAULTS, redact: true, color: true, ...(argv.includes('--json') ? { json: true } : {}) };
-  // a big target's helper thread, and the CPU sampling window, start before the modules load
-  headStart(Number(argv.find((a) => a !== '--json')));
-  import('./commands/index.js')
-    .then(({ diagnose: d }) => d.run(argv.filter((a) => a !== '--json'), options))
-    .then((code) => { process.exitCode = code; }, fail);
-} else {
-  main(argv).then((code) => { process.exitCode = code; }, fail);
-}
+main(argv).then((code) => { process.exitCode = code; }, fail);
 
 type Action = (...args: any[]) => Promise<number>;
 
@@ -75,7 +63,14 @@ async function main(args: string[]): Promise<number> {
     .option('--report <file>', 'Node.js: write its diagnostic report, redacted ({pid} = process id); blocks the target briefly')
     .option('--force', 'take the heap snapshot even when the memory headroom looks too small')
     .option('--overwrite', 'replace an existing --heap-snapshot or --report file (only ever a regular file)');
-  const diagnose = lazy(async () => (await import('./commands/index.js')).diagnose);
+  // the live system, opened once for the commands that read it; a diagnosis gives it a head start
+  // on the first target (a big target's second thread, the CPU sampling window) before the
+  // diagnosis modules load (20–40 ms)
+  const proc = new ProcFs();
+  const diagnose = async (pids: string[], opts: object) => {
+    if (pids.length && /^\d+$/.test(pids[0])) proc.headStart(Number(pids[0]));
+    exitCode = await (await import('./commands/index.js')).diagnose.run(pids, { ...opts, proc });
+  };
   heavyOptions(targetOptions(program.argument('[pids...]', 'process ids to diagnose'))).action(diagnose);
   heavyOptions(targetOptions(program.command('diagnose').argument('[pids...]', 'process ids').description('one-shot diagnosis (the default command)')))
     .action(diagnose);
@@ -100,7 +95,7 @@ async function main(args: string[]): Promise<number> {
     .action(lazy(async () => (await import('./commands/index.js')).analyze));
   output(program.command('top').description('rank every process on the host by risk'))
     .option('--limit <n>', 'how many processes to show', '15')
-    .action(lazy(async () => (await import('./commands/index.js')).top));
+    .action(async (opts: object) => { exitCode = await (await import('./commands/index.js')).top.run({ ...opts, proc }); });
   program.command('demo').description('start bundled misbehaving services, triage each, clean up')
     .option('--no-color', 'no colours')
     .option('--keep', 'leave the services running until Ctrl-C (to try proctriage on them yourself)')

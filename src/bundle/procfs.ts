@@ -6,8 +6,7 @@
  * - CachingProcFs: the live system, reading once what does not change while a process runs
  *   (command line, environment, cgroup membership, executable, namespace, mount table).
  */
-import { resolve } from 'node:path';
-import { ProcFs } from '../procfs/procfs.js';
+import { ProcFs, type ScanAlongside } from '../procfs/procfs.js';
 import { AccessDenied, ProctriageError } from '../errors.js';
 
 export type Recorded =
@@ -70,7 +69,7 @@ export class RecordingProcFs extends ProcFs {
   override readlinkOrGone(pid: number, rel: string): string | undefined {
     return this.track(procKey(pid, rel), () => super.readlinkOrGone(pid, rel), (v) => (v === undefined ? undefined : { kind: 'link', target: v }));
   }
-  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void,
+  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, alongside?: ScanAlongside,
     unreadable?: (fd: string, code: string) => T): T[] {
     // a big table is read by number, without a listing: the fds read make the listing
     const dir = procKey(pid, 'fd');
@@ -86,7 +85,7 @@ export class RecordingProcFs extends ProcFs {
         listed.push(fd);
         this.note(procKey(pid, `fd/${fd}`), { kind: 'link', target });
         return each(fd, target);
-      }, between, unreadable && ((fd, code) => {
+      }, alongside, unreadable && ((fd, code) => {
         deny(fd);
         return unreadable(fd, code);
       }));
@@ -113,7 +112,7 @@ export class RecordingProcFs extends ProcFs {
 /** A capture bundle as a /proc root. Reads denied at capture time are denied again. */
 export class BundleProcFs extends ProcFs {
   constructor(root: string, private readonly denied: Set<string>) {
-    super(resolve(root)); // absolute: the fd scan reads from inside the fd directory
+    super(root, { live: false });
   }
 
   private check(key: string): void {
@@ -149,13 +148,13 @@ export class BundleProcFs extends ProcFs {
     return this.denied.has(procKey(pid, `fd/${fd}`)) ? 'EACCES' : code;
   }
 
-  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void,
+  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, alongside?: ScanAlongside,
     unreadable?: (fd: string, code: string) => T): T[] {
     const denied = (fd: string) => this.denied.has(procKey(pid, `fd/${fd}`));
     // without `unreadable` a link denied at capture time (listed, as an empty file) fails the scan
     if (!unreadable) for (const name of this.readdir(pid, 'fd')) if (denied(name)) throw new AccessDenied(procKey(pid, `fd/${name}`));
     try {
-      return super.readFdLinks(pid, each, between, unreadable);
+      return super.readFdLinks(pid, each, alongside, unreadable);
     } catch (err) {
       // every link denied: said of the path as it was live
       if (err instanceof AccessDenied && err.path === this.procPath(pid, 'fd')) throw new AccessDenied(procKey(pid, 'fd'));

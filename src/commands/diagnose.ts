@@ -22,7 +22,8 @@ export interface DiagnoseOptions extends OutputOptions {
   overwrite?: boolean;
   playbook?: string;
   timeout?: string;
-  root?: string;
+  /** the live system as the command line opened it (its head start taken); the host's / when absent */
+  proc?: ProcFs;
 }
 
 /** Examine the targets and return the report (no printing). */
@@ -31,7 +32,7 @@ export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<R
   if (o.pprof) {
     checkPprofUrl(parsePprofUrl(o.pprof), o.allowRemote);
   }
-  const proc = new ProcFs(o.root ?? '/');
+  const proc = o.proc ?? new ProcFs();
   const targets = resolveTargets(proc, pids, o.name);
   // a destination that would be refused is refused now, before any target is paused
   if (o.heapSnapshot || o.report) {

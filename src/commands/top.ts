@@ -11,10 +11,10 @@ import { VERSION } from '../version.js';
 const TOP_PROBES = new Set(['process', 'memory', 'fds', 'sockets', 'cgroup', 'runtime']);
 
 /** `proctriage top`: diagnose every user-space process on the host and rank them by risk. */
-export async function run(o: OutputOptions & { limit?: string; playbook?: string }): Promise<number> {
+export async function run(o: OutputOptions & { limit?: string; playbook?: string; proc?: ProcFs }): Promise<number> {
   const limit = Number(o.limit ?? 15);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
-  const proc = new ProcFs('/');
+  const proc = o.proc ?? new ProcFs();
   const pids = proc.pids().filter((pid) => pid !== process.pid && userProcess(proc, pid));
   const report = await diagnose(pids, {
     proc,

@@ -63,12 +63,8 @@ export function peerOwnership(sources: TargetSources, host: string, port: number
   const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const not = (why: string): Ownership => ({ owned: false, reason: `${shown} is not a socket of pid ${pid} (${why})` });
   const theirs = sources.netNamespace();
-  let ours = '';
-  try {
-    ours = readlinkSync(sources.proc.procPath('self', 'ns/net'));
-  } catch {
-    // unknown: compared below as different
-  }
+  // unknown: compared below as different
+  const ours = sources.proc.ownNetNamespace() ?? '';
   if (!theirs || theirs !== ours) {
     return not(theirs ? 'the process is in another network namespace, where this address is not ours' : 'its network namespace is not readable');
   }

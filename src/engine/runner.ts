@@ -67,7 +67,6 @@ export interface Collected {
 export async function collect(pid: number, host: HostSources, opts: RunOptions, deadline: number): Promise<Collected> {
   const sources = new TargetSources(opts.proc, pid, host);
   const identity = identify(sources);
-  opts.proc.useHelperFor(pid); // big targets: a second thread shares the scan
   // every probe runs to its end, even when the process is gone meanwhile: one that acted on the
   // target (SIGUSR1, an opened inspector) must close what it opened and say what it did
   const outputs = await Promise.all(opts.probes.map((p) => runProbe(p, sources, opts, deadline)));

@@ -44,25 +44,24 @@ export class TargetSources {
   fdTable(): FdEntry[] {
     return this.once('fd', () =>
       // one object per fd (the classification, plus its number): 20 000 fds make a lot of garbage
-      this.proc.readFdLinks(this.pid, (fd, link) => Object.assign(classifyFdLink(link), { fd }), () => this.parseDeliveredTables(),
+      this.proc.readFdLinks(this.pid, (fd, link) => Object.assign(classifyFdLink(link), { fd }), this.tcpTablesAlongside,
         (fd, code): FdEntry => ({ type: 'other', fd, unreadable: code })));
   }
 
   /**
-   * During a long fd scan: parse the TCP tables once the helper thread has read them. This
-   * thread does it between two chunks of links while the helper goes on reading, instead of
-   * after the scan with the helper idle. A table that fails here fails again for its probe.
+   * The TCP tables are what the sockets probe joins with the fd table: parsed during a long
+   * scan when they can be had meanwhile. A table that fails here fails again for its probe.
    */
-  private parseDeliveredTables(): void {
-    for (const file of ['tcp', 'tcp6'] as const) {
-      if (!this.proc.delivered(this.pid, `net/${file}`)) continue;
+  private readonly tcpTablesAlongside = {
+    files: ['net/tcp', 'net/tcp6'],
+    use: (rel: string) => {
       try {
-        this.inet(file);
+        this.inet(rel === 'net/tcp' ? 'tcp' : 'tcp6');
       } catch {
         // the sockets probe reads it again and reports why
       }
-    }
-  }
+    },
+  };
 
   /** Inodes of the target's sockets (to join with the namespace's net tables). */
   socketInodes(): Set<number> {

@@ -35,7 +35,7 @@ export function snapshotRefusal(heapUsed: number, headroom: Headroom | undefined
 }
 
 export function outputPath(template: string, pid: number): string {
-  // absolute: the file is written asynchronously, while the fd scan may have moved the cwd
+  // absolute: the action names where the file went, wherever proctriage was started from
   return resolve(template.replace(/\{pid\}/g, String(pid)));
 }
 

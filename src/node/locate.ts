@@ -3,7 +3,6 @@
  * the --inspect* flags on its command line and in NODE_OPTIONS, and the TCP sockets it
  * listens on (its fds joined with the LISTEN rows of its network namespace).
  */
-import { readlinkSync } from 'node:fs';
 import type { ProcFs } from '../procfs/procfs.js';
 import { parseNetInet, type InetRow } from '../procfs/net-tcp.js';
 import { classifyFdLink } from '../procfs/fd.js';
@@ -203,7 +202,7 @@ export function inspectorCandidates(flags: InspectFlags, listeners: Listener[] |
 export function sameNetNamespace(proc: ProcFs, pid: number): boolean | undefined {
   try {
     const theirs = proc.readlinkOrGone(pid, 'ns/net');
-    const ours = readlinkSync(proc.procPath('self', 'ns/net'));
+    const ours = proc.ownNetNamespace();
     if (!theirs || !ours) return undefined;
     return theirs === ours;
   } catch {

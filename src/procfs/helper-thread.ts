@@ -1,5 +1,6 @@
 /**
- * A second thread for the two big reads of a scan, on a machine with a spare CPU.
+ * A second thread for the two big reads of a scan, on a machine with a spare CPU. Private to
+ * fast-reads.ts, which decides when one pays and gives it absolute paths under the ProcFs root.
  *
  * - Files: /proc/PID/net/tcp has a row for every TCP socket of the namespace and the kernel
  *   serves it 4 KiB per read: 30–50 ms on a host with 10 000 sockets. Whichever thread is free
@@ -16,17 +17,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import type * as WorkerThreads from 'node:worker_threads';
-import { parseSockstatTcpRows } from './net-tcp.js';
 
 // loaded only when a helper starts: most runs never start one
 const load = createRequire(import.meta.url);
-
-/** A helper pays off from about 8 000 fds: it needs some 35 ms to start … */
-const MIN_FD_SLOTS = 8192;
-/** … and the TCP tables are worth its reading from a few thousand rows. */
-const MIN_TCP_ROWS = 2000;
 
 /** How long to wait for the helper to start, then for each result, before doing it here. */
 const START_WAIT_MS = 1000;
@@ -45,16 +39,11 @@ const HELPER = 2;
 /** A cursor past any list: set when this thread stops waiting, so the helper claims nothing more. */
 const CLOSED = 2 ** 30;
 
-// Once up, the helper keeps V8 to its baseline compiler for the rest of the run (the flag is
-// process-wide). A scan this big makes V8 optimize its hot loops on background threads: a fifth
-// of all CPU time on a 19 000-fd target, taken from the two scanning threads on a two-CPU
-// machine, for code that arrives too late to pay back. The helper sets it rather than the
-// command at start because any flag change voids the code cache of Node's built-in modules:
-// the helper's own start-up, which loads many of them, then took 70 ms instead of 30.
+// Once up, the helper sets the V8 flags it was given (see SCAN_V8_FLAGS in fast-reads.ts).
 const WORKER_SOURCE = `
-const { workerData: { files, port, state }, receiveMessageOnPort } = require('node:worker_threads');
+const { workerData: { files, port, state, v8Flags }, receiveMessageOnPort } = require('node:worker_threads');
 const { readFileSync, readlinkSync } = require('node:fs');
-require('node:v8').setFlagsFromString('--max-opt=1');
+if (v8Flags) require('node:v8').setFlagsFromString(v8Flags);
 const s = new Int32Array(state);
 const post = (m) => { port.postMessage(m); Atomics.add(s, ${POSTED}, 1); Atomics.notify(s, ${POSTED}); };
 Atomics.store(s, ${RUNNING}, 1);
@@ -88,36 +77,6 @@ export interface LinkJob {
   count: number;
 }
 
-const helpers = new Map<number, HelperThread | undefined>();
-
-/**
- * The helper for a scan of this live process, started on the first call, or undefined when it
- * would not pay: one CPU, or an fd table with fewer than 8 192 slots (FDSize, a power of two
- * above the highest fd ever open). Its files are the TCP tables when the namespace has at least
- * 2 000 TCP rows. The command calls this as early as it can, the scan once more.
- */
-export function helperFor(pid: number): HelperThread | undefined {
-  if (!helpers.has(pid)) helpers.set(pid, plan(pid));
-  return helpers.get(pid);
-}
-
-function plan(pid: number): HelperThread | undefined {
-  if (availableParallelism() < 2) return undefined;
-  try {
-    const slots = /^FDSize:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    if (Number(slots ?? 0) < MIN_FD_SLOTS) return undefined;
-  } catch {
-    return undefined; // gone or denied: the scan reports that
-  }
-  let bigTables = false;
-  try {
-    bigTables = parseSockstatTcpRows(readFileSync(`/proc/${pid}/net/sockstat`, 'utf8')) >= MIN_TCP_ROWS;
-  } catch {
-    // no size hint: the tables are read the usual way
-  }
-  return HelperThread.start(bigTables ? [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`] : []);
-}
-
 export class HelperThread {
   private readonly received = new Map<string, string | null>();
   private readonly chunks: { start: number; links: HelperLink[] }[] = [];
@@ -134,12 +93,12 @@ export class HelperThread {
     this.pending = new Set(files);
   }
 
-  /** Start the helper, reading these absolute paths first. */
-  static start(files: string[]): HelperThread {
+  /** Start the helper, reading these absolute paths first; once up it sets `v8Flags` (process-wide). */
+  static start(files: string[], v8Flags = ''): HelperThread {
     const wt = load('node:worker_threads') as typeof WorkerThreads;
     const { port1, port2 } = new wt.MessageChannel();
     const state = new Int32Array(new SharedArrayBuffer(5 * 4));
-    const worker = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: { files, port: port2, state: state.buffer }, transferList: [port2] });
+    const worker = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: { files, port: port2, state: state.buffer, v8Flags }, transferList: [port2] });
     worker.unref();
     worker.on('error', () => { /* every wait is bounded: what it did not deliver is read here */ });
     return new HelperThread(files, port1, state, wt);
@@ -161,8 +120,7 @@ export class HelperThread {
 
   /**
    * Read the links of a directory on both threads (once per helper). Link i is at
-   * `prefix + (names ? names[i] : i)`: a relative path reads it in this process's working
-   * directory, which the caller keeps in place until this returns. `readHere(i)` reads link i on
+   * `prefix + (names ? names[i] : i)`, an absolute path. `readHere(i)` reads link i on
    * this thread; `accept(i, link)` takes one the helper read (its target or errno code). Between
    * two of its chunks this thread takes in what the helper has delivered and calls `between`, so
    * work that needs no more links can run while the helper reads. What the helper has not
@@ -200,7 +158,7 @@ export class HelperThread {
       const until = performance.now() + RESULT_WAIT_MS;
       while (left > 0 && this.waitForMore(until)) acceptDelivered();
     } finally {
-      // also when a read failed here: the caller is about to leave the working directory
+      // also when a read failed here: the helper must not go on reading for a scan that is over
       Atomics.store(this.state, CURSOR, CLOSED);
     }
     // late or lost chunks: read here

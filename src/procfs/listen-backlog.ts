@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import type { ProcFs } from './procfs.js';
 
 /**
  * The backlog of listening sockets is not in /proc/net/tcp (a LISTEN row shows the accept queue
@@ -33,14 +33,10 @@ export function parseSsListen(text: string): Map<string, number> {
  * fails, or the namespace cannot be entered: the evidence then leaves the backlog out rather than
  * show a wrong 0.
  */
-export function readListenBacklogs(pid: number, ns: string): Map<string, number> | undefined {
-  let ours = '';
-  try {
-    ours = readlinkSync('/proc/self/ns/net'); // our own, not the target's: ss runs here
-  } catch {
-    // unreadable: enter the target's namespace explicitly
-  }
-  const [cmd, args] = ns && ns === ours ? ['ss', ['-Hltn']] : ['nsenter', [`--net=/proc/${pid}/ns/net`, 'ss', '-Hltn']];
+export function readListenBacklogs(proc: ProcFs, pid: number, ns: string): Map<string, number> | undefined {
+  // ours, not the target's: ss runs here (unreadable: the target's namespace is entered explicitly)
+  const ours = proc.ownNetNamespace();
+  const [cmd, args] = ns && ns === ours ? ['ss', ['-Hltn']] : ['nsenter', [`--net=${proc.procPath(pid, 'ns/net')}`, 'ss', '-Hltn']];
   try {
     return parseSsListen(execFileSync(cmd, args, { encoding: 'utf8', timeout: 1000, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 8 << 20 }));
   } catch {

@@ -1,39 +1,82 @@
 import { closeSync, constants, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { AccessDenied, fromFsError } from '../errors.js';
 import { readFileBounded } from '../files.js';
-import { helperFor, type HelperLink, type HelperThread } from './helper-thread.js';
+import { FastReads, readLink, type LinkRead, type StatSample } from './fast-reads.js';
 
 /** Sidecar of a capture bundle: sizes of the files behind fds (see fdTargetSize). */
 export const FD_SIZES = 'fd-sizes.json';
 
-/** Below this many links one thread is as fast: the helper would start too late to take any. */
-const SHARED_SCAN_MIN = 4096;
 /** From this many open fds the table is read by number rather than listed (see readFdLinks). */
 const NUMBERED_MIN = 2048;
-/** How often a scan without the helper calls `between`, in links. */
-const BETWEEN_EVERY = 256;
+
+export type { StatSample };
 
 /**
- * Read access to /proc and the cgroup hierarchy, rooted at a configurable directory so
- * that recorded fixture trees and capture bundles are read exactly like the live system.
- * Reads are synchronous on purpose: for /proc they are faster than libuv's pool.
+ * Files of the scanned process the caller reads right after its fd table (the TCP tables): during
+ * a long scan each is handed to `use` as soon as it can be read without waiting, so it can be
+ * parsed while the links are still being read. One that is not ready is simply not handed over.
+ */
+export interface ScanAlongside {
+  files: string[];
+  use: (rel: string) => void;
+}
+
+export interface ProcFsOptions {
+  /**
+   * Whether the root shows a running system (default: when the root is /). A live ProcFs can be
+   * rooted elsewhere, e.g. at /host in a debug pod where the host's / is mounted: every probe
+   * runs. A recorded tree (a capture bundle, a fixture) is not live: it is read as untrusted
+   * files, and what needs the running process (CPU deltas, an inspector, pprof) is skipped.
+   */
+  live?: boolean;
+  /** false: a live system read the plain way, one read at a time (what the fast reads are checked against) */
+  fast?: boolean;
+}
+
+/**
+ * Read access to /proc and the cgroup hierarchy (/sys), rooted at a configurable directory:
+ * the live host seen from elsewhere (a host root), recorded fixture trees and capture bundles
+ * are read exactly like the live system. Reads are synchronous on purpose: for /proc they are
+ * faster than libuv's pool. A live ProcFs reads big scans fast (see fast-reads.ts).
  */
 export class ProcFs {
-  private helper?: HelperThread;
-  constructor(readonly root: string = '/') {}
+  readonly live: boolean;
+  private readonly fast: FastReads;
 
-  /** Use the helper thread for a scan of this process, if it has one (see helperFor). */
-  useHelperFor(pid: number): void {
-    if (this.live) this.helper = helperFor(pid);
+  constructor(readonly root: string = '/', opts: ProcFsOptions = {}) {
+    this.live = opts.live ?? root === '/';
+    this.fast = new FastReads((pid, rel) => this.procPath(pid, rel), this.live && opts.fast !== false);
   }
 
-  /** Whether the helper thread has already read this file (reading it now will not wait). */
-  delivered(pid: number | 'self' | null, rel: string): boolean {
-    return this.helper?.delivered(this.procPath(pid, rel)) ?? false;
+  /**
+   * At command start, before the diagnosis modules load: start what a scan of this process
+   * needs early (a big target's second thread, the first CPU sample). Nothing when not live.
+   */
+  headStart(pid: number): void {
+    this.fast.headStart(pid);
   }
 
-  get live(): boolean {
-    return this.root === '/';
+  /** The /proc/PID/stat read at the head start, handed out once (see headStart). */
+  firstStat(pid: number): StatSample | undefined {
+    return this.fast.firstStat(pid);
+  }
+
+  /**
+   * Our own network namespace ("net:[…]"), for comparing with a target's. Read from our own
+   * /proc, never under the root: `self` in a procfs mount names the reader as its pid namespace
+   * sees it. At / (on the host, or in a container's own /proc) that is us. Under a host root
+   * (/host/proc, the host's procfs) /host/proc/self is us as well, by our host pid, and the link
+   * names the same namespace; but a /proc of a pid namespace we are not in has no `self` for us
+   * at all. Our own /proc always has. Undefined when unreadable, or when not live (a recorded
+   * tree holds no namespace of ours).
+   */
+  ownNetNamespace(): string | undefined {
+    if (!this.live) return undefined;
+    try {
+      return readlinkSync('/proc/self/ns/net');
+    } catch {
+      return undefined;
+    }
   }
 
   /** Host path (e.g. /sys/fs/cgroup/memory/x/memory.stat) under the root. */
@@ -55,7 +98,7 @@ export class ProcFs {
 
   read(pid: number | 'self' | null, rel: string): string {
     const p = this.procPath(pid, rel);
-    const early = this.helper?.take(p);
+    const early = typeof pid === 'number' ? this.fast.take(pid, p) : undefined;
     if (early !== undefined) return early;
     try {
       return this.load(p).toString('utf8');
@@ -139,85 +182,67 @@ export class ProcFs {
 
   /**
    * Every open fd of a process with its link target, mapped by `each`, in fd order; an fd closed
-   * mid-scan is absent. `between` is called now and then during a long scan (see shareLinks).
+   * mid-scan is absent. `alongside` names files the caller reads next (see ScanAlongside).
    *
-   * - Links are read by bare name after a chdir into /proc/PID/fd, undone before returning: the
-   *   kernel then looks up one name per link instead of walking /proc/PID/fd/ again (a quarter
-   *   less time). The scan is synchronous, and async file I/O elsewhere uses absolute paths.
    * - A big table is not listed: since Linux 6.2 the size of /proc/PID/fd is the number of open
    *   fds, and fds are handed out lowest first, so fds 0 to that count (plus some slack) are read
    *   by number, which spares a directory listing of the whole table. If that finds fewer than
    *   the count (a hole beyond the slack, or fds closed meanwhile), the listing is read after all
    *   and the fds beyond the numbers tried are read too.
-   * - A big scan is shared with the helper thread, when one was started.
+   * - A live scan reads its links fast (fast-reads.ts).
    * - A link that cannot be read (a path longer than PATH_MAX, EACCES on one fd …) is given to
    *   `unreadable` with its errno code, and the scan goes on; without `unreadable` it fails the
    *   scan. When every link is denied, the table is denied (AccessDenied), not a table of unknowns.
    */
-  readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, between?: () => void,
+  readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, alongside?: ScanAlongside,
     unreadable?: (fd: string, code: string) => T): T[] {
     const dir = this.procPath(pid, 'fd');
-    const helper = this.helper;
-    try {
-      return inDir(dir, (prefix) => {
-        const read = (name: string): HelperLink => {
-          try {
-            return readlinkSync(prefix + name);
-          } catch (err) {
-            return { code: (err as NodeJS.ErrnoException).code ?? 'EIO' };
-          }
-        };
-        let denied = 0;
-        /** an fd's entry, or undefined when it is gone (closed mid-scan) */
-        const entry = (name: string, link: HelperLink): T | undefined => {
-          if (typeof link === 'string') return each(name, link);
-          if (link.code === 'ENOENT') return undefined;
-          link = { code: this.linkError(pid, name, link.code) };
-          const fail = () => fromFsError(Object.assign(new Error(link.code), { code: link.code }), `${dir}/${name}`, pid);
-          if (!unreadable) throw fail();
-          if (link.code === 'EACCES' || link.code === 'EPERM') denied++;
-          return unreadable(name, link.code);
-        };
-        const open = this.live ? openFdCount(dir) : 0;
-        const numbered = open >= NUMBERED_MIN;
-        const names = numbered ? undefined : this.readdir(pid, 'fd').sort(byNumber);
-        const count = names ? names.length : open + numberedSlack(open);
-        const nameOf = (i: number) => (names ? names[i] : String(i));
+    let denied = 0;
+    /** an fd's entry, or undefined when it is gone (closed mid-scan) */
+    const entry = (name: string, link: LinkRead): T | undefined => {
+      if (typeof link === 'string') return each(name, link);
+      if (link.code === 'ENOENT') return undefined;
+      link = { code: this.linkError(pid, name, link.code) };
+      const fail = () => fromFsError(Object.assign(new Error(link.code), { code: link.code }), `${dir}/${name}`, pid);
+      if (!unreadable) throw fail();
+      if (link.code === 'EACCES' || link.code === 'EPERM') denied++;
+      return unreadable(name, link.code);
+    };
+    const open = this.live ? openFdCount(dir) : 0;
+    const numbered = open >= NUMBERED_MIN;
+    const names = numbered ? undefined : this.readdir(pid, 'fd').sort(byNumber);
+    const count = names ? names.length : open + numberedSlack(open);
 
-        const found = new Array<T>(count);
-        const got = new Uint8Array(count);
-        let hits = 0;
-        const accept = (i: number, link: HelperLink) => {
-          const e = entry(nameOf(i), link);
-          if (e === undefined) return;
-          found[i] = e;
-          got[i] = 1;
-          hits++;
-        };
-        const readHere = (i: number) => accept(i, read(nameOf(i)));
-        if (helper && count >= SHARED_SCAN_MIN) {
-          helper.shareLinks({ prefix, names, count }, readHere, accept, between);
-        } else {
-          for (let i = 0; i < count; i++) {
-            readHere(i);
-            if (between && i % BETWEEN_EVERY === 0) between();
-          }
-        }
-        const out: T[] = [];
-        for (let i = 0; i < count; i++) if (got[i]) out.push(found[i]);
-        if (numbered && hits < open) {
-          // fds beyond the numbers tried: only a listing finds them
-          for (const name of this.readdir(pid, 'fd').filter((n) => Number(n) >= count).sort(byNumber)) {
-            const e = entry(name, read(name));
-            if (e !== undefined) out.push(e);
-          }
-        }
-        if (denied > 0 && denied === out.length) throw new AccessDenied(dir);
-        return out;
-      });
-    } finally {
-      helper?.noLinks(); // it must not wait for a list that is not coming
+    const found = new Array<T>(count);
+    const got = new Uint8Array(count);
+    let hits = 0;
+    const accept = (i: number, link: LinkRead) => {
+      const e = entry(names ? names[i] : String(i), link);
+      if (e === undefined) return;
+      found[i] = e;
+      got[i] = 1;
+      hits++;
+    };
+    const handed = new Set<string>();
+    const between = alongside && (() => {
+      for (const rel of alongside.files) {
+        if (handed.has(rel) || !this.fast.ready(pid, this.procPath(pid, rel))) continue;
+        handed.add(rel);
+        alongside.use(rel);
+      }
+    });
+    this.fast.readLinks(pid, dir, names, count, accept, between);
+    const out: T[] = [];
+    for (let i = 0; i < count; i++) if (got[i]) out.push(found[i]);
+    if (numbered && hits < open) {
+      // fds beyond the numbers tried: only a listing finds them
+      for (const name of this.readdir(pid, 'fd').filter((n) => Number(n) >= count).sort(byNumber)) {
+        const e = entry(name, readLink(`${dir}/${name}`));
+        if (e !== undefined) out.push(e);
+      }
     }
+    if (denied > 0 && denied === out.length) throw new AccessDenied(dir);
+    return out;
   }
 
   /** The errno code an unreadable fd link counts as (a capture bundle replays its denials). */
@@ -286,22 +311,3 @@ function numberedSlack(open: number): number {
 }
 
 const byNumber = (a: string, b: string) => Number(a) - Number(b);
-
-/**
- * Run fn with the cwd moved into dir, where names need no prefix (''); the cwd is restored
- * after. Where it cannot move (cwd removed, or a worker thread) fn gets the prefix `${dir}/`.
- */
-function inDir<T>(dir: string, fn: (prefix: string) => T): T {
-  let home: string;
-  try {
-    home = process.cwd();
-    process.chdir(dir);
-  } catch {
-    return fn(`${dir}/`);
-  }
-  try {
-    return fn('');
-  } finally {
-    process.chdir(home);
-  }
-}

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { ProcFs } from '../../src/procfs/procfs.js';
-import { helperFor } from '../../src/procfs/helper-thread.js';
+import { FastReads } from '../../src/procfs/fast-reads.js';
 import { HostSources, TargetSources } from '../../src/engine/sources.js';
 import { cleanup, runCli, runJson, sh, startTarget, which, type Target } from '../helpers/processes.js';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -46,12 +46,15 @@ describe('a busy network namespace', () => {
   test('the fd table and TCP tables read with the helper thread equal a plain read', (t) => {
     if (!target) return t.skip(why);
     if (availableParallelism() < 2) return t.skip('one CPU: no helper thread is started');
-    const helper = helperFor(target.pid);
+    // the helper this target gets: one that reads the TCP tables ahead (a second, on its own)
+    const helper = new FastReads((pid, rel) => `/proc/${pid}/${rel}`, true).helperFor(target.pid);
     assert.deepEqual(helper?.files, [`/proc/${target.pid}/net/tcp`, `/proc/${target.pid}/net/tcp6`]);
+    helper?.noLinks();
     const proc = new ProcFs();
-    proc.useHelperFor(target.pid);
+    proc.headStart(target.pid); // as the command does: the scan below then shares it
     const sources = new TargetSources(proc, target.pid, new HostSources(proc));
-    const plain = new TargetSources(new ProcFs(), target.pid, new HostSources(new ProcFs()));
+    const slow = new ProcFs('/', { fast: false });
+    const plain = new TargetSources(slow, target.pid, new HostSources(slow));
     const byFd = (a: { fd: string }, b: { fd: string }) => Number(a.fd) - Number(b.fd);
     assert.deepEqual([...sources.fdTable()].sort(byFd), [...plain.fdTable()].sort(byFd));
     const mine = (rows: { inode: number }[], inodes: Set<number>) => rows.filter((r) => inodes.has(r.inode));

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ProcFs } from '../../src/procfs/procfs.js';
+import { ProcFs, type ScanAlongside } from '../../src/procfs/procfs.js';
 import { diagnose } from '../../src/engine/runner.js';
 import { builtinPlaybook } from '../../src/engine/playbook.js';
 import { PROBES } from '../../probes/index.js';
@@ -26,8 +26,8 @@ after(cleanup);
 
 /** The real /proc, but the target is killed right after its fd table is read. */
 class KillMidScan extends ProcFs {
-  override readFdLinks<T>(p: number, each: (fd: string, link: string) => T, between?: () => void): T[] {
-    const out = super.readFdLinks(p, each, between);
+  override readFdLinks<T>(p: number, each: (fd: string, link: string) => T, alongside?: ScanAlongside): T[] {
+    const out = super.readFdLinks(p, each, alongside);
     process.kill(pid, 'SIGKILL');
     // bounded wait until the kernel shows it dead (a zombie: its parent never waits for it)
     for (let i = 0; i < 200 && !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++) {

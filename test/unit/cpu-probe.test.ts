@@ -4,7 +4,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcFs } from '../../src/procfs/procfs.js';
 import { HostSources, TargetSources } from '../../src/engine/sources.js';
-import { headStart, takeFirstStat } from '../../src/procfs/head-start.js';
 import { probe } from '../../probes/cpu.js';
 
 const children: ChildProcess[] = [];
@@ -24,8 +23,7 @@ async function start(code: string): Promise<number> {
   return c.pid!;
 }
 
-async function runProbe(pid: number): Promise<{ percent: number; ms: number }> {
-  const proc = new ProcFs();
+async function runProbe(pid: number, proc = new ProcFs()): Promise<{ percent: number; ms: number }> {
   const started = performance.now();
   const out = await probe.run({ pid, proc, sources: new TargetSources(proc, pid, new HostSources(proc)), options: {}, actions: [] } as never);
   return { percent: out.metrics['cpu.percent'] as number, ms: performance.now() - started };
@@ -34,20 +32,22 @@ async function runProbe(pid: number): Promise<{ percent: number; ms: number }> {
 test('the sampling window starts at the head start: an idle target costs no extra wait', async () => {
   const pid = await start('');
   await sleep(100);
-  headStart(pid);
+  const proc = new ProcFs();
+  proc.headStart(pid);
   await sleep(150); // longer than the window: the probe needs only its second sample
-  const { percent, ms } = await runProbe(pid);
+  const { percent, ms } = await runProbe(pid, proc);
   // one stray clock tick (a late GC) is 4 % of 250 ms; a wrong window would read far more or wait
   assert.ok(percent <= 10, `cpu.percent ${percent}`);
   assert.ok(ms < 90, `the probe waited ${ms.toFixed(0)} ms`);
-  assert.equal(takeFirstStat(pid), undefined, 'the first sample is handed out once');
+  assert.equal(proc.firstStat(pid), undefined, 'the first sample is handed out once');
 });
 
 test('a busy target measured from the head start still reads about one core', async () => {
   const pid = await start('for (;;) {}');
   await sleep(100);
-  headStart(pid);
-  const { percent } = await runProbe(pid);
+  const proc = new ProcFs();
+  proc.headStart(pid);
+  const { percent } = await runProbe(pid, proc);
   // a loaded CI machine may give the spinning child less than a core; idle would read 0
   assert.ok(percent >= 30 && percent <= 150, `cpu.percent ${percent}`);
 });
