@@ -1,7 +1,8 @@
 import { hostname, release } from 'node:os';
 import type { ProcFs } from '../procfs/procfs.js';
 import type { Limits, Playbook } from './playbook-schema.js';
-import { declares, type Metrics, type Probe, type ProbeOptions, type ProbeOutput, type ProbeRun, type Unknown } from './probe.js';
+import { declares, type Metrics, type Probe, type ProbeOptions, type ProbeOutput, type ProbeRun, type ProbeUnknown, type Unknown } from './probe.js';
+import { say, words } from '../messages.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
 import { NoSuchProcess, ProctriageError, TimeoutExpired } from '../errors.js';
@@ -79,7 +80,7 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
     if (out) {
       Object.assign(c.metrics, out.metrics);
       Object.assign(c.evidence, out.evidence ?? {});
-      c.unknowns.push(...(out.unknowns ?? []));
+      c.unknowns.push(...(out.unknowns ?? []).map(worded));
     } else if (run.status !== 'skipped') {
       c.unknowns.push(unknownFor(opts.probes[i], run));
     }
@@ -257,8 +258,14 @@ function unknownFor(probe: Probe, run: ProbeRun): Unknown {
   return {
     probe: probe.meta.id,
     reason: run.error ?? run.status,
-    ...(run.status === 'denied' ? { hint: 'run as the same user as the target, or as root' } : {}),
+    ...(run.status === 'denied' ? { hint: say('hint.sameUser') } : {}),
   };
+}
+
+/** A probe's coded unknown in words, from the message catalogue. */
+function worded(u: ProbeUnknown): Unknown {
+  if (!('code' in u)) return u;
+  return { ...(u.metric ? { metric: u.metric } : {}), ...(u.probe ? { probe: u.probe } : {}), reason: words(u), ...(u.hint ? { hint: say(u.hint) } : {}) };
 }
 
 export function hostInfo(proc: ProcFs): Report['host'] {
