@@ -49,3 +49,22 @@ test('the README catalogue is exactly what `proctriage playbook show --markdown`
   // regenerate with: node bin/proctriage.js playbook show --markdown
   assert.equal(readmeCatalogue(), catalogueMarkdown(builtinPlaybook()));
 });
+
+test('a probe says why in codes; the report carries the catalogue\'s words (and no code)', async () => {
+  const { diagnose } = await import('../../src/engine/runner.js');
+  const { ProcFs } = await import('../../src/procfs/procfs.js');
+  const { MESSAGES, say } = await import('../../src/messages.js');
+  for (const [id, f] of Object.entries(MESSAGES)) assert.ok((f as (a: unknown) => string)({ count: 1, why: 'EACCES', table: 'tcp', error: 'x', pid: 1 }).length > 10, id);
+  const coded: Probe = {
+    meta: { id: 'coded', description: 'returns coded unknowns', runtime: 'any', facts: {}, timeoutMs: 1000 },
+    run: () => ({ metrics: {}, unknowns: [
+      { metric: 'memory.pss', code: 'memory.smapsDenied', hint: 'hint.sameUser' },
+      { metric: 'fd.byType.other', code: 'fds.linksUnreadable', args: { count: 3, why: 'EACCES' } },
+    ] }),
+  };
+  const r = await diagnose([process.pid], { proc: new ProcFs('/'), playbook: builtinPlaybook(), probes: [coded], timeoutMs: 5000, redact: true, version: 'test' });
+  assert.deepEqual(r.targets[0].unknowns, [
+    { metric: 'memory.pss', reason: 'access denied to /proc/PID/smaps_rollup', hint: say('hint.sameUser') },
+    { metric: 'fd.byType.other', reason: '3 fd link(s) could not be read (EACCES): counted as "other"; their type, path and sockets are unknown' },
+  ]);
+});
