@@ -58,7 +58,7 @@ export const probe: Probe = {
     const memDir = v2mem ? dirs.v2 : dirs.v1.memory;
     if (v2mem && dirs.v2) memoryV2(dirs.v2, metrics, evidence, num, kv);
     else if (dirs.v1.memory) memoryV1(dirs.v1.memory, metrics, evidence, num, kv);
-    else out.unknowns = [{ metric: 'cgroup.memory.limit', reason: 'no memory controller found for the target' }];
+    else out.unknowns = [{ metric: 'cgroup.memory.limit', code: 'cgroup.noMemoryController' }];
     if (memDir && metrics['cgroup.memory.oomKills'] > 0) {
       const started = sources.stat().starttimeTicks / CLK_TCK;
       datedOomKills(sources.host.oomKills(), memDir, evidence['cgroup.memory.limitSource'] as string | undefined, started, sources.host.uptime(), metrics, evidence, out);
@@ -164,7 +164,7 @@ interface PageCache {
 function datedOomKills(kills: OomKill[] | undefined, d: CgroupDir, limitSource: string | undefined, startedAt: number, uptime: number,
   m: Record<string, number>, ev: Record<string, unknown>, out: ProbeOutput) {
   if (!kills) {
-    (out.unknowns ??= []).push({ metric: 'cgroup.memory.oomKillsSinceStart', probe: 'cgroup', reason: 'the kernel log (/dev/kmsg) is not readable: the OOM kills cannot be dated', hint: 'run as root to date them' });
+    (out.unknowns ??= []).push({ metric: 'cgroup.memory.oomKillsSinceStart', probe: 'cgroup', code: 'cgroup.kmsgUnreadable', hint: 'hint.rootForKmsg' });
     return;
   }
   const rel = (dir: string) => dir.slice(d.mountPoint.length) || '/';

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Probe, ProbeOutput } from '../src/engine/probe.js';
 import type { ProcFs } from '../src/procfs/procfs.js';
+import { say } from '../src/messages.js';
 import { parseProcStat } from '../src/procfs/proc-stat.js';
 import { CLK_TCK } from '../src/engine/sources.js';
 
@@ -44,7 +45,7 @@ export const probe: Probe = {
       return seconds > 0 ? ((b.t - a.t) / CLK_TCK / seconds) * 100 : 0;
     };
     const a = first?.start === sources.stat().starttimeTicks ? first : ticks();
-    if (!proc.live) return { metrics: {}, skipped: 'a recorded tree has no CPU deltas' };
+    if (!proc.live) return { metrics: {}, skipped: say('cpu.recordedTree') };
     await sleep(Math.max(0, WINDOW_MS - (performance.now() - a.at)));
     let b = ticks();
     const elapsed = b.at - a.at;

@@ -86,11 +86,11 @@ export const probe: Probe = {
       // the count and the limit still stand: only what those fds point at is unknown
       const n = [...unreadable.values()].reduce((a, b) => a + b, 0);
       const why = [...unreadable].map(([code, k]) => `${code}${unreadable.size > 1 ? ` ×${k}` : ''}`).join(', ');
-      out.unknowns.push({ metric: 'fd.byType.other', reason: `${n} fd link(s) could not be read (${why}): counted as "other"; their type, path and sockets are unknown` });
+      out.unknowns.push({ metric: 'fd.byType.other', code: 'fds.linksUnreadable', args: { count: n, why } });
     }
-    if (!limits) out.unknowns.push({ metric: 'fd.limit', reason: 'no "Max open files" line in /proc/PID/limits' });
+    if (!limits) out.unknowns.push({ metric: 'fd.limit', code: 'fds.noLimitLine' });
     if (sizes.length < deleted.length) {
-      out.unknowns.push({ metric: 'fd.deletedBytes', reason: `the size of ${deleted.length - sizes.length} deleted-but-open file(s) could not be read` });
+      out.unknowns.push({ metric: 'fd.deletedBytes', code: 'fds.deletedSizesUnknown', args: { count: deleted.length - sizes.length } });
     }
     return out;
   },

@@ -1,5 +1,6 @@
 import type { Probe, ProbeContext, ProbeOutput, Unknown } from '../src/engine/probe.js';
 import { ProctriageError } from '../src/errors.js';
+import { say } from '../src/messages.js';
 import { identifyRuntime, type RuntimeIdentity } from './runtime.js';
 import { GoroutineDumpReader, GoroutineProfileReader, mergeStates, topStacks, type GoroutineProfile } from '../src/go/goroutines.js';
 import { HeapProfileReader, parseGogc, parseGomaxprocs, parseVars, type GoMemStats } from '../src/go/memstats.js';
@@ -148,7 +149,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
     } catch (err) {
       if (err instanceof ProctriageError && err.code === 'NO_SUCH_PROCESS') throw err;
       listenersWhy = err instanceof ProctriageError && err.code === 'ACCESS_DENIED'
-        ? "the process's sockets are not readable (run as the same user as the target, or as root)"
+        ? say('go.socketsUnreadable')
         : `its sockets could not be read (${(err as Error).message})`;
     }
   } else if (sameNs === false) listenersWhy = 'the process is in another network namespace: its 127.0.0.1 is not ours (use nsenter -t PID -n, or --pprof a forwarded URL)';

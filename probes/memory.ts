@@ -1,5 +1,6 @@
 import type { Probe, ProbeOutput } from '../src/engine/probe.js';
 import { statusBytes } from '../src/procfs/proc-status.js';
+import { say } from '../src/messages.js';
 import { parseSmapsRollup } from '../src/procfs/smaps-rollup.js';
 import { ProctriageError } from '../src/errors.js';
 
@@ -35,8 +36,8 @@ export const probe: Probe = {
       metrics['memory.pss'] = parseSmapsRollup(proc.read(pid, 'smaps_rollup')).Pss;
     } catch (err) {
       if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
-      out.partial = 'smaps_rollup not readable';
-      out.unknowns = [{ metric: 'memory.pss', reason: 'access denied to /proc/PID/smaps_rollup', hint: 'run as the same user as the target, or as root' }];
+      out.partial = say('memory.smapsPartial');
+      out.unknowns = [{ metric: 'memory.pss', code: 'memory.smapsDenied', hint: 'hint.sameUser' }];
     }
     return out;
   },

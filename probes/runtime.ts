@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { Probe, ProbeOutput } from '../src/engine/probe.js';
 import { parseEnviron } from '../src/procfs/proc-cmdline.js';
+import { say } from '../src/messages.js';
 import { ProctriageError } from '../src/errors.js';
 import { goBuildInfoOfPid, type GoBuildInfo } from '../src/go/buildinfo.js';
 import type { TargetSources } from '../src/engine/sources.js';
@@ -25,8 +26,8 @@ export const probe: Probe = {
     const out: ProbeOutput = { metrics: {} };
     const { runtime, argv, env } = identifyRuntime(sources);
     if (!env) {
-      out.partial = 'environ not readable';
-      out.unknowns = [{ probe: 'runtime', reason: 'access denied to /proc/PID/environ: runtime limits from the environment are unknown', hint: 'run as the same user as the target, or as root' }];
+      out.partial = say('runtime.environPartial');
+      out.unknowns = [{ probe: 'runtime', code: 'runtime.environDenied', hint: 'hint.sameUser' }];
     }
     out.metrics.runtime = runtime;
 

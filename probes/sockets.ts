@@ -1,5 +1,6 @@
-import type { Probe, ProbeOutput, Unknown } from '../src/engine/probe.js';
+import type { Probe, ProbeOutput, ProbeUnknown } from '../src/engine/probe.js';
 import { formatEndpoint, type Endpoint, type InetRow, type TcpState } from '../src/procfs/net-tcp.js';
+import { say } from '../src/messages.js';
 import { NoSuchProcess } from '../src/errors.js';
 import type { TargetSources } from '../src/engine/sources.js';
 import { readListenBacklogs } from '../src/procfs/listen-backlog.js';
@@ -54,7 +55,7 @@ export const probe: Probe = {
   },
   async run({ sources, options, proc, pid }) {
     const inodes = sources.socketInodes();
-    const unknowns: Unknown[] = [];
+    const unknowns: ProbeUnknown[] = [];
     const readTable = <T>(name: string, read: () => T[]): T[] => {
       try {
         return read();
@@ -62,7 +63,7 @@ export const probe: Probe = {
         if (err instanceof NoSuchProcess && !sources.proc.exists(sources.pid)) throw err;
         // a kernel without IPv6 has no tcp6/udp6 table: nothing to miss
         if (!(err instanceof NoSuchProcess && name.endsWith('6'))) {
-          unknowns.push({ probe: 'sockets', reason: `/proc/PID/net/${name}: ${(err as Error).message}` });
+          unknowns.push({ probe: 'sockets', code: 'sockets.tableUnreadable', args: { table: name, error: (err as Error).message } });
         }
         return [];
       }
@@ -143,7 +144,7 @@ export const probe: Probe = {
     const out: ProbeOutput = { metrics, evidence };
     if (unknowns.length) {
       out.unknowns = unknowns;
-      out.partial = 'some socket tables were not readable';
+      out.partial = say('sockets.partial');
     }
     return out;
   },
@@ -183,7 +184,7 @@ function listenerMatcher(listen: InetRow[]): (e: Endpoint) => boolean {
  * Which CLOSE_WAIT sockets are stuck: those still in CLOSE_WAIT when the table is read again,
  * CLOSE_WAIT_RECHECK_MS later. Without a second look (a recorded tree, a failed read) every one counts.
  */
-async function secondLook(rows: InetRow[], sources: TargetSources, unknowns: Unknown[]): Promise<{ seen: number; persisted: Set<number>; intervalMs?: number }> {
+async function secondLook(rows: InetRow[], sources: TargetSources, unknowns: ProbeUnknown[]): Promise<{ seen: number; persisted: Set<number>; intervalMs?: number }> {
   const all = new Set(rows.map((r) => r.inode));
   if (!rows.length) return { seen: 0, persisted: all };
   try {
@@ -197,7 +198,7 @@ async function secondLook(rows: InetRow[], sources: TargetSources, unknowns: Unk
     return { seen: rows.length, persisted: still, intervalMs: Math.max(...looks.map((l) => l!.intervalMs)) };
   } catch (err) {
     if (err instanceof NoSuchProcess && !sources.proc.exists(sources.pid)) throw err;
-    unknowns.push({ metric: 'sockets.tcp.closeWait', probe: 'sockets', reason: `second look at CLOSE_WAIT failed (${(err as Error).message}): every one seen is counted` });
+    unknowns.push({ metric: 'sockets.tcp.closeWait', probe: 'sockets', code: 'sockets.secondLookFailed', args: { error: (err as Error).message } });
     return { seen: rows.length, persisted: all };
   }
 }

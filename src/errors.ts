@@ -2,6 +2,8 @@
  * The one error model. Every expected failure is a ProctriageError with a stable code;
  * only the CLI layer turns it into a one-line message and an exit code.
  */
+import { say } from './messages.js';
+
 export type ErrorCode =
   | 'NO_SUCH_PROCESS'
   | 'ZOMBIE_PROCESS'
@@ -52,7 +54,7 @@ export class KernelThread extends ProctriageError {
 }
 export class AccessDenied extends ProctriageError {
   constructor(readonly path: string) {
-    super('ACCESS_DENIED', `access denied: ${path}`, 'run as the same user as the target, or as root');
+    super('ACCESS_DENIED', `access denied: ${path}`, say('hint.sameUser'));
   }
 }
 export class TimeoutExpired extends ProctriageError {

@@ -64,7 +64,7 @@ export async function run(fileA: string, fileB: string, o: OutputOptions): Promi
   const playbook = builtinPlaybook();
   const growth = growthRuleIds(playbook);
   const targets: DiffTarget[] = pairs.map(([ta, tb]) => {
-    const trends = twoPointTrends(ta.metrics, tb.metrics, seconds);
+    const trends = twoPointTrends(ta.metrics, tb.metrics, seconds, playbook.limits);
     const metrics = { ...tb.metrics, ...trendMetrics(trends, 2) };
     const { findings } = evaluate(playbook, { pid: tb.pid, metrics, evidence: tb.evidence ?? {} });
     const mine = findings.filter((f) => growth.has(f.id));

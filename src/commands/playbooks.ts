@@ -1,7 +1,6 @@
-import { loadPlaybook, loadPlaybookFile } from '../engine/playbook.js';
+import { builtinPlaybook, loadPlaybook, loadPlaybookFile } from '../engine/playbook.js';
 import type { MetricRegistry, Playbook } from '../engine/playbook-schema.js';
 import { declares } from '../engine/probe.js';
-import { FLEET_KEYS } from '../engine/runner.js';
 import { RESOURCES, TREND_FIELDS } from '../engine/trends.js';
 import { PROBES } from '../../probes/index.js';
 
@@ -10,10 +9,12 @@ import { PROBES } from '../../probes/index.js';
  * targets add (trend.<resource>.<field>, fleet.<key>.ratio).
  */
 export function metricRegistry(): MetricRegistry {
+  // the keys replicas are compared on are the built-in playbook's; a team playbook may name others
+  const fleetKeys = Object.keys(builtinPlaybook().limits.replicas.floors);
   const derived = [
     'trend.samples', 'trend.minSamples', 'fleet.peers',
     ...RESOURCES.flatMap((r) => TREND_FIELDS.map((f) => `trend.${r.key}.${f}`)),
-    ...FLEET_KEYS.map((k) => `fleet.${k}.ratio`),
+    ...fleetKeys.map((k) => `fleet.${k}.ratio`),
   ];
   const exact = [...PROBES.flatMap((p) => Object.keys(p.meta.facts).filter((k) => !k.endsWith('.*'))), ...derived];
   const all = new Set(exact);

@@ -16,9 +16,10 @@ export async function run(o: OutputOptions & { limit?: string; playbook?: string
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
   const proc = o.proc ?? new ProcFs();
   const pids = proc.pids().filter((pid) => pid !== process.pid && userProcess(proc, pid));
+  const playbook = await playbookFor(o.playbook);
   const report = await diagnose(pids, {
     proc,
-    playbook: await playbookFor(o.playbook),
+    playbook,
     probes: PROBES.filter((p) => TOP_PROBES.has(p.meta.id)),
     timeoutMs: 60_000,
     compareTargets: false,
@@ -29,7 +30,7 @@ export async function run(o: OutputOptions & { limit?: string; playbook?: string
   report.targets = report.targets.filter((t) => !t.error);
   if (outputFormat(o) === 'table') {
     const { renderTop } = await import('../render/top.js');
-    process.stdout.write(renderTop(report, { color: useColor(o), limit }));
+    process.stdout.write(renderTop(report, { color: useColor(o), limit, risk: playbook.weights.risk }));
   } else {
     process.stdout.write(await render(report, o));
   }

@@ -16,6 +16,7 @@ import { ProctriageError, UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { TargetReport } from '../engine/report.js';
 import type { Metrics, Probe } from '../engine/probe.js';
+import type { Limits } from '../engine/playbook-schema.js';
 
 export interface WatchOptions extends DiagnoseOptions {
   interval?: string;
@@ -45,7 +46,7 @@ export async function run(pidArg: string, o: WatchOptions): Promise<number> {
   warnIfUnredacted(o);
   const opts = runOptions(o, new CachingProcFs(), await playbookFor(o.playbook), notifyStderr);
   const sampleTimeoutMs = Math.min(opts.timeoutMs, Math.max(intervalMs, 2000));
-  const ui = quiet ? undefined : await Screen.open(o, process.stderr);
+  const ui = quiet ? undefined : await Screen.open(o, process.stderr, opts.playbook.limits);
 
   // Ctrl-C ends the watch early and still reports; a second one gives up at once
   const stop = new AbortController();
@@ -178,7 +179,7 @@ async function sample(pid: number, opts: RunOptions, so: SampleOptions): Promise
 
 /** The final target report: the last sample judged with the measured trends injected. */
 function final(w: Watched, opts: RunOptions): TargetReport {
-  const trends = trendsFromSamples(w.samples);
+  const trends = trendsFromSamples(w.samples, opts.playbook.limits);
   const c: Collected = { ...w.last!, metrics: { ...w.last!.metrics }, probes: [...w.last!.probes], unknowns: [...w.last!.unknowns] };
   // probes asked only once report what they said then
   for (const p of w.dropped) {
@@ -244,17 +245,17 @@ class Screen {
   private drawn = 0;
   private cursorHidden = false;
 
-  private constructor(private readonly out: NodeJS.WriteStream, private readonly tty: boolean, private readonly c: ChalkInstance) {}
+  private constructor(private readonly out: NodeJS.WriteStream, private readonly tty: boolean, private readonly c: ChalkInstance, private readonly limits: Limits) {}
 
-  static async open(o: WatchOptions, out: NodeJS.WriteStream): Promise<Screen> {
+  static async open(o: WatchOptions, out: NodeJS.WriteStream, limits: Limits): Promise<Screen> {
     const tty = !!out.isTTY && process.env.TERM !== 'dumb';
     const color = tty && o.color !== false && !('NO_COLOR' in process.env);
     const { Chalk } = await import('chalk'); // only watch draws with it: loaded here, not at start
-    return new Screen(out, tty, new Chalk({ level: color ? 1 : 0 }));
+    return new Screen(out, tty, new Chalk({ level: color ? 1 : 0 }), limits);
   }
 
   update(w: Watched, so: SampleOptions, elapsedMs: number): void {
-    const trends = trendsFromSamples(w.samples);
+    const trends = trendsFromSamples(w.samples, this.limits);
     const state: LiveState = {
       pid: w.last!.identity.pid,
       comm: clean(w.last!.identity.comm),
@@ -272,7 +273,7 @@ class Screen {
       this.out.write('\x1b[?25l');
       this.cursorHidden = true;
     }
-    const text = renderLive(state, { c: this.c, width: this.out.columns });
+    const text = renderLive(state, { c: this.c, width: this.out.columns, eta: this.limits.eta });
     // move to the start of the previous frame and clear it, then draw the new one
     this.out.write((this.drawn ? `\x1b[${this.drawn}F\x1b[J` : '') + text);
     this.drawn = text.split('\n').length - 1;

@@ -44,7 +44,7 @@ export function evaluate(playbook: Playbook, facts: Facts): { findings: Finding[
         continue;
       }
       judged++;
-      const level = rule.levels.find((l) => test(l.when, facts.metrics));
+      const level = rule.levels.find((l) => test(l.when, facts.metrics, playbook.limits.explosion));
       if (level) fired.push(raise(rule, level, facts));
     }
     fired.sort((a, b) => RANK[b.severity] - RANK[a.severity]);
@@ -102,18 +102,18 @@ function summarize(templates: string[], facts: Facts): string {
   return templates[templates.length - 1].replace(/\{[^{}]+\}/g, (p) => fill(p, facts) ?? '?');
 }
 
-/** Evaluate a condition; a comparison on an absent metric is false. */
-export function test(cond: Condition, metrics: Metrics): boolean {
-  if ('all' in cond) return cond.all.every((c) => test(c, metrics));
-  if ('any' in cond) return cond.any.some((c) => test(c, metrics));
-  if ('not' in cond) return !test(cond.not, metrics);
+/** Evaluate a condition; a comparison on an absent metric (or limit) is false. */
+export function test(cond: Condition, metrics: Metrics, limits: Record<string, number> = {}): boolean {
+  if ('all' in cond) return cond.all.every((c) => test(c, metrics, limits));
+  if ('any' in cond) return cond.any.some((c) => test(c, metrics, limits));
+  if ('not' in cond) return !test(cond.not, metrics, limits);
   if ('exists' in cond) return cond.exists in metrics;
   if ('absent' in cond) return !(cond.absent in metrics);
   const left = metrics[cond.metric];
   if (left === undefined) return false;
   let right: number | string;
   if (typeof cond.value === 'object') {
-    const ref = metrics[cond.value.metric];
+    const ref = 'limit' in cond.value ? limits[cond.value.limit] : metrics[cond.value.metric];
     if (typeof ref !== 'number') return false;
     right = ref * (cond.value.factor ?? 1);
   } else right = cond.value;

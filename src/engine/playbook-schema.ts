@@ -7,11 +7,13 @@ import { z } from 'zod';
 const metricKey = z.string().regex(/^[a-z][A-Za-z0-9]*(\.[A-Za-z0-9<>*]+)*$/, 'a dotted camelCase metric key');
 
 const MetricRef = z.object({ metric: metricKey, factor: z.number().positive().default(1) }).strict();
+/** a number of the playbook's own `limits.explosion`, so a finding and the trend that runs into it share one value */
+const LimitRef = z.object({ limit: metricKey, factor: z.number().positive().default(1) }).strict();
 
 const Comparison = z.object({
   metric: metricKey,
   op: z.enum(['>=', '>', '<=', '<', '==', '!=']),
-  value: z.union([z.number(), z.string(), MetricRef]),
+  value: z.union([z.number(), z.string(), MetricRef, LimitRef]),
 }).strict();
 
 export type Condition =
@@ -58,8 +60,16 @@ export const FindingRuleSchema = z.object({
   seed: z.string().min(1),
 }).strict();
 
+/**
+ * What the code relies on a step for, so renaming a step cannot silently change what it does:
+ * growth (its findings are what diff reports), localised (replicas compared), mitigation (the
+ * closing step: new steps of a team playbook go before it).
+ */
+export const StepRole = z.enum(['growth', 'localised', 'mitigation']);
+
 export const StepSchema = z.object({
   id: z.string(),
+  role: StepRole.optional(),
   question: z.string().min(1),
   /** what the path says when no finding of this step fired: the first template that fills */
   healthy: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
@@ -71,20 +81,72 @@ export const StepSchema = z.object({
   onlyWhenFiring: z.boolean().default(false),
 }).strict();
 
+const count = z.number().positive();
+
+/** The numbers the engine and the views judge by, beside the findings' own thresholds. */
+const LimitsSchema = z.object({
+  /**
+   * counts the runtime puts no ceiling on (Node handles, goroutines): the explosion threshold
+   * stands in as the limit their growth runs into; findings name it as { limit: <key> }
+   */
+  explosion: z.record(metricKey, count),
+  /** growth shape: the later half's slope against the earlier half's (under: decelerating, over: accelerating) */
+  shape: z.object({ decelerating: z.number().positive().max(1), accelerating: z.number().min(1) }).strict(),
+  /** several targets: fewer replicas than `min` tell no odd one out; a difference under a floor is noise */
+  replicas: z.object({ min: z.number().int().min(2), floors: z.record(metricKey, z.number().nonnegative()) }).strict(),
+  /** the watch screen colours a time to the limit under `critical` seconds red, under `warning` yellow */
+  eta: z.object({ critical: count, warning: count }).strict(),
+}).strict();
+
+const WeightsSchema = z.object({
+  /** proctriage top: the riskiest target is the one nearest a limit; CLOSE_WAIT has none, this many counts as at it */
+  risk: z.object({ closeWaitAtLimit: count }).strict(),
+}).strict();
+
+/**
+ * What a playbook that says nothing about limits and weights gets (the built-in one states the
+ * same values, checked by a test): a team playbook written before these existed keeps working.
+ */
+export const DEFAULT_LIMITS: z.infer<typeof LimitsSchema> = {
+  explosion: { 'node.handles.total': 10_000, 'go.goroutines': 100_000 },
+  shape: { decelerating: 1 / 3, accelerating: 2 },
+  replicas: {
+    min: 3,
+    floors: { 'fd.open': 100, 'memory.rss': 100 * 2 ** 20, threads: 50, 'sockets.tcp.total': 100, 'sockets.tcp.closeWait': 10 },
+  },
+  eta: { critical: 86_400, warning: 604_800 },
+};
+export const DEFAULT_WEIGHTS: z.infer<typeof WeightsSchema> = { risk: { closeWaitAtLimit: 100 } };
+
+/** Any part of a section: what a file says is laid over the defaults (or over the playbook it extends). */
+const partialOf = <T extends z.ZodObject>(s: T) => z.object(Object.fromEntries(Object.entries(s.shape).map(([k, v]) => [k, (v instanceof z.ZodObject ? v.partial() : v as z.ZodType).optional()]))).strict();
+
 /** A team playbook may extend the built-in one: its steps and findings replace same-id ones or are added. */
 export const PlaybookFileSchema = z.object({
   schemaVersion: z.literal(1),
   name: z.string().min(1),
   description: z.string().default(''),
   extends: z.literal('default').optional(),
+  limits: partialOf(LimitsSchema).optional(),
+  weights: partialOf(WeightsSchema).optional(),
   steps: z.array(StepSchema).default([]),
   findings: z.array(FindingRuleSchema).default([]),
 }).strict();
 
 export const PlaybookSchema = PlaybookFileSchema.omit({ extends: true }).extend({
+  limits: LimitsSchema,
+  weights: WeightsSchema,
   steps: z.array(StepSchema).min(1),
   findings: z.array(FindingRuleSchema).min(1),
 }).superRefine((pb, ctx) => {
+  pb.steps.forEach((s, i) => {
+    if (s.role && pb.steps.findIndex((x) => x.role === s.role) !== i) ctx.addIssue({ code: 'custom', path: ['steps', i, 'role'], message: `a second step with role "${s.role}"` });
+  });
+  pb.findings.forEach((f, i) => f.levels.forEach((l, j) => eachComparison(l.when, (c) => {
+    if (typeof c.value === 'object' && 'limit' in c.value && !(c.value.limit in pb.limits.explosion)) {
+      ctx.addIssue({ code: 'custom', path: ['findings', i, 'levels', j, 'when'], message: `no limits.explosion."${c.value.limit}"` });
+    }
+  })));
   const steps = new Set(pb.steps.map((s) => s.id));
   const seen = new Set<string>();
   pb.findings.forEach((f, i) => {
@@ -95,6 +157,21 @@ export const PlaybookSchema = PlaybookFileSchema.omit({ extends: true }).extend(
 });
 
 export type Playbook = z.infer<typeof PlaybookSchema>;
+export type Limits = Playbook['limits'];
+export type Weights = Playbook['weights'];
+export type Comparison = z.infer<typeof Comparison>;
+
+export function eachComparison(c: Condition, visit: (c: Comparison) => void): void {
+  if ('all' in c) c.all.forEach((x) => eachComparison(x, visit));
+  else if ('any' in c) c.any.forEach((x) => eachComparison(x, visit));
+  else if ('not' in c) eachComparison(c.not, visit);
+  else if (!('exists' in c) && !('absent' in c)) visit(c);
+}
+
+/** The step a role names, if the playbook has one. */
+export function stepWithRole(pb: Pick<Playbook, 'steps'>, role: z.infer<typeof StepRole>): Step | undefined {
+  return pb.steps.find((s) => s.role === role);
+}
 export type FindingRule = z.infer<typeof FindingRuleSchema>;
 export type Step = z.infer<typeof StepSchema>;
 export type SeverityLevel = z.infer<typeof Severity>;
@@ -116,10 +193,11 @@ export function validatePlaybook(data: unknown, base?: Playbook, registry?: Metr
   const file = PlaybookFileSchema.safeParse(data);
   if (!file.success) return { ok: false, problems: problems(file.error) };
   const { extends: ext, ...own } = file.data;
-  let merged: unknown = own;
-  if (ext) {
-    if (!base) return { ok: false, problems: ['extends: the built-in playbook is not available'] };
-    merged = { ...own, steps: mergeById(base.steps, own.steps), findings: mergeById(base.findings, own.findings) };
+  if (ext && !base) return { ok: false, problems: ['extends: the built-in playbook is not available'] };
+  const under = ext && base ? base : { limits: DEFAULT_LIMITS, weights: DEFAULT_WEIGHTS };
+  let merged: unknown = { ...own, limits: overlay(under.limits, own.limits), weights: overlay(under.weights, own.weights) };
+  if (ext && base) {
+    merged = { ...(merged as object), steps: mergeSteps(base.steps, own.steps), findings: mergeById(base.findings, own.findings) };
   }
   const r = PlaybookSchema.safeParse(merged);
   if (!r.success) return { ok: false, problems: problems(r.error) };
@@ -143,7 +221,7 @@ export function unknownMetrics(pb: Playbook, registry: MetricRegistry): string[]
     else if ('absent' in c) check(c.absent, where);
     else {
       check(c.metric, where);
-      if (typeof c.value === 'object') check(c.value.metric, where);
+      if (typeof c.value === 'object' && 'metric' in c.value) check(c.value.metric, where);
     }
   };
   pb.findings.forEach((f, i) => {
@@ -183,13 +261,36 @@ function problems(err: z.ZodError): string[] {
   });
 }
 
+/** Same-id entries replaced, new ones added at the end. */
 function mergeById<T extends { id: string }>(base: T[], own: T[]): T[] {
   const byId = new Map(own.map((x) => [x.id, x]));
-  const out = base.map((x) => byId.get(x.id) ?? x);
-  // new steps go before the closing mitigation step; new findings at the end
+  return [...base.map((x) => byId.get(x.id) ?? x), ...own.filter((x) => !base.some((b) => b.id === x.id))];
+}
+
+/** As mergeById, but new steps go before the closing (mitigation) step. */
+function mergeSteps(base: Step[], own: Step[]): Step[] {
+  const out = mergeById(base, own);
   const added = own.filter((x) => !base.some((b) => b.id === x.id));
-  const at = out.findIndex((x) => x.id === 'mitigation');
-  if (at >= 0) out.splice(at, 0, ...added);
-  else out.push(...added);
+  const at = out.findIndex((x) => x.role === 'mitigation');
+  if (at < 0 || !added.length) return out;
+  const kept = out.slice(0, out.length - added.length);
+  return [...kept.slice(0, at), ...added, ...kept.slice(at)];
+}
+
+/** Sections of `own` laid over `base`, one level deep (a section's records too): what is not said is kept. */
+function overlay<T extends Record<string, unknown>>(base: T, own: Record<string, unknown> | undefined): T {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(own ?? {})) {
+    const b = base[k];
+    out[k] = isPlain(v) && isPlain(b) ? overlayRecord(b, v) : v;
+  }
+  return out as T;
+}
+
+function overlayRecord(b: Record<string, unknown>, v: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...b };
+  for (const [k, x] of Object.entries(v)) out[k] = isPlain(x) && isPlain(b[k]) ? { ...(b[k] as object), ...x } : x;
   return out;
 }
+
+const isPlain = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);

@@ -1,5 +1,6 @@
 import type { ProcFs } from '../procfs/procfs.js';
 import type { TargetSources } from './sources.js';
+import type { Coded, MessageId } from '../messages.js';
 
 export type MetricValue = number | string;
 export type Metrics = Record<string, MetricValue>;
@@ -18,6 +19,9 @@ export interface Unknown {
   reason: string;
   hint?: string;
 }
+
+/** What a probe returns as unknown: a coded reason and hint (words in src/messages.ts), or for the runtime probes still the sentence. */
+export type ProbeUnknown = Unknown | ({ metric?: string; probe?: string; hint?: MessageId } & Coded);
 
 export interface ProbeMeta {
   id: string;
@@ -72,7 +76,7 @@ export interface ProbeContext {
 export interface ProbeOutput {
   metrics: Metrics;
   evidence?: Record<string, unknown>;
-  unknowns?: Unknown[];
+  unknowns?: ProbeUnknown[];
   /** set when only part of what the probe reads was readable */
   partial?: string;
   /** set when the probe does not apply to this target (e.g. a Node probe on a Go process) */

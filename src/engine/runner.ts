@@ -1,7 +1,8 @@
 import { hostname, release } from 'node:os';
 import type { ProcFs } from '../procfs/procfs.js';
-import type { Playbook } from './playbook-schema.js';
-import { declares, type Metrics, type Probe, type ProbeOptions, type ProbeOutput, type ProbeRun, type Unknown } from './probe.js';
+import type { Limits, Playbook } from './playbook-schema.js';
+import { declares, type Metrics, type Probe, type ProbeOptions, type ProbeOutput, type ProbeRun, type ProbeUnknown, type Unknown } from './probe.js';
+import { say, words } from '../messages.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
 import { NoSuchProcess, ProctriageError, TimeoutExpired } from '../errors.js';
@@ -38,7 +39,7 @@ export async function diagnose(pids: number[], opts: RunOptions): Promise<Report
       collected.push(failedTarget(pid, err));
     }
   }
-  if (opts.compareTargets !== false) addFleetMetrics(collected.filter((c): c is Collected => 'identity' in c));
+  if (opts.compareTargets !== false) addFleetMetrics(collected.filter((c): c is Collected => 'identity' in c), opts.playbook.limits.replicas);
   const targets = collected.map((c) => ('identity' in c ? judge(c, opts) : c));
   const status = overallStatus(targets.map((t) => t.status));
   return {
@@ -78,7 +79,7 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
     if (out) {
       Object.assign(c.metrics, out.metrics);
       Object.assign(c.evidence, out.evidence ?? {});
-      c.unknowns.push(...(out.unknowns ?? []));
+      c.unknowns.push(...(out.unknowns ?? []).map(worded));
     } else if (run.status !== 'skipped') {
       c.unknowns.push(unknownFor(opts.probes[i], run));
     }
@@ -108,21 +109,16 @@ function stillRunning(proc: ProcFs, pid: number, startTicks: number): boolean {
 
 /**
  * "Is it localised to one replica?": with several targets, each gets fleet.<key>.ratio =
- * its value / the median of its peers. A difference below the floor is noise, not an outlier.
+ * its value / the median of its peers, for every key the playbook's limits.replicas.floors
+ * names. A difference below the floor is noise, not an outlier.
  */
-const FLEET_FLOORS: Record<string, number> = {
-  'fd.open': 100, 'memory.rss': 100 * 2 ** 20, threads: 50, 'sockets.tcp.total': 100, 'sockets.tcp.closeWait': 10,
-};
-
-export const FLEET_KEYS = Object.keys(FLEET_FLOORS);
-
-export function addFleetMetrics(targets: Collected[]): void {
+export function addFleetMetrics(targets: Collected[], replicas: Limits['replicas']): void {
   const groups = new Map<string, Collected[]>();
   for (const t of targets) {
     const key = replicaKey(t.identity);
     groups.set(key, [...(groups.get(key) ?? []), t]);
   }
-  for (const group of groups.values()) compareReplicas(group);
+  for (const group of groups.values()) compareReplicas(group, replicas);
 }
 
 /**
@@ -135,15 +131,13 @@ export function replicaKey(id: Pick<Identity, 'exe' | 'cmdline' | 'comm'>): stri
   return [id.exe ?? '', ...args.map((a) => a.replace(/\d+/g, '#'))].join('\0');
 }
 
-/** Below this many replicas nothing tells the odd one out: of two that differ, either may be. */
-export const MIN_REPLICAS = 3;
-
-function compareReplicas(targets: Collected[]): void {
-  if (targets.length < MIN_REPLICAS) return;
+/** Below limits.replicas.min replicas nothing tells the odd one out: of two that differ, either may be. */
+function compareReplicas(targets: Collected[], replicas: Limits['replicas']): void {
+  if (targets.length < replicas.min) return;
   targets.forEach((t, i) => {
     const peers = targets.filter((_, j) => j !== i);
     t.metrics['fleet.peers'] = peers.length;
-    for (const [key, floor] of Object.entries(FLEET_FLOORS)) {
+    for (const [key, floor] of Object.entries(replicas.floors)) {
       const v = t.metrics[key];
       const values = peers.map((p) => p.metrics[key]).filter((x): x is number => typeof x === 'number');
       if (typeof v !== 'number' || !values.length) continue;
@@ -263,8 +257,14 @@ function unknownFor(probe: Probe, run: ProbeRun): Unknown {
   return {
     probe: probe.meta.id,
     reason: run.error ?? run.status,
-    ...(run.status === 'denied' ? { hint: 'run as the same user as the target, or as root' } : {}),
+    ...(run.status === 'denied' ? { hint: say('hint.sameUser') } : {}),
   };
+}
+
+/** A probe's coded unknown in words, from the message catalogue. */
+function worded(u: ProbeUnknown): Unknown {
+  if (!('code' in u)) return u;
+  return { ...(u.metric ? { metric: u.metric } : {}), ...(u.probe ? { probe: u.probe } : {}), reason: words(u), ...(u.hint ? { hint: say(u.hint) } : {}) };
 }
 
 export function hostInfo(proc: ProcFs): Report['host'] {

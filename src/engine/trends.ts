@@ -15,6 +15,10 @@
  * zeros: not a drift either. A leak moves every increment up and passes both.
  */
 import type { Metrics } from './probe.js';
+import type { Limits } from './playbook-schema.js';
+
+/** What the trends take from the playbook: the stand-in limits and the shape ratios. */
+export type TrendLimits = Pick<Limits, 'explosion' | 'shape'>;
 
 export interface Trend {
   perHour: number;
@@ -33,10 +37,6 @@ export interface Trend {
  * slows down or levels off; a leak keeps its pace or speeds up.
  */
 export type Shape = 'steady' | 'accelerating' | 'decelerating' | 'levelling-off';
-/** The later half grows at under this share of the earlier half's rate: decelerating. */
-export const DECELERATING = 1 / 3;
-/** ... at over this multiple: accelerating. */
-export const ACCELERATING = 2;
 
 export interface Point {
   /** seconds (any origin) */
@@ -60,8 +60,8 @@ export interface Resource {
   unit: 'count' | 'bytes';
   /** the value of the series in one sample, or undefined when unknown */
   value(m: Metrics): number | undefined;
-  /** the limit the series runs into, or undefined when there is none */
-  limit(m: Metrics): number | undefined;
+  /** the limit the series runs into, or undefined when there is none (`explosion`: the playbook's stand-ins) */
+  limit(m: Metrics, explosion: Record<string, number>): number | undefined;
   /** what is already used of that limit (defaults to the series value) */
   used?(m: Metrics): number | undefined;
   /** the limit is an explosion threshold standing in for a limit the runtime does not have */
@@ -70,9 +70,8 @@ export interface Resource {
 
 const num = (m: Metrics, k: string): number | undefined => (typeof m[k] === 'number' && Number.isFinite(m[k]) ? (m[k] as number) : undefined);
 
-/** Go goroutines and Node handles have no hard ceiling: their explosion thresholds stand in as the limit. */
-export const GOROUTINE_LIMIT = 100_000;
-export const HANDLE_LIMIT = 10_000;
+/** Go goroutines and Node handles have no hard ceiling: the playbook's explosion thresholds stand in as the limit. */
+const standIn = (key: string) => (_: Metrics, explosion: Record<string, number>) => explosion[key];
 
 /**
  * The resources whose growth the playbook judges. Memory is the cgroup's unreclaimable memory against
@@ -101,7 +100,7 @@ export const RESOURCES: Resource[] = [
   },
   {
     key: 'node.handles.total', label: 'Node handles', unit: 'count',
-    value: (m) => num(m, 'node.handles.total'), limit: () => HANDLE_LIMIT, threshold: true,
+    value: (m) => num(m, 'node.handles.total'), limit: standIn('node.handles.total'), threshold: true,
   },
   {
     // the V8 old generation against its own limit: where a heap leak ends, with or without a
@@ -114,7 +113,7 @@ export const RESOURCES: Resource[] = [
   },
   {
     key: 'go.goroutines', label: 'goroutines', unit: 'count',
-    value: (m) => num(m, 'go.goroutines'), limit: () => GOROUTINE_LIMIT, threshold: true,
+    value: (m) => num(m, 'go.goroutines'), limit: standIn('go.goroutines'), threshold: true,
   },
 ];
 
@@ -249,13 +248,13 @@ export interface SeriesStats {
 }
 
 /** Slope and significance of growth for one series (points in time order), and its shape when it grows. */
-export function analyseSeries(all: Point[]): SeriesStats {
+export function analyseSeries(all: Point[], shape: TrendLimits['shape']): SeriesStats {
   const points = thin(all);
   const slope = theilSen(points);
   const mk = mannKendall(points, slope);
   const drift = driftTest(points);
   const significant = all.length >= MIN_SAMPLES && slope > 0 && mk.z > Z_99 && drift.significant;
-  return { slope, samples: all.length, significant, ...(significant ? { shape: growthShape(points) } : {}), mk, drift };
+  return { slope, samples: all.length, significant, ...(significant ? { shape: growthShape(points, shape) } : {}), mk, drift };
 }
 
 /**
@@ -263,13 +262,13 @@ export function analyseSeries(all: Point[]): SeriesStats {
  * The test needs no uptime: a restarted process that leaks again is judged at once, and a warm-up
  * that levels off is told apart whenever it happens.
  */
-export function growthShape(points: Point[]): Shape {
+export function growthShape(points: Point[], ratios: TrendLimits['shape']): Shape {
   const half = points.length >> 1;
   const early = theilSen(points.slice(0, half + 1)), late = theilSen(points.slice(half));
   if (late <= 0) return 'levelling-off';
   if (early <= 0) return 'accelerating';
-  if (late < early * DECELERATING) return 'decelerating';
-  return late > early * ACCELERATING ? 'accelerating' : 'steady';
+  if (late < early * ratios.decelerating) return 'decelerating';
+  return late > early * ratios.accelerating ? 'accelerating' : 'steady';
 }
 
 /** Whether a shape is that of a leak rather than of warm-up. */
@@ -293,7 +292,7 @@ export interface Sample {
  * Measured trends for every resource present in the samples. The time to exhaustion is only
  * given for significant growth: a projection from noise is not a forecast.
  */
-export function trendsFromSamples(samples: Sample[]): Record<string, Trend> {
+export function trendsFromSamples(samples: Sample[], limits: TrendLimits): Record<string, Trend> {
   const out: Record<string, Trend> = {};
   const last = samples[samples.length - 1]?.metrics;
   if (!last) return out;
@@ -304,13 +303,13 @@ export function trendsFromSamples(samples: Sample[]): Record<string, Trend> {
       if (v !== undefined) points.push({ t: s.t, v });
     }
     if (!points.length) continue;
-    out[r.key] = measuredTrend(r, analyseSeries(points), last, points[points.length - 1].t - points[0].t);
+    out[r.key] = measuredTrend(r, analyseSeries(points, limits.shape), last, points[points.length - 1].t - points[0].t, limits);
   }
   return out;
 }
 
-function measuredTrend(r: Resource, st: Pick<SeriesStats, 'slope' | 'samples' | 'significant' | 'shape'>, last: Metrics, windowSeconds: number): Trend {
-  const limit = r.limit(last);
+function measuredTrend(r: Resource, st: Pick<SeriesStats, 'slope' | 'samples' | 'significant' | 'shape'>, last: Metrics, windowSeconds: number, limits: TrendLimits): Trend {
+  const limit = r.limit(last, limits.explosion);
   const t: Trend = { perHour: round(st.slope * 3600), samples: st.samples, significant: st.significant, windowSeconds: Math.round(windowSeconds) };
   if (st.shape) t.shape = st.shape;
   if (limit !== undefined && Number.isFinite(limit)) t.limit = limit;
@@ -380,7 +379,7 @@ export function metricChanges(a: Metrics, b: Metrics, seconds: number): MetricCh
  * the earlier level, and 10 units or 16 MiB): a coarse guard, stated in the report, since two
  * points carry no measure of noise.
  */
-export function twoPointTrends(a: Metrics, b: Metrics, seconds: number): Record<string, Trend> {
+export function twoPointTrends(a: Metrics, b: Metrics, seconds: number, limits: TrendLimits): Record<string, Trend> {
   const out: Record<string, Trend> = {};
   if (!(seconds > 0)) return out;
   for (const r of RESOURCES) {
@@ -390,12 +389,13 @@ export function twoPointTrends(a: Metrics, b: Metrics, seconds: number): Record<
     const floor = Math.max(TWO_POINT_FLOOR.relative * Math.abs(x), r.unit === 'bytes' ? TWO_POINT_FLOOR.bytes : TWO_POINT_FLOOR.count);
     // two points have no shape: a rise over the floor is taken at face value
     const significant = y - x >= floor;
-    out[r.key] = measuredTrend(r, { slope, samples: 2, significant, ...(significant ? { shape: 'steady' as const } : {}) }, b, seconds);
+    out[r.key] = measuredTrend(r, { slope, samples: 2, significant, ...(significant ? { shape: 'steady' as const } : {}) }, b, seconds, limits);
   }
   return out;
 }
 
-/** Ids of the playbook's growth findings (its growth step): what a diff reports. */
-export function growthRuleIds(playbook: { findings: { id: string; step: string }[] }): Set<string> {
-  return new Set(playbook.findings.filter((f) => f.step === 'growth').map((f) => f.id));
+/** Ids of the playbook's growth findings (those of its step with role growth): what a diff reports. */
+export function growthRuleIds(playbook: { steps: { id: string; role?: string }[]; findings: { id: string; step: string }[] }): Set<string> {
+  const step = playbook.steps.find((s) => s.role === 'growth');
+  return new Set(step ? playbook.findings.filter((f) => f.step === step.id).map((f) => f.id) : []);
 }

@@ -11,6 +11,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { say } from '../messages.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import { hasSignal, parseProcStatus } from '../procfs/proc-status.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
@@ -86,7 +87,7 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
     exe = proc.readlinkOrGone(pid, 'exe');
   } catch (err) {
     if (err instanceof ProctriageError && err.code === 'ACCESS_DENIED') {
-      return { ok: false, reason: `cannot read /proc/${pid}/exe to verify that the target is Node.js, and SIGUSR1 kills a process that does not handle it`, hint: 'run as the same user as the target, or as root' };
+      return { ok: false, reason: say('node.exeUnreadable', { pid }), hint: say('hint.sameUser') };
     }
     throw err;
   }
@@ -98,7 +99,7 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
     if (readElf) elf = exeIsNode(proc, pid);
   } catch (err) {
     if (err instanceof ProctriageError && err.code === 'ACCESS_DENIED') {
-      return { ok: false, reason: `cannot read the executable of pid ${pid} to verify that it is Node.js, and SIGUSR1 kills a process that does not handle it`, hint: 'run as the same user as the target, or as root' };
+      return { ok: false, reason: say('node.executableUnreadable', { pid }), hint: say('hint.sameUser') };
     }
     throw err;
   }

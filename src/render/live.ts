@@ -63,7 +63,8 @@ function label(key: string): string {
 }
 
 /** The live screen: one row per resource (value, sparkline, slope per hour, time to its limit). */
-export function renderLive(s: LiveState, opts: { c: ChalkInstance; width?: number }): string {
+/** `eta`: the playbook's horizons (limits.eta) a time to the limit is coloured by. */
+export function renderLive(s: LiveState, opts: { c: ChalkInstance; width?: number; eta: { critical: number; warning: number } }): string {
   const { c } = opts;
   const width = Math.max(72, opts.width || 100);
   // resource 14 + now 11 + rate 16 + limit ~22 + margins: the sparkline gets what is left
@@ -79,7 +80,7 @@ export function renderLive(s: LiveState, opts: { c: ChalkInstance; width?: numbe
     if (t && t.samples >= 2) {
       rate = t.significant ? rateText(r.key, t) : `~ ${rateText(r.key, t)}`;
       if (t.significant && t.etaSeconds !== undefined) {
-        const tone = t.etaSeconds < 86_400 ? c.red.bold : t.etaSeconds < 604_800 ? c.yellow : c.reset;
+        const tone = t.etaSeconds < opts.eta.critical ? c.red.bold : t.etaSeconds < opts.eta.warning ? c.yellow : c.reset;
         limit = tone(`${amount(r.key, t.limit ?? 0)} in ${formatDuration(t.etaSeconds)}`);
       } else if (t.limit !== undefined) limit = c.dim(`${amount(r.key, t.limit)}`);
       else limit = c.dim('none');

@@ -314,3 +314,64 @@ describe('metrics a playbook names must exist', () => {
     assert.equal(metricRegistry().known('trend.fd.open.leakShaped'), true);
   });
 });
+
+describe('limits, weights and step roles live in the playbook', () => {
+  const base = loadDefault();
+
+  test('a playbook that says nothing about limits or weights gets the built-in values', async () => {
+    const { DEFAULT_LIMITS, DEFAULT_WEIGHTS } = await import('../../src/engine/playbook-schema.js');
+    const r = validatePlaybook(minimal());
+    assert.ok(r.ok, r.ok ? '' : r.problems.join('\n'));
+    assert.deepEqual(r.playbook.limits, base.limits);
+    assert.deepEqual(r.playbook.weights, base.weights);
+    assert.deepEqual(base.limits, DEFAULT_LIMITS, 'default.yaml states the schema defaults');
+    assert.deepEqual(base.weights, DEFAULT_WEIGHTS);
+  });
+
+  test('the stand-in limit of a count and the findings on it are one number: moving it moves both', async () => {
+    const { trendsFromSamples } = await import('../../src/engine/trends.js');
+    const r = validatePlaybook({ schemaVersion: 1, name: 'team', extends: 'default', limits: { explosion: { 'node.handles.total': 4000 } } }, base);
+    assert.ok(r.ok, r.ok ? '' : r.problems.join('\n'));
+    assert.equal(r.playbook.limits.explosion['go.goroutines'], 100_000, 'what the team did not say is kept');
+    assert.deepEqual(r.playbook.limits.replicas, base.limits.replicas);
+    const at = (pb: Playbook, n: number) => evaluate(pb, { pid: 1, metrics: { 'node.handles.total': n }, evidence: {} }).findings.map((f) => f.id);
+    assert.deepEqual(at(base, 999), []);
+    assert.deepEqual(at(base, 1000), ['handle-leak']);
+    assert.deepEqual(at(r.playbook, 400), ['handle-leak'], 'a tenth of the new stand-in');
+    assert.deepEqual(at(r.playbook, 399), []);
+    const samples = Array.from({ length: 10 }, (_, i) => ({ t: i, metrics: { 'node.handles.total': 100 + i } }));
+    assert.equal(trendsFromSamples(samples, base.limits)['node.handles.total'].limit, 10_000);
+    assert.equal(trendsFromSamples(samples, r.playbook.limits)['node.handles.total'].limit, 4000);
+  });
+
+  test('a finding may name only a limit the playbook declares', () => {
+    const pb = minimal();
+    pb.findings[0].levels[0].when = { metric: 'fd.open', op: '>=', value: { limit: 'fd.open' } };
+    assert.ok(problemsOf(pb).some((x) => /no limits\.explosion\."fd\.open"/.test(x)), problemsOf(pb).join('\n'));
+  });
+
+  test('a bad limit is rejected (a ratio out of range, an unknown key)', () => {
+    assert.ok(problemsOf({ ...minimal(), limits: { shape: { decelerating: 3 } } }).some((x) => /^limits\.shape\.decelerating:/.test(x)));
+    assert.ok(problemsOf({ ...minimal(), weights: { risk: { closeWait: 100 } } }).some((x) => /^weights\.risk/.test(x)));
+  });
+
+  test('diff reports the findings of the growth role, whatever the step is called', async () => {
+    const { growthRuleIds } = await import('../../src/engine/trends.js');
+    assert.ok(growthRuleIds(base).has('fd-growth'));
+    const pb = minimal();
+    pb.steps.splice(1, 0, { id: 'over-time', role: 'growth', question: 'Growing?', healthy: 'no' });
+    pb.findings.push({ ...pb.findings[0], id: 'fd-climb', step: 'over-time' });
+    const r = validatePlaybook(pb);
+    assert.ok(r.ok, r.ok ? '' : r.problems.join('\n'));
+    assert.deepEqual([...growthRuleIds(r.playbook)], ['fd-climb']);
+    pb.steps[0].role = 'growth';
+    assert.ok(problemsOf(pb).some((x) => /a second step with role "growth"/.test(x)));
+  });
+
+  test('new steps go before the step with role mitigation, whatever it is called', () => {
+    const renamed = { ...base, steps: base.steps.map((s) => (s.role === 'mitigation' ? { ...s, id: 'buy-time' } : s)) };
+    const r = validatePlaybook({ schemaVersion: 1, name: 'team', extends: 'default', steps: [{ id: 'disk', question: 'Disk?', healthy: 'no' }] }, renamed);
+    assert.ok(r.ok, r.ok ? '' : r.problems.join('\n'));
+    assert.deepEqual(r.playbook.steps.map((s) => s.id).slice(-2), ['disk', 'buy-time']);
+  });
+});

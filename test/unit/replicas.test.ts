@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addFleetMetrics, replicaKey, type Collected } from '../../src/engine/runner.js';
+import { builtinPlaybook } from '../../src/engine/playbook.js';
+
+const REPLICAS = builtinPlaybook().limits.replicas;
 
 const target = (pid: number, exe: string, cmdline: string[], fdOpen: number): Collected => ({
   identity: { pid, comm: cmdline[0].slice(0, 15), ppid: 1, state: 'S', cmdline, exe, startedAt: '', uptimeSeconds: 3600, startTicks: pid },
@@ -22,7 +25,7 @@ test('only replicas are compared: different roles get no fleet metrics, so no re
   const writer = target(2, pg, ['postgres: 15/main: background writer '], 10);
   const workers = [300, 10, 12, 11].map((n, i) => target(10 + i, '/usr/sbin/nginx', ['nginx: worker process'], n));
   const script = target(20, '/usr/bin/python3.11', ['python3', 'job.py'], 500);
-  addFleetMetrics([checkpointer, writer, ...workers, script]);
+  addFleetMetrics([checkpointer, writer, ...workers, script], REPLICAS);
   for (const t of [checkpointer, writer, script]) assert.equal(t.metrics['fleet.peers'], undefined, String(t.identity.cmdline));
   assert.equal(workers[0].metrics['fleet.peers'], 3);
   assert.equal(workers[0].metrics['fleet.fd.open.ratio'], 27.27); // 300 against a median of 11
@@ -31,6 +34,6 @@ test('only replicas are compared: different roles get no fleet metrics, so no re
 
 test('two replicas are not compared: of two that differ, nothing says which one is odd', () => {
   const pair = [400, 10].map((n, i) => target(30 + i, '/usr/sbin/nginx', ['nginx: worker process'], n));
-  addFleetMetrics(pair);
+  addFleetMetrics(pair, REPLICAS);
   assert.equal(pair[0].metrics['fleet.peers'], undefined);
 });

@@ -8,6 +8,8 @@ import { judge, type Collected } from '../../src/engine/runner.js';
 import { builtinPlaybook } from '../../src/engine/playbook.js';
 import { PROBES } from '../../probes/index.js';
 
+const LIMITS = builtinPlaybook().limits;
+
 /** Deterministic pseudo-random numbers (an LCG), so a failure reproduces. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -22,7 +24,7 @@ function gauss(r: () => number): number {
 const series = (n: number, f: (i: number) => number, dt = 1): Point[] => Array.from({ length: n }, (_, i) => ({ t: i * dt, v: f(i) }));
 const rate = (gen: () => Point[], runs: number) => {
   let k = 0;
-  for (let i = 0; i < runs; i++) if (analyseSeries(gen()).significant) k++;
+  for (let i = 0; i < runs; i++) if (analyseSeries(gen(), LIMITS.shape).significant) k++;
   return k / runs;
 };
 
@@ -67,7 +69,7 @@ describe('significance: leaks count, noise does not', () => {
   test('a steady fd leak sampled with timing jitter is significant, slope exact', () => {
     const r = rng(1);
     const pts = series(16, (i) => 20 + i).map((p) => ({ t: p.t * 0.25 + (r() - 0.5) * 0.02, v: p.v }));
-    const s = analyseSeries(pts);
+    const s = analyseSeries(pts, LIMITS.shape);
     assert.equal(s.significant, true);
     assert.ok(Math.abs(s.slope * 3600 - 14_400) < 0.05 * 14_400);
   });
@@ -100,13 +102,13 @@ describe('significance: leaks count, noise does not', () => {
   });
 
   test('a one-off step (a pool filling once) is not growth', () => {
-    assert.equal(analyseSeries(series(20, (i) => (i < 10 ? 100 : 150))).significant, false);
-    assert.equal(analyseSeries(series(20, (i) => (i < 19 ? 100 : 400))).significant, false);
+    assert.equal(analyseSeries(series(20, (i) => (i < 10 ? 100 : 150)), LIMITS.shape).significant, false);
+    assert.equal(analyseSeries(series(20, (i) => (i < 19 ? 100 : 400)), LIMITS.shape).significant, false);
   });
 
   test('too few samples are never significant, and a falling series never is', () => {
-    assert.equal(analyseSeries(series(7, (i) => i)).significant, false);
-    assert.equal(analyseSeries(series(30, (i) => -i)).significant, false);
+    assert.equal(analyseSeries(series(7, (i) => i), LIMITS.shape).significant, false);
+    assert.equal(analyseSeries(series(30, (i) => -i), LIMITS.shape).significant, false);
   });
 });
 
@@ -115,7 +117,7 @@ describe('trends from samples', () => {
     Array.from({ length: n }, (_, i) => ({ t: i * 0.25, metrics: { 'fd.open': 20 + i, 'fd.limit': 512, threads: 7, ...extra(i) } }));
 
   test('fd.open: slope per hour, ETA to fd.limit from the last level, and the trend.* metrics', () => {
-    const tr = trendsFromSamples(leak(17));
+    const tr = trendsFromSamples(leak(17), LIMITS);
     assert.deepEqual(tr['fd.open'], { perHour: 14_400, samples: 17, significant: true, shape: 'steady', windowSeconds: 4, limit: 512, etaSeconds: Math.round((512 - 36) / 4) });
     assert.equal(tr.threads.significant, false);
     assert.equal(tr.threads.etaSeconds, undefined);
@@ -130,11 +132,11 @@ describe('trends from samples', () => {
   });
 
   test('memory is the cgroup\'s unreclaimable memory against its limit, or the RSS with no limit (so no ETA)', () => {
-    const withLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6 + i * 1e6, 'cgroup.memory.limit': 200e6, 'memory.rss': 5e6 })));
+    const withLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6 + i * 1e6, 'cgroup.memory.limit': 200e6, 'memory.rss': 5e6 })), LIMITS);
     assert.equal(withLimit.memory.limit, 200e6);
     assert.equal(withLimit.memory.significant, true);
     assert.equal(withLimit.memory.etaSeconds, Math.round((200e6 - 111e6) / 4e6));
-    const noLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6, 'memory.rss': 50e6 + i * 1e6 })));
+    const noLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6, 'memory.rss': 50e6 + i * 1e6 })), LIMITS);
     assert.equal(noLimit.memory.perHour, 4e6 * 3600);
     assert.equal(noLimit.memory.significant, true);
     assert.equal(noLimit.memory.limit, undefined);
@@ -144,14 +146,14 @@ describe('trends from samples', () => {
   test('threads run into the pids limit counting every task of the cgroup; sockets into the fd limit', () => {
     const tr = trendsFromSamples(Array.from({ length: 10 }, (_, i) => ({
       t: i, metrics: { threads: 10 + i, 'cgroup.pids.limit': 100, 'cgroup.pids.current': 50 + i, 'sockets.tcp.total': 5 + 2 * i, 'fd.open': 30 + 2 * i, 'fd.limit': 1030 },
-    })));
+    })), LIMITS);
     assert.equal(tr.threads.etaSeconds, 100 - 59);
     assert.equal(tr['sockets.tcp.total'].etaSeconds, (1030 - 48) / 2);
     assert.equal(tr['sockets.tcp.total'].limit, 1030);
   });
 
   test('Node handles and goroutines use their explosion thresholds as the limit', () => {
-    const tr = trendsFromSamples(Array.from({ length: 10 }, (_, i) => ({ t: i, metrics: { 'node.handles.total': 100 + i, 'go.goroutines': 1000 + 10 * i } })));
+    const tr = trendsFromSamples(Array.from({ length: 10 }, (_, i) => ({ t: i, metrics: { 'node.handles.total': 100 + i, 'go.goroutines': 1000 + 10 * i } })), LIMITS);
     assert.equal(tr['node.handles.total'].limit, 10_000);
     assert.equal(tr['go.goroutines'].limit, 100_000);
     assert.equal(tr['go.goroutines'].etaSeconds, Math.round((100_000 - 1090) / 10));
@@ -177,7 +179,7 @@ describe('one look has no rate', () => {
     assert.equal(once.trends, undefined, 'a level over the uptime is not a rate');
     assert.ok(!once.findings.some((f) => f.id.endsWith('-growth')));
     const samples: Sample[] = Array.from({ length: 12 }, (_, i) => ({ t: i * 60, metrics: { ...c.metrics, 'fd.open': 880 + i * 2 } }));
-    const trends = trendsFromSamples(samples);
+    const trends = trendsFromSamples(samples, LIMITS);
     const watched = judge(c, { playbook, redact: true, probes: PROBES }, { metrics: trendMetrics(trends, 12), trends });
     assert.equal(watched.findings.find((x) => x.id === 'fd-growth')?.severity, 'critical');
   });
@@ -188,7 +190,7 @@ describe('growth judged by its shape, whatever the uptime', () => {
   /** memory-growth for a series of unreclaimable cgroup memory, one sample a second, at an uptime */
   const judgeMemory = (values: number[], limit: number, uptimeSeconds = 60) => {
     const samples: Sample[] = values.map((v, i) => ({ t: i, metrics: { 'cgroup.memory.limit': limit, 'cgroup.memory.unreclaimable': Math.round(v), 'memory.rss': Math.round(v), 'process.uptimeSeconds': uptimeSeconds } }));
-    const trends = trendsFromSamples(samples);
+    const trends = trendsFromSamples(samples, LIMITS);
     const c: Collected = {
       identity: { pid: 42, comm: 'svc', ppid: 1, state: 'S', cmdline: ['svc'], startedAt: '2024-01-01T00:00:00.000Z', uptimeSeconds, startTicks: 1 },
       metrics: samples[samples.length - 1].metrics, evidence: {}, unknowns: [], probes: [], actions: [],
@@ -224,7 +226,7 @@ describe('growth judged by its shape, whatever the uptime', () => {
   });
 
   test('accelerating growth is a leak', () => {
-    assert.equal(growthShape(Array.from({ length: 40 }, (_, i) => ({ t: i, v: i * i }))), 'accelerating');
+    assert.equal(growthShape(Array.from({ length: 40 }, (_, i) => ({ t: i, v: i * i })), LIMITS.shape), 'accelerating');
   });
 
   test('a steady creep projected far beyond the time watched is a warning to watch longer, not critical', () => {
@@ -249,10 +251,10 @@ describe('two snapshots', () => {
 
   test('growth from two points must clear 10 % of the level and an absolute floor', () => {
     const a = { 'fd.open': 100, 'fd.limit': 1000 };
-    assert.equal(twoPointTrends(a, { 'fd.open': 109, 'fd.limit': 1000 }, 3600)['fd.open'].significant, false);
-    const t = twoPointTrends(a, { 'fd.open': 130, 'fd.limit': 1000 }, 3600)['fd.open'];
+    assert.equal(twoPointTrends(a, { 'fd.open': 109, 'fd.limit': 1000 }, 3600, LIMITS)['fd.open'].significant, false);
+    const t = twoPointTrends(a, { 'fd.open': 130, 'fd.limit': 1000 }, 3600, LIMITS)['fd.open'];
     assert.deepEqual(t, { perHour: 30, samples: 2, significant: true, shape: 'steady', windowSeconds: 3600, limit: 1000, etaSeconds: (870 / 30) * 3600 });
-    const mem = twoPointTrends({ 'memory.rss': 10e6 }, { 'memory.rss': 20e6 }, 60).memory;
+    const mem = twoPointTrends({ 'memory.rss': 10e6 }, { 'memory.rss': 20e6 }, 60, LIMITS).memory;
     assert.equal(mem.significant, false, 'under 16 MiB is not enough');
   });
 });
