@@ -8,7 +8,7 @@ import { BundleProcFs } from '../bundle/procfs.js';
 import { openBundle } from '../bundle/bundle.js';
 import { assembleReport, runOptions } from '../bundle/session.js';
 import { PROBES } from '../../probes/index.js';
-import { loadSnapshot } from './diff.js';
+import { loadSnapshot } from '../bundle/snapshot.js';
 import { outputFormat, render, warnIfUnredacted, type OutputOptions } from './options.js';
 import { SnapshotInvalid } from '../errors.js';
 
