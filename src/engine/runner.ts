@@ -8,8 +8,7 @@ import { NoSuchProcess, ProctriageError, TimeoutExpired } from '../errors.js';
 import { clean, cleanDeep, redactArgv, redactText } from './redact.js';
 import { parseMountinfo } from '../procfs/cgroup.js';
 import { parseProcStat, PF_EXITING } from '../procfs/proc-stat.js';
-import { EXIT, overallStatus, statusOfFindings, type Report, type TargetReport } from './report.js';
-import { SCHEMA_VERSION } from './schema-version.js';
+import { assembleReport, statusOfFindings, type Report, type TargetReport } from './report.js';
 import type { Trend } from './trends.js';
 
 export interface RunOptions {
@@ -40,18 +39,7 @@ export async function diagnose(pids: number[], opts: RunOptions): Promise<Report
   }
   if (opts.compareTargets !== false) addFleetMetrics(collected.filter((c): c is Collected => 'identity' in c));
   const targets = collected.map((c) => ('identity' in c ? judge(c, opts) : c));
-  const status = overallStatus(targets.map((t) => t.status));
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    tool: { name: 'proctriage', version: opts.version },
-    capturedAt: new Date().toISOString(),
-    host: hostInfo(opts.proc),
-    status,
-    exitCode: EXIT[status],
-    redacted: opts.redact,
-    playbook: opts.playbook.name,
-    targets,
-  };
+  return assembleReport(targets, opts, hostInfo(opts.proc));
 }
 
 export interface Collected {
