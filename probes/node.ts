@@ -4,7 +4,7 @@ import { ProctriageError } from '../src/errors.js';
 import { identifyRuntime } from './runtime.js';
 import { probe as cgroupProbe } from './cgroup.js';
 import {
-  CdpSession, assertConnectAllowed, formatAddress, listTargets, parseInspectAddress, type InspectorAddress,
+  CdpSession, CdpTimeout, assertConnectAllowed, formatAddress, listTargets, parseInspectAddress, type InspectorAddress,
 } from '../src/transports/inspector.js';
 import { listenersFrom, ownListeners, inspectorCandidates, parseInspectFlags, sameNetNamespace, ownsListenPort, type InspectFlags } from '../src/node/locate.js';
 import { checkActivation, DeadMan, inspectorClients, sendSigusr1AndWait, waitListenerGone, type Guard, type Opened } from '../src/node/activate.js';
@@ -360,12 +360,11 @@ async function readFacts(a: Attached, budget: Budget, out: Out): Promise<void> {
  * loop's delay. Undefined when the peer itself is the problem.
  */
 async function blockedFor(a: Attached, err: unknown, budget: Budget): Promise<number | undefined> {
-  const m = /did not answer Runtime\.evaluate within (\d+) ms/.exec((err as Error)?.message ?? '');
   // a wait cut short by the budget proves little: claim a blocked loop only after a real wait
-  if (!m || Number(m[1]) < 1000 || a.session.closed || a.session.malformed) return undefined;
+  if (!(err instanceof CdpTimeout) || err.method !== 'Runtime.evaluate' || err.waitedMs < 1000 || a.session.closed || a.session.malformed) return undefined;
   const heap = await a.session.send('Runtime.getHeapUsage', undefined, budget.deadline(700)).catch(() => undefined);
   if (!heap || typeof heap.usedSize !== 'number') return undefined;
-  return Math.max(0, Number(m[1]) - 300);
+  return Math.max(0, err.waitedMs - 300);
 }
 
 /** --heap-snapshot and --report: opt-in, after the cheap facts, each pauses the target. */

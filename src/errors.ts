@@ -98,6 +98,12 @@ export class FileError extends ProctriageError {
     super(code, message, hint);
   }
 }
+/** The path named a directory where a file was expected. */
+export class IsDirectory extends FileError {
+  constructor(message: string) {
+    super('FILE_NOT_REGULAR', message);
+  }
+}
 
 /** Map a Node fs error on a /proc path to our model; rethrow anything unexpected. */
 export function fromFsError(err: unknown, path: string, pid?: number): ProctriageError {

@@ -1,5 +1,5 @@
 /** Snapshots (`proctriage snapshot -o`, a bundle's report.json): read and validated at the boundary. */
-import { FileError, SnapshotInvalid } from '../errors.js';
+import { IsDirectory, SnapshotInvalid } from '../errors.js';
 import { MAX_NESTING, nestedDeeperThan, readFileBounded } from '../files.js';
 import { cleanDeep } from '../engine/redact.js';
 import type { Report } from '../engine/report.js';
@@ -17,7 +17,7 @@ export async function loadSnapshot(file: string): Promise<Report> {
   try {
     text = readFileBounded(file, { what: 'snapshot' }).toString('utf8');
   } catch (err) {
-    if (err instanceof FileError && err.code === 'FILE_NOT_REGULAR' && /is a directory/.test(err.message)) {
+    if (err instanceof IsDirectory) {
       throw new SnapshotInvalid(file, 'is a directory (a capture bundle? use proctriage analyze)');
     }
     throw err;
