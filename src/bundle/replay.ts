@@ -11,7 +11,7 @@ export async function reanalyze(pid: number, recorded: TargetReport, opts: RunOp
     replay(c, recorded, opts.probes);
     return judge(c, opts);
   } catch (err) {
-    return failedTarget(pid, err);
+    return failedTarget(pid, err, opts.onInternalError);
   }
 }
 

@@ -5,6 +5,7 @@ import type { Playbook } from '../engine/playbook-schema.js';
 import { PROBES } from '../../probes/index.js';
 import { parseDuration } from './options.js';
 import { VERSION } from '../version.js';
+import type { InternalError } from '../errors.js';
 
 export interface TargetCliOptions {
   inspect?: string;
@@ -36,5 +37,13 @@ export function runOptions(o: TargetCliOptions, proc: ProcFs, playbook: Playbook
     timeoutMs: parseDuration(o.timeout ?? '10s', '--timeout'),
     redact: o.redact !== false,
     version: VERSION,
+    onInternalError: showInternalError,
   };
+}
+
+/** A bug's stack goes to stderr under PROCTRIAGE_DEBUG=1; the report says it in one line either way. */
+export function showInternalError(err: InternalError): void {
+  if (!process.env.PROCTRIAGE_DEBUG) return;
+  const stack = err.cause instanceof Error ? err.cause.stack : String(err.cause);
+  process.stderr.write(`proctriage: ${err.message} (PROCTRIAGE_DEBUG)\n${stack}\n`);
 }

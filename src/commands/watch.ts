@@ -48,7 +48,7 @@ export async function run(pidArg: string, o: WatchOptions): Promise<number> {
     const w = await sample(pid, opts, { intervalMs, durationMs, sampleTimeoutMs, firstTimeoutMs: opts.timeoutMs, file: samplesFd, signal: stop.signal, ui });
     ui?.finish(w.note);
     if (!w.last && w.error === undefined) throw new UsageError('stopped before the first sample: nothing to report');
-    const target = w.last ? final(w, opts) : failedTarget(pid, w.error);
+    const target = w.last ? final(w, opts) : failedTarget(pid, w.error, opts.onInternalError);
     const report = assembleReport([target], opts, hostInfo(opts.proc));
     process.stdout.write(await render(report, o));
     if (target.error) process.stderr.write(`proctriage: ${target.error.message}${target.error.hint ? ` (${target.error.hint})` : ''}\n`);
