@@ -2,7 +2,7 @@ import type { Probe, ProbeContext, ProbeOutput, Unknown } from '../src/engine/pr
 import { innermostPid } from '../src/procfs/proc-status.js';
 import { ProctriageError } from '../src/errors.js';
 import { identifyRuntime } from './runtime.js';
-import { probe as cgroupProbe } from './cgroup.js';
+import { readCgroupMemory } from '../src/procfs/cgroup-memory.js';
 import {
   CdpSession, CdpTimeout, assertConnectAllowed, formatAddress, listTargets, parseInspectAddress, type InspectorAddress,
 } from '../src/transports/inspector.js';
@@ -415,9 +415,9 @@ async function runHeavy(ctx: ProbeContext, a: Attached, out: Out): Promise<void>
 function headroom(ctx: ProbeContext): Headroom | undefined {
   const found: Headroom[] = [];
   try {
-    const cg = cgroupProbe.run(ctx) as ProbeOutput;
-    const limit = cg.metrics?.['cgroup.memory.limit'];
-    const used = cg.metrics?.['cgroup.memory.workingSet'] ?? cg.metrics?.['cgroup.memory.usage'];
+    const { metrics } = readCgroupMemory(ctx.proc, ctx.pid);
+    const limit = metrics['cgroup.memory.limit'];
+    const used = metrics['cgroup.memory.workingSet'] ?? metrics['cgroup.memory.usage'];
     if (typeof limit === 'number' && typeof used === 'number') found.push({ bytes: Math.max(0, limit - used), source: 'cgroup limit minus working set' });
   } catch {
     // unknown cgroup: the host figure still counts
