@@ -2,9 +2,9 @@ import type { Probe, ProbeContext, ProbeOutput, Unknown } from '../src/engine/pr
 import { innermostPid } from '../src/procfs/proc-status.js';
 import { ProctriageError } from '../src/errors.js';
 import { identifyRuntime } from './runtime.js';
-import { probe as cgroupProbe } from './cgroup.js';
+import { readCgroupMemory } from '../src/procfs/cgroup-memory.js';
 import {
-  CdpSession, assertConnectAllowed, formatAddress, listTargets, parseInspectAddress, type InspectorAddress,
+  CdpSession, CdpTimeout, assertConnectAllowed, formatAddress, listTargets, parseInspectAddress, type InspectorAddress,
 } from '../src/transports/inspector.js';
 import { listenersFrom, ownListeners, inspectorCandidates, parseInspectFlags, sameNetNamespace, ownsListenPort, type InspectFlags } from '../src/node/locate.js';
 import { checkActivation, DeadMan, inspectorClients, sendSigusr1AndWait, waitListenerGone, type Guard, type Opened } from '../src/node/activate.js';
@@ -360,12 +360,11 @@ async function readFacts(a: Attached, budget: Budget, out: Out): Promise<void> {
  * loop's delay. Undefined when the peer itself is the problem.
  */
 async function blockedFor(a: Attached, err: unknown, budget: Budget): Promise<number | undefined> {
-  const m = /did not answer Runtime\.evaluate within (\d+) ms/.exec((err as Error)?.message ?? '');
   // a wait cut short by the budget proves little: claim a blocked loop only after a real wait
-  if (!m || Number(m[1]) < 1000 || a.session.closed || a.session.malformed) return undefined;
+  if (!(err instanceof CdpTimeout) || err.method !== 'Runtime.evaluate' || err.waitedMs < 1000 || a.session.closed || a.session.malformed) return undefined;
   const heap = await a.session.send('Runtime.getHeapUsage', undefined, budget.deadline(700)).catch(() => undefined);
   if (!heap || typeof heap.usedSize !== 'number') return undefined;
-  return Math.max(0, Number(m[1]) - 300);
+  return Math.max(0, err.waitedMs - 300);
 }
 
 /** --heap-snapshot and --report: opt-in, after the cheap facts, each pauses the target. */
@@ -416,9 +415,9 @@ async function runHeavy(ctx: ProbeContext, a: Attached, out: Out): Promise<void>
 function headroom(ctx: ProbeContext): Headroom | undefined {
   const found: Headroom[] = [];
   try {
-    const cg = cgroupProbe.run(ctx) as ProbeOutput;
-    const limit = cg.metrics?.['cgroup.memory.limit'];
-    const used = cg.metrics?.['cgroup.memory.workingSet'] ?? cg.metrics?.['cgroup.memory.usage'];
+    const { metrics } = readCgroupMemory(ctx.proc, ctx.pid);
+    const limit = metrics['cgroup.memory.limit'];
+    const used = metrics['cgroup.memory.workingSet'] ?? metrics['cgroup.memory.usage'];
     if (typeof limit === 'number' && typeof used === 'number') found.push({ bytes: Math.max(0, limit - used), source: 'cgroup limit minus working set' });
   } catch {
     // unknown cgroup: the host figure still counts

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'SNAPSHOT_INVALID'
   | 'USAGE'
   | 'REFUSED'
+  // a bug in proctriage (a TypeError in a probe …): never a fact about the target
+  | 'INTERNAL'
   // files the user named: to write, or read
   | 'FILE_EXISTS'
   | 'FILE_NOT_REGULAR'
@@ -99,6 +101,37 @@ export class FileError extends ProctriageError {
   constructor(code: FileErrorCode, message: string, hint?: string) {
     super(code, message, hint);
   }
+}
+/** The path named a directory where a file was expected. */
+export class IsDirectory extends FileError {
+  constructor(message: string) {
+    super('FILE_NOT_REGULAR', message);
+  }
+}
+
+/** A bug in proctriage, not a fact about the target: keeps the original error (and its stack) as cause. */
+export class InternalError extends ProctriageError {
+  constructor(readonly where: string, override readonly cause: unknown) {
+    super('INTERNAL', `internal error in ${where}: ${describe(cause)}`, 'a bug in proctriage: PROCTRIAGE_DEBUG=1 shows its stack');
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/**
+ * Whatever a probe or the runner threw, as the error model has it: an I/O failure the code did
+ * not map (an errno from a system call) keeps its message; any other unexpected throw is a bug.
+ */
+export function asProctriageError(err: unknown, where: string): ProctriageError {
+  if (err instanceof ProctriageError) return err;
+  if (isSystemError(err)) return new ProctriageError('PARSE_ERROR', err.message);
+  return new InternalError(where, err);
+}
+
+export function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
 }
 
 /** Map a Node fs error on a /proc path to our model; rethrow anything unexpected. */

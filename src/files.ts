@@ -12,7 +12,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FileError, UsageError } from './errors.js';
+import { FileError, IsDirectory, UsageError } from './errors.js';
 
 /** Generous for real use: a snapshot of a 20 000-fd process is a few MiB. */
 export const READ_LIMIT = 64 * 2 ** 20;
@@ -143,7 +143,7 @@ export function readFileBounded(path: string, o: ReadOptions = {}): Buffer {
   }
   try {
     const st = fstatSync(fd);
-    if (st.isDirectory()) throw new FileError('FILE_NOT_REGULAR', `${what}${path} is a directory, not a file`);
+    if (st.isDirectory()) throw new IsDirectory(`${what}${path} is a directory, not a file`);
     if (!st.isFile()) throw new FileError('FILE_NOT_REGULAR', `${what}${path} is ${kindOf(st)}, not a regular file: refused`);
     const tooBig = () => new FileError('FILE_TOO_LARGE', `${what}${path} is larger than ${Math.round(limit / 2 ** 20)} MiB: refused`);
     if (st.size > limit) throw tooBig();

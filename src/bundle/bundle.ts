@@ -26,6 +26,8 @@ import { FileError, SnapshotInvalid, UsageError } from '../errors.js';
 import { readFileBounded } from '../files.js';
 import { SCHEMA_VERSION } from '../engine/schema-version.js';
 import type { Recorded } from './procfs.js';
+import type { z } from 'zod';
+import type { ManifestSchema } from '../engine/report-schema.js';
 
 export const MANIFEST = 'manifest.json';
 export const DENIED = 'denied.json';
@@ -37,26 +39,9 @@ export const BUNDLE_KIND = 'proctriage-capture';
  */
 export const ENV_KEEP = ['NODE_OPTIONS', 'GOMEMLIMIT', 'GOGC', 'GOMAXPROCS', 'GODEBUG', 'GOTRACEBACK'];
 
-export interface ManifestEntry {
-  sha256: string;
-  bytes: number;
-  /** set for symlinks: the link text (hashed instead of content) */
-  symlink?: string;
-}
-
-export interface Manifest {
-  kind: typeof BUNDLE_KIND;
-  schemaVersion: number;
-  tool: { name: 'proctriage'; version: string };
-  capturedAt: string;
-  host: { hostname: string; kernel: string; cgroupVersion: string };
-  pid: number;
-  startTicks?: number;
-  comm: string;
-  redacted: boolean;
-  notes: string[];
-  files: Record<string, ManifestEntry>;
-}
+/** manifest.json, as ManifestSchema checks it when a bundle is opened. */
+export type Manifest = z.infer<typeof ManifestSchema>;
+export type ManifestEntry = Manifest['files'][string];
 
 export interface BundleInput {
   pid: number;
@@ -309,7 +294,7 @@ export async function openBundle(dir: string): Promise<{ manifest: Manifest; den
     const issue = parsed.error.issues[0];
     throw new SnapshotInvalid(dir, `manifest.json does not match the manifest schema (${clean(issue?.path.length ? issue.path.join('.') : 'top level')}: ${issue?.message ?? 'invalid'})`);
   }
-  const manifest = parsed.data as Manifest;
+  const manifest = parsed.data;
   let total = 0;
   for (const [path, entry] of Object.entries(manifest.files)) {
     if (!insideBundle(path)) refuse(path, 'is a path outside the bundle: refused');
@@ -338,9 +323,9 @@ export async function openBundle(dir: string): Promise<{ manifest: Manifest; den
   let denied = new Set<string>();
   if (manifest.files[DENIED]) {
     try {
-      const list = JSON.parse(read(DENIED).toString('utf8')) as unknown;
-      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) throw new Error('not a list of paths');
-      denied = new Set(list as string[]);
+      const list: unknown = JSON.parse(read(DENIED).toString('utf8'));
+      if (!Array.isArray(list) || !list.every((x): x is string => typeof x === 'string')) throw new Error('not a list of paths');
+      denied = new Set(list);
     } catch (err) {
       if (err instanceof SnapshotInvalid) throw err;
       throw new SnapshotInvalid(dir, `${DENIED} is not valid JSON`);

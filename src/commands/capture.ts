@@ -3,7 +3,7 @@ import { diagnose } from '../engine/runner.js';
 import { playbookFor } from './playbooks.js';
 import { RecordingProcFs } from '../bundle/procfs.js';
 import { publishBundleDir, stageBundleDir, writeBundle } from '../bundle/bundle.js';
-import { runOptions } from '../bundle/session.js';
+import { runOptions } from './run-options.js';
 import { renderJson } from '../render/json.js';
 import { outputFormat, parsePid, render, warnIfUnredacted } from './options.js';
 import type { DiagnoseOptions } from './diagnose.js';

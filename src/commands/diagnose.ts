@@ -2,7 +2,7 @@ import { ProcFs } from '../procfs/procfs.js';
 import { diagnose } from '../engine/runner.js';
 import { playbookFor } from './playbooks.js';
 import { notifyStderr, outputFormat, render, warnIfUnredacted, type OutputOptions } from './options.js';
-import { runOptions } from '../bundle/session.js';
+import { runOptions } from './run-options.js';
 import { resolveTargets } from './targets.js';
 import type { Report } from '../engine/report.js';
 import { checkPprofUrl, parsePprofUrl } from '../transports/pprof.js';

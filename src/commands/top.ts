@@ -1,6 +1,7 @@
 import { ProcFs } from '../procfs/procfs.js';
 import { parseProcStat, PF_KTHREAD } from '../procfs/proc-stat.js';
 import { diagnose } from '../engine/runner.js';
+import { showInternalError } from './run-options.js';
 import { playbookFor } from './playbooks.js';
 import { PROBES } from '../../probes/index.js';
 import { useColor, outputFormat, render, type OutputOptions } from './options.js';
@@ -25,6 +26,7 @@ export async function run(o: OutputOptions & { limit?: string; playbook?: string
     compareTargets: false,
     redact: o.redact !== false,
     version: VERSION,
+    onInternalError: showInternalError,
   });
   // processes that exited during the scan are not worth a row
   report.targets = report.targets.filter((t) => !t.error);

@@ -59,7 +59,14 @@ export interface ProbeOptions {
   ownEndpoints?: Set<string>;
   /** tells the user at once what was done to the target (stderr), whatever happens next */
   notify?: (line: string) => void;
-  [key: string]: unknown;
+  /** Node.js: write a V8 heap snapshot to this file template ({pid} = process id) */
+  heapSnapshot?: string;
+  /** Node.js: write its redacted diagnostic report to this file template */
+  report?: string;
+  /** take the heap snapshot even when the memory headroom looks too small */
+  force?: boolean;
+  /** replace an existing --heap-snapshot / --report regular file */
+  overwrite?: boolean;
 }
 
 export interface ProbeContext {

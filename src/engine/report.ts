@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ReportSchema, TargetSchema, FindingSchema } from './report-schema.js';
 import type { SeverityLevel } from './playbook-schema.js';
+import { SCHEMA_VERSION } from './schema-version.js';
 
 // Types come from the zod schema (the single source of truth) without loading zod at run time.
 export type Report = z.infer<typeof ReportSchema>;
@@ -20,4 +21,21 @@ export function statusOfFindings(severities: SeverityLevel[]): Status {
   if (severities.includes('critical')) return 'critical';
   if (severities.includes('warning')) return 'warning';
   return 'ok';
+}
+
+/** The one builder of the report envelope around target reports (diagnose, watch, analyze). */
+export function assembleReport(targets: TargetReport[], opts: { playbook: { name: string }; redact: boolean; version: string },
+  host: Report['host'], capturedAt = new Date().toISOString()): Report {
+  const status = overallStatus(targets.map((t) => t.status));
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: 'proctriage', version: opts.version },
+    capturedAt,
+    host,
+    status,
+    exitCode: EXIT[status],
+    redacted: opts.redact,
+    playbook: opts.playbook.name,
+    targets,
+  };
 }

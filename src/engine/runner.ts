@@ -5,12 +5,11 @@ import { declares, type Metrics, type Probe, type ProbeOptions, type ProbeOutput
 import { say, words } from '../messages.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
-import { NoSuchProcess, ProctriageError, TimeoutExpired } from '../errors.js';
+import { asProctriageError, InternalError, isSystemError, NoSuchProcess, ProctriageError, TimeoutExpired } from '../errors.js';
 import { clean, cleanDeep, redactArgv, redactText } from './redact.js';
 import { parseMountinfo } from '../procfs/cgroup.js';
 import { parseProcStat, PF_EXITING } from '../procfs/proc-stat.js';
-import { EXIT, overallStatus, statusOfFindings, type Report, type TargetReport } from './report.js';
-import { SCHEMA_VERSION } from './schema-version.js';
+import { assembleReport, statusOfFindings, type Report, type TargetReport } from './report.js';
 import type { Trend } from './trends.js';
 
 export interface RunOptions {
@@ -24,6 +23,8 @@ export interface RunOptions {
   version: string;
   /** compare the targets as replicas of one service (off for unrelated processes, as in top) */
   compareTargets?: boolean;
+  /** told of every internal error (a bug, with its stack) as it is caught: the CLI shows it under PROCTRIAGE_DEBUG */
+  onInternalError?: (err: InternalError) => void;
 }
 
 /** Examine every target and build one report. Never throws for a target's failure. */
@@ -36,23 +37,12 @@ export async function diagnose(pids: number[], opts: RunOptions): Promise<Report
     try {
       collected.push(await collect(pid, host, opts, deadline));
     } catch (err) {
-      collected.push(failedTarget(pid, err));
+      collected.push(failedTarget(pid, err, opts.onInternalError));
     }
   }
   if (opts.compareTargets !== false) addFleetMetrics(collected.filter((c): c is Collected => 'identity' in c), opts.playbook.limits.replicas);
   const targets = collected.map((c) => ('identity' in c ? judge(c, opts) : c));
-  const status = overallStatus(targets.map((t) => t.status));
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    tool: { name: 'proctriage', version: opts.version },
-    capturedAt: new Date().toISOString(),
-    host: hostInfo(opts.proc),
-    status,
-    exitCode: EXIT[status],
-    redacted: opts.redact,
-    playbook: opts.playbook.name,
-    targets,
-  };
+  return assembleReport(targets, opts, hostInfo(opts.proc));
 }
 
 export interface Collected {
@@ -62,6 +52,8 @@ export interface Collected {
   unknowns: Unknown[];
   probes: ProbeRun[];
   actions: string[];
+  /** probes that failed on a bug of proctriage's, with what they threw: the target's status cannot be known */
+  internal?: { probe: string; message: string }[];
 }
 
 /** Run every probe on one target; failures become probe statuses and unknowns, never exceptions. */
@@ -73,8 +65,9 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
   const outputs = await Promise.all(opts.probes.map((p) => runProbe(p, sources, opts, deadline)));
   const c: Collected = { identity, metrics: {}, evidence: {}, unknowns: [], probes: [], actions: [] };
   const gone = outputs.some((o) => o.gone);
-  outputs.forEach(({ run, out, actions }, i) => {
+  outputs.forEach(({ run, out, actions, internal }, i) => {
     c.probes.push(run);
+    if (internal) (c.internal ??= []).push({ probe: run.id, message: internal.message });
     c.actions.push(...new Set([...actions, ...(out?.actions ?? [])]));
     if (out) {
       Object.assign(c.metrics, out.metrics);
@@ -194,7 +187,7 @@ export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact'
 
 /** What keeps an otherwise clean target from being "ok": failed core probes, requested probes that yielded nothing. */
 function blindSpots(c: Collected, opts: Pick<RunOptions, 'probes' | 'probeOptions'>): string[] {
-  const out: string[] = [];
+  const out: string[] = (c.internal ?? []).map((e) => e.message);
   for (const p of opts.probes) {
     const run = c.probes.find((r) => r.id === p.meta.id);
     if (p.meta.core && run && (run.status === 'denied' || run.status === 'error')) {
@@ -212,8 +205,9 @@ function blindSpots(c: Collected, opts: Pick<RunOptions, 'probes' | 'probeOption
 
 const flag = (option: string) => '--' + option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
-export function failedTarget(pid: number, err: unknown): TargetReport {
-  const e = err instanceof ProctriageError ? err : new ProctriageError('PARSE_ERROR', (err as Error)?.message ?? String(err));
+export function failedTarget(pid: number, err: unknown, onInternalError?: RunOptions['onInternalError']): TargetReport {
+  const e = asProctriageError(err, `the examination of pid ${pid}`);
+  if (e instanceof InternalError) onInternalError?.(e);
   return {
     pid, comm: '', cmdline: '', runtime: 'unknown', startedAt: '', uptimeSeconds: 0,
     metrics: {}, findings: [], path: [], unknowns: [], probes: [], status: 'unknown',
@@ -221,7 +215,7 @@ export function failedTarget(pid: number, err: unknown): TargetReport {
   };
 }
 
-async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, deadline: number): Promise<{ run: ProbeRun; out?: ProbeOutput; actions: string[]; gone?: boolean }> {
+async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, deadline: number): Promise<{ run: ProbeRun; out?: ProbeOutput; actions: string[]; gone?: boolean; internal?: InternalError }> {
   const started = performance.now();
   const budget = Math.max(1, Math.min(probe.meta.timeoutMs, deadline - Date.now()));
   const ac = new AbortController();
@@ -246,6 +240,12 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
       return { run: { id: probe.meta.id, status: 'error', durationMs: ms(), error: err.message }, actions, gone: true };
     }
     if (err instanceof NoSuchProcess) err = new ProctriageError('PARSE_ERROR', `${err.path ?? 'a file'}: not found`);
+    if (!(err instanceof ProctriageError) && !isSystemError(err)) {
+      // a bug, not a fact about the target: said as such, its stack kept for PROCTRIAGE_DEBUG
+      const internal = new InternalError(`the ${probe.meta.id} probe`, err);
+      opts.onInternalError?.(internal);
+      return { run: { id: probe.meta.id, status: 'error', durationMs: ms(), error: internal.message }, actions, internal };
+    }
     const status = err instanceof ProctriageError && err.code === 'ACCESS_DENIED' ? 'denied' : 'error';
     return { run: { id: probe.meta.id, status, durationMs: ms(), error: (err as Error)?.message ?? String(err) }, actions };
   } finally {

@@ -1,4 +1,5 @@
 import type { Probe, Unit } from './probe.js';
+import { formatUnit } from './format.js';
 
 /** Unit lookup from the probes' declared facts (families like fd.byType.* included). */
 export function unitIndex(probes: Probe[]): (key: string) => Unit | undefined {
@@ -21,4 +22,10 @@ export function unitIndex(probes: Probe[]): (key: string) => Unit | undefined {
     if (/^fleet\..+\.ratio$/.test(key)) return 'ratio';
     return lookup(key);
   };
+}
+
+/** A metric's value as text, by the unit its probe declares. */
+export function metricFormatter(probes: Probe[]): (key: string, v: unknown) => string {
+  const unitOf = unitIndex(probes);
+  return (key, v) => formatUnit(unitOf(key), v);
 }

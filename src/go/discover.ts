@@ -5,7 +5,6 @@
  * /proc/PID/net/tcp{,6}) that are reachable on loopback, and sends each one GET /debug/pprof/
  * with a short deadline: nothing else.
  */
-import type { TargetSources } from '../engine/sources.js';
 import type { InetRow } from '../procfs/net-tcp.js';
 import { ProctriageError } from '../errors.js';
 import { endpointUrl, getText, isLoopbackAddress } from '../transports/pprof.js';
@@ -22,8 +21,14 @@ export interface Listener {
 const PREFERRED = [6060, 6061, 8080, 9090, 8081];
 export const MAX_CANDIDATES = 16;
 
+/** What discovery reads of the target (the run's memoised reads: TargetSources provides them). */
+export interface SocketReads {
+  socketInodes(): Set<number>;
+  inet(family: 'tcp' | 'tcp6'): InetRow[];
+}
+
 /** The target's LISTEN sockets reachable over loopback, preferred ports first. Throws AccessDenied when the fd table is unreadable. */
-export function loopbackListeners(sources: TargetSources): Listener[] {
+export function loopbackListeners(sources: SocketReads): Listener[] {
   const inodes = sources.socketInodes();
   const rows: InetRow[] = [];
   for (const f of ['tcp', 'tcp6'] as const) {

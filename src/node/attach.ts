@@ -2,7 +2,7 @@
  * Attach to one inspector address, prove it belongs to the target, and read the runtime's
  * facts. Evaluations are the constants of expressions.ts and nothing else.
  */
-import { CdpError, CdpSession, formatAddress, listTargets, type InspectorAddress } from '../transports/inspector.js';
+import { CdpError, CdpSession, CdpTimeout, formatAddress, listTargets, type InspectorAddress } from '../transports/inspector.js';
 import { ProctriageError } from '../errors.js';
 import { LONG_WINDOW_EXPRESSION, STATS_EXPRESSION, WINDOW_EXPRESSION } from './expressions.js';
 import type { HeapFlags } from './heap-limit.js';
@@ -198,7 +198,7 @@ export async function attach(addr: InspectorAddress, budget: Budget, o: AttachOp
     try {
       value = await evaluate(session, STATS_EXPRESSION, d, { cdpTimeoutMs: 1000 });
     } catch (err) {
-      if (!(err instanceof CdpError) || session.closed || !/did not answer/.test(err.message) || session.malformed) throw err;
+      if (!(err instanceof CdpTimeout) || session.closed || session.malformed) throw err;
       // is only the JS thread busy? getHeapUsage is answered by the inspector between JS steps
       const heap = await session.send('Runtime.getHeapUsage', undefined, budget.deadline(700)).catch(() => undefined);
       if (!heap || num(heap.usedSize) === undefined) throw err;

@@ -211,6 +211,13 @@ export class CdpError extends ProctriageError {
   }
 }
 
+/** A request the peer did not answer within its wait (the session may still be healthy). */
+export class CdpTimeout extends CdpError {
+  constructor(where: string, readonly method: string, readonly waitedMs: number, extra = '') {
+    super(`${where} did not answer ${method} within ${waitedMs} ms${extra}`);
+  }
+}
+
 interface Pending {
   method: string;
   resolve: (v: unknown) => void;
@@ -310,7 +317,7 @@ export class CdpSession {
       const cleanup = () => d.signal?.removeEventListener('abort', onAbort);
       const timer = setTimeout(() => {
         const extra = this.malformed ? ` (it sent ${this.malformed} malformed message${this.malformed > 1 ? 's' : ''}${this.lastMalformed ? `: ${this.lastMalformed}` : ''})` : '';
-        this.settle(id, new CdpError(`${this.where} did not answer ${method} within ${d.timeoutMs} ms${extra}`));
+        this.settle(id, new CdpTimeout(this.where, method, d.timeoutMs, extra));
       }, d.timeoutMs);
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer, cleanup });
       d.signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,12 +1,11 @@
-/** What watch, capture and analyze share: run options from the CLI options, and report assembly. */
+/** Run options from the CLI's: diagnose, watch, capture and analyze build them here. */
 import type { ProcFs } from '../procfs/procfs.js';
 import type { RunOptions } from '../engine/runner.js';
 import type { Playbook } from '../engine/playbook-schema.js';
-import { EXIT, overallStatus, type Report, type TargetReport } from '../engine/report.js';
-import { SCHEMA_VERSION } from '../engine/schema-version.js';
 import { PROBES } from '../../probes/index.js';
-import { parseDuration } from '../commands/options.js';
+import { parseDuration } from './options.js';
 import { VERSION } from '../version.js';
+import type { InternalError } from '../errors.js';
 
 export interface TargetCliOptions {
   inspect?: string;
@@ -38,22 +37,13 @@ export function runOptions(o: TargetCliOptions, proc: ProcFs, playbook: Playbook
     timeoutMs: parseDuration(o.timeout ?? '10s', '--timeout'),
     redact: o.redact !== false,
     version: VERSION,
+    onInternalError: showInternalError,
   };
 }
 
-/** A report around target reports built outside diagnose() (watch, analyze). */
-export function assembleReport(targets: TargetReport[], opts: Pick<RunOptions, 'playbook' | 'redact' | 'version'>,
-  host: Report['host'], capturedAt = new Date().toISOString()): Report {
-  const status = overallStatus(targets.map((t) => t.status));
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    tool: { name: 'proctriage', version: opts.version },
-    capturedAt,
-    host,
-    status,
-    exitCode: EXIT[status],
-    redacted: opts.redact,
-    playbook: opts.playbook.name,
-    targets,
-  };
+/** A bug's stack goes to stderr under PROCTRIAGE_DEBUG=1; the report says it in one line either way. */
+export function showInternalError(err: InternalError): void {
+  if (!process.env.PROCTRIAGE_DEBUG) return;
+  const stack = err.cause instanceof Error ? err.cause.stack : String(err.cause);
+  process.stderr.write(`proctriage: ${err.message} (PROCTRIAGE_DEBUG)\n${stack}\n`);
 }
