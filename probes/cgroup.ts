@@ -98,13 +98,16 @@ function datedOomKills(kills: OomKill[] | undefined, d: CgroupDir, limitSource: 
   const paths = new Set([rel(d.dir), ...(limitSource ? [rel(limitSource)] : [])]);
   const ours = kills.filter((k) => (k.taskMemcg && paths.has(k.taskMemcg)) || (k.oomMemcg && paths.has(k.oomMemcg)));
   m['cgroup.memory.oomKillsDated'] = ours.length;
-  m['cgroup.memory.oomKillsSinceStart'] = ours.filter((k) => k.at >= startedAt).length;
+  // the start time is whole clock ticks, rounded down: a kill in the tick the target started in
+  // came before it (the restart that followed the kill), so "after" means a tick later
+  const after = (k: OomKill) => k.at >= startedAt + 1 / CLK_TCK;
+  m['cgroup.memory.oomKillsSinceStart'] = ours.filter(after).length;
   const last = ours[ours.length - 1];
   if (!last) return;
   const ago = Math.max(0, Math.round(uptime - last.at));
   m['cgroup.memory.lastOomKillAgoSeconds'] = ago;
   ev['cgroup.memory.lastOomKill'] = {
-    at: new Date(Date.now() - ago * 1000).toISOString(), agoSeconds: ago, victim: last.task, pid: last.pid, beforeTargetStarted: last.at < startedAt,
+    at: new Date(Date.now() - ago * 1000).toISOString(), agoSeconds: ago, victim: last.task, pid: last.pid, beforeTargetStarted: !after(last),
   };
 }
 

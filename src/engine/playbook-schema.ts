@@ -197,6 +197,10 @@ export function validatePlaybook(data: unknown, base?: Playbook, registry?: Metr
   const under = ext && base ? base : { limits: DEFAULT_LIMITS, weights: DEFAULT_WEIGHTS };
   let merged: unknown = { ...own, limits: overlay(under.limits, own.limits), weights: overlay(under.weights, own.weights) };
   if (ext && base) {
+    // a team file that names one id twice is refused before merging, which would keep only the last
+    const twice = [...duplicates(own.steps.map((x) => x.id)).map((id) => `steps: duplicate step id "${id}"`),
+      ...duplicates(own.findings.map((x) => x.id)).map((id) => `findings: duplicate finding id "${id}"`)];
+    if (twice.length) return { ok: false, problems: twice };
     merged = { ...(merged as object), steps: mergeSteps(base.steps, own.steps), findings: mergeById(base.findings, own.findings) };
   }
   const r = PlaybookSchema.safeParse(merged);
@@ -262,6 +266,10 @@ function problems(err: z.ZodError): string[] {
 }
 
 /** Same-id entries replaced, new ones added at the end. */
+function duplicates(ids: string[]): string[] {
+  return [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+}
+
 function mergeById<T extends { id: string }>(base: T[], own: T[]): T[] {
   const byId = new Map(own.map((x) => [x.id, x]));
   return [...base.map((x) => byId.get(x.id) ?? x), ...own.filter((x) => !base.some((b) => b.id === x.id))];

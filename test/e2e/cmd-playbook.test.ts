@@ -114,8 +114,7 @@ describe('playbook validate and show', () => {
     oneLineFailure(await runCli(['playbook', 'validate', join(tmp, 'nowhere.yaml')], { timeoutMs: 5000 }), /nowhere\.yaml/);
   });
 
-  test('a finding listed twice under extends: default is refused like any other duplicate',
-    { todo: 'mergeById (engine/playbook-schema.ts) keys own findings by id in a Map: two entries with a built-in id collapse to the last one and the file validates' }, async () => {
+  test('a finding listed twice under extends: default is refused like any other duplicate', async () => {
       const file = write('duplicate-builtin.yaml', header() + fdExhaustion(0.25) + fdExhaustion(0.5));
       oneLineFailure(await runCli(['playbook', 'validate', file]), /duplicate finding id "fd-exhaustion"/);
     });

@@ -55,7 +55,8 @@ test('a live ProcFs rooted elsewhere is live: it runs every probe a ProcFs at / 
     assert.deepEqual(via.status, at.status, `pid ${target.pid}: the same probes ran, the same way`);
     assert.equal(via.status.cpu, 'ok', 'the cpu window is measured');
     assert.equal(typeof via.t.metrics['cpu.percent'], 'number');
-    assert.equal(via.t.metrics['fd.open'], at.t.metrics['fd.open']);
+    // the target's end of our previous look's inspector connection may not be closed yet: one or two fds apart
+    assert.ok(Math.abs(Number(via.t.metrics['fd.open']) - Number(at.t.metrics['fd.open'])) <= 2, `fd.open ${via.t.metrics['fd.open']} vs ${at.t.metrics['fd.open']}`);
     assert.equal(via.t.startTicks, at.t.startTicks, 'the same process');
     assert.deepEqual(via.host, at.host, 'host facts as live (hostname, kernel, cgroup version)');
   }
