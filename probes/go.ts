@@ -142,7 +142,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   };
   let listeners: Listener[] | undefined;
   let listenersWhy = '';
-  const sameNs = proc.live && sameNetNamespace(ctx);
+  const sameNs = proc.live && proc.sameNetNamespace(ctx.pid);
   if (sameNs === true) {
     try {
       listeners = loopbackListeners(sources);
@@ -206,13 +206,6 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   out.actions = [`asked GET /debug/pprof/ on the process's loopback listener(s) (port ${asked}) to find its pprof endpoint`];
   if (!found) return noEndpoint(`none of the process's loopback listeners (port ${asked}) serves /debug/pprof/`);
   return found.url;
-}
-
-function sameNetNamespace(ctx: ProbeContext): boolean | undefined {
-  const theirs = ctx.sources.netNamespace();
-  const ours = ctx.proc.ownNetNamespace();
-  if (!ours || !theirs) return undefined;
-  return theirs === ours;
 }
 
 async function compareCmdline(ctx: ProbeContext, url: URL): Promise<'same' | 'different' | 'unverified'> {

@@ -6,7 +6,7 @@ import { readCgroupMemory } from '../src/procfs/cgroup-memory.js';
 import {
   CdpSession, CdpTimeout, assertConnectAllowed, formatAddress, listTargets, parseInspectAddress, type InspectorAddress,
 } from '../src/transports/inspector.js';
-import { listenersFrom, ownListeners, inspectorCandidates, parseInspectFlags, sameNetNamespace, ownsListenPort, type InspectFlags } from '../src/node/locate.js';
+import { listenersFrom, ownListeners, inspectorCandidates, parseInspectFlags, ownsListenPort, type InspectFlags } from '../src/node/locate.js';
 import { checkActivation, DeadMan, inspectorClients, sendSigusr1AndWait, waitListenerGone, type Guard, type Opened } from '../src/node/activate.js';
 import { peerOwnership, TRUST_PEER_HINT } from '../src/engine/peer-owner.js';
 import { onInterrupt } from '../src/engine/interrupt.js';
@@ -155,7 +155,7 @@ async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
       if (!own.owned) how += `, trusted with --trust-peer (${own.reason})`;
       await tryAttach(addr, own.owned);
     } else {
-      const same = sameNetNamespace(proc, pid);
+      const same = proc.sameNetNamespace(pid);
       if (same === false) {
         failures.push('the target is in another network namespace (a container): its loopback inspector is out of reach from here');
       } else {

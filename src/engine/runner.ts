@@ -10,7 +10,7 @@ import { clean, cleanDeep, redactArgv, redactText } from './redact.js';
 import { parseMountinfo } from '../procfs/cgroup.js';
 import { parseProcStat, PF_EXITING } from '../procfs/proc-stat.js';
 import { assembleReport, statusOfFindings, type Report, type TargetReport } from './report.js';
-import type { Trend } from './trends.js';
+import { median, type Trend } from './trends.js';
 
 export interface RunOptions {
   proc: ProcFs;
@@ -138,12 +138,6 @@ function compareReplicas(targets: Collected[], replicas: Limits['replicas']): vo
       t.metrics[`fleet.${key}.ratio`] = v - med < floor ? 1 : Math.round((v / Math.max(med, 1)) * 100) / 100;
     }
   });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /**
