@@ -258,7 +258,7 @@ function unknownFor(probe: Probe, run: ProbeRun): Unknown {
 /** A probe's coded unknown in words, from the message catalogue. */
 function worded(u: ProbeUnknown): Unknown {
   if (!('code' in u)) return u;
-  return { ...(u.metric ? { metric: u.metric } : {}), ...(u.probe ? { probe: u.probe } : {}), reason: words(u), ...(u.hint ? { hint: say(u.hint) } : {}) };
+  return { ...(u.metric ? { metric: u.metric } : {}), ...(u.probe ? { probe: u.probe } : {}), reason: words(u), ...(u.hint ? { hint: typeof u.hint === 'string' ? say(u.hint) : words(u.hint) } : {}) };
 }
 
 export function hostInfo(proc: ProcFs): Report['host'] {
