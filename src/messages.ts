@@ -89,6 +89,10 @@ export const MESSAGES = {
   'node.sameWindowIncomplete': () => 'measured in the same window, which never completed',
   'node.windowFailed': (a: { error: string }) => `event-loop and GC window failed: ${a.error}`,
   'node.sameWindow': () => 'measured in the same window',
+  'node.snapshotHeadroomUnknown': (a: { factor: number; need: string }) =>
+    `heap snapshot refused: the memory headroom of the target is unknown, and a snapshot can push its memory to ${a.factor}x its used heap (${a.need})`,
+  'node.snapshotNoHeadroom': (a: { factor: number; need: string; left: string; source: string }) =>
+    `heap snapshot refused: it can push the target's memory to ${a.factor}x its used heap (${a.need}), but only ${a.left} is left (${a.source}); past that the kernel OOM-kills it`,
   'node.snapshotTaken': (a: { ms: number; file: string }) => `took a heap snapshot (the target was paused for about ${a.ms} ms) → ${a.file}`,
   'node.snapshotFailed': (a: { error: string }) => `heap snapshot failed, nothing written: ${a.error}`,
   'node.reportWritten': (a: { ms: number; file: string }) => `wrote the Node.js diagnostic report, redacted (the target was blocked for about ${a.ms} ms) → ${a.file}`,
