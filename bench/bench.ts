@@ -33,6 +33,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileS
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from '../src/engine/trends.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin', 'proctriage.js');
@@ -200,12 +201,6 @@ async function measure<K extends string>(subjects: Record<K, Step[]>, runs: numb
     const s = samples.get(k)!;
     return [k, { wall: median(s.map((t) => t.wall)), cpu: median(s.map((t) => t.cpu)) }];
   })) as Record<K, Timing>;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function have(cmd: string): boolean {

@@ -1,16 +1,14 @@
-import type { Probe, ProbeContext, ProbeOutput, Unknown } from '../src/engine/probe.js';
+import type { Probe, ProbeContext, ProbeOutput, ProbeUnknown } from '../src/engine/probe.js';
 import { ProctriageError } from '../src/errors.js';
 import { say } from '../src/messages.js';
 import { identifyRuntime, type RuntimeIdentity } from './runtime.js';
 import { GoroutineDumpReader, GoroutineProfileReader, mergeStates, topStacks, type GoroutineProfile } from '../src/go/goroutines.js';
 import { HeapProfileReader, parseGogc, parseGomaxprocs, parseVars, type GoMemStats } from '../src/go/memstats.js';
 import { discover, loopbackListeners, sameCmdline, type Listener } from '../src/go/discover.js';
-import { peerOwnership, TRUST_PEER_HINT } from '../src/engine/peer-owner.js';
+import { peerOwnership } from '../src/engine/peer-owner.js';
 import {
   checkPprofUrl, displayUrl, endpointUrl, getLines, getText, notPprofText, parsePprofUrl, type GetOptions,
 } from '../src/transports/pprof.js';
-
-export const NO_ENDPOINT_HINT = 'Go process, no pprof endpoint: import net/http/pprof and listen on localhost, then --pprof URL';
 
 /** Per-request deadlines and byte caps (the probe's own deadline bounds them all). */
 export const LIMITS = {
@@ -64,10 +62,10 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
   const { options } = ctx;
   const id = identifyRuntime(ctx.sources);
   if (id.runtime !== 'go' && (!options.pprof || id.runtime !== 'unknown')) {
-    const why = id.runtime === 'unknown' ? 'not a Go process (no Go build info, no GO* variables)' : `not a Go process (runtime ${id.runtime})`;
-    return { metrics: {}, skipped: options.pprof ? `${why}: --pprof not used for it` : why };
+    const why = id.runtime === 'unknown' ? say('go.notGo') : say('go.notGoRuntime', { runtime: id.runtime });
+    return { metrics: {}, skipped: options.pprof ? say('go.pprofNotUsed', { why }) : why };
   }
-  const out: ProbeOutput & { evidence: Record<string, unknown>; unknowns: Unknown[] } = { metrics: {}, evidence: {}, unknowns: [] };
+  const out: ProbeOutput & { evidence: Record<string, unknown>; unknowns: ProbeUnknown[] } = { metrics: {}, evidence: {}, unknowns: [] };
   const partial: string[] = [];
   const gogc = parseGogc(id.env?.GOGC);
   if (gogc !== undefined) out.metrics['go.gogcEnv'] = gogc;
@@ -82,7 +80,7 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
     return out;
   };
   if (!ctx.proc.live && !options.pprof) {
-    return { metrics: out.metrics, skipped: 'recorded files: the Go runtime is read only from a live process, through its pprof endpoint' };
+    return { metrics: out.metrics, skipped: say('go.recorded') };
   }
   const endpoint = await findEndpoint(ctx, id, out, partial);
   if (!endpoint) return finish();
@@ -117,7 +115,7 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
   peerNumber(out, 'go.gc.cpuFraction', s.gcCpuFraction, 'ratio');
   peerNumber(out, 'go.numGC', s.numGC, 'count');
   if (typeof m.memLimit === 'number') peerNumber(out, 'go.memLimit', m.memLimit, 'count');
-  if (read.length) out.actions = [...(out.actions ?? []), `read ${read.join(', ')} from ${displayUrl(base)} (HTTP GET only)`];
+  if (read.length) out.actions = [...(out.actions ?? []), say('go.readFrom', { what: read.join(', '), url: displayUrl(base) })];
   return finish();
 }
 
@@ -125,24 +123,24 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
  * A number the peer sent becomes a metric only when it can be one: a count or a size is a
  * non-negative safe integer, a ratio is within [0, 1]. Anything else is an unknown with the reason.
  */
-function peerNumber(out: ProbeOutput & { unknowns: Unknown[] }, key: string, v: number | undefined, kind: 'count' | 'ratio'): void {
+function peerNumber(out: ProbeOutput & { unknowns: ProbeUnknown[] }, key: string, v: number | undefined, kind: 'count' | 'ratio'): void {
   if (v === undefined) return;
   const ok = kind === 'ratio' ? Number.isFinite(v) && v >= 0 && v <= 1 : Number.isSafeInteger(v) && v >= 0;
   if (ok) out.metrics[key] = v;
-  else out.unknowns.push({ metric: key, probe: 'go', reason: `the pprof endpoint reported ${key} = ${v}, which is not ${kind === 'ratio' ? 'a fraction between 0 and 1' : 'a non-negative safe integer'}: not used` });
+  else out.unknowns.push({ metric: key, probe: 'go', code: 'go.badNumber', args: { key, value: v, ratio: kind === 'ratio' } });
 }
 
 /** The endpoint to read: the one given (checked), or one discovered among the process's listeners. */
-async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOutput & { unknowns: Unknown[] }, partial: string[]): Promise<URL | undefined> {
+async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOutput & { unknowns: ProbeUnknown[] }, partial: string[]): Promise<URL | undefined> {
   const { options, proc, sources } = ctx;
   const noEndpoint = (reason: string): undefined => {
-    out.unknowns.push({ probe: 'go', reason, hint: NO_ENDPOINT_HINT });
+    out.unknowns.push({ probe: 'go', code: 'worded', args: { text: reason }, hint: 'go.hint.noEndpoint' });
     partial.push('no pprof endpoint');
     return undefined;
   };
   let listeners: Listener[] | undefined;
   let listenersWhy = '';
-  const sameNs = proc.live && sameNetNamespace(ctx);
+  const sameNs = proc.live && proc.sameNetNamespace(ctx.pid);
   if (sameNs === true) {
     try {
       listeners = loopbackListeners(sources);
@@ -150,10 +148,10 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
       if (err instanceof ProctriageError && err.code === 'NO_SUCH_PROCESS') throw err;
       listenersWhy = err instanceof ProctriageError && err.code === 'ACCESS_DENIED'
         ? say('go.socketsUnreadable')
-        : `its sockets could not be read (${(err as Error).message})`;
+        : say('go.socketsError', { error: (err as Error).message });
     }
-  } else if (sameNs === false) listenersWhy = 'the process is in another network namespace: its 127.0.0.1 is not ours (use nsenter -t PID -n, or --pprof a forwarded URL)';
-  else listenersWhy = 'its network namespace is not readable';
+  } else if (sameNs === false) listenersWhy = say('go.otherNetns');
+  else listenersWhy = say('go.netnsUnreadable');
 
   if (options.pprof) {
     let url: URL;
@@ -173,46 +171,35 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
     const own = peerOwnership(sources, host, port);
     if (own.owned) return url;
     if (!options.trustPeer) {
-      out.unknowns.push({ probe: 'go', reason: `--pprof refused: ${own.reason}; nothing was sent to it`, hint: TRUST_PEER_HINT });
+      out.unknowns.push({ probe: 'go', code: 'go.pprofRefused', args: { why: own.reason }, hint: 'hint.trustPeer' });
       partial.push('--pprof endpoint is not the target\'s');
       return undefined;
     }
     // trusted (port forward, other namespace): a command line that differs still proves it is another process
     const verdict = await compareCmdline(ctx, url);
     if (verdict === 'different') {
-      out.unknowns.push({
-        probe: 'go',
-        reason: `${displayUrl(url)} serves another process: its command line is not pid ${ctx.pid}'s`,
-        hint: 'give the pprof URL of this process, or leave --pprof out to find it among its own listeners',
-      });
+      out.unknowns.push({ probe: 'go', code: 'go.otherProcess', args: { url: displayUrl(url), pid: ctx.pid }, hint: 'go.hint.otherProcess' });
       partial.push('--pprof endpoint belongs to another process');
       return undefined;
     }
-    out.actions = [...(out.actions ?? []), `used ${displayUrl(url)} as trusted with --trust-peer (${own.reason})`];
+    out.actions = [...(out.actions ?? []), say('go.trusted', { url: displayUrl(url), why: own.reason })];
     return url;
   }
 
   if (id.runtime !== 'go') return undefined;
   // GO* variables alone may be inherited by any program: its sockets are asked only when the binary is Go
   if (!id.build) {
-    out.unknowns.push({ probe: 'go', reason: 'GO* variables are set but the executable has no Go build info (unreadable, or not a Go binary): its listeners were not probed', hint: 'if it is a Go service with net/http/pprof, pass --pprof URL' });
+    out.unknowns.push({ probe: 'go', code: 'go.noBuildInfo', hint: 'go.hint.noBuildInfo' });
     partial.push('no pprof endpoint');
     return undefined;
   }
-  if (!listeners) return noEndpoint(`cannot look for a pprof endpoint: ${listenersWhy}`);
-  if (!listeners.length) return noEndpoint('the process has no TCP listener reachable on loopback');
+  if (!listeners) return noEndpoint(say('go.cannotLook', { why: listenersWhy }));
+  if (!listeners.length) return noEndpoint(say('go.noListener'));
   const { found, tried } = await discover(listeners, LIMITS.discoverMs, ctx.signal, options.ownEndpoints);
   const asked = tried.map((l) => l.port).join(', ');
-  out.actions = [`asked GET /debug/pprof/ on the process's loopback listener(s) (port ${asked}) to find its pprof endpoint`];
-  if (!found) return noEndpoint(`none of the process's loopback listeners (port ${asked}) serves /debug/pprof/`);
+  out.actions = [say('go.asked', { ports: asked })];
+  if (!found) return noEndpoint(say('go.noneServes', { ports: asked }));
   return found.url;
-}
-
-function sameNetNamespace(ctx: ProbeContext): boolean | undefined {
-  const theirs = ctx.sources.netNamespace();
-  const ours = ctx.proc.ownNetNamespace();
-  if (!ours || !theirs) return undefined;
-  return theirs === ours;
 }
 
 async function compareCmdline(ctx: ProbeContext, url: URL): Promise<'same' | 'different' | 'unverified'> {

@@ -8,6 +8,9 @@
 const SAME_USER = 'run as the same user as the target, or as root';
 
 export const MESSAGES = {
+  /** a sentence already worded from entries of this catalogue (a hint composed of several) */
+  'worded': (a: { text: string }) => a.text,
+
   // ------------------------------------------------------------------ hints
   'hint.sameUser': () => SAME_USER,
   'hint.rootForKmsg': () => 'run as root to date them',
@@ -44,8 +47,99 @@ export const MESSAGES = {
   'node.executableUnreadable': (a: { pid: number }) =>
     `cannot read the executable of pid ${a.pid} to verify that it is Node.js, and SIGUSR1 kills a process that does not handle it`,
 
+  // ------------------------------------------------------------------ node (the probe's steps: attach, measure, close)
+  'node.recorded': () => 'a recorded tree: no live inspector',
+  'node.notNode': (a: { runtime: string }) => `not a Node.js process (runtime: ${a.runtime})`,
+  'node.activateRefused': (a: { why: string }) => `--activate-inspector refused: ${a.why}`,
+  'node.activateNotNode': (a: { pid: number; runtime: string }) => `pid ${a.pid} is not Node.js (runtime ${a.runtime})`,
+  'node.inspectRefused': (a: { why: string }) => `--inspect refused: ${a.why}; nothing was sent to it`,
+  'node.otherNetns': () => 'the target is in another network namespace (a container): its loopback inspector is out of reach from here',
+  'node.notReadUnasked': () => 'not read: nothing is sent to the target unless a flag asks',
+  'node.notReadNoneOpen': () => 'not read: no inspector is open',
+  'node.unverified': (a: { address: string; source: string; pid: number }) =>
+    `${a.address} (${a.source}) cannot be verified as pid ${a.pid}'s own socket (its fd table is not readable): not tried (--trust-peer to try it)`,
+  'node.remoteOnly': (a: { address: string }) => `its inspector listens on ${a.address}, which is not loopback (--inspect ${a.address} --allow-remote to use it)`,
+  'node.sigusr1Sending': (a: { pid: number }) => `sent SIGUSR1 to pid ${a.pid} to open its inspector`,
+  'node.sigusr1Notice': (a: { line: string }) => `${a.line} (--activate-inspector)`,
+  'node.sigusr1Outcome': (a: { line: string; openedAfterMs?: number; fate: string }) =>
+    `${a.line}; ${a.openedAfterMs !== undefined ? `its inspector opened after ${a.openedAfterMs} ms` : 'none opened'}, and ${a.fate}`,
+  'node.sigusr1NotSent': () => 'SIGUSR1 was not sent',
+  'node.interrupted': (a: { pid: number; address: string }) => `interrupted: asked pid ${a.pid} to close the inspector opened on ${a.address}`,
+  'node.howGiven': () => 'given with --inspect',
+  'node.howTrusted': (a: { how: string; why: string }) => `${a.how}, trusted with --trust-peer (${a.why})`,
+  'node.howOpen': (a: { source: string }) => `already open: ${a.source}`,
+  'node.howActivated': (a: { ms: number }) => `opened with SIGUSR1 by --activate-inspector, listening after ${a.ms} ms`,
+  'node.identityTrusted': (a: { pid: number }) => `not its own socket (trusted with --trust-peer); process.pid ${a.pid} matches`,
+  'node.identityOwn': (a: { pid: number }) => `its listening socket is in the target's fd table; process.pid ${a.pid} matches`,
+  'node.identityBlocked': () => 'the target holds the inspector socket (process.pid could not be read: the loop is blocked)',
+  'node.connected': (a: { address: string; how: string }) => `connected to the Node.js inspector at ${a.address} (${a.how}) and ran read-only queries; left it as it was`,
+  'node.connectedBlocked': (a: { address: string; how: string }) => `connected to the Node.js inspector at ${a.address} (${a.how}); left it as it was`,
+  'node.loopBlocked': (a: { why: string }) => `${a.why}; only the heap size could be read (Runtime.getHeapUsage)`,
+  'node.noInspector': (a: { why: string }) => `no Node.js inspector reachable: ${a.why}`,
+  'node.startedNoSocket': (a: { flags: string }) => `it was started with ${a.flags} but holds no inspector socket (port already in use at start?)`,
+  'node.noneOpen': () => 'none is open',
+  'node.oldLimitFromFlag': (a: { youngMiB: number }) => `--max-old-space-size of the target (the heap limit adds ${a.youngMiB} MiB of young generation)`,
+  'node.oldLimitDerived': (a: { youngMiB: number }) => `heap_size_limit minus ${a.youngMiB} MiB of young generation`,
+  'node.noHeapSpaces': (a: { version: string }) => `Node.js ${a.version} has no v8.getHeapSpaceStatistics()`,
+  'node.noActiveResources': (a: { version: string }) => `Node.js ${a.version} lists no active resources`,
+  'node.noHistogramSample': () => 'the event-loop histogram recorded no sample in the window',
+  'node.noUtilization': (a: { version: string }) => `Node.js ${a.version} has no performance.eventLoopUtilization()`,
+  'node.noGcEntries': () => 'the target cannot observe GC entries (perf_hooks)',
+  'node.windowBlocked': (a: { ms: number }) => `the event loop was blocked for at least ${a.ms} ms: the delay window never completed (p99 is that lower bound)`,
+  'node.sameWindowIncomplete': () => 'measured in the same window, which never completed',
+  'node.windowFailed': (a: { error: string }) => `event-loop and GC window failed: ${a.error}`,
+  'node.sameWindow': () => 'measured in the same window',
+  'node.snapshotHeadroomUnknown': (a: { factor: number; need: string }) =>
+    `heap snapshot refused: the memory headroom of the target is unknown, and a snapshot can push its memory to ${a.factor}x its used heap (${a.need})`,
+  'node.snapshotNoHeadroom': (a: { factor: number; need: string; left: string; source: string }) =>
+    `heap snapshot refused: it can push the target's memory to ${a.factor}x its used heap (${a.need}), but only ${a.left} is left (${a.source}); past that the kernel OOM-kills it`,
+  'node.snapshotTaken': (a: { ms: number; file: string }) => `took a heap snapshot (the target was paused for about ${a.ms} ms) → ${a.file}`,
+  'node.snapshotFailed': (a: { error: string }) => `heap snapshot failed, nothing written: ${a.error}`,
+  'node.reportWritten': (a: { ms: number; file: string }) => `wrote the Node.js diagnostic report, redacted (the target was blocked for about ${a.ms} ms) → ${a.file}`,
+  'node.reportFailed': (a: { error: string }) => `diagnostic report failed, nothing written: ${a.error}`,
+  'node.closed': (a: { pid: number; address: string; others: number }) =>
+    `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}, probed it, and closed it again${a.others ? ` (this also ended ${a.others} other debugger session(s) that connected meanwhile)` : ''}`,
+  'node.notConfirmedClosed': (a: { pid: number; address: string; asked: boolean }) =>
+    `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}; it could NOT be confirmed closed${a.asked ? ' (the close was requested and runs when the event loop is free)' : ''}`,
+  'node.mayStillListen': (a: { address: string }) => `the inspector opened with SIGUSR1 may still listen on ${a.address}: any local user can run code in the process through it`,
+  'node.hint.addInspect': () => 'add --inspect to read it through the inspector it already has open',
+  'node.hint.blocked': () => 'run again to see whether it recovers; top -H -p PID shows the busy thread',
+  'node.hint.force': () => 'add --force to take it anyway (the target may be OOM-killed)',
+  'node.hint.raiseTimeout': () => 'raise --timeout (about 100 ms per MB of heap)',
+  'node.hint.checkListen': (a: { port: number }) => `check with: ss -ltnp 'sport = :${a.port}'; it closes when the process restarts`,
+  'node.hint.restart': (a: { port: number }) => `start it with --inspect=127.0.0.1:${a.port} and add --inspect ${a.port}`,
+  'node.hint.passAddress': (a: { restart: string }) => `pass the inspector address of this process to --inspect, or ${a.restart}`,
+  'node.hint.cannotActivate': (a: { restart: string; why: string }) => `${a.restart} (--activate-inspector cannot be used: ${a.why})`,
+  'node.hint.activate': (a: { port: number }) => `--activate-inspector (opens its inspector on 127.0.0.1:${a.port} with SIGUSR1, probes, closes it again)`,
+  'node.hint.addActivate': (a: { activate: string; restart: string }) => `add ${a.activate}, or ${a.restart}`,
+  'node.hint.inspectOrActivate': (a: { port: number; activate: string }) => `add --inspect ${a.port} if its inspector is open there, or ${a.activate}`,
+
+  // ------------------------------------------------------------------ peers given with --inspect / --pprof
+  'hint.trustPeer': () => 'if it is forwarded to the target (a port forward, a container), add --trust-peer; otherwise give the address of this process',
+
   // ------------------------------------------------------------------ go
   'go.socketsUnreadable': () => `the process's sockets are not readable (${SAME_USER})`,
+  'go.notGo': () => 'not a Go process (no Go build info, no GO* variables)',
+  'go.notGoRuntime': (a: { runtime: string }) => `not a Go process (runtime ${a.runtime})`,
+  'go.pprofNotUsed': (a: { why: string }) => `${a.why}: --pprof not used for it`,
+  'go.recorded': () => 'recorded files: the Go runtime is read only from a live process, through its pprof endpoint',
+  'go.readFrom': (a: { what: string; url: string }) => `read ${a.what} from ${a.url} (HTTP GET only)`,
+  'go.badNumber': (a: { key: string; value: number; ratio: boolean }) =>
+    `the pprof endpoint reported ${a.key} = ${a.value}, which is not ${a.ratio ? 'a fraction between 0 and 1' : 'a non-negative safe integer'}: not used`,
+  'go.socketsError': (a: { error: string }) => `its sockets could not be read (${a.error})`,
+  'go.otherNetns': () => 'the process is in another network namespace: its 127.0.0.1 is not ours (use nsenter -t PID -n, or --pprof a forwarded URL)',
+  'go.netnsUnreadable': () => 'its network namespace is not readable',
+  'go.pprofRefused': (a: { why: string }) => `--pprof refused: ${a.why}; nothing was sent to it`,
+  'go.otherProcess': (a: { url: string; pid: number }) => `${a.url} serves another process: its command line is not pid ${a.pid}'s`,
+  'go.trusted': (a: { url: string; why: string }) => `used ${a.url} as trusted with --trust-peer (${a.why})`,
+  'go.noBuildInfo': () => 'GO* variables are set but the executable has no Go build info (unreadable, or not a Go binary): its listeners were not probed',
+  'go.cannotLook': (a: { why: string }) => `cannot look for a pprof endpoint: ${a.why}`,
+  'go.noListener': () => 'the process has no TCP listener reachable on loopback',
+  'go.asked': (a: { ports: string }) => `asked GET /debug/pprof/ on the process's loopback listener(s) (port ${a.ports}) to find its pprof endpoint`,
+  'go.noneServes': (a: { ports: string }) => `none of the process's loopback listeners (port ${a.ports}) serves /debug/pprof/`,
+  'go.hint.noEndpoint': () => 'Go process, no pprof endpoint: import net/http/pprof and listen on localhost, then --pprof URL',
+  'go.hint.otherProcess': () => 'give the pprof URL of this process, or leave --pprof out to find it among its own listeners',
+  'go.hint.noBuildInfo': () => 'if it is a Go service with net/http/pprof, pass --pprof URL',
 } satisfies Record<string, (a: never) => string>;
 
 export type MessageId = keyof typeof MESSAGES;

@@ -13,8 +13,6 @@ import { ProctriageError } from '../errors.js';
 
 export type Ownership = { owned: true; inode: number } | { owned: false; reason: string };
 
-export const TRUST_PEER_HINT = 'if it is forwarded to the target (a port forward, a container), add --trust-peer; otherwise give the address of this process';
-
 /** An IP as 16 bytes (IPv4 as v4-mapped), or undefined for a name. */
 function ipBytes(ip: string): number[] | undefined {
   const a = ip.replace(/^\[|\]$/g, '');

@@ -21,7 +21,7 @@ export interface Unknown {
 }
 
 /** What a probe returns as unknown: a coded reason and hint (words in src/messages.ts), or for the runtime probes still the sentence. */
-export type ProbeUnknown = Unknown | ({ metric?: string; probe?: string; hint?: MessageId } & Coded);
+export type ProbeUnknown = Unknown | ({ metric?: string; probe?: string; hint?: MessageId | Coded } & Coded);
 
 export interface ProbeMeta {
   id: string;

@@ -10,7 +10,7 @@ import { clean, cleanDeep, redactArgv, redactText } from './redact.js';
 import { parseMountinfo } from '../procfs/cgroup.js';
 import { parseProcStat, PF_EXITING } from '../procfs/proc-stat.js';
 import { assembleReport, statusOfFindings, type Report, type TargetReport } from './report.js';
-import type { Trend } from './trends.js';
+import { median, type Trend } from './trends.js';
 
 export interface RunOptions {
   proc: ProcFs;
@@ -140,12 +140,6 @@ function compareReplicas(targets: Collected[], replicas: Limits['replicas']): vo
   });
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 /**
  * Turn collected facts into a target report: redact, walk the playbook, set the status.
  * `over` carries what a look over time adds (watch, diff): trend.* metrics, injected before the
@@ -264,7 +258,7 @@ function unknownFor(probe: Probe, run: ProbeRun): Unknown {
 /** A probe's coded unknown in words, from the message catalogue. */
 function worded(u: ProbeUnknown): Unknown {
   if (!('code' in u)) return u;
-  return { ...(u.metric ? { metric: u.metric } : {}), ...(u.probe ? { probe: u.probe } : {}), reason: words(u), ...(u.hint ? { hint: say(u.hint) } : {}) };
+  return { ...(u.metric ? { metric: u.metric } : {}), ...(u.probe ? { probe: u.probe } : {}), reason: words(u), ...(u.hint ? { hint: typeof u.hint === 'string' ? say(u.hint) : words(u.hint) } : {}) };
 }
 
 export function hostInfo(proc: ProcFs): Report['host'] {

@@ -123,7 +123,8 @@ export function resource(key: string): Resource | undefined {
 
 // ------------------------------------------------------------------ statistics
 
-function median(xs: number[]): number {
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;

@@ -7,7 +7,8 @@
  */
 import type { InetRow } from '../procfs/net-tcp.js';
 import { ProctriageError } from '../errors.js';
-import { endpointUrl, getText, isLoopbackAddress } from '../transports/pprof.js';
+import { endpointUrl, getText } from '../transports/pprof.js';
+import { connectHost } from '../transports/loopback.js';
 
 export interface Listener {
   /** the address it listens on, as in /proc (127.0.0.1, ::1, 0.0.0.0, ::) */
@@ -52,14 +53,6 @@ export function loopbackListeners(sources: SocketReads): Listener[] {
   }
   const rank = (p: number) => (PREFERRED.includes(p) ? PREFERRED.indexOf(p) : PREFERRED.length);
   return out.sort((a, b) => rank(a.port) - rank(b.port) || a.port - b.port);
-}
-
-/** Loopback address to reach a listener: itself when loopback, the loopback of its family when a wildcard. */
-export function connectHost(ip: string): string | undefined {
-  if (ip === '0.0.0.0') return '127.0.0.1';
-  if (ip === '::') return '::1';
-  if (isLoopbackAddress(ip)) return ip;
-  return undefined;
 }
 
 /** Does a pprof index page answer here? (GET /debug/pprof/, short deadline, small cap.) */

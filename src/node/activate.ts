@@ -21,7 +21,8 @@ import { exportedFunctions, NotElf } from './elf.js';
 import type { CdpSession } from '../transports/inspector.js';
 import { evaluate } from './attach.js';
 import { ARM_DEADMAN_EXPRESSION, DEADMAN_REARM_MS, DISARM_DEADMAN_EXPRESSION } from './expressions.js';
-import { connectHost, listenRows, sameNetNamespace, socketInodes, type InspectFlags, type Listener } from './locate.js';
+import { listenRows, socketInodes, type InspectFlags, type Listener } from './locate.js';
+import { connectHost } from '../transports/loopback.js';
 
 const SIGUSR1 = 10;
 
@@ -130,7 +131,7 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
       hint: 'restart it with --inspect=127.0.0.1:9229 to be able to probe its runtime',
     };
   }
-  const same = sameNetNamespace(proc, pid);
+  const same = proc.sameNetNamespace(pid);
   if (same === false) {
     return {
       ok: false,
@@ -303,10 +304,10 @@ export async function sendSigusr1AndWait(
     }
     const row = fresh.find((r) => mine.has(r.inode));
     if (row) {
-      const h = connectHost(row.local.ip);
+      const host = connectHost(row.local.ip) ?? row.local.ip;
       const listener = { ip: row.local.ip, port: row.local.port, inode: row.inode };
-      guard.listening(listener, h.host);
-      return { sent: true, guard, alive: true, fate: 'it is still running', opened: { listener, host: h.host, waitedMs: Math.round(performance.now() - t0) } };
+      guard.listening(listener, host);
+      return { sent: true, guard, alive: true, fate: 'it is still running', opened: { listener, host, waitedMs: Math.round(performance.now() - t0) } };
     }
   }
   const fate = fateAfterSignal(proc, pid, startTicks);

@@ -40,6 +40,11 @@ export class LoopBlocked extends ProctriageError {
   }
 }
 
+/** The words of a failure, for the report. */
+export function reasonOf(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
+}
+
 export interface Stats {
   pid: number;
   version: string;

@@ -9,7 +9,8 @@
  */
 import { ProcFs } from '../procfs/procfs.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
-import { listenRows, socketInodes, connectHost } from './locate.js';
+import { listenRows, socketInodes } from './locate.js';
+import { connectHost } from '../transports/loopback.js';
 import { waitListenerGone } from './activate.js';
 
 /** How long to look for an inspector that opens after proctriage died (SIGUSR1 was maybe just sent). */
@@ -54,7 +55,7 @@ function newListener(): { inode: number; host: string; port: number } | undefine
   const mine = socketInodes(proc, pid);
   const row = listenRows(proc, pid).find((r) => mine.has(r.inode) && !before.has(r.inode) && (port === 0 || r.local.port === port)
     && (!told || r.inode === told.inode));
-  return row ? { inode: row.inode, host: connectHost(row.local.ip).host, port: row.local.port } : undefined;
+  return row ? { inode: row.inode, host: connectHost(row.local.ip) ?? row.local.ip, port: row.local.port } : undefined;
 }
 
 async function closeWhatWasOpened(): Promise<void> {

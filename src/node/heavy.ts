@@ -11,6 +11,7 @@ import { isSecretKey, REDACTED, redactArgv, redactText } from '../engine/redact.
 import { evaluate } from './attach.js';
 import { commitTemp, discardTemp, openTemp, writeFileSafely } from '../files.js';
 import { REPORT_EXPRESSION } from './expressions.js';
+import { say } from '../messages.js';
 
 /** A heap snapshot pushes the target's RSS to 13-16x its used heap, and does not give it back. */
 export const SNAPSHOT_HEADROOM_FACTOR = 16;
@@ -27,10 +28,8 @@ export function snapshotRefusal(heapUsed: number, headroom: Headroom | undefined
   if (force) return undefined;
   const need = heapUsed * SNAPSHOT_HEADROOM_FACTOR;
   const mb = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
-  if (!headroom) return `heap snapshot refused: the memory headroom of the target is unknown, and a snapshot can push its memory to ${SNAPSHOT_HEADROOM_FACTOR}x its used heap (${mb(need)})`;
-  if (headroom.bytes < need) {
-    return `heap snapshot refused: it can push the target's memory to ${SNAPSHOT_HEADROOM_FACTOR}x its used heap (${mb(need)}), but only ${mb(headroom.bytes)} is left (${headroom.source}); past that the kernel OOM-kills it`;
-  }
+  if (!headroom) return say('node.snapshotHeadroomUnknown', { factor: SNAPSHOT_HEADROOM_FACTOR, need: mb(need) });
+  if (headroom.bytes < need) return say('node.snapshotNoHeadroom', { factor: SNAPSHOT_HEADROOM_FACTOR, need: mb(need), left: mb(headroom.bytes), source: headroom.source });
   return undefined;
 }
 

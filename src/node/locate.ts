@@ -7,6 +7,7 @@ import type { ProcFs } from '../procfs/procfs.js';
 import { parseNetInet, type InetRow } from '../procfs/net-tcp.js';
 import { classifyFdLink } from '../procfs/fd.js';
 import { ProctriageError } from '../errors.js';
+import { connectHost } from '../transports/loopback.js';
 
 export const DEFAULT_INSPECTOR_PORT = 9229;
 
@@ -139,15 +140,6 @@ export function listenersFrom(inodes: Set<number>, rows: InetRow[]): Listener[] 
   return rows.filter((r) => r.state === 'listen' && inodes.has(r.inode)).map((r) => ({ ip: r.local.ip, port: r.local.port, inode: r.inode }));
 }
 
-/** Where to connect to reach a listener from this host: loopback for wildcard binds. */
-export function connectHost(ip: string): { host: string; loopbackReachable: boolean } {
-  if (ip === '0.0.0.0') return { host: '127.0.0.1', loopbackReachable: true };
-  if (ip === '::') return { host: '::1', loopbackReachable: true };
-  if (ip.startsWith('127.')) return { host: ip, loopbackReachable: true };
-  if (ip === '::1') return { host: '::1', loopbackReachable: true };
-  return { host: ip, loopbackReachable: false };
-}
-
 export interface Candidate {
   host: string;
   port: number;
@@ -179,8 +171,9 @@ export function inspectorCandidates(flags: InspectFlags, listeners: Listener[] |
   };
   if (!listeners) {
     if (flags.atStart && flags.port > 0) {
-      const h = connectHost(flags.host === 'localhost' ? '127.0.0.1' : flags.host);
-      (h.loopbackReachable ? candidates : remoteOnly).push({ host: h.host, port: flags.port, source: 'the port of its --inspect flag', owned: false });
+      const ip = flags.host === 'localhost' ? '127.0.0.1' : flags.host;
+      const host = connectHost(ip);
+      (host ? candidates : remoteOnly).push({ host: host ?? ip, port: flags.port, source: 'the port of its --inspect flag', owned: false });
     }
     return { candidates, remoteOnly };
   }
@@ -188,26 +181,14 @@ export function inspectorCandidates(flags: InspectFlags, listeners: Listener[] |
   for (const l of byPort) {
     const expected = flags.port > 0 && l.port === flags.port;
     if (!expected && !(flags.atStart && flags.port === 0)) continue;
-    const h = connectHost(l.ip);
+    const host = connectHost(l.ip);
     const source = expected ? (flags.atStart ? 'the port of its --inspect flag' : 'its SIGUSR1 inspector port') : 'one of its listening sockets';
-    const c = { host: h.host, port: l.port, source, owned: true };
-    if (h.loopbackReachable) add(c);
+    const c = { host: host ?? l.ip, port: l.port, source, owned: true };
+    if (host) add(c);
     else remoteOnly.push(c);
     if (candidates.length >= max) break;
   }
   return { candidates, remoteOnly };
-}
-
-/** true / false when both namespaces are readable, undefined when one is not. */
-export function sameNetNamespace(proc: ProcFs, pid: number): boolean | undefined {
-  try {
-    const theirs = proc.readlinkOrGone(pid, 'ns/net');
-    const ours = proc.ownNetNamespace();
-    if (!theirs || !ours) return undefined;
-    return theirs === ours;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Does the target hold a LISTEN socket on this port (any address)? undefined when unknowable. */

@@ -79,6 +79,18 @@ export class ProcFs {
     }
   }
 
+  /** Is the target in our network namespace? true / false when both links are readable, undefined when one is not. */
+  sameNetNamespace(pid: number): boolean | undefined {
+    try {
+      const theirs = this.readlinkOrGone(pid, 'ns/net');
+      const ours = this.ownNetNamespace();
+      if (!theirs || !ours) return undefined;
+      return theirs === ours;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Host path (e.g. /sys/fs/cgroup/memory/x/memory.stat) under the root. */
   host(absPath: string): string {
     return this.root === '/' ? absPath : this.root.replace(/\/$/, '') + absPath;

@@ -45,3 +45,13 @@ export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || isLoopbackAddress(h);
 }
+
+/**
+ * Where to connect to reach a listener from this host over loopback: itself when loopback, the
+ * loopback of its family for a wildcard bind (0.0.0.0, ::); undefined when loopback cannot reach it.
+ */
+export function connectHost(ip: string): string | undefined {
+  if (ip === '0.0.0.0') return '127.0.0.1';
+  if (ip === '::') return '::1';
+  return isLoopbackAddress(ip) ? ip : undefined;
+}

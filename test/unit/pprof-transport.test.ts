@@ -11,7 +11,8 @@ import {
   LineSplitter, checkPprofUrl, displayUrl, endpointUrl, getLines, getText, isLoopbackHost, notPprofText, parsePprofUrl, streamGet,
 } from '../../src/transports/pprof.js';
 import { GoroutineProfileReader, MAX_GROUPS } from '../../src/go/goroutines.js';
-import { connectHost, sameCmdline } from '../../src/go/discover.js';
+import { sameCmdline } from '../../src/go/discover.js';
+import { connectHost } from '../../src/transports/loopback.js';
 import { rowServes } from '../../src/engine/peer-owner.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;

@@ -54,7 +54,14 @@ test('a probe says why in codes; the report carries the catalogue\'s words (and 
   const { diagnose } = await import('../../src/engine/runner.js');
   const { ProcFs } = await import('../../src/procfs/procfs.js');
   const { MESSAGES, say } = await import('../../src/messages.js');
-  for (const [id, f] of Object.entries(MESSAGES)) assert.ok((f as (a: unknown) => string)({ count: 1, why: 'EACCES', table: 'tcp', error: 'x', pid: 1 }).length > 10, id);
+  // one value for every argument name the catalogue uses
+  const sample = {
+    count: 1, why: 'EACCES', table: 'tcp', error: 'x', pid: 1, runtime: 'go', address: '127.0.0.1:9229', source: 'its flag', line: 'sent SIGUSR1',
+    fate: 'it is still running', how: 'given', flags: '--inspect', youngMiB: 16, version: 'v20.0.0', ms: 5, file: '/tmp/x', others: 0, asked: false,
+    port: 9229, restart: 'start it', activate: 'activate it', text: 'an already worded sentence', key: 'go.numGC', value: -1, ratio: false,
+    url: 'http://127.0.0.1:6060', what: '/debug/vars', ports: '6060', factor: 16, need: '160 MiB', left: '10 MiB',
+  };
+  for (const [id, f] of Object.entries(MESSAGES)) assert.ok((f as (a: unknown) => string)(sample).length > 10, id);
   const coded: Probe = {
     meta: { id: 'coded', description: 'returns coded unknowns', runtime: 'any', facts: {}, timeoutMs: 1000 },
     run: () => ({ metrics: {}, unknowns: [

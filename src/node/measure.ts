@@ -1,0 +1,201 @@
+/**
+ * Step 2 of the node probe: read the runtime's facts through the session connect.ts proved the
+ * target's (heap, handles, the event-loop and GC window), or what a blocked loop still lets us
+ * read; then the opt-in heavy tools (--heap-snapshot, --report), each after its own checks.
+ */
+import { say } from '../messages.js';
+import { readCgroupMemory } from '../procfs/cgroup-memory.js';
+import { CdpTimeout, formatAddress } from '../transports/inspector.js';
+import { reasonOf, sampleWindow, type Attached, type Budget, type LoopBlocked } from './attach.js';
+import { oldGenerationLimit } from './heap-limit.js';
+import { outputPath, snapshotRefusal, takeHeapSnapshot, writeNodeReport, type Headroom } from './heavy.js';
+import type { DeadMan } from './activate.js';
+import type { Connection, NodeOut, NodeTarget } from './run.js';
+
+/** A first evaluation that took this long waited for a busy loop: measure over the long window. */
+const BUSY_AT_ARRIVAL_MS = 50;
+/** Heavy tools (--heap-snapshot, --report) are bounded by the overall --timeout only. */
+export const HEAVY_TIMEOUT_MS = 30 * 60_000;
+
+export async function measure(t: NodeTarget, conn: Connection, out: NodeOut): Promise<void> {
+  const { attached: a, blocked, how, opened } = conn;
+  if (a) {
+    await readFacts(a, conn.budget, out);
+    out.evidence['node.inspector'] = {
+      address: formatAddress(a.addr), how, identity: say(conn.trusted ? 'node.identityTrusted' : 'node.identityOwn', { pid: a.stats.pid }),
+    };
+    if (!opened) {
+      out.metrics['node.inspectPort'] = a.addr.port;
+      out.actions.push(say('node.connected', { address: formatAddress(a.addr), how }));
+    }
+    await heavyTools(t, a, out, conn.deadman);
+  } else if (blocked) {
+    readBlocked(blocked, how, out);
+    if (!opened) out.actions.push(say('node.connectedBlocked', { address: blockedAddress(blocked), how }));
+  }
+}
+
+const blockedAddress = (b: LoopBlocked) => b.session?.where.replace(/^inspector at /, '') ?? '';
+
+/** The loop never ran our evaluation: the heap size, and the wait as a lower bound of its delay. */
+function readBlocked(b: LoopBlocked, how: string, out: NodeOut): void {
+  if (b.heap) {
+    out.metrics['node.heap.used'] = b.heap.used;
+    out.metrics['node.heap.total'] = b.heap.total;
+  }
+  out.metrics['node.eventLoop.delayP99Ms'] = b.waitedMs;
+  out.metrics['node.eventLoop.delayMaxMs'] = b.waitedMs;
+  out.evidence['node.eventLoop.lowerBound'] = true;
+  out.evidence['node.inspector'] = { address: blockedAddress(b), how, identity: say('node.identityBlocked') };
+  out.unknowns.push({ metric: 'node.*', probe: 'node', code: 'node.loopBlocked', args: { why: b.message }, hint: 'node.hint.blocked' });
+  out.partial = 'event loop blocked';
+}
+
+async function readFacts(a: Attached, budget: Budget, out: NodeOut): Promise<void> {
+  const s = a.stats;
+  const m = out.metrics;
+  m['node.version'] = s.version;
+  m['node.heap.used'] = s.heapUsed;
+  m['node.heap.total'] = s.heapTotal;
+  m['node.heap.limit'] = s.heapLimit;
+  if (s.oldUsed !== undefined) {
+    const old = oldGenerationLimit(s.heapLimit, s.heapFlags);
+    m['node.heap.oldUsed'] = s.oldUsed;
+    if (s.oldCommitted !== undefined) m['node.heap.oldCommitted'] = Math.max(s.oldCommitted, s.oldUsed);
+    m['node.heap.oldLimit'] = old.bytes;
+    const youngMiB = Math.round(old.youngBytes / 2 ** 20);
+    out.evidence['node.heap.oldLimitSource'] = say(old.source === 'max-old-space-size' ? 'node.oldLimitFromFlag' : 'node.oldLimitDerived', { youngMiB });
+  } else {
+    out.unknowns.push({ metric: 'node.heap.oldUsed', probe: 'node', code: 'node.noHeapSpaces', args: { version: s.version } });
+  }
+  m['node.external'] = s.external;
+  if (s.arrayBuffers !== undefined) m['node.arrayBuffers'] = s.arrayBuffers;
+  if (s.handles) {
+    let total = 0;
+    for (const [type, n] of Object.entries(s.handles)) {
+      m[`node.handles.byType.${type}`] = n;
+      total += n;
+    }
+    m['node.handles.total'] = total;
+    out.evidence['node.handles.top'] = Object.entries(s.handles).sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).slice(0, 5)
+      .map(([type, count]) => ({ type, count }));
+  } else {
+    out.unknowns.push({ metric: 'node.handles.total', probe: 'node', code: 'node.noActiveResources', args: { version: s.version } });
+  }
+  if (s.requests) m['node.requests.total'] = Object.values(s.requests).reduce((x, y) => x + y, 0);
+  await readWindow(a, budget, out);
+}
+
+/** Event-loop delay, utilisation and GC share over the window. */
+async function readWindow(a: Attached, budget: Budget, out: NodeOut): Promise<void> {
+  const m = out.metrics;
+  const version = a.stats.version;
+  try {
+    // our first request waited for the loop: it is busy, and a short window may fit in one of its gaps
+    const w = await sampleWindow(a, budget, a.statsMs >= BUSY_AT_ARRIVAL_MS);
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    if (w.p50 !== undefined && w.p99 !== undefined) {
+      m['node.eventLoop.delayP50Ms'] = r2(w.p50);
+      m['node.eventLoop.delayP99Ms'] = r2(w.p99);
+    } else {
+      out.unknowns.push({ metric: 'node.eventLoop.delayP99Ms', probe: 'node', code: 'node.noHistogramSample' });
+    }
+    if (w.max !== undefined) m['node.eventLoop.delayMaxMs'] = r2(w.max);
+    if (w.utilization !== undefined) m['node.eventLoop.utilization'] = Math.round(w.utilization * 1000) / 1000;
+    else out.unknowns.push({ metric: 'node.eventLoop.utilization', probe: 'node', code: 'node.noUtilization', args: { version } });
+    if (w.gcMs !== undefined && w.windowMs > 0) m['node.gc.percent'] = r2(Math.min(100, (w.gcMs / w.windowMs) * 100));
+    else out.unknowns.push({ metric: 'node.gc.percent', probe: 'node', code: 'node.noGcEntries' });
+    out.evidence['node.eventLoop.windowMs'] = Math.round(w.windowMs);
+  } catch (err) {
+    const waited = await blockedFor(a, err, budget);
+    if (waited !== undefined) {
+      // a 300 ms timer did not fire within the wait, yet the inspector thread answers: the loop is blocked
+      m['node.eventLoop.delayP99Ms'] = waited;
+      m['node.eventLoop.delayMaxMs'] = waited;
+      out.evidence['node.eventLoop.lowerBound'] = true;
+      out.unknowns.push({ metric: 'node.eventLoop.delayP50Ms', probe: 'node', code: 'node.windowBlocked', args: { ms: waited } });
+      out.unknowns.push({ metric: 'node.gc.percent', probe: 'node', code: 'node.sameWindowIncomplete' });
+    } else {
+      out.unknowns.push({ metric: 'node.eventLoop.delayP99Ms', probe: 'node', code: 'node.windowFailed', args: { error: reasonOf(err) } });
+      out.unknowns.push({ metric: 'node.gc.percent', probe: 'node', code: 'node.sameWindow' });
+      out.partial = 'event-loop window failed';
+    }
+  }
+}
+
+/**
+ * After an evaluation timed out: if the session is healthy and Runtime.getHeapUsage (served
+ * between JS steps) still answers, the JS thread is busy: return the lower bound (ms) of the
+ * loop's delay. Undefined when the peer itself is the problem.
+ */
+async function blockedFor(a: Attached, err: unknown, budget: Budget): Promise<number | undefined> {
+  // a wait cut short by the budget proves little: claim a blocked loop only after a real wait
+  if (!(err instanceof CdpTimeout) || err.method !== 'Runtime.evaluate' || err.waitedMs < 1000 || a.session.closed || a.session.malformed) return undefined;
+  const heap = await a.session.send('Runtime.getHeapUsage', undefined, budget.deadline(700)).catch(() => undefined);
+  if (!heap || typeof heap.usedSize !== 'number') return undefined;
+  return Math.max(0, err.waitedMs - 300);
+}
+
+/** --heap-snapshot and --report: opt-in, after the cheap facts, each pauses the target. */
+async function heavyTools(t: NodeTarget, a: Attached, out: NodeOut, deadman?: DeadMan): Promise<void> {
+  const { options } = t;
+  // a heavy tool stalls the target's loop for longer than the dead-man delay: the guard process watches meanwhile
+  const heavy = (typeof options.heapSnapshot === 'string' && options.heapSnapshot) || (typeof options.report === 'string' && options.report);
+  if (heavy && deadman) await deadman.pause();
+  try {
+    await runHeavy(t, a, out);
+  } finally {
+    if (heavy && deadman) deadman.resume();
+  }
+}
+
+async function runHeavy(t: NodeTarget, a: Attached, out: NodeOut): Promise<void> {
+  const { options, pid, signal } = t;
+  if (typeof options.heapSnapshot === 'string' && options.heapSnapshot) {
+    const file = outputPath(options.heapSnapshot, pid);
+    const refusal = snapshotRefusal(a.stats.heapUsed, headroom(t), options.force === true);
+    if (refusal) {
+      out.unknowns.push({ probe: 'node', code: 'worded', args: { text: refusal }, hint: 'node.hint.force' });
+    } else {
+      try {
+        const w = await takeHeapSnapshot(a.session, file, HEAVY_TIMEOUT_MS, signal, options.overwrite === true);
+        out.evidence['node.heapSnapshot'] = w;
+        out.actions.push(say('node.snapshotTaken', { ms: w.pausedMs, file: w.file }));
+      } catch (err) {
+        out.unknowns.push({ probe: 'node', code: 'node.snapshotFailed', args: { error: reasonOf(err) }, hint: 'node.hint.raiseTimeout' });
+        out.partial = 'heap snapshot failed';
+      }
+    }
+  }
+  if (typeof options.report === 'string' && options.report) {
+    const file = outputPath(options.report, pid);
+    try {
+      const w = await writeNodeReport(a.session, file, HEAVY_TIMEOUT_MS, signal, options.overwrite === true);
+      out.evidence['node.report'] = w;
+      out.actions.push(say('node.reportWritten', { ms: w.pausedMs, file: w.file }));
+    } catch (err) {
+      out.unknowns.push({ probe: 'node', code: 'node.reportFailed', args: { error: reasonOf(err) } });
+      out.partial = 'report failed';
+    }
+  }
+}
+
+/** Memory the target may still take: its cgroup limit minus working set, and the host's MemAvailable. */
+function headroom(t: NodeTarget): Headroom | undefined {
+  const found: Headroom[] = [];
+  try {
+    const { metrics } = readCgroupMemory(t.proc, t.pid);
+    const limit = metrics['cgroup.memory.limit'];
+    const used = metrics['cgroup.memory.workingSet'] ?? metrics['cgroup.memory.usage'];
+    if (typeof limit === 'number' && typeof used === 'number') found.push({ bytes: Math.max(0, limit - used), source: 'cgroup limit minus working set' });
+  } catch {
+    // unknown cgroup: the host figure still counts
+  }
+  try {
+    const m = /^MemAvailable:\s+(\d+)\s*kB/m.exec(t.proc.read(null, 'meminfo'));
+    if (m) found.push({ bytes: Number(m[1]) * 1024, source: 'host MemAvailable' });
+  } catch {
+    // no meminfo
+  }
+  return found.sort((x, y) => x.bytes - y.bytes)[0];
+}
