@@ -17,9 +17,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, listenPortsOf, ROOT, runCli, start, stopAll, TARGETS, type Target } from '../fixtures/node-targets/harness.js';
+import { CLI, listenPortsOf, ROOT, start, TARGETS, type Target } from '../fixtures/node-targets/harness.js';
+import { cleanup, runCli } from '../helpers/processes.js';
 
-after(stopAll);
+after(cleanup);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

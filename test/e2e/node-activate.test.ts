@@ -7,9 +7,10 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { listenPortsOf, nodeBinaries, nodeMetrics, portInUse, runCli, start, startRaw, stopAll, TARGETS } from '../fixtures/node-targets/harness.js';
+import { listenPortsOf, nodeBinaries, nodeMetrics, portInUse, start, startRaw, TARGETS } from '../fixtures/node-targets/harness.js';
+import { cleanup, runCli } from '../helpers/processes.js';
 
-after(stopAll);
+after(cleanup);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

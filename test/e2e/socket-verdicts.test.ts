@@ -13,13 +13,10 @@ import assert from 'node:assert/strict';
 import { cleanup, finding, problems, runJson, startNodeTarget, startService, startTarget, TARGETS, waitFor } from '../helpers/processes.js';
 import { churn, closeWaitInodes, ssCount, ssOwned, timeWaitOn } from '../helpers/servers.js';
 import { buildService, goUnavailable, serviceEnv } from '../fixtures/go-service/service.js';
-import { start as startNode, stopAll as stopNodeTargets } from '../fixtures/node-targets/harness.js';
+import { start as startNode } from '../fixtures/node-targets/harness.js';
 import { join } from 'node:path';
 
-after(async () => {
-  await cleanup();
-  await stopNodeTargets();
-});
+after(cleanup);
 
 const SOCKET_FINDINGS = ['connection-storm', 'socket-growth', 'close-wait-leak'];
 

@@ -8,16 +8,17 @@ import assert from 'node:assert/strict';
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FD_LEAK, runCli, sleep, startChild, stopChildren, type CliResult } from '../helpers/time.js';
+import { FD_LEAK, startChild } from '../helpers/time.js';
 import { ProcFs } from '../../src/procfs/procfs.js';
 import { diagnose } from '../../src/engine/runner.js';
 import { builtinPlaybook } from '../../src/engine/playbook.js';
 import { PROBES } from '../../probes/index.js';
 import { DiffReportSchema } from '../../src/engine/report-schema.js';
+import { type CliResult, cleanup, runCli, sleep } from '../helpers/processes.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'proctriage-bundle-'));
 after(async () => {
-  await stopChildren();
+  await cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { finding, REPO, runJson, waitFor } from '../helpers/processes.js';
+import { finding, REPO, runJson, waitFor, cleanup } from '../helpers/processes.js';
 import { cgroupPids, createMemoryCgroup, memoryCgroupUnavailable, removeAllCgroups } from '../helpers/cgroup.js';
-import { startChild, stopChildren } from '../helpers/time.js';
+import { startChild } from '../helpers/time.js';
 
 const MiB = 2 ** 20;
 const unavailable = memoryCgroupUnavailable();
@@ -19,7 +19,7 @@ if (unavailable) console.log(`# skipping the memory verdict tests: ${unavailable
 const scratch = mkdtempSync(join(REPO, '.pt-pagecache-'));
 
 after(async () => {
-  await stopChildren();
+  await cleanup();
   await removeAllCgroups();
   rmSync(scratch, { recursive: true, force: true });
 });
@@ -59,10 +59,10 @@ describe('memory verdicts in real cgroups (v1)', { skip: unavailable }, () => {
     assert.equal(res.code, 0, res.stdout);
     // the kernel drops the cache: the process gets its memory and lives
     let out = '';
-    child.proc.stdout!.on('data', (d: Buffer) => { out += d; });
+    child.child.stdout!.on('data', (d: Buffer) => { out += d; });
     process.kill(child.pid, 'SIGUSR2');
     await waitFor(() => out.includes('allocated'), 10_000, 'the 64 MiB allocation');
-    assert.equal(child.proc.exitCode, null, 'still running');
+    assert.equal(child.child.exitCode, null, 'still running');
     await child.stop();
   });
 
