@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { nodeBinaries, start, TARGETS, type Target } from '../fixtures/node-targets/harness.js';
 import { createMemoryCgroup, memoryCgroupUnavailable, removeAllCgroups } from '../helpers/cgroup.js';
-import { cleanup, runCli } from '../helpers/processes.js';
+import { cleanup, runCli, sleep } from '../helpers/processes.js';
 
 after(async () => {
   await cleanup();
@@ -136,7 +136,7 @@ describe('event loop', () => {
       const verdicts: string[] = [];
       for (let i = 0; i < 5; i++) {
         // start each run at another phase of the 2 s cycle
-        await new Promise((r) => setTimeout(r, 150 + i * 370));
+        await sleep(150 + i * 370); // a phase, not a wait for readiness
         const r = await diagnose(t);
         const f = findings(r).find((x) => x.id === 'event-loop-blocked');
         const m = r.report?.targets?.[0]?.metrics ?? {};

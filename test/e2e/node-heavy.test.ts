@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeMetrics, start, TARGETS } from '../fixtures/node-targets/harness.js';
-import { cleanup, runCli } from '../helpers/processes.js';
+import { cleanup, runCli, sleep } from '../helpers/processes.js';
 
 after(cleanup);
 
@@ -58,7 +58,7 @@ test('--heap-snapshot streams a snapshot to disk and --report writes the diagnos
 test('a target whose event loop is blocked: event-loop-blocked with a lower bound, within the deadline', async () => {
   const target = await start(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'busy.cjs'), '60000'], { inspect: true });
   try {
-    await new Promise((r) => setTimeout(r, 100)); // inside the first burst
+    await sleep(100); // a phase, not a wait: the run starts inside the first burst
     const r = await runCli([String(target.pid), '--inspect', String(target.port), '--json']);
     assert.ok(r.report, r.stderr);
     assert.ok(r.ms < 8000, `took ${r.ms} ms`);

@@ -44,7 +44,7 @@ describe('snapshot and diff', () => {
     const first = await runCli(['snapshot', String(pid), '-o', a]);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /snapshot of pid \d+ \(node\) written to/);
-    await sleep(3000);
+    await sleep(3000); // the interval between the two snapshots is the measurement: 12 more fds
     const second = await runCli(['snapshot', String(pid), '-o', b, '--json']);
     assert.equal(second.code, 0, second.stderr);
     assert.equal(second.stderr, '', 'nothing on stderr under --json');

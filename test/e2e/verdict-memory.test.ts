@@ -5,10 +5,9 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { finding, REPO, runJson, waitFor, cleanup } from '../helpers/processes.js';
+import { cleanup, finding, REPO, runJson, spawnTracked, waitFor } from '../helpers/processes.js';
 import { cgroupPids, createMemoryCgroup, memoryCgroupUnavailable, removeAllCgroups } from '../helpers/cgroup.js';
 import { startChild } from '../helpers/time.js';
 
@@ -27,8 +26,8 @@ after(async () => {
 /** Run a process in the cgroup that allocates until the OOM killer ends it; resolves once the kill is counted. */
 async function oomKillIn(cg: string): Promise<number> {
   const hog = `echo $$ > "${cg}/cgroup.procs" && echo 1000 > /proc/self/oom_score_adj && exec "${process.execPath}" -e 'const k=[];for(;;)k.push(Buffer.alloc(8<<20,1))'`;
-  const victim = spawn('/bin/sh', ['-c', hog], { stdio: 'ignore' });
-  const exit = await new Promise<NodeJS.Signals | null>((resolve) => victim.once('exit', (_c, signal) => resolve(signal)));
+  const victim = spawnTracked('/bin/sh', ['-c', hog], { stdio: 'ignore' });
+  const exit = (await victim.exited).signal;
   assert.equal(exit, 'SIGKILL', 'the victim was OOM-killed');
   return waitFor(() => {
     const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(cg, 'memory.oom_control'), 'utf8'));
