@@ -77,7 +77,7 @@ export function identifyRuntime(sources: TargetSources): RuntimeIdentity {
   });
 }
 
-export function detectRuntime(exe: string, argv: string[], comm: string, env?: Record<string, string>): string {
+function detectRuntime(exe: string, argv: string[], comm: string, env?: Record<string, string>): string {
   const names = [basename(exe), basename(argv[0] ?? ''), comm];
   if (names.some((n) => /^(node|nodejs)(\d+)?$/.test(n))) return 'node';
   if (names.some((n) => /^java$/.test(n))) return 'java';
@@ -87,7 +87,7 @@ export function detectRuntime(exe: string, argv: string[], comm: string, env?: R
 }
 
 /** The last --max-old-space-size wins, as in Node. */
-export function maxOldSpace(args: string[]): number | undefined {
+function maxOldSpace(args: string[]): number | undefined {
   let v: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const m = /^--max[-_]old[-_]space[-_]size(?:=(\d+))?$/.exec(args[i]);
@@ -99,7 +99,7 @@ export function maxOldSpace(args: string[]): number | undefined {
 }
 
 /** GOMEMLIMIT syntax: a byte count with optional B, KiB, MiB, GiB, TiB suffix; "off" = none. */
-export function parseGoBytes(s: string): number | undefined {
+function parseGoBytes(s: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)?\s*$/.exec(s);
   if (!m) return undefined;
   const mult: Record<string, number> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };

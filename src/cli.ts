@@ -4,10 +4,22 @@
  * layer (with src/commands) prints or exits.
  */
 import { VERSION } from './version.js';
-import { ProctriageError } from './errors.js';
+import { ProctriageError, UsageError } from './errors.js';
 import { ProcFs } from './procfs/procfs.js';
 
 const DEFAULTS = { format: 'table', timeout: '10s' } as const;
+const FORMATS = ['table', 'json', 'markdown', 'md'];
+
+// commander's argParsers; a UsageError passes through commander to fail(): one line, exit 3
+const parseFormat = (f: string): string => {
+  if (!FORMATS.includes(f)) throw new UsageError(`--format must be table, json or markdown, not "${f}"`);
+  return f === 'md' ? 'markdown' : f;
+};
+const parseLimit = (s: string): number => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError('--limit must be a positive whole number');
+  return n;
+};
 
 const argv = process.argv.slice(2);
 if (argv.includes('--activate-inspector')) {
@@ -32,7 +44,7 @@ async function main(args: string[]): Promise<number> {
 
   const output = (cmd: InstanceType<typeof Command>) => cmd
     .option('--json', 'print the report as JSON (same as --format json)')
-    .addOption(new Option('--format <format>', 'table, json or markdown').default(DEFAULTS.format))
+    .addOption(new Option('--format <format>', 'output format').choices(FORMATS).argParser(parseFormat).default(DEFAULTS.format))
     .option('--no-redact', 'show secrets in command lines and paths as they are (loudly)')
     .option('--no-color', 'no colours (also NO_COLOR=1 or a non-terminal stdout)');
 
@@ -94,7 +106,7 @@ async function main(args: string[]): Promise<number> {
     .option('--playbook <file>', 'use a team playbook')
     .action(lazy(async () => (await import('./commands/index.js')).analyze));
   output(program.command('top').description('rank every process on the host by risk'))
-    .option('--limit <n>', 'how many processes to show', '15')
+    .option('--limit <n>', 'how many processes to show', parseLimit, 15)
     .action(async (opts: object) => { exitCode = await (await import('./commands/index.js')).top.run({ ...opts, proc }); });
   program.command('demo').description('start bundled misbehaving services, triage each, clean up')
     .option('--no-color', 'no colours')

@@ -29,15 +29,15 @@ import type { Recorded } from './procfs.js';
 import type { z } from 'zod';
 import type { ManifestSchema } from '../engine/report-schema.js';
 
-export const MANIFEST = 'manifest.json';
-export const DENIED = 'denied.json';
-export const BUNDLE_KIND = 'proctriage-capture';
+const MANIFEST = 'manifest.json';
+const DENIED = 'denied.json';
+const BUNDLE_KIND = 'proctriage-capture';
 
 /**
  * The only environment variables a bundle keeps (what the probes look at). Everything else in
  * /proc/PID/environ — where credentials usually live — never reaches the disk.
  */
-export const ENV_KEEP = ['NODE_OPTIONS', 'GOMEMLIMIT', 'GOGC', 'GOMAXPROCS', 'GODEBUG', 'GOTRACEBACK'];
+const ENV_KEEP = ['NODE_OPTIONS', 'GOMEMLIMIT', 'GOGC', 'GOMAXPROCS', 'GODEBUG', 'GOTRACEBACK'];
 
 /** manifest.json, as ManifestSchema checks it when a bundle is opened. */
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -34,16 +34,14 @@ export type Format = 'table' | 'json' | 'markdown';
 
 export interface OutputOptions {
   json?: boolean;
-  format?: string;
+  format?: Format;
   color?: boolean;
   redact?: boolean;
 }
 
+/** --json wins over --format (which commander has checked: src/cli.ts). */
 export function outputFormat(o: OutputOptions): Format {
-  if (o.json) return 'json';
-  const f = o.format ?? 'table';
-  if (f !== 'table' && f !== 'json' && f !== 'markdown' && f !== 'md') throw new UsageError(`--format must be table, json or markdown, not "${f}"`);
-  return f === 'md' ? 'markdown' : f;
+  return o.json ? 'json' : o.format ?? 'table';
 }
 
 /** Colour only for a terminal, and never when NO_COLOR is set or --no-color was given. */

@@ -18,7 +18,6 @@ export interface SnapshotOptions extends DiagnoseOptions {
  */
 export async function run(pidArg: string, o: SnapshotOptions): Promise<number> {
   if (o.name !== undefined) throw new UsageError('snapshot records one process: give its PID instead of --name');
-  outputFormat(o); // a bad --format fails before anything is written
   checkDestination(o.output, !!o.overwrite); // before the diagnosis: a refusal should be prompt
   warnIfUnredacted(o);
   const report = await buildReport([pidArg], o);

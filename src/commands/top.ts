@@ -5,19 +5,17 @@ import { showInternalError } from './run-options.js';
 import { playbookFor } from './playbooks.js';
 import { PROBES } from '../../probes/index.js';
 import { useColor, outputFormat, render, type OutputOptions } from './options.js';
-import { UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 
 /** The /proc-level probes only: no CPU window per process, no runtime attachment. */
 const TOP_PROBES = new Set(['process', 'memory', 'fds', 'sockets', 'cgroup', 'runtime']);
 
 /** `proctriage top`: diagnose every user-space process on the host and rank them by risk. */
-export async function run(o: OutputOptions & { limit?: string; playbook?: string; proc?: ProcFs }): Promise<number> {
-  const limit = Number(o.limit ?? 15);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
+export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs }): Promise<number> {
+  const limit = o.limit ?? 15;
   const proc = o.proc ?? new ProcFs();
   const pids = proc.pids().filter((pid) => pid !== process.pid && userProcess(proc, pid));
-  const playbook = await playbookFor(o.playbook);
+  const playbook = await playbookFor(); // top has no --playbook option: the built-in one
   const report = await diagnose(pids, {
     proc,
     playbook,

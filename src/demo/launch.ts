@@ -15,7 +15,7 @@ import type { ServiceSpec } from './catalog.js';
 // child_process only when a service starts (the demo and the tests), not at every command's start
 const load = createRequire(import.meta.url);
 
-export function serviceScript(name: string): string {
+function serviceScript(name: string): string {
   // each service runs as its own process, from the compiled file (not the bundled command)
   return join(PACKAGE_ROOT, 'dist', 'src', 'demo', 'services', `${name}.js`);
 }
@@ -157,7 +157,7 @@ export class ServiceProcess {
 }
 
 /** Spawn a sample service (under its fd limit when it has one). */
-export function spawnService(spec: ServiceSpec, args = spec.args): ServiceProcess {
+function spawnService(spec: ServiceSpec, args = spec.args): ServiceProcess {
   const argv = [serviceScript(spec.name), ...args];
   if (spec.fdLimit) {
     // lower both limits in a shell that then becomes the service (same PID)

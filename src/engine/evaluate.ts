@@ -44,7 +44,7 @@ export function evaluate(playbook: Playbook, facts: Facts): { findings: Finding[
         continue;
       }
       judged++;
-      const level = rule.levels.find((l) => test(l.when, facts.metrics, playbook.limits.explosion));
+      const level = rule.levels.find((l) => holds(l.when, facts.metrics, playbook.limits.explosion));
       if (level) fired.push(raise(rule, level, facts));
     }
     fired.sort((a, b) => RANK[b.severity] - RANK[a.severity]);
@@ -103,10 +103,10 @@ function summarize(templates: string[], facts: Facts): string {
 }
 
 /** Evaluate a condition; a comparison on an absent metric (or limit) is false. */
-export function test(cond: Condition, metrics: Metrics, limits: Record<string, number> = {}): boolean {
-  if ('all' in cond) return cond.all.every((c) => test(c, metrics, limits));
-  if ('any' in cond) return cond.any.some((c) => test(c, metrics, limits));
-  if ('not' in cond) return !test(cond.not, metrics, limits);
+export function holds(cond: Condition, metrics: Metrics, limits: Record<string, number> = {}): boolean {
+  if ('all' in cond) return cond.all.every((c) => holds(c, metrics, limits));
+  if ('any' in cond) return cond.any.some((c) => holds(c, metrics, limits));
+  if ('not' in cond) return !holds(cond.not, metrics, limits);
   if ('exists' in cond) return cond.exists in metrics;
   if ('absent' in cond) return !(cond.absent in metrics);
   const left = metrics[cond.metric];

@@ -30,13 +30,11 @@ function group(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-export function formatPercent(ratio: number): string {
+function formatPercent(ratio: number): string {
   const p = ratio * 100;
   if (p > 0 && p < 0.1) return '<0.1%';
   return `${p >= 10 || p === 0 ? Math.round(p) : p.toFixed(1)}%`;
 }
-
-export type Formatter = 'pct' | 'bytes' | 'duration' | 'n' | 'ms' | 'raw';
 
 export function formatValue(v: unknown, fmt?: string): string {
   if (typeof v !== 'number') return typeof v === 'string' ? v : JSON.stringify(v);

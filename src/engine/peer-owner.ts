@@ -32,7 +32,7 @@ export function rowServes(row: InetRow, host: string, port: number): boolean {
 }
 
 /** Who holds this socket? Looks through the host's processes, bounded in time. */
-export function socketOwner(sources: TargetSources, inode: number, budgetMs = 300): number | undefined {
+function socketOwner(sources: TargetSources, inode: number, budgetMs = 300): number | undefined {
   const want = `socket:[${inode}]`;
   const t0 = performance.now();
   for (const pid of sources.proc.pids()) {

@@ -169,9 +169,6 @@ export function eachComparison(c: Condition, visit: (c: Comparison) => void): vo
 }
 
 /** The step a role names, if the playbook has one. */
-export function stepWithRole(pb: Pick<Playbook, 'steps'>, role: z.infer<typeof StepRole>): Step | undefined {
-  return pb.steps.find((s) => s.role === role);
-}
 export type FindingRule = z.infer<typeof FindingRuleSchema>;
 export type Step = z.infer<typeof StepSchema>;
 export type SeverityLevel = z.infer<typeof Severity>;

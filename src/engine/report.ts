@@ -1,12 +1,11 @@
 import type { z } from 'zod';
-import type { ReportSchema, TargetSchema, FindingSchema } from './report-schema.js';
+import type { ReportSchema, TargetSchema } from './report-schema.js';
 import type { SeverityLevel } from './playbook-schema.js';
 import { SCHEMA_VERSION } from './schema-version.js';
 
 // Types come from the zod schema (the single source of truth) without loading zod at run time.
 export type Report = z.infer<typeof ReportSchema>;
 export type TargetReport = z.infer<typeof TargetSchema>;
-export type ReportFinding = z.infer<typeof FindingSchema>;
 export type Status = Report['status'];
 
 export const EXIT: Record<Status, number> = { ok: 0, warning: 1, critical: 2, unknown: 3 };

@@ -2,7 +2,7 @@ import type { Probe, Unit } from './probe.js';
 import { formatUnit } from './format.js';
 
 /** Unit lookup from the probes' declared facts (families like fd.byType.* included). */
-export function unitIndex(probes: Probe[]): (key: string) => Unit | undefined {
+function unitIndex(probes: Probe[]): (key: string) => Unit | undefined {
   const exact = new Map<string, Unit>();
   const families: [string, Unit][] = [];
   for (const p of probes) {

@@ -208,7 +208,7 @@ export function liveState(w: Watched, so: SampleOptions, elapsedMs: number, limi
   };
 }
 
-export function seriesOf(samples: Sample[], trends: Record<string, Trend>): LiveState['series'] {
+function seriesOf(samples: Sample[], trends: Record<string, Trend>): LiveState['series'] {
   const out: LiveState['series'] = [];
   for (const r of RESOURCES) {
     const values: number[] = [];

@@ -48,7 +48,7 @@ function amount(key: string, v: number): string {
 }
 
 /** "+14,400/h" for a trend, in the resource's unit. */
-export function rateText(key: string, t: Trend): string {
+function rateText(key: string, t: Trend): string {
   const sign = t.perHour > 0 ? '+' : t.perHour < 0 ? '-' : '±';
   return `${sign}${amount(key, Math.abs(t.perHour))}/h`;
 }

@@ -191,10 +191,8 @@ function describeNetError(e: NodeJS.ErrnoException): string {
 export type AllowedMethod =
   | 'Runtime.evaluate'
   | 'Runtime.getHeapUsage'
-  | 'HeapProfiler.enable'
-  | 'HeapProfiler.disable'
   | 'HeapProfiler.takeHeapSnapshot';
-const ALLOWED = new Set<string>(['Runtime.evaluate', 'Runtime.getHeapUsage', 'HeapProfiler.enable', 'HeapProfiler.disable', 'HeapProfiler.takeHeapSnapshot']);
+const ALLOWED = new Set<string>(['Runtime.evaluate', 'Runtime.getHeapUsage', 'HeapProfiler.takeHeapSnapshot']);
 
 type ParamsTuple<M extends AllowedMethod> = ProtocolMapping.Commands[M]['paramsType'];
 /** the params object of a command (undefined for commands without params) */

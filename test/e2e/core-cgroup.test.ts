@@ -5,10 +5,9 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, finding, runCli, runJson, startTarget, TARGETS, waitFor } from '../helpers/processes.js';
+import { cleanup, finding, runCli, runJson, spawnTracked, startTarget, TARGETS, waitFor } from '../helpers/processes.js';
 import { cgroupPids, createMemoryCgroup, memoryCgroupUnavailable, removeAllCgroups } from '../helpers/cgroup.js';
 
 const MiB = 2 ** 20;
@@ -58,19 +57,20 @@ describe('memory cgroup (v1)', { skip: unavailable }, () => {
 
     // the victim volunteers for the OOM killer (raising oom_score_adj needs no privilege)
     const [vcmd, vargs] = inCgroup(cg, 'memory-hog', ['--mode', 'unbounded', '--max-mib', '2048'], 1000);
-    const victim = spawn(vcmd, vargs, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, PROCTRIAGE_SERVICE_WATCHDOG: 'none' } });
+    const victim = spawnTracked(vcmd, vargs, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, stopSignal: 'SIGKILL', env: { ...process.env, PROCTRIAGE_SERVICE_WATCHDOG: 'none' } });
     let victimErr = '';
-    victim.stderr!.setEncoding('utf8').on('data', (s: string) => { victimErr += s; });
+    victim.child.stderr!.setEncoding('utf8').on('data', (s: string) => { victimErr += s; });
     let timer: NodeJS.Timeout | undefined;
     const exit = await Promise.race([
-      new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => victim.once('exit', (code, signal) => resolve({ code, signal }))),
+      victim.exited,
       new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), 30_000); }),
     ]);
     clearTimeout(timer);
     if (!exit) {
-      try { process.kill(-victim.pid!, 'SIGKILL'); } catch { /* gone */ }
+      await victim.stop();
       assert.fail('the victim was not OOM-killed within 30 s');
     }
+    await victim.stop(); // its process group
     assert.equal(exit.signal, 'SIGKILL', `victim exit: ${JSON.stringify(exit)} ${victimErr}`);
     const oomKills = await waitFor(() => {
       const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(cg, 'memory.oom_control'), 'utf8'));

@@ -5,16 +5,14 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { CLI, REPO, procState, runCli, waitFor } from '../helpers/processes.js';
+import { CLI, REPO, cleanup, procState, runCli, spawnTracked, waitFor } from '../helpers/processes.js';
 
 const SERVICES_DIR = `${REPO}dist/src/demo/services/`;
-const demos = new Set<ChildProcess>();
 const seen = new Set<number>();
 
-after(() => {
-  for (const d of demos) if (d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');
+after(async () => {
+  await cleanup();
   for (const pid of seen) if (isService(pid)) process.kill(pid, 'SIGKILL');
 });
 
@@ -64,8 +62,7 @@ describe('proctriage demo', () => {
 
   for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     test(`--keep leaves the samples running until ${sig}, then stops them and exits ${code}`, async () => {
-      const demo = spawn(process.execPath, [CLI, 'demo', '--keep', '--no-color'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-      demos.add(demo);
+      const { child: demo } = spawnTracked(process.execPath, [CLI, 'demo', '--keep', '--no-color'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], stopSignal: 'SIGKILL' });
       let stderr = '';
       demo.stdout!.resume();
       demo.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });

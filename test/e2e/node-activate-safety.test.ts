@@ -13,24 +13,18 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, listenPortsOf, ROOT, runCli, start, stopAll, TARGETS, type Target } from '../fixtures/node-targets/harness.js';
+import { CLI, listenPortsOf, ROOT, start, TARGETS, type Target } from '../fixtures/node-targets/harness.js';
+import { cleanup, runCli, sleep, spawnTracked, waitFor } from '../helpers/processes.js';
 
-after(stopAll);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+after(cleanup);
 
 /** Poll `cond` every 25 ms until it holds or `ms` pass; true when it held. */
-async function poll(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await cond()) return true;
-    if (Date.now() - t0 > ms) return false;
-    await sleep(25);
-  }
+function poll(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  return waitFor(cond, ms, 'a condition', 25).then(() => true, () => false);
 }
 
 /** Guard processes watching this target (their argv names its pid). */
@@ -70,7 +64,7 @@ test('a copy of python named node that exits on SIGUSR1 is refused by its ELF, a
       assert.match(u.reason, /is not Node\.js \(its executable exports no napi_create_function or node_module_register; it is named node\)/);
       assert.equal(r.report.targets[0].actions, undefined, 'nothing was done to it');
       assert.doesNotMatch(r.stderr, /sent SIGUSR1/);
-      await sleep(100);
+      await sleep(100); // the interval is the check: a signal would have ended it by now
       assert.ok(t.alive(), 'the python process is still alive');
     } finally {
       await t.stop();
@@ -101,9 +95,8 @@ test('a Node app whose own SIGUSR1 handler exits: the report and stderr say proc
 
 describe('whatever ends proctriage, the inspector it opened is closed within seconds', () => {
   let target: Target;
-  const running: ChildProcess[] = [];
   after(async () => {
-    for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await cleanup();
     if (target) for (const g of guardsOf(target.pid)) try { process.kill(g, 'SIGKILL'); } catch { /* gone */ }
     await target?.stop();
   });
@@ -111,8 +104,7 @@ describe('whatever ends proctriage, the inspector it opened is closed within sec
   /** Start proctriage on the target; resolves once `trigger` matches its stderr or the target's. */
   function launch(prefix: string[] = []): { child: ChildProcess; stderr: () => string } {
     const argv = [...prefix, process.execPath, CLI, String(target.pid), '--activate-inspector', '--json'];
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
-    running.push(child);
+    const { child } = spawnTracked(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stopSignal: 'SIGKILL' });
     let err = '';
     child.stderr!.on('data', (d) => { err += d; });
     return { child, stderr: () => err };
@@ -154,7 +146,7 @@ describe('whatever ends proctriage, the inspector it opened is closed within sec
       const r = launch();
       const trigger = when === 'the moment SIGUSR1 is sent' ? /sent SIGUSR1 to pid \d+ to open its inspector \(/ : /its inspector opened after/;
       assert.ok(await poll(() => trigger.test(r.stderr()), 8000), r.stderr());
-      if (when === '150 ms after it opened') await sleep(150);
+      if (when === '150 ms after it opened') await sleep(150); // the moment of the kill is what the case varies
       r.child.kill('SIGKILL');
       await exited(r.child);
       assert.ok(await poll(() => (target.stderr().match(/Debugger listening/g) ?? []).length > before, 4000), 'the inspector did open');

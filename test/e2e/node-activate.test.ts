@@ -7,11 +7,12 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { listenPortsOf, nodeBinaries, nodeMetrics, portInUse, runCli, start, startRaw, stopAll, TARGETS } from '../fixtures/node-targets/harness.js';
+import { listenPortsOf, nodeBinaries, nodeMetrics, portInUse, start, startRaw, TARGETS } from '../fixtures/node-targets/harness.js';
+import { cleanup, runCli, sleep, waitFor } from '../helpers/processes.js';
+import { readFileSync } from 'node:fs';
 
-after(stopAll);
+after(cleanup);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const node of nodeBinaries()) {
   // this machine's Node opens the default port 9229; the newer one a random port (--inspect-port=0)
@@ -35,7 +36,7 @@ for (const node of nodeBinaries()) {
         if (!random) assert.match(target.stderr(), /127\.0\.0\.1:9229\//);
         // closed again, and still alive
         assert.deepEqual(await listenPortsOf(target.pid), [], 'the inspector port is closed again');
-        await sleep(200);
+        await sleep(200); // the interval is the check: a fatal signal would have ended it by now
         assert.ok(target.alive(), 'the target survived');
         assert.deepEqual(await listenPortsOf(target.pid), []);
       } finally {
@@ -48,7 +49,7 @@ for (const node of nodeBinaries()) {
 test('a non-Node process (sleep) is refused: no SIGUSR1, and it stays alive', async () => {
   const s = startRaw('sleep', ['30']);
   try {
-    await sleep(100);
+    await waitFor(() => { try { return readFileSync(`/proc/${s.pid}/comm`, 'utf8').trim() === 'sleep'; } catch { return false; } }, 5000, 'the child to exec sleep');
     const r = await runCli([String(s.pid), '--activate-inspector', '--json']);
     const tr = r.report.targets[0];
     const probe = tr.probes.find((p: { id: string }) => p.id === 'node');
@@ -58,7 +59,7 @@ test('a non-Node process (sleep) is refused: no SIGUSR1, and it stays alive', as
     assert.match(u.reason, /not Node\.js \(its executable exports no napi_create_function or node_module_register; it is named sleep\)/);
     assert.match(u.reason, /SIGUSR1 would terminate it/);
     assert.equal(tr.actions, undefined);
-    await sleep(200);
+    await sleep(200); // the interval is the check: SIGUSR1 would have ended it by now
     assert.ok(s.alive(), 'sleep is still alive');
   } finally {
     await s.stop();
@@ -77,7 +78,7 @@ test('a Node process started with --disable-sigusr1 is refused and left alone', 
     assert.match(u.hint, /--inspect=127\.0\.0\.1:9229/);
     assert.equal(tr.actions, undefined);
     assert.doesNotMatch(target.stderr(), /Debugger listening/);
-    await sleep(100);
+    await sleep(100); // the interval is the check: a SIGUSR1 would have ended it by now
     assert.ok(target.alive());
   } finally {
     await target.stop();

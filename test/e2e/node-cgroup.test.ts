@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeMetrics, runCli, start, stopAll, TARGETS } from '../fixtures/node-targets/harness.js';
+import { nodeMetrics, start, TARGETS } from '../fixtures/node-targets/harness.js';
+import { cleanup, runCli } from '../helpers/processes.js';
 
-after(stopAll);
+after(cleanup);
 
 const LIMIT = 256 * 2 ** 20;
 

@@ -9,11 +9,12 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { nodeBinaries, runCli, start, stopAll, TARGETS, type Target } from '../fixtures/node-targets/harness.js';
+import { nodeBinaries, start, TARGETS, type Target } from '../fixtures/node-targets/harness.js';
 import { createMemoryCgroup, memoryCgroupUnavailable, removeAllCgroups } from '../helpers/cgroup.js';
+import { cleanup, runCli, sleep } from '../helpers/processes.js';
 
 after(async () => {
-  await stopAll();
+  await cleanup();
   await removeAllCgroups();
 });
 
@@ -23,7 +24,7 @@ const LOOP = join(TARGETS, 'periodic.cjs');
 type Finding = { id: string; severity: string; summary: string; evidence: Record<string, unknown> };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const findings = (r: any): Finding[] => r?.report?.targets?.[0]?.findings ?? [];
-const diagnose = (t: Target) => runCli([String(t.pid), '--inspect', String(t.port), '--json'], { hardLimitMs: 15000 });
+const diagnose = (t: Target) => runCli([String(t.pid), '--inspect', String(t.port), '--json'], { timeoutMs: 15000 });
 
 /** Resolves when the target has exited (bounded). */
 function exited(t: Target, ms: number): Promise<boolean> {
@@ -88,7 +89,7 @@ describe('heap near --max-old-space-size', () => {
 describe('watch: a heap series', () => {
   // 16 s: over 8 s one major GC mid-run (the old space receives the leak in promotion steps) can
   // keep the drift test from calling it; 16 s is still well inside the leak's 38 s to the limit
-  const watch = (t: Target) => runCli(['watch', String(t.pid), '--inspect', String(t.port), '--interval', '250ms', '--duration', '16s', '--json'], { hardLimitMs: 60000 });
+  const watch = (t: Target) => runCli(['watch', String(t.pid), '--inspect', String(t.port), '--interval', '250ms', '--duration', '16s', '--json'], { timeoutMs: 60000 });
 
   test('a leak of 2 MiB/s: old-space slope near the truth, heap-growth with a time to the old limit; steady: none', async () => {
     const leak = await start(process.execPath, ['--max-old-space-size=96', '--inspect=127.0.0.1:0', LEAK, 'leak', '20', '2'], { inspect: true });
@@ -135,7 +136,7 @@ describe('event loop', () => {
       const verdicts: string[] = [];
       for (let i = 0; i < 5; i++) {
         // start each run at another phase of the 2 s cycle
-        await new Promise((r) => setTimeout(r, 150 + i * 370));
+        await sleep(150 + i * 370); // a phase, not a wait for readiness
         const r = await diagnose(t);
         const f = findings(r).find((x) => x.id === 'event-loop-blocked');
         const m = r.report?.targets?.[0]?.metrics ?? {};

@@ -6,9 +6,10 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { nodeBinaries, nodeMetrics, runCli, start, stopAll, TARGETS } from '../fixtures/node-targets/harness.js';
+import { nodeBinaries, nodeMetrics, start, TARGETS } from '../fixtures/node-targets/harness.js';
+import { cleanup, runCli } from '../helpers/processes.js';
 
-after(stopAll);
+after(cleanup);
 
 for (const node of nodeBinaries()) {
   describe(`Node inspector probe on ${node.label}`, { skip: node.skip }, () => {

@@ -10,10 +10,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, problems, runJson, startNodeTarget } from '../helpers/processes.js';
+import { cleanup, problems, runJson, startNodeTarget, waitFor } from '../helpers/processes.js';
 import {
   closeWaitInodes, lsFdCount, memcacheLoad, missing, redisBenchmark, ssCount, ssOwned, startMemcached, timeWaitOn, startNginx, startRedis,
-  startRedisSubscriber, until, wrk, type Load, type LoadResult, type Server,
+  startRedisSubscriber, wrk, type Load, type LoadResult, type Server,
 } from '../helpers/servers.js';
 
 after(cleanup);
@@ -112,7 +112,7 @@ class Verdicts {
 async function underLoad(v: Verdicts, label: string, load: Load, flowing: () => boolean, during: number, groups: () => number[][]): Promise<LoadResult> {
   let ended = false;
   void load.done.then(() => { ended = true; });
-  await until(() => ended || flowing(), 10_000, `${label}: load to flow`);
+  await waitFor(() => ended || flowing(), 10_000, `${label}: load to flow`);
   for (let i = 1; i <= during && !ended; i++) {
     await v.triage(`${label}, during load, run ${i}`, groups()[0]);
   }

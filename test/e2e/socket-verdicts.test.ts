@@ -10,16 +10,13 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, finding, problems, runJson, startNodeTarget, startService, startTarget, TARGETS, waitFor } from '../helpers/processes.js';
+import { cleanup, finding, problems, runJson, sleep, startNodeTarget, startService, startTarget, TARGETS, waitFor } from '../helpers/processes.js';
 import { churn, closeWaitInodes, ssCount, ssOwned, timeWaitOn } from '../helpers/servers.js';
 import { buildService, goUnavailable, serviceEnv } from '../fixtures/go-service/service.js';
-import { start as startNode, stopAll as stopNodeTargets } from '../fixtures/node-targets/harness.js';
+import { start as startNode } from '../fixtures/node-targets/harness.js';
 import { join } from 'node:path';
 
-after(async () => {
-  await cleanup();
-  await stopNodeTargets();
-});
+after(cleanup);
 
 const SOCKET_FINDINGS = ['connection-storm', 'socket-growth', 'close-wait-leak'];
 
@@ -144,7 +141,7 @@ describe('CLOSE_WAIT: stuck versus closing', () => {
     // ground truth from ss: many at once (once the client is up to speed), none twice 400 ms apart
     const first = await waitFor(() => { const s = closeWaitInodes([port]); return s.size >= 10 && s; }, 10_000, '10 sockets in CLOSE_WAIT at once')
       .catch(() => closeWaitInodes([port]));
-    await new Promise((r) => setTimeout(r, 400));
+    await sleep(400); // the interval between the two looks is the measurement
     const second = closeWaitInodes([port]);
     const stayed = [...first].filter((i) => second.has(i)).length;
     console.log(`# ss: ${first.size} in CLOSE_WAIT, ${second.size} 400 ms later, ${stayed} of them the same sockets`);

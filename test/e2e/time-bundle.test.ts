@@ -8,16 +8,17 @@ import assert from 'node:assert/strict';
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FD_LEAK, runCli, sleep, startChild, stopChildren, type CliResult } from '../helpers/time.js';
+import { FD_LEAK, startChild } from '../helpers/time.js';
 import { ProcFs } from '../../src/procfs/procfs.js';
 import { diagnose } from '../../src/engine/runner.js';
 import { builtinPlaybook } from '../../src/engine/playbook.js';
 import { PROBES } from '../../probes/index.js';
 import { DiffReportSchema } from '../../src/engine/report-schema.js';
+import { type CliResult, cleanup, runCli, sleep } from '../helpers/processes.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'proctriage-bundle-'));
 after(async () => {
-  await stopChildren();
+  await cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -43,7 +44,7 @@ describe('snapshot and diff', () => {
     const first = await runCli(['snapshot', String(pid), '-o', a]);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /snapshot of pid \d+ \(node\) written to/);
-    await sleep(3000);
+    await sleep(3000); // the interval between the two snapshots is the measurement: 12 more fds
     const second = await runCli(['snapshot', String(pid), '-o', b, '--json']);
     assert.equal(second.code, 0, second.stderr);
     assert.equal(second.stderr, '', 'nothing on stderr under --json');

@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FD_LEAK, SAWTOOTH, STEADY, memoryCgroup, runCli, startChild, stopChildren } from '../helpers/time.js';
+import { FD_LEAK, SAWTOOTH, STEADY, memoryCgroup, startChild } from '../helpers/time.js';
+import { cleanup, runCli } from '../helpers/processes.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'proctriage-watch-'));
 after(async () => {
-  await stopChildren();
+  await cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -5,12 +5,11 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { finding, REPO, runJson, waitFor } from '../helpers/processes.js';
+import { cleanup, finding, REPO, runJson, spawnTracked, waitFor } from '../helpers/processes.js';
 import { cgroupPids, createMemoryCgroup, memoryCgroupUnavailable, removeAllCgroups } from '../helpers/cgroup.js';
-import { startChild, stopChildren } from '../helpers/time.js';
+import { startChild } from '../helpers/time.js';
 
 const MiB = 2 ** 20;
 const unavailable = memoryCgroupUnavailable();
@@ -19,7 +18,7 @@ if (unavailable) console.log(`# skipping the memory verdict tests: ${unavailable
 const scratch = mkdtempSync(join(REPO, '.pt-pagecache-'));
 
 after(async () => {
-  await stopChildren();
+  await cleanup();
   await removeAllCgroups();
   rmSync(scratch, { recursive: true, force: true });
 });
@@ -27,8 +26,8 @@ after(async () => {
 /** Run a process in the cgroup that allocates until the OOM killer ends it; resolves once the kill is counted. */
 async function oomKillIn(cg: string): Promise<number> {
   const hog = `echo $$ > "${cg}/cgroup.procs" && echo 1000 > /proc/self/oom_score_adj && exec "${process.execPath}" -e 'const k=[];for(;;)k.push(Buffer.alloc(8<<20,1))'`;
-  const victim = spawn('/bin/sh', ['-c', hog], { stdio: 'ignore' });
-  const exit = await new Promise<NodeJS.Signals | null>((resolve) => victim.once('exit', (_c, signal) => resolve(signal)));
+  const victim = spawnTracked('/bin/sh', ['-c', hog], { stdio: 'ignore' });
+  const exit = (await victim.exited).signal;
   assert.equal(exit, 'SIGKILL', 'the victim was OOM-killed');
   return waitFor(() => {
     const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(cg, 'memory.oom_control'), 'utf8'));
@@ -59,10 +58,10 @@ describe('memory verdicts in real cgroups (v1)', { skip: unavailable }, () => {
     assert.equal(res.code, 0, res.stdout);
     // the kernel drops the cache: the process gets its memory and lives
     let out = '';
-    child.proc.stdout!.on('data', (d: Buffer) => { out += d; });
+    child.child.stdout!.on('data', (d: Buffer) => { out += d; });
     process.kill(child.pid, 'SIGUSR2');
     await waitFor(() => out.includes('allocated'), 10_000, 'the 64 MiB allocation');
-    assert.equal(child.proc.exitCode, null, 'still running');
+    assert.equal(child.child.exitCode, null, 'still running');
     await child.stop();
   });
 

@@ -4,10 +4,10 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli } from '../helpers/processes.js';
-import { startChild, stopChildren } from '../helpers/time.js';
+import { runCli, cleanup } from '../helpers/processes.js';
+import { startChild } from '../helpers/time.js';
 
-after(stopChildren);
+after(cleanup);
 
 const IDLE = `console.log('ready');setInterval(()=>{},1000)`;
 

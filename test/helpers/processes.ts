@@ -1,9 +1,10 @@
 /**
- * Spawning helpers for the end-to-end tests: start sample services and test targets (each in
- * its own process group, tracked so that cleanup() stops every one of them even when a test
- * fails), wait for ready lines with a deadline, run the built CLI, poll with bounds.
+ * The one harness of the tests: run the built CLI (hard kill bound, optional SIGINT, stdin
+ * closed), start child processes (each tracked, so that cleanup() stops every one of them even
+ * when a test fails), start sample services and wait for ready lines with a deadline, and poll
+ * for a condition with bounds.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,14 @@ export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI = join(REPO, 'bin', 'proctriage.js');
 export const TARGETS = fileURLToPath(new URL('./targets/', import.meta.url));
 
-const tracked = new Set<ServiceProcess>();
+/** Anything cleanup() can stop: a spawned child or a sample service. */
+interface Stoppable {
+  stop(): Promise<void>;
+  /** last resort in an exit handler: synchronous SIGKILL */
+  killNow(): void;
+}
+
+const tracked = new Set<Stoppable>();
 const killAll = () => { for (const p of tracked) p.killNow(); };
 process.on('exit', killAll);
 // the test runner stops a file that runs too long with a signal, which skips 'exit' handlers:
@@ -29,8 +37,67 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, onSignal);
 }
 
+export interface Spawned {
+  child: ChildProcess;
+  pid: number;
+  /** resolves once the child has exited, with how */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  alive(): boolean;
+  /** `signal` (SIGTERM unless told), SIGKILL after graceMs; safe to call more than once */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start any child process, tracked until it has exited or been stopped. `detached` children are
+ * signalled as a process group. Every child process of the tests starts here or in ServiceProcess.
+ */
+export function spawnTracked(
+  command: string,
+  args: string[],
+  o: SpawnOptions & { stopSignal?: NodeJS.Signals; graceMs?: number } = {},
+): Spawned {
+  const { stopSignal = 'SIGTERM', graceMs = 2000, ...spawnOptions } = o;
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
+  const isDone = () => child.exitCode !== null || child.signalCode !== null;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', () => resolve({ code: null, signal: null }));
+  });
+  const kill = (sig: NodeJS.Signals) => {
+    try {
+      if (o.detached && child.pid !== undefined) process.kill(-child.pid, sig);
+      else child.kill(sig);
+    } catch {
+      // gone
+    }
+  };
+  let stopping: Promise<void> | undefined;
+  const entry: Stoppable = {
+    stop: () => (stopping ??= (async () => {
+      if (child.pid !== undefined && !isDone()) {
+        kill(stopSignal);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise<void>((r) => { timer = setTimeout(() => { kill('SIGKILL'); r(); }, graceMs); })]);
+        clearTimeout(timer);
+        await exited;
+      }
+      tracked.delete(entry);
+    })()),
+    killNow: () => { if (!isDone()) kill('SIGKILL'); },
+  };
+  tracked.add(entry);
+  void exited.then(() => { if (!o.detached) tracked.delete(entry); });
+  return {
+    child,
+    pid: child.pid!,
+    exited,
+    alive: () => !isDone() && existsSync(`/proc/${child.pid}`),
+    stop: entry.stop,
+  };
+}
+
 /** Track a process started elsewhere (a real server, a load generator): cleanup() stops it. */
-export function track(proc: ServiceProcess): ServiceProcess {
+export function track<T extends Stoppable>(proc: T): T {
   tracked.add(proc);
   return proc;
 }
@@ -77,37 +144,54 @@ export interface CliResult {
   stdout: string;
   stderr: string;
   ms: number;
+  /** stdout parsed as JSON, when it parses */
+  report?: any;
 }
 
-/**
- * Run the built CLI (`node bin/proctriage.js ...args`) as a child process with a deadline.
- * `prefix` runs it through another command (e.g. setpriv) that then execs node. `direct` runs
- * bin/proctriage.js itself, as an installed command is run (its sh line, then `node` from PATH).
- */
-export function runCli(
-  args: string[],
-  o: { timeoutMs?: number; prefix?: string[]; env?: NodeJS.ProcessEnv; direct?: boolean } = {},
-): Promise<CliResult> {
+export interface CliOptions {
+  /** hard bound: SIGKILL after this long (a hung CLI fails the test, it never hangs it) */
+  timeoutMs?: number;
+  /** send SIGINT after this long, as Ctrl-C would */
+  sigintAfterMs?: number;
+  /** a command to run it through (e.g. setpriv, unshare -n) that then execs node */
+  prefix?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** run bin/proctriage.js itself, as an installed command is run (its sh line, then `node` from PATH) */
+  direct?: boolean;
+}
+
+/** Run the built CLI (`node bin/proctriage.js ...args`) with its stdin closed and NO_COLOR set. */
+export async function runCli(args: string[], o: CliOptions = {}): Promise<CliResult> {
   const argv = [...(o.prefix ?? []), ...(o.direct ? [] : [process.execPath]), CLI, ...args];
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...o.env };
   if (o.direct) env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}`;
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 20_000);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Math.round(performance.now() - started) });
+  const p = spawnTracked(argv[0], argv.slice(1), { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  p.child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+  p.child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  const kill = setTimeout(() => p.child.kill('SIGKILL'), o.timeoutMs ?? 30_000);
+  const int = o.sigintAfterMs !== undefined ? setTimeout(() => p.child.kill('SIGINT'), o.sigintAfterMs) : undefined;
+  try {
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      p.child.once('error', reject);
+      p.child.once('close', (code, signal) => resolve({ code, signal }));
     });
-  });
+    let report: any;
+    try {
+      report = JSON.parse(stdout);
+    } catch {
+      report = undefined;
+    }
+    return { code, signal, stdout, stderr, ms: Math.round(performance.now() - started), report };
+  } finally {
+    clearTimeout(kill);
+    if (int) clearTimeout(int);
+  }
 }
 
 /** Run the CLI with --json and parse the report. */
-export async function runJson(args: string[], o: Parameters<typeof runCli>[1] = {}): Promise<{ res: CliResult; report: any }> {
+export async function runJson(args: string[], o: CliOptions = {}): Promise<{ res: CliResult; report: any }> {
   const res = await runCli([...args, '--json'], o);
   let report: any;
   try {
@@ -118,17 +202,28 @@ export async function runJson(args: string[], o: Parameters<typeof runCli>[1] = 
   return { res, report };
 }
 
-/** Poll until check() returns a value other than undefined/false, at most timeoutMs. */
-export async function waitFor<T>(check: () => T | undefined | false, timeoutMs: number, what: string, intervalMs = 50): Promise<T> {
+/**
+ * Poll until check() returns (or resolves to) a value other than undefined/false, at most
+ * timeoutMs; `what` names the condition in the error (a function: described when it fails).
+ */
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string | (() => string),
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < 10_000; i++) {
-    const v = check();
+    const v = await check();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
 }
+
+/** A pause that is itself the measurement (an interval between two looks), never a wait for readiness. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Is a command on PATH? */
 export function which(cmd: string): string | undefined {

@@ -11,7 +11,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceProcess } from '../../src/demo/launch.js';
-import { TARGETS, procState, sh, track, which } from './processes.js';
+import { TARGETS, procState, sh, track, waitFor, which } from './processes.js';
 
 /** The Debian package of each command the tests use. */
 const PACKAGE: Record<string, string> = {
@@ -55,16 +55,6 @@ export function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** Poll an async condition until it holds, at most timeoutMs. */
-export async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, intervalMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 /** A tracked child process with the tails of what it printed. */
 interface Spawned {
   proc: ServiceProcess;
@@ -74,7 +64,7 @@ interface Spawned {
   alive(): boolean;
 }
 
-function spawnTracked(command: string, args: string[], dir?: string): Spawned {
+function spawnServer(command: string, args: string[], dir?: string): Spawned {
   const proc = track(new ServiceProcess(command, args, dir));
   let out = '';
   let err = '';
@@ -115,7 +105,7 @@ async function startOnFreePort(name: string, spawnAt: (port: number) => { s: Spa
     const port = await freePort();
     const { s, log } = spawnAt(port);
     try {
-      await until(async () => {
+      await waitFor(async () => {
         if (!s.alive()) throw new Error('exited');
         return accepts(port);
       }, 10_000, `${name} to listen on 127.0.0.1:${port}`);
@@ -191,12 +181,12 @@ http {
     writeFileSync(join(dir, 'nginx.conf'), conf(port));
     const nginx = which('nginx') ?? '/usr/sbin/nginx';
     return {
-      s: spawnTracked(nginx, ['-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`, '-g', 'daemon off;'], dir),
+      s: spawnServer(nginx, ['-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`, '-g', 'daemon off;'], dir),
       log: () => { try { return readFileSync(join(dir, 'error.log'), 'utf8'); } catch { return ''; } },
     };
   });
   let workers: number[] = [];
-  await until(() => (workers = childrenOf(s.pid)).length === 2, 10_000, 'nginx to start its 2 workers');
+  await waitFor(() => (workers = childrenOf(s.pid)).length === 2, 10_000, 'nginx to start its 2 workers');
   return { name: 'nginx', pid: s.pid, workers, port, dir, stop: () => s.proc.stop() };
 }
 
@@ -204,7 +194,7 @@ http {
 export async function startRedis(): Promise<Server> {
   const dir = tempDir('redis');
   const { s, port } = await startOnFreePort('redis-server', (port) => ({
-    s: spawnTracked('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+    s: spawnServer('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no',
       '--dir', dir, '--logfile', join(dir, 'redis.log')], dir),
     log: () => { try { return readFileSync(join(dir, 'redis.log'), 'utf8'); } catch { return ''; } },
   }));
@@ -216,16 +206,16 @@ export async function startMemcached(): Promise<Server> {
   // memcached refuses to run as root unless told which user to become
   const user = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
   const { s, port } = await startOnFreePort('memcached', (port) => ({
-    s: spawnTracked('memcached', ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '64', '-c', '1024', '-t', '2', ...user]),
+    s: spawnServer('memcached', ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '64', '-c', '1024', '-t', '2', ...user]),
   }));
   return { name: 'memcached', pid: s.pid, workers: [], port, stop: () => s.proc.stop() };
 }
 
 /** `redis-cli subscribe CHANNEL`: a client holding one connection to redis, as a subscriber does. */
 export async function startRedisSubscriber(port: number, channel = 'proctriage-test'): Promise<{ pid: number; stop(): Promise<void> }> {
-  const s = spawnTracked('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'subscribe', channel]);
+  const s = spawnServer('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'subscribe', channel]);
   try {
-    await until(() => {
+    await waitFor(() => {
       if (!s.alive()) throw new Error(`redis-cli exited: ${s.stderr().trim()}`);
       return s.stdout().includes(channel);
     }, 10_000, 'redis-cli to subscribe');
@@ -253,7 +243,7 @@ export interface Load {
 
 /** Run a load generator; it is killed when it runs past maxMs. */
 function startLoad(name: string, command: string, args: string[], maxMs: number, summarise: (out: string) => string): Load {
-  const s = spawnTracked(command, args);
+  const s = spawnServer(command, args);
   const started = performance.now();
   const timer = setTimeout(() => { void s.proc.stop(); }, maxMs);
   const done = s.proc.exited.then(() => {

@@ -1,49 +1,18 @@
 /**
- * Shared by the time-* end-to-end tests: run the built CLI, start real misbehaving children
- * (ended whatever happens), put a child in a memory cgroup of its own when the machine allows.
+ * Shared by the time-* and verdict-* end-to-end tests: start real misbehaving Node children
+ * (through processes.ts, so they are ended whatever happens), put a child in a memory cgroup of
+ * its own when the machine allows.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseMountinfo, parseProcCgroup, resolveCgroupDirs } from '../../src/procfs/cgroup.js';
+import { spawnTracked, type Spawned } from './processes.js';
 
-export const CLI = fileURLToPath(new URL('../../../bin/proctriage.js', import.meta.url));
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the CLI; killed after `timeoutMs` (a hung CLI fails the test, it never hangs it). */
-export function runCli(args: string[], opts: { timeoutMs?: number; sigintAfterMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...opts.env } });
-    let stdout = '', stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    p.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const kill = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    const int = opts.sigintAfterMs !== undefined ? setTimeout(() => p.kill('SIGINT'), opts.sigintAfterMs) : undefined;
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(kill);
-      if (int) clearTimeout(int);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-export interface Child {
-  pid: number;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-const children = new Set<Child>();
+export type Child = Spawned;
 
 /**
  * Start `node -e code` through sh (for ulimit and the cgroup move, which must happen before the
- * child allocates), wait for it to print "ready". The child's pid is the node process itself.
+ * child allocates), wait for it to print "ready". The child's pid is the node process itself;
+ * it is tracked by processes.ts (cleanup() ends it) and stopped with SIGKILL.
  */
 export function startChild(code: string, o: { args?: string[]; env?: Record<string, string>; fdLimit?: number; cgroupProcs?: string; nodeFlags?: string[] } = {}): Promise<Child> {
   const pre: string[] = [];
@@ -51,35 +20,17 @@ export function startChild(code: string, o: { args?: string[]; env?: Record<stri
   if (o.cgroupProcs) pre.push(`echo $$ > '${o.cgroupProcs}'`);
   const script = `${pre.join(' && ')}${pre.length ? ' && ' : ''}exec "$0" "$@"`;
   const argv = ['-c', script, process.execPath, ...(o.nodeFlags ?? []), '-e', code, ...(o.args?.length ? ['--', ...o.args] : [])];
-  const proc = spawn('/bin/sh', argv, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...o.env } });
-  const child: Child = {
-    pid: proc.pid!,
-    proc,
-    stop: () => new Promise((resolve) => {
-      children.delete(child);
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill('SIGKILL');
-    }),
-  };
-  children.add(child);
+  const child = spawnTracked('/bin/sh', argv, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...o.env }, stopSignal: 'SIGKILL' });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { void child.stop(); reject(new Error('child did not start within 5 s')); }, 5000);
     let out = '';
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    child.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       if (out.includes('ready')) { clearTimeout(timer); resolve(child); }
     });
-    proc.once('exit', (c) => { clearTimeout(timer); reject(new Error(`child exited early (${c})`)); });
+    child.child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`child exited early (${c})`)); });
   });
 }
-
-/** End every child still running (call from after()). */
-export async function stopChildren(): Promise<void> {
-  await Promise.all([...children].map((c) => c.stop()));
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A memory cgroup below our own with `limit` bytes, or undefined when this machine does not let

@@ -1,26 +1,32 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { readFileSync } from 'node:fs';
+import { cleanup, sleep, spawnTracked, waitFor } from '../helpers/processes.js';
 import { ProcFs } from '../../src/procfs/procfs.js';
 import { HostSources, TargetSources } from '../../src/engine/sources.js';
 import { probe } from '../../probes/cpu.js';
 
-const children: ChildProcess[] = [];
-after(() => { for (const c of children) c.kill('SIGKILL'); });
+after(cleanup);
 
 /** A Node child that has finished starting (Node's own start-up burns CPU for 50–200 ms). */
 async function start(code: string): Promise<number> {
   // bounded: the child ends by itself after 20 s even if this test is killed
-  const c = spawn(process.execPath, ['-e', `setTimeout(() => process.exit(0), 20000); console.log('up'); ${code}`], {
+  const { child: c } = spawnTracked(process.execPath, ['-e', `setTimeout(() => process.exit(0), 20000); console.log('up'); ${code}`], {
     stdio: ['ignore', 'pipe', 'ignore'],
+    stopSignal: 'SIGKILL',
   });
-  children.push(c);
   await new Promise((resolve, reject) => {
     c.stdout!.once('data', resolve);
     c.once('exit', () => reject(new Error('the child exited before it was up')));
   });
   return c.pid!;
+}
+
+/** utime + stime of a process, in clock ticks. */
+function ticks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
 }
 
 async function runProbe(pid: number, proc = new ProcFs()): Promise<{ percent: number; ms: number }> {
@@ -31,7 +37,7 @@ async function runProbe(pid: number, proc = new ProcFs()): Promise<{ percent: nu
 
 test('the sampling window starts at the head start: an idle target costs no extra wait', async () => {
   const pid = await start('');
-  await sleep(100);
+  await waitFor(async () => { const a = ticks(pid); await sleep(30); return ticks(pid) === a; }, 5000, 'the idle child to stop using CPU');
   const proc = new ProcFs();
   proc.headStart(pid);
   await sleep(150); // longer than the window: the probe needs only its second sample
@@ -44,7 +50,7 @@ test('the sampling window starts at the head start: an idle target costs no extr
 
 test('a busy target measured from the head start still reads about one core', async () => {
   const pid = await start('for (;;) {}');
-  await sleep(100);
+  await sleep(100); // a phase, not a wait: the window then holds the loop alone, none of Node's start-up
   const proc = new ProcFs();
   proc.headStart(pid);
   const { percent } = await runProbe(pid, proc);

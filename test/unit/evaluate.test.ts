@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluate, fill, test as holds, worst, type Facts } from '../../src/engine/evaluate.js';
+import { evaluate, fill, holds, worst, type Facts } from '../../src/engine/evaluate.js';
 import { validatePlaybook, type Condition, type Playbook } from '../../src/engine/playbook-schema.js';
 import type { Metrics } from '../../src/engine/probe.js';
 

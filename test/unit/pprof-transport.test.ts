@@ -103,7 +103,7 @@ test('a non-loopback address is refused before any connection; --allow-remote le
     const out = {};
     try { await streamGet(endpointUrl(url, '/debug/pprof/goroutine?debug=1'), opts, () => {}); } catch (e) { out.streamRefused = e.code; }
     try { await getText(url, { ...opts, allowRemote: false }); } catch (e) { out.getRefused = e.message; }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50)); // the interval is the check: a connection would have arrived by now
     out.before = connections;
     out.allowed = (await getText(url, { ...opts, allowRemote: true })).status;
     out.after = connections;
