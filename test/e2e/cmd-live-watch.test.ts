@@ -11,8 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, waitFor, which } from '../helpers/processes.js';
-import { FD_LEAK, startChild, stopChildren, type Child } from '../helpers/time.js';
+import { CLI, cleanup, waitFor, which } from '../helpers/processes.js';
+import { FD_LEAK, startChild, type Child } from '../helpers/time.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'proctriage-live-'));
 const SOCKET = `proctriage-test-${process.pid}`;
@@ -20,7 +20,7 @@ const tmux = (...args: string[]) => spawnSync('tmux', ['-L', SOCKET, '-f', join(
 
 after(async () => {
   tmux('kill-server');
-  await stopChildren();
+  await cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -9,12 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, runJson, type CliResult } from '../helpers/processes.js';
-import { startChild, stopChildren, type Child } from '../helpers/time.js';
+import { cleanup, runCli, runJson, type CliResult } from '../helpers/processes.js';
+import { startChild, type Child } from '../helpers/time.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'proctriage-playbook-'));
 after(async () => {
-  await stopChildren();
+  await cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -10,11 +10,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, runCli, runJson, startNodeTarget, startService, startTarget, TARGETS, type CliResult, type Target } from '../helpers/processes.js';
-import { startChild, stopChildren, type Child } from '../helpers/time.js';
+import { startChild, type Child } from '../helpers/time.js';
 import { ProcFs, type ScanAlongside } from '../../src/procfs/procfs.js';
 
 after(async () => {
-  await stopChildren();
   await cleanup();
 });
 
@@ -187,7 +186,7 @@ describe('top and a process that dies during the scan', () => {
     process.stdout.write = ((s: string | Uint8Array) => { out += String(s); return true; }) as typeof process.stdout.write;
     let code: number;
     try {
-      code = await run({ json: true, format: 'table', limit: '100000', proc: new KillDuringScan() });
+      code = await run({ json: true, format: 'table', limit: 100000, proc: new KillDuringScan() });
     } finally {
       process.stdout.write = write;
     }

@@ -6,10 +6,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { listenPortsOf, start, stopAll, TARGETS } from '../fixtures/node-targets/harness.js';
-import { runJson } from '../helpers/processes.js';
+import { listenPortsOf, start, TARGETS } from '../fixtures/node-targets/harness.js';
+import { cleanup, runJson } from '../helpers/processes.js';
 
-after(stopAll);
+after(cleanup);
 
 async function poll(cond: () => Promise<boolean>, ms: number): Promise<boolean> {
   const t0 = Date.now();
