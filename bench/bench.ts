@@ -196,7 +196,7 @@ async function measure<K extends string>(subjects: Record<K, Step[]>, runs: numb
       await new Promise((r) => setImmediate(r)); // let a SIGINT/SIGTERM handler run between runs
     }
   }
-  lastSamples = samples as Map<string, Timing[]>;
+  lastSamples = samples;
   return Object.fromEntries(names.map((k) => {
     const s = samples.get(k)!;
     return [k, { wall: median(s.map((t) => t.wall)), cpu: median(s.map((t) => t.cpu)) }];
@@ -221,7 +221,7 @@ async function startHolder(kind: HolderKind, fds: number, dir: string): Promise<
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`holder not ready after ${HOLDER_START_TIMEOUT_MS} ms`)), HOLDER_START_TIMEOUT_MS);
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('ready\n')) { clearTimeout(timer); resolve(); }
     });
@@ -419,6 +419,7 @@ async function main(): Promise<void> {
       + '      client instead; node -e 0 pays it, so node -e 0 is also timed, marked *, with it unset.\n');
   }
   process.stdout.write('  start-up…\n');
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the optional subjects make the key set conditional: tsc needs it
   const start = await measure({
     version: [proctriage(['--version'], [0])],
     node: [[process.execPath, ['-e', '0'], [0]]],
@@ -433,6 +434,7 @@ async function main(): Promise<void> {
   {
     const procs = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
     process.stdout.write(`  whole host (${procs} processes): top against lsof -n -P…\n`);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the optional subjects make the key set conditional: tsc needs it
     const m = await measure({
       top: [proctriage(['top', '--json'], [0, 1, 2, 3])],
       ...(BASELINE_ENV ? { baseline: [proctriage(['top', '--json'], [0, 1, 2, 3], BASELINE_ENV)] } : {}),

@@ -240,7 +240,7 @@ class PeerCounts {
 
   add(e: Endpoint): void {
     let ports = this.byIp.get(e.ip);
-    if (!ports) this.byIp.set(e.ip, (ports = new Map()));
+    if (!ports) this.byIp.set(e.ip, (ports = new Map<number, number>()));
     ports.set(e.port, (ports.get(e.port) ?? 0) + 1);
   }
 

@@ -28,12 +28,14 @@ if (argv.includes('--activate-inspector')) {
   for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
     process.once(sig, () => {
       process.stderr.write(`proctriage: ${sig}: closing what was opened, then exiting\n`);
-      import('./engine/interrupt.js').then((m) => m.runInterruptCleanups(2000)).finally(() => process.exit(128 + n));
+      void import('./engine/interrupt.js').then((m) => m.runInterruptCleanups(2000)).finally(() => process.exit(128 + n));
     });
   }
 }
 main(argv).then((code) => { process.exitCode = code; }, fail);
 
+// commander hands each action its own argument types: the lazy loader cannot name them all
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Action = (...args: any[]) => Promise<number>;
 
 async function main(args: string[]): Promise<number> {

@@ -3,4 +3,4 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from './paths.js';
 
 /** The package version, read once from package.json (no JSON import assertion needed). */
-export const VERSION: string = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
+export const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

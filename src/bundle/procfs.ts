@@ -169,7 +169,7 @@ const STATIC_PID_LINKS = new Set(['exe', 'ns/net']);
 
 /** The live system, with what cannot change between two samples read only once. */
 export class CachingProcFs extends ProcFs {
-  private cache = new Map<string, { value?: unknown; error?: unknown }>();
+  private cache = new Map<string, { value?: unknown; error?: Error }>();
 
   constructor() {
     super('/');
@@ -183,7 +183,7 @@ export class CachingProcFs extends ProcFs {
       } catch (err) {
         // only a denial is stable; a vanished process must be seen as such next time too
         if (!isDenied(err)) throw err;
-        hit = { error: err };
+        hit = { error: err as Error };
       }
       this.cache.set(key, hit);
     }

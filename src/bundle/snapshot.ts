@@ -50,5 +50,5 @@ export async function loadSnapshot(file: string): Promise<Report> {
     const where = issue?.path.length ? issue.path.join('.') : 'top level';
     throw new SnapshotInvalid(file, `does not match the report schema (${where}: ${issue?.message ?? 'invalid'}): corrupt or edited`);
   }
-  return cleanDeep(r.data, false) as Report;
+  return cleanDeep(r.data, false);
 }

@@ -41,7 +41,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     if (signalled) return;
     signalled = true;
     if (why) progress(`${why}: stopping the sample services`);
-    stopAll().finally(() => {
+    void stopAll().finally(() => {
       if (why) progress(`stopped ${spawned.length} sample service${spawned.length === 1 ? '' : 's'}`);
       process.exit(code);
     });
@@ -130,10 +130,10 @@ function mismatch(spec: ServiceSpec, report: Report): string | undefined {
 function readyNote(svc: RunningService): string {
   const i = svc.info;
   switch (svc.spec.name) {
-    case 'close-wait': return `: ${i.count} sockets left open to ${i.peer} (the upstream, pid ${i.upstreamPid})`;
-    case 'rotation': return `: ${i.files} log files open in ${i.dir}, ${i.fds} of ${i.limit} fds`;
+    case 'close-wait': return `: ${String(i.count)} sockets left open to ${String(i.peer)} (the upstream, pid ${String(i.upstreamPid)})`;
+    case 'rotation': return `: ${String(i.files)} log files open in ${String(i.dir)}, ${String(i.fds)} of ${String(i.limit)} fds`;
     case 'deleted-log': return `: ${Math.round(Number(i.bytes) / 2 ** 20)} MiB log deleted but still open`;
-    case 'healthy': return `: serving on ${i.listen}`;
+    case 'healthy': return `: serving on ${String(i.listen)}`;
     default: return '';
   }
 }

@@ -181,7 +181,6 @@ function closing(s: string, open: number, q: string): number {
   return -1;
 }
 
-const joinParts = (parts: Part[]) => parts.map((p) => p.q + p.text + p.q).join('');
 /** A whole word redacted, its quotes kept. */
 const redactWhole = (parts: Part[]) => (parts.length === 1 && parts[0].q ? parts[0].q + REDACTED + parts[0].q : REDACTED);
 /** A value word: a leading quoted string redacted and what follows it read as usual (`"v"},`), else all of it. */
@@ -439,7 +438,7 @@ export function clean(s: string): string {
  */
 export function redactDeep<T>(v: T, key?: string): T {
   if (typeof v === 'string') return (key !== undefined && isSecretKey(key) ? REDACTED : redactText(v)) as T;
-  if (Array.isArray(v)) return v.map((x) => redactDeep(x, key)) as T;
+  if (Array.isArray(v)) return (v as unknown[]).map((x) => redactDeep(x, key)) as T;
   if (v && typeof v === 'object') {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [redactText(k), redactDeep(x, k)])) as T;
   }

@@ -6,7 +6,7 @@ import { say, words } from '../messages.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
 import { asProctriageError, InternalError, isSystemError, NoSuchProcess, ProctriageError, TimeoutExpired } from '../errors.js';
-import { clean, cleanDeep, redactArgv, redactText } from './redact.js';
+import { clean, cleanDeep, redactArgv } from './redact.js';
 import { parseMountinfo } from '../procfs/cgroup.js';
 import { parseProcStat, PF_EXITING } from '../procfs/proc-stat.js';
 import { assembleReport, statusOfFindings, type Report, type TargetReport } from './report.js';
@@ -233,15 +233,15 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
     if (err instanceof NoSuchProcess && !sources.proc.exists(sources.pid)) {
       return { run: { id: probe.meta.id, status: 'error', durationMs: ms(), error: err.message }, actions, gone: true };
     }
-    if (err instanceof NoSuchProcess) err = new ProctriageError('PARSE_ERROR', `${err.path ?? 'a file'}: not found`);
-    if (!(err instanceof ProctriageError) && !isSystemError(err)) {
+    const failure = err instanceof NoSuchProcess ? new ProctriageError('PARSE_ERROR', `${err.path ?? 'a file'}: not found`) : err;
+    if (!(failure instanceof ProctriageError) && !isSystemError(failure)) {
       // a bug, not a fact about the target: said as such, its stack kept for PROCTRIAGE_DEBUG
-      const internal = new InternalError(`the ${probe.meta.id} probe`, err);
+      const internal = new InternalError(`the ${probe.meta.id} probe`, failure);
       opts.onInternalError?.(internal);
       return { run: { id: probe.meta.id, status: 'error', durationMs: ms(), error: internal.message }, actions, internal };
     }
-    const status = err instanceof ProctriageError && err.code === 'ACCESS_DENIED' ? 'denied' : 'error';
-    return { run: { id: probe.meta.id, status, durationMs: ms(), error: (err as Error)?.message ?? String(err) }, actions };
+    const status = failure instanceof ProctriageError && failure.code === 'ACCESS_DENIED' ? 'denied' : 'error';
+    return { run: { id: probe.meta.id, status, durationMs: ms(), error: (failure as Error)?.message ?? String(failure) }, actions };
   } finally {
     clearTimeout(timer);
   }

@@ -68,7 +68,7 @@ export interface Resource {
   threshold?: boolean;
 }
 
-const num = (m: Metrics, k: string): number | undefined => (typeof m[k] === 'number' && Number.isFinite(m[k]) ? (m[k] as number) : undefined);
+const num = (m: Metrics, k: string): number | undefined => (typeof m[k] === 'number' && Number.isFinite(m[k]) ? (m[k]) : undefined);
 
 /** Go goroutines and Node handles have no hard ceiling: the playbook's explosion thresholds stand in as the limit. */
 const standIn = (key: string) => (_: Metrics, explosion: Record<string, number>) => explosion[key];

@@ -148,7 +148,7 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
       } catch {
         mine = undefined;
       }
-      const ours = mine && rows.some((r) => mine!.has(r.inode));
+      const ours = mine && rows.some((r) => mine.has(r.inode));
       return ours
         ? { ok: false, reason: `pid ${pid} already listens on port ${flags.port}, but it did not answer as an inspector`, hint: `pass --inspect ${flags.port} to try that port explicitly` }
         : { ok: false, reason: `port ${flags.port} is already taken by another process: the target's inspector could not open there (it would only log "address already in use")`, hint: 'restart the target with --inspect-port set to a free port, or free the port' };
@@ -202,18 +202,18 @@ export class Guard {
       stdio: ['pipe', 'pipe', 'ignore'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     });
-    child.stdin!.on('error', () => {});
+    child.stdin.on('error', () => {});
     const ready = await new Promise<boolean>((resolve) => {
       const t = setTimeout(() => resolve(false), waitMs);
       let out = '';
-      child.stdout!.on('data', (d) => {
+      child.stdout.on('data', (d) => {
         out += d;
         if (out.includes('ready\n')) { clearTimeout(t); resolve(true); }
       });
       child.once('exit', () => { clearTimeout(t); resolve(false); });
       child.once('error', () => { clearTimeout(t); resolve(false); });
     });
-    child.stdout!.destroy();
+    child.stdout.destroy();
     if (!ready) {
       try { child.kill('SIGKILL'); } catch { /* gone */ }
       throw new ProctriageError('TARGET_UNREACHABLE', `the guard process that closes the inspector if proctriage is interrupted did not start within ${waitMs} ms`);

@@ -95,7 +95,7 @@ async function connectGiven(t: NodeTarget, given: string, conn: Connection, sear
 
 /** No address given: an inspector the target has open, or (--activate-inspector) one opened with SIGUSR1. */
 async function connectOwn(t: NodeTarget, flags: InspectFlags, conn: Connection, search: Search, out: NodeOut): Promise<boolean> {
-  const { proc, pid, sources, options } = t;
+  const { proc, pid, options } = t;
   if (proc.sameNetNamespace(pid) === false) {
     search.failures.push(say('node.otherNetns'));
     return true;
@@ -128,7 +128,7 @@ async function connectOwn(t: NodeTarget, flags: InspectFlags, conn: Connection, 
     break; // cancels the requests still in flight
   }
   if (found) {
-    const c = candidates.find((x) => x.port === found!.port && x.host === found!.host)!;
+    const c = candidates.find((x) => x.port === found.port && x.host === found.host)!;
     conn.how = say('node.howOpen', { source: c.source });
     // let the target drop the connections we just made to its other ports: they are not its handles
     if (candidates.length > 1) await new Promise((r) => setTimeout(r, 30));

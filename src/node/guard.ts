@@ -26,8 +26,8 @@ let buf = '';
 process.on('SIGINT', () => {}); // a terminal's Ctrl-C is for proctriage, not for its guard
 process.on('SIGHUP', () => {});
 process.stdout.on('error', () => {});
-process.stdin.on('data', (d) => {
-  buf += d;
+process.stdin.on('data', (d: Buffer) => {
+  buf += d.toString('utf8');
   let i;
   while ((i = buf.indexOf('\n')) >= 0) {
     const line = buf.slice(0, i).trim().split(' ');

@@ -87,12 +87,12 @@ export async function takeHeapSnapshot(session: CdpSession, file: string, timeou
 export function redactNodeReport(report: unknown): unknown {
   const walk = (v: unknown, key?: string): unknown => {
     if (typeof v === 'string') return key !== undefined && isSecretKey(key) ? REDACTED : redactText(v);
-    if (Array.isArray(v)) return key === 'commandLine' && v.every((x) => typeof x === 'string') ? redactArgv(v as string[]) : v.map((x) => walk(x));
+    if (Array.isArray(v)) return key === 'commandLine' && v.every((x) => typeof x === 'string') ? redactArgv(v) : v.map((x) => walk(x));
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       return Object.fromEntries(Object.entries(o).map(([k, x]) => {
         if (k === 'environmentVariables' && x && typeof x === 'object') {
-          return [k, Object.fromEntries(Object.keys(x as object).map((name) => [name, REDACTED]))];
+          return [k, Object.fromEntries(Object.keys(x).map((name) => [name, REDACTED]))];
         }
         return [k, walk(x, k)];
       }));

@@ -55,7 +55,7 @@ export function parseHostPort(v: string): { host?: string; port?: number } | und
   let m: RegExpExecArray | null;
   if (/^\d+$/.test(v)) return { port: Number(v) };
   if ((m = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(v))) return { host: m[1], ...(m[2] !== undefined ? { port: Number(m[2]) } : {}) };
-  if ((m = /^([^:\s\[\]]+)(?::(\d+))?$/.exec(v))) return { host: m[1], ...(m[2] !== undefined ? { port: Number(m[2]) } : {}) };
+  if ((m = /^([^:\s[\]]+)(?::(\d+))?$/.exec(v))) return { host: m[1], ...(m[2] !== undefined ? { port: Number(m[2]) } : {}) };
   return undefined;
 }
 

@@ -42,7 +42,7 @@ export function parseMountinfo(text: string): Mount[] {
 }
 
 function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 export interface CgroupDirs {

@@ -18,12 +18,13 @@ export function evidenceText(key: string, value: unknown): string {
 function itemText(item: unknown): string {
   if (!item || typeof item !== 'object') return String(item);
   const o = item as Record<string, unknown>;
-  if ('endpoint' in o && 'count' in o) return `${o.endpoint} ×${o.count}`;
-  if ('pattern' in o && 'count' in o) return `${o.pattern} ×${o.count}`;
-  if ('path' in o && 'fd' in o) return `${o.path} (${typeof o.bytes === 'number' ? formatBytes(o.bytes) : 'size unknown'}, fd ${o.fd})`;
-  if ('type' in o && 'count' in o) return `${o.type} ×${o.count}`;
-  if ('function' in o && 'count' in o) return `${o.function} ×${o.count}`;
-  return Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ');
+  const s = (v: unknown) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+  if ('endpoint' in o && 'count' in o) return `${s(o.endpoint)} ×${s(o.count)}`;
+  if ('pattern' in o && 'count' in o) return `${s(o.pattern)} ×${s(o.count)}`;
+  if ('path' in o && 'fd' in o) return `${s(o.path)} (${typeof o.bytes === 'number' ? formatBytes(o.bytes) : 'size unknown'}, fd ${s(o.fd)})`;
+  if ('type' in o && 'count' in o) return `${s(o.type)} ×${s(o.count)}`;
+  if ('function' in o && 'count' in o) return `${s(o.function)} ×${s(o.count)}`;
+  return Object.entries(o).map(([k, v]) => `${k}=${s(v)}`).join(' ');
 }
 
 /**

@@ -132,7 +132,6 @@ const SHAPE_TEXT: Record<NonNullable<Trend['shape']>, string> = {
 };
 
 function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;]*m/g, '');
 }
 

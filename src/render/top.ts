@@ -7,7 +7,7 @@ import { formatMetric } from './units.js';
 /** Risk of a target in [0, ∞): its status first, then the worst use of any bounded resource (1 = at the limit). */
 function riskScore(t: TargetReport, risk: Weights['risk']): number {
   const m = t.metrics;
-  const n = (k: string) => (typeof m[k] === 'number' ? (m[k] as number) : 0);
+  const n = (k: string) => (typeof m[k] === 'number' ? (m[k]) : 0);
   const ratio = (a: string, b: string) => (n(b) > 0 ? n(a) / n(b) : 0);
   const rank = { critical: 3, warning: 2, unknown: 0, ok: 1 }[t.status];
   const worst = Math.max(n('fd.utilization'), n('cgroup.memory.utilization'), n('sockets.tcp.closeWait') / risk.closeWaitAtLimit, ratio('threads', 'cgroup.pids.limit'));

@@ -53,7 +53,7 @@ export function parseInspectAddress(spec: string): InspectorAddress {
   } else if (/^\d+$/.test(s)) {
     portText = s;
   } else {
-    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/\[\]]+)):(\d+)$/.exec(s);
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/[\]]+)):(\d+)$/.exec(s);
     if (!m) throw bad();
     host = m[1] ?? m[2];
     portText = m[3];
@@ -138,7 +138,7 @@ export function listTargets(addr: InspectorAddress, allowRemote: boolean | undef
         }
       });
     });
-    req.on('socket', (sock) => recordLocalEndpoint(sock as Net.Socket, d.ownEndpoints));
+    req.on('socket', (sock) => recordLocalEndpoint(sock, d.ownEndpoints));
     req.on('error', (e: NodeJS.ErrnoException) => done(new TargetUnreachable(where, describeNetError(e))));
     const onAbort = () => done(new TimeoutExpired(`${where} (/json/list, deadline passed)`, d.timeoutMs));
     d.signal?.addEventListener('abort', onAbort, { once: true });
@@ -169,7 +169,8 @@ export function parseTargetList(body: string): InspectorTarget[] {
     } catch {
       continue;
     }
-    out.push({ id: String(o.id ?? ''), type: String(o.type ?? ''), description: String(o.description ?? ''), path });
+    const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+    out.push({ id: text(o.id), type: text(o.type), description: text(o.description), path });
   }
   if (!out.length) throw new Error('answered /json/list without any WebSocket target (not a Node.js inspector, or a debugger is already attached)');
   return out;
@@ -284,7 +285,7 @@ export class CdpSession {
       const onOpen = () => done();
       const onError = (e: Error) => done(/handshake has timed out/i.test(e.message)
         ? new TargetUnreachable(where, `did not complete the WebSocket handshake within ${o.timeoutMs} ms`)
-        : new TargetUnreachable(where, `WebSocket connection failed: ${describeNetError(e as NodeJS.ErrnoException)}`));
+        : new TargetUnreachable(where, `WebSocket connection failed: ${describeNetError(e)}`));
       const onUnexpected = (_req: unknown, res: { statusCode?: number }) =>
         done(new TargetUnreachable(where, `refused the WebSocket upgrade (HTTP ${res.statusCode}): another debugger may be attached, or this is not an inspector`));
       const onClose = () => done(new TargetUnreachable(where, 'closed the connection during the WebSocket handshake'));

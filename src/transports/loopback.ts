@@ -20,7 +20,7 @@ export function ipv6Bytes(text: string): number[] | undefined {
   const [l, r] = head.includes('::') ? head.split('::') : [head, undefined];
   const left = l ? l.split(':') : [];
   const right = r === undefined ? [] : r ? r.split(':') : [];
-  const groups = r === undefined ? left : [...left, ...Array(groupsWanted - left.length - right.length).fill('0'), ...right];
+  const groups = r === undefined ? left : [...left, ...Array<string>(groupsWanted - left.length - right.length).fill('0'), ...right];
   if (groups.length !== groupsWanted) return undefined;
   const bytes: number[] = [];
   for (const g of groups) {

@@ -5,7 +5,6 @@
  * the caller allows remote endpoints.
  */
 import type * as Http from 'node:http';
-import type * as Net from 'node:net';
 import type * as Dns from 'node:dns';
 import type * as Tls from 'node:tls';
 import { readFileSync } from 'node:fs';
@@ -142,7 +141,7 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
   try {
     checkPprofUrl(url, opts.allowRemote);
   } catch (err) {
-    return Promise.reject(err);
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
   if (opts.signal?.aborted) return Promise.reject(new ProctriageError('TIMEOUT', `${shown}: the probe's deadline has passed`));
   return new Promise<StreamResult>((resolve, reject) => {
@@ -159,7 +158,7 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onCallerAbort);
       if (r) resolve(r);
-      else reject(err);
+      else reject(err instanceof Error ? err : new Error(String(err)));
     };
     const failure = (err: unknown): ProctriageError => {
       if (why === 'deadline') return new TimeoutExpired(`GET ${shown}`, opts.timeoutMs);
@@ -178,14 +177,14 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
         signal: ac.signal,
         agent: false,
         headers: { accept: 'text/plain, application/json;q=0.9, */*;q=0.1', 'accept-encoding': 'identity', 'user-agent': 'proctriage' },
-        ...(isLocalName ? { lookup: loopbackLookup as unknown as typeof Dns.lookup } : {}),
+        ...(isLocalName ? { lookup: loopbackLookup } : {}),
         ...(https ? extraCa() : {}),
       });
     } catch (err) {
       finish(failure(err));
       return;
     }
-    req.on('socket', (sock) => recordLocalEndpoint(sock as Net.Socket, opts.ownEndpoints));
+    req.on('socket', (sock) => recordLocalEndpoint(sock, opts.ownEndpoints));
     req.on('error', (err) => {
       if (result) finish(null, { ...result, complete: false, incomplete: result.incomplete ?? incompleteReason(why, err, opts) });
       else finish(failure(err));

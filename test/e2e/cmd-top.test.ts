@@ -183,7 +183,7 @@ describe('top and a process that dies during the scan', () => {
     const { run } = await import('../../src/commands/top.js');
     let out = '';
     const write = process.stdout.write;
-    process.stdout.write = ((s: string | Uint8Array) => { out += String(s); return true; }) as typeof process.stdout.write;
+    process.stdout.write = ((s: string | Uint8Array) => { out += String(s); return true; });
     let code: number;
     try {
       code = await run({ json: true, format: 'table', limit: 100000, proc: new KillDuringScan() });

@@ -39,7 +39,7 @@ describe('bad input', () => {
     assert.deepEqual([installed.code, installed.stdout, installed.stderr], [0, `${version}\n`, '']);
   });
 
-  test('the installed command starts node without NODE_EXTRA_CA_CERTS, hands it over, and keeps every argument', async () => {
+  test('the installed command starts node without NODE_EXTRA_CA_CERTS, hands it over, and keeps every argument', () => {
     // a `node` first on PATH that prints what it was given
     const dir = mkdtempSync(join(tmpdir(), 'proctriage-fake-node-'));
     dirs.push(dir);

@@ -148,7 +148,7 @@ describe('healthy service', () => {
   test('table output says OK', async () => {
     const res = await runCli([String(healthy.pid)]);
     assert.equal(res.code, 0);
-    assert.match(res.stdout, /^ OK  pid \d+/);
+    assert.match(res.stdout, /^ OK {2}pid \d+/);
     assert.match(res.stdout, /no problems found/);
   });
 });

@@ -44,7 +44,7 @@ function guardsOf(pid: number): number[] {
 
 const closed = async (t: Target) => (await listenPortsOf(t.pid)).length === 0;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 const nodeUnknowns = (report: any) => (report.targets[0].unknowns ?? []).filter((u: { probe?: string }) => u.probe === 'node');
 
 test('a copy of python named node that exits on SIGUSR1 is refused by its ELF, and lives on', async () => {

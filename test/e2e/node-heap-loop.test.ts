@@ -22,7 +22,7 @@ const MiB = 2 ** 20;
 const LEAK = join(TARGETS, 'heap-leak.cjs');
 const LOOP = join(TARGETS, 'periodic.cjs');
 type Finding = { id: string; severity: string; summary: string; evidence: Record<string, unknown> };
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 const findings = (r: any): Finding[] => r?.report?.targets?.[0]?.findings ?? [];
 const diagnose = (t: Target) => runCli([String(t.pid), '--inspect', String(t.port), '--json'], { timeoutMs: 15000 });
 
@@ -144,7 +144,7 @@ describe('event loop', () => {
         assert.equal(f?.severity, 'critical', verdicts.join('; '));
         assert.equal(r.code, 2);
         assert.ok(m['node.eventLoop.delayMaxMs'] >= 1000, verdicts.join('; '));
-        assert.match(f!.summary, /blocked for (at least )?[\d,]+ ms/);
+        assert.match(f.summary, /blocked for (at least )?[\d,]+ ms/);
       }
     } finally {
       await t.stop();

@@ -14,7 +14,7 @@ import { cleanup, runCli } from '../helpers/processes.js';
 
 after(cleanup);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 function nodeUnknown(report: any): { reason: string; hint?: string } {
   const u = report.targets[0].unknowns.find((x: { probe?: string }) => x.probe === 'node');
   assert.ok(u, JSON.stringify(report.targets[0].unknowns));

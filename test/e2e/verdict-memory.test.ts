@@ -58,7 +58,7 @@ describe('memory verdicts in real cgroups (v1)', { skip: unavailable }, () => {
     assert.equal(res.code, 0, res.stdout);
     // the kernel drops the cache: the process gets its memory and lives
     let out = '';
-    child.child.stdout!.on('data', (d: Buffer) => { out += d; });
+    child.child.stdout!.on('data', (d: Buffer) => { out += d.toString('utf8'); });
     process.kill(child.pid, 'SIGUSR2');
     await waitFor(() => out.includes('allocated'), 10_000, 'the 64 MiB allocation');
     assert.equal(child.child.exitCode, null, 'still running');

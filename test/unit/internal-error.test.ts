@@ -39,7 +39,7 @@ test('a TypeError in a probe is reported as internal: status unknown, exit 3, on
   assert.equal(seen.length, 1);
   assert.equal(seen[0].code, 'INTERNAL');
   assert.ok(seen[0].cause instanceof TypeError);
-  assert.match((seen[0].cause as Error).stack ?? '', /internal-error\.test\.[jt]s/, 'the stack points at the faulty code');
+  assert.match((seen[0].cause).stack ?? '', /internal-error\.test\.[jt]s/, 'the stack points at the faulty code');
 });
 
 test('the same run without the buggy probe is not unknown for that reason', async () => {

@@ -5,7 +5,7 @@ import { parseProcStatus, statusBytes, statusNumber, hasSignal, innermostPid } f
 import { parseProcLimits } from '../../src/procfs/proc-limits.js';
 import { parseCmdline, parseEnviron } from '../../src/procfs/proc-cmdline.js';
 import { parseSmapsRollup } from '../../src/procfs/smaps-rollup.js';
-import { ParseError, ProctriageError } from '../../src/errors.js';
+import { ParseError } from '../../src/errors.js';
 
 /** A /proc/PID/stat line with the given comm and numbered fields 3..52 (field N = value of N unless overridden). */
 function statLine(pid: number, comm: string, over: Record<number, string | number> = {}, fields = 52): string {
@@ -14,7 +14,7 @@ function statLine(pid: number, comm: string, over: Record<number, string | numbe
   return `${pid} (${comm}) ${rest.join(' ')}\n`;
 }
 
-const isParseError = (e: unknown) => e instanceof ParseError && (e as ProctriageError).code === 'PARSE_ERROR';
+const isParseError = (e: unknown) => e instanceof ParseError && (e).code === 'PARSE_ERROR';
 
 describe('parseProcStat', () => {
   const cases: { name: string; comm: string }[] = [

@@ -59,12 +59,12 @@ export function stayAlive(cleanups: Cleanup[] = []): void {
     clearTimeout(timer);
     process.exit(0);
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
   if (process.env.PROCTRIAGE_SERVICE_WATCHDOG === 'stdin') {
     process.stdin.on('data', () => {});
-    process.stdin.on('end', stop);
-    process.stdin.on('error', stop);
+    process.stdin.on('end', () => void stop());
+    process.stdin.on('error', () => void stop());
   }
 }
 

@@ -18,6 +18,7 @@ const server = createServer({ pauseOnConnect: true }, (s) => {
   held.push(s);
   if (++accepted === count) allAccepted();
 });
+// eslint-disable-next-line @typescript-eslint/no-misused-promises -- listen's callback may be async: its errors end the target
 server.listen({ host: '127.0.0.1', port: 0, backlog: 1024 }, async () => {
   const { port } = server.address() as { port: number };
   try {
