@@ -6,13 +6,14 @@ import { playbookFor } from './playbooks.js';
 import { PROBES } from '../../probes/index.js';
 import { useColor, outputFormat, render, type OutputOptions } from './options.js';
 import { VERSION } from '../version.js';
+import type { Report } from '../engine/report.js';
+import type { Playbook } from '../engine/playbook-schema.js';
 
 /** The /proc-level probes only: no CPU window per process, no runtime attachment. */
 const TOP_PROBES = new Set(['process', 'memory', 'fds', 'sockets', 'cgroup', 'runtime']);
 
-/** `proctriage top`: diagnose every user-space process on the host and rank them by risk. */
-export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs }): Promise<number> {
-  const limit = o.limit ?? 15;
+/** Diagnose every user-space process on the host with the /proc-level probes (no printing). */
+export async function topReport(o: { redact?: boolean; proc?: ProcFs }): Promise<{ report: Report; playbook: Playbook }> {
   const proc = o.proc ?? new ProcFs();
   const pids = proc.pids().filter((pid) => pid !== process.pid && userProcess(proc, pid));
   const playbook = await playbookFor(); // top has no --playbook option: the built-in one
@@ -28,6 +29,13 @@ export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs }):
   });
   // processes that exited during the scan are not worth a row
   report.targets = report.targets.filter((t) => !t.error);
+  return { report, playbook };
+}
+
+/** `proctriage top`: diagnose every user-space process on the host and rank them by risk. */
+export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs }): Promise<number> {
+  const limit = o.limit ?? 15;
+  const { report, playbook } = await topReport(o);
   if (outputFormat(o) === 'table') {
     const { renderTop } = await import('../render/top.js');
     process.stdout.write(renderTop(report, { color: useColor(o), limit, risk: playbook.weights.risk }));

@@ -5,7 +5,7 @@ import type { Weights } from '../engine/playbook-schema.js';
 import { formatMetric } from './units.js';
 
 /** Risk of a target in [0, ∞): its status first, then the worst use of any bounded resource (1 = at the limit). */
-function riskScore(t: TargetReport, risk: Weights['risk']): number {
+export function riskScore(t: TargetReport, risk: Weights['risk']): number {
   const m = t.metrics;
   const n = (k: string) => (typeof m[k] === 'number' ? (m[k]) : 0);
   const ratio = (a: string, b: string) => (n(b) > 0 ? n(a) / n(b) : 0);
