@@ -115,6 +115,11 @@ async function main(args: string[]): Promise<number> {
     .option('--keep', 'leave the services running until Ctrl-C (to try proctriage on them yourself)')
     .action(lazy(async () => (await import('./commands/index.js')).demo));
 
+  // the MCP SDK loads only here
+  program.command('mcp').description('serve the read-only tools diagnose, top, watch and playbook_show to an MCP client over stdio')
+    .option('--playbook <file>', 'diagnose with a team playbook')
+    .action(lazy(async () => import('./commands/mcp.js')));
+
   const playbook = program.command('playbook').description('check or print a playbook');
   playbook.command('validate').argument('<file>').description('validate a playbook file').action(lazy(async () => (await import('./commands/index.js')).playbookValidate));
   playbook.command('show').option('--playbook <file>', 'show this playbook instead of the built-in one').option('--json', 'as JSON')
