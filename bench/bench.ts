@@ -279,8 +279,8 @@ function checkReport(pid: number, fds: number): { probeMs: Record<string, number
   } catch {
     throw new Error(`proctriage did not print a JSON report (exit ${r.status}): ${r.stderr.trim().slice(-300)}`);
   }
-  const t = report.targets[0];
-  const open = t.metrics['fd.open'], established = t.metrics['sockets.tcp.established'];
+  const t = report.targets[0]!;
+  const open = t.metrics['fd.open']!, established = t.metrics['sockets.tcp.established']!;
   const sockets = 2 * Math.floor(fds / 4);
   if (!(open >= fds && open < fds + BASELINE_FDS)) throw new Error(`proctriage saw ${open} fds, expected about ${fds}`);
   if (!(established >= sockets)) throw new Error(`proctriage saw ${established} established sockets, expected ${sockets}`);
@@ -325,15 +325,15 @@ async function measureSize(fds: number, o: Args, tools: { lsof: boolean; time: b
     const mine = runs('proctriage'), lsofRuns = runs('lsof'), lsRuns = runs('ls'), ssRuns = runs('ss'), base = runs('baseline');
     const perRun = {
       proctriageMs: mine.map(r0), ...(base.length ? { baselineMs: base.map(r0) } : {}),
-      lsofOverProctriage: lsofRuns.map((l, i) => r2(l / mine[i])),
-      proctriageOverLsSs: lsRuns.map((l, i) => r2(mine[i] / (l + ssRuns[i]))),
-      ...(base.length ? { proctriageOverBaseline: base.map((b, i) => r2(mine[i] / b)) } : {}),
+      lsofOverProctriage: lsofRuns.map((l, i) => r2(l / mine[i]!)),
+      proctriageOverLsSs: lsRuns.map((l, i) => r2(mine[i]! / (l + ssRuns[i]!))),
+      ...(base.length ? { proctriageOverBaseline: base.map((b, i) => r2(mine[i]! / b)) } : {}),
     };
     process.stdout.write(`    per run: lsof / proctriage ${perRun.lsofOverProctriage.join(' ')}\n`
       + `             proctriage / (ls + ss) ${perRun.proctriageOverLsSs.join(' ')}\n`
-      + (base.length ? `             proctriage / baseline ${perRun.proctriageOverBaseline!.join(' ')} (baseline median ${f0(m.baseline.wall)} ms)\n` : ''));
+      + (base.length ? `             proctriage / baseline ${perRun.proctriageOverBaseline!.join(' ')} (baseline median ${f0(m.baseline!.wall)} ms)\n` : ''));
     const pick = (k: keyof Timing): Record<Tool, number | null> => ({
-      proctriage: m.proctriage[k], lsof: m.lsof?.[k] ?? null, ls: m.ls[k], ss: m.ss[k], lsSs: m.ls[k] + m.ss[k],
+      proctriage: m.proctriage![k], lsof: m.lsof?.[k] ?? null, ls: m.ls![k], ss: m.ss![k], lsSs: m.ls![k] + m.ss![k],
     });
     const wallMs = pick('wall'), cpuMs = pick('cpu');
     const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : a / b);
@@ -365,7 +365,7 @@ function slopePerThousand(xs: number[], ys: (number | null)[]): number | null {
   const y = ys as number[];
   const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = y.reduce((a, b) => a + b, 0) / y.length;
   let num = 0, den = 0;
-  for (let i = 0; i < xs.length; i++) { num += (xs[i] - mx) * (y[i] - my); den += (xs[i] - mx) ** 2; }
+  for (let i = 0; i < xs.length; i++) { num += (xs[i]! - mx) * (y[i]! - my); den += (xs[i]! - mx) ** 2; }
   return den ? (num / den) * 1000 : null;
 }
 
@@ -377,9 +377,9 @@ const f0 = (x: number | null) => (x === null ? '—' : x.toFixed(0));
 const f2 = (x: number | null) => (x === null ? '—' : x.toFixed(2));
 
 function printTable(rows: string[][]): void {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const [i, r] of rows.entries()) {
-    process.stdout.write(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   ') + '\n');
+    process.stdout.write(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ') + '\n');
     if (i === 0) process.stdout.write(widths.map((w) => '-'.repeat(w)).join('   ') + '\n');
   }
 }
@@ -411,7 +411,7 @@ async function main(): Promise<void> {
   if (!sizes.length) throw new Error('no size fits under the hard fd limit');
 
   process.stdout.write(`proctriage benchmark: node ${process.version}, ${cpus().length} CPUs, kernel ${release()}; ${o.holder} holder; median of ${o.runs} runs after ${o.warmup} warm-up\n`);
-  const loadBefore = loadavg()[0];
+  const loadBefore = loadavg()[0]!;
   if (loadBefore > cpus().length / 2) process.stdout.write(`note: load average ${loadBefore.toFixed(1)} on ${cpus().length} CPUs: other work inflates the wall times\n`);
   if (EXTRA_CA) {
     process.stdout.write('note: NODE_EXTRA_CA_CERTS is set. On Node.js 20 it makes every Node start load the whole root\n'
@@ -441,8 +441,8 @@ async function main(): Promise<void> {
       ...(tools.lsof ? { lsof: [['lsof', ['-n', '-P']] as Step] } : {}),
     } as Record<string, Step[]>, o.runs, o.warmup);
     const t = lastSamples.get('top')!.map((x) => x.wall), l = lastSamples.get('lsof')?.map((x) => x.wall) ?? [];
-    top = { procs, topMs: r0(m.top.wall), lsofMs: m.lsof ? r0(m.lsof.wall) : null, baselineMs: m.baseline ? r0(m.baseline.wall) : null,
-      ratio: m.lsof ? r2(m.top.wall / m.lsof.wall) : null, perRun: l.map((x, i) => r2(t[i] / x)) };
+    top = { procs, topMs: r0(m.top!.wall), lsofMs: m.lsof ? r0(m.lsof.wall) : null, baselineMs: m.baseline ? r0(m.baseline.wall) : null,
+      ratio: m.lsof ? r2(m.top!.wall / m.lsof.wall) : null, perRun: l.map((x, i) => r2(t[i]! / x)) };
     process.stdout.write(`    top ${top.topMs} ms, lsof -n -P ${f0(top.lsofMs)} ms${top.baselineMs !== null ? `, baseline top ${top.baselineMs} ms` : ''}; top / lsof per run ${top.perRun.join(' ')}\n`);
   }
 
@@ -459,16 +459,16 @@ async function main(): Promise<void> {
   }
   process.stdout.write('Wall time the cpu probe\'s 100 ms sampling window added after the scan (one run): '
     + results.map((r) => `${r.fds} fds ${r.cpuWindowExtraMs.toFixed(0)} ms`).join(', ') + '\n');
-  const startupRatio = start.version.wall / start.node.wall;
-  process.stdout.write(`Start-up: proctriage --version ${f0(start.version.wall)} ms, node -e 0 ${f0(start.node.wall)} ms, ratio ${f2(startupRatio)}\n`);
-  const startupWithoutExtraCa = EXTRA_CA ? start.version.wall / start.nodeWithoutExtraCa.wall : null;
+  const startupRatio = start.version!.wall / start.node!.wall;
+  process.stdout.write(`Start-up: proctriage --version ${f0(start.version!.wall)} ms, node -e 0 ${f0(start.node!.wall)} ms, ratio ${f2(startupRatio)}\n`);
+  const startupWithoutExtraCa = EXTRA_CA ? start.version!.wall / start.nodeWithoutExtraCa!.wall : null;
   if (EXTRA_CA) {
-    process.stdout.write(`Start-up*: node -e 0 with NODE_EXTRA_CA_CERTS unset ${f0(start.nodeWithoutExtraCa.wall)} ms, ratio ${f2(startupWithoutExtraCa)}\n`);
+    process.stdout.write(`Start-up*: node -e 0 with NODE_EXTRA_CA_CERTS unset ${f0(start.nodeWithoutExtraCa!.wall)} ms, ratio ${f2(startupWithoutExtraCa)}\n`);
   }
 
   // the ratio targets are for the largest target; small ones are dominated by node's start-up
   // and the cpu probe's sampling window, which no scan can avoid
-  const big = results[results.length - 1];
+  const big = results[results.length - 1]!;
   const at = `at ${big.fds} fds`;
   const lsofRatio = big.lsofOverProctriage.wall, lsSsRatio = big.proctriageOverLsSs.wall;
   const verdicts: Verdict[] = [
@@ -500,7 +500,7 @@ async function main(): Promise<void> {
     writeFileSync(RESULTS, JSON.stringify({
       generatedAt: new Date().toISOString(),
       machine: { node: process.version, kernel: release(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', hardFdLimit: limit,
-        loadAverage: { before: round(loadBefore), after: round(loadavg()[0]) } },
+        loadAverage: { before: round(loadBefore), after: round(loadavg()[0]!) } },
       method: {
         runs: o.runs, warmup: o.warmup, statistic: 'median; wall time and user + sys CPU time of the command and its children, ms',
         proctriage: 'proctriage PID --json > /dev/null (proctriage on PATH: a symlink to bin/proctriage.js)',
@@ -510,9 +510,9 @@ async function main(): Promise<void> {
       },
       tools: { lsof: tools.lsof, usrBinTime: tools.time },
       startup: {
-        proctriageVersionMs: round(start.version.wall), nodeMs: round(start.node.wall), ratio: round(startupRatio),
-        cpuMs: { proctriageVersion: round(start.version.cpu), node: round(start.node.cpu) },
-        ...(EXTRA_CA ? { withoutExtraCa: { nodeMs: round(start.nodeWithoutExtraCa.wall), ratio: round(startupWithoutExtraCa) } } : {}),
+        proctriageVersionMs: round(start.version!.wall), nodeMs: round(start.node!.wall), ratio: round(startupRatio),
+        cpuMs: { proctriageVersion: round(start.version!.cpu), node: round(start.node!.cpu) },
+        ...(EXTRA_CA ? { withoutExtraCa: { nodeMs: round(start.nodeWithoutExtraCa!.wall), ratio: round(startupWithoutExtraCa) } } : {}),
       },
       sizes: results.map((r) => ({
         ...r,

@@ -18,7 +18,7 @@ const BATCH = 200; // connections in flight at once: stays well under the listen
 const FILE_NAMES = 12; // distinct files, with dated names, as a rotating logger would leave
 
 const total = Number(process.argv[2]);
-const dir = process.argv[3];
+const dir = process.argv[3]!;
 if (!Number.isInteger(total) || total < 4 || !dir) {
   process.stderr.write('usage: holder.js N DIR\n');
   process.exit(2);
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     writeFileSync(p, 'x'.repeat(1024));
     paths.push(p);
   }
-  for (let i = 0; i < files; i++) openSync(paths[i % paths.length], 'r');
+  for (let i = 0; i < files; i++) openSync(paths[i % paths.length]!, 'r');
 
   const server = createServer({ pauseOnConnect: true }, (s) => { accepted.push(s); });
   await new Promise<void>((resolve, reject) => {

@@ -78,14 +78,14 @@ async function main(): Promise<void> {
 
     console.log(`\n${RUNS} runs of the default node probe (attach, facts, 300 ms window, detach), mean ${(durations.reduce((x, y) => x + y, 0) / RUNS).toFixed(0)} ms each`);
     console.log('timer lateness (ms)        p50      p99      max   ticks');
-    console.log(`  idle baseline       ${f(pct(base, 50))} ${f(pct(base, 99))} ${f(Math.max(...base))}   ${base.length}`);
-    console.log(`  during probe runs   ${f(pct(during, 50))} ${f(pct(during, 99))} ${f(Math.max(...during))}   ${during.length}`);
-    console.log(`  worst stall per run ${f(pct(perRun, 50))} ${f(pct(perRun, 99))} ${f(Math.max(...perRun))}   ${perRun.length}`);
+    console.log(`  idle baseline       ${f(pct(base, 50)!)} ${f(pct(base, 99)!)} ${f(Math.max(...base))}   ${base.length}`);
+    console.log(`  during probe runs   ${f(pct(during, 50)!)} ${f(pct(during, 99)!)} ${f(Math.max(...during))}   ${during.length}`);
+    console.log(`  worst stall per run ${f(pct(perRun, 50)!)} ${f(pct(perRun, 99)!)} ${f(Math.max(...perRun))}   ${perRun.length}`);
     const p99 = pct(during, 99);
-    const verdict = p99 < BUDGET_P99_MS ? 'within' : 'OVER';
-    console.log(`\nimpact p99 ${p99.toFixed(2)} ms: ${verdict} the ${BUDGET_P99_MS} ms budget (heap ${HEAP_MB} MB)`);
+    const verdict = p99! < BUDGET_P99_MS ? 'within' : 'OVER';
+    console.log(`\nimpact p99 ${p99!.toFixed(2)} ms: ${verdict} the ${BUDGET_P99_MS} ms budget (heap ${HEAP_MB} MB)`);
     console.log(JSON.stringify({ bench: 'node-impact', heapMB: HEAP_MB, runs: RUNS, baselineP99Ms: pct(base, 99), duringP99Ms: p99, duringMaxMs: Math.max(...during), worstStallP99Ms: pct(perRun, 99), budgetMs: BUDGET_P99_MS }));
-    process.exitCode = p99 < BUDGET_P99_MS ? 0 : 1;
+    process.exitCode = p99! < BUDGET_P99_MS ? 0 : 1;
   } finally {
     kill();
   }

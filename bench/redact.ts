@@ -17,7 +17,7 @@ function ms(f: () => unknown, runs = 5): number {
     f();
     xs.push(performance.now() - t);
   }
-  return Math.round(xs.sort((a, b) => a - b)[runs >> 1] * 10) / 10;
+  return Math.round(xs.sort((a, b) => a - b)[runs >> 1]! * 10) / 10;
 }
 
 const long = 131_000;

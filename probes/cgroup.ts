@@ -49,7 +49,7 @@ export const probe: Probe = {
     const num = (path: string) => { const t = proc.readHostOptional(path); return t === undefined ? undefined : parseLimitValue(t, path); };
     const kv = (path: string) => { const t = proc.readHostOptional(path); return t === undefined ? undefined : parseKeyValues(t, path); };
 
-    if (memDir && metrics['cgroup.memory.oomKills'] > 0) {
+    if (memDir && (metrics['cgroup.memory.oomKills'] ?? 0) > 0) {
       const started = sources.stat().starttimeTicks / CLK_TCK;
       datedOomKills(sources.host.oomKills(), memDir, evidence['cgroup.memory.limitSource'] as string | undefined, started, sources.host.uptime(), metrics, evidence, out);
     }

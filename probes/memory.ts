@@ -33,7 +33,8 @@ export const probe: Probe = {
     }
     const out: ProbeOutput = { metrics };
     try {
-      metrics['memory.pss'] = parseSmapsRollup(proc.read(pid, 'smaps_rollup')).Pss;
+      const pss = parseSmapsRollup(proc.read(pid, 'smaps_rollup')).Pss;
+      if (pss !== undefined) metrics['memory.pss'] = pss;
     } catch (err) {
       if (!(err instanceof ProctriageError) || err.code !== 'ACCESS_DENIED') throw err;
       out.partial = say('memory.smapsPartial');

@@ -89,8 +89,8 @@ function detectRuntime(exe: string, argv: string[], comm: string, env?: Record<s
 /** The last --max-old-space-size wins, as in Node. */
 function maxOldSpace(args: string[]): number | undefined {
   let v: number | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const m = /^--max[-_]old[-_]space[-_]size(?:=(\d+))?$/.exec(args[i]);
+  for (const [i, arg] of args.entries()) {
+    const m = /^--max[-_]old[-_]space[-_]size(?:=(\d+))?$/.exec(arg);
     if (!m) continue;
     const n = Number(m[1] ?? args[i + 1]);
     if (Number.isFinite(n)) v = n;
@@ -103,5 +103,6 @@ function parseGoBytes(s: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)?\s*$/.exec(s);
   if (!m) return undefined;
   const mult: Record<string, number> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
-  return Math.round(Number(m[1]) * mult[m[2] ?? 'B']);
+  const unit = mult[m[2] ?? 'B'];
+  return unit === undefined ? undefined : Math.round(Number(m[1]) * unit);
 }

@@ -249,9 +249,10 @@ class PeerCounts {
     const best: { ip: string; port: number; count: number }[] = [];
     for (const [ip, ports] of this.byIp) {
       for (const [port, count] of ports) {
-        if (best.length === TOP && count <= best[TOP - 1].count) continue;
+        const last = best[TOP - 1];
+        if (last && count <= last.count) continue;
         let i = best.length;
-        while (i > 0 && best[i - 1].count < count) i--;
+        while (i > 0 && best[i - 1]!.count < count) i--;
         best.splice(i, 0, { ip, port, count });
         if (best.length > TOP) best.pop();
       }

@@ -16,7 +16,7 @@ export function diffJsonSchema(): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const [name, text] of [['report', reportJsonSchema()], ['diff', diffJsonSchema()]]) {
+  for (const [name, text] of [['report', reportJsonSchema()], ['diff', diffJsonSchema()]] as const) {
     const out = fileURLToPath(new URL(`../../schema/${name}.schema.json`, import.meta.url));
     writeFileSync(out, text);
     process.stdout.write(`wrote ${out}\n`);

@@ -82,7 +82,8 @@ async function main(args: string[]): Promise<number> {
   // diagnosis modules load (20–40 ms)
   const proc = new ProcFs();
   const diagnose = async (pids: string[], opts: object) => {
-    if (pids.length && /^\d+$/.test(pids[0])) proc.headStart(Number(pids[0]));
+    const [first] = pids;
+    if (first !== undefined && /^\d+$/.test(first)) proc.headStart(Number(first));
     exitCode = await (await import('./commands/index.js')).diagnose.run(pids, { ...opts, proc });
   };
   heavyOptions(targetOptions(program.argument('[pids...]', 'process ids to diagnose'))).action(diagnose);

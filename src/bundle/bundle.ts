@@ -132,9 +132,9 @@ function makeParents(dir: string): void {
 function redactFile(key: string, data: Buffer, redact: boolean): Buffer | undefined {
   if (/^\/proc\/.*\/environ$/.test(key)) {
     const env = parseEnviron(data);
-    const kept = ENV_KEEP.filter((k) => k in env).map((k) => {
-      const v = redact ? redactText(env[k]) : env[k];
-      return `${k}=${v}\0`;
+    const kept = ENV_KEEP.flatMap((k) => {
+      const v = env[k];
+      return v === undefined ? [] : [`${k}=${redact ? redactText(v) : v}\0`];
     });
     return Buffer.from(kept.join(''));
   }
@@ -319,7 +319,8 @@ export async function openBundle(dir: string): Promise<{ manifest: Manifest; den
     if (actual !== entry.sha256) refuse(path, 'does not match its sha256 in manifest.json: the bundle was modified or is corrupt');
   }
   const extra = [...present];
-  if (extra.length) refuse(extra[0], `is not listed in manifest.json: the bundle was modified${extra.length > 1 ? ` (${extra.length} such files)` : ''}`);
+  const [first] = extra;
+  if (first !== undefined) refuse(first, `is not listed in manifest.json: the bundle was modified${extra.length > 1 ? ` (${extra.length} such files)` : ''}`);
   let denied = new Set<string>();
   if (manifest.files[DENIED]) {
     try {

@@ -24,9 +24,10 @@ export function replay(c: Collected, recorded: TargetReport, probes: Probe[]): v
     d.endsWith('.*') ? key.startsWith(d.slice(0, -1)) : d.includes('<') ? key.startsWith(d.slice(0, d.indexOf('<'))) : d === key);
   for (const probe of probes) {
     const now = c.probes.findIndex((r) => r.id === probe.meta.id);
+    const current = c.probes[now];
     const then = recorded.probes.find((r) => r.id === probe.meta.id);
-    if (now < 0 || !then || (then.status !== 'ok' && then.status !== 'partial')) continue;
-    if (c.probes[now].status === 'ok' || c.probes[now].status === 'partial') continue;
+    if (!current || !then || (then.status !== 'ok' && then.status !== 'partial')) continue;
+    if (current.status === 'ok' || current.status === 'partial') continue;
     const facts = Object.keys(probe.meta.facts);
     for (const [k, v] of Object.entries(recorded.metrics)) if (owns(facts, k) && !(k in c.metrics)) c.metrics[k] = v;
     const ev = Object.keys(probe.meta.evidence ?? {});

@@ -7,7 +7,7 @@ import { runOptions } from './run-options.js';
 import { renderJson } from '../render/json.js';
 import { outputFormat, parsePid, render, warnIfUnredacted } from './options.js';
 import type { DiagnoseOptions } from './diagnose.js';
-import { FileError, ProctriageError, UsageError } from '../errors.js';
+import { FileError, InternalError, ProctriageError, UsageError } from '../errors.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { endpointUrl, getText } from '../transports/pprof.js';
 
@@ -38,7 +38,8 @@ async function captureInto(staging: string, pid: number, o: CaptureOptions, json
   const rec = new RecordingProcFs();
   const opts = runOptions(o, rec, await playbookFor(o.playbook));
   const report = await diagnose([pid], opts);
-  const t = report.targets[0];
+  const [t] = report.targets;
+  if (!t) throw new InternalError('capture', 'the report has no target');
   if (t.error) throw new ProctriageError(t.error.code as ProctriageError['code'], `${t.error.message}: no bundle written`, t.error.hint);
 
   const runtimeFiles = await goroutineDump(t.evidence?.['go.pprofUrl'], o.allowRemote);

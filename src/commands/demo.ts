@@ -63,7 +63,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     const outcomes: Outcome[] = [];
     const running: RunningService[] = [];
     for (const [i, r] of started.entries()) {
-      const spec = SERVICES[i];
+      const spec = SERVICES[i]!; // allSettled keeps the order and length of SERVICES
       if (r.status === 'rejected') {
         const msg = (r.reason as Error)?.message ?? String(r.reason);
         progress(c.red(`${spec.name} did not start: ${msg}`));

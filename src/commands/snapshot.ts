@@ -1,7 +1,7 @@
 import { buildReport, type DiagnoseOptions } from './diagnose.js';
 import { outputFormat, render, warnIfUnredacted } from './options.js';
 import { renderJson } from '../render/json.js';
-import { ProctriageError, UsageError } from '../errors.js';
+import { InternalError, ProctriageError, UsageError } from '../errors.js';
 import { checkDestination, writeFileSafely } from '../files.js';
 
 export interface SnapshotOptions extends DiagnoseOptions {
@@ -21,7 +21,8 @@ export async function run(pidArg: string, o: SnapshotOptions): Promise<number> {
   checkDestination(o.output, !!o.overwrite); // before the diagnosis: a refusal should be prompt
   warnIfUnredacted(o);
   const report = await buildReport([pidArg], o);
-  const t = report.targets[0];
+  const [t] = report.targets;
+  if (!t) throw new InternalError('snapshot', 'the report has no target');
   if (t.error) throw new ProctriageError(t.error.code as ProctriageError['code'], `${t.error.message}: no snapshot written`, t.error.hint);
   writeFileSafely(o.output, renderJson(report), { overwrite: o.overwrite });
   process.stdout.write(await render(report, o));

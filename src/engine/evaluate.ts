@@ -59,7 +59,7 @@ export function evaluate(playbook: Playbook, facts: Facts): { findings: Finding[
     else if (!judged && rules.length) answer = unknown(missing);
     else {
       const healthy = [step.healthy].flat().map((t) => fill(t, facts)).find((a) => a !== undefined);
-      answer = healthy ?? unknown(placeholders([step.healthy].flat()[0], facts));
+      answer = healthy ?? unknown(placeholders([step.healthy].flat()[0] ?? '', facts));
     }
     path.push({ step: step.id, question: step.question, answer, findings: fired.map((f) => f.id) });
   }
@@ -99,7 +99,8 @@ function summarize(templates: string[], facts: Facts): string {
     const s = fill(t, facts);
     if (s !== undefined) return s;
   }
-  return templates[templates.length - 1].replace(/\{[^{}]+\}/g, (p) => fill(p, facts) ?? '?');
+  // the schema gives every summary at least one template
+  return (templates.at(-1) ?? '').replace(/\{[^{}]+\}/g, (p) => fill(p, facts) ?? '?');
 }
 
 /** Evaluate a condition; a comparison on an absent metric (or limit) is false. */
@@ -146,7 +147,7 @@ export function fill(template: string, facts: Facts, extra: Record<string, unkno
 
 /** The metric keys of a template that cannot be filled. */
 function placeholders(template: string, facts: Facts): string[] {
-  return [...template.matchAll(/\{([A-Za-z0-9_.<>*-]+)(?::[a-z]+)?\}/g)].map((m) => m[1]).filter((k) => resolve(k, facts, {}) === undefined);
+  return [...template.matchAll(/\{([A-Za-z0-9_.<>*-]+)(?::[a-z]+)?\}/g)].flatMap(([, k]) => (k !== undefined && resolve(k, facts, {}) === undefined ? [k] : []));
 }
 
 function resolve(key: string, facts: Facts, extra: Record<string, unknown>): unknown {

@@ -85,7 +85,8 @@ export function peerOwnership(sources: TargetSources, host: string, port: number
   const serving = rows.filter((r) => hosts.some((h) => rowServes(r, h, port)));
   const own = serving.find((r) => inodes.has(r.inode));
   if (own) return { owned: true, inode: own.inode };
-  if (!serving.length) return not('nothing listens there in its network namespace');
-  const owner = socketOwner(sources, serving[0].inode);
+  const [first] = serving;
+  if (!first) return not('nothing listens there in its network namespace');
+  const owner = socketOwner(sources, first.inode);
   return not(owner !== undefined ? `it belongs to pid ${owner}` : 'it belongs to no process we can see');
 }

@@ -246,10 +246,11 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    // j stays within 1..b.length: prev has b.length + 1 cells, cur gets cell j - 1 before j
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
-  return prev[b.length];
+  return prev[b.length]!;
 }
 
 const CONDITION_HELP = 'not a condition: use {metric, op (one of >= > <= < == !=), value}, {all: [...]}, {any: [...]}, {not: ...}, {exists: metric} or {absent: metric}';

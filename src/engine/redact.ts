@@ -56,7 +56,8 @@ const NOT_EXACT = new Set(['pwd', 'oldpwd']);
 export function isSecretKey(key: string): boolean {
   if (!key || key.length > MAX_KEY) return false;
   const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
-  if (!words.length || NOT_FIRST.has(words[0]) || NOT_LAST.has(words[words.length - 1])) return false;
+  const [first] = words, lastWord = words.at(-1);
+  if (first === undefined || lastWord === undefined || NOT_FIRST.has(first) || NOT_LAST.has(lastWord)) return false;
   const norm = words.join('');
   if (NOT_EXACT.has(norm)) return false;
   return STRONG.some((t) => norm.includes(t)) || words.some((w) => WEAK.has(w));
@@ -75,7 +76,9 @@ const AUTH_SCHEMES = new Set(['bearer', 'basic', 'token', 'digest', 'negotiate',
 /** Short flags that carry a password, per program (the flag's next word, or its attached value). */
 const MYSQL = { attached: ['-p'], separate: [] as string[] };
 const SEPARATE_P = { attached: ['-p'], separate: ['-p'] };
-const PROGRAMS: Record<string, { attached: string[]; separate: string[] }> = {
+/** A program's password flags: attached (`-psecret`) and separate (`-p secret`). */
+interface ProgramFlags { attached: string[]; separate: string[] }
+const PROGRAMS: Record<string, ProgramFlags> = {
   mysql: MYSQL, mysqldump: MYSQL, mysqladmin: MYSQL, mysqlimport: MYSQL, mysqlcheck: MYSQL, mysqlshow: MYSQL, mysqlslap: MYSQL,
   mariadb: MYSQL, 'mariadb-dump': MYSQL, 'mariadb-admin': MYSQL, mysqlsh: MYSQL,
   'redis-cli': { attached: ['-a'], separate: ['-a'] }, 'valkey-cli': { attached: ['-a'], separate: ['-a'] },
@@ -83,9 +86,9 @@ const PROGRAMS: Record<string, { attached: string[]; separate: string[] }> = {
   mongo: SEPARATE_P, mongosh: SEPARATE_P, mongodump: SEPARATE_P, mongorestore: SEPARATE_P, mongoexport: SEPARATE_P, mongoimport: SEPARATE_P,
   curl: { attached: ['-u'], separate: ['-u'] },
 };
-function programOf(word: string): string | undefined {
+function programOf(word: string): ProgramFlags | undefined {
   const base = word.slice(word.lastIndexOf('/') + 1);
-  return Object.hasOwn(PROGRAMS, base) ? base : undefined;
+  return Object.hasOwn(PROGRAMS, base) ? PROGRAMS[base] : undefined;
 }
 
 /** schemes whose userinfo is a login name, never a credential */
@@ -140,7 +143,7 @@ function privateKeys(s: string): string {
   return out + s.slice(copied);
 }
 
-const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
 const isKeyChar = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_' || c === '-' || c === '.' || c === '+';
 const isWordChar = (c: string | undefined) => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_');
 
@@ -182,9 +185,11 @@ function closing(s: string, open: number, q: string): number {
 }
 
 /** A whole word redacted, its quotes kept. */
-const redactWhole = (parts: Part[]) => (parts.length === 1 && parts[0].q ? parts[0].q + REDACTED + parts[0].q : REDACTED);
+/** The word's one part, when it has exactly one. */
+const single = (parts: Part[]): Part | undefined => (parts.length === 1 ? parts[0] : undefined);
+const redactWhole = (parts: Part[]) => { const one = single(parts); return one?.q ? one.q + REDACTED + one.q : REDACTED; };
 /** A value word: a leading quoted string redacted and what follows it read as usual (`"v"},`), else all of it. */
-const redactValue = (parts: Part[], depth: number) => (parts[0].q ? parts[0].q + REDACTED + parts[0].q + inline(parts.slice(1), depth) : REDACTED);
+const redactValue = (parts: Part[], depth: number) => { const [head] = parts; return head?.q ? head.q + REDACTED + head.q + inline(parts.slice(1), depth) : REDACTED; };
 const KEY_WORD = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const FLAG_WORD = /^-{1,2}[A-Za-z][A-Za-z0-9_.-]*$/;
 /** a token after "Bearer": long enough and not an ordinary word */
@@ -196,7 +201,7 @@ type Pending = 'none' | 'value' | 'flag' | 'auth' | 'rest' | 'bearer' | 'eq';
 function scan(s: string, depth: number): string {
   let out = '';
   let pending: Pending = 'none';
-  let prog: string | undefined;
+  let prog: ProgramFlags | undefined;
   const next = { "'": 0, '"': 0 };
   let i = 0;
   while (i < s.length) {
@@ -213,8 +218,9 @@ function scan(s: string, depth: number): string {
     const { parts, end } = splitWord(s, i, depth, next);
     const raw = s.slice(i, end);
     i = end;
-    const plain = parts.length === 1 && !parts[0].q ? raw : undefined;
-    const unq = parts.length === 1 ? parts[0].text : raw;
+    const one = single(parts);
+    const plain = one && !one.q ? raw : undefined;
+    const unq = one ? one.text : raw;
 
     if (pending === 'rest') { out += redactWhole(parts); continue; }
     if (pending === 'value') { out += redactValue(parts, depth); pending = 'none'; continue; }
@@ -239,9 +245,8 @@ function scan(s: string, depth: number): string {
     if (plain) {
       if (plain.toLowerCase() === 'bearer') { out += raw; pending = 'bearer'; continue; }
       if (prog) {
-        const spec = PROGRAMS[prog];
-        if (spec.separate.includes(plain)) { out += raw; pending = 'flag'; continue; }
-        const att = spec.attached.find((f) => plain.startsWith(f) && plain.length > f.length);
+        if (prog.separate.includes(plain)) { out += raw; pending = 'flag'; continue; }
+        const att = prog.attached.find((f) => plain.startsWith(f) && plain.length > f.length);
         if (att) { out += att + REDACTED; continue; }
       }
       if (FLAG_WORD.test(plain) && isSecretKey(plain.replace(/^-+/, ''))) { out += raw; pending = 'flag'; continue; }
@@ -269,11 +274,12 @@ function scan(s: string, depth: number): string {
 
 /** The key of a word that ends in its separator: `key:`, `--key=`, `"key":`, `{"key":`, `,'key':`. */
 function keyBefore(parts: Part[]): string | undefined {
-  const lastPart = parts[parts.length - 1];
-  if (lastPart.q) return undefined;
+  const lastPart = parts.at(-1);
+  if (!lastPart || lastPart.q) return undefined;
   const head = lastPart.text.slice(0, -1);
-  if (head === '' && parts.length >= 2 && parts[parts.length - 2].q) {
-    const k = parts[parts.length - 2].text;
+  const before = parts.at(-2);
+  if (head === '' && before?.q) {
+    const k = before.text;
     return KEY_WORD.test(k) ? k : undefined;
   }
   if (parts.length !== 1) return undefined;
@@ -285,8 +291,7 @@ function keyBefore(parts: Part[]): string | undefined {
 function inline(parts: Part[], depth: number): string {
   let out = '';
   let valueNext = false; // the previous run ended in `secret=`: this quoted string is the value
-  for (let n = 0; n < parts.length; n++) {
-    const p = parts[n];
+  for (const [n, p] of parts.entries()) {
     if (p.q) {
       if (valueNext) out += p.q + REDACTED + p.q;
       else out += p.q + scan(p.text, depth + 1) + p.q;
@@ -294,7 +299,7 @@ function inline(parts: Part[], depth: number): string {
       continue;
     }
     // a quoted key just before (`"password":…`), for a run that starts with the separator
-    const prev = n > 0 ? parts[n - 1] : undefined;
+    const prev = parts[n - 1];
     const quotedKey = prev?.q && KEY_WORD.test(prev.text) ? prev.text : undefined;
     const r = run(p.text, quotedKey);
     out += r.text;
@@ -316,14 +321,14 @@ function run(t: string, quotedKey?: string): { text: string; valueNext: boolean 
   };
   let i = 0;
   while (i < t.length) {
-    const c = t[i];
+    const c = t.charAt(i);
     // a token shape, where a token can start
     const shapes = !isWordChar(t[i - 1]) ? SHAPES_BY_FIRST.get(c) : undefined;
     if (shapes) {
       let hit = 0;
       for (const sh of shapes) {
         // a token cannot start right after a character of its own kind: each place is tried once
-        if (!t.startsWith(sh.prefix, i) || (i > 0 && sh.tail?.test(t[i - 1]))) continue;
+        if (!t.startsWith(sh.prefix, i) || (i > 0 && sh.tail?.test(t.charAt(i - 1)))) continue;
         sh.re.lastIndex = i;
         const m = sh.re.exec(t);
         if (!m || (sh.tail && sh.tail.test(t[i + m[0].length] ?? '')) || (sh.digit && !/[0-9]/.test(m[0]))) continue;
@@ -383,7 +388,8 @@ function run(t: string, quotedKey?: string): { text: string; valueNext: boolean 
 
 /** Redact one argv element, given the previous one (for "--password hunter2"). */
 export function redactArg(arg: string, prev?: string): string {
-  return prev === undefined ? redactArgv([arg])[0] : redactArgv([prev, arg])[1];
+  // redactArgv gives one element per element; the fallback is never used, and hides rather than shows
+  return (prev === undefined ? redactArgv([arg]) : redactArgv([prev, arg])).at(-1) ?? REDACTED;
 }
 
 const FLAG_EQ = /^(-{1,2}[A-Za-z][A-Za-z0-9_.-]{0,63})=/;
@@ -397,21 +403,19 @@ const ENV_EQ = /^([A-Za-z_][A-Za-z0-9_]{0,63})=/;
 export function redactArgv(argv: string[]): string[] {
   const out: string[] = [];
   let flag = false;
-  let prog: string | undefined;
-  for (let n = 0; n < argv.length; n++) {
-    const a = argv[n];
+  let prog: ProgramFlags | undefined;
+  for (const [n, a] of argv.entries()) {
     const was = flag;
     flag = false;
     if (was && !a.startsWith('-')) { out.push(REDACTED); continue; }
-    let m = FLAG_EQ.exec(a);
-    if (m && isSecretKey(m[1].replace(/^-+/, ''))) { out.push(`${m[1]}=${REDACTED}`); continue; }
-    m = ENV_EQ.exec(a);
+    const flagKey = FLAG_EQ.exec(a)?.[1];
+    if (flagKey !== undefined && isSecretKey(flagKey.replace(/^-+/, ''))) { out.push(`${flagKey}=${REDACTED}`); continue; }
+    const envKey = ENV_EQ.exec(a)?.[1];
     // `env X_PASSWORD=two words` is one value; a shell script (after -c) is read as text
-    if (m && isSecretKey(m[1]) && argv[n - 1] !== '-c') { out.push(`${m[1]}=${REDACTED}`); continue; }
+    if (envKey !== undefined && isSecretKey(envKey) && argv[n - 1] !== '-c') { out.push(`${envKey}=${REDACTED}`); continue; }
     if (prog) {
-      const spec = PROGRAMS[prog];
-      if (spec.separate.includes(a)) { out.push(a); flag = true; continue; }
-      const att = spec.attached.find((f) => a.startsWith(f) && a.length > f.length);
+      if (prog.separate.includes(a)) { out.push(a); flag = true; continue; }
+      const att = prog.attached.find((f) => a.startsWith(f) && a.length > f.length);
       if (att) { out.push(att + REDACTED); continue; }
     }
     if (FLAG_WORD.test(a) && isSecretKey(a.replace(/^-+/, ''))) { out.push(a); flag = true; continue; }

@@ -62,10 +62,10 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
   const identity = identify(sources);
   // every probe runs to its end, even when the process is gone meanwhile: one that acted on the
   // target (SIGUSR1, an opened inspector) must close what it opened and say what it did
-  const outputs = await Promise.all(opts.probes.map((p) => runProbe(p, sources, opts, deadline)));
+  const outputs = await Promise.all(opts.probes.map(async (probe) => ({ probe, ...(await runProbe(probe, sources, opts, deadline)) })));
   const c: Collected = { identity, metrics: {}, evidence: {}, unknowns: [], probes: [], actions: [] };
   const gone = outputs.some((o) => o.gone);
-  outputs.forEach(({ run, out, actions, internal }, i) => {
+  outputs.forEach(({ probe, run, out, actions, internal }) => {
     c.probes.push(run);
     if (internal) (c.internal ??= []).push({ probe: run.id, message: internal.message });
     c.actions.push(...new Set([...actions, ...(out?.actions ?? [])]));
@@ -74,7 +74,7 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
       Object.assign(c.evidence, out.evidence ?? {});
       c.unknowns.push(...(out.unknowns ?? []).map(worded));
     } else if (run.status !== 'skipped') {
-      c.unknowns.push(unknownFor(opts.probes[i], run));
+      c.unknowns.push(unknownFor(probe, run));
     }
   });
   // the process may have exited while we looked: then nothing we read is a diagnosis

@@ -80,7 +80,8 @@ export const PRIVATE_KEY_END = '-----END ';
 /** Shapes by first character, so a word start costs one map lookup. */
 export const SHAPES_BY_FIRST = new Map<string, SecretShape[]>();
 for (const s of SECRET_SHAPES) {
-  const list = SHAPES_BY_FIRST.get(s.prefix[0]) ?? [];
+  const first = s.prefix.charAt(0);
+  const list = SHAPES_BY_FIRST.get(first) ?? [];
   list.push(s);
-  SHAPES_BY_FIRST.set(s.prefix[0], list);
+  SHAPES_BY_FIRST.set(first, list);
 }

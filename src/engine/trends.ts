@@ -127,24 +127,26 @@ export function resource(key: string): Resource | undefined {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  // NaN for no values, as before: undefined arithmetic
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** Evenly thin a series to at most `max` points, keeping the first and the last. */
 export function thin(points: Point[], max = MAX_POINTS): Point[] {
   if (points.length <= max) return points;
   const out: Point[] = [];
-  for (let i = 0; i < max; i++) out.push(points[Math.round((i * (points.length - 1)) / (max - 1))]);
+  for (let i = 0; i < max; i++) out.push(points[Math.round((i * (points.length - 1)) / (max - 1))]!);
   return out;
 }
 
 /** Theil–Sen slope (units per second): the median of the slopes between every pair of points. */
 export function theilSen(points: Point[]): number {
   const slopes: number[] = [];
-  for (let i = 0; i < points.length; i++) {
+  for (const [i, a] of points.entries()) {
     for (let j = i + 1; j < points.length; j++) {
-      const dt = points[j].t - points[i].t;
-      if (dt > 0) slopes.push((points[j].v - points[i].v) / dt);
+      const b = points[j]!; // j < points.length
+      const dt = b.t - a.t;
+      if (dt > 0) slopes.push((b.v - a.v) / dt);
     }
   }
   return slopes.length ? median(slopes) : 0;
@@ -156,8 +158,9 @@ function ranks(xs: number[]): number[] {
   const r = new Array<number>(xs.length);
   for (let i = 0; i < idx.length; ) {
     let j = i;
-    while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
-    for (let k = i; k <= j; k++) r[idx[k][1]] = (i + j) / 2 + 1;
+    // i, j and k stay below idx.length
+    while (j + 1 < idx.length && idx[j + 1]![0] === idx[i]![0]) j++;
+    for (let k = i; k <= j; k++) r[idx[k]![1]] = (i + j) / 2 + 1;
     i = j + 1;
   }
   return r;
@@ -180,7 +183,7 @@ export function mannKendall(points: Point[], slope = theilSen(points)): MannKend
   const x = points.map((p) => p.v);
   const n = x.length;
   let s = 0;
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) s += Math.sign(x[j] - x[i]);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) s += Math.sign(x[j]! - x[i]!);
   const groups = new Map<number, number>();
   for (const v of x) groups.set(v, (groups.get(v) ?? 0) + 1);
   let ties = 0;
@@ -196,7 +199,7 @@ export function mannKendall(points: Point[], slope = theilSen(points)): MannKend
     const bound = 1.96 / Math.sqrt(n);
     for (let k = 1; k < n - 2; k++) {
       let c = 0;
-      for (let i = 0; i + k < n; i++) c += d[i] * d[i + k];
+      for (let i = 0; i + k < n; i++) c += d[i]! * d[i + k]!;
       const rho = c / denom;
       if (Math.abs(rho) > bound) sum += (n - k) * (n - k - 1) * (n - k - 2) * rho;
     }
@@ -220,7 +223,7 @@ export function tCritical(z: number, df: number): number {
  */
 export function driftTest(points: Point[]): { mean: number; t: number; significant: boolean } {
   const d: number[] = [];
-  for (let i = 1; i < points.length; i++) d.push(points[i].v - points[i - 1].v);
+  for (let i = 1; i < points.length; i++) d.push(points[i]!.v - points[i - 1]!.v);
   const m = d.length;
   if (m < 2) return { mean: d[0] ?? 0, t: 0, significant: false };
   const mean = d.reduce((a, b) => a + b, 0) / m;
@@ -230,7 +233,7 @@ export function driftTest(points: Point[]): { mean: number; t: number; significa
   let lrv = g0;
   for (let k = 1; k <= lags; k++) {
     let c = 0;
-    for (let i = 0; i + k < m; i++) c += (d[i] - mean) * (d[i + k] - mean);
+    for (let i = 0; i + k < m; i++) c += (d[i]! - mean) * (d[i + k]! - mean);
     lrv += 2 * (1 - k / (lags + 1)) * (c / (m - 1));
   }
   lrv = Math.max(lrv, 0.05 * g0);
@@ -303,8 +306,9 @@ export function trendsFromSamples(samples: Sample[], limits: TrendLimits): Recor
       const v = r.value(s.metrics);
       if (v !== undefined) points.push({ t: s.t, v });
     }
-    if (!points.length) continue;
-    out[r.key] = measuredTrend(r, analyseSeries(points, limits.shape), last, points[points.length - 1].t - points[0].t, limits);
+    const [first] = points, newest = points.at(-1);
+    if (!first || !newest) continue;
+    out[r.key] = measuredTrend(r, analyseSeries(points, limits.shape), last, newest.t - first.t, limits);
   }
   return out;
 }

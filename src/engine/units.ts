@@ -17,8 +17,8 @@ function unitIndex(probes: Probe[]): (key: string) => Unit | undefined {
   };
   return (key) => {
     // derived keys: trend.<metric>.perHour / .etaSeconds, fleet.<metric>.ratio
-    const trend = /^trend\.(.+)\.(perHour|etaSeconds|significant)$/.exec(key);
-    if (trend) return trend[2] === 'etaSeconds' ? 'seconds' : trend[2] === 'significant' ? 'count' : lookup(trend[1]);
+    const [, metric, derived] = /^trend\.(.+)\.(perHour|etaSeconds|significant)$/.exec(key) ?? [];
+    if (metric !== undefined) return derived === 'etaSeconds' ? 'seconds' : derived === 'significant' ? 'count' : lookup(metric);
     if (/^fleet\..+\.ratio$/.test(key)) return 'ratio';
     return lookup(key);
   };

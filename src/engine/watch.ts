@@ -216,8 +216,9 @@ function seriesOf(samples: Sample[], trends: Record<string, Trend>): LiveState['
       const v = r.value(s.metrics);
       if (v !== undefined) values.push(v);
     }
-    if (!values.length) continue;
-    out.push({ key: r.key, recent: values, current: values[values.length - 1], trend: trends[r.key] });
+    const current = values.at(-1);
+    if (current === undefined) continue;
+    out.push({ key: r.key, recent: values, current, trend: trends[r.key] });
   }
   return out;
 }

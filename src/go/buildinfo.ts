@@ -116,7 +116,7 @@ function goBuildInfoFrom(r: Reader): GoBuildInfo | undefined {
 /** The 32-byte header at `at`: magic, pointer size, flags; Go 1.18+ (flags & 2) put the version inline after it. */
 function decode(b: Buffer, at: number): Omit<GoBuildInfo, 'via'> | undefined {
   if (b.length < at + 32 || !b.subarray(at, at + 14).equals(BUILDINFO_MAGIC)) return undefined;
-  const flags = b[at + 15];
+  const flags = b.readUInt8(at + 15);
   if (!(flags & 2)) return {};
   const v = uvarint(b, at + 32);
   if (!v || v.value <= 0 || v.value > 128 || v.next + v.value > b.length) return {};
@@ -128,8 +128,9 @@ function uvarint(b: Buffer, at: number): { value: number; next: number } | undef
   let value = 0;
   let shift = 0;
   for (let i = at; i < b.length && i < at + 5; i++) {
-    value += (b[i] & 0x7f) * 2 ** shift;
-    if (!(b[i] & 0x80)) return { value, next: i + 1 };
+    const byte = b.readUInt8(i);
+    value += (byte & 0x7f) * 2 ** shift;
+    if (!(byte & 0x80)) return { value, next: i + 1 };
     shift += 7;
   }
   return undefined;

@@ -62,8 +62,8 @@ export function packageOf(fn: string): string {
 export function isUserFunction(fn: string): boolean {
   const pkg = packageOf(fn);
   if (pkg === 'main') return true;
-  const first = pkg.split('/')[0];
-  return first.includes('.');
+  const slash = pkg.indexOf('/');
+  return (slash < 0 ? pkg : pkg.slice(0, slash)).includes('.');
 }
 
 /**
@@ -74,14 +74,17 @@ export function isUserFunction(fn: string): boolean {
 export function meaningfulFunction(frames: string[]): string {
   const user = frames.find(isUserFunction);
   if (user) return user;
-  for (let i = frames.length - 1; i >= 0; i--) if (frames[i] !== 'runtime.goexit') return frames[i];
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i];
+    if (f !== undefined && f !== 'runtime.goexit') return f;
+  }
   return '?';
 }
 
 /** Drop the leading runtime.* frames (what debug=1 hides) and runtime.goexit. */
 export function trimRuntime(frames: string[]): string[] {
   let i = 0;
-  while (i < frames.length && frames[i].startsWith('runtime.')) i++;
+  while (frames[i]?.startsWith('runtime.')) i++;
   // a stack made only of runtime frames (a system goroutine) keeps them
   const rest = i === frames.length ? frames : frames.slice(i);
   return rest.filter((f) => f !== 'runtime.goexit');
@@ -111,7 +114,8 @@ export function parseLabels(text: string): Record<string, string> {
   let m: RegExpExecArray | null;
   let n = 0;
   while ((m = re.exec(bounded)) && n < 16) {
-    out[unquote(m[1]).slice(0, 200)] = unquote(m[2]).slice(0, 200);
+    const [, k = '', v = ''] = m; // both groups are mandatory
+    out[unquote(k).slice(0, 200)] = unquote(v).slice(0, 200);
     n++;
   }
   return out;
@@ -171,7 +175,8 @@ class StackTable {
     for (const a of this.byKey.values()) {
       const g: StackGroup = { count: a.count, function: meaningfulFunction(a.frames), frames: a.frames };
       if (a.labels && Object.keys(a.labels).length) g.labels = a.labels;
-      if (a.states?.size) g.state = [...a.states.entries()].sort((x, y) => y[1] - x[1])[0][0];
+      const state = a.states && mostCommon(a.states);
+      if (state !== undefined) g.state = state;
       if (a.waitMinutes !== undefined) g.waitMinutes = a.waitMinutes;
       if (a.createdBy) g.createdBy = a.createdBy;
       out.push(g);
@@ -220,9 +225,9 @@ export class GoroutineProfileReader {
       this.groupsSeen++;
       return;
     }
-    const l = D1_LABELS.exec(line);
-    if (l && this.cur) {
-      this.cur.labels = parseLabels(l[1]);
+    const labels = D1_LABELS.exec(line)?.[1];
+    if (labels !== undefined && this.cur) {
+      this.cur.labels = parseLabels(labels);
       return;
     }
     const f = D1_FRAME.exec(line);
@@ -311,7 +316,7 @@ export class GoroutineDumpReader {
       this.close();
       this.seenAny = true;
       this.blocks++;
-      const w = parseWaitState(h[2]);
+      const w = parseWaitState(h[2] ?? ''); // the [state] group is mandatory
       this.cur = { state: w.state, ...(w.minutes !== undefined ? { minutes: w.minutes } : {}), frames: [], expectFile: false };
       return;
     }
@@ -382,6 +387,11 @@ export function parseGoroutineDump(text: string): GoroutineProfile {
  * Add the wait state, longest wait and creator from a debug=2 dump to the debug=1 groups
  * with the same function sequence.
  */
+/** The key with the largest count (the first such one on a tie); undefined for an empty map. */
+function mostCommon(counts: Map<string, number>): string | undefined {
+  return [...counts.entries()].sort((x, y) => y[1] - x[1])[0]?.[0];
+}
+
 export function mergeStates(groups: StackGroup[], dump: GoroutineProfile): StackGroup[] {
   // tracebacks (debug=2) hide runtime frames anywhere in the stack, debug=1 only leading ones
   const key = (frames: string[]) => (frames.some((f) => !f.startsWith('runtime.')) ? frames.filter((f) => !f.startsWith('runtime.')) : frames).join('\n');
@@ -400,9 +410,11 @@ export function mergeStates(groups: StackGroup[], dump: GoroutineProfile): Stack
       if (d.waitMinutes !== undefined) minutes = Math.max(minutes ?? 0, d.waitMinutes);
     }
     const out: StackGroup = { ...g };
-    if (states.size) out.state = [...states.entries()].sort((x, y) => y[1] - x[1])[0][0];
+    const state = mostCommon(states);
+    if (state !== undefined) out.state = state;
     if (minutes !== undefined) out.waitMinutes = minutes;
-    if (same[0].createdBy) out.createdBy = same[0].createdBy;
+    const createdBy = same[0]?.createdBy;
+    if (createdBy) out.createdBy = createdBy;
     return out;
   });
 }

@@ -55,14 +55,14 @@ export class HeapProfileReader {
       if (line === '# runtime.MemStats') this.inBlock = this.seenBlock = true;
       return;
     }
-    const m = /^# (\w+) = (.*)$/.exec(line);
-    if (!m) {
+    const [, name, value] = /^# (\w+) = (.*)$/.exec(line) ?? [];
+    if (name === undefined || value === undefined) {
       if (line.trim()) this.malformed++;
       return;
     }
-    const key = FIELDS[m[1]];
+    const key = FIELDS[name];
     if (!key) return;
-    const v = Number(m[2].trim());
+    const v = Number(value.trim());
     if (Number.isFinite(v) && v >= 0) this.stats[key] = v;
     else this.malformed++;
   }

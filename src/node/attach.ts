@@ -96,7 +96,7 @@ export async function evaluate(session: CdpSession, expression: string, d: { tim
   }, d);
   if (res.exceptionDetails) {
     const ex = res.exceptionDetails;
-    const text = typeof ex.exception?.description === 'string' ? ex.exception.description.split('\n')[0] : String(ex.text ?? 'exception');
+    const text = typeof ex.exception?.description === 'string' ? (ex.exception.description.split('\n')[0] ?? '') : String(ex.text ?? 'exception');
     throw new CdpError(`the evaluation failed inside the target: ${text.slice(0, 200)}`);
   }
   if (!res.result || typeof res.result !== 'object') throw new CdpError(`${session.where} sent a malformed Runtime.evaluate reply`);

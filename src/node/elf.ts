@@ -64,7 +64,7 @@ export function exportedFunctions(readAt: ReadAt, wanted: readonly string[], lim
   for (let o = 0; o + entsize <= syms.length; o += entsize) {
     const name = byOffset.get(u32(syms, o));
     if (name === undefined) continue;
-    const info = syms[o + (is64 ? 4 : 12)];
+    const info = syms.readUInt8(o + (is64 ? 4 : 12));
     const shndx = u16(syms, o + (is64 ? 6 : 14));
     const bind = info >> 4;
     if ((info & 0xf) === STT_FUNC && (bind === STB_GLOBAL || bind === STB_WEAK) && shndx !== 0) found.add(name);

@@ -16,7 +16,8 @@ import { waitListenerGone } from './activate.js';
 /** How long to look for an inspector that opens after proctriage died (SIGUSR1 was maybe just sent). */
 const SEARCH_MS = 6000;
 
-const [pid, startTicks, port] = process.argv.slice(2, 5).map(Number);
+// a missing argument is NaN, as Number(undefined): no process has that pid, no socket that port
+const [pid = NaN, startTicks = NaN, port = NaN] = process.argv.slice(2, 5).map(Number);
 const before = new Set((process.argv[5] ?? '').split(',').filter((x) => /^\d+$/.test(x)).map(Number));
 const proc = new ProcFs('/');
 let told: { inode: number; host: string; port: number } | undefined;
@@ -32,8 +33,9 @@ process.stdin.on('data', (d: Buffer) => {
   while ((i = buf.indexOf('\n')) >= 0) {
     const line = buf.slice(0, i).trim().split(' ');
     buf = buf.slice(i + 1);
-    if (line[0] === 'done') done = true;
-    if (line[0] === 'listen' && line.length === 4) told = { inode: Number(line[1]), host: line[2], port: Number(line[3]) };
+    const [verb, inode, host, listenPort] = line;
+    if (verb === 'done') done = true;
+    if (verb === 'listen' && line.length === 4 && host !== undefined) told = { inode: Number(inode), host, port: Number(listenPort) };
   }
 });
 process.stdin.on('error', () => {});

@@ -42,10 +42,14 @@ const VALUE_OPTIONS = new Set([
 export function nodeArgs(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 1; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!; // i < argv.length
     if (a === '--' || !a.startsWith('-') || a === '-') break;
     out.push(a);
-    if (VALUE_OPTIONS.has(a) && i + 1 < argv.length) out.push(argv[++i]);
+    const value = argv[i + 1];
+    if (VALUE_OPTIONS.has(a) && value !== undefined) {
+      out.push(value);
+      i++;
+    }
   }
   return out;
 }
@@ -66,7 +70,7 @@ export function parseInspectFlags(argv: string[], nodeOptions?: string): Inspect
   const f: InspectFlags = { atStart: false, host: '127.0.0.1', port: DEFAULT_INSPECTOR_PORT, sigusr1Disabled: false, seen: [] };
   const apply = (args: string[]) => {
     for (let i = 0; i < args.length; i++) {
-      const a = args[i];
+      const a = args[i]!; // i < args.length
       const m = /^--(inspect|inspect-brk|inspect-wait|inspect-port|debug-port|disable-sigusr1)(?:=(.*))?$/.exec(a);
       if (!m) continue;
       f.seen.push(a);
@@ -75,8 +79,10 @@ export function parseInspectFlags(argv: string[], nodeOptions?: string): Inspect
         continue;
       }
       let value = m[2];
-      if ((m[1] === 'inspect-port' || m[1] === 'debug-port') && value === undefined && i + 1 < args.length && !args[i + 1].startsWith('-')) {
-        value = args[++i];
+      const next = args[i + 1];
+      if ((m[1] === 'inspect-port' || m[1] === 'debug-port') && value === undefined && next !== undefined && !next.startsWith('-')) {
+        value = next;
+        i++;
         f.seen[f.seen.length - 1] += ` ${value}`;
       }
       if (m[1] === 'inspect' || m[1] === 'inspect-brk' || m[1] === 'inspect-wait') f.atStart = true;

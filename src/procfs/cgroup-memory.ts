@@ -97,7 +97,8 @@ interface PageCache {
   slabReclaimable?: number;
 }
 
-export function minOver(dirs: string[], read: (dir: string) => number | undefined): { value: number; source: string } {
+/** The smallest value over a cgroup and its ancestors, and the cgroup that sets it (the first one when none does). */
+export function minOver(dirs: readonly [string, ...string[]], read: (dir: string) => number | undefined): { value: number; source: string } {
   let value = Infinity, source = dirs[0];
   for (const dir of dirs) {
     const v = read(dir);

@@ -12,9 +12,9 @@ export function parseProcCgroup(text: string): CgroupLine[] {
   const out: CgroupLine[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
-    if (!m) throw new ParseError('/proc/PID/cgroup', `bad line "${line}"`);
-    out.push({ hierarchyId: Number(m[1]), controllers: m[2] ? m[2].split(',') : [], path: m[3] });
+    const [, id, controllers, path] = /^(\d+):([^:]*):(.*)$/.exec(line) ?? [];
+    if (id === undefined || controllers === undefined || path === undefined) throw new ParseError('/proc/PID/cgroup', `bad line "${line}"`);
+    out.push({ hierarchyId: Number(id), controllers: controllers ? controllers.split(',') : [], path });
   }
   return out;
 }
@@ -33,10 +33,12 @@ export function parseMountinfo(text: string): Mount[] {
     if (!line.trim()) continue;
     const sep = line.indexOf(' - ');
     if (sep < 0) throw new ParseError('/proc/self/mountinfo', `no " - " separator`);
-    const pre = line.slice(0, sep).split(' ');
-    const post = line.slice(sep + 3).split(' ');
-    if (pre.length < 5 || post.length < 3) throw new ParseError('/proc/self/mountinfo', 'too few fields');
-    out.push({ root: unescapeMount(pre[3]), mountPoint: unescapeMount(pre[4]), fsType: post[0], superOptions: post[2].split(',') });
+    const [, , , root, mountPoint] = line.slice(0, sep).split(' ');
+    const [fsType, , superOptions] = line.slice(sep + 3).split(' ');
+    if (root === undefined || mountPoint === undefined || fsType === undefined || superOptions === undefined) {
+      throw new ParseError('/proc/self/mountinfo', 'too few fields');
+    }
+    out.push({ root: unescapeMount(root), mountPoint: unescapeMount(mountPoint), fsType, superOptions: superOptions.split(',') });
   }
   return out;
 }
@@ -60,8 +62,8 @@ export interface CgroupDir {
 }
 
 /** The directory and its ancestors up to the mount point, nearest first. */
-export function ancestors(d: CgroupDir): string[] {
-  const out = [d.dir];
+export function ancestors(d: CgroupDir): [string, ...string[]] {
+  const out: [string, ...string[]] = [d.dir];
   let cur = d.dir;
   while (cur !== d.mountPoint && cur.startsWith(d.mountPoint + '/')) {
     cur = posix.dirname(cur);

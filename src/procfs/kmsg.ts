@@ -18,10 +18,10 @@ const RECORD = /^\d+,\d+,(\d+),[^;]*;oom-kill:(.*)$/;
 export function parseOomKills(text: string): OomKill[] {
   const out: OomKill[] = [];
   for (const line of text.split('\n')) {
-    const m = RECORD.exec(line);
-    if (!m) continue;
+    const [, at, record] = RECORD.exec(line) ?? [];
+    if (at === undefined || record === undefined) continue;
     const fields = new Map<string, string>();
-    for (const part of m[2].split(',')) {
+    for (const part of record.split(',')) {
       const eq = part.indexOf('=');
       if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
     }
@@ -29,7 +29,7 @@ export function parseOomKills(text: string): OomKill[] {
     if (!Number.isSafeInteger(pid)) continue;
     const oomMemcg = fields.get('oom_memcg'), taskMemcg = fields.get('task_memcg');
     out.push({
-      at: Number(m[1]) / 1e6,
+      at: Number(at) / 1e6,
       ...(oomMemcg && oomMemcg !== '(null)' ? { oomMemcg } : {}),
       ...(taskMemcg && taskMemcg !== '(null)' ? { taskMemcg } : {}),
       task: fields.get('task') ?? '?',

@@ -10,15 +10,14 @@ import type { ProcFs } from './procfs.js';
 export function parseSsListen(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 4 || !/^\d+$/.test(f[2])) continue;
-    const local = f[3];
+    const [, , queue, local] = line.trim().split(/\s+/);
+    if (queue === undefined || local === undefined || !/^\d+$/.test(queue)) continue;
     const colon = local.lastIndexOf(':');
     if (colon < 0) continue;
     const port = Number(local.slice(colon + 1));
     let ip = local.slice(0, colon).replace(/^\[|\]$/g, '').replace(/%.*$/, '');
     if (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip)) ip = ip.slice(7);
-    const backlog = Number(f[2]);
+    const backlog = Number(queue);
     if (ip === '*') {
       out.set(`0.0.0.0 ${port}`, backlog);
       out.set(`:: ${port}`, backlog);

@@ -46,20 +46,21 @@ export function parseNetInet(text: string, file = '/proc/net/tcp'): InetRow[] {
     return { ip, port: parseInt(port, 16) };
   };
   for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
+    const line = lines[i]!;
     const m = INET_ROW.exec(line);
     if (!m) {
       if (!line.trim()) continue;
       throw new ParseError(file, `line ${i + 1} is not a socket row`);
     }
-    const state = TCP_STATES[m[5].toUpperCase()];
+    // every group of INET_ROW is mandatory, so a match has all nine
+    const state = TCP_STATES[m[5]!.toUpperCase()];
     if (!state) throw new ParseError(file, `line ${i + 1}: unknown state ${m[5]}`);
     rows.push({
-      local: endpoint(m[1], m[2]),
-      remote: endpoint(m[3], m[4]),
+      local: endpoint(m[1]!, m[2]!),
+      remote: endpoint(m[3]!, m[4]!),
       state,
-      txQueue: parseInt(m[6], 16),
-      rxQueue: parseInt(m[7], 16),
+      txQueue: parseInt(m[6]!, 16),
+      rxQueue: parseInt(m[7]!, 16),
       uid: Number(m[8]),
       inode: Number(m[9]),
     });
@@ -77,7 +78,7 @@ export function hexToIp(hex: string, file = '/proc/net/tcp'): string {
     return bytes.slice(12).join('.');
   }
   const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
   return compressIpv6(groups);
 }
 
@@ -115,12 +116,13 @@ export function parseNetUnix(text: string, file = '/proc/net/unix'): UnixRow[] {
   const lines = text.split('\n');
   if (!/^Num\s+RefCount/.test(lines[0] ?? '')) throw new ParseError(file, 'no header line');
   const rows: UnixRow[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const f = lines[i].trim().split(/\s+/);
-    if (f.length < 6 || !f[0]) continue;
+  for (const line of lines.slice(1)) {
+    const f = line.trim().split(/\s+/);
+    const [num, , , , type = '', st = '', inode = '', path] = f;
+    if (f.length < 6 || !num) continue;
     // Some kernels/fixtures omit the inode column; skip such rows rather than guess.
-    if (f.length < 7 || !/^\d+$/.test(f[6])) continue;
-    rows.push({ type: parseInt(f[4], 16), state: parseInt(f[5], 16), inode: Number(f[6]), path: f[7] });
+    if (!/^\d+$/.test(inode)) continue;
+    rows.push({ type: parseInt(type, 16), state: parseInt(st, 16), inode: Number(inode), path });
   }
   return rows;
 }

@@ -11,9 +11,9 @@ export function parseProcLimits(text: string): Record<string, Limit> {
   const lines = text.split('\n');
   if (!/^Limit\s+Soft Limit\s+Hard Limit/.test(lines[0] ?? '')) throw new ParseError('/proc/PID/limits', 'no header line');
   for (const line of lines.slice(1)) {
-    const m = /^(Max [a-z ]+?)\s{2,}(\S+)\s+(\S+)/.exec(line);
-    if (!m) continue;
-    out[m[1]] = { soft: limitValue(m[2]), hard: limitValue(m[3]) };
+    const [, name, soft, hard] = /^(Max [a-z ]+?)\s{2,}(\S+)\s+(\S+)/.exec(line) ?? [];
+    if (name === undefined || soft === undefined || hard === undefined) continue;
+    out[name] = { soft: limitValue(soft), hard: limitValue(hard) };
   }
   return out;
 }

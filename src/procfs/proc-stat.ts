@@ -30,11 +30,12 @@ export function parseProcStat(text: string): ProcStat {
     if (!Number.isFinite(v)) throw new ParseError('/proc/PID/stat', `field ${n} is not a number`);
     return v;
   };
-  if (rest.length < 22) throw new ParseError('/proc/PID/stat', `only ${rest.length + 2} fields`);
+  const [state] = rest;
+  if (state === undefined || rest.length < 22) throw new ParseError('/proc/PID/stat', `only ${rest.length + 2} fields`);
   return {
     pid: Number(text.slice(0, open).trim()),
     comm: text.slice(open + 1, close),
-    state: rest[0],
+    state,
     ppid: field(4),
     flags: field(9),
     utimeTicks: field(14),

@@ -229,7 +229,7 @@ export class ProcFs {
     const got = new Uint8Array(count);
     let hits = 0;
     const accept = (i: number, link: LinkRead) => {
-      const e = entry(names ? names[i] : String(i), link);
+      const e = entry(names?.[i] ?? String(i), link);
       if (e === undefined) return;
       found[i] = e;
       got[i] = 1;
@@ -245,7 +245,8 @@ export class ProcFs {
     });
     this.fast.readLinks(pid, dir, names, count, accept, between);
     const out: T[] = [];
-    for (let i = 0; i < count; i++) if (got[i]) out.push(found[i]);
+    // got[i] marks the slots accept() filled
+    for (let i = 0; i < count; i++) if (got[i]) out.push(found[i] as T);
     if (numbered && hits < open) {
       // fds beyond the numbers tried: only a listing finds them
       for (const name of this.readdir(pid, 'fd').filter((n) => Number(n) >= count).sort(byNumber)) {

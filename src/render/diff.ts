@@ -45,8 +45,8 @@ export async function renderDiffTable(d: DiffReport, fmt: MetricFormatter, color
     else {
       const cells = rows.map((r) => [r.metric, fmt(r.metric, r.from), fmt(r.metric, r.to), signed(fmt(r.metric, Math.abs(r.change)), r.change), `${signed(fmt(r.metric, Math.abs(r.perHour)), r.perHour)}/h`]);
       const head = ['metric', 'before', 'after', 'change', 'per hour'];
-      const w = head.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
-      const line = (row: string[]) => '  ' + row.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+      const w = head.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]?.length ?? 0)));
+      const line = (row: string[]) => '  ' + row.map((x, i) => (i === 0 ? x.padEnd(w[i] ?? 0) : x.padStart(w[i] ?? 0))).join('  ');
       out.push(c.dim(line(head)), ...cells.map(line));
     }
   }

@@ -53,10 +53,11 @@ export function parseInspectAddress(spec: string): InspectorAddress {
   } else if (/^\d+$/.test(s)) {
     portText = s;
   } else {
-    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/[\]]+)):(\d+)$/.exec(s);
-    if (!m) throw bad();
-    host = m[1] ?? m[2];
-    portText = m[3];
+    const [, bracketed, plain, p] = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/[\]]+)):(\d+)$/.exec(s) ?? [];
+    const h = bracketed ?? plain;
+    if (h === undefined || p === undefined) throw bad();
+    host = h;
+    portText = p;
   }
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad();
@@ -96,16 +97,19 @@ export interface InspectorTarget {
   path: string;
 }
 
+/** A target list as listTargets returns it: never empty. */
+export type TargetList = [InspectorTarget, ...InspectorTarget[]];
+
 const MAX_LIST_BYTES = 1 << 20;
 
 /** GET /json/list. Throws TargetUnreachable / TimeoutExpired with a reason fit for `unknowns`. */
-export function listTargets(addr: InspectorAddress, allowRemote: boolean | undefined, d: Deadline): Promise<InspectorTarget[]> {
+export function listTargets(addr: InspectorAddress, allowRemote: boolean | undefined, d: Deadline): Promise<TargetList> {
   assertConnectAllowed(addr, allowRemote);
   const where = `inspector at ${formatAddress(addr)}`;
   return new Promise((resolve, reject) => {
     if (d.signal?.aborted) return reject(new TimeoutExpired(`${where} (/json/list)`, 0));
     let settled = false;
-    const done = (err: Error | undefined, v?: InspectorTarget[]) => {
+    const done = (err: Error | undefined, v?: TargetList) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -148,7 +152,7 @@ export function listTargets(addr: InspectorAddress, allowRemote: boolean | undef
 }
 
 /** Validate a /json/list body; throws with a reason when it is not an inspector's target list. */
-export function parseTargetList(body: string): InspectorTarget[] {
+export function parseTargetList(body: string): TargetList {
   let v: unknown;
   try {
     v = JSON.parse(body);
@@ -172,8 +176,9 @@ export function parseTargetList(body: string): InspectorTarget[] {
     const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
     out.push({ id: text(o.id), type: text(o.type), description: text(o.description), path });
   }
-  if (!out.length) throw new Error('answered /json/list without any WebSocket target (not a Node.js inspector, or a debugger is already attached)');
-  return out;
+  const [first, ...rest] = out;
+  if (!first) throw new Error('answered /json/list without any WebSocket target (not a Node.js inspector, or a debugger is already attached)');
+  return [first, ...rest];
 }
 
 function describeNetError(e: NodeJS.ErrnoException): string {

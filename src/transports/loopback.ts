@@ -11,10 +11,10 @@ export function ipv6Bytes(text: string): number[] | undefined {
   const a = text.toLowerCase();
   if (isIP(a) !== 6) return undefined;
   let head = a, v4: number[] = [];
-  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  if (dotted) {
-    head = dotted[1].endsWith('::') ? dotted[1] : dotted[1].slice(0, -1);
-    v4 = dotted[2].split('.').map(Number);
+  const [, before, dotted] = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(a) ?? [];
+  if (before !== undefined && dotted !== undefined) {
+    head = before.endsWith('::') ? before : before.slice(0, -1);
+    v4 = dotted.split('.').map(Number);
   }
   const groupsWanted = 8 - v4.length / 2;
   const [l, r] = head.includes('::') ? head.split('::') : [head, undefined];

@@ -121,13 +121,14 @@ function loopbackLookup(hostname: string, options: object, cb: (err: NodeJS.Errn
   (load('node:dns') as typeof Dns).lookup(hostname, { all: true }, (err, addrs) => {
     if (err) return cb(err, '');
     const ok = addrs.filter((a) => isLoopbackAddress(a.address));
-    if (!ok.length) {
+    const [first] = ok;
+    if (!first) {
       const e = new Error(`${hostname} does not resolve to a loopback address`) as NodeJS.ErrnoException;
       e.code = 'ENOTLOOPBACK';
       return cb(e, '');
     }
     if ((options as { all?: boolean }).all) return cb(null, ok);
-    cb(null, ok[0].address, ok[0].family);
+    cb(null, first.address, first.family);
   });
 }
 

@@ -19,8 +19,8 @@ function oneLineFailure(res: CliResult, pattern: RegExp): void {
   assert.equal(res.stdout, '');
   const lines = res.stderr.trim().split('\n');
   assert.equal(lines.length, 1, res.stderr);
-  assert.match(lines[0], /^proctriage: /);
-  assert.match(lines[0], pattern);
+  assert.match(lines[0]!, /^proctriage: /);
+  assert.match(lines[0]!, pattern);
   assert.doesNotMatch(res.stderr, /internal error|\n\s+at /);
 }
 
@@ -42,7 +42,7 @@ describe('--name', () => {
 
   test('a regular expression over the command line: one of the three by its argument', async () => {
     const { report } = await runJson(['--name', `${MARKER} --n=1$`]);
-    assert.deepEqual(report.targets.map((t: { pid: number }) => t.pid), [marked[1].pid]);
+    assert.deepEqual(report.targets.map((t: { pid: number }) => t.pid), [marked[1]!.pid]);
   });
 
   test('never proctriage itself nor the shell that runs it, though both carry the marker', () => {
@@ -67,7 +67,7 @@ describe('--name', () => {
   });
 
   test('--name together with PIDs is refused, exit 3', async () => {
-    oneLineFailure(await runCli(['--name', MARKER, String(marked[0].pid)]), /give PIDs or --name, not both/);
-    oneLineFailure(await runCli(['diagnose', String(marked[0].pid), '--name', MARKER]), /give PIDs or --name, not both/);
+    oneLineFailure(await runCli(['--name', MARKER, String(marked[0]!.pid)]), /give PIDs or --name, not both/);
+    oneLineFailure(await runCli(['diagnose', String(marked[0]!.pid), '--name', MARKER]), /give PIDs or --name, not both/);
   });
 });

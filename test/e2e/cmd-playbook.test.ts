@@ -24,8 +24,8 @@ function oneLineFailure(res: CliResult, pattern: RegExp): void {
   assert.equal(res.stdout, '');
   const lines = res.stderr.trim().split('\n');
   assert.equal(lines.length, 1, res.stderr);
-  assert.match(lines[0], /^proctriage: /);
-  assert.match(lines[0], pattern);
+  assert.match(lines[0]!, /^proctriage: /);
+  assert.match(lines[0]!, pattern);
   assert.doesNotMatch(res.stderr, /internal error|\n\s+at /);
 }
 

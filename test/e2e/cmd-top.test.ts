@@ -26,7 +26,7 @@ const NEAR_LIMIT = `const fs=require('fs');const held=[];try{for(let i=0;i<1000;
 /** The pids of the table's rows, top to bottom. */
 function tableRows(out: string): { pid: number; status: string }[] {
   return out.split('\n').map((l) => /^│ (\d+)\s+│[^│]*│ (\w+)/.exec(l)).filter((m): m is RegExpExecArray => !!m)
-    .map((m) => ({ pid: Number(m[1]), status: m[2] }));
+    .map((m) => ({ pid: Number(m[1]), status: m[2]! }));
 }
 
 /** The pids of the markdown report's target sections, top to bottom. */
@@ -57,14 +57,14 @@ describe('top ranks real processes by risk', () => {
     const rows = tableRows(res.stdout);
     const at = (pid: number) => rows.findIndex((r) => r.pid === pid);
     assert.ok(at(fds.pid) >= 0 && at(closeWait) >= 0 && idle.every((t) => at(t.pid) >= 0), res.stdout);
-    assert.equal(rows[at(fds.pid)].status, 'critical');
-    assert.equal(rows[at(closeWait)].status, 'warning');
-    for (const t of idle) assert.equal(rows[at(t.pid)].status, 'ok');
+    assert.equal(rows[at(fds.pid)]!.status, 'critical');
+    assert.equal(rows[at(closeWait)]!.status, 'warning');
+    for (const t of idle) assert.equal(rows[at(t.pid)]!.status, 'ok');
     assert.ok(at(fds.pid) < at(closeWait), 'fd-exhausted above CLOSE_WAIT');
     for (const t of idle) assert.ok(at(closeWait) < at(t.pid), 'CLOSE_WAIT above idle');
     // critical and warning rows come before every other row
-    const worst = rows.findIndex((r) => RANK[r.status] < RANK.warning);
-    if (worst >= 0) assert.ok(rows.slice(worst).every((r) => RANK[r.status] < RANK.warning), res.stdout);
+    const worst = rows.findIndex((r) => RANK[r.status]! < RANK.warning!);
+    if (worst >= 0) assert.ok(rows.slice(worst).every((r) => RANK[r.status]! < RANK.warning!), res.stdout);
     assert.match(res.stdout, /\d+ processes: [1-9]\d* critical, [1-9]\d* warning, \d+ unknown; showing the \d+ riskiest/);
   });
 
@@ -85,7 +85,7 @@ describe('top ranks real processes by risk', () => {
     noCrash(res);
     const rows = tableRows(res.stdout);
     assert.equal(rows.length, 2, res.stdout);
-    assert.equal(rows[0].status, 'critical');
+    assert.equal(rows[0]!.status, 'critical');
     assert.match(res.stdout, /showing the 2 riskiest/);
   });
 
@@ -93,7 +93,7 @@ describe('top ranks real processes by risk', () => {
     const { report } = await runJson(['top', '--limit', '100000']);
     const pids: number[] = report.targets.map((t: { pid: number }) => t.pid);
     const ranks: number[] = report.targets.map((t: { status: string }) => RANK[t.status]);
-    assert.ok(ranks.every((r, i) => i === 0 || r <= ranks[i - 1]), `statuses in order: ${report.targets.map((t: { status: string }) => t.status).join(' ')}`);
+    assert.ok(ranks.every((r, i) => i === 0 || r <= ranks[i - 1]!), `statuses in order: ${report.targets.map((t: { status: string }) => t.status).join(' ')}`);
     assert.ok(pids.indexOf(fds.pid) < pids.indexOf(closeWait) && idle.every((t) => pids.indexOf(closeWait) < pids.indexOf(t.pid)));
   });
 
@@ -130,8 +130,8 @@ describe('top and processes it cannot read', () => {
     if (process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv')) return;
     // ours, readable to nobody: idle and healthy; a root process: its fds are off limits to nobody
     readable = [
-      await startTarget(NOBODY[0], [...NOBODY.slice(1), process.execPath, join(TARGETS, 'idle.js')]),
-      await startTarget(NOBODY[0], [...NOBODY.slice(1), process.execPath, join(TARGETS, 'idle.js')]),
+      await startTarget(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, join(TARGETS, 'idle.js')]),
+      await startTarget(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, join(TARGETS, 'idle.js')]),
     ];
     unreadable = await startNodeTarget('idle');
     void t;

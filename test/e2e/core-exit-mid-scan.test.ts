@@ -43,7 +43,7 @@ test('a target killed mid-scan and left a zombie is reported as exited (unknown,
     proc: new KillMidScan(), playbook: builtinPlaybook(), probes: PROBES, timeoutMs: 5000, redact: true, version: 'test',
   });
   assert.match(readFileSync(`/proc/${pid}/stat`, 'utf8'), /^\d+ \(.*\) Z /, 'the target is a zombie now');
-  const t = report.targets[0];
+  const t = report.targets[0]!;
   assert.equal(t.error?.code, 'NO_SUCH_PROCESS');
   assert.match(t.error?.message ?? '', /exited during the scan/);
   assert.equal(t.status, 'unknown');

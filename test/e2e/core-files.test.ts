@@ -38,9 +38,9 @@ function cleanFailure(res: CliResult, pattern: RegExp, ms = 10_000): void {
   assert.equal(res.stdout, '');
   const lines = res.stderr.trim().split('\n');
   assert.equal(lines.length, 1, res.stderr);
-  assert.match(lines[0], /^proctriage: /);
-  assert.doesNotMatch(lines[0], /internal error|Warning/);
-  assert.match(lines[0], pattern);
+  assert.match(lines[0]!, /^proctriage: /);
+  assert.doesNotMatch(lines[0]!, /internal error|Warning/);
+  assert.match(lines[0]!, pattern);
   assert.ok(res.ms < ms, `answered in ${res.ms} ms`);
 }
 
@@ -107,10 +107,10 @@ describe('capture claims its directory', () => {
   test('two captures into one new directory: exactly one wins, whole; the other says so', async () => {
     const dir = join(tmp, 'race', 'bundle');
     const [a, b] = await Promise.all([0, 1].map(() => runCli(['capture', String(target.pid), '--dir', dir], { timeoutMs: 30_000 })));
-    const won = [a, b].filter((r) => r.code === 0);
-    const lost = [a, b].filter((r) => r.code !== 0);
-    assert.equal(won.length, 1, `${a.stderr}\n${b.stderr}`);
-    cleanFailure(lost[0], /filled by someone else meanwhile|is not empty/, 30_000);
+    const won = [a, b].filter((r) => r!.code === 0);
+    const lost = [a, b].filter((r) => r!.code !== 0);
+    assert.equal(won.length, 1, `${a!.stderr}\n${b!.stderr}`);
+    cleanFailure(lost[0]!, /filled by someone else meanwhile|is not empty/, 30_000);
     const check = await runCli(['analyze', dir]);
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stderr, /same findings as at capture time/);

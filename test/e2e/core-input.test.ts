@@ -23,8 +23,8 @@ after(async () => {
 function assertOneLineError(stderr: string, pattern: RegExp): void {
   const lines = stderr.trim().split('\n');
   assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
-  assert.match(lines[0], /^proctriage: /);
-  assert.match(lines[0], pattern);
+  assert.match(lines[0]!, /^proctriage: /);
+  assert.match(lines[0]!, pattern);
   assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
 }
 
@@ -114,7 +114,7 @@ describe('permission denied', () => {
     if (process.getuid?.() !== 0) return t.skip('needs root to start a root-owned target and switch to nobody');
     if (!which('setpriv')) return t.skip('setpriv (util-linux) is not installed');
     const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
-    const check = spawnSync(asNobody[0], [...asNobody.slice(1), process.execPath, join(REPO, 'bin/proctriage.js'), '--version'],
+    const check = spawnSync(asNobody[0]!, [...asNobody.slice(1), process.execPath, join(REPO, 'bin/proctriage.js'), '--version'],
       { encoding: 'utf8', timeout: 10_000, cwd: REPO });
     if (check.status !== 0) return t.skip(`user 65534 cannot run the built CLI from ${REPO}: ${check.stderr.trim() || `exit ${check.status}`}`);
 

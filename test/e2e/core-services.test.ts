@@ -11,8 +11,8 @@ import { cleanup, finding, problems, runCli, runJson, sh, startService, which } 
 let closeWait: RunningService, rotation: RunningService, deletedLog: RunningService, healthy: RunningService;
 
 before(async () => {
-  [closeWait, rotation, deletedLog, healthy] = await Promise.all(
-    ['close-wait', 'rotation', 'deleted-log', 'healthy'].map((name) => startService(name)));
+  [closeWait, rotation, deletedLog, healthy] = (await Promise.all(
+    ['close-wait', 'rotation', 'deleted-log', 'healthy'].map((name) => startService(name)))) as [RunningService, RunningService, RunningService, RunningService];
 });
 after(cleanup);
 

@@ -104,7 +104,7 @@ describe('whatever ends proctriage, the inspector it opened is closed within sec
   /** Start proctriage on the target; resolves once `trigger` matches its stderr or the target's. */
   function launch(prefix: string[] = []): { child: ChildProcess; stderr: () => string } {
     const argv = [...prefix, process.execPath, CLI, String(target.pid), '--activate-inspector', '--json'];
-    const { child } = spawnTracked(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stopSignal: 'SIGKILL' });
+    const { child } = spawnTracked(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stopSignal: 'SIGKILL' });
     let err = '';
     child.stderr!.on('data', (d) => { err += d; });
     return { child, stderr: () => err };

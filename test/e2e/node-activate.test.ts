@@ -66,7 +66,7 @@ test('a non-Node process (sleep) is refused: no SIGUSR1, and it stays alive', as
   }
 });
 
-const newer = nodeBinaries()[1];
+const newer = nodeBinaries()[1]!;
 test('a Node process started with --disable-sigusr1 is refused and left alone', { skip: newer.skip }, async () => {
   const target = await start(newer.bin!, ['--disable-sigusr1', join(TARGETS, 'plain.cjs')]);
   try {

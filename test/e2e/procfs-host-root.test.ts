@@ -39,7 +39,7 @@ after(async () => {
 async function look(proc: ProcFs, pid: number) {
   const probeOptions = pid === node.pid ? { inspect: true } : {};
   const report = await diagnose([pid], { proc, playbook: builtinPlaybook(), probes: PROBES, probeOptions, timeoutMs: 15_000, redact: true, version: 'test' });
-  const t = report.targets[0];
+  const t = report.targets[0]!;
   assert.equal(t.error, undefined, JSON.stringify(t.error));
   return { t, status: Object.fromEntries(t.probes.map((p) => [p.id, p.status])), host: report.host };
 }

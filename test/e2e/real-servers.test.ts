@@ -87,7 +87,7 @@ class Verdicts {
         this.compared++;
       }
       // once the load is over TIME_WAIT only drains; on its own listening ports it is the server's (it closed first)
-      if (tw1[i] <= tw0[i] && (m['sockets.tcp.timeWait'] < tw1[i] || m['sockets.tcp.timeWait'] > tw0[i])) {
+      if (tw1[i]! <= tw0[i]! && (m['sockets.tcp.timeWait'] < tw1[i]! || m['sockets.tcp.timeWait'] > tw0[i]!)) {
         this.raw.push(`${label}: ${pid} sockets.tcp.timeWait ${m['sockets.tcp.timeWait']}, ss on its listening ports ${tw0[i]}..${tw1[i]}`);
       }
     });
@@ -114,14 +114,14 @@ async function underLoad(v: Verdicts, label: string, load: Load, flowing: () => 
   void load.done.then(() => { ended = true; });
   await waitFor(() => ended || flowing(), 10_000, `${label}: load to flow`);
   for (let i = 1; i <= during && !ended; i++) {
-    await v.triage(`${label}, during load, run ${i}`, groups()[0]);
+    await v.triage(`${label}, during load, run ${i}`, groups()[0]!);
   }
   const r = await load.done;
   const endedAt = performance.now();
   console.log(`# ${label}: ${r.name} exit ${r.code} in ${r.ms} ms: ${r.summary}`);
   assert.equal(r.code, 0, `${r.name}: ${r.summary}`);
   const [first, ...rest] = groups();
-  await v.triageChecked(`${label}, right after the load`, first, endedAt);
+  await v.triageChecked(`${label}, right after the load`, first!, endedAt);
   for (const pids of rest) await v.triageChecked(`${label}, after the load`, pids);
   return r;
 }

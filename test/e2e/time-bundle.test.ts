@@ -28,8 +28,8 @@ function cleanFailure(res: CliResult, pattern: RegExp): void {
   assert.equal(res.stdout, '');
   const lines = res.stderr.trim().split('\n');
   assert.equal(lines.length, 1, res.stderr);
-  assert.match(lines[0], /^proctriage: /);
-  assert.match(lines[0], pattern);
+  assert.match(lines[0]!, /^proctriage: /);
+  assert.match(lines[0]!, pattern);
   assert.doesNotMatch(res.stderr, /\n\s+at /);
 }
 
@@ -114,7 +114,7 @@ describe('snapshot and diff', () => {
       [[a, join(tmp, 'missing.json')], /missing\.json: no such file/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(['diff', ...args])));
-    results.forEach((res, i) => cleanFailure(res, cases[i][1]));
+    results.forEach((res, i) => cleanFailure(res, cases[i]![1]));
   });
 });
 
@@ -181,7 +181,7 @@ const srv=net.createServer((s)=>keep.push(s)).listen(0,'127.0.0.1',()=>{keep.pus
   });
 
   test('analyze reproduces the capture-time finding ids, from the bundle alone', async () => {
-    const ids = captured.targets[0].findings.map((f) => f.id).sort();
+    const ids = captured.targets[0]!.findings.map((f) => f.id).sort();
     assert.ok(ids.includes('fd-exhaustion') && ids.includes('deleted-files-held'), ids.join(', '));
     const res = await runCli(['analyze', dir, '--json']);
     assert.equal(res.stderr, '');
@@ -193,8 +193,8 @@ const srv=net.createServer((s)=>keep.push(s)).listen(0,'127.0.0.1',()=>{keep.pus
     assert.match(table.stderr, /same findings as at capture time/);
     // a plain ProcFs rooted at the bundle reads it like /proc
     const again = await diagnose([pid], { proc: new ProcFs(dir), playbook: builtinPlaybook(), probes: PROBES, timeoutMs: 5000, redact: true, version: 'test' });
-    assert.deepEqual(again.targets[0].findings.map((f) => f.id).sort(), ids);
-    assert.equal(again.targets[0].metrics['fd.deletedBytes'], 11 << 20);
+    assert.deepEqual(again.targets[0]!.findings.map((f) => f.id).sort(), ids);
+    assert.equal(again.targets[0]!.metrics['fd.deletedBytes'], 11 << 20);
   });
 
   test('what was denied at capture time is denied again offline (same path, unknowns and findings)', async (t) => {

@@ -53,8 +53,8 @@ describe('watch', () => {
       // every sample was kept, in order, with the fd count climbing
       const s = samples(file);
       assert.equal(s.length, tr.samples);
-      assert.ok(s.every((x, i) => i === 0 || (x.t > s[i - 1].t && x.metrics['fd.open'] >= s[i - 1].metrics['fd.open'])));
-      assert.ok(s[s.length - 1].metrics['fd.open'] - s[0].metrics['fd.open'] >= 10);
+      assert.ok(s.every((x, i) => i === 0 || (x.t > s[i - 1]!.t && x.metrics['fd.open']! >= s[i - 1]!.metrics['fd.open']!)));
+      assert.ok(s[s.length - 1]!.metrics['fd.open']! - s[0]!.metrics['fd.open']! >= 10);
     } finally {
       await child.stop();
     }
@@ -110,10 +110,10 @@ describe('watch', () => {
       assert.deepEqual(t.findings.filter((f: { id: string }) => GROWTH.includes(f.id)), []);
       // the test means something only if memory really went up and down by tens of MiB
       const key = cg ? 'cgroup.memory.workingSet' : 'memory.rss';
-      const mem = samples(file).map((s) => s.metrics[key]);
+      const mem = samples(file).map((s) => s.metrics[key]!);
       assert.ok(Math.max(...mem) - Math.min(...mem) > 16 * 2 ** 20, `${key} moved by only ${Math.max(...mem) - Math.min(...mem)} bytes`);
       let drops = 0;
-      for (let i = 1; i < mem.length; i++) if (mem[i] < mem[i - 1] - 8 * 2 ** 20) drops++;
+      for (let i = 1; i < mem.length; i++) if (mem[i]! < mem[i - 1]! - 8 * 2 ** 20) drops++;
       assert.ok(drops >= 2, `only ${drops} collections seen`);
     } finally {
       await child.stop();

@@ -19,7 +19,7 @@ describe('a requested probe that read nothing', () => {
       assert.equal(res.code, 3, `${extra.join(' ')}: ${res.stdout.slice(0, 400)}`);
       const lines = res.stderr.trim().split('\n');
       assert.equal(lines.length, 1, `${extra.join(' ')}: one line on stderr: ${res.stderr}`);
-      assert.match(lines[0], /^proctriage: /);
+      assert.match(lines[0]!, /^proctriage: /);
       if (res.stdout) {
         const t = JSON.parse(res.stdout).targets[0];
         assert.equal(t.status, 'unknown');

@@ -166,7 +166,7 @@ export async function runCli(args: string[], o: CliOptions = {}): Promise<CliRes
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...o.env };
   if (o.direct) env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}`;
   const started = performance.now();
-  const p = spawnTracked(argv[0], argv.slice(1), { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawnTracked(argv[0]!, argv.slice(1), { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   p.child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
   p.child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });

@@ -316,8 +316,8 @@ export function ssOwned(pids: number[]): Map<number, SsView> {
     for (const pid of new Set([...line.matchAll(/pid=(\d+),/g)].map((m) => Number(m[1])))) {
       const view = out.get(pid);
       if (!view) continue;
-      view.states[state] = (view.states[state] ?? 0) + 1;
-      if (state === 'LISTEN') view.listenPorts.push(Number(local.slice(local.lastIndexOf(':') + 1)));
+      view.states[state!] = (view.states[state!] ?? 0) + 1;
+      if (state === 'LISTEN') view.listenPorts.push(Number(local!.slice(local!.lastIndexOf(':') + 1)));
     }
   }
   return out;

@@ -149,17 +149,17 @@ describe('evaluate', () => {
       { 'sockets.peers.closeWait': [{ endpoint: '10.0.0.9:443', count: 800 }] },
     ));
     const [f] = findings;
-    assert.equal(f.summary, '960 of 1,000 (96%)');
-    assert.deepEqual(f.evidence, {
+    assert.equal(f!.summary, '960 of 1,000 (96%)');
+    assert.deepEqual(f!.evidence, {
       'fd.open': 960,
       'fd.byType': { socket: 900, file: 60 },
       'sockets.peers.closeWait': [{ endpoint: '10.0.0.9:443', count: 800 }],
     });
     // a cause or next step that cannot be filled is dropped, the rest kept in order
-    assert.deepEqual(f.likelyCauses, ['low limit']);
-    assert.deepEqual(f.nextSteps, ['ls /proc/4242/fd', 'ss dst 10.0.0.9:443']);
-    assert.equal(f.seed, 'seed 000 case 1');
-    assert.equal(f.title, 'T');
+    assert.deepEqual(f!.likelyCauses, ['low limit']);
+    assert.deepEqual(f!.nextSteps, ['ls /proc/4242/fd', 'ss dst 10.0.0.9:443']);
+    assert.equal(f!.seed, 'seed 000 case 1');
+    assert.equal(f!.title, 'T');
   });
 
   test('findings are ordered by severity, steps in order within a severity', () => {
@@ -189,14 +189,14 @@ describe('evaluate', () => {
       ['never', 'cannot tell: nope not readable', []],
       ['mitigation', 'restart 4242', []],
     ]);
-    assert.equal(firing.path[0].question, 'FDs?');
+    assert.equal(firing.path[0]!.question, 'FDs?');
   });
 
   test('an info finding alone does not open the mitigation step', () => {
     const { findings, path } = evaluate(PB, facts({ up: 1, 'fd.utilization': 0.1, 'fd.open': 1 }));
     assert.deepEqual(findings.map((f) => f.severity), ['info']);
     assert.equal(path.find((p) => p.step === 'mitigation'), undefined);
-    assert.equal(path[0].answer, 'yes: recent (info)');
+    assert.equal(path[0]!.answer, 'yes: recent (info)');
   });
 
   test('the default unknown text names the missing metrics', () => {
@@ -205,7 +205,7 @@ describe('evaluate', () => {
       steps: [{ id: 's', question: 'Q?', healthy: 'no' }],
       findings: [rule({ id: 'r', step: 's', requires: ['a.b', 'c.d'], levels: [{ severity: 'warning', when: { exists: 'a.b' } }] })],
     });
-    assert.equal(evaluate(pb, facts({ 'a.b': 1 })).path[0].answer, 'cannot tell: c.d not readable');
+    assert.equal(evaluate(pb, facts({ 'a.b': 1 })).path[0]!.answer, 'cannot tell: c.d not readable');
   });
 
   test('pure: the same facts give the same result and the facts are not modified', () => {

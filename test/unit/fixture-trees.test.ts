@@ -98,7 +98,7 @@ describe('v2-container: a leaking Node.js service in a container (cgroup v2, lim
   let t: TargetReport;
   before(async () => {
     report = await run('v2-container', [4242]);
-    t = report.targets[0];
+    t = report.targets[0]!;
   });
 
   test('status critical, exit code 2, host facts from the recorded tree', () => {
@@ -258,10 +258,10 @@ describe('v2-container: a leaking Node.js service in a container (cgroup v2, lim
 
   test('the decision path answers every step and ends with the mitigation', () => {
     assert.deepEqual(t.path.map((p) => p.step), ['deploy', 'fds', 'memory', 'counts', 'latency', 'pool', 'mitigation']);
-    assert.equal(t.path[1].answer, 'yes: fd-exhaustion (critical), close-wait-leak (critical), file-handle-pileup (warning), deleted-files-held (warning)');
-    assert.equal(t.path[3].answer, 'no: threads 11');
-    assert.equal(t.path[5].answer, '14 established connections, 1 with queued bytes, 3 waiting to be accepted');
-    assert.match(t.path[6].answer, /it took 1h 1m to get here/);
+    assert.equal(t.path[1]!.answer, 'yes: fd-exhaustion (critical), close-wait-leak (critical), file-handle-pileup (warning), deleted-files-held (warning)');
+    assert.equal(t.path[3]!.answer, 'no: threads 11');
+    assert.equal(t.path[5]!.answer, '14 established connections, 1 with queued bytes, 3 waiting to be accepted');
+    assert.match(t.path[6]!.answer, /it took 1h 1m to get here/);
   });
 
   test('the report satisfies the published report schema', () => {
@@ -275,7 +275,7 @@ describe('v1-nested: limits on the PARENT cgroup only (cgroup v1, hybrid host)',
   let t: TargetReport;
   before(async () => {
     report = await run('v1-nested', [31337]);
-    t = report.targets[0];
+    t = report.targets[0]!;
   });
 
   test('status warning, exit code 1, hybrid host', () => {
@@ -349,7 +349,7 @@ describe('v1-container: seen from inside a container, the limiting parent is out
   let t: TargetReport;
   before(async () => {
     report = await run('v1-container', [5150]);
-    t = report.targets[0];
+    t = report.targets[0]!;
   });
 
   test('the limit comes from memory.stat hierarchical_memory_limit; usage from the own cgroup', () => {
@@ -383,7 +383,7 @@ describe('healthy: a quiet service with headroom everywhere', () => {
   let t: TargetReport;
   before(async () => {
     report = await run('healthy', [777]);
-    t = report.targets[0];
+    t = report.targets[0]!;
   });
 
   test('no warning or critical finding, status ok, exit code 0', () => {
@@ -404,8 +404,8 @@ describe('healthy: a quiet service with headroom everywhere', () => {
   test('the path answers "no" with the numbers and leaves out the mitigation', () => {
     const answers = Object.fromEntries(t.path.map((p) => [p.step, p.answer]));
     assert.equal(answers.deploy, 'no: up 3d 0h');
-    assert.match(answers.fds, /^no: 12 of 65,536 open/);
-    assert.match(answers.memory, /^no: [\d.]+ MiB unreclaimable of 1\.0 GiB \([\d.]+%\), 38\.0 MiB page cache/);
+    assert.match(answers.fds!, /^no: 12 of 65,536 open/);
+    assert.match(answers.memory!, /^no: [\d.]+ MiB unreclaimable of 1\.0 GiB \([\d.]+%\), 38\.0 MiB page cache/);
     assert.equal(answers.mitigation, undefined);
     assert.ok(t.path.every((p) => !p.answer.startsWith('yes')));
   });
@@ -415,8 +415,8 @@ describe('targets with nothing to diagnose', () => {
   test('a pid missing from the tree → unknown, exit 3, NO_SUCH_PROCESS', async () => {
     const r = await run('healthy', [999999]);
     assert.equal(r.exitCode, 3);
-    assert.equal(r.targets[0].status, 'unknown');
-    assert.equal(r.targets[0].error?.code, 'NO_SUCH_PROCESS');
+    assert.equal(r.targets[0]!.status, 'unknown');
+    assert.equal(r.targets[0]!.error?.code, 'NO_SUCH_PROCESS');
   });
 
   test('a kernel thread and a zombie are refused with their own codes', async () => {

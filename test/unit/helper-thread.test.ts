@@ -73,7 +73,7 @@ describe('HelperThread', () => {
     mine = 0;
     links.clear();
     const names = ['7', '3', '11'];
-    h.shareLinks({ prefix: `${dir}/`, names, count: names.length }, (i) => { mine++; put(i, readlinkSync(join(dir, names[i]))); }, put);
+    h.shareLinks({ prefix: `${dir}/`, names, count: names.length }, (i) => { mine++; put(i, readlinkSync(join(dir, names[i]!))); }, put);
     assert.deepEqual([...links.entries()].sort(([a], [b]) => a - b), [[0, 'socket:[7]'], [1, 'socket:[3]'], [2, 'socket:[11]']]);
     assert.equal(mine, 3, 'a second list is read here alone');
   }));

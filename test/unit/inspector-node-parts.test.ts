@@ -122,6 +122,6 @@ test('the diagnostic report is redacted: every environment value, secrets on the
     javascriptStack: { message: 'connect postgres://u:pw@db/x failed' },
   }) as Record<string, Record<string, unknown>>;
   assert.deepEqual(r.environmentVariables, { PATH: '***', API_KEY: '***' });
-  assert.deepEqual(r.header.commandLine, ['node', '--password', '***', 'app.js', 'token=***']);
+  assert.deepEqual(r.header!.commandLine, ['node', '--password', '***', 'app.js', 'token=***']);
   assert.doesNotMatch(JSON.stringify(r), /hunter2|abc123|:pw@/);
 });

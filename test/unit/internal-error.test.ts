@@ -28,7 +28,7 @@ const run = (probes: Probe[], seen: InternalError[] = []) => diagnose([process.p
 test('a TypeError in a probe is reported as internal: status unknown, exit 3, one line naming the probe, the stack kept', async () => {
   const seen: InternalError[] = [];
   const report = await run([processProbe, buggy], seen);
-  const t = report.targets[0];
+  const t = report.targets[0]!;
   assert.equal(t.status, 'unknown');
   assert.equal(report.exitCode, 3);
   assert.match(t.statusReason ?? '', /^internal error in the buggy probe: TypeError: /);
@@ -37,14 +37,14 @@ test('a TypeError in a probe is reported as internal: status unknown, exit 3, on
   assert.equal(r.status, 'error');
   assert.match(r.error ?? '', /internal error in the buggy probe: TypeError/);
   assert.equal(seen.length, 1);
-  assert.equal(seen[0].code, 'INTERNAL');
-  assert.ok(seen[0].cause instanceof TypeError);
-  assert.match((seen[0].cause).stack ?? '', /internal-error\.test\.[jt]s/, 'the stack points at the faulty code');
+  assert.equal(seen[0]!.code, 'INTERNAL');
+  assert.ok(seen[0]!.cause instanceof TypeError);
+  assert.match((seen[0]!.cause).stack ?? '', /internal-error\.test\.[jt]s/, 'the stack points at the faulty code');
 });
 
 test('the same run without the buggy probe is not unknown for that reason', async () => {
   const seen: InternalError[] = [];
-  const t = (await run([processProbe], seen)).targets[0];
+  const t = (await run([processProbe], seen)).targets[0]!;
   assert.equal(seen.length, 0);
   assert.doesNotMatch(t.statusReason ?? '', /internal error/);
   assert.notEqual(t.probes.find((p) => p.id === 'process')?.status, 'error');

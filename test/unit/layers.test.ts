@@ -47,9 +47,9 @@ function sources(dir: string): string[] {
 export function importsOf(text: string): { spec: string; typeOnly: boolean }[] {
   const out: { spec: string; typeOnly: boolean }[] = [];
   for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm)) {
-    out.push({ spec: m[3], typeOnly: !!m[2] });
+    out.push({ spec: m[3]!, typeOnly: !!m[2] });
   }
-  for (const m of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push({ spec: m[1], typeOnly: false });
+  for (const m of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push({ spec: m[1]!, typeOnly: false });
   return out.filter((i) => i.spec.startsWith('.'));
 }
 

@@ -85,7 +85,7 @@ describe('the built-in playbook', () => {
     for (const f of pb.findings) {
       for (const s of f.nextSteps) {
         for (const [, key] of s.matchAll(/\{([^}:]+)(?::[a-z]+)?\}/g)) {
-          assert.ok(!/(path|example|pattern|comm|cmdline)$/.test(key), `${f.id}: "${s}" interpolates ${key}`);
+          assert.ok(!/(path|example|pattern|comm|cmdline)$/.test(key!), `${f.id}: "${s}" interpolates ${key}`);
         }
       }
     }
@@ -188,29 +188,29 @@ describe('validatePlaybook rejects broken playbooks with a readable problem path
     delete pb.findings[0].likelyCauses;
     const p = problemsOf(pb);
     assert.equal(p.length, 1);
-    assert.match(p[0], /^findings\.0\.likelyCauses: /);
+    assert.match(p[0]!, /^findings\.0\.likelyCauses: /);
   });
 
   test('empty likelyCauses', () => {
     const pb = minimal();
     pb.findings[0].likelyCauses = [];
-    assert.match(problemsOf(pb)[0], /^findings\.0\.likelyCauses: /);
+    assert.match(problemsOf(pb)[0]!, /^findings\.0\.likelyCauses: /);
   });
 
   test('missing seed, bad id, bad severity, unknown top-level key, wrong schemaVersion', () => {
     const a = minimal();
     delete a.findings[0].seed;
-    assert.match(problemsOf(a)[0], /^findings\.0\.seed: /);
+    assert.match(problemsOf(a)[0]!, /^findings\.0\.seed: /);
     const b = minimal();
     b.findings[0].id = 'FD Exhaustion';
-    assert.match(problemsOf(b)[0], /^findings\.0\.id: .*kebab-case/);
+    assert.match(problemsOf(b)[0]!, /^findings\.0\.id: .*kebab-case/);
     const c = minimal();
     c.findings[0].levels[0].severity = 'fatal';
-    assert.match(problemsOf(c)[0], /^findings\.0\.levels\.0\.severity: /);
+    assert.match(problemsOf(c)[0]!, /^findings\.0\.levels\.0\.severity: /);
     const d = { ...minimal(), script: 'alert(1)' };
     assert.ok(problemsOf(d).length >= 1);
     const e = { ...minimal(), schemaVersion: 2 };
-    assert.match(problemsOf(e)[0], /^schemaVersion: /);
+    assert.match(problemsOf(e)[0]!, /^schemaVersion: /);
   });
 
   test('no steps or no findings (without extends)', () => {
@@ -247,7 +247,7 @@ describe('a team playbook that extends the default', () => {
     assert.deepEqual(pb.steps, base.steps);
     assert.deepEqual(pb.findings.map((f) => f.id), base.findings.map((f) => f.id));
     const merged = pb.findings.find((f) => f.id === 'fd-exhaustion')!;
-    assert.equal(JSON.stringify(merged.levels[1].when), JSON.stringify({ metric: 'fd.utilization', op: '>=', value: 0.5 }));
+    assert.equal(JSON.stringify(merged.levels[1]!.when), JSON.stringify({ metric: 'fd.utilization', op: '>=', value: 0.5 }));
     for (const f of pb.findings.filter((x) => x.id !== 'fd-exhaustion')) {
       assert.deepEqual(f, base.findings.find((b) => b.id === f.id));
     }
@@ -307,7 +307,7 @@ describe('metrics a playbook names must exist', () => {
     assert.equal(r.ok, false);
     assert.match((r as { problems: string[] }).problems.join('\n'), /unknown metric "sockets\.tcp\.closeWiat" \(did you mean "sockets\.tcp\.closeWait"\?\)/);
     const fixed = structuredClone(team);
-    fixed.findings[0].levels[0].when.metric = 'sockets.tcp.closeWait';
+    fixed.findings[0]!.levels[0]!.when.metric = 'sockets.tcp.closeWait';
     assert.equal(validatePlaybook(fixed, builtinPlaybook(), metricRegistry()).ok, true);
     // families and derived keys are known
     assert.equal(metricRegistry().known('fd.byType.inotify'), true);
@@ -340,8 +340,8 @@ describe('limits, weights and step roles live in the playbook', () => {
     assert.deepEqual(at(r.playbook, 400), ['handle-leak'], 'a tenth of the new stand-in');
     assert.deepEqual(at(r.playbook, 399), []);
     const samples = Array.from({ length: 10 }, (_, i) => ({ t: i, metrics: { 'node.handles.total': 100 + i } }));
-    assert.equal(trendsFromSamples(samples, base.limits)['node.handles.total'].limit, 10_000);
-    assert.equal(trendsFromSamples(samples, r.playbook.limits)['node.handles.total'].limit, 4000);
+    assert.equal(trendsFromSamples(samples, base.limits)['node.handles.total']!.limit, 10_000);
+    assert.equal(trendsFromSamples(samples, r.playbook.limits)['node.handles.total']!.limit, 4000);
   });
 
   test('a finding may name only a limit the playbook declares', () => {

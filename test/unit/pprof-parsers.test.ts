@@ -27,9 +27,9 @@ test('debug=1: total, groups by count, top meaningful frame, labels', () => {
   assert.equal(p.problem, undefined);
   assert.equal(p.total, 12012);
   assert.equal(p.counted, 12012);
-  assert.equal(p.groups[0].count, 12000);
-  assert.equal(p.groups[0].function, 'main.pollUpstream');
-  assert.deepEqual(p.groups[0].frames, ['main.pollUpstream']);
+  assert.equal(p.groups[0]!.count, 12000);
+  assert.equal(p.groups[0]!.function, 'main.pollUpstream');
+  assert.deepEqual(p.groups[0]!.frames, ['main.pollUpstream']);
   const sub = p.groups.find((g) => g.function === 'main.subscriberLoop');
   assert.deepEqual(sub?.labels, { tenant: 'acme', worker: 'subscriber' });
   assert.equal(sub?.count, 3);
@@ -47,8 +47,8 @@ test('debug=1: total, groups by count, top meaningful frame, labels', () => {
 
 test('debug=1: frames are split on runs of tabs (the tabwriter pads columns)', () => {
   const p = parseGoroutineProfile('goroutine profile: total 2\n2 @ 0x1 0x2\n#\t0x1\tinternal/poll.runtime_pollWait+0x88\t\truntime/netpoll.go:305\n#\t0x2\tgithub.com/acme/db.(*Conn).recv+0x31\t\t\tdb/conn.go:84\n\n');
-  assert.deepEqual(p.groups[0].frames, ['internal/poll.runtime_pollWait', 'github.com/acme/db.(*Conn).recv']);
-  assert.equal(p.groups[0].function, 'github.com/acme/db.(*Conn).recv');
+  assert.deepEqual(p.groups[0]!.frames, ['internal/poll.runtime_pollWait', 'github.com/acme/db.(*Conn).recv']);
+  assert.equal(p.groups[0]!.function, 'github.com/acme/db.(*Conn).recv');
   assert.equal(p.problem, undefined);
 });
 
@@ -68,9 +68,9 @@ test('debug=1: Go 1.23 style (labels, generic names, unknown PCs) and same-stack
   ].join('\n');
   const p = parseGoroutineProfile(text);
   assert.equal(p.problem, undefined);
-  assert.equal(p.groups[0].count, 6, 'two call sites in one function are one stack by function names');
-  assert.equal(p.groups[0].function, 'main.worker[...]');
-  assert.deepEqual(p.groups[1].labels, { route: '/api/v1/"x"' });
+  assert.equal(p.groups[0]!.count, 6, 'two call sites in one function are one stack by function names');
+  assert.equal(p.groups[0]!.function, 'main.worker[...]');
+  assert.deepEqual(p.groups[1]!.labels, { route: '/api/v1/"x"' });
 });
 
 test('debug=1: truncated and malformed variants never throw and say what is wrong', () => {

@@ -163,7 +163,7 @@ test('a body that drips forever is cut at the deadline with what was read', asyn
   assert.match(r.incomplete ?? '', /did not finish within 300 ms/);
   const p = reader.end(r.complete, r.incomplete);
   assert.equal(p.total, 5);
-  assert.equal(p.groups[0].function, 'main.stuck');
+  assert.equal(p.groups[0]!.function, 'main.stuck');
   assert.match(p.problem ?? '', /incomplete/);
 });
 
@@ -179,7 +179,7 @@ test('a truncated body (connection closed mid-dump) keeps the total and what cam
   assert.match(r.incomplete ?? '', /closed before the end/);
   const p = reader.end(r.complete, r.incomplete);
   assert.equal(p.total, 900);
-  assert.equal(p.groups[0].function, 'main.pollUpstream');
+  assert.equal(p.groups[0]!.function, 'main.pollUpstream');
   assert.ok(!p.groups.some((g) => g.function.startsWith('main.wor')), 'the cut fragment is not read as a function');
   assert.match(p.problem ?? '', /incomplete: the connection closed/);
 });
@@ -202,7 +202,7 @@ test('an HTML page or an error status is not a profile', async () => {
 test('connection refused is a clear error', async () => {
   const { url } = await serve(() => {});
   const port = url.port;
-  await new Promise((r) => servers[0].server.close(r));
+  await new Promise((r) => servers[0]!.server.close(r));
   servers.splice(0);
   await assert.rejects(getText(new URL(`http://127.0.0.1:${port}/`), opts), (e: any) => e.code === 'TARGET_UNREACHABLE' && /ECONNREFUSED/.test(e.message));
 });

@@ -39,13 +39,13 @@ describe('parseMountinfo', () => {
   });
   test('several optional fields (shared:, master:)', () => {
     const [m] = parseMountinfo('1128 67 253:0 /var/lib/x /var/lib/x rw,relatime shared:5 master:1 - xfs /dev/mapper/root rw,attr2\n');
-    assert.equal(m.mountPoint, '/var/lib/x');
-    assert.equal(m.fsType, 'xfs');
+    assert.equal(m!.mountPoint, '/var/lib/x');
+    assert.equal(m!.fsType, 'xfs');
   });
   test('octal escapes in root and mount point (space, tab, newline, backslash)', () => {
     const [m] = parseMountinfo('50 22 0:40 /a\\040dir /mnt/my\\040disk\\011x\\012y\\134z rw - ext4 /dev/sdb1 rw\n');
-    assert.equal(m.root, '/a dir');
-    assert.equal(m.mountPoint, '/mnt/my disk\tx\ny\\z');
+    assert.equal(m!.root, '/a dir');
+    assert.equal(m!.mountPoint, '/mnt/my disk\tx\ny\\z');
   });
   test('a line without " - " or with too few fields → ParseError', () => {
     assert.throws(() => parseMountinfo('35 31 0:32 / /sys/fs/cgroup/memory rw cgroup cgroup rw,memory\n'), isParseError);
@@ -107,7 +107,7 @@ describe('resolveCgroupDirs', () => {
     const d = resolveCgroupDirs(parseProcCgroup('10:memory:/jobs/w\n1:name=systemd:/jobs/w\n0::/jobs/w\n'), HYBRID);
     assert.equal(d.version, 'hybrid');
     assert.deepEqual(d.v2, { dir: '/sys/fs/cgroup/unified/jobs/w', mountPoint: '/sys/fs/cgroup/unified' });
-    assert.equal(d.v1.memory.dir, '/sys/fs/cgroup/memory/jobs/w');
+    assert.equal(d.v1.memory!.dir, '/sys/fs/cgroup/memory/jobs/w');
   });
 
   test('only name=systemd on v1 beside a unified hierarchy counts as v2', () => {

@@ -84,7 +84,7 @@ describe('third-party corpus: per-process files', () => {
     const a = parseProcLimits(corpus('26231/limits'));
     assert.deepEqual(a['Max open files'], { soft: 2048, hard: 4096 });
     assert.deepEqual(a['Max address space'], { soft: 8589934592, hard: Infinity });
-    assert.equal(a['Max locked memory'].soft, 18446744073708503040);
+    assert.equal(a['Max locked memory']!.soft, 18446744073708503040);
     assert.equal(Object.keys(a).length, 16);
     const b = parseProcLimits(corpus('26232/limits'));
     assert.deepEqual(b['Max open files'], { soft: 1024, hard: 4096 });

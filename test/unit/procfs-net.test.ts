@@ -85,22 +85,22 @@ describe('parseNetInet', () => {
   for (const [code, name] of STATES) {
     test(`state ${code} → ${name}`, () => {
       const [r] = parseNetInet(`${TCP_HEADER}\n${row(0, '0100007F:0050', '0100007F:D431', code)}\n`);
-      assert.equal(r.state, name);
+      assert.equal(r!.state, name);
     });
   }
   test('the state table has exactly the 12 kernel states', () => {
     assert.deepEqual(Object.keys(TCP_STATES).sort(), STATES.map(([c]) => c).sort());
   });
   test('lowercase state code 0a is LISTEN', () => {
-    assert.equal(parseNetInet(`${TCP_HEADER}\n${row(0, '0100007F:0050', '00000000:0000', '0a')}`)[0].state, 'listen');
+    assert.equal(parseNetInet(`${TCP_HEADER}\n${row(0, '0100007F:0050', '00000000:0000', '0a')}`)[0]!.state, 'listen');
   });
 
   test('TIME_WAIT row with the short kernel format (inode 0) is read', () => {
     const tw = '   5: 0302010A:1F90 5009010A:C738 06 00000000:00000000 03:00000F2A 00000000     0        0 0 3 0000000000000000';
     const [r] = parseNetInet(`${TCP_HEADER}\n${tw}\n`);
-    assert.equal(r.state, 'timeWait');
-    assert.equal(r.inode, 0);
-    assert.equal(formatEndpoint(r.remote), '10.1.9.80:51000');
+    assert.equal(r!.state, 'timeWait');
+    assert.equal(r!.inode, 0);
+    assert.equal(formatEndpoint(r!.remote), '10.1.9.80:51000');
   });
 
   test('header only, or header plus blank lines → no rows', () => {

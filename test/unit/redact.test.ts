@@ -48,7 +48,7 @@ describe('redactText: secrets are removed', () => {
     ['x-api-key:k3y-v4lue', `x-api-key:${REDACTED}`, ['k3y-v4lue']],
     ['Cookie: sid=abc123; theme=dark', `Cookie: ${REDACTED} ${REDACTED}`, ['abc123', 'dark']],
     ['curl -H "Authorization: Bearer zz9-top" https://api.example.com', `curl -H "Authorization: Bearer ${REDACTED}" https://api.example.com`, ['zz9-top']],
-    [`jwt ${TOKENS.jwt} seen`, `jwt ${REDACTED} seen`, [TOKENS.jwt.split('.')[2]]],
+    [`jwt ${TOKENS.jwt} seen`, `jwt ${REDACTED} seen`, [TOKENS.jwt.split('.')[2]!]],
     [TOKENS.stripe, REDACTED, [TOKENS.stripe]],
     [`key ${TOKENS.github},`, `key ${REDACTED},`, [TOKENS.github]],
     [TOKENS.githubFine, REDACTED, [TOKENS.githubFine]],
@@ -216,8 +216,8 @@ describe('bounded, linear-time scanning', () => {
       let out: string[] = [];
       const ms = time(() => { out = redactArgv(['app', arg, '--password', 'hunter2']); });
       assert.ok(ms < 500, `${arg.slice(0, 8)}…: ${ms.toFixed(0)} ms`);
-      assert.match(out[1], /…\[cut: \d+ more characters\]$/);
-      assert.ok(out[1].length <= MAX_SCAN + 40);
+      assert.match(out[1]!, /…\[cut: \d+ more characters\]$/);
+      assert.ok(out[1]!.length <= MAX_SCAN + 40);
       assert.equal(out[3], REDACTED);
     }
   });

@@ -6,7 +6,7 @@ import { builtinPlaybook } from '../../src/engine/playbook.js';
 const REPLICAS = builtinPlaybook().limits.replicas;
 
 const target = (pid: number, exe: string, cmdline: string[], fdOpen: number): Collected => ({
-  identity: { pid, comm: cmdline[0].slice(0, 15), ppid: 1, state: 'S', cmdline, exe, startedAt: '', uptimeSeconds: 3600, startTicks: pid },
+  identity: { pid, comm: cmdline[0]!.slice(0, 15), ppid: 1, state: 'S', cmdline, exe, startedAt: '', uptimeSeconds: 3600, startTicks: pid },
   metrics: { 'fd.open': fdOpen }, evidence: {}, unknowns: [], probes: [], actions: [],
 });
 
@@ -27,13 +27,13 @@ test('only replicas are compared: different roles get no fleet metrics, so no re
   const script = target(20, '/usr/bin/python3.11', ['python3', 'job.py'], 500);
   addFleetMetrics([checkpointer, writer, ...workers, script], REPLICAS);
   for (const t of [checkpointer, writer, script]) assert.equal(t.metrics['fleet.peers'], undefined, String(t.identity.cmdline));
-  assert.equal(workers[0].metrics['fleet.peers'], 3);
-  assert.equal(workers[0].metrics['fleet.fd.open.ratio'], 27.27); // 300 against a median of 11
-  assert.equal(workers[1].metrics['fleet.fd.open.ratio'], 1);
+  assert.equal(workers[0]!.metrics['fleet.peers'], 3);
+  assert.equal(workers[0]!.metrics['fleet.fd.open.ratio'], 27.27); // 300 against a median of 11
+  assert.equal(workers[1]!.metrics['fleet.fd.open.ratio'], 1);
 });
 
 test('two replicas are not compared: of two that differ, nothing says which one is odd', () => {
   const pair = [400, 10].map((n, i) => target(30 + i, '/usr/sbin/nginx', ['nginx: worker process'], n));
   addFleetMetrics(pair, REPLICAS);
-  assert.equal(pair[0].metrics['fleet.peers'], undefined);
+  assert.equal(pair[0]!.metrics['fleet.peers'], undefined);
 });

@@ -22,6 +22,6 @@ test('a real report of a live process satisfies the report schema', async () => 
   });
   const parsed = ReportSchema.safeParse(JSON.parse(JSON.stringify(report)));
   assert.ok(parsed.success, parsed.success ? '' : JSON.stringify(parsed.error.issues.slice(0, 3)));
-  assert.equal(report.targets[0].pid, process.pid);
-  assert.ok((report.targets[0].metrics['fd.open'] as number) > 0);
+  assert.equal(report.targets[0]!.pid, process.pid);
+  assert.ok((report.targets[0]!.metrics['fd.open'] as number) > 0);
 });

@@ -32,8 +32,8 @@ describe('statistics', () => {
   test('Theil–Sen recovers the slope of a line and ignores a few wild points', () => {
     assert.equal(theilSen(series(20, (i) => 3 * i + 7, 0.5)), 6);
     const spiky = series(21, (i) => 2 * i);
-    spiky[5].v = 1e6;
-    spiky[15].v = -1e6;
+    spiky[5]!.v = 1e6;
+    spiky[15]!.v = -1e6;
     assert.equal(theilSen(spiky), 2);
   });
 
@@ -45,7 +45,7 @@ describe('statistics', () => {
     assert.equal(flat.s, 0);
     assert.equal(flat.variance, 0);
     assert.equal(flat.z, 0);
-    const tied = mannKendall(series(6, (i) => [1, 1, 2, 2, 3, 3][i]));
+    const tied = mannKendall(series(6, (i) => [1, 1, 2, 2, 3, 3][i]!));
     assert.ok(tied.variance < (6 * 5 * 17) / 18);
   });
 
@@ -119,8 +119,8 @@ describe('trends from samples', () => {
   test('fd.open: slope per hour, ETA to fd.limit from the last level, and the trend.* metrics', () => {
     const tr = trendsFromSamples(leak(17), LIMITS);
     assert.deepEqual(tr['fd.open'], { perHour: 14_400, samples: 17, significant: true, shape: 'steady', windowSeconds: 4, limit: 512, etaSeconds: Math.round((512 - 36) / 4) });
-    assert.equal(tr.threads.significant, false);
-    assert.equal(tr.threads.etaSeconds, undefined);
+    assert.equal(tr.threads!.significant, false);
+    assert.equal(tr.threads!.etaSeconds, undefined);
     const m = trendMetrics(tr, 17);
     assert.equal(m['trend.fd.open.leakShaped'], 1);
     assert.equal(m['trend.samples'], 17);
@@ -133,30 +133,30 @@ describe('trends from samples', () => {
 
   test('memory is the cgroup\'s unreclaimable memory against its limit, or the RSS with no limit (so no ETA)', () => {
     const withLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6 + i * 1e6, 'cgroup.memory.limit': 200e6, 'memory.rss': 5e6 })), LIMITS);
-    assert.equal(withLimit.memory.limit, 200e6);
-    assert.equal(withLimit.memory.significant, true);
-    assert.equal(withLimit.memory.etaSeconds, Math.round((200e6 - 111e6) / 4e6));
+    assert.equal(withLimit.memory!.limit, 200e6);
+    assert.equal(withLimit.memory!.significant, true);
+    assert.equal(withLimit.memory!.etaSeconds, Math.round((200e6 - 111e6) / 4e6));
     const noLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6, 'memory.rss': 50e6 + i * 1e6 })), LIMITS);
-    assert.equal(noLimit.memory.perHour, 4e6 * 3600);
-    assert.equal(noLimit.memory.significant, true);
-    assert.equal(noLimit.memory.limit, undefined);
-    assert.equal(noLimit.memory.etaSeconds, undefined);
+    assert.equal(noLimit.memory!.perHour, 4e6 * 3600);
+    assert.equal(noLimit.memory!.significant, true);
+    assert.equal(noLimit.memory!.limit, undefined);
+    assert.equal(noLimit.memory!.etaSeconds, undefined);
   });
 
   test('threads run into the pids limit counting every task of the cgroup; sockets into the fd limit', () => {
     const tr = trendsFromSamples(Array.from({ length: 10 }, (_, i) => ({
       t: i, metrics: { threads: 10 + i, 'cgroup.pids.limit': 100, 'cgroup.pids.current': 50 + i, 'sockets.tcp.total': 5 + 2 * i, 'fd.open': 30 + 2 * i, 'fd.limit': 1030 },
     })), LIMITS);
-    assert.equal(tr.threads.etaSeconds, 100 - 59);
-    assert.equal(tr['sockets.tcp.total'].etaSeconds, (1030 - 48) / 2);
-    assert.equal(tr['sockets.tcp.total'].limit, 1030);
+    assert.equal(tr.threads!.etaSeconds, 100 - 59);
+    assert.equal(tr['sockets.tcp.total']!.etaSeconds, (1030 - 48) / 2);
+    assert.equal(tr['sockets.tcp.total']!.limit, 1030);
   });
 
   test('Node handles and goroutines use their explosion thresholds as the limit', () => {
     const tr = trendsFromSamples(Array.from({ length: 10 }, (_, i) => ({ t: i, metrics: { 'node.handles.total': 100 + i, 'go.goroutines': 1000 + 10 * i } })), LIMITS);
-    assert.equal(tr['node.handles.total'].limit, 10_000);
-    assert.equal(tr['go.goroutines'].limit, 100_000);
-    assert.equal(tr['go.goroutines'].etaSeconds, Math.round((100_000 - 1090) / 10));
+    assert.equal(tr['node.handles.total']!.limit, 10_000);
+    assert.equal(tr['go.goroutines']!.limit, 100_000);
+    assert.equal(tr['go.goroutines']!.etaSeconds, Math.round((100_000 - 1090) / 10));
   });
 
   test('eta: none without a limit or growth, zero past the limit', () => {
@@ -193,7 +193,7 @@ describe('growth judged by its shape, whatever the uptime', () => {
     const trends = trendsFromSamples(samples, LIMITS);
     const c: Collected = {
       identity: { pid: 42, comm: 'svc', ppid: 1, state: 'S', cmdline: ['svc'], startedAt: '2024-01-01T00:00:00.000Z', uptimeSeconds, startTicks: 1 },
-      metrics: samples[samples.length - 1].metrics, evidence: {}, unknowns: [], probes: [], actions: [],
+      metrics: samples[samples.length - 1]!.metrics, evidence: {}, unknowns: [], probes: [], actions: [],
     };
     const r = judge(c, { playbook: builtinPlaybook(), redact: true, probes: PROBES }, { metrics: trendMetrics(trends, samples.length), trends });
     return { trend: trends.memory, severity: r.findings.find((f) => f.id === 'memory-growth')?.severity, path: r.path };
@@ -203,7 +203,7 @@ describe('growth judged by its shape, whatever the uptime', () => {
   test('a restarted process that leaks again is critical in its first minute: steady growth, limit a day away at most', () => {
     // 2 MiB/s toward a 512 MiB limit from 60 MiB: about 4 minutes away
     const r = judgeMemory(Array.from({ length: 60 }, (_, i) => 60 * MiB + i * 2 * MiB + gauss(noise) * 256 * 1024), 512 * MiB, 30);
-    assert.equal(r.trend.shape, 'steady');
+    assert.equal(r.trend!.shape, 'steady');
     assert.equal(r.severity, 'critical');
   });
 
@@ -211,17 +211,17 @@ describe('growth judged by its shape, whatever the uptime', () => {
     // a pool filling: +200 MiB fast over 20 s, then flat for 40 s, 300 MiB of a 320 MiB limit
     const r = judgeMemory(Array.from({ length: 60 }, (_, i) => 100 * MiB + Math.min(i, 20) * 10 * MiB + gauss(noise) * 128 * 1024), 320 * MiB, 30);
     // the statistics may already call it a one-off step; if they call it growth, its shape is warm-up
-    if (r.trend.significant) assert.ok(r.trend.shape === 'levelling-off' || r.trend.shape === 'decelerating', r.trend.shape);
+    if (r.trend!.significant) assert.ok(r.trend!.shape === 'levelling-off' || r.trend!.shape === 'decelerating', r.trend!.shape);
     assert.equal(r.severity, undefined);
     const slower = judgeMemory(Array.from({ length: 60 }, (_, i) => 100 * MiB + Math.min(i, 36) * 5 * MiB + gauss(noise) * 128 * 1024), 320 * MiB, 30);
-    assert.equal(slower.trend.significant, true, 'a fill over most of the window is growth');
-    assert.ok(slower.trend.shape === 'levelling-off' || slower.trend.shape === 'decelerating', slower.trend.shape);
+    assert.equal(slower.trend!.significant, true, 'a fill over most of the window is growth');
+    assert.ok(slower.trend!.shape === 'levelling-off' || slower.trend!.shape === 'decelerating', slower.trend!.shape);
     assert.equal(slower.severity, undefined);
   });
 
   test('warm-up that slows down (an exponential approach) is not a leak', () => {
     const r = judgeMemory(Array.from({ length: 60 }, (_, i) => 100 * MiB + 150 * MiB * (1 - Math.exp(-i / 12))), 300 * MiB, 30);
-    assert.equal(r.trend.shape, 'decelerating');
+    assert.equal(r.trend!.shape, 'decelerating');
     assert.equal(r.severity, undefined);
   });
 
@@ -232,7 +232,7 @@ describe('growth judged by its shape, whatever the uptime', () => {
   test('a steady creep projected far beyond the time watched is a warning to watch longer, not critical', () => {
     // 40 MiB/h toward a 512 MiB limit, 11 h away, seen for 40 s: 1 000 times the window
     const r = judgeMemory(Array.from({ length: 40 }, (_, i) => 60 * MiB + (i * 40 * MiB) / 3600), 512 * MiB);
-    assert.equal(r.trend.significant, true);
+    assert.equal(r.trend!.significant, true);
     assert.equal(r.severity, 'warning');
   });
 
@@ -251,10 +251,10 @@ describe('two snapshots', () => {
 
   test('growth from two points must clear 10 % of the level and an absolute floor', () => {
     const a = { 'fd.open': 100, 'fd.limit': 1000 };
-    assert.equal(twoPointTrends(a, { 'fd.open': 109, 'fd.limit': 1000 }, 3600, LIMITS)['fd.open'].significant, false);
+    assert.equal(twoPointTrends(a, { 'fd.open': 109, 'fd.limit': 1000 }, 3600, LIMITS)['fd.open']!.significant, false);
     const t = twoPointTrends(a, { 'fd.open': 130, 'fd.limit': 1000 }, 3600, LIMITS)['fd.open'];
     assert.deepEqual(t, { perHour: 30, samples: 2, significant: true, shape: 'steady', windowSeconds: 3600, limit: 1000, etaSeconds: (870 / 30) * 3600 });
     const mem = twoPointTrends({ 'memory.rss': 10e6 }, { 'memory.rss': 20e6 }, 60, LIMITS).memory;
-    assert.equal(mem.significant, false, 'under 16 MiB is not enough');
+    assert.equal(mem!.significant, false, 'under 16 MiB is not enough');
   });
 });

@@ -41,7 +41,10 @@ try {
 } catch (err) {
   fail(err);
 }
-const writer = setInterval(() => writeSync(held[held.length - 1], `${new Date().toISOString()} request served\n`), 1000);
+const writer = setInterval(() => {
+  const current = held.at(-1); // none when the fd target was already reached before the first rotation
+  if (current !== undefined) writeSync(current, `${new Date().toISOString()} request served\n`);
+}, 1000);
 ready('rotation', { dir, files: held.length, fds: openFds(), limit: softLimit ?? null });
 stayAlive([
   () => clearInterval(writer),

@@ -9,7 +9,7 @@ import { exitUnlessLaunched } from './launched.js';
 
 exitUnlessLaunched('long-path');
 
-const base = process.argv[2];
+const base = process.argv[2]!;
 const segment = 'd'.repeat(200);
 process.chdir(base);
 let length = base.length;
