@@ -4,7 +4,8 @@ import { diagnose } from '../engine/runner.js';
 import { showInternalError } from './run-options.js';
 import { playbookFor } from './playbooks.js';
 import { PROBES } from '../../probes/index.js';
-import { useColor, outputFormat, render, type OutputOptions } from './options.js';
+import { useColor, outputFormat, render, checkTextfileDir, writeTextfile, type OutputOptions } from './options.js';
+import { exportSelection } from '../render/risk.js';
 import { VERSION } from '../version.js';
 
 /** The /proc-level probes only: no CPU window per process, no runtime attachment. */
@@ -14,6 +15,7 @@ const TOP_PROBES = new Set(['process', 'memory', 'fds', 'sockets', 'cgroup', 'ru
 export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs }): Promise<number> {
   const limit = o.limit ?? 15;
   const proc = o.proc ?? new ProcFs();
+  if (o.textfile !== undefined) checkTextfileDir(o.textfile);
   const pids = proc.pids().filter((pid) => pid !== process.pid && userProcess(proc, pid));
   const playbook = await playbookFor(); // top has no --playbook option: the built-in one
   const report = await diagnose(pids, {
@@ -28,7 +30,17 @@ export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs }):
   });
   // processes that exited during the scan are not worth a row
   report.targets = report.targets.filter((t) => !t.error);
-  if (outputFormat(o) === 'table') {
+  // a monitoring system gets the riskiest `limit` and every process with a problem, not the whole host
+  const exported = (...always: (typeof report.status)[]) => ({ ...report, targets: exportSelection(report, { limit, risk: playbook.weights.risk, always }) });
+  if (o.textfile !== undefined) {
+    await writeTextfile(exported('warning', 'critical'), o.textfile);
+    if (outputFormat(o) === 'table') return report.exitCode;
+  }
+  if (outputFormat(o) === 'prometheus') {
+    process.stdout.write(await render(exported('warning', 'critical'), o));
+  } else if (outputFormat(o) === 'nagios') {
+    process.stdout.write(await render(exported('warning', 'critical', 'unknown'), o, { playbook }));
+  } else if (outputFormat(o) === 'table') {
     const { renderTop } = await import('../render/top.js');
     process.stdout.write(renderTop(report, { color: useColor(o), limit, risk: playbook.weights.risk }));
   } else {

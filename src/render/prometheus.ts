@@ -57,8 +57,9 @@ export function seriesOf(key: string): Series | undefined {
     scale = base.scale;
     if (base.note) help += ` (${base.note})`;
   } else {
-    // a gauge must not end in _total (the counter suffix): sockets.tcp.total → sockets_tcp
-    name = name.replace(/_total$/, '');
+    // a gauge must not end in a counter's or histogram's suffix: sockets.tcp.total → sockets_tcp,
+    // fd.filePattern.maxCount → fd_file_pattern_max
+    name = name.replace(/_(total|count|sum|bucket)$/, '');
   }
   return { name: `proctriage_${name}`, help, scale, ...(family ? { label: [snakeKey(family[2]), family[3]] as [string, string] } : {}) };
 }
