@@ -85,7 +85,7 @@ function perfdata(t: TargetReport, pb: Pick<Playbook, 'findings' | 'limits'> | u
   const keys: string[] = [];
   for (const f of pb?.findings ?? []) for (const l of f.levels) comparedMetrics(l.when, keys);
   for (const r of Object.values(RATIOS)) if (!keys.includes(r.count)) keys.push(r.count);
-  const th: Thresholds = pb ? thresholds(pb, m) : new Map();
+  const th: Thresholds = pb ? thresholds(pb, m) : new Map<string, { warning?: number; critical?: number }>();
   const out: string[] = [];
   for (const key of keys) {
     const v = m[key];
