@@ -9,10 +9,12 @@ import { ProcFs } from './procfs/procfs.js';
 
 const DEFAULTS = { format: 'table', timeout: '10s' } as const;
 const FORMATS = ['table', 'json', 'markdown', 'md'];
+/** a report's formats: the monitoring ones too (Prometheus text exposition, a Nagios plugin's output) */
+const REPORT_FORMATS = [...FORMATS, 'prometheus', 'nagios'];
 
 // commander's argParsers; a UsageError passes through commander to fail(): one line, exit 3
-const parseFormat = (f: string): string => {
-  if (!FORMATS.includes(f)) throw new UsageError(`--format must be table, json or markdown, not "${f}"`);
+const parseFormat = (formats: string[]) => (f: string): string => {
+  if (!formats.includes(f)) throw new UsageError(`--format must be ${formats.filter((x) => x !== 'md').join(', ')}, not "${f}"`);
   return f === 'md' ? 'markdown' : f;
 };
 const parseLimit = (s: string): number => {
@@ -44,9 +46,9 @@ async function main(args: string[]): Promise<number> {
   const lazy = (load: () => Promise<{ run: Action }>): ((...a: unknown[]) => Promise<void>) =>
     async (...a) => { exitCode = await (await load()).run(...a.slice(0, -1)); };
 
-  const output = (cmd: InstanceType<typeof Command>) => cmd
+  const output = (cmd: InstanceType<typeof Command>, formats = REPORT_FORMATS) => cmd
     .option('--json', 'print the report as JSON (same as --format json)')
-    .addOption(new Option('--format <format>', 'output format').choices(FORMATS).argParser(parseFormat).default(DEFAULTS.format))
+    .addOption(new Option('--format <format>', 'output format').choices(formats).argParser(parseFormat(formats)).default(DEFAULTS.format))
     .option('--no-redact', 'show secrets in command lines and paths as they are (loudly)')
     .option('--no-color', 'no colours (also NO_COLOR=1 or a non-terminal stdout)');
 
@@ -77,6 +79,9 @@ async function main(args: string[]): Promise<number> {
     .option('--report <file>', 'Node.js: write its diagnostic report, redacted ({pid} = process id); blocks the target briefly')
     .option('--force', 'take the heap snapshot even when the memory headroom looks too small')
     .option('--overwrite', 'replace an existing --heap-snapshot or --report file (only ever a regular file)');
+  // for node_exporter's textfile collector: one-shot diagnosis and top
+  const textfileOption = (cmd: InstanceType<typeof Command>) => cmd
+    .option('--textfile <dir>', 'write the Prometheus exposition to <dir>/proctriage.prom atomically; stdout only with a --format other than table');
   // the live system, opened once for the commands that read it; a diagnosis gives it a head start
   // on the first target (a big target's second thread, the CPU sampling window) before the
   // diagnosis modules load (20–40 ms)
@@ -86,8 +91,8 @@ async function main(args: string[]): Promise<number> {
     if (first !== undefined && /^\d+$/.test(first)) proc.headStart(Number(first));
     exitCode = await (await import('./commands/index.js')).diagnose.run(pids, { ...opts, proc });
   };
-  heavyOptions(targetOptions(program.argument('[pids...]', 'process ids to diagnose'))).action(diagnose);
-  heavyOptions(targetOptions(program.command('diagnose').argument('[pids...]', 'process ids').description('one-shot diagnosis (the default command)')))
+  textfileOption(heavyOptions(targetOptions(program.argument('[pids...]', 'process ids to diagnose')))).action(diagnose);
+  textfileOption(heavyOptions(targetOptions(program.command('diagnose').argument('[pids...]', 'process ids').description('one-shot diagnosis (the default command)'))))
     .action(diagnose);
 
   targetOptions(program.command('watch').argument('<pid>').description('sample repeatedly: trends, slopes, time to exhaustion, then the diagnosis'))
@@ -100,7 +105,7 @@ async function main(args: string[]): Promise<number> {
     .requiredOption('-o, --output <file>', 'where to write the snapshot (JSON); an existing file is kept unless --overwrite')
     .option('--overwrite', 'replace an existing regular file at --output')
     .action(lazy(async () => (await import('./commands/index.js')).snapshot));
-  output(program.command('diff').argument('<a>').argument('<b>').description('growth of every metric between two snapshots of one process'))
+  output(program.command('diff').argument('<a>').argument('<b>').description('growth of every metric between two snapshots of one process'), FORMATS)
     .action(lazy(async () => (await import('./commands/index.js')).diff));
   targetOptions(program.command('capture').argument('<pid>').description('incident bundle: raw /proc and cgroup files, report.json, report.md, manifest'))
     .requiredOption('--dir <dir>', 'bundle directory (created; must not exist or be empty)')
@@ -108,8 +113,8 @@ async function main(args: string[]): Promise<number> {
   output(program.command('analyze').argument('<dir>').description('re-run the diagnosis offline from a capture bundle'))
     .option('--playbook <file>', 'use a team playbook')
     .action(lazy(async () => (await import('./commands/index.js')).analyze));
-  output(program.command('top').description('rank every process on the host by risk'))
-    .option('--limit <n>', 'how many processes to show', parseLimit, 15)
+  textfileOption(output(program.command('top').description('rank every process on the host by risk')))
+    .option('--limit <n>', 'how many processes to show (and, as prometheus or nagios, to export beside every one with a problem)', parseLimit, 15)
     .action(async (opts: object) => { exitCode = await (await import('./commands/index.js')).top.run({ ...opts, proc }); });
   program.command('demo').description('start bundled misbehaving services, triage each, clean up')
     .option('--no-color', 'no colours')

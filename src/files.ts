@@ -8,7 +8,7 @@
  *   reads at most a limit, so a hostile file cannot fill the memory or stall the command.
  */
 import {
-  closeSync, constants as C, fstatSync, ftruncateSync, linkSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync,
+  closeSync, constants as C, fchmodSync, fstatSync, ftruncateSync, linkSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync,
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -99,12 +99,16 @@ export function commitTemp(t: TempFile, dest: string, overwrite: boolean): void 
   }
 }
 
-/** Write `data` to `dest` through a temp file (see the top of this file). */
-export function writeFileSafely(dest: string, data: string | Buffer, o: { overwrite?: boolean; flag?: string } = {}): void {
+/**
+ * Write `data` to `dest` through a temp file (see the top of this file); `mode` widens the 0600
+ * for a file another user must read (node_exporter's textfile collector runs as its own user).
+ */
+export function writeFileSafely(dest: string, data: string | Buffer, o: { overwrite?: boolean; flag?: string; mode?: number } = {}): void {
   const overwrite = o.overwrite ?? false;
   checkDestination(dest, overwrite, o.flag); // fail before the work when we can
   const t = openTemp(dest);
   try {
+    if (o.mode !== undefined) fchmodSync(t.fd, o.mode);
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     for (let off = 0; off < buf.length;) off += writeSync(t.fd, buf, off, buf.length - off);
     closeSync(t.fd);

@@ -1,7 +1,7 @@
 import { ProcFs } from '../procfs/procfs.js';
 import { diagnose } from '../engine/runner.js';
 import { playbookFor } from './playbooks.js';
-import { notifyStderr, outputFormat, render, warnIfUnredacted, type OutputOptions } from './options.js';
+import { checkTextfileDir, notifyStderr, outputFormat, render, warnIfUnredacted, writeTextfile, type OutputOptions } from './options.js';
 import { runOptions } from './run-options.js';
 import { resolveTargets } from './targets.js';
 import type { Report } from '../engine/report.js';
@@ -48,10 +48,16 @@ export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<R
 /** `proctriage <pid...>`: print the diagnosis; the exit code is the report's. */
 export async function run(pids: string[], o: DiagnoseOptions): Promise<number> {
   warnIfUnredacted(o);
+  if (o.textfile !== undefined) checkTextfileDir(o.textfile);
   const report = await buildReport(pids, o);
+  // --textfile: the file for node_exporter, and stdout only in a format asked for other than the table
+  if (o.textfile !== undefined) await writeTextfile(report, o.textfile);
   // a table holding nothing but errors would repeat the stderr lines: JSON/markdown keep it for scripts
   const onlyErrors = report.targets.every((t) => t.error);
-  if (!onlyErrors || outputFormat(o) !== 'table') process.stdout.write(await render(report, o));
+  const format = outputFormat(o);
+  if (format !== 'table' || (!onlyErrors && o.textfile === undefined)) {
+    process.stdout.write(await render(report, o, { playbook: format === 'nagios' ? await playbookFor(o.playbook) : undefined }));
+  }
   for (const t of report.targets) {
     if (t.error) process.stderr.write(`proctriage: ${t.error.message}${t.error.hint ? ` (${t.error.hint})` : ''}\n`);
     else if (t.statusReason) process.stderr.write(`proctriage: pid ${t.pid}: unknown: ${t.statusReason}\n`);

@@ -26,7 +26,7 @@ import { playbookFor } from './playbooks.js';
 import { runOptions } from './run-options.js';
 import { topReport } from './top.js';
 import { watchReport, watchTiming } from './watch.js';
-import { riskScore } from '../render/top.js';
+import { exportSelection } from '../render/risk.js';
 
 /** Bounds of what a client may ask for: a tool call holds the client's request open. */
 export const MCP_BOUNDS = {
@@ -120,7 +120,7 @@ export async function run(o: McpOptions = {}): Promise<number> {
   }, (a) => answer(async () => {
     const { report, playbook } = await topReport({});
     const scanned = report.targets.length;
-    report.targets = [...report.targets].sort((x, y) => riskScore(y, playbook.weights.risk) - riskScore(x, playbook.weights.risk)).slice(0, a.limit ?? 15);
+    report.targets = exportSelection(report, { limit: a.limit ?? 15, risk: playbook.weights.risk, always: [] });
     return reportResult(report, { skipInfo: true, scanned });
   }));
 

@@ -1,5 +1,8 @@
-import { UsageError } from '../errors.js';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FileError, UsageError } from '../errors.js';
 import type { Report } from '../engine/report.js';
+import type { Playbook } from '../engine/playbook-schema.js';
 // static: the renderers without dependencies (the table one loads chalk and cli-table3, so it stays lazy)
 import { renderJson } from '../render/json.js';
 import { renderMarkdown } from '../render/markdown.js';
@@ -30,13 +33,21 @@ export function parsePid(s: string): number {
   return Number(s);
 }
 
-export type Format = 'table' | 'json' | 'markdown';
+export type Format = 'table' | 'json' | 'markdown' | 'prometheus' | 'nagios';
 
 export interface OutputOptions {
   json?: boolean;
   format?: Format;
   color?: boolean;
   redact?: boolean;
+  /** a directory: write the Prometheus exposition to <dir>/proctriage.prom (node_exporter's textfile collector) */
+  textfile?: string;
+}
+
+/** What a renderer may need beyond the report: the playbook's thresholds (nagios), the run's duration (prometheus). */
+export interface RenderContext {
+  playbook?: Playbook;
+  durationMs?: number;
 }
 
 /** --json wins over --format (which commander has checked: src/cli.ts). */
@@ -50,12 +61,37 @@ export function useColor(o: OutputOptions): boolean {
 }
 
 /** Render a report in the chosen format; the table renderer (chalk, cli-table3) loads only when used. */
-export async function render(report: Report, o: OutputOptions): Promise<string> {
+export async function render(report: Report, o: OutputOptions, ctx: RenderContext = {}): Promise<string> {
   switch (outputFormat(o)) {
     case 'json': return renderJson(report);
     case 'markdown': return renderMarkdown(report);
+    case 'prometheus': return (await import('../render/prometheus.js')).renderPrometheus(report, { durationMs: ctx.durationMs ?? performance.now() });
+    case 'nagios': return (await import('../render/nagios.js')).renderNagios(report, { playbook: ctx.playbook });
     default: return (await import('../render/table.js')).renderTable(report, { color: useColor(o) });
   }
+}
+
+export const TEXTFILE = 'proctriage.prom';
+
+/** --textfile names a directory that exists: checked before the run, not after it. */
+export function checkTextfileDir(dir: string): void {
+  try {
+    if (statSync(dir).isDirectory()) return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new FileError('FILE_NOT_FOUND', `--textfile ${dir}: no such directory`);
+    if (code !== 'ENOTDIR') throw new FileError('WRITE_FAILED', `--textfile ${dir}: ${code ?? String(err)}`);
+  }
+  throw new FileError('FILE_NOT_REGULAR', `--textfile ${dir} is not a directory`, 'give the directory node_exporter\'s --collector.textfile.directory reads');
+}
+
+/**
+ * Replace <dir>/proctriage.prom at once (temp file beside it, then rename: a scrape never sees half
+ * a file, and the temp name does not end in .prom), readable by node_exporter's own user.
+ */
+export async function writeTextfile(report: Report, dir: string): Promise<void> {
+  const [{ renderPrometheus }, { writeFileSafely }] = await Promise.all([import('../render/prometheus.js'), import('../files.js')]);
+  writeFileSafely(join(dir, TEXTFILE), renderPrometheus(report, { durationMs: performance.now() }), { overwrite: true, mode: 0o644 });
 }
 
 export function warnIfUnredacted(o: OutputOptions): void {

@@ -4,7 +4,8 @@ import { diagnose } from '../engine/runner.js';
 import { showInternalError } from './run-options.js';
 import { playbookFor } from './playbooks.js';
 import { PROBES } from '../../probes/index.js';
-import { useColor, outputFormat, render, type OutputOptions } from './options.js';
+import { useColor, outputFormat, render, checkTextfileDir, writeTextfile, type OutputOptions } from './options.js';
+import { exportSelection } from '../render/risk.js';
 import { VERSION } from '../version.js';
 import type { Report } from '../engine/report.js';
 import type { Playbook } from '../engine/playbook-schema.js';
@@ -35,12 +36,24 @@ export async function topReport(o: { redact?: boolean; proc?: ProcFs }): Promise
 /** `proctriage top`: diagnose every user-space process on the host and rank them by risk. */
 export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs }): Promise<number> {
   const limit = o.limit ?? 15;
+  if (o.textfile !== undefined) checkTextfileDir(o.textfile);
   const { report, playbook } = await topReport(o);
-  if (outputFormat(o) === 'table') {
+  // a monitoring system gets the riskiest `limit` and every process with a problem, not the whole host
+  const exported = (...always: (typeof report.status)[]) => ({ ...report, targets: exportSelection(report, { limit, risk: playbook.weights.risk, always }) });
+  if (o.textfile !== undefined) {
+    await writeTextfile(exported('warning', 'critical'), o.textfile);
+    if (outputFormat(o) === 'table') return report.exitCode;
+  }
+  if (outputFormat(o) === 'prometheus') {
+    process.stdout.write(await render(exported('warning', 'critical'), o));
+  } else if (outputFormat(o) === 'nagios') {
+    process.stdout.write(await render(exported('warning', 'critical', 'unknown'), o, { playbook }));
+  } else if (outputFormat(o) === 'table') {
     const { renderTop } = await import('../render/top.js');
     process.stdout.write(renderTop(report, { color: useColor(o), limit, risk: playbook.weights.risk }));
   } else {
-    process.stdout.write(await render(report, o));
+    // JSON and markdown show what the table shows: the riskiest `limit`, riskiest first
+    process.stdout.write(await render(exported(), o));
   }
   return report.exitCode;
 }

@@ -1,20 +1,23 @@
-import type { Probe, Unit } from './probe.js';
+import type { FactSpec, Probe, Unit } from './probe.js';
 import { formatUnit } from './format.js';
 
-/** Unit lookup from the probes' declared facts (families like fd.byType.* included). */
-function unitIndex(probes: Probe[]): (key: string) => Unit | undefined {
-  const exact = new Map<string, Unit>();
-  const families: [string, Unit][] = [];
+/** A metric's declared fact (unit and meaning) from the probes, families like node.handles.byType.* included. */
+export function factIndex(probes: Probe[]): (key: string) => FactSpec | undefined {
+  const exact = new Map<string, FactSpec>();
+  const families: [string, FactSpec][] = [];
   for (const p of probes) {
     for (const [k, f] of Object.entries(p.meta.facts)) {
-      if (k.endsWith('.*')) families.push([k.slice(0, -1), f.unit]);
-      else exact.set(k, f.unit);
+      if (k.endsWith('.*')) families.push([k.slice(0, -1), f]);
+      else exact.set(k, f);
     }
   }
-  const lookup = (key: string): Unit | undefined => {
-    if (exact.has(key)) return exact.get(key);
-    return families.find(([prefix]) => key.startsWith(prefix))?.[1];
-  };
+  return (key) => exact.get(key) ?? families.find(([prefix]) => key.startsWith(prefix))?.[1];
+}
+
+/** Unit lookup from the probes' declared facts (families like fd.byType.* included). */
+export function unitIndex(probes: Probe[]): (key: string) => Unit | undefined {
+  const fact = factIndex(probes);
+  const lookup = (key: string): Unit | undefined => fact(key)?.unit;
   return (key) => {
     // derived keys: trend.<metric>.perHour / .etaSeconds, fleet.<metric>.ratio
     const [, metric, derived] = /^trend\.(.+)\.(perHour|etaSeconds|significant)$/.exec(key) ?? [];

@@ -89,7 +89,7 @@ describe('top ranks real processes by risk', () => {
     assert.match(res.stdout, /showing the 2 riskiest/);
   });
 
-  test('--json: riskiest first, our fd-exhausted process above our idle ones', { todo: 'top --json prints the targets in PID order, not ranked' }, async () => {
+  test('--json: riskiest first, our fd-exhausted process above our idle ones', async () => {
     const { report } = await runJson(['top', '--limit', '100000']);
     const pids: number[] = report.targets.map((t: { pid: number }) => t.pid);
     const ranks: number[] = report.targets.map((t: { status: string }) => RANK[t.status]);
@@ -97,7 +97,7 @@ describe('top ranks real processes by risk', () => {
     assert.ok(pids.indexOf(fds.pid) < pids.indexOf(closeWait) && idle.every((t) => pids.indexOf(closeWait) < pids.indexOf(t.pid)));
   });
 
-  test('--format markdown: riskiest first', { todo: 'top --format markdown prints the targets in PID order, not ranked' }, async () => {
+  test('--format markdown: riskiest first', async () => {
     const res = await runCli(['top', '--format', 'markdown', '--limit', '100000']);
     noCrash(res);
     const pids = markdownPids(res.stdout);
@@ -105,7 +105,7 @@ describe('top ranks real processes by risk', () => {
     assert.ok(pids.indexOf(fds.pid) < pids.indexOf(closeWait) && idle.every((t) => pids.indexOf(closeWait) < pids.indexOf(t.pid)));
   });
 
-  test('--limit N is honoured by --json and --format markdown too', { todo: 'top --json and --format markdown ignore --limit and print every process of the host' }, async () => {
+  test('--limit N is honoured by --json and --format markdown too', async () => {
     const [{ report }, md] = await Promise.all([runJson(['top', '--limit', '2']), runCli(['top', '--format', 'markdown', '--limit', '2'])]);
     assert.equal(report.targets.length, 2);
     assert.equal(report.targets[0].status, 'critical');
@@ -137,7 +137,7 @@ describe('top and processes it cannot read', () => {
     void t;
   });
 
-  test('as nobody: our root-owned process is unknown, and it is not ranked below the healthy ones', { todo: 'render/top.ts riskScore ranks unknown (0) below ok (1): an unreadable process sinks under every healthy one and is cut by --limit' }, async (t) => {
+  test('as nobody: our root-owned process is unknown, and it is not ranked below the healthy ones', async (t) => {
     if (!readable) return t.skip('needs root and setpriv to run top as nobody');
     const res = await runCli(['top', '--limit', '100000'], { prefix: NOBODY });
     noCrash(res);
