@@ -48,14 +48,18 @@ test('the sampling window starts at the head start: an idle target costs no extr
   assert.equal(proc.firstStat(pid), undefined, 'the first sample is handed out once');
 });
 
-test('a busy target measured from the head start still reads about one core', async () => {
+test('a busy target measured from the head start reads what the kernel charged it over the window', async (t) => {
   const pid = await start('for (;;) {}');
   await sleep(100); // a phase, not a wait: the window then holds the loop alone, none of Node's start-up
   const proc = new ProcFs();
+  const ticks = () => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' '); return Number(f[11]) + Number(f[12]); };
+  const t0 = ticks(), at0 = performance.now();
   proc.headStart(pid);
   const { percent } = await runProbe(pid, proc);
-  // a loaded CI machine may give the spinning child less than a core; idle would read 0
-  assert.ok(percent >= 30 && percent <= 150, `cpu.percent ${percent}`);
+  // the same window measured independently: a loaded machine may give the spinner little of a core
+  const seen = ((ticks() - t0) / 100 / ((performance.now() - at0) / 1000)) * 100;
+  if (seen < 20) return t.skip(`the machine gave the spinning child ${seen.toFixed(0)}% of a core: nothing to compare`);
+  assert.ok(percent >= seen / 2 && percent <= 150, `cpu.percent ${percent}, the kernel charged ${seen.toFixed(0)}%`);
 });
 
 test('one thread pinned at a core is named, whatever the host has: the busiest thread and its share of a core', async () => {
