@@ -18,6 +18,7 @@ export const probe: Probe = {
       'fd.limit': { unit: 'count', description: 'soft RLIMIT_NOFILE (absent when unlimited)' },
       'fd.limitHard': { unit: 'count', description: 'hard RLIMIT_NOFILE (absent when unlimited)' },
       'fd.limitRaiseTo': { unit: 'count', description: 'the hard limit, when it is above the soft one (room to raise it live)' },
+      'fd.limitRaiseAsRootTo': { unit: 'count', description: 'twice the hard limit, when the soft one already equals it (only CAP_SYS_RESOURCE can raise it)' },
       'fd.utilization': { unit: 'ratio', description: 'open fds / soft limit' },
       ...Object.fromEntries(TYPES.map((t) => [`fd.byType.${t}`, { unit: 'count' as const, description: `open fds of type ${t}` }])),
       'fd.deleted': { unit: 'count', description: 'open fds on files that were deleted (disk space not freed)' },
@@ -59,6 +60,8 @@ export const probe: Probe = {
     if (limits && Number.isFinite(limits.hard)) metrics['fd.limitHard'] = limits.hard;
     // the soft limit can be raised without privilege only up to the hard one
     if (limits && limits.hard > limits.soft && Number.isFinite(limits.hard)) metrics['fd.limitRaiseTo'] = limits.hard;
+    // at the hard limit only a privileged raise of both is left; doubling buys time without a guess
+    else if (limits && limits.hard === limits.soft && Number.isFinite(limits.hard)) metrics['fd.limitRaiseAsRootTo'] = limits.hard * 2;
     for (const t of TYPES) metrics[`fd.byType.${t}`] = byType[t];
 
     const sizes = deleted.map((d) => d.bytes).filter((b): b is number => b !== undefined);

@@ -193,6 +193,11 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
     partial.push('no pprof endpoint');
     return undefined;
   }
+  if (options.discover === false) {
+    out.unknowns.push({ probe: 'go', code: 'go.discoverOff', hint: 'go.hint.discoverOff' });
+    partial.push('no pprof endpoint');
+    return undefined;
+  }
   if (!listeners) return noEndpoint(say('go.cannotLook', { why: listenersWhy }));
   if (!listeners.length) return noEndpoint(say('go.noListener'));
   const { found, tried } = await discover(listeners, LIMITS.discoverMs, ctx.signal, options.ownEndpoints);

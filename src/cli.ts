@@ -59,6 +59,7 @@ async function main(args: string[]): Promise<number> {
     .option('--allow-remote', 'allow a non-loopback --inspect or --pprof address (the inspector grants code execution)')
     .option('--trust-peer', 'accept an --inspect or --pprof address that is not one of the target\'s own sockets (a port forward, a container)')
     .option('--pprof <url>', 'also probe a Go process through its net/http/pprof endpoint')
+    .option('--no-discover', 'do not look for a Go process\'s pprof endpoint (one GET /debug/pprof/ to each of its own loopback listeners)')
     .option('--playbook <file>', 'use a team playbook (YAML or JSON, validated)')
     .option('--timeout <duration>', 'overall deadline', DEFAULTS.timeout);
 

@@ -6,6 +6,8 @@
  * (no YAML parser, no schema check at start).
  */
 const SAME_USER = 'run as the same user as the target, or as root';
+/** Node writes this to the target's stderr when SIGUSR1 opens its inspector: its log shows our visit. */
+const OWN_LOG = 'the target printed "Debugger listening on ws://…" to its own stderr (its logs)';
 
 export const MESSAGES = {
   /** a sentence already worded from entries of this catalogue (a hint composed of several) */
@@ -98,9 +100,9 @@ export const MESSAGES = {
   'node.reportWritten': (a: { ms: number; file: string }) => `wrote the Node.js diagnostic report, redacted (the target was blocked for about ${a.ms} ms) → ${a.file}`,
   'node.reportFailed': (a: { error: string }) => `diagnostic report failed, nothing written: ${a.error}`,
   'node.closed': (a: { pid: number; address: string; others: number }) =>
-    `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}, probed it, and closed it again${a.others ? ` (this also ended ${a.others} other debugger session(s) that connected meanwhile)` : ''}`,
+    `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}, probed it, and closed it again${a.others ? ` (this also ended ${a.others} other debugger session(s) that connected meanwhile)` : ''}; ${OWN_LOG}`,
   'node.notConfirmedClosed': (a: { pid: number; address: string; asked: boolean }) =>
-    `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}; it could NOT be confirmed closed${a.asked ? ' (the close was requested and runs when the event loop is free)' : ''}`,
+    `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}; it could NOT be confirmed closed${a.asked ? ' (the close was requested and runs when the event loop is free)' : ''}; ${OWN_LOG}`,
   'node.mayStillListen': (a: { address: string }) => `the inspector opened with SIGUSR1 may still listen on ${a.address}: any local user can run code in the process through it`,
   'node.hint.addInspect': () => 'add --inspect to read it through the inspector it already has open',
   'node.hint.blocked': () => 'run again to see whether it recovers; top -H -p PID shows the busy thread',
@@ -137,6 +139,8 @@ export const MESSAGES = {
   'go.noListener': () => 'the process has no TCP listener reachable on loopback',
   'go.asked': (a: { ports: string }) => `asked GET /debug/pprof/ on the process's loopback listener(s) (port ${a.ports}) to find its pprof endpoint`,
   'go.noneServes': (a: { ports: string }) => `none of the process's loopback listeners (port ${a.ports}) serves /debug/pprof/`,
+  'go.discoverOff': () => 'its pprof endpoint was not looked for (--no-discover)',
+  'go.hint.discoverOff': () => 'give --pprof URL, or leave --no-discover out to ask the process\'s own loopback listeners',
   'go.hint.noEndpoint': () => 'Go process, no pprof endpoint: import net/http/pprof and listen on localhost, then --pprof URL',
   'go.hint.otherProcess': () => 'give the pprof URL of this process, or leave --pprof out to find it among its own listeners',
   'go.hint.noBuildInfo': () => 'if it is a Go service with net/http/pprof, pass --pprof URL',

@@ -13,6 +13,8 @@ export interface TargetCliOptions {
   allowRemote?: boolean;
   trustPeer?: boolean;
   pprof?: string;
+  /** commander's --no-discover */
+  discover?: boolean;
   heapSnapshot?: string;
   report?: string;
   force?: boolean;
@@ -29,6 +31,7 @@ export function runOptions(o: TargetCliOptions, proc: ProcFs, playbook: Playbook
     probes: PROBES,
     probeOptions: {
       inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, trustPeer: o.trustPeer, pprof: o.pprof,
+      discover: o.discover !== false,
       heapSnapshot: o.heapSnapshot, report: o.report, force: o.force, overwrite: o.overwrite,
       // proctriage's own connections, shared by every sample of a watch: never counted as the target's
       ownEndpoints: new Set(),

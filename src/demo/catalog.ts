@@ -8,6 +8,7 @@ export interface ServiceSpec {
   name: 'close-wait' | 'rotation' | 'deleted-log' | 'healthy';
   /** one line for the demo header */
   description: string;
+  /** the incident it re-enacts, in a few words, shown after the description */
   seed: string;
   /** extra arguments for the service script */
   args: string[];
@@ -20,14 +21,14 @@ export const SERVICES: readonly ServiceSpec[] = [
   {
     name: 'close-wait',
     description: 'a client that never closes response sockets',
-    seed: 'seed 000 case 1',
+    seed: 'as a payment API did with its fraud-check calls',
     args: ['--count', '150'],
     expect: { status: 'critical', findings: [{ id: 'close-wait-leak', severity: 'critical' }] },
   },
   {
     name: 'rotation',
     description: 'log rotation that never closes the previous file, under a 256-fd limit',
-    seed: 'seed 000 case 4',
+    seed: 'as a log ingester did with its daily files',
     args: ['--fds', '245'],
     fdLimit: 256,
     expect: {
@@ -38,7 +39,7 @@ export const SERVICES: readonly ServiceSpec[] = [
   {
     name: 'deleted-log',
     description: 'a 20 MiB log deleted while the process keeps it open',
-    seed: 'seed 003 story 10',
+    seed: 'as a rotation race did to a service\'s old logs',
     args: ['--mib', '20'],
     expect: { status: 'warning', findings: [{ id: 'deleted-files-held', severity: 'warning' }] },
   },

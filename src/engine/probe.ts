@@ -52,6 +52,8 @@ export interface ProbeOptions {
   inspect?: string | boolean;
   activateInspector?: boolean;
   pprof?: string;
+  /** false: do not ask the Go target's own loopback listeners for a pprof endpoint (--no-discover) */
+  discover?: boolean;
   allowRemote?: boolean;
   /** accept an --inspect / --pprof address that is not the target's own socket (a port forward, a container) */
   trustPeer?: boolean;

@@ -4,6 +4,7 @@ import type { MetricChange } from '../engine/trends.js';
 import type { TargetReport } from '../engine/report.js';
 import { formatDuration } from '../engine/format.js';
 import { trendLines } from './live.js';
+import { keyNumbersFirst } from './evidence.js';
 
 /** A metric's value as text, by the unit its probe declares. */
 export type MetricFormatter = (key: string, v: unknown) => string;
@@ -15,9 +16,10 @@ function signed(s: string, n: number): string {
   return n > 0 ? `+${s}` : n < 0 && !s.startsWith('-') ? `-${s}` : s;
 }
 
-/** The changes worth a line: the watched resources always, anything else that moved. */
+/** The changes worth a line (what moved), in the order of the report's key numbers, then the rest. */
 function shownChanges(t: DiffTarget): MetricChange[] {
-  return t.changes.filter((c) => c.change !== 0 && c.metric !== 'process.uptimeSeconds');
+  const moved = new Map(t.changes.filter((c) => c.change !== 0 && c.metric !== 'process.uptimeSeconds').map((c) => [c.metric, c]));
+  return keyNumbersFirst([...moved.keys()]).map((k) => moved.get(k)!);
 }
 
 export async function renderDiffTable(d: DiffReport, fmt: MetricFormatter, color: boolean): Promise<string> {

@@ -35,6 +35,12 @@ export function keyMetrics(metrics: Record<string, unknown>): string[] {
   return KEY_METRICS.filter((k) => k in metrics && (!k.startsWith('cgroup.memory.') || 'cgroup.memory.limit' in metrics));
 }
 
+/** Metric keys in the order of the report's key numbers, then the rest alphabetically. */
+export function keyNumbersFirst(keys: string[]): string[] {
+  const rank = (k: string) => { const i = KEY_METRICS.indexOf(k); return i < 0 ? KEY_METRICS.length : i; };
+  return [...keys].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
 const KEY_METRICS = [
   'fd.open', 'fd.limit', 'fd.utilization', 'sockets.tcp.established', 'sockets.tcp.closeWait', 'sockets.tcp.timeWait',
   'memory.rss', 'cgroup.memory.unreclaimable', 'cgroup.memory.limit', 'cgroup.memory.utilization', 'cgroup.memory.oomKills',

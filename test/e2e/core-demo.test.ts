@@ -39,9 +39,9 @@ describe('proctriage demo', () => {
   test('diagnoses the four samples as expected, exit 0, nothing left behind', async () => {
     const res = await runCli(['demo', '--no-color'], { timeoutMs: 60_000 });
     assert.equal(res.code, 0, `stderr:\n${res.stderr}\nstdout:\n${res.stdout.slice(-2000)}`);
-    assert.match(res.stdout, /^1\/4 close-wait: a client that never closes response sockets \(seed 000 case 1\)$/m);
-    assert.match(res.stdout, /^2\/4 rotation: .*\(seed 000 case 4\)$/m);
-    assert.match(res.stdout, /^3\/4 deleted-log: .*\(seed 003 story 10\)$/m);
+    assert.match(res.stdout, /^1\/4 close-wait: a client that never closes response sockets \(as a payment API did with its fraud-check calls\)$/m);
+    assert.match(res.stdout, /^2\/4 rotation: .*\(as a log ingester did with its daily files\)$/m);
+    assert.match(res.stdout, /^3\/4 deleted-log: .*\(as a rotation race did to a service's old logs\)$/m);
     assert.match(res.stdout, /^4\/4 healthy: /m);
     for (const id of ['close-wait-leak', 'fd-exhaustion', 'file-handle-pileup', 'deleted-files-held']) assert.ok(res.stdout.includes(id), id);
     assert.match(res.stdout, /^ {2}close-wait +CRITICAL +✓ as expected/m);

@@ -255,6 +255,11 @@ describe('partial over nothing', () => {
     assert.equal(r.metrics['fd.limit'], 64);
     assert.ok(r.metrics['fd.byType.other'] >= 1);
     assert.ok(r.findings.some((f: { id: string }) => f.id === 'fd-exhaustion'), JSON.stringify(r.findings.map((f: { id: string }) => f.id)));
+    // soft = hard (ulimit -n sets both): no unprivileged raise is left, only the privileged one
+    const steps: string[] = r.findings.find((f: { id: string }) => f.id === 'fd-exhaustion').nextSteps;
+    const raises = steps.filter((x) => x.startsWith('prlimit '));
+    assert.equal(raises.length, 1, steps.join('\n'));
+    assert.match(raises[0]!, new RegExp(`^prlimit --pid ${t.pid} --nofile=128:128 .*CAP_SYS_RESOURCE`));
     for (const id of ['fds', 'sockets']) assert.equal(r.probes.find((p: { id: string }) => p.id === id).status, 'ok', id);
     const notes = r.unknowns.filter((u: { reason: string }) => /could not be read/.test(u.reason));
     assert.equal(notes.length, 1, JSON.stringify(r.unknowns));

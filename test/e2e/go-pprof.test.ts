@@ -5,6 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
 import { cleanup, finding, runCli, runJson, startTarget, type Target } from '../helpers/processes.js';
 import { buildService, goUnavailable, goVersion, serviceEnv } from '../fixtures/go-service/service.js';
 import { readGoBuildInfo } from '../../src/go/buildinfo.js';
@@ -141,4 +142,54 @@ test('a debug listener on every interface (":0") is found and reached over loopb
   const t = goTarget(report);
   assert.match(t.evidence['go.pprofUrl'], new RegExp(`^http://(\\[::1\\]|127\\.0\\.0\\.1):${wide.info.pprof}$`));
   assert.ok(t.metrics['go.goroutines'] >= 20);
+});
+
+/** Connections the service accepted (CONN_LOG=1 lines on its stdout), per listener, in accept order. */
+function connLog(t: Target): { app: number; pprof: number; waitFor: (want: { app: number; pprof: number }) => Promise<void> } {
+  const seen = { app: 0, pprof: 0 };
+  let wake = () => {};
+  let buf = '';
+  t.proc.child.stdout!.on('data', (s: string) => {
+    buf += s;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const m = /^\{"conn":"(app|pprof)"\}$/.exec(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      if (m) seen[m[1] as 'app' | 'pprof']++;
+    }
+    wake();
+  });
+  return Object.assign(seen, {
+    waitFor: (want: { app: number; pprof: number }) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`connections ${JSON.stringify({ app: seen.app, pprof: seen.pprof })}, waited for ${JSON.stringify(want)}`)), 10_000);
+      wake = () => { if (seen.app >= want.app && seen.pprof >= want.pprof) { clearTimeout(timer); resolve(); } };
+      wake();
+    }),
+  });
+}
+
+/** One request on a fresh connection of each listener: accepted after anything proctriage opened before it. */
+async function sentinel(t: Target): Promise<void> {
+  await Promise.all([t.info.app, t.info.pprof].map((port) => new Promise<void>((resolve, reject) => {
+    get({ host: '127.0.0.1', port: Number(port), path: '/', agent: false }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
+  })));
+}
+
+test('--no-discover: the service is not contacted; by default its listeners are asked', { skip }, async () => {
+  const quiet = await startTarget(bin, ['conn-log'], { env: serviceEnv({ LEAK: '20', CONN_LOG: '1' }), timeoutMs: 20_000 });
+  const conns = connLog(quiet);
+  const off = goTarget((await runJson([String(quiet.pid), '--no-discover'])).report);
+  await sentinel(quiet);
+  await conns.waitFor({ app: 1, pprof: 1 });
+  assert.deepEqual({ app: conns.app, pprof: conns.pprof }, { app: 1, pprof: 1 }, 'only the sentinel connections');
+  assert.equal(off.runtime, 'go');
+  assert.equal('go.goroutines' in off.metrics, false);
+  assert.equal(off.actions, undefined, 'nothing was done to the target');
+  assert.ok(off.unknowns.some((u: any) => /not looked for \(--no-discover\)/.test(u.reason)), JSON.stringify(off.unknowns));
+
+  const on = goTarget((await runJson([String(quiet.pid)])).report);
+  await sentinel(quiet);
+  // discovery asked both listeners once, then the pprof one was read
+  await conns.waitFor({ app: 3, pprof: 4 });
+  assert.equal(conns.app, 3, 'one GET to the application listener, besides the two sentinels');
+  assert.ok(on.metrics['go.goroutines'] >= 20);
 });

@@ -33,6 +33,7 @@ for (const node of nodeBinaries()) {
         assert.ok(tr.actions.some((a: string) => /opened the inspector of pid \d+ with SIGUSR1 on 127\.0\.0\.1:\d+, probed it, and closed it again/.test(a)), tr.actions);
         assert.match(tr.evidence['node.inspector'].how, /SIGUSR1/);
         assert.match(target.stderr(), /Debugger listening on ws:\/\/127\.0\.0\.1:\d+/, 'the inspector really opened');
+        assert.ok(tr.actions.some((a: string) => a.includes('the target printed "Debugger listening on ws://…" to its own stderr')), tr.actions);
         if (!random) assert.match(target.stderr(), /127\.0\.0\.1:9229\//);
         // closed again, and still alive
         assert.deepEqual(await listenPortsOf(target.pid), [], 'the inspector port is closed again');

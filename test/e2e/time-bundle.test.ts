@@ -89,6 +89,16 @@ describe('snapshot and diff', () => {
     assert.equal(table.code, 2);
     assert.match(table.stdout, /fd-growth/);
     assert.match(table.stdout, /^\s+fd\.open\s+\d+\s+\d+\s+\+\d+\s+\+[\d,]+\/h$/m);
+    // the changes run in the report's key-numbers order (fd.open first), then the rest alphabetically
+    const rows = table.stdout.split('\n\nchanges\n')[1]!.split('\n').slice(1).map((l) => /^ {2}(\S+) /.exec(l)?.[1]).filter((m): m is string => !!m);
+    assert.equal(rows[0], 'fd.open', rows.join(' '));
+    const KEY = ['fd.open', 'fd.limit', 'fd.utilization', 'sockets.tcp.established', 'sockets.tcp.closeWait', 'sockets.tcp.timeWait', 'memory.rss',
+      'cgroup.memory.unreclaimable', 'cgroup.memory.limit', 'cgroup.memory.utilization', 'cgroup.memory.oomKills', 'threads', 'cpu.percent'];
+    const firstOther = rows.findIndex((m) => !KEY.includes(m));
+    const keyed = rows.slice(0, firstOther < 0 ? rows.length : firstOther), rest = firstOther < 0 ? [] : rows.slice(firstOther);
+    assert.deepEqual(keyed, [...keyed].sort((x, y) => KEY.indexOf(x) - KEY.indexOf(y)), rows.join(' '));
+    assert.ok(rest.every((m) => !KEY.includes(m)), rows.join(' '));
+    assert.deepEqual(rest, [...rest].sort(), rows.join(' '));
     assert.equal(md.code, 2);
     assert.match(md.stdout, /^## proctriage diff: .* CRITICAL/m);
     assert.match(md.stdout, /^\| `fd\.open` \|/m);

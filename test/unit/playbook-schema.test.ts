@@ -61,8 +61,11 @@ describe('the built-in playbook', () => {
     assert.deepEqual([...ids].sort(), [...CATALOGUE].sort());
   });
 
-  test('every finding cites a seed document (seed 000 … 004)', () => {
-    for (const f of pb.findings) assert.match(f.seed, /\bseed 00[0-4]\b/, `${f.id} cites no seed: "${f.seed}"`);
+  test('every finding describes its source case in words, not as a reference to a document users cannot open', () => {
+    for (const f of pb.findings) {
+      assert.doesNotMatch(f.seed, /\bseed \d{3}\b|\b(case|story|bug)s? \d+\b/i, `${f.id} cites a document: "${f.seed}"`);
+      assert.ok(f.seed.split(' ').length >= 8, `${f.id} says too little of its case: "${f.seed}"`);
+    }
   });
 
   test('every finding belongs to a step, has causes and next steps; levels run most severe first', () => {
