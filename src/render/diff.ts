@@ -4,6 +4,7 @@ import type { MetricChange } from '../engine/trends.js';
 import type { TargetReport } from '../engine/report.js';
 import { formatDuration } from '../engine/format.js';
 import { trendLines } from './live.js';
+import { nextStepsMarkdown } from './markdown.js';
 
 /** A metric's value as text, by the unit its probe declares. */
 export type MetricFormatter = (key: string, v: unknown) => string;
@@ -34,7 +35,7 @@ export async function renderDiffTable(d: DiffReport, fmt: MetricFormatter, color
     for (const f of t.findings) {
       const sev = f.severity === 'critical' ? c.red.bold('✖ CRITICAL') : c.yellow.bold('▲ WARNING');
       out.push('', `${sev} ${c.bold(f.id)} ${f.title}`, `    ${f.summary}`);
-      if (f.nextSteps.length) out.push(c.dim('    next'), ...f.nextSteps.map((s) => `      → ${s}`));
+      if (f.nextSteps.length) out.push(c.dim('    next'), ...f.nextSteps.map((s) => (s.kind === 'command' ? `      ${c.green('$')} ${s.text}` : `      → ${s.text}`)));
       out.push(c.dim(`    from ${f.seed}`));
     }
     const trends = trendLines({ trends: t.trends } as TargetReport);
@@ -62,7 +63,7 @@ export function renderDiffMarkdown(d: DiffReport, fmt: MetricFormatter): string 
     out.push('', `### ${ICON[t.status]} pid ${t.pid} \`${t.comm.replace(/`/g, "'")}\`: ${t.status.toUpperCase()}`, '');
     for (const f of t.findings) {
       out.push(`#### ${ICON[f.severity]} \`${f.id}\` ${esc(f.title)} (${f.severity})`, '', esc(f.summary), '');
-      if (f.nextSteps.length) out.push('```sh', ...f.nextSteps.map((s) => s.replace(/```/g, "'''")), '```', '');
+      if (f.nextSteps.length) out.push(...nextStepsMarkdown(f.nextSteps));
       out.push(`_Source: ${esc(f.seed)}_`, '');
     }
     const rows = shownChanges(t);

@@ -85,7 +85,7 @@ function target(t: TargetReport, c: ChalkInstance, width: number | undefined): s
     for (const cause of f.likelyCauses) lines.push(`      - ${cause}`);
     if (f.nextSteps.length) {
       lines.push(c.dim('    next'));
-      for (const s of f.nextSteps) lines.push(looksLikeCommand(s) ? `      ${c.green('$')} ${s}` : `      → ${s}`);
+      for (const s of f.nextSteps) lines.push(s.kind === 'command' ? `      ${c.green('$')} ${s.text}` : `      → ${s.text}`);
     }
     lines.push(c.dim(`    from ${f.seed}`));
   }
@@ -128,9 +128,6 @@ function keyGrid(shown: string[], t: TargetReport, c: ChalkInstance, width: numb
   return text;
 }
 
-function looksLikeCommand(s: string): boolean {
-  return /^(ls|ss|ps|cat|grep|curl|dmesg|journalctl|top|perf|prlimit|truncate|df|tr|proctriage|find|kill)\b/.test(s);
-}
 
 const compactChars = {
   top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',

@@ -231,11 +231,11 @@ describe('v2-container: a leaking Node.js service in a container (cgroup v2, lim
   test('finding texts are filled from the facts; next steps name the leaking peer', () => {
     const cw = finding(t, 'close-wait-leak');
     assert.equal(cw.summary, '120 sockets in CLOSE_WAIT, most to 10.20.0.15:8443 (90): the peer hung up but this process never closed its side');
-    assert.ok(cw.nextSteps.includes('ss -tn state close-wait dst 10.20.0.15:8443 | head'), cw.nextSteps.join('\n'));
+    assert.deepEqual(cw.nextSteps.find((s) => s.text.startsWith('ss -tn state close-wait dst')), { kind: 'command', text: 'ss -tn state close-wait dst 10.20.0.15:8443 | head' });
     assert.match(cw.seed, /seed 000 case 1/);
     const fd = finding(t, 'fd-exhaustion');
     assert.match(fd.summary, /^182 of 190 file descriptors in use \(96%\)/);
-    assert.ok(fd.nextSteps.some((s) => s.startsWith('prlimit --pid 4242 --nofile=4096:4096')), fd.nextSteps.join('\n'));
+    assert.ok(fd.nextSteps.some((s) => s.kind === 'command' && s.text.startsWith('prlimit --pid 4242 --nofile=4096:4096')), JSON.stringify(fd.nextSteps));
     assert.deepEqual(fd.evidence['fd.byType'], {
       file: 34, socket: 138, pipe: 2, eventpoll: 1, eventfd: 1, inotify: 1, timerfd: 1, signalfd: 1, device: 1, other: 2,
     });
@@ -244,7 +244,7 @@ describe('v2-container: a leaking Node.js service in a container (cgroup v2, lim
     assert.match(finding(t, 'cpu-throttling').summary, /30% of CPU periods \(quota 0\.50 cores\)/);
     for (const f of t.findings) {
       assert.doesNotMatch(f.summary, /[{}]/, `${f.id}: unfilled placeholder in "${f.summary}"`);
-      for (const s of f.nextSteps) assert.doesNotMatch(s, /\{[a-zA-Z.0-9]+(:[a-z]+)?\}/, `${f.id}: unfilled next step "${s}"`);
+      for (const s of f.nextSteps) assert.doesNotMatch(s.text, /\{[a-zA-Z.0-9]+(:[a-z]+)?\}/, `${f.id}: unfilled next step "${s.text}"`);
     }
   });
 
