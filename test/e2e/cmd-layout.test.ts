@@ -17,7 +17,6 @@ after(cleanup);
 function onTerminal(args: string[], cols = 80): { code: number | null; lines: string[] } {
   const cmd = `stty cols ${cols} rows 24; exec "${process.execPath}" "${CLI}" ${args.map((a) => `'${a}'`).join(' ')}`;
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: REPO, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
-  // eslint-disable-next-line no-control-regex
   const text = r.stdout.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
   return { code: r.status, lines: text.replace(/\n$/, '').split('\n') };
 }

@@ -106,7 +106,6 @@ describe('top ranks real processes by risk', () => {
 
   test('on an 80-column terminal the table fits: columns are left out, and the output says which', { skip: which('script') ? undefined : 'script (util-linux) is not installed' }, () => {
     const r = spawnSync('script', ['-qec', `stty cols 80 rows 24; exec "${process.execPath}" "${CLI}" top --limit 5`, '/dev/null'], { cwd: REPO, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
-    // eslint-disable-next-line no-control-regex
     const lines = r.stdout.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').split('\n');
     assert.deepEqual(lines.filter((l) => [...l].length > 80), [], r.stdout);
     assert.ok(lines.some((l) => /^│ pid +│ command +│ status +│/.test(l)), r.stdout);
