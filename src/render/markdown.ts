@@ -59,7 +59,7 @@ export function nextStepsMarkdown(steps: NextStep[]): string[] {
  * are in every renderer, where backslash escapes show raw in some. The rest is left as written.
  */
 export function prose(s: string): string {
-  return s.replace(/\n/g, ' ').split(' ').map((w) => (/[\\/`*_[\]|#]|<[A-Za-z/!?]|^[>+=-]$|&/.test(w) ? span(w) : w)).join(' ');
+  return s.replace(/\n/g, ' ').split(' ').map((w) => (/[\\`*_[\]|#]|\/\S|\S\/|<[A-Za-z/!?]|&/.test(w) ? span(w) : w)).join(' ');
 }
 
 /** A code span: backticks cannot be escaped inside one, so they are replaced. */

@@ -91,7 +91,8 @@ describe('snapshot and diff', () => {
     assert.match(table.stdout, /^\s+fd\.open\s+\d+\s+\d+\s+\+\d+\s+\+[\d,]+\/h$/m);
     assert.equal(md.code, 2);
     assert.match(md.stdout, /^## proctriage diff: .* CRITICAL/m);
-    assert.match(md.stdout, /^\| `fd\.open` \|/m);
+    assert.match(md.stdout, /^- `fd\.open`: \d+ → \d+ \(\+\d+, \+[\d,]+\/h\)$/m);
+    assert.doesNotMatch(md.stdout, /^\||<details>/m, 'no tables, no HTML');
     assert.equal(reversed.code, 2);
     assert.equal(JSON.parse(reversed.stdout).from.file, a, 'compared in time order');
   });
