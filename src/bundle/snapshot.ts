@@ -44,11 +44,31 @@ export async function loadSnapshot(file: string): Promise<Report> {
     throw new SnapshotInvalid(file, `written by a newer proctriage (schemaVersion ${d.schemaVersion}; this one, ${VERSION}, reads ${SCHEMA_VERSION}): upgrade to compare it`);
   }
   const { ReportSchema } = await import('../engine/report-schema.js');
-  const r = ReportSchema.safeParse(data);
+  const r = ReportSchema.safeParse(d.schemaVersion === 1 ? fromVersion1(d) : data);
   if (!r.success) {
     const issue = r.error.issues[0];
     const where = issue?.path.length ? issue.path.join('.') : 'top level';
     throw new SnapshotInvalid(file, `does not match the report schema (${where}: ${issue?.message ?? 'invalid'}): corrupt or edited`);
   }
   return cleanDeep(r.data, false);
+}
+
+/**
+ * A version-1 report in today's shape: its next steps were bare strings, with nothing to tell a
+ * command from advice, so each becomes advice (shown as prose, never as something to paste and run).
+ */
+function fromVersion1(d: Record<string, unknown>): Record<string, unknown> {
+  const targets = Array.isArray(d.targets) ? d.targets : [];
+  return {
+    ...d,
+    schemaVersion: SCHEMA_VERSION,
+    targets: targets.map((t: unknown) => {
+      if (!t || typeof t !== 'object' || !Array.isArray((t as { findings?: unknown }).findings)) return t;
+      const findings = (t as { findings: unknown[] }).findings.map((f) => {
+        if (!f || typeof f !== 'object' || !Array.isArray((f as { nextSteps?: unknown }).nextSteps)) return f;
+        return { ...f, nextSteps: (f as { nextSteps: unknown[] }).nextSteps.map((s) => (typeof s === 'string' ? { kind: 'advice', text: s } : s)) };
+      });
+      return { ...t, findings };
+    }),
+  };
 }

@@ -3,7 +3,7 @@ import { diffSnapshots } from '../engine/diff.js';
 import { loadSnapshot } from '../bundle/snapshot.js';
 import { renderDiffMarkdown, renderDiffTable } from '../render/diff.js';
 import { formatMetric } from '../render/units.js';
-import { outputFormat, useColor, type OutputOptions } from './options.js';
+import { outputFormat, terminalWidth, useColor, type OutputOptions } from './options.js';
 import { VERSION } from '../version.js';
 
 /** `proctriage diff a.json b.json`: growth of every metric between two snapshots of one process. */
@@ -15,6 +15,6 @@ export async function run(fileA: string, fileB: string, o: OutputOptions): Promi
   const fmt = formatMetric;
   if (format === 'json') process.stdout.write(JSON.stringify(diff, null, 2) + '\n');
   else if (format === 'markdown') process.stdout.write(renderDiffMarkdown(diff, fmt));
-  else process.stdout.write(await renderDiffTable(diff, fmt, useColor(o)));
+  else process.stdout.write(await renderDiffTable(diff, fmt, useColor(o), terminalWidth()));
   return diff.exitCode;
 }

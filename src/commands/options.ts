@@ -60,6 +60,11 @@ export function useColor(o: OutputOptions): boolean {
   return o.color !== false && !!process.stdout.isTTY && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
 }
 
+/** The terminal's width for the table views: 80 when a terminal does not say; none when piped (full lines). */
+export function terminalWidth(): number | undefined {
+  return process.stdout.isTTY ? process.stdout.columns || 80 : undefined;
+}
+
 /** Render a report in the chosen format; the table renderer (chalk, cli-table3) loads only when used. */
 export async function render(report: Report, o: OutputOptions, ctx: RenderContext = {}): Promise<string> {
   switch (outputFormat(o)) {
@@ -67,7 +72,7 @@ export async function render(report: Report, o: OutputOptions, ctx: RenderContex
     case 'markdown': return renderMarkdown(report);
     case 'prometheus': return (await import('../render/prometheus.js')).renderPrometheus(report, { durationMs: ctx.durationMs ?? performance.now() });
     case 'nagios': return (await import('../render/nagios.js')).renderNagios(report, { playbook: ctx.playbook });
-    default: return (await import('../render/table.js')).renderTable(report, { color: useColor(o) });
+    default: return (await import('../render/table.js')).renderTable(report, { color: useColor(o), width: terminalWidth() });
   }
 }
 

@@ -4,7 +4,7 @@ import { diagnose } from '../engine/runner.js';
 import { showInternalError } from './run-options.js';
 import { playbookFor } from './playbooks.js';
 import { PROBES } from '../../probes/index.js';
-import { useColor, outputFormat, render, checkTextfileDir, writeTextfile, type OutputOptions } from './options.js';
+import { useColor, outputFormat, render, checkTextfileDir, writeTextfile, terminalWidth, type OutputOptions } from './options.js';
 import { exportSelection } from '../render/risk.js';
 import { VERSION } from '../version.js';
 import type { Report } from '../engine/report.js';
@@ -50,7 +50,10 @@ export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs }):
     process.stdout.write(await render(exported('warning', 'critical', 'unknown'), o, { playbook }));
   } else if (outputFormat(o) === 'table') {
     const { renderTop } = await import('../render/top.js');
-    process.stdout.write(renderTop(report, { color: useColor(o), limit, risk: playbook.weights.risk }));
+    process.stdout.write(renderTop(report, {
+      color: useColor(o), limit, risk: playbook.weights.risk, width: terminalWidth(),
+      notProbed: PROBES.map((p) => p.meta.id).filter((id) => !TOP_PROBES.has(id)),
+    }));
   } else {
     // JSON and markdown show what the table shows: the riskiest `limit`, riskiest first
     process.stdout.write(await render(exported(), o));

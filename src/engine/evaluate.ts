@@ -1,6 +1,12 @@
-import type { Condition, FindingRule, Playbook, SeverityLevel } from './playbook-schema.js';
+import { nextStepOf, type Condition, type FindingRule, type Playbook, type SeverityLevel } from './playbook-schema.js';
 import type { Metrics } from './probe.js';
 import { formatValue } from './format.js';
+
+/** A command is what a shell runs; advice is prose. */
+export interface NextStep {
+  kind: 'command' | 'advice';
+  text: string;
+}
 
 export interface Finding {
   id: string;
@@ -9,7 +15,7 @@ export interface Finding {
   summary: string;
   evidence: Record<string, unknown>;
   likelyCauses: string[];
-  nextSteps: string[];
+  nextSteps: NextStep[];
   seed: string;
 }
 
@@ -85,7 +91,10 @@ function raise(rule: FindingRule, level: FindingRule['levels'][number], facts: F
     evidence,
     likelyCauses: rule.likelyCauses.map((c) => fill(c, facts)).filter((c): c is string => c !== undefined),
     // a next step whose placeholders cannot be filled would be a broken command: leave it out
-    nextSteps: rule.nextSteps.map((s) => fill(s, facts)).filter((s): s is string => s !== undefined),
+    nextSteps: rule.nextSteps.map(nextStepOf).flatMap(({ kind, text }) => {
+      const filled = fill(text, facts);
+      return filled === undefined ? [] : [{ kind, text: filled }];
+    }),
     seed: rule.seed,
   };
 }

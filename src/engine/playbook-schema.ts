@@ -37,6 +37,23 @@ export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
 
 export const Severity = z.enum(['info', 'warning', 'critical']);
 
+/**
+ * A next step says what it is: `command: "…"` is what a shell runs (the views put it in a code
+ * block), `advice: …` is prose. A bare string is advice: prose shown as prose is never run by a paste.
+ */
+export const NextStepRuleSchema = z.union([
+  z.string().min(1),
+  z.object({ command: z.string().min(1) }).strict(),
+  z.object({ advice: z.string().min(1) }).strict(),
+]);
+export type NextStepRule = z.infer<typeof NextStepRuleSchema>;
+
+/** A playbook's next step as the report carries it, placeholders not yet filled. */
+export function nextStepOf(s: NextStepRule): { kind: 'command' | 'advice'; text: string } {
+  if (typeof s === 'string') return { kind: 'advice', text: s };
+  return 'command' in s ? { kind: 'command', text: s.command } : { kind: 'advice', text: s.advice };
+}
+
 export const FindingRuleSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'a kebab-case finding id'),
   title: z.string().min(1),
@@ -56,7 +73,7 @@ export const FindingRuleSchema = z.object({
   /** metric keys (a prefix like fd.byType takes the family) or evidence keys to show */
   evidence: z.array(z.string()).default([]),
   likelyCauses: z.array(z.string()).min(1),
-  nextSteps: z.array(z.string()).min(1),
+  nextSteps: z.array(NextStepRuleSchema).min(1),
   seed: z.string().min(1),
 }).strict();
 

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-/** The report: the JSON contract of --json, snapshots and capture bundles (schemaVersion 1). */
+/**
+ * The report: the JSON contract of --json, snapshots and capture bundles (schemaVersion 2: next
+ * steps became { kind, text }; src/bundle/snapshot.ts reads version 1 files too).
+ */
 import { SCHEMA_VERSION } from './schema-version.js';
 export { SCHEMA_VERSION };
 
@@ -15,7 +18,8 @@ export const FindingSchema = z.object({
   summary: z.string(),
   evidence: z.record(z.string(), z.unknown()),
   likelyCauses: z.array(z.string()),
-  nextSteps: z.array(z.string()),
+  /** a command is what a shell runs (shown in a code block), advice is prose */
+  nextSteps: z.array(z.object({ kind: z.enum(['command', 'advice']), text: z.string() })),
   seed: z.string(),
 });
 

@@ -1,2 +1,2 @@
 /** Kept apart from the zod schema so the hot path does not load zod. */
-export const SCHEMA_VERSION = 1 as const;
+export const SCHEMA_VERSION = 2 as const;

@@ -5,6 +5,8 @@ import type { TargetReport } from '../engine/report.js';
 import { formatDuration } from '../engine/format.js';
 import { trendLines } from './live.js';
 import { keyNumbersFirst } from './evidence.js';
+import { nextStepsMarkdown, prose, span } from './markdown.js';
+import { fitText } from './fit.js';
 
 /** A metric's value as text, by the unit its probe declares. */
 export type MetricFormatter = (key: string, v: unknown) => string;
@@ -22,7 +24,7 @@ function shownChanges(t: DiffTarget): MetricChange[] {
   return keyNumbersFirst([...moved.keys()]).map((k) => moved.get(k)!);
 }
 
-export async function renderDiffTable(d: DiffReport, fmt: MetricFormatter, color: boolean): Promise<string> {
+export async function renderDiffTable(d: DiffReport, fmt: MetricFormatter, color: boolean, width?: number): Promise<string> {
   const { Chalk } = await import('chalk');
   const c = new Chalk({ level: color ? 1 : 0 });
   const badge = (s: DiffReport['status']) =>
@@ -36,7 +38,7 @@ export async function renderDiffTable(d: DiffReport, fmt: MetricFormatter, color
     for (const f of t.findings) {
       const sev = f.severity === 'critical' ? c.red.bold('✖ CRITICAL') : c.yellow.bold('▲ WARNING');
       out.push('', `${sev} ${c.bold(f.id)} ${f.title}`, `    ${f.summary}`);
-      if (f.nextSteps.length) out.push(c.dim('    next'), ...f.nextSteps.map((s) => `      → ${s}`));
+      if (f.nextSteps.length) out.push(c.dim('    next'), ...f.nextSteps.map((s) => (s.kind === 'command' ? `      ${c.green('$')} ${s.text}` : `      → ${s.text}`)));
       out.push(c.dim(`    from ${f.seed}`));
     }
     const trends = trendLines({ trends: t.trends } as TargetReport);
@@ -46,32 +48,38 @@ export async function renderDiffTable(d: DiffReport, fmt: MetricFormatter, color
     if (!rows.length) out.push('  nothing changed');
     else {
       const cells = rows.map((r) => [r.metric, fmt(r.metric, r.from), fmt(r.metric, r.to), signed(fmt(r.metric, Math.abs(r.change)), r.change), `${signed(fmt(r.metric, Math.abs(r.perHour)), r.perHour)}/h`]);
-      const head = ['metric', 'before', 'after', 'change', 'per hour'];
-      const w = head.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]?.length ?? 0)));
-      const line = (row: string[]) => '  ' + row.map((x, i) => (i === 0 ? x.padEnd(w[i] ?? 0) : x.padStart(w[i] ?? 0))).join('  ');
-      out.push(c.dim(line(head)), ...cells.map(line));
+      const { default: Table } = await import('cli-table3');
+      const table = new Table({
+        head: ['metric', 'before', 'after', 'change', 'per hour'],
+        colAligns: ['left', 'right', 'right', 'right', 'right'],
+        style: { head: color ? ['dim'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
+        chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '  ', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
+      });
+      table.push(...cells);
+      out.push(table.toString());
     }
   }
   out.push('', c.dim(d.method));
-  return out.join('\n') + '\n';
+  return fitText(out, width).join('\n') + '\n';
 }
 
+/** Markdown that pastes into GitHub, GitLab and Jira alike (as renderMarkdown: no HTML, no tables). */
 export function renderDiffMarkdown(d: DiffReport, fmt: MetricFormatter): string {
-  const esc = (s: string) => s.replace(/[\\`*_[\]<>|#]/g, (ch) => `\\${ch}`).replace(/\n/g, ' ');
+  const esc = prose;
   const out: string[] = [`## proctriage diff: ${ICON[d.status]} ${d.status.toUpperCase()}`, ''];
   out.push(`${esc(d.from.file)} (${d.from.capturedAt}) → ${esc(d.to.file)} (${d.to.capturedAt}): ${formatDuration(d.elapsedSeconds)} apart, host \`${d.host.hostname.replace(/`/g, "'")}\`.`);
   for (const t of d.targets) {
     out.push('', `### ${ICON[t.status]} pid ${t.pid} \`${t.comm.replace(/`/g, "'")}\`: ${t.status.toUpperCase()}`, '');
     for (const f of t.findings) {
       out.push(`#### ${ICON[f.severity]} \`${f.id}\` ${esc(f.title)} (${f.severity})`, '', esc(f.summary), '');
-      if (f.nextSteps.length) out.push('```sh', ...f.nextSteps.map((s) => s.replace(/```/g, "'''")), '```', '');
+      if (f.nextSteps.length) out.push(...nextStepsMarkdown(f.nextSteps));
       out.push(`_Source: ${esc(f.seed)}_`, '');
     }
     const rows = shownChanges(t);
     if (rows.length) {
-      out.push('| metric | before | after | change | per hour |', '|---|---:|---:|---:|---:|');
+      out.push('**Changes**', '');
       for (const r of rows) {
-        out.push(`| \`${r.metric}\` | ${esc(fmt(r.metric, r.from))} | ${esc(fmt(r.metric, r.to))} | ${esc(signed(fmt(r.metric, Math.abs(r.change)), r.change))} | ${esc(signed(fmt(r.metric, Math.abs(r.perHour)), r.perHour))}/h |`);
+        out.push(`- ${span(r.metric)}: ${esc(fmt(r.metric, r.from))} → ${esc(fmt(r.metric, r.to))} (${esc(signed(fmt(r.metric, Math.abs(r.change)), r.change))}, ${esc(signed(fmt(r.metric, Math.abs(r.perHour)), r.perHour))}/h)`);
       }
     } else out.push('Nothing changed.');
   }

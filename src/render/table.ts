@@ -5,10 +5,11 @@ import { formatDuration } from '../engine/format.js';
 import { formatMetric } from './units.js';
 import { evidenceText, keyMetrics } from './evidence.js';
 import { trendLines } from './live.js';
+import { cut, fitText, visible } from './fit.js';
 
 export interface TableOptions {
   color: boolean;
-  /** terminal width for wrapping long lines */
+  /** the terminal's width: lines wrap at word boundaries to fit it; undefined (piped) keeps full lines */
   width?: number;
 }
 
@@ -17,12 +18,37 @@ export function renderTable(report: Report, opts: TableOptions): string {
   const c = new Chalk({ level: opts.color ? 1 : 0 });
   const out: string[] = [];
   if (!report.redacted) out.push(c.yellow.bold('! redaction is OFF: this output may contain secrets; do not paste it into a ticket'), '');
+  const several = report.targets.length > 1;
+  // with several targets the verdicts come first, worst first, one line each
+  if (several) out.push(c.bold('summary'), ...worstFirst(report.targets).map((t) => `  ${headline(t, c)}`), '');
   report.targets.forEach((t, i) => {
     if (i) out.push('');
-    out.push(...target(t, c));
+    out.push(...target(t, c, opts.width));
   });
-  if (report.targets.length > 1) out.push('', `${badge(report.status, c)} overall: ${report.targets.length} targets`);
-  return out.join('\n') + '\n';
+  // a long report scrolls its verdict off screen: the last line repeats it
+  out.push('', several ? `${badge(report.status, c)} overall: ${report.targets.length} targets, ${countsText(report.targets)}` : headline(report.targets[0]!, c));
+  return fitText(out, opts.width).join('\n') + '\n';
+}
+
+const RANK = { critical: 3, warning: 2, unknown: 1, ok: 0 } as const;
+
+function worstFirst(ts: TargetReport[]): TargetReport[] {
+  return ts.map((t, i) => ({ t, i })).sort((a, b) => RANK[b.t.status] - RANK[a.t.status] || a.i - b.i).map((x) => x.t);
+}
+
+function countsText(ts: TargetReport[]): string {
+  return (['critical', 'warning', 'unknown', 'ok'] as const).map((s) => [s, ts.filter((t) => t.status === s).length] as const).filter(([, n]) => n).map(([s, n]) => `${n} ${s}`).join(', ');
+}
+
+/** One line: the target's verdict. */
+function headline(t: TargetReport, c: ChalkInstance): string {
+  if (t.error) return `${badge('unknown', c)} pid ${t.pid}: ${t.error.message}`;
+  return `${badge(t.status, c)} ${c.bold(`pid ${t.pid}`)} ${t.comm}: ${verdictText(t)}`;
+}
+
+function verdictText(t: TargetReport): string {
+  const counts = ['critical', 'warning'].map((s) => [s, t.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n);
+  return counts.length ? counts.map(([s, n]) => `${n} ${s}`).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
 }
 
 function badge(s: Status, c: ChalkInstance): string {
@@ -35,13 +61,12 @@ function badge(s: Status, c: ChalkInstance): string {
   }
 }
 
-function target(t: TargetReport, c: ChalkInstance): string[] {
+function target(t: TargetReport, c: ChalkInstance, width: number | undefined): string[] {
   if (t.error) return [`${badge('unknown', c)} ${t.error.message}${t.error.hint ? c.dim(` (${t.error.hint})`) : ''}`];
   const lines: string[] = [];
-  const counts = ['critical', 'warning'].map((s) => [s, t.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n);
-  const verdict = counts.length ? counts.map(([s, n]) => `${n} ${s}`).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
-  lines.push(`${badge(t.status, c)} ${c.bold(`pid ${t.pid}`)} ${t.comm} · ${t.runtime} · up ${formatDuration(t.uptimeSeconds)} · ${verdict}`);
-  if (t.cmdline) lines.push(c.dim(`  ${truncate(t.cmdline, 160)}`));
+  lines.push(`${badge(t.status, c)} ${c.bold(`pid ${t.pid}`)} ${t.comm} · ${t.runtime} · up ${formatDuration(t.uptimeSeconds)} · ${verdictText(t)}`);
+  // one line whatever its length: cut to the terminal, or (piped) at a length a log line bears
+  if (t.cmdline) lines.push(c.dim(cut(`  ${t.cmdline}`, width ?? 4096)));
 
   for (const f of t.findings) {
     if (f.severity === 'info') {
@@ -60,17 +85,13 @@ function target(t: TargetReport, c: ChalkInstance): string[] {
     for (const cause of f.likelyCauses) lines.push(`      - ${cause}`);
     if (f.nextSteps.length) {
       lines.push(c.dim('    next'));
-      for (const s of f.nextSteps) lines.push(looksLikeCommand(s) ? `      ${c.green('$')} ${s}` : `      → ${s}`);
+      for (const s of f.nextSteps) lines.push(s.kind === 'command' ? `      ${c.green('$')} ${s.text}` : `      → ${s.text}`);
     }
     lines.push(c.dim(`    from ${f.seed}`));
   }
 
-  const table = new Table({ style: { head: [], border: [], 'padding-left': 0, 'padding-right': 1 }, chars: compactChars });
   const shown = keyMetrics(t.metrics);
-  for (let i = 0; i < shown.length; i += 3) {
-    table.push(shown.slice(i, i + 3).flatMap((k) => [c.dim(k), formatMetric(k, t.metrics[k])]));
-  }
-  if (shown.length) lines.push('', c.bold('key numbers'), table.toString());
+  if (shown.length) lines.push('', c.bold('key numbers'), keyGrid(shown, t, c, width));
   const trends = trendLines(t);
   if (trends.length) lines.push('', c.bold('growth'), ...trends.map((l) => `  ${l}`));
 
@@ -93,13 +114,20 @@ function target(t: TargetReport, c: ChalkInstance): string[] {
   return lines;
 }
 
-function looksLikeCommand(s: string): boolean {
-  return /^(ls|ss|ps|cat|grep|curl|dmesg|journalctl|top|perf|prlimit|truncate|df|tr|proctriage|find|kill)\b/.test(s);
+/** The key numbers, three name/value pairs a row, fewer when three do not fit the width. */
+function keyGrid(shown: string[], t: TargetReport, c: ChalkInstance, width: number | undefined): string {
+  let text = '';
+  for (const perRow of [3, 2, 1]) {
+    const table = new Table({ style: { head: [], border: [], 'padding-left': 0, 'padding-right': 1 }, chars: compactChars });
+    for (let i = 0; i < shown.length; i += perRow) {
+      table.push(shown.slice(i, i + perRow).flatMap((k) => [c.dim(k), formatMetric(k, t.metrics[k])]));
+    }
+    text = table.toString();
+    if (width === undefined || text.split('\n').every((l) => visible(l) <= width)) break;
+  }
+  return text;
 }
 
-function truncate(s: string, n: number): string {
-  return s.length > n ? s.slice(0, n - 1) + '…' : s;
-}
 
 const compactChars = {
   top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',

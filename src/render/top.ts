@@ -4,25 +4,64 @@ import type { Report, TargetReport } from '../engine/report.js';
 import { byRisk } from './risk.js';
 import type { Weights } from '../engine/playbook-schema.js';
 import { formatMetric } from './units.js';
+import { formatDuration } from '../engine/format.js';
+import { fitText, visible } from './fit.js';
+
+export interface TopOptions {
+  color: boolean;
+  limit: number;
+  risk: Weights['risk'];
+  /** the terminal's width: columns are left out, least telling first, until the table fits */
+  width?: number;
+  /** the probes top did not run (it reads /proc only) */
+  notProbed?: string[];
+}
+
+interface Column { head: string; cell: (t: TargetReport) => string | number }
 
 /** `proctriage top`: one row per process, riskiest first. */
-export function renderTop(report: Report, opts: { color: boolean; limit: number; risk: Weights['risk'] }): string {
+export function renderTop(report: Report, opts: TopOptions): string {
   const c = new Chalk({ level: opts.color ? 1 : 0 });
   const rows = byRisk(report, opts.risk).slice(0, opts.limit);
-  const table = new Table({
-    head: ['pid', 'command', 'status', 'top finding', 'fds', 'fd use', 'CLOSE_WAIT', 'memory', 'mem vs limit', 'threads'],
-    style: { head: opts.color ? ['bold'] : [], border: opts.color ? ['grey'] : [] },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
   const paint = (s: string) => (s === 'critical' ? c.red.bold(s) : s === 'warning' ? c.yellow(s) : s === 'unknown' ? c.magenta(s) : c.green(s));
-  const cell = (t: TargetReport, k: string) => (k in t.metrics ? formatMetric(k, t.metrics[k]) : '-');
-  for (const t of rows) {
-    const top = t.findings.find((f) => f.severity !== 'info');
-    table.push([
-      t.pid, t.comm.slice(0, 24), paint(t.status), top ? `${top.id}` : '', cell(t, 'fd.open'), cell(t, 'fd.utilization'),
-      cell(t, 'sockets.tcp.closeWait'), cell(t, 'memory.rss'), cell(t, 'cgroup.memory.utilization'), cell(t, 'threads'),
-    ]);
+  const metric = (k: string) => (t: TargetReport) => (k in t.metrics ? formatMetric(k, t.metrics[k]) : '-');
+  const columns: Column[] = [
+    { head: 'pid', cell: (t) => t.pid },
+    { head: 'command', cell: (t) => t.comm.slice(0, 16) },
+    { head: 'status', cell: (t) => paint(t.status) },
+    { head: 'up', cell: (t) => formatDuration(t.uptimeSeconds) },
+    { head: 'runtime', cell: (t) => t.runtime },
+    { head: 'finding', cell: (t) => t.findings.find((f) => f.severity !== 'info')?.id ?? '' },
+    { head: 'fds', cell: metric('fd.open') },
+    { head: 'fd%', cell: metric('fd.utilization') },
+    { head: 'CLOSE_WAIT', cell: metric('sockets.tcp.closeWait') },
+    { head: 'rss', cell: metric('memory.rss') },
+    { head: 'mem%', cell: metric('cgroup.memory.utilization') },
+    { head: 'threads', cell: metric('threads') },
+  ];
+  // on a narrow terminal these go first: what the other columns already tell, or --json has
+  const dropOrder = ['threads', 'fds', 'rss', 'CLOSE_WAIT', 'runtime', 'mem%', 'up'];
+  const hidden: string[] = [];
+  let text = grid(columns, rows, opts.color);
+  while (opts.width !== undefined && !fits(text, opts.width) && hidden.length < dropOrder.length) {
+    hidden.push(dropOrder[hidden.length]!);
+    text = grid(columns.filter((col) => !hidden.includes(col.head)), rows, opts.color);
   }
   const counts = (['critical', 'warning', 'unknown'] as const).map((s) => `${report.targets.filter((t) => t.status === s).length} ${s}`);
-  return `${table.toString()}\n${report.targets.length} processes: ${counts.join(', ')}; showing the ${rows.length} riskiest (run proctriage <pid> for a diagnosis)\n`;
+  const lines = [text, `${report.targets.length} processes: ${counts.join(', ')}; showing the ${rows.length} riskiest (run proctriage <pid> for a diagnosis)`];
+  if (opts.notProbed?.length) lines.push(c.dim(`not probed: ${opts.notProbed.join(', ')} (top reads /proc only: no CPU window, no Node or Go runtime); proctriage <pid> runs them`));
+  if (hidden.length) lines.push(c.dim(`left out to fit the terminal: ${hidden.join(', ')} (--json has every number)`));
+  return fitText(lines, opts.width).join('\n') + '\n';
 }
+
+function grid(columns: Column[], rows: TargetReport[], color: boolean): string {
+  const table = new Table({
+    head: columns.map((col) => col.head),
+    style: { head: color ? ['bold'] : [], border: color ? ['grey'] : [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
+  for (const t of rows) table.push(columns.map((col) => col.cell(t)));
+  return table.toString();
+}
+
+const fits = (text: string, width: number) => text.split('\n').every((l) => visible(l) <= width);

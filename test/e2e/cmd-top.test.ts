@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, runCli, runJson, startNodeTarget, startService, startTarget, TARGETS, type CliResult, type Target } from '../helpers/processes.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, REPO, cleanup, runCli, which, runJson, startNodeTarget, startService, startTarget, TARGETS, type CliResult, type Target } from '../helpers/processes.js';
 import { startChild, type Child } from '../helpers/time.js';
 import { ProcFs, type ScanAlongside } from '../../src/procfs/procfs.js';
 
@@ -87,6 +88,28 @@ describe('top ranks real processes by risk', () => {
     assert.equal(rows.length, 2, res.stdout);
     assert.equal(rows[0]!.status, 'critical');
     assert.match(res.stdout, /showing the 2 riskiest/);
+  });
+
+  test('table: uptime and runtime columns, and a line saying what top did not probe', async () => {
+    const res = await runCli(['top', '--limit', '100000']);
+    noCrash(res);
+    const head = res.stdout.split('\n').find((l) => /^│ pid /.test(l))!;
+    assert.deepEqual(head.split('│').map((h) => h.trim()).filter(Boolean),
+      ['pid', 'command', 'status', 'up', 'runtime', 'finding', 'fds', 'fd%', 'CLOSE_WAIT', 'rss', 'mem%', 'threads']);
+    // our idle Node target: its runtime is named and its uptime is a duration
+    const row = res.stdout.split('\n').find((l) => l.startsWith(`│ ${idle[0]!.pid} `))!;
+    const cells = row.split('│').map((x) => x.trim());
+    assert.match(cells[4]!, /^\d+(s|m \d+s)$|^\d+m$/, row);
+    assert.equal(cells[5], 'node', row);
+    assert.match(res.stdout, /^not probed: cpu, go, node \(top reads \/proc only: no CPU window, no Node or Go runtime\)/m);
+  });
+
+  test('on an 80-column terminal the table fits: columns are left out, and the output says which', { skip: which('script') ? undefined : 'script (util-linux) is not installed' }, () => {
+    const r = spawnSync('script', ['-qec', `stty cols 80 rows 24; exec "${process.execPath}" "${CLI}" top --limit 5`, '/dev/null'], { cwd: REPO, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    const lines = r.stdout.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').split('\n');
+    assert.deepEqual(lines.filter((l) => [...l].length > 80), [], r.stdout);
+    assert.ok(lines.some((l) => /^│ pid +│ command +│ status +│/.test(l)), r.stdout);
+    assert.ok(lines.some((l) => l.startsWith('left out to fit the terminal: threads')), r.stdout);
   });
 
   test('--json: riskiest first, our fd-exhausted process above our idle ones', async () => {

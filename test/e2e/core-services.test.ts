@@ -36,7 +36,7 @@ describe('close-wait service', () => {
     assert.equal(closeWait.info.count, 150);
     assert.deepEqual(f.evidence['sockets.peers.closeWait'][0], { endpoint: closeWait.info.peer, count: 150 });
     assert.match(f.summary, new RegExp(`most to ${String(closeWait.info.peer).replace(/\./g, '\\.')} \\(150\\)`));
-    assert.ok(f.nextSteps.some((s: string) => s.includes(`dst ${closeWait.info.peer}`)), 'a next step filters on the peer');
+    assert.ok(f.nextSteps.some((s: { text: string }) => s.text.includes(`dst ${closeWait.info.peer}`)), 'a next step filters on the peer');
     assert.equal(f.seed.startsWith('seed 000 case 1'), true);
     // nothing else is wrong with it
     assert.deepEqual(problems(t).map((x: any) => x.id), ['close-wait-leak']);
@@ -68,14 +68,40 @@ describe('close-wait service', () => {
     assert.match(res.stdout, /^## proctriage: .* CRITICAL/m);
     assert.match(res.stdout, /`close-wait-leak`/);
     assert.ok(res.stdout.includes(String(closeWait.info.peer)));
-    assert.match(res.stdout, /```sh\n/);
+    // commands in code blocks, one each; advice as prose outside them; no HTML, no tables
+    const { report } = await runJson([String(closeWait.pid)]);
+    const steps: { kind: string; text: string }[] = finding(report.targets[0], 'close-wait-leak').nextSteps;
+    assert.ok(steps.some((s) => s.kind === 'command') && steps.some((s) => s.kind === 'advice'), JSON.stringify(steps));
+    const blocks = [...res.stdout.matchAll(/^```sh\n([\s\S]*?)\n```$/gm)].map((m) => m[1]!);
+    for (const s of steps.filter((x) => x.kind === 'command')) assert.ok(blocks.includes(s.text), `"${s.text}" is a code block of its own`);
+    for (const s of steps.filter((x) => x.kind === 'advice')) {
+      assert.ok(!blocks.some((b) => b.includes(s.text.slice(0, 30))), `advice "${s.text}" is not in a code block`);
+      assert.ok(res.stdout.split('\n').some((l) => l.startsWith(s.text.slice(0, 20))), `advice "${s.text}" is a paragraph`);
+    }
+    for (const b of blocks) assert.equal(b.split('\n').length, 1, `one command a block: ${b}`);
+    assert.doesNotMatch(res.stdout, /<details>|<summary>|^\|/m);
+    assert.doesNotMatch(res.stdout, /\\[\\/`*_[\]<>|#]/, 'no backslash escapes: paths are code spans');
+    assert.match(res.stdout, /^\*\*Decision path\*\*$/m);
+  });
+
+  test('--json: each next step says whether it is a command or advice', async () => {
+    const { report } = await runJson([String(closeWait.pid)]);
+    for (const f of report.targets[0].findings) {
+      for (const s of f.nextSteps) {
+        assert.deepEqual(Object.keys(s).sort(), ['kind', 'text'], JSON.stringify(s));
+        assert.ok(s.kind === 'command' || s.kind === 'advice');
+      }
+    }
+    const steps = finding(report.targets[0], 'close-wait-leak').nextSteps;
+    assert.equal(steps.find((s: { text: string }) => s.text.startsWith('ss -tn state close-wait dst')).kind, 'command');
+    assert.equal(steps.find((s: { text: string }) => s.text.startsWith('Find the code')).kind, 'advice');
   });
 
   test('--format json equals --json in shape', async () => {
     const res = await runCli([String(closeWait.pid), '--format', 'json']);
     assert.equal(res.code, 2);
     const r = JSON.parse(res.stdout);
-    assert.equal(r.schemaVersion, 1);
+    assert.equal(r.schemaVersion, 2);
     assert.equal(r.exitCode, 2);
     assert.equal(r.targets[0].metrics['sockets.tcp.closeWait'], 150);
   });
@@ -124,7 +150,7 @@ describe('deleted-log service', () => {
     // the same fd, as ls shows it
     const ls = sh(`ls -l /proc/${deletedLog.pid}/fd | grep '(deleted)'`);
     assert.ok(ls.includes(` ${held.fd} -> ${deletedLog.info.path} (deleted)`), ls);
-    assert.ok(f.nextSteps.some((s: string) => s.includes(`/proc/${deletedLog.pid}/fd/${held.fd}`)));
+    assert.ok(f.nextSteps.some((s: { text: string }) => s.text.includes(`/proc/${deletedLog.pid}/fd/${held.fd}`)));
     assert.deepEqual(problems(t).map((x: any) => x.id), ['deleted-files-held']);
     assert.equal(t.metrics['fd.open'], lsFdCount(deletedLog.pid));
   });

@@ -46,7 +46,7 @@ test('--pprof URL: goroutine-explosion names main.pollUpstream × 12 000 (json)'
   assert.equal(top.count, 12_000);
   assert.deepEqual(top.frames, ['main.pollUpstream']);
   assert.equal(top.state, 'chan receive');
-  assert.ok(f.nextSteps.some((s: string) => s.includes(`${pprof}/debug/pprof/goroutine?debug=2`)), 'next steps use the real endpoint');
+  assert.ok(f.nextSteps.some((s: { text: string }) => s.text.includes(`${pprof}/debug/pprof/goroutine?debug=2`)), 'next steps use the real endpoint');
   assert.equal(t.evidence['go.pprofUrl'], pprof);
   // heap and GC figures, GOGC / GOMAXPROCS from the environment, no memory limit in force
   assert.ok(t.metrics['go.heap.alloc'] > 0 && t.metrics['go.heap.sys'] >= t.metrics['go.heap.alloc']);

@@ -36,7 +36,7 @@ for (const node of nodeBinaries()) {
         assert.ok(leak, `handle-leak not raised: ${target.findings.map((f: { id: string }) => f.id)}`);
         assert.deepEqual(leak.evidence['node.handles.top'][0], { type: 'Timeout', count: 1200 });
         assert.match(leak.summary, /Timeout \(1,200\)/);
-        assert.ok(leak.nextSteps.some((s: string) => s.includes(`--inspect ${t.port} `)), 'next steps carry the inspector port, unformatted');
+        assert.ok(leak.nextSteps.some((s: { text: string }) => s.text.includes(`--inspect ${t.port} `)), 'next steps carry the inspector port, unformatted');
 
         // heap: what the target reports about itself, within tolerance (it allocates a little meanwhile)
         const lo = Math.min(before.heapUsed as number, afterward.heapUsed as number) * 0.75;

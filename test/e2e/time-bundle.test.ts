@@ -54,7 +54,7 @@ describe('snapshot and diff', () => {
 
   test('a snapshot is the full, schema-versioned, redacted report with a timestamp', () => {
     const r = JSON.parse(readFileSync(a, 'utf8'));
-    assert.equal(r.schemaVersion, 1);
+    assert.equal(r.schemaVersion, 2);
     assert.equal(r.redacted, true);
     assert.ok(Number.isFinite(Date.parse(r.capturedAt)));
     assert.equal(r.targets[0].pid, pid);
@@ -101,9 +101,22 @@ describe('snapshot and diff', () => {
     assert.deepEqual(rest, [...rest].sort(), rows.join(' '));
     assert.equal(md.code, 2);
     assert.match(md.stdout, /^## proctriage diff: .* CRITICAL/m);
-    assert.match(md.stdout, /^\| `fd\.open` \|/m);
+    assert.match(md.stdout, /^- `fd\.open`: \d+ → \d+ \(\+\d+, \+[\d,]+\/h\)$/m);
+    assert.doesNotMatch(md.stdout, /^\||<details>/m, 'no tables, no HTML');
     assert.equal(reversed.code, 2);
     assert.equal(JSON.parse(reversed.stdout).from.file, a, 'compared in time order');
+  });
+
+  test('a version-1 snapshot (next steps as bare strings) is still read: diff and analyze take it', async () => {
+    const v1 = JSON.parse(readFileSync(a, 'utf8'));
+    v1.schemaVersion = 1;
+    for (const t of v1.targets) for (const f of t.findings) f.nextSteps = f.nextSteps.map((s: { text: string }) => s.text);
+    const old = join(tmp, 'v1.json');
+    writeFileSync(old, JSON.stringify(v1));
+    const res = await runCli(['diff', old, b, '--json']);
+    assert.ok(res.code !== null && res.code <= 2, res.stderr);
+    assert.equal(JSON.parse(res.stdout).schemaVersion, 2);
+    assert.equal(res.stderr, '');
   });
 
   test('corrupt, truncated, foreign, future and mismatched snapshots fail cleanly with exit 3', async () => {

@@ -124,7 +124,7 @@ const PB = playbook({
       summary: '{fd.open} of {fd.limit} ({fd.utilization:pct})',
       evidence: ['fd.open', 'fd.byType', 'sockets.peers.closeWait', 'not.there'],
       likelyCauses: ['leak of {fd.topType}', 'low limit'],
-      nextSteps: ['ls /proc/{pid}/fd', 'ss dst {sockets.peers.closeWait.0.endpoint}', 'prlimit --nofile={fd.limitHard:raw}'],
+      nextSteps: [{ command: 'ls /proc/{pid}/fd' }, { advice: 'ss dst {sockets.peers.closeWait.0.endpoint}' }, 'prlimit --nofile={fd.limitHard:raw}'],
     }),
     rule({ id: 'recent', step: 'fds', requires: ['up'], levels: [{ severity: 'info', when: { metric: 'up', op: '<', value: 100 } }] }),
     rule({ id: 'goroutines', step: 'go', requires: ['go.goroutines'], levels: [{ severity: 'warning', when: { metric: 'go.goroutines', op: '>=', value: 10000 } }] }),
@@ -157,7 +157,8 @@ describe('evaluate', () => {
     });
     // a cause or next step that cannot be filled is dropped, the rest kept in order
     assert.deepEqual(f!.likelyCauses, ['low limit']);
-    assert.deepEqual(f!.nextSteps, ['ls /proc/4242/fd', 'ss dst 10.0.0.9:443']);
+    // each keeps its kind; a bare string is advice
+    assert.deepEqual(f!.nextSteps, [{ kind: 'command', text: 'ls /proc/4242/fd' }, { kind: 'advice', text: 'ss dst 10.0.0.9:443' }]);
     assert.equal(f!.seed, 'seed 000 case 1');
     assert.equal(f!.title, 'T');
   });

@@ -231,17 +231,17 @@ describe('v2-container: a leaking Node.js service in a container (cgroup v2, lim
   test('finding texts are filled from the facts; next steps name the leaking peer', () => {
     const cw = finding(t, 'close-wait-leak');
     assert.equal(cw.summary, '120 sockets in CLOSE_WAIT, most to 10.20.0.15:8443 (90): the peer hung up but this process never closed its side');
-    assert.ok(cw.nextSteps.includes('ss -tn state close-wait dst 10.20.0.15:8443 | head'), cw.nextSteps.join('\n'));
+    assert.deepEqual(cw.nextSteps.find((s) => s.text.startsWith('ss -tn state close-wait dst')), { kind: 'command', text: 'ss -tn state close-wait dst 10.20.0.15:8443 | head' });
     assert.match(cw.seed, /unclosed HTTP response bodies left thousands of CLOSE_WAIT/);
     const fd = finding(t, 'fd-exhaustion');
     assert.match(fd.summary, /^182 of 190 file descriptors in use \(96%\)/);
-    assert.ok(fd.nextSteps.some((s) => s.startsWith('prlimit --pid 4242 --nofile=4096:4096')), fd.nextSteps.join('\n'));
+    assert.ok(fd.nextSteps.some((s) => s.kind === 'command' && s.text.startsWith('prlimit --pid 4242 --nofile=4096:4096')), JSON.stringify(fd.nextSteps));
     // soft < hard here: the privileged raise (soft = hard) is left out
-    assert.ok(!fd.nextSteps.some((s) => s.includes('CAP_SYS_RESOURCE')), fd.nextSteps.join('\n'));
-    assert.ok(cw.nextSteps.some((s) => s.startsWith("ss -tnp state close-wait | grep 'pid=4242,'")), cw.nextSteps.join('\n'));
+    assert.ok(!fd.nextSteps.some((s) => s.text.includes('CAP_SYS_RESOURCE')), JSON.stringify(fd.nextSteps));
+    assert.ok(cw.nextSteps.some((s) => s.kind === 'command' && s.text.startsWith("ss -tnp state close-wait | grep 'pid=4242,'")), JSON.stringify(cw.nextSteps));
     const deleted = finding(t, 'deleted-files-held');
-    assert.ok(deleted.nextSteps.some((s) => /^df -h \/proc\/4242\/fd\/\d+ /.test(s)), deleted.nextSteps.join('\n'));
-    assert.ok(finding(t, 'cpu-throttling').nextSteps.some((s) => s.includes('/proc/4242/cgroup') && s.includes('/cpu.stat')));
+    assert.ok(deleted.nextSteps.some((s) => s.kind === 'command' && /^df -h \/proc\/4242\/fd\/\d+ /.test(s.text)), JSON.stringify(deleted.nextSteps));
+    assert.ok(finding(t, 'cpu-throttling').nextSteps.some((s) => s.text.includes('/proc/4242/cgroup') && s.text.includes('/cpu.stat')));
     assert.deepEqual(fd.evidence['fd.byType'], {
       file: 34, socket: 138, pipe: 2, eventpoll: 1, eventfd: 1, inotify: 1, timerfd: 1, signalfd: 1, device: 1, other: 2,
     });
@@ -250,7 +250,7 @@ describe('v2-container: a leaking Node.js service in a container (cgroup v2, lim
     assert.match(finding(t, 'cpu-throttling').summary, /30% of CPU periods \(quota 0\.50 cores\)/);
     for (const f of t.findings) {
       assert.doesNotMatch(f.summary, /[{}]/, `${f.id}: unfilled placeholder in "${f.summary}"`);
-      for (const s of f.nextSteps) assert.doesNotMatch(s, /\{[a-zA-Z.0-9]+(:[a-z]+)?\}/, `${f.id}: unfilled next step "${s}"`);
+      for (const s of f.nextSteps) assert.doesNotMatch(s.text, /\{[a-zA-Z.0-9]+(:[a-z]+)?\}/, `${f.id}: unfilled next step "${s.text}"`);
     }
   });
 

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { validatePlaybook, type Playbook } from '../../src/engine/playbook-schema.js';
+import { nextStepOf, validatePlaybook, type Playbook } from '../../src/engine/playbook-schema.js';
 import { builtinPlaybook } from '../../src/engine/playbook.js';
 import { evaluate } from '../../src/engine/evaluate.js';
 import { repoPath } from './paths.js';
@@ -86,7 +86,7 @@ describe('the built-in playbook', () => {
 
   test('next steps put only {pid} and numbers/endpoints into commands, never a raw path from the target', () => {
     for (const f of pb.findings) {
-      for (const s of f.nextSteps) {
+      for (const { text: s } of f.nextSteps.map(nextStepOf)) {
         for (const [, key] of s.matchAll(/\{([^}:]+)(?::[a-z]+)?\}/g)) {
           assert.ok(!/(path|example|pattern|comm|cmdline)$/.test(key!), `${f.id}: "${s}" interpolates ${key}`);
         }
