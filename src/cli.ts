@@ -66,11 +66,18 @@ async function main(args: string[]): Promise<number> {
     .description('Classified diagnosis of resource leaks in a running Linux process.\nExit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.')
     .version(VERSION)
     .enablePositionalOptions()
-    .showHelpAfterError('(run proctriage --help for usage)')
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(`proctriage: ${s.replace(/^error: /, '')}`),
+      // one line per usage error: commander's suggestion ("Did you mean …?") joins it, then where to read more
+      outputError: (s, write) => write(`proctriage: ${s.replace(/^error: /, '').trim().split(/\s*\n\s*/).join(' ')} (run proctriage --help for usage)\n`),
+    })
+    // --json is --format json: with another --format it is a contradiction, not a choice to guess
+    .hook('preAction', (_, action) => {
+      const o = action.opts<{ json?: boolean; format?: string }>();
+      if (o.json && action.getOptionValueSource('format') === 'cli' && o.format !== 'json') {
+        throw new UsageError(`--json and --format ${o.format} disagree: give one of them`);
+      }
     });
 
   // opt-in tools that pause a Node.js target: one-shot diagnosis only

@@ -7,6 +7,11 @@
  */
 const SAME_USER = 'run as the same user as the target, or as root';
 
+/** "1 file", "2 files", "1 critical" (a severity keeps its form: `count(3, 'warning')` is "3 warnings"). */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 export const MESSAGES = {
   /** a sentence already worded from entries of this catalogue (a hint composed of several) */
   'worded': (a: { text: string }) => a.text,
