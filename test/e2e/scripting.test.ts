@@ -99,6 +99,42 @@ describe('a requested artifact that was not made', () => {
   });
 });
 
+describe('an exit 3 says why on stderr', () => {
+  const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
+  const canDrop = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
+
+  test('top as nobody, with a root process it cannot read: one line naming one and why', { skip: !canDrop && 'needs root and setpriv' }, async () => {
+    const t = await startNodeTarget('idle'); // ours, as root: its fds are off limits to nobody
+    try {
+      for (const args of [['top'], ['top', '--json'], ['top', '--format', 'markdown']]) {
+        const res = await runCli(args, { prefix: NOBODY });
+        const statuses: string[] = (res.report?.targets ?? []).map((x: { status: string }) => x.status);
+        if (res.code !== 3) {
+          assert.ok(res.code === 1 || res.code === 2, res.stderr); // something worse is seen on this host
+          assert.ok(!statuses.length || statuses.some((s) => s === 'warning' || s === 'critical'));
+          continue;
+        }
+        assert.match(oneLine(res), /^proctriage: top: \d+ process(es)? could not be examined fully, e\.g\. pid \d+ \(.*\): .*access denied/);
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test('a diagnosis as nobody of a root process: the reason on stderr, in every format', { skip: !canDrop && 'needs root and setpriv' }, async () => {
+    const t = await startNodeTarget('idle');
+    try {
+      for (const format of ['table', 'json', 'markdown', 'nagios', 'prometheus']) {
+        const res = await runCli([String(t.pid), '--format', format], { prefix: NOBODY });
+        assert.equal(res.code, 3, res.stderr);
+        assert.match(oneLine(res), new RegExp(`^proctriage: pid ${t.pid}: unknown: .*access denied`));
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('usage errors are one line', () => {
   for (const args of [['--json', '--format', 'markdown', '1'], ['--format', 'bogus', '1'], ['--bogus-flag'], ['snapshot', '1'], ['top', '--limit']]) {
     test(args.join(' '), async () => {
