@@ -70,8 +70,9 @@ async function main(args: string[]): Promise<number> {
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
       // one line per usage error: commander's suggestion ("Did you mean …?") joins it, then where to read more
-      outputError: (s, write) => write(`proctriage: ${s.replace(/^error: /, '').trim().split(/\s*\n\s*/).join(' ')} (run proctriage --help for usage)\n`),
+      outputError: (s, write) => write(`proctriage: ${s.replace(/^error: /, '').replace(/\s*\(Did you mean (.*)\?\)/, ': did you mean $1?').trim().split(/\s*\n\s*/).join(' ')} (run proctriage --help for usage)\n`),
     })
+    .helpCommand('help [command]', 'show the help of a command')
     // --json is --format json: with another --format it is a contradiction, not a choice to guess
     .hook('preAction', (_, action) => {
       const o = action.opts<{ json?: boolean; format?: string }>();
@@ -140,6 +141,15 @@ async function main(args: string[]): Promise<number> {
     .description('print the decision tree').action(lazy(async () => (await import('./commands/index.js')).playbookShow));
 
   try {
+    // the default command takes PIDs, so a misspelt command would be read as one (and its options
+    // as unknown ones): a word first is a command, and commander says which one was meant
+    // (`help <command>` the same)
+    const word = args[0] === 'help' ? args[1] : args[0];
+    const known = ['help', ...program.commands.flatMap((c) => [c.name(), ...c.aliases()])];
+    if (word !== undefined && /^[a-z][a-z-]*$/i.test(word) && !known.includes(word)) {
+      program.args = [word];
+      (program as unknown as { unknownCommand(): never }).unknownCommand();
+    }
     await program.parseAsync(args, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {

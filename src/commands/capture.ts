@@ -9,7 +9,7 @@ import { parsePid, render, warnIfUnredacted } from './options.js';
 import { verdictNote } from './snapshot.js';
 import { count } from '../messages.js';
 import type { DiagnoseOptions } from './diagnose.js';
-import { FileError, InternalError, ProctriageError, UsageError } from '../errors.js';
+import { errnoText, FileError, InternalError, ProctriageError, UsageError } from '../errors.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { endpointUrl, getText } from '../transports/pprof.js';
 
@@ -59,7 +59,7 @@ async function captureInto(staging: string, pid: number, o: CaptureOptions): Pro
       },
     });
   } catch (err) {
-    throw new FileError('WRITE_FAILED', `cannot write the bundle for ${o.dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new FileError('WRITE_FAILED', `cannot write the bundle for ${o.dir}: ${errnoText(err)}`);
   }
   publishBundleDir(staging, o.dir);
   process.stdout.write(await render(report, o));

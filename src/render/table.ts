@@ -5,6 +5,7 @@ import { formatDuration } from '../engine/format.js';
 import { formatMetric } from './units.js';
 import { evidenceText, keyMetrics } from './evidence.js';
 import { trendLines } from './live.js';
+import { count } from '../messages.js';
 
 export interface TableOptions {
   color: boolean;
@@ -39,7 +40,7 @@ function target(t: TargetReport, c: ChalkInstance): string[] {
   if (t.error) return [`${badge('unknown', c)} ${t.error.message}${t.error.hint ? c.dim(` (${t.error.hint})`) : ''}`];
   const lines: string[] = [];
   const counts = ['critical', 'warning'].map((s) => [s, t.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n);
-  const verdict = counts.length ? counts.map(([s, n]) => `${n} ${s}`).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
+  const verdict = counts.length ? counts.map(([s, n]) => (s === 'warning' ? count(n, s) : `${n} ${s}`)).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
   lines.push(`${badge(t.status, c)} ${c.bold(`pid ${t.pid}`)} ${t.comm} · ${t.runtime} · up ${formatDuration(t.uptimeSeconds)} · ${verdict}`);
   if (t.cmdline) lines.push(c.dim(`  ${truncate(t.cmdline, 160)}`));
 
