@@ -16,7 +16,12 @@ export const ERRNO_WORDS: Record<string, string> = {
   EBUSY: 'busy (a mount point?)', EMFILE: 'too many open files in proctriage', ENFILE: 'too many open files on the host',
   EIO: 'input/output error', EINVAL: 'invalid argument', ESRCH: 'no such process', EAGAIN: 'temporarily unavailable',
   ENOTSUP: 'not supported', EOPNOTSUPP: 'not supported', EMLINK: 'too many links', ETXTBSY: 'file busy',
-  ENODEV: 'no such device', ENXIO: 'no such device or address', EFBIG: 'file too large',
+  ENODEV: 'no such device', ENXIO: 'no such device or address', EFBIG: 'file too large', EPIPE: 'the other end closed the connection',
+  // the network (--inspect, --pprof)
+  ECONNREFUSED: 'connection refused (nothing listens there)', ECONNRESET: 'connection reset by the peer', ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable', ENETUNREACH: 'network unreachable', EADDRNOTAVAIL: 'address not available',
+  ENOTFOUND: 'host name not found', EAI_AGAIN: 'host name lookup failed', EPROTO: 'protocol error (https to a plain http port?)',
+  HPE_INVALID_CONSTANT: 'the peer does not speak HTTP',
 };
 
 /** An errno code in words ("EACCES" → "permission denied"); an unknown code stays as it is. */
