@@ -66,3 +66,13 @@ describe('install from the packed tarball', () => {
     assert.equal(res.report.targets[0].status, 'ok');
   });
 });
+
+describe('install from the clone', () => {
+  test('npm install -g . links the built clone onto the prefix\'s PATH', async () => {
+    const prefix = join(tmp, 'linked');
+    npm(['install', '-g', '--prefer-offline', '--prefix', prefix, REPO], tmp);
+    const res = await runCli(['--version'], { bin: join(prefix, 'bin', 'proctriage') });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});
