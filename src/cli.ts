@@ -67,11 +67,19 @@ async function main(args: string[]): Promise<number> {
     .description('Classified diagnosis of resource leaks in a running Linux process.\nExit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.')
     .version(VERSION)
     .enablePositionalOptions()
-    .showHelpAfterError('(run proctriage --help for usage)')
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(`proctriage: ${s.replace(/^error: /, '')}`),
+      // one line per usage error: commander's suggestion ("Did you mean …?") joins it, then where to read more
+      outputError: (s, write) => write(`proctriage: ${s.replace(/^error: /, '').replace(/\s*\(Did you mean (.*)\?\)/, ': did you mean $1?').trim().split(/\s*\n\s*/).join(' ')} (run proctriage --help for usage)\n`),
+    })
+    .helpCommand('help [command]', 'show the help of a command')
+    // --json is --format json: with another --format it is a contradiction, not a choice to guess
+    .hook('preAction', (_, action) => {
+      const o = action.opts<{ json?: boolean; format?: string }>();
+      if (o.json && action.getOptionValueSource('format') === 'cli' && o.format !== 'json') {
+        throw new UsageError(`--json and --format ${o.format} disagree: give one of them`);
+      }
     });
 
   // opt-in tools that pause a Node.js target: one-shot diagnosis only
@@ -134,6 +142,15 @@ async function main(args: string[]): Promise<number> {
     .description('print the decision tree').action(lazy(async () => (await import('./commands/index.js')).playbookShow));
 
   try {
+    // the default command takes PIDs, so a misspelt command would be read as one (and its options
+    // as unknown ones): a word first is a command, and commander says which one was meant
+    // (`help <command>` the same)
+    const word = args[0] === 'help' ? args[1] : args[0];
+    const known = ['help', ...program.commands.flatMap((c) => [c.name(), ...c.aliases()])];
+    if (word !== undefined && /^[a-z][a-z-]*$/i.test(word) && !known.includes(word)) {
+      program.args = [word];
+      (program as unknown as { unknownCommand(): never }).unknownCommand();
+    }
     await program.parseAsync(args, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {

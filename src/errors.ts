@@ -2,7 +2,7 @@
  * The one error model. Every expected failure is a ProctriageError with a stable code;
  * only the CLI layer turns it into a one-line message and an exit code.
  */
-import { say } from './messages.js';
+import { errnoWords, ERRNO_WORDS, say } from './messages.js';
 
 export type ErrorCode =
   | 'NO_SUCH_PROCESS'
@@ -135,6 +135,14 @@ export function isSystemError(err: unknown): err is NodeJS.ErrnoException {
 }
 
 /** Map a Node fs error on a /proc path to our model; rethrow anything unexpected. */
+/** An fs or process error as words: "permission denied", never a bare "EACCES"; unknown codes keep Node's message. */
+export function errnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e?.code && ERRNO_WORDS[e.code]) return errnoWords(e.code);
+  // Node's own message ("EACCES: permission denied, open '/x'") without the code and the call
+  return (e?.message ?? String(err)).replace(/^E[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') || (e?.code ?? 'failed');
+}
+
 export function fromFsError(err: unknown, path: string, pid?: number): ProctriageError {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT' || code === 'ESRCH') {
@@ -142,5 +150,5 @@ export function fromFsError(err: unknown, path: string, pid?: number): Proctriag
   }
   if (code === 'EACCES' || code === 'EPERM') return new AccessDenied(path);
   if (err instanceof ProctriageError) return err;
-  return new ProctriageError('PARSE_ERROR', `${path}: ${(err as Error)?.message ?? String(err)}`);
+  return new ProctriageError('PARSE_ERROR', `${path}: ${errnoText(err)}`);
 }

@@ -12,7 +12,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FileError, IsDirectory, UsageError } from './errors.js';
+import { errnoText, FileError, IsDirectory, UsageError } from './errors.js';
 
 /** Generous for real use: a snapshot of a 20 000-fd process is a few MiB. */
 export const READ_LIMIT = 64 * 2 ** 20;
@@ -31,12 +31,8 @@ function kindOf(st: Stats): string {
 }
 
 function why(err: unknown, path: string, verb: string): FileError {
-  const code = errno(err);
-  const words: Record<string, string> = {
-    EACCES: 'permission denied', EPERM: 'not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left',
-    ENOENT: 'no such directory', ENOTDIR: 'a parent is not a directory', ENAMETOOLONG: 'name too long', EDQUOT: 'quota exceeded',
-  };
-  return new FileError('WRITE_FAILED', `cannot ${verb} ${path}: ${words[code] ? `${words[code]} (${code})` : code}`);
+  // a write fails on ENOENT only for want of the directory it goes into
+  return new FileError('WRITE_FAILED', `cannot ${verb} ${path}: ${errno(err) === 'ENOENT' ? 'no such directory' : errnoText(err)}`);
 }
 
 /** Refuse a destination that is not a missing name or (with overwrite) a regular file. */
@@ -143,7 +139,7 @@ export function readFileBounded(path: string, o: ReadOptions = {}): Buffer {
     if (o.keepErrno) throw err;
     if (code === 'ENOENT') throw new FileError('FILE_NOT_FOUND', `${what}${path}: no such file`);
     if (code === 'EACCES' || code === 'EPERM') throw new FileError('FILE_UNREADABLE', `${what}${path}: permission denied`);
-    throw new FileError('FILE_UNREADABLE', `cannot read ${what}${path} (${code})`);
+    throw new FileError('FILE_UNREADABLE', `cannot read ${what}${path}: ${errnoText(err)}`);
   }
   try {
     const st = fstatSync(fd);
@@ -169,7 +165,7 @@ export function readFileBounded(path: string, o: ReadOptions = {}): Buffer {
     return buf.subarray(0, n);
   } catch (err) {
     if (err instanceof FileError) throw err;
-    throw new FileError('FILE_UNREADABLE', `cannot read ${what}${path} (${errno(err)})`);
+    throw new FileError('FILE_UNREADABLE', `cannot read ${what}${path}: ${errnoText(err)}`);
   } finally {
     closeSync(fd);
   }

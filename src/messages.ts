@@ -9,6 +9,33 @@ const SAME_USER = 'run as the same user as the target, or as root';
 /** Node writes this to the target's stderr when SIGUSR1 opens its inspector: its log shows our visit. */
 const OWN_LOG = 'the target printed "Debugger listening on ws://…" to its own stderr (its logs)';
 
+/** errno codes that reach the user, in words (the raw code means nothing to most readers). */
+export const ERRNO_WORDS: Record<string, string> = {
+  ENOENT: 'no such file or directory', EISDIR: 'is a directory', ENOTDIR: 'a parent is not a directory',
+  EACCES: 'permission denied', EPERM: 'not permitted', EEXIST: 'already exists', ENOTEMPTY: 'directory not empty',
+  EROFS: 'read-only file system', ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded',
+  ENAMETOOLONG: 'name too long', ELOOP: 'too many levels of symbolic links', EXDEV: 'on another file system',
+  EBUSY: 'busy (a mount point?)', EMFILE: 'too many open files in proctriage', ENFILE: 'too many open files on the host',
+  EIO: 'input/output error', EINVAL: 'invalid argument', ESRCH: 'no such process', EAGAIN: 'temporarily unavailable',
+  ENOTSUP: 'not supported', EOPNOTSUPP: 'not supported', EMLINK: 'too many links', ETXTBSY: 'file busy',
+  ENODEV: 'no such device', ENXIO: 'no such device or address', EFBIG: 'file too large', EPIPE: 'the other end closed the connection',
+  // the network (--inspect, --pprof)
+  ECONNREFUSED: 'connection refused (nothing listens there)', ECONNRESET: 'connection reset by the peer', ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable', ENETUNREACH: 'network unreachable', EADDRNOTAVAIL: 'address not available',
+  ENOTFOUND: 'host name not found', EAI_AGAIN: 'host name lookup failed', EPROTO: 'protocol error (https to a plain http port?)',
+  HPE_INVALID_CONSTANT: 'the peer does not speak HTTP',
+};
+
+/** An errno code in words ("EACCES" → "permission denied"); an unknown code stays as it is. */
+export function errnoWords(code: string): string {
+  return ERRNO_WORDS[code] ?? code;
+}
+
+/** "1 file", "2 files", "1 critical" (a severity keeps its form: `count(3, 'warning')` is "3 warnings"). */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 export const MESSAGES = {
   /** a sentence already worded from entries of this catalogue (a hint composed of several) */
   'worded': (a: { text: string }) => a.text,
@@ -19,9 +46,9 @@ export const MESSAGES = {
 
   // ------------------------------------------------------------------ fds
   'fds.linksUnreadable': (a: { count: number; why: string }) =>
-    `${a.count} fd link(s) could not be read (${a.why}): counted as "other"; their type, path and sockets are unknown`,
+    `${count(a.count, 'fd link')} could not be read (${errnoWords(a.why)}): counted as "other"; their type, path and sockets are unknown`,
   'fds.noLimitLine': () => 'no "Max open files" line in /proc/PID/limits',
-  'fds.deletedSizesUnknown': (a: { count: number }) => `the size of ${a.count} deleted-but-open file(s) could not be read`,
+  'fds.deletedSizesUnknown': (a: { count: number }) => `the size of ${count(a.count, 'deleted-but-open file')} could not be read`,
 
   // ------------------------------------------------------------------ sockets
   'sockets.tableUnreadable': (a: { table: string; error: string }) => `/proc/PID/net/${a.table}: ${a.error}`,
@@ -100,7 +127,7 @@ export const MESSAGES = {
   'node.reportWritten': (a: { ms: number; file: string }) => `wrote the Node.js diagnostic report, redacted (the target was blocked for about ${a.ms} ms) → ${a.file}`,
   'node.reportFailed': (a: { error: string }) => `diagnostic report failed, nothing written: ${a.error}`,
   'node.closed': (a: { pid: number; address: string; others: number }) =>
-    `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}, probed it, and closed it again${a.others ? ` (this also ended ${a.others} other debugger session(s) that connected meanwhile)` : ''}; ${OWN_LOG}`,
+    `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}, probed it, and closed it again${a.others ? ` (this also ended ${count(a.others, 'other debugger session')} that connected meanwhile)` : ''}; ${OWN_LOG}`,
   'node.notConfirmedClosed': (a: { pid: number; address: string; asked: boolean }) =>
     `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}; it could NOT be confirmed closed${a.asked ? ' (the close was requested and runs when the event loop is free)' : ''}; ${OWN_LOG}`,
   'node.mayStillListen': (a: { address: string }) => `the inspector opened with SIGUSR1 may still listen on ${a.address}: any local user can run code in the process through it`,

@@ -22,7 +22,7 @@ import { basename, dirname, join, posix, relative, resolve, sep } from 'node:pat
 import { FD_SIZES } from '../procfs/procfs.js';
 import { parseCmdline, parseEnviron } from '../procfs/proc-cmdline.js';
 import { MAX_SCAN, clean, cleanDeep, redactArgv, redactLines, redactText } from '../engine/redact.js';
-import { FileError, SnapshotInvalid, UsageError } from '../errors.js';
+import { errnoText, FileError, SnapshotInvalid, UsageError } from '../errors.js';
 import { readFileBounded } from '../files.js';
 import { SCHEMA_VERSION } from '../engine/schema-version.js';
 import type { Recorded } from './procfs.js';
@@ -96,14 +96,11 @@ export function publishBundleDir(staging: string, dir: string): void {
 }
 
 function cannot(err: unknown, dir: string): FileError {
-  const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-  const words: Record<string, string> = {
-    EACCES: 'permission denied', EPERM: 'not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left',
-    // mkdir in /proc or /sys says ENOENT although the parent exists
-    ENOENT: 'this file system does not allow new directories', ENOTDIR: 'a parent is not a directory',
-    ENAMETOOLONG: 'name too long', EBUSY: 'it is a mount point', EXDEV: 'it is a mount point', EDQUOT: 'quota exceeded',
-  };
-  return new FileError('WRITE_FAILED', `cannot create the bundle directory ${dir}: ${words[code] ? `${words[code]} (${code})` : code}`);
+  const code = (err as NodeJS.ErrnoException).code;
+  // mkdir in /proc or /sys says ENOENT although the parent exists; a mount point cannot be renamed over
+  const words = code === 'ENOENT' ? 'this file system does not allow new directories'
+    : code === 'EBUSY' || code === 'EXDEV' ? 'it is a mount point' : errnoText(err);
+  return new FileError('WRITE_FAILED', `cannot create the bundle directory ${dir}: ${words}`);
 }
 
 /** mkdir -p, one level at a time: Node's recursive mkdir spins where mkdir says ENOENT (/proc). */
@@ -261,7 +258,7 @@ export async function openBundle(dir: string): Promise<{ manifest: Manifest; den
   try {
     st = lstatSync(dir);
   } catch (err) {
-    throw new SnapshotInvalid(dir, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : `cannot read it (${(err as NodeJS.ErrnoException).code})`);
+    throw new SnapshotInvalid(dir, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : `cannot read it: ${errnoText(err)}`);
   }
   if (!st.isDirectory()) throw new SnapshotInvalid(dir, 'not a directory: a capture bundle is a directory made by proctriage capture');
   const read = (path: string): Buffer => {

@@ -5,9 +5,11 @@ import { RecordingProcFs } from '../bundle/procfs.js';
 import { publishBundleDir, stageBundleDir, writeBundle } from '../bundle/bundle.js';
 import { runOptions } from './run-options.js';
 import { renderJson } from '../render/json.js';
-import { outputFormat, parsePid, render, warnIfUnredacted } from './options.js';
+import { parsePid, render, warnIfUnredacted } from './options.js';
+import { verdictNote } from './snapshot.js';
+import { count } from '../messages.js';
 import type { DiagnoseOptions } from './diagnose.js';
-import { FileError, InternalError, ProctriageError, UsageError } from '../errors.js';
+import { errnoText, FileError, InternalError, ProctriageError, UsageError } from '../errors.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { endpointUrl, getText } from '../transports/pprof.js';
 
@@ -23,17 +25,16 @@ export interface CaptureOptions extends DiagnoseOptions {
 export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
   if (o.name !== undefined) throw new UsageError('capture records one process: give its PID instead of --name');
   const pid = parsePid(pidArg);
-  const json = outputFormat(o) === 'json';
   // an impossible --dir fails now, not after the diagnosis
   const staging = stageBundleDir(o.dir);
   try {
-    return await captureInto(staging, pid, o, json);
+    return await captureInto(staging, pid, o);
   } finally {
     rmSync(staging, { recursive: true, force: true }); // ours alone; gone already once published
   }
 }
 
-async function captureInto(staging: string, pid: number, o: CaptureOptions, json: boolean): Promise<number> {
+async function captureInto(staging: string, pid: number, o: CaptureOptions): Promise<number> {
   warnIfUnredacted(o);
   const rec = new RecordingProcFs();
   const opts = runOptions(o, rec, await playbookFor(o.playbook));
@@ -58,16 +59,15 @@ async function captureInto(staging: string, pid: number, o: CaptureOptions, json
       },
     });
   } catch (err) {
-    throw new FileError('WRITE_FAILED', `cannot write the bundle for ${o.dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new FileError('WRITE_FAILED', `cannot write the bundle for ${o.dir}: ${errnoText(err)}`);
   }
   publishBundleDir(staging, o.dir);
   process.stdout.write(await render(report, o));
-  if (!json) {
-    const files = Object.keys(manifest.files).length;
-    const bytes = Object.values(manifest.files).reduce((a, f) => a + f.bytes, 0);
-    process.stderr.write(`proctriage: bundle of pid ${pid} written to ${o.dir} (${files} files, ${Math.ceil(bytes / 1024)} KiB${opts.redact ? ', redacted' : ', UNREDACTED'}); analyse it anywhere with: proctriage analyze ${o.dir}\n`);
-  }
-  return report.exitCode;
+  const files = Object.keys(manifest.files).length;
+  const bytes = Object.values(manifest.files).reduce((a, f) => a + f.bytes, 0);
+  process.stderr.write(`proctriage: wrote ${o.dir} (${verdictNote(t, report.redacted)}; ${count(files, 'file')}, ${Math.ceil(bytes / 1024)} KiB); analyse it anywhere with: proctriage analyze ${o.dir}\n`);
+  // the verdict is in the bundle: the exit code says it was written, so `capture ... && upload` runs when it matters
+  return 0;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ProcFs } from '../procfs/procfs.js';
-import { diagnose } from '../engine/runner.js';
+import { diagnose, missingArtifacts } from '../engine/runner.js';
 import { playbookFor } from './playbooks.js';
 import { checkTextfileDir, notifyStderr, outputFormat, render, warnIfUnredacted, writeTextfile, type OutputOptions } from './options.js';
 import { runOptions } from './run-options.js';
@@ -61,6 +61,8 @@ export async function run(pids: string[], o: DiagnoseOptions): Promise<number> {
   for (const t of report.targets) {
     if (t.error) process.stderr.write(`proctriage: ${t.error.message}${t.error.hint ? ` (${t.error.hint})` : ''}\n`);
     else if (t.statusReason) process.stderr.write(`proctriage: pid ${t.pid}: unknown: ${t.statusReason}\n`);
+    // a warning or critical keeps its verdict, but a file that was asked for and not written is still said
+    else for (const line of missingArtifacts(t, o)) process.stderr.write(`proctriage: pid ${t.pid}: ${line}\n`);
   }
   return report.exitCode;
 }

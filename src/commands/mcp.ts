@@ -27,6 +27,7 @@ import { runOptions } from './run-options.js';
 import { topReport } from './top.js';
 import { watchReport, watchTiming } from './watch.js';
 import { exportSelection } from '../render/risk.js';
+import { count } from '../messages.js';
 
 /** Bounds of what a client may ask for: a tool call holds the client's request open. */
 export const MCP_BOUNDS = {
@@ -151,7 +152,7 @@ export async function run(o: McpOptions = {}): Promise<number> {
   }, () => answer(async () => {
     const pb = await playbookFor(o.playbook);
     const findings = pb.findings.map((f) => `${f.id} (${[...new Set(f.levels.map((l) => l.severity))].join('/')}): ${f.title}`);
-    const text = [`playbook ${pb.name}: ${pb.steps.length} steps, ${findings.length} findings`, ...findings].join('\n');
+    const text = [`playbook ${pb.name}: ${count(pb.steps.length, 'step')}, ${count(findings.length, 'finding')}`, ...findings].join('\n');
     return { structuredContent: JSON.parse(JSON.stringify(pb)) as Record<string, unknown>, content: [{ type: 'text', text }] };
   }));
 
@@ -203,7 +204,7 @@ interface SummaryOptions {
 /** The status line, then one line per target that is unknown or failed and one per finding. */
 export function summary(report: Report, o: SummaryOptions = {}): string[] {
   const n = report.targets.length;
-  const what = o.scanned !== undefined ? `the ${n} riskiest of ${o.scanned} processes` : `${n} process${n === 1 ? '' : 'es'}`;
+  const what = o.scanned !== undefined ? `the ${n} riskiest of ${o.scanned} processes` : count(n, 'process', 'processes');
   const lines = [`${report.status.toUpperCase()}: ${what} (playbook ${report.playbook})`];
   for (const t of report.targets) {
     if (t.error) lines.push(`pid ${t.pid}: ${t.error.message}`);

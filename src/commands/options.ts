@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileError, UsageError } from '../errors.js';
+import { errnoText, FileError, UsageError } from '../errors.js';
 import type { Report } from '../engine/report.js';
 import type { Playbook } from '../engine/playbook-schema.js';
 // static: the renderers without dependencies (the table one loads chalk and cli-table3, so it stays lazy)
@@ -85,7 +85,7 @@ export function checkTextfileDir(dir: string): void {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new FileError('FILE_NOT_FOUND', `--textfile ${dir}: no such directory`);
-    if (code !== 'ENOTDIR') throw new FileError('WRITE_FAILED', `--textfile ${dir}: ${code ?? String(err)}`);
+    if (code !== 'ENOTDIR') throw new FileError('WRITE_FAILED', `--textfile ${dir}: ${errnoText(err)}`);
   }
   throw new FileError('FILE_NOT_REGULAR', `--textfile ${dir} is not a directory`, 'give the directory node_exporter\'s --collector.textfile.directory reads');
 }

@@ -7,6 +7,7 @@ import { PROBES } from '../../probes/index.js';
 import { useColor, outputFormat, render, checkTextfileDir, writeTextfile, terminalWidth, type OutputOptions } from './options.js';
 import { exportSelection } from '../render/risk.js';
 import { VERSION } from '../version.js';
+import { count } from '../messages.js';
 import type { Report } from '../engine/report.js';
 import type { Playbook } from '../engine/playbook-schema.js';
 
@@ -42,7 +43,7 @@ export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs }):
   const exported = (...always: (typeof report.status)[]) => ({ ...report, targets: exportSelection(report, { limit, risk: playbook.weights.risk, always }) });
   if (o.textfile !== undefined) {
     await writeTextfile(exported('warning', 'critical'), o.textfile);
-    if (outputFormat(o) === 'table') return report.exitCode;
+    if (outputFormat(o) === 'table') return exitWithReason(report);
   }
   if (outputFormat(o) === 'prometheus') {
     process.stdout.write(await render(exported('warning', 'critical'), o));
@@ -57,6 +58,16 @@ export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs }):
   } else {
     // JSON and markdown show what the table shows: the riskiest `limit`, riskiest first
     process.stdout.write(await render(exported(), o));
+  }
+  return exitWithReason(report);
+}
+
+/** An exit 3 says why on stderr, in one line: how many could not be examined, and the first one's reason. */
+function exitWithReason(report: Report): number {
+  const blind = report.targets.filter((t) => t.status === 'unknown');
+  const [first] = blind;
+  if (report.exitCode === 3 && first) {
+    process.stderr.write(`proctriage: top: ${count(blind.length, 'process', 'processes')} could not be examined fully, e.g. pid ${first.pid} (${first.comm}): ${first.statusReason ?? 'unknown'}\n`);
   }
   return report.exitCode;
 }

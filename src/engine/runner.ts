@@ -194,6 +194,26 @@ function blindSpots(c: Collected, opts: Pick<RunOptions, 'probes' | 'probeOption
     const why = c.unknowns.find((u) => u.probe === p.meta.id)?.reason ?? run?.error ?? run?.status ?? 'not run';
     out.push(`${asked.map((k) => flag(String(k))).join(' / ')} was given but the ${p.meta.id} probe read nothing: ${why}`);
   }
+  return [...out, ...missingArtifacts(c, opts.probeOptions)];
+}
+
+/** The files --heap-snapshot and --report ask for, and the evidence key that says each was written. */
+const ARTIFACTS = [['heapSnapshot', 'node.heapSnapshot'], ['report', 'node.report']] as const;
+
+/**
+ * A file the user asked for (--heap-snapshot, --report) that was not written, with why: the node
+ * probe's own words (a refusal, a failure, no inspector), else its status.
+ */
+export function missingArtifacts(t: Pick<Collected, 'unknowns' | 'probes'> & { evidence?: Record<string, unknown> }, probeOptions: ProbeOptions | undefined): string[] {
+  const out: string[] = [];
+  for (const [option, key] of ARTIFACTS) {
+    const file = probeOptions?.[option];
+    if (typeof file !== 'string' || !file || t.evidence?.[key] !== undefined) continue;
+    const run = t.probes.find((r) => r.id === 'node');
+    const why = t.unknowns.filter((u) => u.probe === 'node').map((u) => u.reason).join('; ')
+      || (run?.status === 'skipped' || !run ? 'no Node.js inspector to take it from: add --inspect or --activate-inspector' : run.error ?? run.status);
+    out.push(`${flag(option)} ${file} was not written: ${why}`);
+  }
   return out;
 }
 

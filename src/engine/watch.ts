@@ -9,11 +9,12 @@ import { parseProcStat } from '../procfs/proc-stat.js';
 import { MIN_SAMPLES, RESOURCES, trendMetrics, trendsFromSamples, type Sample, type Trend } from './trends.js';
 import type { Limits } from './playbook-schema.js';
 import { clean } from './redact.js';
-import { ProctriageError } from '../errors.js';
+import { errnoText, ProctriageError } from '../errors.js';
 import type { TargetReport } from './report.js';
 import type { Metrics, Probe } from './probe.js';
 import type { LiveState } from '../render/live.js';
 import { VERSION } from '../version.js';
+import { count } from '../messages.js';
 
 /** The probe whose sampling window watch replaces with the CPU time between samples. */
 const CPU_PROBE = 'cpu';
@@ -61,7 +62,7 @@ export async function sample(pid: number, opts: RunOptions, so: SampleOptions): 
   let prevCpu: { ticks: number; at: number } | undefined;
   for (let slot = 0; slot * so.intervalMs <= so.durationMs; slot++) {
     if (!(await sleepUntil(t0 + slot * so.intervalMs, so.signal))) {
-      w.note = `stopped by Ctrl-C after ${w.samples.length} samples`;
+      w.note = `stopped by Ctrl-C after ${count(w.samples.length, 'sample')}`;
       break;
     }
     const at = performance.now();
@@ -81,12 +82,12 @@ export async function sample(pid: number, opts: RunOptions, so: SampleOptions): 
       const code = err instanceof ProctriageError ? err.code : '';
       w.gone = code === 'NO_SUCH_PROCESS' || code === 'ZOMBIE_PROCESS';
       w.note = w.gone
-        ? `pid ${pid} exited after ${w.samples.length} samples: the diagnosis is of the last sample`
-        : `sampling stopped after ${w.samples.length} samples: ${clean((err as Error)?.message ?? String(err))}`;
+        ? `pid ${pid} exited after ${count(w.samples.length, 'sample')}: the diagnosis is of the last sample`
+        : `sampling stopped after ${count(w.samples.length, 'sample')}: ${clean((err as Error)?.message ?? String(err))}`;
       break;
     }
     if (w.first && c.identity.startTicks !== w.first.identity.startTicks) {
-      w.note = `pid ${pid} now belongs to another process (PID reuse) after ${w.samples.length} samples: the diagnosis is of the last sample of the watched one`;
+      w.note = `pid ${pid} now belongs to another process (PID reuse) after ${count(w.samples.length, 'sample')}: the diagnosis is of the last sample of the watched one`;
       w.gone = true;
       break;
     }
@@ -116,13 +117,13 @@ export async function sample(pid: number, opts: RunOptions, so: SampleOptions): 
         }
         appendFileSync(file, JSON.stringify({ type: 'sample', at: new Date().toISOString(), t: round3(s.t), metrics: s.metrics }) + '\n');
       } catch (err) {
-        so.ui?.warn(`cannot write --samples: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; samples are no longer saved`);
+        so.ui?.warn(`cannot write --samples: ${errnoText(err)}; samples are no longer saved`);
         file = undefined;
       }
     }
     so.ui?.update(w, so, performance.now() - t0);
     if (so.signal.aborted) {
-      w.note = `stopped by Ctrl-C after ${w.samples.length} samples`;
+      w.note = `stopped by Ctrl-C after ${count(w.samples.length, 'sample')}`;
       break;
     }
     // a sample that overran its slot skips the slots it missed (fixed rate, no bursts)
@@ -152,7 +153,7 @@ export function final(w: Watched, opts: RunOptions): TargetReport {
     if (target.status === 'ok') Object.assign(target, { status: 'unknown', statusReason: w.note ?? 'the process is gone' });
   } else if (w.samples.length < MIN_SAMPLES && target.status === 'ok') {
     // a watch is asked to judge growth: one too short to do it has not answered
-    const reason = `${w.note ?? 'the watch ended'}: ${w.samples.length} samples are too few to judge growth (${MIN_SAMPLES} needed)`;
+    const reason = `${w.note ?? 'the watch ended'}: ${count(w.samples.length, 'sample')} ${w.samples.length === 1 ? 'is' : 'are'} too few to judge growth (${MIN_SAMPLES} needed)`;
     target.unknowns.push({ probe: 'watch', reason });
     Object.assign(target, { status: 'unknown', statusReason: reason });
   }

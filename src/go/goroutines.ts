@@ -11,6 +11,7 @@
  * is capped, so a dump of any size costs a bounded amount of memory. Malformed or truncated
  * input yields what could be read plus a reason, never an exception.
  */
+import { count } from '../messages.js';
 
 /** Distinct stacks kept; goroutines beyond are counted, not itemised. */
 export const MAX_GROUPS = 5000;
@@ -268,7 +269,7 @@ export class GoroutineProfileReader {
     // the counts of a complete debug=1 profile add up to its total
     if (this.total !== undefined && p.counted < this.total) problems.push(`goroutine dump truncated: groups account for ${p.counted} of ${this.total} goroutines`);
     else if (this.total !== undefined && this.total > 0 && this.groupsSeen === 0) problems.push('goroutine dump has a total but no stacks');
-    if (this.malformed) problems.push(`${this.malformed} malformed line(s) ignored`);
+    if (this.malformed) problems.push(`${count(this.malformed, 'malformed line')} ignored`);
     if (problems.length) p.problem = problems.join('; ');
     return p;
   }
@@ -373,7 +374,7 @@ export class GoroutineDumpReader {
     }
     const problems: string[] = [];
     if (!complete) problems.push(`goroutine dump incomplete: ${incomplete ?? 'the body did not end'}`);
-    if (this.malformed) problems.push(`${this.malformed} malformed line(s) ignored`);
+    if (this.malformed) problems.push(`${count(this.malformed, 'malformed line')} ignored`);
     if (problems.length) p.problem = problems.join('; ');
     return p;
   }

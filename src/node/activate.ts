@@ -15,7 +15,7 @@ import { say } from '../messages.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import { hasSignal, parseProcStatus } from '../procfs/proc-status.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
-import { fromFsError, ProctriageError } from '../errors.js';
+import { errnoText, fromFsError, ProctriageError } from '../errors.js';
 import type { InetRow } from '../procfs/net-tcp.js';
 import { exportedFunctions, NotElf } from './elf.js';
 import type { CdpSession } from '../transports/inspector.js';
@@ -282,7 +282,7 @@ export async function sendSigusr1AndWait(
     process.kill(pid, 'SIGUSR1');
   } catch (err) {
     guard.done();
-    return { sent: false, reason: `could not signal pid ${pid}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    return { sent: false, reason: `could not signal pid ${pid}: ${errnoText(err)}` };
   }
   onSent?.();
   const t0 = performance.now();

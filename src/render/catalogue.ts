@@ -1,4 +1,7 @@
 import type { Condition, Limits, Playbook } from '../engine/playbook-schema.js';
+import { PROBES } from '../../probes/index.js';
+import { unitIndex } from '../engine/units.js';
+import { formatNumber, formatUnit } from '../engine/format.js';
 
 /** The finding catalogue as a markdown table (the README's "What it checks" is this, verbatim). */
 export function catalogueMarkdown(pb: Playbook): string {
@@ -30,8 +33,29 @@ export function describe(c: Condition, limits: Pick<Limits, 'explosion'>): strin
   if ('not' in c) return `not ${describe(c.not, limits)}`;
   if ('exists' in c) return `${c.exists} is known`;
   if ('absent' in c) return `${c.absent} is unknown`;
-  const v = typeof c.value !== 'object' ? c.value
-    : 'limit' in c.value ? (limits.explosion[c.value.limit] ?? NaN) * c.value.factor
-    : `${c.value.factor !== 1 ? `${c.value.factor} × ` : ''}${c.value.metric}`;
+  const v = typeof c.value === 'string' ? c.value
+    : typeof c.value === 'number' ? inUnit(c.metric, c.value)
+    : 'limit' in c.value ? inUnit(c.metric, (limits.explosion[c.value.limit] ?? NaN) * c.value.factor)
+    : relative(c.metric, c.value.factor, c.value.metric);
   return `${c.metric} ${c.op} ${v}`;
+}
+
+const unitOf = unitIndex(PROBES);
+
+/** A threshold in its metric's unit: 10485760 bytes is "10 MiB", 604800 seconds "7d", 0.8 of a ratio "80%". */
+function inUnit(metric: string, v: number): string {
+  const unit = unitOf(metric);
+  // a flag (== 1) and an unknown metric keep the number as written
+  if (unit === undefined || unit === 'count' || unit === 'string') return Number.isInteger(v) ? formatNumber(v) : String(v);
+  // "10 MiB", "5%", "6h", "10m": no zero decimals or zero trailing parts in a threshold
+  return formatUnit(unit, v).replace(/\.0(?= |%|$)/, '').replace(/ 0[hms]$/, '');
+}
+
+/** `factor × metric`; a factor that only turns the other metric's bytes into the MiB this one counts is said as such. */
+function relative(of: string, factor: number, metric: string): string {
+  if (unitOf(metric) === 'bytes' && unitOf(of) !== 'bytes' && factor !== 1) {
+    const perMiB = factor * 2 ** 20;
+    if (Number.isInteger(perMiB * 1000)) return `${perMiB !== 1 ? `${perMiB} × ` : ''}${metric} in MiB`;
+  }
+  return `${factor !== 1 ? `${factor} × ` : ''}${metric}`;
 }

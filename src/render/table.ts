@@ -6,6 +6,7 @@ import { formatMetric } from './units.js';
 import { evidenceText, keyMetrics } from './evidence.js';
 import { trendLines } from './live.js';
 import { cut, fitText, visible } from './fit.js';
+import { count } from '../messages.js';
 
 export interface TableOptions {
   color: boolean;
@@ -48,7 +49,7 @@ function headline(t: TargetReport, c: ChalkInstance): string {
 
 function verdictText(t: TargetReport): string {
   const counts = ['critical', 'warning'].map((s) => [s, t.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n);
-  return counts.length ? counts.map(([s, n]) => `${n} ${s}`).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
+  return counts.length ? counts.map(([s, n]) => (s === 'warning' ? count(n, s) : `${n} ${s}`)).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
 }
 
 function badge(s: Status, c: ChalkInstance): string {

@@ -19,7 +19,7 @@ import type { ProtocolMapping } from 'devtools-protocol/types/protocol-mapping.j
 import type WebSocketType from 'ws';
 import { isLoopbackHost } from './loopback.js';
 import { recordLocalEndpoint } from './endpoints.js';
-import { Refused, TargetUnreachable, TimeoutExpired, UsageError, ProctriageError } from '../errors.js';
+import { errnoText, Refused, TargetUnreachable, TimeoutExpired, UsageError, ProctriageError } from '../errors.js';
 
 // http loads on the first connection: most runs never make one
 const load = createRequire(import.meta.url);
@@ -129,7 +129,7 @@ export function listTargets(addr: InspectorAddress, allowRemote: boolean | undef
         if (size > MAX_LIST_BYTES) return done(new TargetUnreachable(where, 'answered /json/list with more than 1 MiB: not a Node.js inspector'));
         chunks.push(c);
       });
-      res.on('error', (e) => done(new TargetUnreachable(where, `connection failed while reading /json/list: ${e.message}`)));
+      res.on('error', (e) => done(new TargetUnreachable(where, `connection failed while reading /json/list: ${errnoText(e)}`)));
       res.on('end', () => {
         if (res.statusCode !== 200) {
           return done(new TargetUnreachable(where, `answered /json/list with HTTP ${res.statusCode}`,
@@ -249,7 +249,7 @@ export class CdpSession {
   private constructor(private readonly ws: WebSocketType, readonly where: string) {
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('close', (code) => this.fail(`the inspector closed the connection (code ${code})`));
-    ws.on('error', (e) => this.fail(`connection error: ${e.message}`));
+    ws.on('error', (e) => this.fail(`connection error: ${errnoText(e)}`));
   }
 
   /** Connect to ws://addr/path. The peer's host never comes from the peer. */

@@ -15,6 +15,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { isLoopbackAddress, isLoopbackHost } from './loopback.js';
 import { recordLocalEndpoint } from './endpoints.js';
 import { ProctriageError, Refused, TargetUnreachable, TimeoutExpired, UsageError } from '../errors.js';
+import { ERRNO_WORDS, errnoWords } from '../messages.js';
 
 // http, https and dns load on the first request: most runs (no Go target) never make one
 const load = createRequire(import.meta.url);
@@ -237,16 +238,6 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
   });
 }
 
-const ERRNO: Record<string, string> = {
-  ECONNREFUSED: 'connection refused (nothing listens there)',
-  ECONNRESET: 'connection reset by the peer',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed',
-  EPROTO: 'protocol error (https to a plain http port?)',
-  HPE_INVALID_CONSTANT: 'the peer does not speak HTTP',
-};
 
 /** TLS verification failures that a private CA explains */
 const UNTRUSTED = new Set([
@@ -255,7 +246,7 @@ const UNTRUSTED = new Set([
 
 function describe(e: NodeJS.ErrnoException | undefined): string {
   const code = e?.code;
-  if (code && ERRNO[code]) return `${ERRNO[code]} (${code})`;
+  if (code && ERRNO_WORDS[code]) return errnoWords(code);
   if (code && UNTRUSTED.has(code)) return `the server's certificate is not trusted (${code}): name its CA file in NODE_EXTRA_CA_CERTS`;
   if (code?.includes('CERT')) return `the server's certificate was refused (${code})`;
   if (code?.startsWith('HPE_')) return `the peer does not speak HTTP (${code})`;

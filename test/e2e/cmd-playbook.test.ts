@@ -71,13 +71,13 @@ describe('playbook validate and show', () => {
     for (const r of [text, md, base, baseMd]) assert.equal(r.code, 0, r.stderr);
     const block = (out: string) => out.slice(out.indexOf('fd-exhaustion:'), out.indexOf('close-wait-leak:'));
     assert.match(text.stdout, /^team\b/);
-    assert.match(block(text.stdout), /warning\s+when fd\.utilization >= 0\.25/);
-    assert.doesNotMatch(block(text.stdout), /0\.8\b/);
-    assert.match(block(base.stdout), /warning\s+when fd\.utilization >= 0\.8\b/);
+    assert.match(block(text.stdout), /warning\s+when fd\.utilization >= 25%/);
+    assert.doesNotMatch(block(text.stdout), / 80%/);
+    assert.match(block(base.stdout), /warning\s+when fd\.utilization >= 80%/);
     const row = (out: string) => out.split('\n').find((l) => l.startsWith('| `fd-exhaustion`'));
-    assert.match(row(md.stdout) ?? '', /\*\*warning\*\* when fd\.utilization >= 0\.25/);
+    assert.match(row(md.stdout) ?? '', /\*\*warning\*\* when fd\.utilization >= 25%/);
     assert.match(row(md.stdout) ?? '', /our postmortem/);
-    assert.match(row(baseMd.stdout) ?? '', /\*\*warning\*\* when fd\.utilization >= 0\.8\b/);
+    assert.match(row(baseMd.stdout) ?? '', /\*\*warning\*\* when fd\.utilization >= 80%/);
     const f = json.report.findings.find((x: { id: string }) => x.id === 'fd-exhaustion');
     assert.equal(f.levels[1].when.value, 0.25);
     // the rest of the built-in tree is kept

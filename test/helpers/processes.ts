@@ -158,13 +158,16 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   /** run bin/proctriage.js itself, as an installed command is run (its sh line, then `node` from PATH) */
   direct?: boolean;
+  /** run this installed command instead of the clone's bin/proctriage.js (implies direct) */
+  bin?: string;
 }
 
 /** Run the built CLI (`node bin/proctriage.js ...args`) with its stdin closed and NO_COLOR set. */
 export async function runCli(args: string[], o: CliOptions = {}): Promise<CliResult> {
-  const argv = [...(o.prefix ?? []), ...(o.direct ? [] : [process.execPath]), CLI, ...args];
+  const direct = o.direct ?? o.bin !== undefined;
+  const argv = [...(o.prefix ?? []), ...(direct ? [] : [process.execPath]), o.bin ?? CLI, ...args];
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...o.env };
-  if (o.direct) env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}`;
+  if (direct) env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}`;
   const started = performance.now();
   const p = spawnTracked(argv[0]!, argv.slice(1), { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';

@@ -72,6 +72,6 @@ test('a probe says why in codes; the report carries the catalogue\'s words (and 
   const r = await diagnose([process.pid], { proc: new ProcFs('/'), playbook: builtinPlaybook(), probes: [coded], timeoutMs: 5000, redact: true, version: 'test' });
   assert.deepEqual(r.targets[0]!.unknowns, [
     { metric: 'memory.pss', reason: 'access denied to /proc/PID/smaps_rollup', hint: say('hint.sameUser') },
-    { metric: 'fd.byType.other', reason: '3 fd link(s) could not be read (EACCES): counted as "other"; their type, path and sockets are unknown' },
+    { metric: 'fd.byType.other', reason: '3 fd links could not be read (permission denied): counted as "other"; their type, path and sockets are unknown' },
   ]);
 });
