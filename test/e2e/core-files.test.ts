@@ -256,7 +256,7 @@ describe('partial over nothing', () => {
     assert.ok(r.metrics['fd.byType.other'] >= 1);
     assert.ok(r.findings.some((f: { id: string }) => f.id === 'fd-exhaustion'), JSON.stringify(r.findings.map((f: { id: string }) => f.id)));
     // soft = hard (ulimit -n sets both): no unprivileged raise is left, only the privileged one
-    const steps: string[] = r.findings.find((f: { id: string }) => f.id === 'fd-exhaustion').nextSteps;
+    const steps: string[] = r.findings.find((f: { id: string }) => f.id === 'fd-exhaustion').nextSteps.map((s: { text: string }) => s.text);
     const raises = steps.filter((x) => x.startsWith('prlimit '));
     assert.equal(raises.length, 1, steps.join('\n'));
     assert.match(raises[0]!, new RegExp(`^prlimit --pid ${t.pid} --nofile=128:128 .*CAP_SYS_RESOURCE`));
