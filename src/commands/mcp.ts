@@ -136,9 +136,11 @@ export async function run(o: McpOptions = {}): Promise<number> {
     const pid = parsePid(String(a.pid));
     const { intervalMs, durationMs } = watchTiming(a.interval ?? '2s', a.duration ?? '30s');
     const opts = runOptions(runtimeOptions(a), new CachingProcFs(), await playbookFor(o.playbook));
+    const ui = progress(extra);
     const { report, note } = await watchReport(pid, opts, {
-      intervalMs, durationMs, signal: AbortSignal.any([extra.signal, ended.signal]), ui: progress(extra),
+      intervalMs, durationMs, signal: AbortSignal.any([extra.signal, ended.signal]), ...(ui ? { ui } : {}),
     });
+    await ui?.sent();
     if (!report) throw new UsageError(`stopped before the first sample: nothing to report${note ? ` (${note})` : ''}`);
     return reportResult(report);
   }));
@@ -214,18 +216,24 @@ export function summary(report: Report, o: SummaryOptions = {}): string[] {
   return lines.map((l) => clean(l).replace(/\s*\n\s*/g, ' '));
 }
 
-/** Progress notifications for a client that asked for them (a watch can outlast its request timeout). */
-function progress(extra: Extra): Progress | undefined {
+/**
+ * Progress notifications for a client that asked for them (a watch can outlast its request timeout).
+ * `sent` settles once every notification is out: the result must not overtake the last one, or
+ * the client no longer knows its token.
+ */
+function progress(extra: Extra): (Progress & { sent(): Promise<void> }) | undefined {
   const token = extra._meta?.progressToken;
   if (token === undefined) return undefined;
+  let chain: Promise<void> = Promise.resolve();
   return {
     update: (w, so, elapsedMs) => {
-      void extra.sendNotification({
+      chain = chain.then(() => extra.sendNotification({
         method: 'notifications/progress',
         params: { progressToken: token, progress: Math.min(elapsedMs, so.durationMs), total: so.durationMs, message: `${w.samples.length} samples` },
-      }).catch(() => undefined);
+      })).catch(() => undefined);
     },
     warn: (msg) => process.stderr.write(`proctriage: ${msg}\n`),
+    sent: () => chain,
   };
 }
 
