@@ -11,23 +11,14 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, startNodeTarget, cleanup, type CliResult } from '../helpers/processes.js';
+import { runCli, startNodeTarget, cleanup } from '../helpers/processes.js';
+import { expectOneLineFailure as oneLineFailure } from '../helpers/processes.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'proctriage-corrupt-'));
 after(async () => {
   await cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
-
-function oneLineFailure(res: CliResult, pattern: RegExp): void {
-  assert.equal(res.code, 3, res.stderr);
-  assert.equal(res.stdout, '');
-  const lines = res.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, res.stderr);
-  assert.match(lines[0]!, /^proctriage: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(res.stderr, /internal error|\n\s+at /);
-}
 
 describe('analyze refuses a corrupt bundle with one line and exit 3', () => {
   let bundle: string, pid: number;

@@ -8,21 +8,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { CLI, cleanup, REPO, runCli, runJson, startNodeTarget, type CliResult, type Target } from '../helpers/processes.js';
+import { CLI, cleanup, REPO, runCli, runJson, startNodeTarget, type Target } from '../helpers/processes.js';
+import { expectOneLineFailure as oneLineFailure } from '../helpers/processes.js';
 
 after(cleanup);
 
 const MARKER = `pt-name-marker-${randomBytes(4).toString('hex')}`;
-
-function oneLineFailure(res: CliResult, pattern: RegExp): void {
-  assert.equal(res.code, 3, res.stderr);
-  assert.equal(res.stdout, '');
-  const lines = res.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, res.stderr);
-  assert.match(lines[0]!, /^proctriage: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(res.stderr, /internal error|\n\s+at /);
-}
 
 describe('--name', () => {
   let marked: Target[], other: Target;

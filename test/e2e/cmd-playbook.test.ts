@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanup, runCli, runJson, type CliResult } from '../helpers/processes.js';
+import { cleanup, runCli, runJson } from '../helpers/processes.js';
+import { expectOneLineFailure as oneLineFailure } from '../helpers/processes.js';
 import { startChild, type Child } from '../helpers/time.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'proctriage-playbook-'));
@@ -17,17 +18,6 @@ after(async () => {
   await cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
-
-/** An expected refusal: exit 3, one line on stderr, no stack trace, nothing on stdout. */
-function oneLineFailure(res: CliResult, pattern: RegExp): void {
-  assert.equal(res.code, 3, res.stderr);
-  assert.equal(res.stdout, '');
-  const lines = res.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, res.stderr);
-  assert.match(lines[0]!, /^proctriage: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(res.stderr, /internal error|\n\s+at /);
-}
 
 /** The built-in fd-exhaustion finding with its warning level moved from 0.80 to `warnAt`. */
 const fdExhaustion = (warnAt: number, id = 'fd-exhaustion', step = 'fds') => `  - id: ${id}

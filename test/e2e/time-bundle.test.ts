@@ -14,24 +14,14 @@ import { diagnose } from '../../src/engine/runner.js';
 import { builtinPlaybook } from '../../src/engine/playbook.js';
 import { PROBES } from '../../probes/index.js';
 import { DiffReportSchema } from '../../src/engine/report-schema.js';
-import { type CliResult, cleanup, runCli, sleep } from '../helpers/processes.js';
+import { cleanup, runCli, sleep } from '../helpers/processes.js';
+import { expectOneLineFailure as cleanFailure } from '../helpers/processes.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'proctriage-bundle-'));
 after(async () => {
   await cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
-
-/** An expected failure: exit 3, one line on stderr, no stack trace, nothing on stdout. */
-function cleanFailure(res: CliResult, pattern: RegExp): void {
-  assert.equal(res.code, 3, res.stderr);
-  assert.equal(res.stdout, '');
-  const lines = res.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, res.stderr);
-  assert.match(lines[0]!, /^proctriage: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(res.stderr, /\n\s+at /);
-}
 
 describe('snapshot and diff', () => {
   let a: string, b: string, pid: number;

@@ -4,6 +4,7 @@
  * when a test fails), start sample services and wait for ready lines with a deadline, and poll
  * for a condition with bounds.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
@@ -290,4 +291,15 @@ export function finding(target: any, id: string): any {
 /** Findings at warning or critical level. */
 export function problems(target: any): any[] {
   return target.findings.filter((f: any) => f.severity === 'warning' || f.severity === 'critical');
+}
+
+/** An expected refusal: exit 3, one line on stderr naming the problem, no stack trace, nothing on stdout. */
+export function expectOneLineFailure(res: CliResult, pattern: RegExp): void {
+  assert.equal(res.code, 3, res.stderr);
+  assert.equal(res.stdout, '');
+  const lines = res.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, res.stderr);
+  assert.match(lines[0]!, /^proctriage: /);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(res.stderr, /internal error|\n\s+at /);
 }
