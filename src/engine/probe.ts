@@ -1,4 +1,5 @@
 import type { ProcFs } from '../procfs/procfs.js';
+import type { NodeOptions } from '../node/run.js';
 import type { TargetSources } from './sources.js';
 import type { Coded, MessageId } from '../messages.js';
 
@@ -47,28 +48,14 @@ export function declares(meta: ProbeMeta, key: string): boolean {
   return Object.keys(meta.facts).some((f) => (f.endsWith('.*') ? key.startsWith(f.slice(0, -1)) : f === key));
 }
 
-export interface ProbeOptions {
-  /** an address, or true (bare --inspect): look for the target's own open inspector */
-  inspect?: string | boolean;
-  activateInspector?: boolean;
+/**
+ * What the CLI asks of the probes. The Node.js options are declared where the node steps use them
+ * (src/node/run.ts: the node layer may not import the engine); the rest are the Go probe's.
+ */
+export interface ProbeOptions extends NodeOptions {
   pprof?: string;
   /** false: do not ask the Go target's own loopback listeners for a pprof endpoint (--no-discover) */
   discover?: boolean;
-  allowRemote?: boolean;
-  /** accept an --inspect / --pprof address that is not the target's own socket (a port forward, a container) */
-  trustPeer?: boolean;
-  /** filled by the inspector and pprof transports: the local end of each connection they make ("127.0.0.1:54321") */
-  ownEndpoints?: Set<string>;
-  /** tells the user at once what was done to the target (stderr), whatever happens next */
-  notify?: (line: string) => void;
-  /** Node.js: write a V8 heap snapshot to this file template ({pid} = process id) */
-  heapSnapshot?: string;
-  /** Node.js: write its redacted diagnostic report to this file template */
-  report?: string;
-  /** take the heap snapshot even when the memory headroom looks too small */
-  force?: boolean;
-  /** replace an existing --heap-snapshot / --report regular file */
-  overwrite?: boolean;
 }
 
 export interface ProbeContext {

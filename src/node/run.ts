@@ -9,16 +9,25 @@ import type { Coded, MessageId } from '../messages.js';
 import type { Budget, Attached, LoopBlocked } from './attach.js';
 import type { DeadMan, Guard, Opened } from './activate.js';
 
+/** The options the node steps read; the engine's ProbeOptions extends them. */
 export interface NodeOptions {
+  /** an address, or true (bare --inspect): look for the target's own open inspector */
   inspect?: string | boolean;
   activateInspector?: boolean;
   allowRemote?: boolean;
+  /** accept an --inspect / --pprof address that is not the target's own socket (a port forward, a container) */
   trustPeer?: boolean;
+  /** filled by the inspector and pprof transports: the local end of each connection they make ("127.0.0.1:54321") */
   ownEndpoints?: Set<string>;
+  /** tells the user at once what was done to the target (stderr), whatever happens next */
   notify?: (line: string) => void;
+  /** write a V8 heap snapshot to this file template ({pid} = process id) */
   heapSnapshot?: string;
+  /** write its redacted diagnostic report to this file template */
   report?: string;
+  /** take the heap snapshot even when the memory headroom looks too small */
   force?: boolean;
+  /** replace an existing --heap-snapshot / --report regular file */
   overwrite?: boolean;
 }
 
