@@ -1,4 +1,5 @@
-import { nextStepOf, type Condition, type FindingRule, type Playbook, type SeverityLevel } from './playbook-schema.js';
+// types only: the schema module loads zod, which the diagnosis must not pay for
+import type { Condition, FindingRule, NextStepRule, Playbook, SeverityLevel } from './playbook-schema.js';
 import type { Metrics } from './probe.js';
 import { formatValue } from './format.js';
 
@@ -33,6 +34,12 @@ export interface Facts {
 }
 
 const RANK: Record<SeverityLevel, number> = { info: 0, warning: 1, critical: 2 };
+
+/** A playbook's next step as the report carries it, placeholders not yet filled. */
+export function nextStepOf(s: NextStepRule): { kind: 'command' | 'advice'; text: string } {
+  if (typeof s === 'string') return { kind: 'advice', text: s };
+  return 'command' in s ? { kind: 'command', text: s.command } : { kind: 'advice', text: s.advice };
+}
 
 /** Walk the playbook's decision tree over one target's facts. Pure. */
 export function evaluate(playbook: Playbook, facts: Facts): { findings: Finding[]; path: PathStep[] } {

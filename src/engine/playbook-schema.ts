@@ -48,12 +48,6 @@ export const NextStepRuleSchema = z.union([
 ]);
 export type NextStepRule = z.infer<typeof NextStepRuleSchema>;
 
-/** A playbook's next step as the report carries it, placeholders not yet filled. */
-export function nextStepOf(s: NextStepRule): { kind: 'command' | 'advice'; text: string } {
-  if (typeof s === 'string') return { kind: 'advice', text: s };
-  return 'command' in s ? { kind: 'command', text: s.command } : { kind: 'advice', text: s.advice };
-}
-
 export const FindingRuleSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'a kebab-case finding id'),
   title: z.string().min(1),

@@ -2,9 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { nextStepOf, validatePlaybook, type Playbook } from '../../src/engine/playbook-schema.js';
+import { validatePlaybook, type Playbook } from '../../src/engine/playbook-schema.js';
 import { builtinPlaybook } from '../../src/engine/playbook.js';
-import { evaluate } from '../../src/engine/evaluate.js';
+import { evaluate, nextStepOf } from '../../src/engine/evaluate.js';
 import { repoPath } from './paths.js';
 
 /** The finding catalogue of DESIGN.md: these ids are part of the public contract. */
