@@ -43,6 +43,13 @@ describe('analyze refuses a corrupt bundle with one line and exit 3', () => {
     return dir;
   }
   const saveManifest = (dir: string, m: unknown) => writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
+  /** Replace a listed file and its manifest entry, so only its content is wrong (the sha256 is right). */
+  const replaceListed = (dir: string, m: { files: Record<string, unknown> }, file: string, text: string) => {
+    const data = Buffer.from(text);
+    writeFileSync(join(dir, file), data);
+    m.files[file] = { sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length };
+    saveManifest(dir, m);
+  };
 
   test('manifest.json that is not JSON (truncated)', async () => {
     const dir = damaged('truncated', (d) => {
@@ -93,22 +100,12 @@ describe('analyze refuses a corrupt bundle with one line and exit 3', () => {
   });
 
   test('a listed denied.json that is not JSON', async () => {
-    const dir = damaged('denied', (d, m) => {
-      const data = Buffer.from('[not json');
-      writeFileSync(join(d, 'denied.json'), data);
-      m.files['denied.json'] = { sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length };
-      saveManifest(d, m);
-    });
+    const dir = damaged('denied', (d, m) => replaceListed(d, m, 'denied.json', '[not json'));
     oneLineFailure(await runCli(['analyze', dir]), /denied\.json is not valid JSON/);
   });
 
   test('a listed report.json that is not a report', async () => {
-    const dir = damaged('report', (d, m) => {
-      const data = Buffer.from('{"hello":1}');
-      writeFileSync(join(d, 'report.json'), data);
-      m.files['report.json'] = { sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length };
-      saveManifest(d, m);
-    });
+    const dir = damaged('report', (d, m) => replaceListed(d, m, 'report.json', '{"hello":1}'));
     oneLineFailure(await runCli(['analyze', dir]), /report\.json/);
   });
 });
