@@ -3,6 +3,7 @@ import type { NextStep } from '../engine/evaluate.js';
 import { formatDuration } from '../engine/format.js';
 import { formatMetric } from './units.js';
 import { evidenceText, keyMetrics } from './evidence.js';
+import { attributionLines } from './attribution.js';
 import { trendLines } from './live.js';
 
 const ICON = { critical: '🔴', warning: '🟠', info: 'ℹ️', ok: '🟢', unknown: '⚪' } as const;
@@ -31,6 +32,12 @@ function target(t: TargetReport): string[] {
       lines.push('**Evidence**', '');
       for (const [k, v] of ev) lines.push(`- ${span(k)}: ${prose(evidenceText(k, v))}`);
       lines.push('');
+    }
+    for (const a of f.attribution ?? []) {
+      const { heading, sites } = attributionLines(a);
+      lines.push(`**Where in the code**: ${prose(heading)}`, '');
+      for (const s of sites) lines.push(`- ${prose(s.text)}`, ...s.frames.map((fr) => `  - called from ${prose(fr)}`));
+      if (sites.length) lines.push('');
     }
     lines.push('**Likely causes**', '', ...f.likelyCauses.map((x) => `- ${prose(x)}`), '');
     if (f.nextSteps.length) lines.push('**Next steps**', '', ...nextStepsMarkdown(f.nextSteps));

@@ -4,6 +4,7 @@ import type { Report, TargetReport, Status } from '../engine/report.js';
 import { formatDuration } from '../engine/format.js';
 import { formatMetric } from './units.js';
 import { evidenceText, keyMetrics } from './evidence.js';
+import { attributionLines } from './attribution.js';
 import { trendLines } from './live.js';
 import { cut, fitText, visible } from './fit.js';
 import { count } from '../messages.js';
@@ -81,6 +82,11 @@ function target(t: TargetReport, c: ChalkInstance, width: number | undefined): s
     if (ev.length) {
       lines.push(c.dim('    evidence'));
       for (const [k, v] of ev) lines.push(`      ${c.dim(k)} ${evidenceText(k, v)}`);
+    }
+    for (const a of f.attribution ?? []) {
+      const { heading, sites } = attributionLines(a);
+      lines.push(c.dim(`    where in the code: ${heading}`));
+      for (const s of sites) lines.push(`      ${s.text}`, ...s.frames.map((fr) => c.dim(`         ← ${fr}`)));
     }
     lines.push(c.dim('    likely causes'));
     for (const cause of f.likelyCauses) lines.push(`      - ${cause}`);
