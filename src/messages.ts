@@ -171,6 +171,26 @@ export const MESSAGES = {
   'go.hint.noEndpoint': () => 'Go process, no pprof endpoint: import net/http/pprof and listen on localhost, then --pprof URL',
   'go.hint.otherProcess': () => 'give the pprof URL of this process, or leave --pprof out to find it among its own listeners',
   'go.hint.noBuildInfo': () => 'if it is a Go service with net/http/pprof, pass --pprof URL',
+  // where in the code, from Go profiles (attribution): its source, and why it is not available
+  'go.attr.heapSource': () => 'Go heap profile, in-use bytes by allocating site (sampled)',
+  'go.attr.growthSource': () => 'Go heap profiles at the start and the end, growth of in-use bytes by allocating site',
+  'go.attr.cpuSource': (a: { seconds: number }) => `Go CPU profile of ${a.seconds} s, self time by function`,
+  'go.attr.leakSource': () => 'Go goroutine leak profile: goroutines the garbage collector proved stuck for good',
+  'go.attr.noEndpoint': (a: { why: string }) => `no pprof endpoint: ${a.why}`,
+  'go.attr.cpuInUse': (a: { text: string }) => `the process is already being CPU-profiled (${a.text})`,
+  'go.attr.refused': (a: { what: string; status: number; text: string }) => `${a.what}: HTTP ${a.status}${a.text ? ` (${a.text})` : ''}`,
+  'go.attr.failed': (a: { what: string; error: string }) => `${a.what}: ${a.error}`,
+  'go.attr.tooLarge': (a: { what: string; mib: number }) => `${a.what} is larger than ${a.mib} MiB: not read`,
+  'go.attr.noSymbols': () => 'the profile has no function names (a binary built without symbols)',
+  'go.attr.noLeakProfile': () => 'its pprof endpoint does not offer the goroutine leak profile',
+  'go.attr.noTime': (a: { seconds: number }) => `too little time left within --timeout for a ${a.seconds} s CPU profile`,
+  'go.attr.windowLost': (a: { why: string }) => `the heap profile at the start of the watch was not taken: ${a.why}`,
+  'go.attr.took': (a: { what: string; url: string }) => `took ${a.what} from ${a.url}`,
+  'go.attr.hint.pprof': () => 'add --pprof http://127.0.0.1:PORT, the port where the service serves net/http/pprof',
+  'go.attr.hint.cpuInUse': () => 'run proctriage again when the other CPU profile has finished',
+  'go.attr.hint.leakProfile': () => 'build the service with Go 1.27 or later, or Go 1.26 with GOEXPERIMENT=goroutineleakprofile',
+  'go.attr.hint.symbols': () => 'read the raw profile with go tool pprof and the binary it came from',
+  'go.attr.hint.timeout': () => 'raise --timeout (the CPU profile needs a few seconds)',
 } satisfies Record<string, (a: never) => string>;
 
 export type MessageId = keyof typeof MESSAGES;

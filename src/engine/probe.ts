@@ -41,6 +41,12 @@ export interface ProbeMeta {
    * the probe yields nothing, the user's question went unanswered (status unknown)
    */
   requestedBy?: (keyof ProbeOptions)[];
+  /**
+   * evidence keys (also listed in `evidence`) the probe produces only when a finding asks for
+   * them through its `attribution:` keys, because they cost the target something (a CPU profile,
+   * a forced GC): the runner's follow-up phase calls followUp() with the missing ones
+   */
+  onDemand?: string[];
 }
 
 /** Whether a metric key is one the probe declares (a family "x.*" covers every "x.…"). */
@@ -81,9 +87,22 @@ export interface ProbeOutput {
   actions?: string[];
 }
 
+/** What a probe adds after its run: evidence (attributions), unknowns, what it did to the target. */
+export interface ProbeAddition {
+  evidence?: Record<string, unknown>;
+  unknowns?: ProbeUnknown[];
+  actions?: string[];
+}
+
 export interface Probe {
   meta: ProbeMeta;
   run(ctx: ProbeContext): Promise<ProbeOutput> | ProbeOutput;
+  /**
+   * Produce the meta.onDemand keys asked for, after a first judgement raised a finding (warning
+   * or critical) that lists them under `attribution:`. Called at most once per target and
+   * diagnosis, within what is left of the deadline (ctx.signal).
+   */
+  followUp?(keys: string[], ctx: ProbeContext): Promise<ProbeAddition>;
 }
 
 export type ProbeStatus = 'ok' | 'partial' | 'denied' | 'error' | 'skipped';

@@ -1,7 +1,7 @@
 import { hostname, release } from 'node:os';
 import type { ProcFs } from '../procfs/procfs.js';
 import type { Limits, Playbook } from './playbook-schema.js';
-import { declares, type Metrics, type Probe, type ProbeOptions, type ProbeOutput, type ProbeRun, type ProbeUnknown, type Unknown } from './probe.js';
+import { declares, type Metrics, type Probe, type ProbeAddition, type ProbeOptions, type ProbeOutput, type ProbeRun, type ProbeUnknown, type Unknown } from './probe.js';
 import { say, words } from '../messages.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
@@ -41,6 +41,7 @@ export async function diagnose(pids: number[], opts: RunOptions): Promise<Report
     }
   }
   if (opts.compareTargets !== false) addFleetMetrics(collected.filter((c): c is Collected => 'identity' in c), opts.playbook.limits.replicas);
+  await Promise.all(collected.map((c) => ('identity' in c ? followUp(c, opts, host, deadline) : undefined)));
   const targets = collected.map((c) => ('identity' in c ? judge(c, opts) : c));
   return assembleReport(targets, opts, hostInfo(opts.proc));
 }
@@ -84,6 +85,60 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
     throw new ProctriageError('NO_SUCH_PROCESS', `pid ${pid} exited during the scan${did}`);
   }
   return c;
+}
+
+/**
+ * The follow-up phase: evidence worth its cost only when the verdict asks for it. Probes run
+ * before the verdict, so a probe cannot know that the CPU is saturated (worth a CPU profile of
+ * a few seconds) or that goroutines exploded (worth the goroutine leak profile, which runs a GC
+ * in the target). So the facts are judged once here; for every finding at warning or critical
+ * whose playbook rule lists `attribution:` keys missing from the evidence, each probe that
+ * declares such keys in meta.onDemand, and applied to this target (not skipped), is asked for
+ * them through followUp(): once per target and diagnosis, within its own deadline and what is
+ * left of the run's. What it returns joins the evidence, unknowns and actions before the final
+ * judgement. `over` carries the trend metrics of a watch, which runs this once, on its last sample.
+ * Never throws: a follow-up that fails leaves an unknown.
+ */
+export async function followUp(c: Collected, opts: RunOptions, host: HostSources, deadline: number, over?: { metrics: Metrics }): Promise<void> {
+  const askers = opts.probes.filter((p) => p.followUp && p.meta.onDemand?.length
+    && (c.probes.find((r) => r.id === p.meta.id)?.status ?? 'skipped') !== 'skipped');
+  if (!askers.length) return;
+  const { findings } = evaluate(opts.playbook, { pid: c.identity.pid, metrics: { ...c.metrics, ...over?.metrics }, evidence: c.evidence });
+  const missing = new Set<string>();
+  for (const f of findings) {
+    if (f.severity === 'info') continue;
+    for (const k of opts.playbook.findings.find((r) => r.id === f.id)?.attribution ?? []) if (!(k in c.evidence)) missing.add(k);
+  }
+  if (!missing.size) return;
+  const sources = new TargetSources(opts.proc, c.identity.pid, host);
+  await Promise.all(askers.map(async (probe) => {
+    const keys = probe.meta.onDemand!.filter((k) => missing.has(k));
+    if (!keys.length) return;
+    const budget = Math.max(1, Math.min(probe.meta.timeoutMs, deadline - Date.now()));
+    const ac = new AbortController();
+    const actions: string[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ac.abort();
+        reject(new TimeoutExpired(`the ${probe.meta.id} probe's follow-up (${keys.join(', ')})`, budget));
+      }, budget);
+    });
+    let add: ProbeAddition = {};
+    try {
+      const ctx = { pid: c.identity.pid, proc: opts.proc, sources, options: opts.probeOptions ?? {}, signal: ac.signal, actions };
+      add = await Promise.race([probe.followUp!(keys, ctx), timeout]);
+    } catch (err) {
+      const e = asProctriageError(err, `the ${probe.meta.id} probe's follow-up`);
+      if (e instanceof InternalError) opts.onInternalError?.(e);
+      c.unknowns.push({ probe: probe.meta.id, reason: e.message });
+    } finally {
+      clearTimeout(timer);
+    }
+    for (const [k, v] of Object.entries(add.evidence ?? {})) if (keys.includes(k)) c.evidence[k] = v;
+    c.unknowns.push(...(add.unknowns ?? []).map(worded));
+    for (const a of [...actions, ...(add.actions ?? [])]) if (!c.actions.includes(a)) c.actions.push(a);
+  }));
 }
 
 /**

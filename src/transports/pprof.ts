@@ -308,6 +308,13 @@ export async function getText(url: URL, opts: GetOptions): Promise<StreamResult 
   return { ...r, text: Buffer.concat(parts).toString('utf8') };
 }
 
+/** GET and collect the body as bytes, up to maxBytes (a protobuf profile). */
+export async function getBytes(url: URL, opts: GetOptions): Promise<StreamResult & { body: Buffer }> {
+  const parts: Buffer[] = [];
+  const r = await streamGet(url, opts, (c) => { parts.push(Buffer.from(c)); });
+  return { ...r, body: Buffer.concat(parts) };
+}
+
 /** GET and feed the body line by line to `onLine`. */
 export async function getLines(url: URL, opts: GetOptions, onLine: (line: string) => void): Promise<StreamResult> {
   const split = new LineSplitter(onLine);
