@@ -84,7 +84,22 @@ export interface ProbeOutput {
 export interface Probe {
   meta: ProbeMeta;
   run(ctx: ProbeContext): Promise<ProbeOutput> | ProbeOutput;
+  /**
+   * watch only: begin what spans the whole window (a first heap profile to diff, a sampling
+   * profiler), after the first sample. Undefined when there is nothing to do for this target.
+   */
+  window?(ctx: ProbeContext): Promise<ProbeWindow | undefined>;
 }
+
+/** What a probe's window() began: ended once after the last sample, or cancelled. */
+export interface ProbeWindow {
+  /** the window's result, judged with the last sample (attributions over the window) */
+  end(ctx: ProbeContext): Promise<WindowOutput>;
+  /** stop without a result (the process gone, the watch failed): releases everything, never throws */
+  cancel(): Promise<void>;
+}
+
+export type WindowOutput = Pick<ProbeOutput, 'evidence' | 'unknowns' | 'actions'>;
 
 export type ProbeStatus = 'ok' | 'partial' | 'denied' | 'error' | 'skipped';
 
