@@ -34,7 +34,7 @@ function windowProbe(calls: Calls, over: { begin?: () => Promise<ProbeWindow | u
           if (over.end) return over.end();
           return { evidence: { 'test.window': { calls: calls.begun } }, actions: ['ended the test window'] };
         },
-        async cancel() { calls.cancelled++; },
+        cancel() { calls.cancelled++; return Promise.resolve(); },
       };
     },
   };
