@@ -87,23 +87,31 @@ export interface ProbeOutput {
   actions?: string[];
 }
 
-/** What a probe adds after its run: evidence (attributions), unknowns, what it did to the target. */
-export interface ProbeAddition {
-  evidence?: Record<string, unknown>;
-  unknowns?: ProbeUnknown[];
-  actions?: string[];
-}
-
 export interface Probe {
   meta: ProbeMeta;
   run(ctx: ProbeContext): Promise<ProbeOutput> | ProbeOutput;
   /**
+   * watch only: begin what spans the whole window (a first heap profile to diff, a sampling
+   * profiler), after the first sample. Undefined when there is nothing to do for this target.
+   */
+  window?(ctx: ProbeContext): Promise<ProbeWindow | undefined>;
+  /**
    * Produce the meta.onDemand keys asked for, after a first judgement raised a finding (warning
    * or critical) that lists them under `attribution:`. Called at most once per target and
-   * diagnosis, within what is left of the deadline (ctx.signal).
+   * diagnosis (a watch: once, after its last sample), within what is left of the deadline.
    */
-  followUp?(keys: string[], ctx: ProbeContext): Promise<ProbeAddition>;
+  followUp?(keys: string[], ctx: ProbeContext): Promise<WindowOutput>;
 }
+
+/** What a probe's window() began: ended once after the last sample, or cancelled. */
+export interface ProbeWindow {
+  /** the window's result, judged with the last sample (attributions over the window) */
+  end(ctx: ProbeContext): Promise<WindowOutput>;
+  /** stop without a result (the process gone, the watch failed): releases everything, never throws */
+  cancel(): Promise<void>;
+}
+
+export type WindowOutput = Pick<ProbeOutput, 'evidence' | 'unknowns' | 'actions'>;
 
 export type ProbeStatus = 'ok' | 'partial' | 'denied' | 'error' | 'skipped';
 

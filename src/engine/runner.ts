@@ -1,7 +1,7 @@
 import { hostname, release } from 'node:os';
 import type { ProcFs } from '../procfs/procfs.js';
 import type { Limits, Playbook } from './playbook-schema.js';
-import { declares, type Metrics, type Probe, type ProbeAddition, type ProbeOptions, type ProbeOutput, type ProbeRun, type ProbeUnknown, type Unknown } from './probe.js';
+import { declares, type Metrics, type Probe, type ProbeContext, type ProbeOptions, type ProbeOutput, type ProbeRun, type ProbeUnknown, type Unknown, type WindowOutput } from './probe.js';
 import { say, words } from '../messages.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
@@ -114,26 +114,13 @@ export async function followUp(c: Collected, opts: RunOptions, host: HostSources
   await Promise.all(askers.map(async (probe) => {
     const keys = probe.meta.onDemand!.filter((k) => missing.has(k));
     if (!keys.length) return;
-    const budget = Math.max(1, Math.min(probe.meta.timeoutMs, deadline - Date.now()));
-    const ac = new AbortController();
     const actions: string[] = [];
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        ac.abort();
-        reject(new TimeoutExpired(`the ${probe.meta.id} probe's follow-up (${keys.join(', ')})`, budget));
-      }, budget);
-    });
-    let add: ProbeAddition = {};
+    let add: WindowOutput = {};
     try {
-      const ctx = { pid: c.identity.pid, proc: opts.proc, sources, options: opts.probeOptions ?? {}, signal: ac.signal, actions };
-      add = await Promise.race([probe.followUp!(keys, ctx), timeout]);
+      add = await withDeadline(`the ${probe.meta.id} probe's follow-up (${keys.join(', ')})`, Math.min(probe.meta.timeoutMs, deadline - Date.now()),
+        (signal) => probe.followUp!(keys, probeContext(sources, opts, signal, actions)));
     } catch (err) {
-      const e = asProctriageError(err, `the ${probe.meta.id} probe's follow-up`);
-      if (e instanceof InternalError) opts.onInternalError?.(e);
-      c.unknowns.push({ probe: probe.meta.id, reason: e.message });
-    } finally {
-      clearTimeout(timer);
+      c.unknowns.push({ probe: probe.meta.id, reason: classifyFailure(probe, err, opts).failure.message });
     }
     for (const [k, v] of Object.entries(add.evidence ?? {})) if (keys.includes(k)) c.evidence[k] = v;
     c.unknowns.push(...(add.unknowns ?? []).map(worded));
@@ -287,19 +274,10 @@ export function failedTarget(pid: number, err: unknown, onInternalError?: RunOpt
 async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, deadline: number): Promise<{ run: ProbeRun; out?: ProbeOutput; actions: string[]; gone?: boolean; internal?: InternalError }> {
   const started = performance.now();
   const budget = Math.max(1, Math.min(probe.meta.timeoutMs, deadline - Date.now()));
-  const ac = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      ac.abort();
-      reject(new TimeoutExpired(`probe ${probe.meta.id}`, budget));
-    }, budget);
-  });
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
   const actions: string[] = [];
   try {
-    const ctx = { pid: sources.pid, proc: sources.proc, sources, options: opts.probeOptions ?? {}, signal: ac.signal, actions };
-    const out = await Promise.race([Promise.resolve().then(() => probe.run(ctx)), timeout]);
+    const out = await withDeadline(`probe ${probe.meta.id}`, budget, (signal) => probe.run(probeContext(sources, opts, signal, actions)));
     if (out.skipped) return { run: { id: probe.meta.id, status: 'skipped', durationMs: ms(), error: out.skipped }, out, actions };
     return { run: { id: probe.meta.id, status: out.partial ? 'partial' : 'ok', durationMs: ms(), ...(out.partial ? { error: out.partial } : {}) }, out, actions };
   } catch (err) {
@@ -308,18 +286,55 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
     if (err instanceof NoSuchProcess && !sources.proc.exists(sources.pid)) {
       return { run: { id: probe.meta.id, status: 'error', durationMs: ms(), error: err.message }, actions, gone: true };
     }
-    const failure = err instanceof NoSuchProcess ? new ProctriageError('PARSE_ERROR', `${err.path ?? 'a file'}: not found`) : err;
-    if (!(failure instanceof ProctriageError) && !isSystemError(failure)) {
-      // a bug, not a fact about the target: said as such, its stack kept for PROCTRIAGE_DEBUG
-      const internal = new InternalError(`the ${probe.meta.id} probe`, failure);
-      opts.onInternalError?.(internal);
-      return { run: { id: probe.meta.id, status: 'error', durationMs: ms(), error: internal.message }, actions, internal };
-    }
+    const { failure, internal } = classifyFailure(probe, err, opts);
     const status = failure instanceof ProctriageError && failure.code === 'ACCESS_DENIED' ? 'denied' : 'error';
-    return { run: { id: probe.meta.id, status, durationMs: ms(), error: (failure as Error)?.message ?? String(failure) }, actions };
+    return { run: { id: probe.meta.id, status, durationMs: ms(), error: failure.message }, actions, ...(internal ? { internal } : {}) };
+  }
+}
+
+/**
+ * One call into a probe's code other than run() (a watch's window), with the probe's context and
+ * deadline. A failure comes back as the reason in words, never thrown; a bug is also reported.
+ */
+export async function callProbe<T>(probe: Probe, sources: TargetSources, opts: RunOptions, actions: string[], fn: (ctx: ProbeContext) => Promise<T>): Promise<{ value: T } | { reason: string }> {
+  try {
+    return { value: await withDeadline(`probe ${probe.meta.id}`, probe.meta.timeoutMs, (signal) => fn(probeContext(sources, opts, signal, actions))) };
+  } catch (err) {
+    return { reason: classifyFailure(probe, err, opts).failure.message };
+  }
+}
+
+function probeContext(sources: TargetSources, opts: RunOptions, signal: AbortSignal, actions: string[]): ProbeContext {
+  return { pid: sources.pid, proc: sources.proc, sources, options: opts.probeOptions ?? {}, signal, actions };
+}
+
+/** Run fn with a signal that aborts after ms; the promise rejects with TimeoutExpired then. */
+async function withDeadline<T>(what: string, ms: number, fn: (signal: AbortSignal) => T | Promise<T>): Promise<T> {
+  const budget = Math.max(1, ms);
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ac.abort();
+      reject(new TimeoutExpired(what, budget));
+    }, budget);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => fn(ac.signal)), timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A probe's failure as the error to report; a bug (not a fact about the target) is said as such, its stack kept for PROCTRIAGE_DEBUG. */
+function classifyFailure(probe: Probe, err: unknown, opts: RunOptions): { failure: Error; internal?: InternalError } {
+  const failure = err instanceof NoSuchProcess ? new ProctriageError('PARSE_ERROR', `${err.path ?? 'a file'}: not found`) : err;
+  if (!(failure instanceof ProctriageError) && !isSystemError(failure)) {
+    const internal = new InternalError(`the ${probe.meta.id} probe`, failure);
+    opts.onInternalError?.(internal);
+    return { failure: internal, internal };
+  }
+  return { failure: failure instanceof Error ? failure : new Error(String(failure)) };
 }
 
 function unknownFor(probe: Probe, run: ProbeRun): Unknown {
@@ -331,7 +346,7 @@ function unknownFor(probe: Probe, run: ProbeRun): Unknown {
 }
 
 /** A probe's coded unknown in words, from the message catalogue. */
-function worded(u: ProbeUnknown): Unknown {
+export function worded(u: ProbeUnknown): Unknown {
   if (!('code' in u)) return u;
   return { ...(u.metric ? { metric: u.metric } : {}), ...(u.probe ? { probe: u.probe } : {}), reason: words(u), ...(u.hint ? { hint: typeof u.hint === 'string' ? say(u.hint) : words(u.hint) } : {}) };
 }
