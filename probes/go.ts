@@ -1,6 +1,10 @@
-import type { Probe, ProbeContext, ProbeOutput, ProbeUnknown } from '../src/engine/probe.js';
+import type { Probe, ProbeContext, ProbeOutput, ProbeUnknown, ProbeWindow, WindowOutput } from '../src/engine/probe.js';
+import type { Attribution } from '../src/engine/attribution.js';
 import { ProctriageError } from '../src/errors.js';
-import { say } from '../src/messages.js';
+import { MESSAGES, say, words, type MessageId } from '../src/messages.js';
+import {
+  SOURCES as ATTR_SOURCES, cpuNow, heapDiff, heapNow, leakedNow, takeHeap, unavailable as attributionUnavailable, type Attributed, type Requester,
+} from '../src/go/attribution.js';
 import { identifyRuntime, type RuntimeIdentity } from './runtime.js';
 import { GoroutineDumpReader, GoroutineProfileReader, mergeStates, topStacks, type GoroutineProfile } from '../src/go/goroutines.js';
 import { HeapProfileReader, parseGogc, parseGomaxprocs, parseVars, type GoMemStats } from '../src/go/memstats.js';
@@ -53,10 +57,98 @@ export const probe: Probe = {
     evidence: {
       'go.topStacks': 'largest goroutine groups: {count, function (top meaningful frame), frames, state?, waitMinutes?, createdBy?, labels?}',
       'go.pprofUrl': 'base URL of the pprof endpoint that was read',
+      'go.heap.sites': 'attribution: what holds heap memory now, in-use bytes by allocating site (heap profile; on demand)',
+      'go.heap.growth': 'attribution: what grew over a watch, in-use bytes by allocating site at the end minus at the start (two heap profiles)',
+      'go.cpu.top': 'attribution: functions by self CPU samples, with cumulative samples (a short CPU profile; on demand)',
+      'go.goroutines.leaked': 'attribution: goroutines the runtime proved leaked, by parking site (goroutine leak profile, Go 1.26 experiment / 1.27+; on demand)',
     },
+    onDemand: ['go.heap.sites', 'go.cpu.top', 'go.goroutines.leaked'],
   },
   run: (ctx) => runGo(ctx),
+  followUp: (keys, ctx) => followUpGo(keys, ctx),
+  window: (ctx) => heapWindow(ctx),
 };
+
+/** The endpoint again (ownership checked again), for a follow-up or a window; or why there is none. */
+async function endpointAgain(ctx: ProbeContext): Promise<{ base: URL; req: Requester; cwd?: string; actions: string[] } | { reason: string; hint: string }> {
+  const id = identifyRuntime(ctx.sources);
+  const out: ProbeOutput & { unknowns: ProbeUnknown[] } = { metrics: {}, unknowns: [] };
+  const base = await findEndpoint(ctx, id, out, []);
+  if (!base) {
+    const u = out.unknowns[0];
+    const why = !u ? say('go.notGo') : 'code' in u ? words(u) : u.reason;
+    const hint = u?.hint === undefined || u.hint === 'go.hint.noEndpoint' ? say('go.attr.hint.pprof') : typeof u.hint === 'string' ? (u.hint in MESSAGES ? say(u.hint as MessageId) : u.hint) : words(u.hint);
+    return { reason: say('go.attr.noEndpoint', { why }), hint };
+  }
+  const req: Requester = (timeoutMs, maxBytes) => ({ timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote, ownEndpoints: ctx.options.ownEndpoints });
+  let cwd: string | undefined;
+  try {
+    cwd = ctx.proc.readlinkOrGone(ctx.pid, 'cwd');
+  } catch {
+    // paths stay as the binary knows them
+  }
+  return { base, req, ...(cwd ? { cwd } : {}), actions: out.actions ?? [] };
+}
+
+const KIND_OF: Record<string, [Attribution['kind'], () => string]> = {
+  'go.heap.sites': ['allocation-sites', ATTR_SOURCES.heap],
+  'go.cpu.top': ['hot-functions', () => ATTR_SOURCES.cpu()],
+  'go.goroutines.leaked': ['leaked-goroutines', ATTR_SOURCES.leak],
+  'go.heap.growth': ['allocation-growth', ATTR_SOURCES.growth],
+};
+
+/**
+ * Attributions a finding asked for: the heap by site (memory near its limit, GC pressure), a
+ * short CPU profile (CPU saturated or throttled, GC pressure), the goroutine leak profile
+ * (goroutines exploding or growing). Each is taken at most once; they run side by side.
+ */
+async function followUpGo(keys: string[], ctx: ProbeContext): Promise<WindowOutput> {
+  const started = Date.now();
+  const e = await endpointAgain(ctx);
+  if ('reason' in e) {
+    return { evidence: Object.fromEntries(keys.map((k) => { const [kind, source] = KIND_OF[k]!; return [k, attributionUnavailable(kind, source(), e.reason, e.hint)]; })) };
+  }
+  const evidence: Record<string, unknown> = {};
+  const requested: string[] = [];
+  await Promise.all(keys.map(async (k) => {
+    let r: Attributed | undefined;
+    if (k === 'go.heap.sites') r = await heapNow(e.base, e.req, e.cwd);
+    // what is left of this call's deadline, less a margin to decode
+    else if (k === 'go.cpu.top') r = await cpuNow(e.base, e.req, (ctx.deadline ?? started + probe.meta.timeoutMs) - Date.now() - 300, e.cwd);
+    else if (k === 'go.goroutines.leaked') r = await leakedNow(e.base, e.req, e.cwd);
+    if (!r) return;
+    evidence[k] = r.attribution;
+    requested.push(...r.requested);
+  }));
+  const actions = [...e.actions];
+  if (requested.length) actions.push(say('go.attr.took', { what: requested.join(', '), url: displayUrl(e.base) }));
+  return { evidence, actions };
+}
+
+/**
+ * watch: a heap profile now and one at the end; what grew between them, by allocating site.
+ * Holding the first profile costs the target nothing (it is here, decoded).
+ */
+async function heapWindow(ctx: ProbeContext): Promise<ProbeWindow | undefined> {
+  const e = await endpointAgain(ctx);
+  if ('reason' in e) {
+    const a = attributionUnavailable('allocation-growth', ATTR_SOURCES.growth(), e.reason, e.hint);
+    return { end: () => Promise.resolve({ evidence: { 'go.heap.growth': a } }), cancel: () => Promise.resolve() };
+  }
+  const before = await takeHeap(e.base, e.req);
+  const url = displayUrl(e.base);
+  return {
+    async end(endCtx) {
+      const again = await endpointAgain(endCtx);
+      const after = 'reason' in again ? again : await takeHeap(again.base, again.req);
+      return {
+        evidence: { 'go.heap.growth': heapDiff(before, after, e.cwd) },
+        actions: [say('go.attr.took', { what: '/debug/pprof/heap at the start and at the end of the watch', url })],
+      };
+    },
+    cancel: () => Promise.resolve(),
+  };
+}
 
 async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
   const { options } = ctx;

@@ -71,6 +71,8 @@ export interface ProbeContext {
   options: ProbeOptions;
   /** aborted when the probe's deadline passes: network probes must honour it */
   signal: AbortSignal;
+  /** when the signal aborts (Date.now() clock): what a timed measurement (a CPU profile) must fit in */
+  deadline?: number;
   /** what the probe did to the target, recorded as it happens so a deadline cannot hide it */
   actions: string[];
 }

@@ -41,7 +41,7 @@ export async function diagnose(pids: number[], opts: RunOptions): Promise<Report
     }
   }
   if (opts.compareTargets !== false) addFleetMetrics(collected.filter((c): c is Collected => 'identity' in c), opts.playbook.limits.replicas);
-  await Promise.all(collected.map((c) => ('identity' in c ? followUp(c, opts, host, deadline) : undefined)));
+  await Promise.all(collected.filter((c): c is Collected => 'identity' in c).map((c) => followUp(c, opts, host, deadline)));
   const targets = collected.map((c) => ('identity' in c ? judge(c, opts) : c));
   return assembleReport(targets, opts, hostInfo(opts.proc));
 }
@@ -118,7 +118,7 @@ export async function followUp(c: Collected, opts: RunOptions, host: HostSources
     let add: WindowOutput = {};
     try {
       add = await withDeadline(`the ${probe.meta.id} probe's follow-up (${keys.join(', ')})`, Math.min(probe.meta.timeoutMs, deadline - Date.now()),
-        (signal) => probe.followUp!(keys, probeContext(sources, opts, signal, actions)));
+        (signal, at) => probe.followUp!(keys, probeContext(sources, opts, signal, actions, at)));
     } catch (err) {
       c.unknowns.push({ probe: probe.meta.id, reason: classifyFailure(probe, err, opts).failure.message });
     }
@@ -277,7 +277,7 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
   const actions: string[] = [];
   try {
-    const out = await withDeadline(`probe ${probe.meta.id}`, budget, (signal) => probe.run(probeContext(sources, opts, signal, actions)));
+    const out = await withDeadline(`probe ${probe.meta.id}`, budget, (signal, deadline) => probe.run(probeContext(sources, opts, signal, actions, deadline)));
     if (out.skipped) return { run: { id: probe.meta.id, status: 'skipped', durationMs: ms(), error: out.skipped }, out, actions };
     return { run: { id: probe.meta.id, status: out.partial ? 'partial' : 'ok', durationMs: ms(), ...(out.partial ? { error: out.partial } : {}) }, out, actions };
   } catch (err) {
@@ -298,19 +298,20 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
  */
 export async function callProbe<T>(probe: Probe, sources: TargetSources, opts: RunOptions, actions: string[], fn: (ctx: ProbeContext) => Promise<T>): Promise<{ value: T } | { reason: string }> {
   try {
-    return { value: await withDeadline(`probe ${probe.meta.id}`, probe.meta.timeoutMs, (signal) => fn(probeContext(sources, opts, signal, actions))) };
+    return { value: await withDeadline(`probe ${probe.meta.id}`, probe.meta.timeoutMs, (signal, deadline) => fn(probeContext(sources, opts, signal, actions, deadline))) };
   } catch (err) {
     return { reason: classifyFailure(probe, err, opts).failure.message };
   }
 }
 
-function probeContext(sources: TargetSources, opts: RunOptions, signal: AbortSignal, actions: string[]): ProbeContext {
-  return { pid: sources.pid, proc: sources.proc, sources, options: opts.probeOptions ?? {}, signal, actions };
+function probeContext(sources: TargetSources, opts: RunOptions, signal: AbortSignal, actions: string[], deadline: number): ProbeContext {
+  return { pid: sources.pid, proc: sources.proc, sources, options: opts.probeOptions ?? {}, signal, deadline, actions };
 }
 
 /** Run fn with a signal that aborts after ms; the promise rejects with TimeoutExpired then. */
-async function withDeadline<T>(what: string, ms: number, fn: (signal: AbortSignal) => T | Promise<T>): Promise<T> {
+async function withDeadline<T>(what: string, ms: number, fn: (signal: AbortSignal, deadline: number) => T | Promise<T>): Promise<T> {
   const budget = Math.max(1, ms);
+  const deadline = Date.now() + budget;
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -320,7 +321,7 @@ async function withDeadline<T>(what: string, ms: number, fn: (signal: AbortSigna
     }, budget);
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => fn(ac.signal)), timeout]);
+    return await Promise.race([Promise.resolve().then(() => fn(ac.signal, deadline)), timeout]);
   } finally {
     clearTimeout(timer);
   }
