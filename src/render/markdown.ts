@@ -66,7 +66,21 @@ export function nextStepsMarkdown(steps: NextStep[]): string[] {
  * are in every renderer, where backslash escapes show raw in some. The rest is left as written.
  */
 export function prose(s: string): string {
-  return s.replace(/\n/g, ' ').split(' ').map((w) => (/[\\`*_[\]|#]|\/\S|\S\/|<[A-Za-z/!?]|&/.test(w) ? span(w) : w)).join(' ');
+  return s.replace(/\n/g, ' ').split(' ').map((w) => (/[\\`*_[\]|#]|\/\S|\S\/|<[A-Za-z/!?]|&/.test(w) ? codeWord(w) : w)).join(' ');
+}
+
+/** A word as a code span, the sentence's punctuation around it left outside: "(add", "URL,", "x)" where the parenthesis is not the word's own. */
+function codeWord(w: string): string {
+  const opens = (x: string) => x.split('(').length - 1, closes = (x: string) => x.split(')').length - 1;
+  let start = 0, end = w.length;
+  while (start < end && w[start] === '(' && opens(w.slice(start, end)) > closes(w.slice(start, end))) start++;
+  for (;;) {
+    const c = w[end - 1];
+    if (end - 1 <= start || c === undefined) break;
+    if (',.;:'.includes(c) || (c === ')' && closes(w.slice(start, end)) > opens(w.slice(start, end)))) end--;
+    else break;
+  }
+  return w.slice(0, start) + span(w.slice(start, end)) + w.slice(end);
 }
 
 /** A code span: backticks cannot be escaped inside one, so they are replaced. */
