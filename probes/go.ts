@@ -77,8 +77,7 @@ async function endpointAgain(ctx: ProbeContext): Promise<{ base: URL; req: Reque
   if (!base) {
     const u = out.unknowns[0];
     const why = !u ? say('go.notGo') : 'code' in u ? words(u) : u.reason;
-    const hint = u?.hint === undefined || u.hint === 'go.hint.noEndpoint' ? say('go.attr.hint.pprof') : typeof u.hint === 'string' ? (u.hint in MESSAGES ? say(u.hint as MessageId) : u.hint) : words(u.hint);
-    return { reason: say('go.attr.noEndpoint', { why }), hint };
+    return { reason: say('go.attr.noEndpoint', { why }), hint: attributionHint(u?.hint) };
   }
   const req: Requester = (timeoutMs, maxBytes) => ({ timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote, ownEndpoints: ctx.options.ownEndpoints });
   let cwd: string | undefined;
@@ -88,6 +87,16 @@ async function endpointAgain(ctx: ProbeContext): Promise<{ base: URL; req: Reque
     // paths stay as the binary knows them
   }
   return { base, req, ...(cwd ? { cwd } : {}), actions: out.actions ?? [] };
+}
+
+/**
+ * What would give the attribution: the discovery's own hint where it is specific (--allow-remote,
+ * --trust-peer, leave --no-discover out …), else the --pprof flag.
+ */
+function attributionHint(hint: ProbeUnknown['hint']): string {
+  if (hint === undefined || hint === 'go.hint.noEndpoint') return say('go.attr.hint.pprof');
+  if (typeof hint !== 'string') return words(hint);
+  return hint in MESSAGES ? say(hint as MessageId) : hint;
 }
 
 const KIND_OF: Record<string, [Attribution['kind'], () => string]> = {
