@@ -3,7 +3,7 @@ import type { Attribution } from '../src/engine/attribution.js';
 import { ProctriageError } from '../src/errors.js';
 import { MESSAGES, say, words, type MessageId } from '../src/messages.js';
 import {
-  SOURCES as ATTR_SOURCES, cpuNow, heapDiff, heapNow, leakedNow, takeHeap, unavailable as attributionUnavailable, type Attributed, type Requester,
+  SOURCES as ATTR_SOURCES, cpuNow, heapDiff, heapViews, leakedNow, takeHeap, unavailable as attributionUnavailable, type Attributed, type Requester,
 } from '../src/go/attribution.js';
 import { identifyRuntime, type RuntimeIdentity } from './runtime.js';
 import { GoroutineDumpReader, GoroutineProfileReader, mergeStates, topStacks, type GoroutineProfile } from '../src/go/goroutines.js';
@@ -58,11 +58,12 @@ export const probe: Probe = {
       'go.topStacks': 'largest goroutine groups: {count, function (top meaningful frame), frames, state?, waitMinutes?, createdBy?, labels?}',
       'go.pprofUrl': 'base URL of the pprof endpoint that was read',
       'go.heap.sites': 'attribution: what holds heap memory now, in-use bytes by allocating site (heap profile; on demand)',
+      'go.heap.allocs': 'attribution: what allocates the most, bytes allocated since the start by allocating site (heap profile; on demand)',
       'go.heap.growth': 'attribution: what grew over a watch, in-use bytes by allocating site at the end minus at the start (two heap profiles)',
       'go.cpu.top': 'attribution: functions by self CPU samples, with cumulative samples (a short CPU profile; on demand)',
       'go.goroutines.leaked': 'attribution: goroutines the runtime proved leaked, by parking site (goroutine leak profile, Go 1.26 experiment / 1.27+; on demand)',
     },
-    onDemand: ['go.heap.sites', 'go.cpu.top', 'go.goroutines.leaked'],
+    onDemand: ['go.heap.sites', 'go.heap.allocs', 'go.cpu.top', 'go.goroutines.leaked'],
   },
   run: (ctx) => runGo(ctx),
   followUp: (keys, ctx) => followUpGo(keys, ctx),
@@ -101,6 +102,7 @@ function attributionHint(hint: ProbeUnknown['hint']): string {
 
 const KIND_OF: Record<string, [Attribution['kind'], () => string]> = {
   'go.heap.sites': ['allocation-sites', ATTR_SOURCES.heap],
+  'go.heap.allocs': ['allocation-sites', ATTR_SOURCES.allocs],
   'go.cpu.top': ['hot-functions', () => ATTR_SOURCES.cpu()],
   'go.goroutines.leaked': ['leaked-goroutines', ATTR_SOURCES.leak],
   'go.heap.growth': ['allocation-growth', ATTR_SOURCES.growth],
@@ -119,15 +121,18 @@ async function followUpGo(keys: string[], ctx: ProbeContext): Promise<WindowOutp
   }
   const evidence: Record<string, unknown> = {};
   const requested: string[] = [];
+  // one heap profile serves both heap views
+  const heap = keys.some((k) => k.startsWith('go.heap.')) ? heapViews(e.base, e.req, e.cwd) : undefined;
   await Promise.all(keys.map(async (k) => {
     let r: Attributed | undefined;
-    if (k === 'go.heap.sites') r = await heapNow(e.base, e.req, e.cwd);
+    if (k === 'go.heap.sites') r = (await heap!).inuse;
+    else if (k === 'go.heap.allocs') r = (await heap!).alloc;
     // what is left of this call's deadline, less a margin to decode
     else if (k === 'go.cpu.top') r = await cpuNow(e.base, e.req, (ctx.deadline ?? started + probe.meta.timeoutMs) - Date.now() - 300, e.cwd);
     else if (k === 'go.goroutines.leaked') r = await leakedNow(e.base, e.req, e.cwd);
     if (!r) return;
     evidence[k] = r.attribution;
-    requested.push(...r.requested);
+    for (const q of r.requested) if (!requested.includes(q)) requested.push(q);
   }));
   const actions = [...e.actions];
   if (requested.length) actions.push(say('go.attr.took', { what: requested.join(', '), url: displayUrl(e.base) }));

@@ -173,6 +173,7 @@ export const MESSAGES = {
   'go.hint.noBuildInfo': () => 'if it is a Go service with net/http/pprof, pass --pprof URL',
   // where in the code, from Go profiles (attribution): its source, and why it is not available
   'go.attr.heapSource': () => 'Go heap profile, in-use bytes by allocating site (sampled)',
+  'go.attr.allocSource': () => 'Go heap profile, bytes allocated since the start by allocating site (sampled; freed or not)',
   'go.attr.growthSource': () => 'Go heap profiles at the start and the end (in-use bytes as of the last GC before each), growth by allocating site',
   'go.attr.cpuSource': () => 'Go CPU profile, self time by function',
   'go.attr.leakSource': () => 'Go goroutine leak profile (goroutines proved stuck for good)',

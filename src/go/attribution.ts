@@ -7,7 +7,7 @@
 import type { Attribution } from '../engine/attribution.js';
 import { say } from '../messages.js';
 import { displayUrl, endpointUrl, getBytes, getText, type GetOptions } from '../transports/pprof.js';
-import { cpuTop, decodeProfile, goroutineSites, heapGrowth, heapSites, type GoProfile } from './profile.js';
+import { allocSites, cpuTop, decodeProfile, goroutineSites, heapGrowth, heapSites, type GoProfile } from './profile.js';
 
 export const ATTRIBUTION_LIMITS = {
   heapMs: 4000,
@@ -33,6 +33,7 @@ export function unavailable(kind: Kind, source: string, reason: string, hint?: s
 
 export const SOURCES = {
   heap: () => say('go.attr.heapSource'),
+  allocs: () => say('go.attr.allocSource'),
   growth: () => say('go.attr.growthSource'),
   cpu: () => say('go.attr.cpuSource'),
   leak: () => say('go.attr.leakSource'),
@@ -78,10 +79,23 @@ export interface Attributed {
 
 /** What holds heap memory now. */
 export async function heapNow(base: URL, req: Requester, cwd?: string): Promise<Attributed> {
+  return (await heapViews(base, req, cwd)).inuse;
+}
+
+/** One heap profile, read two ways: what holds memory now (in-use) and what allocates most (since start). */
+export async function heapViews(base: URL, req: Requester, cwd?: string): Promise<{ inuse: Attributed; alloc: Attributed }> {
   const t = await takeHeap(base, req);
   const requested = ['/debug/pprof/heap'];
-  if ('reason' in t) return { attribution: unavailable('allocation-sites', SOURCES.heap(), t.reason, t.hint), requested };
-  return { attribution: guarded('allocation-sites', SOURCES.heap(), () => heapSites(t.profile, SOURCES.heap(), { cwd })), requested };
+  if ('reason' in t) {
+    return {
+      inuse: { attribution: unavailable('allocation-sites', SOURCES.heap(), t.reason, t.hint), requested },
+      alloc: { attribution: unavailable('allocation-sites', SOURCES.allocs(), t.reason, t.hint), requested },
+    };
+  }
+  return {
+    inuse: { attribution: guarded('allocation-sites', SOURCES.heap(), () => heapSites(t.profile, SOURCES.heap(), { cwd })), requested },
+    alloc: { attribution: guarded('allocation-sites', SOURCES.allocs(), () => allocSites(t.profile, SOURCES.allocs(), { cwd })), requested },
+  };
 }
 
 /** What grew between two heap profiles. */

@@ -194,16 +194,29 @@ function toSite(t: SiteTotal, value: number, cwd: string | undefined): Omit<Attr
 }
 
 const INUSE = 'inuse_space/bytes';
+const ALLOC = 'alloc_space/bytes';
 
-function inuseIndex(p: GoProfile, what: string): number {
-  const i = typeIndex(p, INUSE);
-  if (i < 0) throw new ParseError(what, `no ${INUSE} values (sample types: ${p.types.join(', ') || 'none'})`);
+function inuseIndex(p: GoProfile, what: string, type = INUSE): number {
+  const i = typeIndex(p, type);
+  if (i < 0) throw new ParseError(what, `no ${type} values (sample types: ${p.types.join(', ') || 'none'})`);
   return i;
 }
 
 /** What holds heap memory now: in-use bytes by allocating site, largest first. */
 export function heapSites(p: GoProfile, source: string, o: SiteOptions = {}): Attribution {
-  const i = inuseIndex(p, 'the heap profile');
+  return bytesBySite(p, source, INUSE, o);
+}
+
+/**
+ * What allocates the most: bytes allocated since the process started, by allocating site, freed
+ * or not (what keeps the garbage collector busy, where heapSites says what it cannot free).
+ */
+export function allocSites(p: GoProfile, source: string, o: SiteOptions = {}): Attribution {
+  return bytesBySite(p, source, ALLOC, o);
+}
+
+function bytesBySite(p: GoProfile, source: string, type: string, o: SiteOptions): Attribution {
+  const i = inuseIndex(p, 'the heap profile', type);
   const sites = bySite(p, i, allocatingFrame);
   let total = 0;
   for (const s of sites.values()) total += s.value;

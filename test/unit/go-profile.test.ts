@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { readFixtureBuffer } from './paths.js';
 import {
-  MAX_PROFILE_BYTES, allocatingFrame, cpuTop, decodeProfile, frameText, goroutineSites, heapGrowth, heapSites, isAllocationPlumbing,
+  MAX_PROFILE_BYTES, allocSites, allocatingFrame, cpuTop, decodeProfile, frameText, goroutineSites, heapGrowth, heapSites, isAllocationPlumbing,
   type GoProfile,
 } from '../../src/go/profile.js';
 import { ProctriageError } from '../../src/errors.js';
@@ -42,6 +42,14 @@ test('heap sites: in-use bytes by allocating site, the leak first, the churn (al
   assert.ok(a.sites.length <= 5);
   assert.ok(a.sites.every((s, i) => i === 0 || s.value <= a.sites[i - 1]!.value));
   assert.ok(Math.abs(a.sites[0]!.value / a.total - a.sites[0]!.share) < 1e-9);
+});
+
+test('allocated since start: the churn allocates the most, though it holds nothing (what keeps the GC busy)', () => {
+  const a = allocSites(END, 'Go heap profile');
+  assert.equal(a.kind, 'allocation-sites');
+  assert.equal(a.sites[0]!.function, 'main.churnBuffers');
+  assert.equal(a.sites[1]!.function, 'main.leakyCache');
+  assert.ok(a.sites[0]!.value > a.sites[1]!.value);
 });
 
 test('heap growth: the leak grew by the difference of its in-use bytes; the churn did not grow', () => {
