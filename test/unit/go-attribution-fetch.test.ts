@@ -8,6 +8,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo, Socket } from 'node:net';
 import { readFixture, readFixtureBuffer } from './paths.js';
 import { cpuNow, heapDiff, heapNow, leakedNow, takeHeap, type Requester } from '../../src/go/attribution.js';
@@ -106,4 +107,15 @@ test('heap growth between two recorded profiles served in turn; a lost first pro
   assert.equal(typeof g.windowSeconds, 'number');
   const lost = heapDiff({ reason: 'HTTP 500' }, after);
   assert.match(lost.unavailable!, /the heap profile at the start of the watch was not taken: HTTP 500/);
+});
+
+test('a profile without function names (no symbols): unavailable, with how to read it', async () => {
+  const { Profile, StringTable, Location, Sample, ValueType } = await import('pprof-format');
+  const st = new StringTable();
+  const types = ['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space'].map((t) => new ValueType({ type: st.dedup(t), unit: st.dedup(t.endsWith('space') ? 'bytes' : 'count') }));
+  const p = new Profile({ stringTable: st, sampleType: types, location: [new Location({ id: 1, address: 0x4a3b2c })], sample: [new Sample({ locationId: [1], value: [1, 4096, 1, 4096] })] });
+  const base = await serve({ '/debug/pprof/heap': send(gzipSync(p.encode())) });
+  const r = await heapNow(base, req);
+  assert.equal(r.attribution.unavailable, 'the profile has no function names (a binary built without symbols)');
+  assert.match(r.attribution.hint!, /go tool pprof/);
 });
