@@ -166,6 +166,8 @@ export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact'
     startedAt: id.startedAt,
     uptimeSeconds: id.uptimeSeconds,
     startTicks: id.startTicks,
+    ...(id.nsPid !== undefined ? { nsPid: id.nsPid } : {}),
+    ...(id.container ? { container: cleanDeep(id.container, false) } : {}),
     metrics,
     ...(Object.keys(trends).length ? { trends } : {}),
     findings: cleanDeep(findings, false),
