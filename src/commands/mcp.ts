@@ -15,6 +15,7 @@ import { PlaybookSchema } from '../engine/playbook-schema.js';
 import type { Report } from '../engine/report.js';
 import type { Progress } from '../engine/watch.js';
 import { CachingProcFs } from '../bundle/procfs.js';
+import { ProcFs } from '../procfs/procfs.js';
 import { clean } from '../engine/redact.js';
 import { ProctriageError, UsageError } from '../errors.js';
 import { assertConnectAllowed, parseInspectAddress } from '../transports/inspector.js';
@@ -87,6 +88,8 @@ export const PlaybookShowArgs = z.strictObject({});
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export interface McpOptions {
+  /** --host-root: the host's / mounted here */
+  hostRoot?: string;
   /** the team playbook the operator started the server with (diagnose, watch, playbook_show) */
   playbook?: string;
 }
@@ -107,6 +110,7 @@ export async function run(o: McpOptions = {}): Promise<number> {
   }, (a) => answer(async () => {
     checkAddresses(a);
     const report = await buildReport((a.pids ?? []).map(String), {
+      ...(o.hostRoot ? { hostRoot: o.hostRoot } : {}),
       ...(a.name !== undefined ? { name: a.name } : {}), ...runtimeOptions(a), ...(o.playbook ? { playbook: o.playbook } : {}),
     });
     return reportResult(report);
@@ -119,7 +123,7 @@ export async function run(o: McpOptions = {}): Promise<number> {
     outputSchema: ReportSchema,
     annotations,
   }, (a) => answer(async () => {
-    const { report, playbook } = await topReport({});
+    const { report, playbook } = await topReport({ proc: new ProcFs(o.hostRoot ?? '/', { live: true }) });
     const scanned = report.targets.length;
     report.targets = exportSelection(report, { limit: a.limit ?? 15, risk: playbook.weights.risk, always: [] });
     return reportResult(report, { skipInfo: true, scanned });
@@ -135,7 +139,7 @@ export async function run(o: McpOptions = {}): Promise<number> {
     checkAddresses(a);
     const pid = parsePid(String(a.pid));
     const { intervalMs, durationMs } = watchTiming(a.interval ?? '2s', a.duration ?? '30s');
-    const opts = runOptions(runtimeOptions(a), new CachingProcFs(), await playbookFor(o.playbook));
+    const opts = runOptions(runtimeOptions(a), new CachingProcFs(o.hostRoot), await playbookFor(o.playbook));
     const ui = progress(extra);
     const { report, note } = await watchReport(pid, opts, {
       intervalMs, durationMs, signal: AbortSignal.any([extra.signal, ended.signal]), ...(ui ? { ui } : {}),

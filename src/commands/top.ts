@@ -17,7 +17,8 @@ const TOP_PROBES = new Set(['process', 'memory', 'fds', 'sockets', 'cgroup', 'ru
 /** Diagnose every user-space process on the host with the /proc-level probes (no printing). */
 export async function topReport(o: { redact?: boolean; proc?: ProcFs }): Promise<{ report: Report; playbook: Playbook }> {
   const proc = o.proc ?? new ProcFs();
-  const pids = proc.pids().filter((pid) => pid !== process.pid && userProcess(proc, pid));
+  const self = proc.selfPid();
+  const pids = proc.pids().filter((pid) => pid !== self && userProcess(proc, pid));
   const playbook = await playbookFor(); // top has no --playbook option: the built-in one
   const report = await diagnose(pids, {
     proc,

@@ -292,5 +292,13 @@ export function hostInfo(proc: ProcFs): Report['host'] {
   } catch {
     // host facts are context, never a reason to fail
   }
-  return { hostname: proc.live ? hostname() : 'recorded', kernel: proc.live ? release() : 'recorded', cgroupVersion };
+  // under a host root, the host's own name (a debug pod has a name of its own)
+  const hostName = () => {
+    try {
+      return proc.readHost('/proc/sys/kernel/hostname').trim() || hostname();
+    } catch {
+      return hostname();
+    }
+  };
+  return { hostname: proc.live ? (proc.hostRooted ? hostName() : hostname()) : 'recorded', kernel: proc.live ? release() : 'recorded', cgroupVersion };
 }
