@@ -15,10 +15,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanup, runCli, runJson, startService, startTarget, TARGETS, waitFor, which, type Target } from '../helpers/processes.js';
+import { CLI, cleanup, procState, runCli, runJson, spawnTracked, startService, startTarget, TARGETS, waitFor, which, type Target } from '../helpers/processes.js';
 import { memoryCgroupUnavailable, V1_MEMORY } from '../helpers/cgroup.js';
 import { buildService, goUnavailable, serviceEnv } from '../fixtures/go-service/service.js';
 import { parseNetInet } from '../../src/procfs/net-tcp.js';
+import { start, TARGETS as NODE_TARGETS } from '../fixtures/node-targets/harness.js';
 
 after(cleanup);
 
@@ -94,6 +95,17 @@ describe('runtime probes in another network namespace', { skip: nsSkip }, () => 
     await waitFor(() => rows(t.pid).filter((r) => r.state === 'listen').length === 0, 3000, 'the inspector we opened is closed');
     await waitFor(() => !spawnSync('pgrep', ['-f', 'node/guard.js']).stdout.toString().trim(), 8000, 'the guard has exited');
     assert.ok(t.proc.pid && existsSync(`/proc/${t.pid}`), 'the target is still running');
+  });
+
+  test('proctriage killed outright (SIGKILL) while the relay runs: the relay ends with it', async () => {
+    // a loop that never yields keeps the probe (and its relay) busy for a while
+    const t = await start('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, '--inspect=127.0.0.1:0', join(NODE_TARGETS, 'busy.cjs'), '4000']);
+    const cli = spawnTracked(process.execPath, [CLI, String(t.pid), '--inspect', '--json'], { env: { ...process.env, NO_COLOR: '1' } });
+    const relay = await waitFor(() => relays()[0], 10_000, 'the relay to start');
+    process.kill(cli.pid, 'SIGKILL');
+    await cli.exited;
+    await waitFor(() => !existsSync(`/proc/${relay}`) || procState(relay) === 'Z', 3000, `relay pid ${relay} to end once its stdin closed`);
+    assert.deepEqual(relays(), []);
   });
 
   test('without CAP_SYS_ADMIN the report says which privilege is missing (one line, no crash)', async () => {
