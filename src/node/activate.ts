@@ -8,6 +8,7 @@
  * remembered, so that only what we opened is closed; a guard process started before the
  * signal closes it if proctriage itself does not live to (see guard.ts).
  */
+import { EMBEDDED } from '../paths.js';
 import { enterPrivilegeMissing, findNsenter } from '../transports/netns-relay.js';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
@@ -206,9 +207,10 @@ export class Guard {
   static async start(pid: number, startTicks: number, port: number, before: Iterable<number>, waitMs = 3000,
     inside?: { nsFile: string; nsenter: string }, root = '/'): Promise<Guard> {
     const { spawn } = await import('node:child_process'); // only when activating
-    const script = fileURLToPath(new URL('./guard.js', import.meta.url));
+    // the single-file build is its own guard: `proctriage.mjs --internal-guard …` (scripts/bundle-single.ts)
+    const script = EMBEDDED ? fileURLToPath(import.meta.url) : fileURLToPath(new URL('./guard.js', import.meta.url));
     // a minimal environment: NODE_OPTIONS (--inspect, --require …) must not reach the guard
-    const args = [script, String(pid), String(startTicks), String(port), [...before].join(',') || '-', root];
+    const args = [script, ...(EMBEDDED ? ['--internal-guard'] : []), String(pid), String(startTicks), String(port), [...before].join(',') || '-', root];
     const child = spawn(inside ? inside.nsenter : process.execPath, inside ? ['--net=' + inside.nsFile, '--', process.execPath, ...args] : args, {
       detached: true, // its own session: a Ctrl-C to our process group does not reach it
       stdio: ['pipe', 'pipe', 'ignore'],
