@@ -137,6 +137,8 @@ async function main(args: string[]): Promise<number> {
     .action(lazy(async () => (await import('./commands/index.js')).analyze));
   textfileOption(hostRootHelp(output(program.command('top').description('rank every process on the host by risk'))))
     .option('--limit <n>', 'how many processes to show (and, as prometheus or nagios, to export beside every one with a problem)', parseLimit, 15)
+    .option('--container <id>', 'only the processes of this container (a prefix of its id, as docker ps or crictl ps shows it)')
+    .option('--pod <uid>', 'only the processes of this Kubernetes pod (a prefix of its uid, as kubectl get pod -o jsonpath={.metadata.uid} shows it)')
     .action(async (opts: object) => { exitCode = await (await import('./commands/index.js')).top.run({ ...opts, proc }); });
   program.command('demo').description('start bundled misbehaving services, triage each, clean up')
     .option('--no-color', 'no colours')

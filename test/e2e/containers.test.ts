@@ -167,6 +167,18 @@ describe('where a process runs', () => {
       // a process outside any container: none
       const { report: host } = await runJson([String(process.pid)]);
       assert.equal(host.targets[0].container, undefined);
+      // top: only that pod's / that container's processes, by a prefix of the uid or the id
+      for (const filter of [['--pod', uid], ['--pod', uid.slice(0, 8)], ['--pod', uid.replace(/-/g, '_')], ['--container', id.slice(0, 12)]]) {
+        const { report: top } = await runJson(['top', ...filter, '--limit', '50']);
+        assert.deepEqual(top.targets.map((x: { pid: number }) => x.pid), [t.pid], filter.join(' '));
+      }
+      const none = await runJson(['top', '--container', 'ffff0000', '--limit', '50']);
+      assert.deepEqual(none.report.targets, []);
+      const table = await runCli(['top', '--pod', uid]);
+      assert.match(table.stdout, new RegExp(`│ container\\s+│ pod\\s+│[\\s\\S]*${id.slice(0, 12)}\\s+│ ${uid.slice(0, 8)}`));
+      const bad = await runCli(['top', '--pod', 'not a uid']);
+      assert.equal(bad.code, 3);
+      assert.match(bad.stderr, /^proctriage: --pod "not a uid" is not a pod uid/);
       await t.stop();
     } finally {
       await cleanup();
