@@ -20,7 +20,7 @@ function report(targets: TargetReport[]): Report {
   return {
     schemaVersion: 2, tool: { name: 'proctriage', version: 't' }, capturedAt: '', host: { hostname: 'h', kernel: 'k', cgroupVersion: '2' },
     status: 'critical', exitCode: 2, redacted: true, playbook: 'default', targets,
-  } as Report;
+  };
 }
 
 const risk = builtinPlaybook().weights.risk;
