@@ -38,6 +38,13 @@ test('--version and playbook show', async () => {
   assert.ok(JSON.parse(show.stdout).findings.length > 5);
 });
 
+test('demo, whose services are files of their own, says so in one line (exit 3)', async () => {
+  const r = await single(['demo']);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /^proctriage: demo is not part of the single-file build/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
 test('a diagnosis of a real leaking process: the same findings as the installed command', async () => {
   const svc = await startService('deleted-log');
   const a = await single([String(svc.pid), '--json']);
