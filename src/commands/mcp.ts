@@ -76,6 +76,8 @@ export const DiagnoseArgs = z.strictObject({
 });
 export const TopArgs = z.strictObject({
   limit: z.number().int().min(1).max(MCP_BOUNDS.maxTopLimit).optional().describe('how many of the riskiest processes to return (15 unless told)'),
+  container: z.string().max(128).optional().describe('only the processes of this container (a prefix of its id)'),
+  pod: z.string().max(36).optional().describe('only the processes of this Kubernetes pod (a prefix of its uid)'),
 });
 export const WatchArgs = z.strictObject({
   pid: Pid,
@@ -123,7 +125,7 @@ export async function run(o: McpOptions = {}): Promise<number> {
     outputSchema: ReportSchema,
     annotations,
   }, (a) => answer(async () => {
-    const { report, playbook } = await topReport({ proc: new ProcFs(o.hostRoot ?? '/', { live: true }) });
+    const { report, playbook } = await topReport({ proc: new ProcFs(o.hostRoot ?? '/', { live: true }), ...(a.container !== undefined ? { container: a.container } : {}), ...(a.pod !== undefined ? { pod: a.pod } : {}) });
     const scanned = report.targets.length;
     report.targets = exportSelection(report, { limit: a.limit ?? 15, risk: playbook.weights.risk, always: [] });
     return reportResult(report, { skipInfo: true, scanned });
