@@ -108,7 +108,7 @@ describe('runtime probes in another network namespace', { skip: nsSkip }, () => 
     assert.deepEqual(relays(), []);
   });
 
-  test('without CAP_SYS_ADMIN the report says which privilege is missing (one line, no crash)', async () => {
+  test('without CAP_SYS_ADMIN the report says which privilege is missing (one line, no crash)', { skip: which('setpriv') ? undefined : 'setpriv (util-linux) is not installed' }, async () => {
     const t = await inOwnNetns(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'idle.js')]);
     const { report } = await runJson([String(t.pid), '--inspect'], { prefix: ['setpriv', '--inh-caps=-sys_admin', '--bounding-set=-sys_admin', '--'] });
     const u = report.targets[0].unknowns.find((x: { probe?: string }) => x.probe === 'node');
