@@ -8,7 +8,9 @@ import {
 import { identifyRuntime, type RuntimeIdentity } from './runtime.js';
 import { GoroutineDumpReader, GoroutineProfileReader, mergeStates, topStacks, type GoroutineProfile } from '../src/go/goroutines.js';
 import { HeapProfileReader, parseGogc, parseGomaxprocs, parseVars, type GoMemStats } from '../src/go/memstats.js';
-import { discover, loopbackListeners, sameCmdline, type Listener } from '../src/go/discover.js';
+import { discover, loopbackListeners, MAX_CANDIDATES, sameCmdline, type Listener } from '../src/go/discover.js';
+import { relayInto, type NetnsRelay } from '../src/transports/netns-relay.js';
+import { isLoopbackAddress } from '../src/transports/loopback.js';
 import { peerOwnership } from '../src/engine/peer-owner.js';
 import {
   checkPprofUrl, displayUrl, endpointUrl, getLines, getText, notPprofText, parsePprofUrl, type GetOptions,
@@ -70,24 +72,48 @@ export const probe: Probe = {
   window: (ctx) => heapWindow(ctx),
 };
 
-/** The endpoint again (ownership checked again), for a follow-up or a window; or why there is none. */
-async function endpointAgain(ctx: ProbeContext): Promise<{ base: URL; req: Requester; cwd?: string; actions: string[] } | { reason: string; hint: string }> {
+interface Endpoint {
+  base: URL;
+  req: Requester;
+  cwd?: string;
+  /** what was done to the target, in order (a relay ended after is said after it) */
+  actions: string[];
+}
+
+/**
+ * The endpoint again, its ownership checked again, for a follow-up or a window, while `use`
+ * runs; a relay into another network namespace started for it is ended after. Or why there is
+ * none, and what would give it.
+ */
+async function withEndpoint<T>(ctx: ProbeContext, use: (e: Endpoint) => Promise<T>): Promise<({ value: T } | { reason: string; hint: string }) & { actions: string[] }> {
   const id = identifyRuntime(ctx.sources);
   const out: ProbeOutput & { unknowns: ProbeUnknown[] } = { metrics: {}, unknowns: [] };
-  const base = await findEndpoint(ctx, id, out, []);
-  if (!base) {
-    const u = out.unknowns[0];
-    const why = !u ? say('go.notGo') : 'code' in u ? words(u) : u.reason;
-    return { reason: say('go.attr.noEndpoint', { why }), hint: attributionHint(u?.hint) };
-  }
-  const req: Requester = (timeoutMs, maxBytes) => ({ timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote, ownEndpoints: ctx.options.ownEndpoints });
-  let cwd: string | undefined;
+  const ns: Inside = {};
+  const actions: string[] = [];
   try {
-    cwd = ctx.proc.readlinkOrGone(ctx.pid, 'cwd');
-  } catch {
-    // paths stay as the binary knows them
+    const base = await findEndpoint(ctx, id, out, [], ns);
+    actions.push(...(out.actions ?? []));
+    if (!base) {
+      const u = out.unknowns[0];
+      const why = !u ? say('go.notGo') : 'code' in u ? words(u) : u.reason;
+      return { reason: say('go.attr.noEndpoint', { why }), hint: attributionHint(u?.hint), actions };
+    }
+    const req: Requester = (timeoutMs, maxBytes) => ({
+      timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote, ownEndpoints: ctx.options.ownEndpoints, ...(ns.relay ? { route: ns.relay } : {}),
+    });
+    let cwd: string | undefined;
+    try {
+      cwd = ctx.proc.readlinkOrGone(ctx.pid, 'cwd');
+    } catch {
+      // paths stay as the binary knows them
+    }
+    return { value: await use({ base, req, ...(cwd ? { cwd } : {}), actions }), actions };
+  } finally {
+    if (ns.relay?.pids.length) {
+      ns.relay.close();
+      actions.push(say('go.relayEnded', { pids: ns.relay.pids.join(', ') }));
+    }
   }
-  return { base, req, ...(cwd ? { cwd } : {}), actions: out.actions ?? [] };
 }
 
 /**
@@ -115,28 +141,30 @@ const KIND_OF: Record<string, [Attribution['kind'], () => string]> = {
  */
 async function followUpGo(keys: string[], ctx: ProbeContext): Promise<WindowOutput> {
   const started = Date.now();
-  const e = await endpointAgain(ctx);
-  if ('reason' in e) {
-    return { evidence: Object.fromEntries(keys.map((k) => { const [kind, source] = KIND_OF[k]!; return [k, attributionUnavailable(kind, source(), e.reason, e.hint)]; })) };
+  const r = await withEndpoint(ctx, async (e) => {
+    const evidence: Record<string, unknown> = {};
+    const requested: string[] = [];
+    // one heap profile serves both heap views
+    const heap = keys.some((k) => k.startsWith('go.heap.')) ? heapViews(e.base, e.req, e.cwd) : undefined;
+    await Promise.all(keys.map(async (k) => {
+      let a: Attributed | undefined;
+      if (k === 'go.heap.sites') a = (await heap!).inuse;
+      else if (k === 'go.heap.allocs') a = (await heap!).alloc;
+      // what is left of this call's deadline, less a margin to decode
+      else if (k === 'go.cpu.top') a = await cpuNow(e.base, e.req, (ctx.deadline ?? started + probe.meta.timeoutMs) - Date.now() - 300, e.cwd);
+      else if (k === 'go.goroutines.leaked') a = await leakedNow(e.base, e.req, e.cwd);
+      if (!a) return;
+      evidence[k] = a.attribution;
+      for (const q of a.requested) if (!requested.includes(q)) requested.push(q);
+    }));
+    if (requested.length) e.actions.push(say('go.attr.took', { what: requested.join(', '), url: displayUrl(e.base) }));
+    return evidence;
+  });
+  if ('reason' in r) {
+    const evidence = Object.fromEntries(keys.map((k) => { const [kind, source] = KIND_OF[k]!; return [k, attributionUnavailable(kind, source(), r.reason, r.hint)]; }));
+    return { evidence, actions: r.actions };
   }
-  const evidence: Record<string, unknown> = {};
-  const requested: string[] = [];
-  // one heap profile serves both heap views
-  const heap = keys.some((k) => k.startsWith('go.heap.')) ? heapViews(e.base, e.req, e.cwd) : undefined;
-  await Promise.all(keys.map(async (k) => {
-    let r: Attributed | undefined;
-    if (k === 'go.heap.sites') r = (await heap!).inuse;
-    else if (k === 'go.heap.allocs') r = (await heap!).alloc;
-    // what is left of this call's deadline, less a margin to decode
-    else if (k === 'go.cpu.top') r = await cpuNow(e.base, e.req, (ctx.deadline ?? started + probe.meta.timeoutMs) - Date.now() - 300, e.cwd);
-    else if (k === 'go.goroutines.leaked') r = await leakedNow(e.base, e.req, e.cwd);
-    if (!r) return;
-    evidence[k] = r.attribution;
-    for (const q of r.requested) if (!requested.includes(q)) requested.push(q);
-  }));
-  const actions = [...e.actions];
-  if (requested.length) actions.push(say('go.attr.took', { what: requested.join(', '), url: displayUrl(e.base) }));
-  return { evidence, actions };
+  return { evidence: r.value, actions: r.actions };
 }
 
 /**
@@ -144,21 +172,25 @@ async function followUpGo(keys: string[], ctx: ProbeContext): Promise<WindowOutp
  * Holding the first profile costs the target nothing (it is here, decoded).
  */
 async function heapWindow(ctx: ProbeContext): Promise<ProbeWindow | undefined> {
-  const e = await endpointAgain(ctx);
-  if ('reason' in e) {
-    const a = attributionUnavailable('allocation-growth', ATTR_SOURCES.growth(), e.reason, e.hint);
+  const first = await withEndpoint(ctx, async (e) => {
+    const before = await takeHeap(e.base, e.req);
+    e.actions.push(say('go.attr.took', { what: '/debug/pprof/heap, to compare with one at the end of the watch', url: displayUrl(e.base) }));
+    return { before, cwd: e.cwd };
+  });
+  ctx.actions.push(...first.actions);
+  if ('reason' in first) {
+    const a = attributionUnavailable('allocation-growth', ATTR_SOURCES.growth(), first.reason, first.hint);
     return { end: () => Promise.resolve({ evidence: { 'go.heap.growth': a } }), cancel: () => Promise.resolve() };
   }
-  const before = await takeHeap(e.base, e.req);
-  const url = displayUrl(e.base);
+  const { before, cwd } = first.value;
   return {
     async end(endCtx) {
-      const again = await endpointAgain(endCtx);
-      const after = 'reason' in again ? again : await takeHeap(again.base, again.req);
-      return {
-        evidence: { 'go.heap.growth': heapDiff(before, after, e.cwd) },
-        actions: [say('go.attr.took', { what: '/debug/pprof/heap at the start and at the end of the watch', url })],
-      };
+      const again = await withEndpoint(endCtx, async (e) => {
+        const after = await takeHeap(e.base, e.req);
+        e.actions.push(say('go.attr.took', { what: '/debug/pprof/heap again, at the end of the watch', url: displayUrl(e.base) }));
+        return after;
+      });
+      return { evidence: { 'go.heap.growth': heapDiff(before, 'reason' in again ? again : again.value, cwd) }, actions: again.actions };
     },
     cancel: () => Promise.resolve(),
   };
@@ -188,12 +220,50 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
   if (!ctx.proc.live && !options.pprof) {
     return { metrics: out.metrics, skipped: say('go.recorded') };
   }
-  const endpoint = await findEndpoint(ctx, id, out, partial);
+  // a target in another network namespace is reached through a relay into it, ended here
+  const ns: Inside = {};
+  try {
+    return await readEndpoint(ctx, id, out, partial, ns, finish);
+  } finally {
+    if (ns.relay?.pids.length) {
+      ns.relay.close();
+      out.actions = [...(out.actions ?? []), say('go.relayEnded', { pids: ns.relay.pids.join(', ') })];
+    }
+  }
+}
+
+/** The relay into the target's network namespace, when it is not ours (see netns-relay.ts). */
+interface Inside {
+  relay?: NetnsRelay;
+}
+
+/** Start (or grow) the relay for these addresses, said under actions; the error's words when it cannot start. */
+async function relayTo(ctx: ProbeContext, ns: Inside, out: ProbeOutput, addrs: Array<{ host: string; port: number }>): Promise<string | undefined> {
+  if (!ns.relay) return undefined;
+  const before = ns.relay.pids.length;
+  try {
+    await ns.relay.ensure(addrs);
+  } catch (err) {
+    return say('netns.relayFailed', { error: (err as Error).message });
+  }
+  if (ns.relay.pids.length > before) {
+    const shown = addrs.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)).join(', ');
+    out.actions = [...(out.actions ?? []), say('netns.relayStarted', { pid: ctx.pid, relay: ns.relay.pids[ns.relay.pids.length - 1], addresses: shown })];
+  }
+  return undefined;
+}
+
+async function readEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOutput & { evidence: Record<string, unknown>; unknowns: ProbeUnknown[] },
+  partial: string[], ns: Inside, finish: () => ProbeOutput): Promise<ProbeOutput> {
+  const { options } = ctx;
+  const endpoint = await findEndpoint(ctx, id, out, partial, ns);
   if (!endpoint) return finish();
   const base = endpoint;
   out.evidence['go.pprofUrl'] = displayUrl(base);
 
-  const req = (timeoutMs: number, maxBytes: number): GetOptions => ({ timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!options.allowRemote, ownEndpoints: options.ownEndpoints });
+  const req = (timeoutMs: number, maxBytes: number): GetOptions => ({
+    timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!options.allowRemote, ownEndpoints: options.ownEndpoints, ...(ns.relay ? { route: ns.relay } : {}),
+  });
   const read: string[] = [];
   const [g, m] = await Promise.all([
     readGoroutines(base, req, read),
@@ -237,7 +307,7 @@ function peerNumber(out: ProbeOutput & { unknowns: ProbeUnknown[] }, key: string
 }
 
 /** The endpoint to read: the one given (checked), or one discovered among the process's listeners. */
-async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOutput & { unknowns: ProbeUnknown[] }, partial: string[]): Promise<URL | undefined> {
+async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOutput & { unknowns: ProbeUnknown[] }, partial: string[], ns: Inside): Promise<URL | undefined> {
   const { options, proc, sources } = ctx;
   const noEndpoint = (reason: string): undefined => {
     out.unknowns.push({ probe: 'go', code: 'worded', args: { text: reason }, hint: 'go.hint.noEndpoint' });
@@ -247,7 +317,14 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   let listeners: Listener[] | undefined;
   let listenersWhy = '';
   const sameNs = proc.live && proc.sameNetNamespace(ctx.pid);
-  if (sameNs === true) {
+  // another network namespace: its loopback is reached from inside it (a relay), when we may enter it
+  let enterMissing: string | undefined;
+  if (proc.live && sameNs === false) {
+    const r = relayInto(proc.procPath(ctx.pid, 'ns/net'), { startMs: 3000, maxMs: 120_000, ...(options.ownEndpoints ? { ownEndpoints: options.ownEndpoints } : {}) });
+    if (r.relay) ns.relay = r.relay;
+    else enterMissing = r.missing;
+  }
+  if (sameNs === true || ns.relay) {
     try {
       listeners = loopbackListeners(sources);
     } catch (err) {
@@ -256,7 +333,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
         ? say('go.socketsUnreadable')
         : say('go.socketsError', { error: (err as Error).message });
     }
-  } else if (sameNs === false) listenersWhy = say('go.otherNetns');
+  } else if (sameNs === false) listenersWhy = say('go.otherNetns', { missing: enterMissing ?? '' });
   else listenersWhy = say('go.netnsUnreadable');
 
   if (options.pprof) {
@@ -274,15 +351,26 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
     // the URL must be one of the target's own sockets: what the peer serves (its cmdline) proves nothing
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-    const own = peerOwnership(sources, host, port);
-    if (own.owned) return url;
+    const inside = ns.relay !== undefined && isLoopbackAddress(host);
+    const own = peerOwnership(sources, host, port, { inside });
+    if (own.owned) {
+      if (!inside) return url;
+      const failed = await relayTo(ctx, ns, out, [{ host, port }]);
+      if (!failed) return url;
+      return noEndpoint(failed);
+    }
     if (!options.trustPeer) {
-      out.unknowns.push({ probe: 'go', code: 'go.pprofRefused', args: { why: own.reason }, hint: 'hint.trustPeer' });
+      const why = enterMissing ? `${own.reason}; ${say('go.otherNetns', { missing: enterMissing })}` : own.reason;
+      out.unknowns.push({ probe: 'go', code: 'go.pprofRefused', args: { why }, hint: 'hint.trustPeer' });
       partial.push('--pprof endpoint is not the target\'s');
       return undefined;
     }
     // trusted (port forward, other namespace): a command line that differs still proves it is another process
-    const verdict = await compareCmdline(ctx, url);
+    if (inside) {
+      const failed = await relayTo(ctx, ns, out, [{ host, port }]);
+      if (failed) return noEndpoint(failed);
+    }
+    const verdict = await compareCmdline(ctx, url, ns);
     if (verdict === 'different') {
       out.unknowns.push({ probe: 'go', code: 'go.otherProcess', args: { url: displayUrl(url), pid: ctx.pid }, hint: 'go.hint.otherProcess' });
       partial.push('--pprof endpoint belongs to another process');
@@ -306,14 +394,17 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   }
   if (!listeners) return noEndpoint(say('go.cannotLook', { why: listenersWhy }));
   if (!listeners.length) return noEndpoint(say('go.noListener'));
-  const { found, tried } = await discover(listeners, LIMITS.discoverMs, ctx.signal, options.ownEndpoints);
+  const asking = listeners.slice(0, MAX_CANDIDATES);
+  const failed = await relayTo(ctx, ns, out, asking.map((l) => ({ host: l.url.hostname.replace(/^\[|\]$/g, ''), port: l.port })));
+  if (failed) return noEndpoint(failed);
+  const { found, tried } = await discover(asking, LIMITS.discoverMs, ctx.signal, options.ownEndpoints, ns.relay);
   const asked = tried.map((l) => l.port).join(', ');
-  out.actions = [say('go.asked', { ports: asked })];
+  out.actions = [...(out.actions ?? []), say('go.asked', { ports: asked })];
   if (!found) return noEndpoint(say('go.noneServes', { ports: asked }));
   return found.url;
 }
 
-async function compareCmdline(ctx: ProbeContext, url: URL): Promise<'same' | 'different' | 'unverified'> {
+async function compareCmdline(ctx: ProbeContext, url: URL, ns: Inside): Promise<'same' | 'different' | 'unverified'> {
   let argv: string[];
   try {
     argv = ctx.sources.cmdline();
@@ -324,6 +415,7 @@ async function compareCmdline(ctx: ProbeContext, url: URL): Promise<'same' | 'di
   try {
     const r = await getText(endpointUrl(url, '/debug/pprof/cmdline'), {
       timeoutMs: LIMITS.cmdlineMs, maxBytes: 64 * 1024, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote, ownEndpoints: ctx.options.ownEndpoints,
+      ...(ns.relay ? { route: ns.relay } : {}),
     });
     if (r.status !== 200 || !r.complete || /text\/html/i.test(r.contentType)) return 'unverified';
     return sameCmdline(r.text, argv) ? 'same' : 'different';

@@ -79,7 +79,8 @@ test('watch on a heap leak: main.leakyCache (main.go:line) first in go.heap.grow
   const f = finding(t, 'memory-growth');
   assert.ok(f, `findings: ${t.findings.map((x: any) => x.id)} (exit ${res.code})`);
   assert.equal(attribution(f, 'allocation-growth')?.sites[0].function, 'main.leakyCache');
-  assert.ok(t.actions.some((a: string) => /\/debug\/pprof\/heap at the start and at the end/.test(a)), String(t.actions));
+  assert.ok(t.actions.some((a: string) => /requested \/debug\/pprof\/heap, to compare with one at the end of the watch/.test(a)), String(t.actions));
+  assert.ok(t.actions.some((a: string) => /requested \/debug\/pprof\/heap again, at the end of the watch/.test(a)), String(t.actions));
 
   const line = new RegExp(`main\\.leakyCache \\(main\\.go:${LEAK_LINE()}\\): \\+[\\d.]+ MiB of \\+[\\d.]+ MiB`);
   const text = await watch([]);
