@@ -59,7 +59,7 @@ export async function takeProfile(base: URL, path: string, what: string, req: Ge
   if (r.capped) return { reason: say('go.attr.tooLarge', { what, mib: Math.round(req.maxBytes / 2 ** 20) }) };
   if (!r.complete) return { reason: say('go.attr.failed', { what, error: r.incomplete ?? 'the body did not finish' }) };
   try {
-    const profile = decodeProfile(r.body, what);
+    const profile = await decodeProfile(r.body, what);
     if (profile.samples.length && !profile.symbolized) return { reason: say('go.attr.noSymbols'), hint: say('go.attr.hint.symbols') };
     return { profile, at: Date.now() };
   } catch (err) {

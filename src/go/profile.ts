@@ -20,7 +20,8 @@ import { ParseError } from '../errors.js';
 import { rankSites, relativeToCwd, type Attribution, type AttributionSite } from '../engine/attribution.js';
 import { meaningfulFunction } from './goroutines.js';
 
-// pprof-format and zlib load on the first profile: most runs decode none
+// zlib and pprof-format load on the first profile: most runs decode none (pprof-format through
+// import(), which the one-file bundle follows)
 const load = createRequire(import.meta.url);
 
 /** A profile larger than this once uncompressed is refused (heap profiles of big services are a few MB). */
@@ -57,8 +58,8 @@ export interface GoProfile {
 
 const GZIP = [0x1f, 0x8b];
 
-/** Decode a (gzipped or plain) pprof protobuf profile. Throws ParseError when it is not one. */
-export function decodeProfile(bytes: Uint8Array, what = 'the profile'): GoProfile {
+/** Decode a (gzipped or plain) pprof protobuf profile. Rejects with a ParseError when it is not one. */
+export async function decodeProfile(bytes: Uint8Array, what = 'the profile'): Promise<GoProfile> {
   let raw: Uint8Array = bytes;
   if (bytes[0] === GZIP[0] && bytes[1] === GZIP[1]) {
     try {
@@ -72,9 +73,10 @@ export function decodeProfile(bytes: Uint8Array, what = 'the profile'): GoProfil
   } else if (bytes.length > MAX_PROFILE_BYTES) {
     throw new ParseError(what, `larger than ${MAX_PROFILE_BYTES / 2 ** 20} MiB: not read`);
   }
+  const { Profile } = await import('pprof-format');
   let p: PprofFormat.Profile;
   try {
-    p = (load('pprof-format') as typeof PprofFormat).Profile.decode(raw);
+    p = Profile.decode(raw);
   } catch (err) {
     throw new ParseError(what, `not a pprof profile (${(err as Error).message})`);
   }

@@ -17,8 +17,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { cleanup, finding, runCli, runJson, startTarget, type Target } from '../helpers/processes.js';
+import { cleanup, finding, runCli, runJson, startTarget, waitFor, type Target } from '../helpers/processes.js';
 import { cpuCgroupUnavailable, createCpuCgroup, createMemoryCgroup, memoryCgroupUnavailable, removeAllCgroups } from '../helpers/cgroup.js';
 import { SOURCE, buildService, goUnavailable, serviceEnv, sourceLine } from '../fixtures/go-service/service.js';
 
@@ -49,6 +50,18 @@ after(async () => {
 function start(env: Record<string, string>, cgroups: string[] = []): Promise<Target> {
   const join = cgroups.map((d) => `echo $$ > ${d}/cgroup.procs && `).join('');
   return startTarget('/bin/sh', ['-c', `${join}cd "$1" && exec "$0"`, bin, SRC_DIR], { env: serviceEnv({ LEAK: '0', ...env }), timeoutMs: 20_000 });
+}
+
+/**
+ * Start a CPU burner in a CPU cgroup and wait until the kernel throttles it in most periods (on a
+ * busy host the burner may need a moment to get even its quota).
+ */
+async function startThrottled(env: Record<string, string>): Promise<Target> {
+  const cpu = createCpuCgroup(0.25);
+  const svc = await start({ BURN: '1', GOMAXPROCS: '1', ...env }, [cpu]);
+  const stat = () => Object.fromEntries(readFileSync(`${cpu}/cpu.stat`, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)]));
+  await waitFor(() => { const s = stat(); return s.nr_periods! >= 20 && s.nr_throttled! / s.nr_periods! >= 0.5; }, 20_000, () => `throttling in ${cpu}: ${JSON.stringify(stat())}`);
+  return svc;
 }
 
 const attribution = (f: any, kind: string) => f?.attribution?.find((a: any) => a.kind === kind);
@@ -92,8 +105,7 @@ test('watch on a heap leak: main.leakyCache (main.go:line) first in go.heap.grow
 });
 
 test('a CPU burner under a quota: cpu-throttling names main.burnCPU (main.go:line) first in go.cpu.top (json, text, markdown)', { skip: skipCpu }, async () => {
-  const cpu = createCpuCgroup(0.25);
-  const svc = await start({ BURN: '1', GOMAXPROCS: '1' }, [cpu]);
+  const svc = await startThrottled({});
   const pprof = `http://127.0.0.1:${svc.info.pprof}`;
   const { res, report } = await runJson([String(svc.pid), '--pprof', pprof]);
   const t = report.targets[0];
@@ -146,8 +158,7 @@ function fetchText(url: string): { sent: Promise<void>; done: Promise<{ status: 
 }
 
 test('a CPU profile already running: the attribution says so, with what to do, and nothing fails', { skip: skipCpu }, async () => {
-  const cpu = createCpuCgroup(0.25);
-  const svc = await start({ BURN: '1', GOMAXPROCS: '1' }, [cpu]);
+  const svc = await startThrottled({});
   const pprof = `http://127.0.0.1:${svc.info.pprof}`;
   // another profiler's request, written before proctriage starts (which reads the process for
   // a few hundred ms before it asks for its own profile)
@@ -168,8 +179,7 @@ test('a CPU profile already running: the attribution says so, with what to do, a
 });
 
 test('no pprof endpoint: the CPU attribution is unavailable and names the flag that gives it', { skip: skipCpu }, async () => {
-  const cpu = createCpuCgroup(0.25);
-  const svc = await start({ BURN: '1', GOMAXPROCS: '1', NOPPROF: '1' }, [cpu]);
+  const svc = await startThrottled({ NOPPROF: '1' });
   const { report } = await runJson([String(svc.pid)]);
   const t = report.targets[0];
   const f = finding(t, 'cpu-throttling') ?? finding(t, 'cpu-saturation');

@@ -14,10 +14,7 @@ import {
 import { ProctriageError } from '../../src/errors.js';
 
 const fx = (name: string) => decodeProfile(readFixtureBuffer(`pprof/go1.19/${name}`), name);
-const START = fx('heap-start.pb.gz');
-const END = fx('heap-end.pb.gz');
-const CPU = fx('cpu.pb.gz');
-const GOROUTINES = fx('goroutine.pb.gz');
+const [START, END, CPU, GOROUTINES] = await Promise.all(['heap-start.pb.gz', 'heap-end.pb.gz', 'cpu.pb.gz', 'goroutine.pb.gz'].map(fx)) as [GoProfile, GoProfile, GoProfile, GoProfile];
 
 test('a heap profile decodes to its four sample types, symbolized frames innermost first', () => {
   assert.deepEqual(END.types, ['alloc_objects/count', 'alloc_space/bytes', 'inuse_objects/count', 'inuse_space/bytes']);
@@ -146,19 +143,19 @@ test('a profile without symbols: addresses stand in for functions, and it says i
     location: [new Location({ id: 1, address: 0x4a3b2c })],
     sample: [new Sample({ locationId: [1], value: [4096] })],
   });
-  const d = decodeProfile(gzipSync(p.encode()));
+  const d = await decodeProfile(gzipSync(p.encode()));
   assert.equal(d.symbolized, false);
   assert.equal(d.samples[0]!.frames[0]!.function, '0x4a3b2c');
 });
 
-test('damaged input: ParseErrors, never a crash; a decompression bomb is refused', () => {
+test('damaged input: ParseErrors, never a crash; a decompression bomb is refused', async () => {
   const isParse = (e: unknown) => e instanceof ProctriageError && e.code === 'PARSE_ERROR';
   const gz = readFixtureBuffer('pprof/go1.19/heap-end.pb.gz');
-  assert.throws(() => decodeProfile(gz.subarray(0, gz.length - 20)), isParse);
-  assert.throws(() => decodeProfile(Buffer.from([0x1f, 0x8b, 1, 2, 3])), isParse);
-  assert.throws(() => decodeProfile(Buffer.from('<html>not a profile</html>')), isParse);
+  await assert.rejects(decodeProfile(gz.subarray(0, gz.length - 20)), isParse);
+  await assert.rejects(decodeProfile(Buffer.from([0x1f, 0x8b, 1, 2, 3])), isParse);
+  await assert.rejects(decodeProfile(Buffer.from('<html>not a profile</html>')), isParse);
   const bomb = gzipSync(Buffer.alloc(MAX_PROFILE_BYTES + 1));
-  assert.throws(() => decodeProfile(bomb), (e: unknown) => isParse(e) && /larger than 128 MiB/.test((e as Error).message));
+  await assert.rejects(decodeProfile(bomb), (e: unknown) => isParse(e) && /larger than 128 MiB/.test((e as Error).message));
   // an empty body is an empty profile, not an error
-  assert.deepEqual(decodeProfile(Buffer.alloc(0)).samples, []);
+  assert.deepEqual((await decodeProfile(Buffer.alloc(0))).samples, []);
 });
