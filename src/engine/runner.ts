@@ -87,6 +87,9 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
   return c;
 }
 
+/** A follow-up is not begun with less time than this left: it could only time out. */
+const FOLLOW_UP_MIN_MS = 100;
+
 /**
  * The follow-up phase: evidence worth its cost only when the verdict asks for it. Probes run
  * before the verdict, so a probe cannot know that the CPU is saturated (worth a CPU profile of
@@ -114,10 +117,15 @@ export async function followUp(c: Collected, opts: RunOptions, host: HostSources
   await Promise.all(askers.map(async (probe) => {
     const keys = probe.meta.onDemand!.filter((k) => missing.has(k));
     if (!keys.length) return;
+    const left = Math.min(probe.meta.timeoutMs, deadline - Date.now());
+    if (left < FOLLOW_UP_MIN_MS) {
+      c.unknowns.push({ probe: probe.meta.id, reason: `${keys.join(', ')} not taken: no time was left within the deadline`, hint: 'raise --timeout' });
+      return;
+    }
     const actions: string[] = [];
     let add: WindowOutput = {};
     try {
-      add = await withDeadline(`the ${probe.meta.id} probe's follow-up (${keys.join(', ')})`, Math.min(probe.meta.timeoutMs, deadline - Date.now()),
+      add = await withDeadline(`the ${probe.meta.id} probe's follow-up (${keys.join(', ')})`, left,
         (signal, at) => probe.followUp!(keys, probeContext(sources, opts, signal, actions, at)));
     } catch (err) {
       c.unknowns.push({ probe: probe.meta.id, reason: classifyFailure(probe, err, opts).failure.message });
