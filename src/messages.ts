@@ -36,6 +36,11 @@ export function count(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }
 
+/** A count of targets or findings by status: "2 warnings", but "2 critical", "3 unknown", "4 ok" (adjectives). */
+export function statusCount(n: number, status: 'critical' | 'warning' | 'unknown' | 'ok' | 'info'): string {
+  return status === 'warning' ? count(n, 'warning') : `${n} ${status}`;
+}
+
 export const MESSAGES = {
   /** a sentence already worded from entries of this catalogue (a hint composed of several) */
   'worded': (a: { text: string }) => a.text,

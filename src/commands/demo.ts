@@ -11,6 +11,7 @@ import { startService, type RunningService, type ServiceProcess } from '../demo/
 import { buildReport } from './diagnose.js';
 import { render, useColor } from './options.js';
 import type { Report } from '../engine/report.js';
+import { count } from '../messages.js';
 
 export interface DemoOptions {
   color?: boolean;
@@ -45,7 +46,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     signalled = true;
     if (why) progress(`${why}: stopping the sample services`);
     void stopAll().finally(() => {
-      if (why) progress(`stopped ${spawned.length} sample service${spawned.length === 1 ? '' : 's'}`);
+      if (why) progress(`stopped ${count(spawned.length, 'sample service')}`);
       process.exit(code);
     });
   };
@@ -114,7 +115,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     process.off('SIGTERM', onSignal);
     process.off('exit', lastResort);
     process.stdout.off('error', onStdoutError);
-    if (!signalled) progress(`stopped ${n} sample service${n === 1 ? '' : 's'}`);
+    if (!signalled) progress(`stopped ${count(n, 'sample service')}`);
   }
 }
 

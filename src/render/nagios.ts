@@ -10,6 +10,7 @@ import type { Unit } from '../engine/probe.js';
 import { unitIndex } from '../engine/units.js';
 import { PROBES } from '../../probes/index.js';
 import { snakeKey } from './prometheus.js';
+import { count } from '../messages.js';
 
 const unitOf = unitIndex(PROBES);
 
@@ -115,7 +116,7 @@ export function renderNagios(report: Report, o: NagiosOptions = {}): string {
   let text: string;
   if (!first) text = 'no process was examined';
   else if (status === 'unknown') text = first.error ? whyUnknown(first) : `${who(first)}: ${whyUnknown(first)}`; // an error names the pid already
-  else if (status === 'ok') text = `no problems found in ${several ? `${report.targets.length} processes` : who(first)}`;
+  else if (status === 'ok') text = `no problems found in ${several ? count(report.targets.length, 'process', 'processes') : who(first)}`;
   else {
     const [f] = [...first.findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
     const more = report.targets.reduce((n, t) => n + t.findings.filter((x) => x.severity !== 'info').length, 0) - 1;

@@ -8,7 +8,7 @@ import { evidenceText, keyMetrics } from './evidence.js';
 import { attributionLines } from './attribution.js';
 import { trendLines } from './live.js';
 import { cut, fitText, visible } from './fit.js';
-import { count } from '../messages.js';
+import { count, statusCount } from '../messages.js';
 
 export interface TableOptions {
   color: boolean;
@@ -29,7 +29,7 @@ export function renderTable(report: Report, opts: TableOptions): string {
     out.push(...target(t, c, opts.width));
   });
   // a long report scrolls its verdict off screen: the last line repeats it
-  out.push('', several ? `${badge(report.status, c)} overall: ${report.targets.length} targets, ${countsText(report.targets)}` : headline(report.targets[0]!, c));
+  out.push('', several ? `${badge(report.status, c)} overall: ${count(report.targets.length, 'target')}, ${countsText(report.targets)}` : headline(report.targets[0]!, c));
   return fitText(out, opts.width).join('\n') + '\n';
 }
 
@@ -40,7 +40,7 @@ function worstFirst(ts: TargetReport[]): TargetReport[] {
 }
 
 function countsText(ts: TargetReport[]): string {
-  return (['critical', 'warning', 'unknown', 'ok'] as const).map((s) => [s, ts.filter((t) => t.status === s).length] as const).filter(([, n]) => n).map(([s, n]) => `${n} ${s}`).join(', ');
+  return (['critical', 'warning', 'unknown', 'ok'] as const).map((s) => [s, ts.filter((t) => t.status === s).length] as const).filter(([, n]) => n).map(([s, n]) => statusCount(n, s)).join(', ');
 }
 
 /** One line: the target's verdict. */
@@ -50,8 +50,8 @@ function headline(t: TargetReport, c: ChalkInstance): string {
 }
 
 function verdictText(t: TargetReport): string {
-  const counts = ['critical', 'warning'].map((s) => [s, t.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n);
-  return counts.length ? counts.map(([s, n]) => (s === 'warning' ? count(n, s) : `${n} ${s}`)).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
+  const counts = (['critical', 'warning'] as const).map((s) => [s, t.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n);
+  return counts.length ? counts.map(([s, n]) => statusCount(n, s)).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
 }
 
 function badge(s: Status, c: ChalkInstance): string {

@@ -7,6 +7,7 @@ import { formatMetric } from './units.js';
 import { formatDuration } from '../engine/format.js';
 import { fitText, visible } from './fit.js';
 import { shortId } from './container.js';
+import { count, statusCount } from '../messages.js';
 
 export interface TopOptions {
   color: boolean;
@@ -54,8 +55,8 @@ export function renderTop(report: Report, opts: TopOptions): string {
     hidden.push(dropOrder[hidden.length]!);
     text = grid(columns.filter((col) => !hidden.includes(col.head)), rows, opts.color);
   }
-  const counts = (['critical', 'warning', 'unknown'] as const).map((s) => `${report.targets.filter((t) => t.status === s).length} ${s}`);
-  const lines = [text, `${report.targets.length} processes: ${counts.join(', ')}; showing the ${rows.length} riskiest (run proctriage <pid> for a diagnosis)`];
+  const counts = (['critical', 'warning', 'unknown'] as const).map((s) => statusCount(report.targets.filter((t) => t.status === s).length, s));
+  const lines = [text, `${count(report.targets.length, 'process', 'processes')}: ${counts.join(', ')}; showing the ${rows.length} riskiest (run proctriage <pid> for a diagnosis)`];
   if (opts.notProbed?.length) lines.push(c.dim(`not probed: ${opts.notProbed.join(', ')} (top reads /proc only: no CPU window, no Node or Go runtime); proctriage <pid> runs them`));
   if (hidden.length) lines.push(c.dim(`left out to fit the terminal: ${hidden.join(', ')} (--json has every number)`));
   return fitText(lines, opts.width).join('\n') + '\n';
