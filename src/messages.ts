@@ -75,6 +75,10 @@ export const MESSAGES = {
   // ------------------------------------------------------------------ cpu
   'cpu.recordedTree': () => 'a recorded tree has no CPU deltas',
 
+  // ------------------------------------------------------------------ fleet (a replica against its peers)
+  'fleet.apart': (a: { metric: string; times: string; peers: number }) => `${a.metric} ${a.times} the median of its ${count(a.peers, 'peer')}`,
+  'fleet.alike': (a: { metrics: string }) => `like its peers: ${a.metrics}`,
+
   // ------------------------------------------------------------------ node (activation refusals)
   'node.exeUnreadable': (a: { pid: number }) =>
     `cannot read /proc/${a.pid}/exe to verify that the target is Node.js, and SIGUSR1 kills a process that does not handle it`,

@@ -22,7 +22,7 @@ export function unitIndex(probes: Probe[]): (key: string) => Unit | undefined {
     // derived keys: trend.<metric>.perHour / .etaSeconds, fleet.<metric>.ratio
     const [, metric, derived] = /^trend\.(.+)\.(perHour|etaSeconds|significant)$/.exec(key) ?? [];
     if (metric !== undefined) return derived === 'etaSeconds' ? 'seconds' : derived === 'significant' ? 'count' : lookup(metric);
-    if (/^fleet\..+\.ratio$/.test(key)) return 'ratio';
+    if (/^fleet\..+\.ratio$/.test(key)) return 'multiple';
     return lookup(key);
   };
 }
