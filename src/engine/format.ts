@@ -41,7 +41,18 @@ function formatMultiple(times: number): string {
   return `${times >= 10 ? Math.round(times) : Math.round(times * 10) / 10}×`;
 }
 
+/**
+ * A value as words of a shell command: a string made only of characters no shell treats
+ * specially stays as it is, any other is single-quoted; a list becomes one quoted word per item.
+ * This is how a string the target controls (a cgroup path) may enter a next step's command.
+ */
+export function shellWords(v: unknown): string {
+  const one = (s: string) => (/^[A-Za-z0-9_/.,:@%+=-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+  return Array.isArray(v) ? v.map((x) => one(String(x))).join(' ') : one(String(v));
+}
+
 export function formatValue(v: unknown, fmt?: string): string {
+  if (fmt === 'sh') return shellWords(v);
   if (typeof v !== 'number') return typeof v === 'string' ? v : JSON.stringify(v);
   switch (fmt) {
     case 'pct': return formatPercent(v);
