@@ -134,7 +134,11 @@ async function readEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
     readMemory(base, req, read),
   ]);
 
-  if (g.error) {
+  if (g.error && g.error === m.error) {
+    // one cause for every request (nothing listens, TLS on a plain port): one line
+    out.unknowns.push({ probe: 'go', reason: say('go.endpointFailed', { error: g.error }) });
+    partial.push('goroutines unknown');
+  } else if (g.error) {
     out.unknowns.push({ metric: 'go.goroutines', reason: g.error });
     partial.push('goroutines unknown');
   } else if (g.profile) {
@@ -146,7 +150,7 @@ async function readEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   if (g.statesProblem) partial.push(g.statesProblem);
 
   if (m.error) {
-    out.unknowns.push({ metric: 'go.heap.alloc', reason: m.error });
+    if (m.error !== g.error) out.unknowns.push({ metric: 'go.heap.alloc', reason: m.error });
     partial.push('heap and GC figures unknown');
   }
   const s = m.stats;
@@ -304,8 +308,8 @@ async function readGoroutines(base: URL, req: (ms: number, bytes: number) => Get
       reader.push(line);
     });
     read.push('goroutine?debug=1');
-    const bad = notPprofText(r, first);
-    if (bad) return { error: `${displayUrl(base)}/debug/pprof/goroutine?debug=1: ${bad}` };
+    const bad = notPprofText(r, '/debug/pprof/goroutine', first);
+    if (bad) return { error: bad };
     profile = reader.end(r.complete, r.incomplete);
   } catch (err) {
     return { error: (err as Error).message };
@@ -318,7 +322,7 @@ async function readGoroutines(base: URL, req: (ms: number, bytes: number) => Get
   try {
     const r = await getLines(endpointUrl(base, '/debug/pprof/goroutine?debug=2'), req(LIMITS.statesMs, LIMITS.statesBytes), (line) => dump.push(line));
     read.push('goroutine?debug=2');
-    if (r.status !== 200) return { profile, statesProblem: `wait states unknown (debug=2: HTTP ${r.status})` };
+    if (r.status !== 200) return { profile, statesProblem: `wait states unknown (${say('pprof.status', { status: r.status, path: '/debug/pprof/goroutine?debug=2' })})` };
     const d = dump.end(r.complete, r.incomplete);
     if (d.notProfile) return { profile, statesProblem: 'wait states unknown (debug=2 is not a goroutine dump)' };
     // a cut dump would give a biased sample of states: only a complete one is used
@@ -348,10 +352,12 @@ async function readMemory(base: URL, req: (ms: number, bytes: number) => GetOpti
       memLimit = v.memLimit;
       if (!v.problem && v.stats.heapAlloc !== undefined) return { stats: v.stats, ...(memLimit !== undefined ? { memLimit } : {}) };
       problems.push(v.problem ?? '/debug/vars has no HeapAlloc');
-    } else problems.push(`/debug/vars: ${notPprofText(r) ?? `HTTP ${r.status}`}`);
+    } else problems.push(notPprofText(r, '/debug/vars', r.text.split('\n', 1)[0]) ?? say('pprof.status', { status: r.status, path: '/debug/vars' }));
   } catch (err) {
-    problems.push(`/debug/vars: ${(err as Error).message}`);
+    problems.push((err as Error).message);
   }
+  // the same failure for both (refused, TLS): said once
+  const also = (problem: string) => [...new Set([problem, ...problems])].join('; ');
   // the heap profile ends with the same totals (its sampled records are skipped as they stream by)
   const heap = new HeapProfileReader();
   let first: string | undefined;
@@ -361,13 +367,13 @@ async function readMemory(base: URL, req: (ms: number, bytes: number) => GetOpti
       heap.push(line);
     });
     read.push('heap?debug=1');
-    const bad = notPprofText(r, first);
-    if (bad) return { stats: {}, error: `heap?debug=1: ${bad}; ${problems.join('; ')}` };
+    const bad = notPprofText(r, '/debug/pprof/heap', first);
+    if (bad) return { stats: {}, error: also(bad) };
     const h = heap.end(r.complete, r.incomplete);
     const result: MemoryRead = { stats: h.stats, ...(memLimit !== undefined ? { memLimit } : {}) };
-    if (h.problem && h.stats.heapAlloc === undefined) result.error = `heap?debug=1: ${h.problem}; ${problems.join('; ')}`;
+    if (h.problem && h.stats.heapAlloc === undefined) result.error = also(`/debug/pprof/heap: ${h.problem}`);
     return result;
   } catch (err) {
-    return { stats: {}, error: `heap?debug=1: ${(err as Error).message}; ${problems.join('; ')}` };
+    return { stats: {}, error: also((err as Error).message) };
   }
 }

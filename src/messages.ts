@@ -161,12 +161,35 @@ export const MESSAGES = {
   // ------------------------------------------------------------------ peers given with --inspect / --pprof
   'hint.trustPeer': () => 'if it is forwarded to the target (a port forward, a container), add --trust-peer; otherwise give the address of this process',
 
+  // ------------------------------------------------------------------ pprof transport (what a GET to a pprof endpoint met)
+  'pprof.refused': (a: { host: string }) => `connection refused: nothing listens on ${a.host} (ECONNREFUSED)`,
+  'pprof.tlsToPlain': (a: { code: string }) => `TLS handshake failed (${a.code}): the port speaks plain HTTP? (give an http:// URL)`,
+  'pprof.tlsFailed': (a: { code: string }) => `TLS handshake failed (${a.code})`,
+  'pprof.resetOnHttp': (a: { code: string }) => `the connection was closed before any answer (${a.code}): the port speaks https? (give an https:// URL)`,
+  'pprof.httpToTls': (a: { path: string }) => `the endpoint answered HTTP 400 for ${a.path}, "Client sent an HTTP request to an HTTPS server": give an https:// URL`,
+  'pprof.untrusted': (a: { code: string }) => `the server's certificate is not trusted (${a.code}): name its CA file in NODE_EXTRA_CA_CERTS`,
+  'pprof.certRefused': (a: { code: string }) => `the server's certificate was refused (${a.code})`,
+  'pprof.notHttp': (a: { code: string }) => `the peer does not speak HTTP (${a.code})`,
+  'pprof.network': (a: { words: string; code: string }) => (a.words === a.code ? `request failed (${a.code})` : `${a.words} (${a.code})`),
+  'pprof.failed': (a: { error: string }) => `request failed: ${a.error}`,
+  'pprof.noAnswer': (a: { path: string; ms: number }) => `the endpoint accepted the connection but did not answer ${a.path} within ${a.ms} ms`,
+  'pprof.noConnection': (a: { host: string; ms: number }) => `no connection to ${a.host} within ${a.ms} ms`,
+  'pprof.deadline': (a: { path: string }) => `the probe's deadline passed before ${a.path} answered`,
+  'pprof.status': (a: { status: number; path: string }) => `the endpoint answered HTTP ${a.status} for ${a.path}`,
+  'pprof.notFound': (a: { path: string }) => `the endpoint answered HTTP 404 for ${a.path}: no such profile there (is net/http/pprof registered on this mux?)`,
+  'pprof.html': (a: { path: string }) => `the endpoint answered ${a.path} with an HTML page, not a pprof text profile (a login page, a proxy?)`,
+  'pprof.bodyLate': (a: { ms: number }) => `the body did not finish within ${a.ms} ms`,
+  'pprof.bodyDeadline': () => "the probe's deadline passed before the body finished",
+  'pprof.bodyClosed': (a: { code?: string }) => `the connection closed before the end of the body${a.code ? ` (${a.code})` : ''}`,
+  'pprof.bodyCapped': (a: { bytes: number }) => `stopped reading after ${a.bytes} bytes`,
+
   // ------------------------------------------------------------------ go
   'go.socketsUnreadable': () => `the process's sockets are not readable (${SAME_USER})`,
   'go.notGo': () => 'not a Go process (no Go build info, no GO* variables)',
   'go.notGoRuntime': (a: { runtime: string }) => `not a Go process (runtime ${a.runtime})`,
   'go.pprofNotUsed': (a: { why: string }) => `${a.why}: --pprof not used for it`,
   'go.recorded': () => 'recorded files: the Go runtime is read only from a live process, through its pprof endpoint',
+  'go.endpointFailed': (a: { error: string }) => `${a.error}: goroutines, heap and GC figures unknown`,
   'go.readFrom': (a: { what: string; url: string }) => `read ${a.what} from ${a.url} (HTTP GET only)`,
   'go.badNumber': (a: { key: string; value: number; ratio: boolean }) =>
     `the pprof endpoint reported ${a.key} = ${a.value}, which is not ${a.ratio ? 'a fraction between 0 and 1' : 'a non-negative safe integer'}: not used`,
