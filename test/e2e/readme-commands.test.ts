@@ -21,7 +21,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'proctriage-readme-'));
 const goSkip = goUnavailable();
 
 /** The commands of the Use section's code blocks, as written. */
-export function readmeCommands(section: string): string[] {
+function readmeCommands(section: string): string[] {
   const out: string[] = [];
   let inBlock = false;
   for (const line of section.split('\n')) {
@@ -36,7 +36,7 @@ export function readmeCommands(section: string): string[] {
  * The words a shell would pass to the command, up to the first unquoted comment, pipe,
  * redirection or list operator (what follows them is the shell's business, not ours).
  */
-export function shellWords(line: string): string[] {
+function shellWords(line: string): string[] {
   const words: string[] = [];
   let word: string | undefined;
   let quote: '"' | "'" | undefined;
