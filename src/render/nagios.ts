@@ -7,12 +7,9 @@
 import type { Report, Status, TargetReport } from '../engine/report.js';
 import type { Condition, Limits, Playbook } from '../engine/playbook-schema.js';
 import type { Unit } from '../engine/probe.js';
-import { unitIndex } from '../engine/units.js';
-import { PROBES } from '../../probes/index.js';
+import type { MetricUnits } from '../engine/units.js';
 import { snakeKey } from './prometheus.js';
 import { count } from '../messages.js';
-
-const unitOf = unitIndex(PROBES);
 
 /** Ratios the playbook judges, with the count and limit they are made of: a threshold on the ratio is one on the count. */
 const RATIOS: Record<string, { count: string; limit: string }> = {
@@ -81,7 +78,7 @@ const cap = (s: string) => (s.length > MAX_SUMMARY ? `${s.slice(0, MAX_SUMMARY -
 const who = (t: TargetReport) => `pid ${t.pid}${t.comm ? ` (${flat(t.comm)})` : ''}`;
 const whyUnknown = (t: TargetReport) => flat(t.error ? t.error.message : t.statusReason ?? 'could not be examined');
 
-function perfdata(t: TargetReport, pb: Pick<Playbook, 'findings' | 'limits'> | undefined, prefix: string): string[] {
+function perfdata(t: TargetReport, pb: Pick<Playbook, 'findings' | 'limits'> | undefined, prefix: string, unitOf: MetricUnits['unit']): string[] {
   const m = t.metrics;
   const keys: string[] = [];
   for (const f of pb?.findings ?? []) for (const l of f.levels) comparedMetrics(l.when, keys);
@@ -105,10 +102,12 @@ function perfdata(t: TargetReport, pb: Pick<Playbook, 'findings' | 'limits'> | u
 export interface NagiosOptions {
   /** the playbook the report was judged with: its levels are the thresholds (none without it) */
   playbook?: Pick<Playbook, 'findings' | 'limits'>;
+  /** the metrics' units, from the probes that declare them */
+  units: MetricUnits;
 }
 
 /** The report as a Nagios plugin's output. Pure. */
-export function renderNagios(report: Report, o: NagiosOptions = {}): string {
+export function renderNagios(report: Report, o: NagiosOptions): string {
   const status: Status = report.status;
   const several = report.targets.length > 1;
   const worst = report.targets.filter((t) => t.status === status);
@@ -122,7 +121,7 @@ export function renderNagios(report: Report, o: NagiosOptions = {}): string {
     const more = report.targets.reduce((n, t) => n + t.findings.filter((x) => x.severity !== 'info').length, 0) - 1;
     text = `${several || !f ? `${who(first)} ` : ''}${f ? `${f.id}: ${cap(flat(f.summary))}` : status}${more > 0 ? ` (+${more} more)` : ''}`;
   }
-  const perf = report.targets.filter((t) => !t.error).flatMap((t) => perfdata(t, o.playbook, several ? `pid${t.pid}_` : ''));
+  const perf = report.targets.filter((t) => !t.error).flatMap((t) => perfdata(t, o.playbook, several ? `pid${t.pid}_` : '', o.units.unit));
   const lines = [`${status.toUpperCase()} - ${text}${perf.length ? ` | ${perf.join(' ')}` : ''}`];
   for (const t of report.targets) {
     if (t.status === 'unknown') lines.push(`${who(t)} unknown: ${whyUnknown(t)}`);

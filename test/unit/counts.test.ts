@@ -14,6 +14,9 @@ import { renderTop } from '../../src/render/top.js';
 import { renderTable } from '../../src/render/table.js';
 import { count, statusCount } from '../../src/messages.js';
 import { fixture } from './paths.js';
+import { metricUnits } from '../../src/engine/units.js';
+
+const units = metricUnits(PROBES);
 
 async function one(tree: string, pid: number): Promise<{ report: Report; target: TargetReport }> {
   const report = await diagnose([pid], { proc: new ProcFs(fixture(tree)), playbook: builtinPlaybook(), probes: PROBES, timeoutMs: 5000, redact: true, version: 'test' });
@@ -40,12 +43,12 @@ describe('counts agree with their nouns', () => {
   test('top: "1 process", "2 warnings" in its summary line', async () => {
     const { report, target } = await one('healthy', 777);
     const risk = builtinPlaybook().weights.risk;
-    const single = renderTop(withTargets(report, [target]), { color: false, limit: 10, risk });
+    const single = renderTop(withTargets(report, [target]), { color: false, limit: 10, risk, units });
     assert.match(single, /^1 process: 0 critical, 0 warnings, 0 unknown; showing the 1 riskiest/m);
     const warned = { ...target, status: 'warning' as const };
-    const two = renderTop(withTargets(report, [warned, warned, target]), { color: false, limit: 10, risk });
+    const two = renderTop(withTargets(report, [warned, warned, target]), { color: false, limit: 10, risk, units });
     assert.match(two, /^3 processes: 0 critical, 2 warnings, 0 unknown;/m);
-    const oneWarned = renderTop(withTargets(report, [warned, target]), { color: false, limit: 10, risk });
+    const oneWarned = renderTop(withTargets(report, [warned, target]), { color: false, limit: 10, risk, units });
     assert.match(oneWarned, /^2 processes: 0 critical, 1 warning, 0 unknown;/m);
   });
 
@@ -54,10 +57,10 @@ describe('counts agree with their nouns', () => {
     const warnings = target.findings.filter((f) => f.severity === 'warning').length;
     const criticals = target.findings.filter((f) => f.severity === 'critical').length;
     assert.ok(warnings + criticals > 0, 'the recorded leak raises findings');
-    const text = renderTable(withTargets(report, [target]), { color: false });
+    const text = renderTable(withTargets(report, [target]), { color: false, units });
     const parts = [criticals ? `${criticals} critical` : '', warnings ? count(warnings, 'warning') : ''].filter(Boolean).join(', ');
     assert.ok(text.trimEnd().endsWith(`: ${parts}`), text.split('\n').at(-2));
-    const several = renderTable(withTargets(report, [target, target]), { color: false });
+    const several = renderTable(withTargets(report, [target, target]), { color: false, units });
     assert.match(several, new RegExp(`overall: 2 targets, 2 ${target.status === 'warning' ? 'warnings' : target.status}\\n$`));
   });
 });

@@ -9,6 +9,7 @@ import { catalogueMarkdown } from '../../src/render/catalogue.js';
 import type { Probe } from '../../src/engine/probe.js';
 import { PROBES } from '../../probes/index.js';
 import { repoPath } from './paths.js';
+import { metricUnits } from '../../src/engine/units.js';
 
 /** The probes directory next to this compiled test (dist/probes) or source (probes). */
 const probesDir = new URL('../../probes/', import.meta.url);
@@ -47,7 +48,7 @@ test('every finding of the built-in playbook is documented in the README catalog
 
 test('the README catalogue is exactly what `proctriage playbook show --markdown` prints', () => {
   // regenerate with: node bin/proctriage.js playbook show --markdown
-  assert.equal(readmeCatalogue(), catalogueMarkdown(builtinPlaybook()));
+  assert.equal(readmeCatalogue(), catalogueMarkdown(builtinPlaybook(), metricUnits(PROBES)));
 });
 
 test('a probe says why in codes; the report carries the catalogue\'s words (and no code)', async () => {
