@@ -7,7 +7,7 @@ import type { MetricUnits } from '../engine/units.js';
 import { evidenceText, keyMetrics } from './evidence.js';
 import { attributionLines } from './attribution.js';
 import { trendLines } from './live.js';
-import { cut, fitText, visible } from './fit.js';
+import { COMPACT_CHARS, cut, fitText, visible } from './fit.js';
 import { count, statusCount } from '../messages.js';
 
 export interface TableOptions {
@@ -130,7 +130,7 @@ function target(t: TargetReport, c: ChalkInstance, width: number | undefined, un
 function keyGrid(shown: string[], t: TargetReport, c: ChalkInstance, width: number | undefined, units: MetricUnits): string {
   let text = '';
   for (const perRow of [3, 2, 1]) {
-    const table = new Table({ style: { head: [], border: [], 'padding-left': 0, 'padding-right': 1 }, chars: compactChars });
+    const table = new Table({ style: { head: [], border: [], 'padding-left': 0, 'padding-right': 1 }, chars: COMPACT_CHARS });
     for (let i = 0; i < shown.length; i += perRow) {
       table.push(shown.slice(i, i + perRow).flatMap((k) => [c.dim(k), units.format(k, t.metrics[k])]));
     }
@@ -140,8 +140,3 @@ function keyGrid(shown: string[], t: TargetReport, c: ChalkInstance, width: numb
   return text;
 }
 
-
-const compactChars = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-  'bottom-right': '', left: '  ', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' ',
-};
