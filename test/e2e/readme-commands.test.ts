@@ -84,16 +84,26 @@ function realise(words: string[]): { args: string[]; skip?: string } {
   const goExample = words.some((w) => w === '--no-discover' || w === '--pprof');
   if (goExample && !go) return { args: words, skip: `a Go pprof endpoint is needed (${goSkip})` };
   const main = goExample ? go!.pid : words.includes('--activate-inspector') ? nodeClosed.pid : nodeOpen.pid;
+  // an example PID is a bare number that is no option's value: the first one shown is the target,
+  // the next ones its replicas
+  const pids = [main, replicaA.pid, replicaB.pid];
+  const seen: string[] = [];
   const args = words.map((w, i) => {
-    if (w === '4123' || w === '18599' || w === '$PID') return String(main);
-    if (w === '4127') return String(replicaA.pid);
-    if (w === '4131') return String(replicaB.pid);
     if (words[i - 1] === '--inspect' && /^\d+$/.test(w)) return String(nodeOpen.port);
+    if (w === '$PID' || (/^\d+$/.test(w) && !VALUED.includes(words[i - 1] ?? ''))) {
+      if (!seen.includes(w)) seen.push(w);
+      const pid = pids[seen.indexOf(w)];
+      assert.ok(pid, `more example PIDs than targets in: ${words.join(' ')}`);
+      return String(pid);
+    }
     if (words[i - 1] === '--pprof') return w.replace(/:6060\b/, `:${go!.pprof}`);
     return w;
   });
   return { args };
 }
+
+/** Options whose value may be a bare number (not a PID). */
+const VALUED = ['--inspect', '--limit', '--timeout', '--interval', '--duration', '--pod', '--container'];
 
 const USAGE = /unknown option|unknown command|required option|too many arguments|missing required|argument missing|is not a process id|did you mean|conflict|error: /i;
 
