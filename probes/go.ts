@@ -270,9 +270,13 @@ async function readEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
     readMemory(base, req, read),
   ]);
 
-  if (g.error) {
+  if (g.error && g.error === m.error) {
+    // one cause for every request (nothing listens, TLS on a plain port): one line
+    out.unknowns.push({ probe: 'go', reason: say('go.endpointFailed', { error: g.error }) });
+    partial.push(say('go.partial.goroutines'));
+  } else if (g.error) {
     out.unknowns.push({ metric: 'go.goroutines', reason: g.error });
-    partial.push('goroutines unknown');
+    partial.push(say('go.partial.goroutines'));
   } else if (g.profile) {
     const p = g.profile;
     peerNumber(out, 'go.goroutines', p.total, 'count');
@@ -282,8 +286,8 @@ async function readEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   if (g.statesProblem) partial.push(g.statesProblem);
 
   if (m.error) {
-    out.unknowns.push({ metric: 'go.heap.alloc', reason: m.error });
-    partial.push('heap and GC figures unknown');
+    if (m.error !== g.error) out.unknowns.push({ metric: 'go.heap.alloc', reason: m.error });
+    partial.push(say('go.partial.memory'));
   }
   const s = m.stats;
   peerNumber(out, 'go.heap.alloc', s.heapAlloc, 'count');
@@ -311,7 +315,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   const { options, proc, sources } = ctx;
   const noEndpoint = (reason: string): undefined => {
     out.unknowns.push({ probe: 'go', code: 'worded', args: { text: reason }, hint: 'go.hint.noEndpoint' });
-    partial.push('no pprof endpoint');
+    partial.push(say('go.partial.noEndpoint'));
     return undefined;
   };
   let listeners: Listener[] | undefined;
@@ -345,7 +349,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
     } catch (err) {
       const e = err as ProctriageError;
       out.unknowns.push({ probe: 'go', reason: e.message, ...(e.hint ? { hint: e.hint } : {}) });
-      partial.push(e.code === 'REFUSED' ? '--pprof refused' : '--pprof invalid');
+      partial.push(say(e.code === 'REFUSED' ? 'go.partial.refused' : 'go.partial.invalid'));
       return undefined;
     }
     // the URL must be one of the target's own sockets: what the peer serves (its cmdline) proves nothing
@@ -362,7 +366,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
     if (!options.trustPeer) {
       const why = enterMissing ? `${own.reason}; ${say('go.otherNetns', { missing: enterMissing })}` : own.reason;
       out.unknowns.push({ probe: 'go', code: 'go.pprofRefused', args: { why }, hint: 'hint.trustPeer' });
-      partial.push('--pprof endpoint is not the target\'s');
+      partial.push(say('go.partial.notTheTarget'));
       return undefined;
     }
     // trusted (port forward, other namespace): a command line that differs still proves it is another process
@@ -373,7 +377,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
     const verdict = await compareCmdline(ctx, url, ns);
     if (verdict === 'different') {
       out.unknowns.push({ probe: 'go', code: 'go.otherProcess', args: { url: displayUrl(url), pid: ctx.pid }, hint: 'go.hint.otherProcess' });
-      partial.push('--pprof endpoint belongs to another process');
+      partial.push(say('go.partial.otherProcess'));
       return undefined;
     }
     out.actions = [...(out.actions ?? []), say('go.trusted', { url: displayUrl(url), why: own.reason })];
@@ -384,12 +388,12 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   // GO* variables alone may be inherited by any program: its sockets are asked only when the binary is Go
   if (!id.build) {
     out.unknowns.push({ probe: 'go', code: 'go.noBuildInfo', hint: 'go.hint.noBuildInfo' });
-    partial.push('no pprof endpoint');
+    partial.push(say('go.partial.noEndpoint'));
     return undefined;
   }
   if (options.discover === false) {
     out.unknowns.push({ probe: 'go', code: 'go.discoverOff', hint: 'go.hint.discoverOff' });
-    partial.push('no pprof endpoint');
+    partial.push(say('go.partial.noEndpoint'));
     return undefined;
   }
   if (!listeners) return noEndpoint(say('go.cannotLook', { why: listenersWhy }));
@@ -440,8 +444,8 @@ async function readGoroutines(base: URL, req: (ms: number, bytes: number) => Get
       reader.push(line);
     });
     read.push('goroutine?debug=1');
-    const bad = notPprofText(r, first);
-    if (bad) return { error: `${displayUrl(base)}/debug/pprof/goroutine?debug=1: ${bad}` };
+    const bad = notPprofText(r, '/debug/pprof/goroutine', first);
+    if (bad) return { error: bad };
     profile = reader.end(r.complete, r.incomplete);
   } catch (err) {
     return { error: (err as Error).message };
@@ -454,14 +458,14 @@ async function readGoroutines(base: URL, req: (ms: number, bytes: number) => Get
   try {
     const r = await getLines(endpointUrl(base, '/debug/pprof/goroutine?debug=2'), req(LIMITS.statesMs, LIMITS.statesBytes), (line) => dump.push(line));
     read.push('goroutine?debug=2');
-    if (r.status !== 200) return { profile, statesProblem: `wait states unknown (debug=2: HTTP ${r.status})` };
+    if (r.status !== 200) return { profile, statesProblem: say('go.statesUnknown', { why: say('pprof.status', { status: r.status, path: '/debug/pprof/goroutine?debug=2' }) }) };
     const d = dump.end(r.complete, r.incomplete);
-    if (d.notProfile) return { profile, statesProblem: 'wait states unknown (debug=2 is not a goroutine dump)' };
+    if (d.notProfile) return { profile, statesProblem: say('go.statesUnknown', { why: say('go.statesNotDump') }) };
     // a cut dump would give a biased sample of states: only a complete one is used
-    if (!r.complete) return { profile, statesProblem: `wait states unknown (${r.incomplete})` };
+    if (!r.complete) return { profile, statesProblem: say('go.statesUnknown', { why: r.incomplete ?? '' }) };
     return { profile: { ...profile, groups: mergeStates(profile.groups, d) } };
   } catch (err) {
-    return { profile, statesProblem: `wait states unknown (${(err as Error).message})` };
+    return { profile, statesProblem: say('go.statesUnknown', { why: (err as Error).message }) };
   }
 }
 
@@ -478,16 +482,18 @@ async function readMemory(base: URL, req: (ms: number, bytes: number) => GetOpti
   try {
     const r = await getText(endpointUrl(base, '/debug/vars'), req(LIMITS.varsMs, LIMITS.varsBytes));
     read.push('/debug/vars');
-    if (r.status === 200 && !r.complete) problems.push(`/debug/vars incomplete: ${r.incomplete}`);
+    if (r.status === 200 && !r.complete) problems.push(say('go.varsIncomplete', { why: r.incomplete ?? '' }));
     else if (r.status === 200 && !/text\/html/i.test(r.contentType)) {
       const v = parseVars(r.text);
       memLimit = v.memLimit;
       if (!v.problem && v.stats.heapAlloc !== undefined) return { stats: v.stats, ...(memLimit !== undefined ? { memLimit } : {}) };
-      problems.push(v.problem ?? '/debug/vars has no HeapAlloc');
-    } else problems.push(`/debug/vars: ${notPprofText(r) ?? `HTTP ${r.status}`}`);
+      problems.push(v.problem ?? say('go.varsNoHeapAlloc'));
+    } else problems.push(notPprofText(r, '/debug/vars', r.text.split('\n', 1)[0]) ?? say('pprof.status', { status: r.status, path: '/debug/vars' }));
   } catch (err) {
-    problems.push(`/debug/vars: ${(err as Error).message}`);
+    problems.push((err as Error).message);
   }
+  // the same failure for both (refused, TLS): said once
+  const also = (problem: string) => [...new Set([problem, ...problems])].join('; ');
   // the heap profile ends with the same totals (its sampled records are skipped as they stream by)
   const heap = new HeapProfileReader();
   let first: string | undefined;
@@ -497,13 +503,13 @@ async function readMemory(base: URL, req: (ms: number, bytes: number) => GetOpti
       heap.push(line);
     });
     read.push('heap?debug=1');
-    const bad = notPprofText(r, first);
-    if (bad) return { stats: {}, error: `heap?debug=1: ${bad}; ${problems.join('; ')}` };
+    const bad = notPprofText(r, '/debug/pprof/heap', first);
+    if (bad) return { stats: {}, error: also(bad) };
     const h = heap.end(r.complete, r.incomplete);
     const result: MemoryRead = { stats: h.stats, ...(memLimit !== undefined ? { memLimit } : {}) };
-    if (h.problem && h.stats.heapAlloc === undefined) result.error = `heap?debug=1: ${h.problem}; ${problems.join('; ')}`;
+    if (h.problem && h.stats.heapAlloc === undefined) result.error = also(say('go.heapRead', { problem: h.problem }));
     return result;
   } catch (err) {
-    return { stats: {}, error: `heap?debug=1: ${(err as Error).message}; ${problems.join('; ')}` };
+    return { stats: {}, error: also((err as Error).message) };
   }
 }

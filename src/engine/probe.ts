@@ -6,7 +6,8 @@ import type { Coded, MessageId } from '../messages.js';
 export type MetricValue = number | string;
 export type Metrics = Record<string, MetricValue>;
 
-export type Unit = 'count' | 'bytes' | 'ratio' | 'seconds' | 'ms' | 'percent' | 'cores' | 'string';
+/** `multiple`: a value against a reference (a replica against its peers' median): 3.2 is "3.2×" */
+export type Unit = 'count' | 'bytes' | 'ratio' | 'multiple' | 'seconds' | 'ms' | 'percent' | 'cores' | 'string';
 
 /** A fact a probe may report: the metric key (part of the JSON contract), its unit and meaning. */
 export interface FactSpec {

@@ -84,6 +84,20 @@ test('every module under src/ and probes/ imports only its own layer or below', 
   assert.deepEqual(violations, []);
 });
 
+test('renderers are pure: they import the engine\'s types and formatting, the catalogue of words, each other; no probe, no I/O', () => {
+  // the facts and units they need are handed in by the command (src/commands/units.ts)
+  const allowed = ['src/render/', 'src/engine/', 'src/messages.ts'];
+  const io = ['src/engine/sources.ts', 'src/engine/runner.ts', 'src/engine/peer-owner.ts'];
+  const bad: string[] = [];
+  for (const file of sources('src/render')) {
+    for (const { spec, typeOnly } of importsOf(readFileSync(repoPath(file), 'utf8'))) {
+      const target = resolve(file, spec);
+      if (!allowed.some((p) => target.startsWith(p)) || (!typeOnly && io.includes(target))) bad.push(`${file} imports ${target}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
 test('no probe imports another probe (only the registry, probes/index.ts, lists them)', () => {
   const bad: string[] = [];
   for (const file of sources('probes')) {
