@@ -17,6 +17,7 @@ const LAYERS: [prefix: string, layer: number, why?: string][] = [
   ['src/engine/interrupt.ts', 1, 'the registry of cleanups run on SIGINT: no dependencies'],
   ['src/engine/redact.ts', 1, 'redaction of target strings, used wherever one is written'],
   ['src/engine/secret-shapes.ts', 1, 'data for redact.ts'],
+  ['src/engine/attribution.ts', 1, 'the one attribution shape and its pure ranking helpers: no dependencies, built by the runtime parsers'],
   ['src/engine/', 3], ['src/render/', 3], ['src/bundle/', 3],
   ['probes/', 2],
   ['src/procfs/', 1], ['src/transports/', 1], ['src/node/', 1], ['src/go/', 1], ['src/files.ts', 1],
