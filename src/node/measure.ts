@@ -6,7 +6,7 @@
 import { say } from '../messages.js';
 import { readCgroupMemory } from '../procfs/cgroup-memory.js';
 import { CdpTimeout, formatAddress } from '../transports/inspector.js';
-import { reasonOf, sampleWindow, type Attached, type Budget, type LoopBlocked } from './attach.js';
+import { Budget, reasonOf, sampleWindow, type Attached, type LoopBlocked } from './attach.js';
 import { oldGenerationLimit } from './heap-limit.js';
 import { outputPath, snapshotRefusal, takeHeapSnapshot, writeNodeReport, type Headroom } from './heavy.js';
 import type { DeadMan } from './activate.js';
@@ -31,12 +31,12 @@ export async function measure(t: NodeTarget, conn: Connection, out: NodeOut): Pr
       out.metrics['node.inspectPort'] = a.addr.port;
       out.actions.push(say('node.connected', { address: formatAddress(a.addr), how }));
     }
-    await attribute(t, a.session, conn.budget, a.stats.handles, out);
+    await attribute(t, a.session, a.stats.handles, out);
     await heavyTools(t, a, out, conn.deadman);
   } else if (blocked) {
     readBlocked(blocked, how, out);
     if (!opened) out.actions.push(say('node.connectedBlocked', { address: blockedAddress(blocked), how }));
-    if (blocked.session) await attribute(t, blocked.session, conn.budget, undefined, out);
+    if (blocked.session) await attribute(t, blocked.session, undefined, out);
   }
 }
 
@@ -45,6 +45,8 @@ export async function measure(t: NodeTarget, conn: Connection, out: NodeOut): Pr
  * and the census's heap walk is not worth its stall), and sockets worth grouping by peer.
  */
 export const ATTRIBUTE_MIN_HANDLES = 100;
+/** Time for the attributions after the facts: a CPU profile and its stop, a timer census. */
+const ATTRIBUTE_BUDGET_MS = 3500;
 /** The loop looks held (the node probe's own window): take a CPU profile to name what holds it. */
 const HELD = { delayMaxMs: 200, delayP99Ms: 100, utilization: 0.9 } as const;
 
@@ -62,8 +64,10 @@ export function targetCwd(t: NodeTarget): string | undefined {
  * peer, and, when the loop looked held in the window, a short CPU profile. Inside a watch whose
  * window is open for this target (window.ts), the samples leave this to the window's end.
  */
-async function attribute(t: NodeTarget, s: CdpSession, budget: Budget, handles: Record<string, number> | undefined, out: NodeOut): Promise<void> {
+async function attribute(t: NodeTarget, s: CdpSession, handles: Record<string, number> | undefined, out: NodeOut): Promise<void> {
   if (heapWindowOpen(t.pid)) return;
+  // a budget of its own after the facts' (a blocked loop may have used all of theirs)
+  const budget = new Budget(ATTRIBUTE_BUDGET_MS, t.signal, t.options.ownEndpoints);
   const cwd = targetCwd(t);
   const m = out.metrics;
   const held = out.evidence['node.eventLoop.lowerBound'] === true

@@ -23,6 +23,8 @@ export interface CpuProfileNode {
   id: number;
   callFrame: CallFrame;
   children?: number[];
+  /** samples by source line (1-based) inside this node's function */
+  positionTicks?: { line: number; ticks: number }[];
 }
 
 export interface CpuProfile {
@@ -114,7 +116,9 @@ function callersOf(stack: CallFrame[], i: number, cwd: string | undefined): stri
 /**
  * A CPU profile ranked by self time: each sample is charged to the innermost application frame
  * on its stack; `cumulative` counts the samples whose stack contains the site at all. The total
- * is every sample, idle included, so a share is a share of the wall time sampled.
+ * is every sample, idle included, so a share is a share of the wall time sampled. The line is the
+ * one the function spent most of its samples on (V8's position ticks), else where it begins: a
+ * callee the optimiser inlined has no frame of its own, and its time shows at the line calling it.
  */
 export function rankCpuProfile(p: CpuProfile, cwd: string | undefined, source: string): Attribution {
   const byId = new Map<number, CpuProfileNode>();
@@ -154,10 +158,25 @@ export function rankCpuProfile(p: CpuProfile, cwd: string | undefined, source: s
     if (e) e.n++;
     else self.set(k, { frame: s.charged, n: 1, callers: s.callers });
   }
+  // the line each function spent its own time on (an inlined callee's time shows at the line that calls it)
+  const lines = new Map<string, Map<number, number>>();
+  for (const n of p.nodes) {
+    if (!isAppFrame(n.callFrame) || !n.positionTicks?.length) continue;
+    const k = frameKey(n.callFrame);
+    const m = lines.get(k) ?? new Map<number, number>();
+    for (const t of n.positionTicks) if (Number.isSafeInteger(t.line) && t.line > 0 && t.ticks > 0) m.set(t.line, (m.get(t.line) ?? 0) + t.ticks);
+    lines.set(k, m);
+  }
+  const hottest = (k: string) => [...(lines.get(k) ?? [])].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
   const total = samples.length;
-  const sites = rankSites([...self].map(([k, e]) => ({
-    ...siteOf(e.frame, cwd), value: e.n, cumulative: Math.max(e.n, cumulative.get(k) ?? e.n), ...(e.callers.length ? { frames: e.callers } : {}),
-  })), total, SITES);
+  const sites = rankSites([...self].map(([k, e]) => {
+    const site = siteOf(e.frame, cwd);
+    const line = site.file !== undefined ? hottest(k) : undefined;
+    return {
+      ...site, ...(line !== undefined ? { line } : {}),
+      value: e.n, cumulative: Math.max(e.n, cumulative.get(k) ?? e.n), ...(e.callers.length ? { frames: e.callers } : {}),
+    };
+  }), total, SITES);
   const seconds = Math.max(0, (p.endTime - p.startTime) / 1e6);
   return { kind: 'hot-functions', source, unit: 'samples', total, windowSeconds: Math.round(seconds * 100) / 100, sites };
 }
