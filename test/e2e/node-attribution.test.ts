@@ -21,7 +21,6 @@ after(async () => {
   await removeAllCgroups();
 });
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument */
 const finding = (report: any, id: string) => report.targets[0].findings.find((f: { id: string }) => f.id === id);
 const attributionOf = (f: any, kind: string) => (f?.attribution ?? []).find((a: { kind: string }) => a.kind === kind);
 
