@@ -150,6 +150,9 @@ export const MESSAGES = {
   'node.attr.failed': (a: { error: string }) => `it could not be measured: ${a.error}`,
   'node.attr.noTimeLeft': () => 'no time was left for a CPU profile within the deadline',
   'node.attr.notReached': () => 'the inspector was not read',
+  'node.attr.heapTooBig': (a: { mib: number; ms: number }) =>
+    `the heap holds ${a.mib} MiB: listing the timers (a full GC and a walk of the heap) would stall the event loop for about ${a.ms} ms`,
+  'node.attr.hint.snapshot': () => 'their count by type is above; a heap snapshot (--heap-snapshot, which pauses the target) shows the Timeout objects and their callbacks',
   'node.attr.oneLook': () => 'one look cannot tell which allocations grow',
   'node.attr.windowBlocked': () => 'the event loop was blocked when the watch began: the profiler could not be started',
   'node.attr.windowNoInspector': () => 'no inspector of the target could be reached when the watch began',

@@ -31,7 +31,7 @@ export async function measure(t: NodeTarget, conn: Connection, out: NodeOut): Pr
       out.metrics['node.inspectPort'] = a.addr.port;
       out.actions.push(say('node.connected', { address: formatAddress(a.addr), how }));
     }
-    await attribute(t, a.session, a.stats.handles, out);
+    await attribute(t, a.session, a.stats.handles, out, a.stats.heapUsed);
     await heavyTools(t, a, out, conn.deadman);
   } else if (blocked) {
     readBlocked(blocked, how, out);
@@ -45,6 +45,8 @@ export async function measure(t: NodeTarget, conn: Connection, out: NodeOut): Pr
  * and the census's heap walk is not worth its stall), and sockets worth grouping by peer.
  */
 export const ATTRIBUTE_MIN_HANDLES = 100;
+/** Largest heap on which the timers are listed (Runtime.queryObjects: a full GC and a heap walk). */
+const CENSUS_MAX_HEAP = 1024 * 2 ** 20;
 /** Time for the attributions after the facts: a CPU profile and its stop, a timer census. */
 const ATTRIBUTE_BUDGET_MS = 3500;
 /** The loop looks held (the node probe's own window): take a CPU profile to name what holds it. */
@@ -64,7 +66,7 @@ export function targetCwd(t: NodeTarget): string | undefined {
  * peer, and, when the loop looked held in the window, a short CPU profile. Inside a watch whose
  * window is open for this target (window.ts), the samples leave this to the window's end.
  */
-async function attribute(t: NodeTarget, s: CdpSession, handles: Record<string, number> | undefined, out: NodeOut): Promise<void> {
+async function attribute(t: NodeTarget, s: CdpSession, handles: Record<string, number> | undefined, out: NodeOut, heapUsed?: number): Promise<void> {
   if (heapWindowOpen(t.pid)) return;
   // a budget of its own after the facts' (a blocked loop may have used all of theirs)
   const budget = new Budget(ATTRIBUTE_BUDGET_MS, t.signal, t.options.ownEndpoints);
@@ -75,7 +77,7 @@ async function attribute(t: NodeTarget, s: CdpSession, handles: Record<string, n
     || (typeof m['node.eventLoop.delayP99Ms'] === 'number' && m['node.eventLoop.delayP99Ms'] >= HELD.delayP99Ms)
     || (typeof m['node.eventLoop.utilization'] === 'number' && m['node.eventLoop.utilization'] >= HELD.utilization);
   if (held) await attributeCpu(s, budget, cwd, out);
-  if (handles) await attributeHandles(s, budget, handles, cwd, out);
+  if (handles) await attributeHandles(s, budget, handles, cwd, out, heapUsed);
 }
 
 async function attributeCpu(s: CdpSession, budget: Budget, cwd: string | undefined, out: NodeOut): Promise<void> {
@@ -96,8 +98,15 @@ async function attributeCpu(s: CdpSession, budget: Budget, cwd: string | undefin
 }
 
 /** Timers by callback location and sockets by peer, each when there are enough of them to matter. */
-export async function attributeHandles(s: CdpSession, budget: Budget, handles: Record<string, number>, cwd: string | undefined, out: NodeOut): Promise<void> {
-  if ((handles.Timeout ?? 0) >= ATTRIBUTE_MIN_HANDLES) {
+export async function attributeHandles(s: CdpSession, budget: Budget, handles: Record<string, number>, cwd: string | undefined, out: NodeOut, heapUsed?: number): Promise<void> {
+  if ((handles.Timeout ?? 0) >= ATTRIBUTE_MIN_HANDLES && heapUsed !== undefined && heapUsed > CENSUS_MAX_HEAP) {
+    // the census's GC and heap walk grow with the heap (about 0.5 ms per MiB measured): not on a big one
+    const mib = Math.round(heapUsed / 2 ** 20);
+    out.evidence['node.timers.origins'] = {
+      kind: 'timer-origins', source: say('node.attr.timerSource', { unique: 0, sampled: 0 }), unit: 'count', total: 0, sites: [],
+      unavailable: say('node.attr.heapTooBig', { mib, ms: Math.round(mib * 0.5) }), hint: say('node.attr.hint.snapshot'),
+    };
+  } else if ((handles.Timeout ?? 0) >= ATTRIBUTE_MIN_HANDLES) {
     try {
       const c = await timerCensus(s, budget);
       const a = rankTimerOrigins(c.total, c.groups, cwd, say('node.attr.timerSource', { unique: c.unique, sampled: c.groups.length }));

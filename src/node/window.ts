@@ -90,7 +90,7 @@ export async function openWindow(t: NodeTarget, flags: InspectFlags, actions: st
         // the timers as they are at the end of the watch
         try {
           const stats = parseStats(await evaluate(session, STATS_EXPRESSION, budget.deadline(1500), { cdpTimeoutMs: 1000 }), session.where);
-          if (stats.handles) await attributeHandles(session, budget, stats.handles, targetCwd(te), o);
+          if (stats.handles) await attributeHandles(session, budget, stats.handles, targetCwd(te), o, stats.heapUsed);
         } catch {
           // the samples' counts stand without it
         }

@@ -9,7 +9,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, relative } from 'node:path';
-import { nodeBinaries, ROOT, start, TARGETS, type Target } from '../fixtures/node-targets/harness.js';
+import { listenPortsOf, nodeBinaries, ROOT, start, TARGETS, type Target } from '../fixtures/node-targets/harness.js';
 import { cleanup, runCli, runJson, waitFor } from '../helpers/processes.js';
 import { createMemoryCgroup, memoryCgroupUnavailable, removeAllCgroups } from '../helpers/cgroup.js';
 import { CdpSession, listTargets } from '../../src/transports/inspector.js';
@@ -165,6 +165,25 @@ for (const node of nodeBinaries()) {
     });
   });
 }
+
+test('watch --activate-inspector: the window opens the inspector once more, samples the heap over the watch, and closes it again', { timeout: 90_000 }, async () => {
+  const t = await start(process.execPath, [join(TARGETS, 'attr-heap.cjs')]);
+  try {
+    const { res, report } = await runJson(['watch', String(t.pid), '--activate-inspector', '--interval', '1s', '--duration', '5s'], { timeoutMs: 60_000 });
+    const tr = report.targets[0];
+    const growth = tr.evidence['node.heap.growth'];
+    assert.equal(growth.unavailable, undefined, JSON.stringify(growth));
+    assert.equal(growth.sites[0].function, 'rememberSessions');
+    // one SIGUSR1 for the first sample, one for the window; each inspector closed again
+    assert.equal((res.stderr.match(/sent SIGUSR1 to pid \d+ to open its inspector;/g) ?? []).length, 2, res.stderr);
+    assert.ok(tr.actions.some((x: string) => /opened the inspector of pid \d+ with SIGUSR1 .* and closed it again/.test(x)), tr.actions.join('\n'));
+    await waitFor(async () => (await listenPortsOf(t.pid)).length === 0 || undefined, 5000, () => 'the inspector is closed');
+    assert.equal((t.stderr().match(/Debugger listening/g) ?? []).length, (t.stderr().match(/Debugger ending/g) ?? []).length, t.stderr());
+    assert.ok(t.alive());
+  } finally {
+    await t.stop();
+  }
+});
 
 test('without --inspect a Node target gets no attribution, and the finding says which flag gives it', async () => {
   const t = await start(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'attr-intervals.cjs'), '20'], { inspect: true });
