@@ -4,7 +4,9 @@ import { say } from '../src/messages.js';
 import { identifyRuntime, type RuntimeIdentity } from './runtime.js';
 import { GoroutineDumpReader, GoroutineProfileReader, mergeStates, topStacks, type GoroutineProfile } from '../src/go/goroutines.js';
 import { HeapProfileReader, parseGogc, parseGomaxprocs, parseVars, type GoMemStats } from '../src/go/memstats.js';
-import { discover, loopbackListeners, sameCmdline, type Listener } from '../src/go/discover.js';
+import { discover, loopbackListeners, MAX_CANDIDATES, sameCmdline, type Listener } from '../src/go/discover.js';
+import { relayInto, type NetnsRelay } from '../src/transports/netns-relay.js';
+import { isLoopbackAddress } from '../src/transports/loopback.js';
 import { peerOwnership } from '../src/engine/peer-owner.js';
 import {
   checkPprofUrl, displayUrl, endpointUrl, getLines, getText, notPprofText, parsePprofUrl, type GetOptions,
@@ -82,12 +84,50 @@ async function runGo(ctx: ProbeContext): Promise<ProbeOutput> {
   if (!ctx.proc.live && !options.pprof) {
     return { metrics: out.metrics, skipped: say('go.recorded') };
   }
-  const endpoint = await findEndpoint(ctx, id, out, partial);
+  // a target in another network namespace is reached through a relay into it, ended here
+  const ns: Inside = {};
+  try {
+    return await readEndpoint(ctx, id, out, partial, ns, finish);
+  } finally {
+    if (ns.relay?.pids.length) {
+      ns.relay.close();
+      out.actions = [...(out.actions ?? []), say('go.relayEnded', { pids: ns.relay.pids.join(', ') })];
+    }
+  }
+}
+
+/** The relay into the target's network namespace, when it is not ours (see netns-relay.ts). */
+interface Inside {
+  relay?: NetnsRelay;
+}
+
+/** Start (or grow) the relay for these addresses, said under actions; the error's words when it cannot start. */
+async function relayTo(ctx: ProbeContext, ns: Inside, out: ProbeOutput, addrs: Array<{ host: string; port: number }>): Promise<string | undefined> {
+  if (!ns.relay) return undefined;
+  const before = ns.relay.pids.length;
+  try {
+    await ns.relay.ensure(addrs);
+  } catch (err) {
+    return say('netns.relayFailed', { error: (err as Error).message });
+  }
+  if (ns.relay.pids.length > before) {
+    const shown = addrs.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)).join(', ');
+    out.actions = [...(out.actions ?? []), say('netns.relayStarted', { pid: ctx.pid, relay: ns.relay.pids[ns.relay.pids.length - 1], addresses: shown })];
+  }
+  return undefined;
+}
+
+async function readEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOutput & { evidence: Record<string, unknown>; unknowns: ProbeUnknown[] },
+  partial: string[], ns: Inside, finish: () => ProbeOutput): Promise<ProbeOutput> {
+  const { options } = ctx;
+  const endpoint = await findEndpoint(ctx, id, out, partial, ns);
   if (!endpoint) return finish();
   const base = endpoint;
   out.evidence['go.pprofUrl'] = displayUrl(base);
 
-  const req = (timeoutMs: number, maxBytes: number): GetOptions => ({ timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!options.allowRemote, ownEndpoints: options.ownEndpoints });
+  const req = (timeoutMs: number, maxBytes: number): GetOptions => ({
+    timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!options.allowRemote, ownEndpoints: options.ownEndpoints, ...(ns.relay ? { route: ns.relay } : {}),
+  });
   const read: string[] = [];
   const [g, m] = await Promise.all([
     readGoroutines(base, req, read),
@@ -131,7 +171,7 @@ function peerNumber(out: ProbeOutput & { unknowns: ProbeUnknown[] }, key: string
 }
 
 /** The endpoint to read: the one given (checked), or one discovered among the process's listeners. */
-async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOutput & { unknowns: ProbeUnknown[] }, partial: string[]): Promise<URL | undefined> {
+async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOutput & { unknowns: ProbeUnknown[] }, partial: string[], ns: Inside): Promise<URL | undefined> {
   const { options, proc, sources } = ctx;
   const noEndpoint = (reason: string): undefined => {
     out.unknowns.push({ probe: 'go', code: 'worded', args: { text: reason }, hint: 'go.hint.noEndpoint' });
@@ -141,7 +181,14 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   let listeners: Listener[] | undefined;
   let listenersWhy = '';
   const sameNs = proc.live && proc.sameNetNamespace(ctx.pid);
-  if (sameNs === true) {
+  // another network namespace: its loopback is reached from inside it (a relay), when we may enter it
+  let enterMissing: string | undefined;
+  if (proc.live && sameNs === false) {
+    const r = relayInto(proc.procPath(ctx.pid, 'ns/net'), { startMs: 3000, maxMs: 120_000, ...(options.ownEndpoints ? { ownEndpoints: options.ownEndpoints } : {}) });
+    if (r.relay) ns.relay = r.relay;
+    else enterMissing = r.missing;
+  }
+  if (sameNs === true || ns.relay) {
     try {
       listeners = loopbackListeners(sources);
     } catch (err) {
@@ -150,7 +197,7 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
         ? say('go.socketsUnreadable')
         : say('go.socketsError', { error: (err as Error).message });
     }
-  } else if (sameNs === false) listenersWhy = say('go.otherNetns');
+  } else if (sameNs === false) listenersWhy = say('go.otherNetns', { missing: enterMissing ?? '' });
   else listenersWhy = say('go.netnsUnreadable');
 
   if (options.pprof) {
@@ -168,15 +215,26 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
     // the URL must be one of the target's own sockets: what the peer serves (its cmdline) proves nothing
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-    const own = peerOwnership(sources, host, port);
-    if (own.owned) return url;
+    const inside = ns.relay !== undefined && isLoopbackAddress(host);
+    const own = peerOwnership(sources, host, port, { inside });
+    if (own.owned) {
+      if (!inside) return url;
+      const failed = await relayTo(ctx, ns, out, [{ host, port }]);
+      if (!failed) return url;
+      return noEndpoint(failed);
+    }
     if (!options.trustPeer) {
-      out.unknowns.push({ probe: 'go', code: 'go.pprofRefused', args: { why: own.reason }, hint: 'hint.trustPeer' });
+      const why = enterMissing ? `${own.reason}; ${say('go.otherNetns', { missing: enterMissing })}` : own.reason;
+      out.unknowns.push({ probe: 'go', code: 'go.pprofRefused', args: { why }, hint: 'hint.trustPeer' });
       partial.push('--pprof endpoint is not the target\'s');
       return undefined;
     }
     // trusted (port forward, other namespace): a command line that differs still proves it is another process
-    const verdict = await compareCmdline(ctx, url);
+    if (inside) {
+      const failed = await relayTo(ctx, ns, out, [{ host, port }]);
+      if (failed) return noEndpoint(failed);
+    }
+    const verdict = await compareCmdline(ctx, url, ns);
     if (verdict === 'different') {
       out.unknowns.push({ probe: 'go', code: 'go.otherProcess', args: { url: displayUrl(url), pid: ctx.pid }, hint: 'go.hint.otherProcess' });
       partial.push('--pprof endpoint belongs to another process');
@@ -200,14 +258,17 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   }
   if (!listeners) return noEndpoint(say('go.cannotLook', { why: listenersWhy }));
   if (!listeners.length) return noEndpoint(say('go.noListener'));
-  const { found, tried } = await discover(listeners, LIMITS.discoverMs, ctx.signal, options.ownEndpoints);
+  const asking = listeners.slice(0, MAX_CANDIDATES);
+  const failed = await relayTo(ctx, ns, out, asking.map((l) => ({ host: l.url.hostname.replace(/^\[|\]$/g, ''), port: l.port })));
+  if (failed) return noEndpoint(failed);
+  const { found, tried } = await discover(asking, LIMITS.discoverMs, ctx.signal, options.ownEndpoints, ns.relay);
   const asked = tried.map((l) => l.port).join(', ');
-  out.actions = [say('go.asked', { ports: asked })];
+  out.actions = [...(out.actions ?? []), say('go.asked', { ports: asked })];
   if (!found) return noEndpoint(say('go.noneServes', { ports: asked }));
   return found.url;
 }
 
-async function compareCmdline(ctx: ProbeContext, url: URL): Promise<'same' | 'different' | 'unverified'> {
+async function compareCmdline(ctx: ProbeContext, url: URL, ns: Inside): Promise<'same' | 'different' | 'unverified'> {
   let argv: string[];
   try {
     argv = ctx.sources.cmdline();
@@ -218,6 +279,7 @@ async function compareCmdline(ctx: ProbeContext, url: URL): Promise<'same' | 'di
   try {
     const r = await getText(endpointUrl(url, '/debug/pprof/cmdline'), {
       timeoutMs: LIMITS.cmdlineMs, maxBytes: 64 * 1024, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote, ownEndpoints: ctx.options.ownEndpoints,
+      ...(ns.relay ? { route: ns.relay } : {}),
     });
     if (r.status !== 200 || !r.complete || /text\/html/i.test(r.contentType)) return 'unverified';
     return sameCmdline(r.text, argv) ? 'same' : 'different';

@@ -82,7 +82,13 @@ export const MESSAGES = {
   'node.activateRefused': (a: { why: string }) => `--activate-inspector refused: ${a.why}`,
   'node.activateNotNode': (a: { pid: number; runtime: string }) => `pid ${a.pid} is not Node.js (runtime ${a.runtime})`,
   'node.inspectRefused': (a: { why: string }) => `--inspect refused: ${a.why}; nothing was sent to it`,
-  'node.otherNetns': () => 'the target is in another network namespace (a container): its loopback inspector is out of reach from here',
+  'node.otherNetns': (a: { missing: string }) => `the target is in another network namespace (a container): reaching its loopback inspector means entering that namespace, which needs ${a.missing}`,
+  // entering a target's network namespace (a container) to reach its loopback: src/transports/netns-relay.ts
+  'netns.relayStarted': (a: { pid: number; relay: number | undefined; addresses: string }) =>
+    `entered pid ${a.pid}'s network namespace to reach ${a.addresses} on its own loopback (a relay process${a.relay !== undefined ? `, pid ${a.relay}` : ''}, started with nsenter --net)`,
+  'node.relayEnded': (a: { pids: string }) => `ended the relay into its network namespace (pid ${a.pids})`,
+  'go.relayEnded': (a: { pids: string }) => `ended the relay into its network namespace (pid ${a.pids})`,
+  'netns.relayFailed': (a: { error: string }) => `its network namespace could not be entered: ${a.error}`,
   'node.notReadUnasked': () => 'not read: nothing is sent to the target unless a flag asks',
   'node.notReadNoneOpen': () => 'not read: no inspector is open',
   'node.unverified': (a: { address: string; source: string; pid: number }) =>
@@ -184,7 +190,7 @@ export const MESSAGES = {
   'go.badNumber': (a: { key: string; value: number; ratio: boolean }) =>
     `the pprof endpoint reported ${a.key} = ${a.value}, which is not ${a.ratio ? 'a fraction between 0 and 1' : 'a non-negative safe integer'}: not used`,
   'go.socketsError': (a: { error: string }) => `its sockets could not be read (${a.error})`,
-  'go.otherNetns': () => 'the process is in another network namespace: its 127.0.0.1 is not ours (use nsenter -t PID -n, or --pprof a forwarded URL)',
+  'go.otherNetns': (a: { missing: string }) => `the process is in another network namespace (a container): reaching its 127.0.0.1 means entering that namespace, which needs ${a.missing}`,
   'go.netnsUnreadable': () => 'its network namespace is not readable',
   'go.pprofRefused': (a: { why: string }) => `--pprof refused: ${a.why}; nothing was sent to it`,
   'go.otherProcess': (a: { url: string; pid: number }) => `${a.url} serves another process: its command line is not pid ${a.pid}'s`,

@@ -36,7 +36,7 @@ export async function run(pidArg: string, o: CaptureOptions): Promise<number> {
 
 async function captureInto(staging: string, pid: number, o: CaptureOptions): Promise<number> {
   warnIfUnredacted(o);
-  const rec = new RecordingProcFs();
+  const rec = new RecordingProcFs(o.hostRoot);
   const opts = runOptions(o, rec, await playbookFor(o.playbook));
   const report = await diagnose([pid], opts);
   const [t] = report.targets;

@@ -4,6 +4,8 @@
  * is stopped on the way out: after the run, on an error, and on Ctrl-C / SIGTERM (exit 130 / 143).
  * With --keep the services stay up until Ctrl-C so they can be examined by hand.
  */
+import { EMBEDDED } from '../paths.js';
+import { UsageError } from '../errors.js';
 import { SERVICES, type ServiceSpec } from '../demo/catalog.js';
 import { startService, type RunningService, type ServiceProcess } from '../demo/launch.js';
 import { buildReport } from './diagnose.js';
@@ -27,6 +29,7 @@ const READY_TIMEOUT_MS = 20_000;
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 export async function run(o: DemoOptions = {}): Promise<number> {
+  if (EMBEDDED) throw new UsageError('demo is not part of the single-file build: its sample services are files of their own (install the package to run it)');
   const color = useColor({ color: o.color });
   const { Chalk } = await import('chalk');
   const c = new Chalk({ level: color ? 1 : 0 });

@@ -64,6 +64,15 @@ export const TargetSchema = z.object({
   uptimeSeconds: z.number(),
   /** start time in clock ticks since boot: pid + startTicks identify one process across PID reuse */
   startTicks: z.number().optional(),
+  /** the pid as the process sees it in its own pid namespace (a container), when it differs from pid */
+  nsPid: z.number().int().optional(),
+  /** the container and Kubernetes pod its cgroup names (engine 'unknown': an id in a pod whose runtime the path does not name) */
+  container: z.object({
+    engine: z.enum(['docker', 'containerd', 'cri-o', 'podman', 'systemd-nspawn', 'kubernetes', 'unknown']),
+    id: z.string(),
+    podUid: z.string().optional(),
+    qosClass: z.enum(['guaranteed', 'burstable', 'besteffort']).optional(),
+  }).optional(),
   metrics: z.record(z.string(), MetricValue),
   trends: z.record(z.string(), TrendSchema).optional(),
   findings: z.array(FindingSchema),

@@ -166,6 +166,8 @@ export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact'
     startedAt: id.startedAt,
     uptimeSeconds: id.uptimeSeconds,
     startTicks: id.startTicks,
+    ...(id.nsPid !== undefined ? { nsPid: id.nsPid } : {}),
+    ...(id.container ? { container: cleanDeep(id.container, false) } : {}),
     metrics,
     ...(Object.keys(trends).length ? { trends } : {}),
     findings: cleanDeep(findings, false),
@@ -318,5 +320,13 @@ export function hostInfo(proc: ProcFs): Report['host'] {
   } catch {
     // host facts are context, never a reason to fail
   }
-  return { hostname: proc.live ? hostname() : 'recorded', kernel: proc.live ? release() : 'recorded', cgroupVersion };
+  // under a host root, the host's own name (a debug pod has a name of its own)
+  const hostName = () => {
+    try {
+      return proc.readHost('/proc/sys/kernel/hostname').trim() || hostname();
+    } catch {
+      return hostname();
+    }
+  };
+  return { hostname: proc.live ? (proc.hostRooted ? hostName() : hostname()) : 'recorded', kernel: proc.live ? release() : 'recorded', cgroupVersion };
 }

@@ -6,10 +6,13 @@ import { CdpError, CdpSession, CdpTimeout, formatAddress, listTargets, type Insp
 import { ProctriageError } from '../errors.js';
 import { LONG_WINDOW_EXPRESSION, STATS_EXPRESSION, WINDOW_EXPRESSION } from './expressions.js';
 import type { HeapFlags } from './heap-limit.js';
+import type { NetRoute } from '../transports/netns-relay.js';
 
 /** A time budget: every step takes at most its own cap and never more than what is left. */
 export class Budget {
   private readonly until: number;
+  /** set when the target is in another network namespace: every connection goes through its relay */
+  route?: NetRoute;
   constructor(ms: number, readonly signal?: AbortSignal, readonly ownEndpoints?: Set<string>) {
     this.until = performance.now() + ms;
   }
@@ -19,8 +22,11 @@ export class Budget {
   get expired(): boolean {
     return this.until - performance.now() <= 0 || !!this.signal?.aborted;
   }
-  deadline(cap: number): { timeoutMs: number; signal?: AbortSignal; ownEndpoints?: Set<string> } {
-    return { timeoutMs: this.left(cap), ...(this.signal ? { signal: this.signal } : {}), ...(this.ownEndpoints ? { ownEndpoints: this.ownEndpoints } : {}) };
+  deadline(cap: number): { timeoutMs: number; signal?: AbortSignal; ownEndpoints?: Set<string>; route?: NetRoute } {
+    return {
+      timeoutMs: this.left(cap), ...(this.signal ? { signal: this.signal } : {}), ...(this.ownEndpoints ? { ownEndpoints: this.ownEndpoints } : {}),
+      ...(this.route ? { route: this.route } : {}),
+    };
   }
 }
 
@@ -245,7 +251,7 @@ export async function* listingsAsTheyCome(addrs: InspectorAddress[], budget: Bud
   addrs.forEach((addr, i) => {
     pending.set(i, (async () => {
       try {
-        const list = await listTargets(addr, allowRemote, { timeoutMs: budget.left(800), signal: ac.signal, ownEndpoints: budget.ownEndpoints });
+        const list = await listTargets(addr, allowRemote, { timeoutMs: budget.left(800), signal: ac.signal, ownEndpoints: budget.ownEndpoints, ...(budget.route ? { route: budget.route } : {}) });
         return { i, l: { addr, path: (list.find((t) => t.type === 'node') ?? list[0]).path } };
       } catch (error) {
         return { i, l: { addr, error: error as Error } };

@@ -1,4 +1,5 @@
 import type { Report, TargetReport } from '../engine/report.js';
+import { whereText } from './container.js';
 import type { NextStep } from '../engine/evaluate.js';
 import { formatDuration } from '../engine/format.js';
 import { formatMetric } from './units.js';
@@ -24,6 +25,8 @@ export function renderMarkdown(report: Report): string {
 function target(t: TargetReport): string[] {
   if (t.error) return [`### ${ICON.unknown} pid ${t.pid}: ${prose(t.error.message)}`, ...(t.error.hint ? ['', prose(t.error.hint)] : [])];
   const lines = [`### ${ICON[t.status]} pid ${t.pid} ${span(t.comm)} (${t.runtime}, up ${formatDuration(t.uptimeSeconds)}): ${t.status.toUpperCase()}`, ''];
+  const where = whereText(t);
+  if (where) lines.push(`Runs in: ${prose(where)}`, '');
   if (t.cmdline) lines.push(`Command: ${span(t.cmdline)}`, '');
   for (const f of t.findings) {
     lines.push(`#### ${ICON[f.severity]} ${span(f.id)} ${prose(f.title)} (${f.severity})`, '', prose(f.summary), '');

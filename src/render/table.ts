@@ -1,4 +1,5 @@
 import { Chalk, type ChalkInstance } from 'chalk';
+import { whereText } from './container.js';
 import Table from 'cli-table3';
 import type { Report, TargetReport, Status } from '../engine/report.js';
 import { formatDuration } from '../engine/format.js';
@@ -68,6 +69,8 @@ function target(t: TargetReport, c: ChalkInstance, width: number | undefined): s
   const lines: string[] = [];
   lines.push(`${badge(t.status, c)} ${c.bold(`pid ${t.pid}`)} ${t.comm} · ${t.runtime} · up ${formatDuration(t.uptimeSeconds)} · ${verdictText(t)}`);
   // one line whatever its length: cut to the terminal, or (piped) at a length a log line bears
+  const where = whereText(t);
+  if (where) lines.push(c.dim(cut(`  ${where}`, width ?? 4096)));
   if (t.cmdline) lines.push(c.dim(cut(`  ${t.cmdline}`, width ?? 4096)));
 
   for (const f of t.findings) {

@@ -6,6 +6,7 @@ import type { Weights } from '../engine/playbook-schema.js';
 import { formatMetric } from './units.js';
 import { formatDuration } from '../engine/format.js';
 import { fitText, visible } from './fit.js';
+import { shortId } from './container.js';
 
 export interface TopOptions {
   color: boolean;
@@ -25,9 +26,15 @@ export function renderTop(report: Report, opts: TopOptions): string {
   const rows = byRisk(report, opts.risk).slice(0, opts.limit);
   const paint = (s: string) => (s === 'critical' ? c.red.bold(s) : s === 'warning' ? c.yellow(s) : s === 'unknown' ? c.magenta(s) : c.green(s));
   const metric = (k: string) => (t: TargetReport) => (k in t.metrics ? formatMetric(k, t.metrics[k]) : '-');
+  // where each runs, when any runs in a container: its id (as docker ps / crictl ps show it) and its pod
+  const where: Column[] = [
+    ...(rows.some((t) => t.container?.id) ? [{ head: 'container', cell: (t: TargetReport) => (t.container?.id ? shortId(t.container.id) : '') }] : []),
+    ...(rows.some((t) => t.container?.podUid) ? [{ head: 'pod', cell: (t: TargetReport) => t.container?.podUid?.slice(0, 8) ?? '' }] : []),
+  ];
   const columns: Column[] = [
     { head: 'pid', cell: (t) => t.pid },
     { head: 'command', cell: (t) => t.comm.slice(0, 16) },
+    ...where,
     { head: 'status', cell: (t) => paint(t.status) },
     { head: 'up', cell: (t) => formatDuration(t.uptimeSeconds) },
     { head: 'runtime', cell: (t) => t.runtime },
@@ -40,7 +47,7 @@ export function renderTop(report: Report, opts: TopOptions): string {
     { head: 'threads', cell: metric('threads') },
   ];
   // on a narrow terminal these go first: what the other columns already tell, or --json has
-  const dropOrder = ['threads', 'fds', 'rss', 'CLOSE_WAIT', 'runtime', 'mem%', 'up'];
+  const dropOrder = ['threads', 'pod', 'fds', 'rss', 'CLOSE_WAIT', 'runtime', 'mem%', 'up'].filter((h) => columns.some((col) => col.head === h));
   const hidden: string[] = [];
   let text = grid(columns, rows, opts.color);
   while (opts.width !== undefined && !fits(text, opts.width) && hidden.length < dropOrder.length) {

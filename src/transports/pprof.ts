@@ -14,6 +14,8 @@ import { isIP } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { isLoopbackAddress, isLoopbackHost } from './loopback.js';
 import { recordLocalEndpoint } from './endpoints.js';
+import type { NetRoute } from './netns-relay.js';
+import type * as Net from 'node:net';
 import { ProctriageError, Refused, TargetUnreachable, TimeoutExpired, UsageError } from '../errors.js';
 import { ERRNO_WORDS, errnoWords } from '../messages.js';
 
@@ -102,6 +104,8 @@ export interface GetOptions {
   allowRemote?: boolean;
   /** where the local end of every connection made is recorded (ProbeOptions.ownEndpoints) */
   ownEndpoints?: Set<string>;
+  /** connect through this (a relay into the target's network namespace) instead of from here */
+  route?: NetRoute;
 }
 
 export interface StreamResult {
@@ -177,10 +181,12 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
     try {
       req = mod.get(url, {
         signal: ac.signal,
-        agent: false,
+        // no agent with a route: an agent would make its own connection, ignoring createConnection
+        ...(opts.route ? {} : { agent: false }),
         headers: { accept: 'text/plain, application/json;q=0.9, */*;q=0.1', 'accept-encoding': 'identity', 'user-agent': 'proctriage' },
         ...(isLocalName ? { lookup: loopbackLookup } : {}),
         ...(https ? extraCa() : {}),
+        ...(opts.route ? { createConnection: routed(url, opts.route, https) } : {}),
       });
     } catch (err) {
       finish(failure(err));
@@ -238,6 +244,17 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
   });
 }
 
+
+/** A connection through the route to the URL's address (TLS over it for https, checked as usual). */
+function routed(url: URL, route: NetRoute, https: boolean): () => Net.Socket {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (https ? 443 : 80));
+  return () => {
+    const sock = route.connect(host, port);
+    if (!https) return sock;
+    return (load('node:tls') as typeof Tls).connect({ socket: sock, servername: isIP(host) ? undefined : host, ...extraCa() });
+  };
+}
 
 /** TLS verification failures that a private CA explains */
 const UNTRUSTED = new Set([
