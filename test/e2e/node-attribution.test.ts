@@ -57,6 +57,7 @@ for (const node of nodeBinaries()) {
         assert.deepEqual({ function: a.sites[0].function, file: a.sites[0].file, line: a.sites[0].line, value: a.sites[0].value },
           { function: 'pollUpstream', file, line: t.hello.line, value: 1200 });
         assert.deepEqual(a.sites[0].frames, ['setInterval']);
+        assert.match(leak.summary, new RegExp(`; 1,200 of the timers call pollUpstream \\(${file.replace(/[.]/g, '\\.')}:${t.hello.line}\\)$`));
         assert.ok(a.total >= 1200 && a.total <= 1210, String(a.total));
         assert.ok(a.sites.slice(1).every((s: { function: string; value: number }) => s.value < 50), 'the ordinary timeouts are not first');
         const actions: string[] = report.targets[0].actions;
@@ -180,6 +181,26 @@ test('watch --activate-inspector: the window opens the inspector once more, samp
     await waitFor(async () => (await listenPortsOf(t.pid)).length === 0 || undefined, 5000, () => 'the inspector is closed');
     assert.equal((t.stderr().match(/Debugger listening/g) ?? []).length, (t.stderr().match(/Debugger ending/g) ?? []).length, t.stderr());
     assert.ok(t.alive());
+  } finally {
+    await t.stop();
+  }
+});
+
+test('120 idle sockets: handle-leak groups them by the other end (the outgoing by address:port, the accepted by client and our port)', async () => {
+  const t = await start(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'leaky.cjs'), '1000', '120'], { inspect: true });
+  try {
+    const { report } = await runJson([String(t.pid), '--inspect', String(t.port)]);
+    const leak = finding(report, 'handle-leak');
+    assert.ok(leak, JSON.stringify(report.targets[0].findings.map((f: { id: string }) => f.id)));
+    const peers = attributionOf(leak, 'handle-peers');
+    assert.ok(peers, JSON.stringify(leak.attribution));
+    const port = /^127\.0\.0\.1:(\d+)$/.exec(peers.sites.find((s: { function: string }) => !s.function.includes('→'))?.function ?? '')?.[1];
+    assert.ok(port, JSON.stringify(peers.sites));
+    const out = peers.sites.find((s: { function: string }) => s.function === `127.0.0.1:${port}`);
+    const inbound = peers.sites.find((s: { function: string }) => s.function === `127.0.0.1 → :${port}`);
+    assert.equal(out.value, 120);
+    assert.ok(inbound && inbound.value >= 100 && inbound.value <= 120, JSON.stringify(peers.sites));
+    assert.equal(peers.total, report.targets[0].metrics['node.handles.byType.TCPSocketWrap']);
   } finally {
     await t.stop();
   }
