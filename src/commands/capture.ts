@@ -11,6 +11,7 @@ import { count } from '../messages.js';
 import type { DiagnoseOptions } from './diagnose.js';
 import { errnoText, FileError, InternalError, ProctriageError, UsageError } from '../errors.js';
 import { renderMarkdown } from '../render/markdown.js';
+import { UNITS } from './units.js';
 import { endpointUrl, getText } from '../transports/pprof.js';
 
 export interface CaptureOptions extends DiagnoseOptions {
@@ -52,7 +53,7 @@ async function captureInto(staging: string, pid: number, o: CaptureOptions): Pro
       fdSizes: rec.fdSizes,
       redact: opts.redact,
       reportJson: renderJson(report),
-      reportMarkdown: renderMarkdown(report),
+      reportMarkdown: renderMarkdown(report, { units: UNITS }),
       runtimeFiles,
       manifest: {
         tool: report.tool, capturedAt: report.capturedAt, host: report.host, pid, startTicks: t.startTicks, comm: t.comm,

@@ -11,6 +11,7 @@ import { startService, type RunningService, type ServiceProcess } from '../demo/
 import { buildReport } from './diagnose.js';
 import { render, useColor } from './options.js';
 import type { Report } from '../engine/report.js';
+import { count } from '../messages.js';
 
 export interface DemoOptions {
   color?: boolean;
@@ -45,7 +46,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     signalled = true;
     if (why) progress(`${why}: stopping the sample services`);
     void stopAll().finally(() => {
-      if (why) progress(`stopped ${spawned.length} sample service${spawned.length === 1 ? '' : 's'}`);
+      if (why) progress(`stopped ${count(spawned.length, 'sample service')}`);
       process.exit(code);
     });
   };
@@ -88,21 +89,13 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     }
     outcomes.sort((a, b) => SERVICES.indexOf(a.spec) - SERVICES.indexOf(b.spec));
 
-    process.stdout.write(`\n${c.bold('summary')}\n`);
-    const width = Math.max(...SERVICES.map((s) => s.name.length));
-    for (const out of outcomes) {
-      const got = out.status ? out.status.toUpperCase() : 'NOT RUN';
-      const mark = out.problem ? c.red('✖ unexpected') : c.green('✓ as expected');
-      const pid = out.pid ? `pid ${out.pid}` : '';
-      process.stdout.write(`  ${out.spec.name.padEnd(width)}  ${statusText(got, c)}  ${mark}${out.problem ? ` (${out.problem})` : ''}  ${c.dim(pid)}\n`);
-    }
     const ok = outcomes.length === SERVICES.length && outcomes.every((out) => !out.problem);
-    process.stdout.write(ok
-      ? `\nEvery sample got the diagnosis it should. Try it on your own processes: proctriage <pid>\n`
-      : `\nThe demo did not go as intended (see above).\n`);
+    const { renderDemoSummary } = await import('../render/demo.js');
+    process.stdout.write(renderDemoSummary(outcomes.map((out) => ({ ...out, name: out.spec.name })), { color, ok }));
 
     if (o.keep && running.length) {
       progress('the sample services keep running until you press Ctrl-C; try, for example:');
+      const width = Math.max(...SERVICES.map((s) => s.name.length));
       for (const svc of running) progress(`  ${svc.spec.name.padEnd(width)}  pid ${String(svc.pid).padEnd(7)}  proctriage ${svc.pid}${inspectArg(svc) ? ` --inspect ${inspectArg(svc)}` : ''}`);
       await allExited(running);
       if (!signalled) progress('every sample service has exited');
@@ -115,7 +108,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     process.off('SIGTERM', onSignal);
     process.off('exit', lastResort);
     process.stdout.off('error', onStdoutError);
-    if (!signalled) progress(`stopped ${n} sample service${n === 1 ? '' : 's'}`);
+    if (!signalled) progress(`stopped ${count(n, 'sample service')}`);
   }
 }
 
@@ -148,16 +141,6 @@ function readyNote(svc: RunningService): string {
     case 'timer-leak': return `: ${String(i.intervals)} intervals never cleared, inspector open on loopback`;
     case 'healthy': return `: serving on ${String(i.listen)}`;
     default: return '';
-  }
-}
-
-function statusText(s: string, c: import('chalk').ChalkInstance): string {
-  const padded = s.padEnd(8);
-  switch (s) {
-    case 'CRITICAL': return c.red.bold(padded);
-    case 'WARNING': return c.yellow.bold(padded);
-    case 'OK': return c.green.bold(padded);
-    default: return c.magenta.bold(padded);
   }
 }
 

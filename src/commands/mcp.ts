@@ -235,7 +235,7 @@ function progress(extra: Extra): (Progress & { sent(): Promise<void> }) | undefi
     update: (w, so, elapsedMs) => {
       chain = chain.then(() => extra.sendNotification({
         method: 'notifications/progress',
-        params: { progressToken: token, progress: Math.min(elapsedMs, so.durationMs), total: so.durationMs, message: `${w.samples.length} samples` },
+        params: { progressToken: token, progress: Math.min(elapsedMs, so.durationMs), total: so.durationMs, message: count(w.samples.length, 'sample') },
       })).catch(() => undefined);
     },
     warn: (msg) => process.stderr.write(`proctriage: ${msg}\n`),

@@ -6,6 +6,7 @@ import { diagnose } from '../engine/runner.js';
 import { showInternalError } from './run-options.js';
 import { playbookFor } from './playbooks.js';
 import { PROBES } from '../../probes/index.js';
+import { UNITS } from './units.js';
 import { useColor, outputFormat, render, checkTextfileDir, writeTextfile, terminalWidth, type OutputOptions } from './options.js';
 import { exportSelection } from '../render/risk.js';
 import { VERSION } from '../version.js';
@@ -57,7 +58,7 @@ export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs } &
     const { renderTop } = await import('../render/top.js');
     process.stdout.write(renderTop(report, {
       color: useColor(o), limit, risk: playbook.weights.risk, width: terminalWidth(),
-      notProbed: PROBES.map((p) => p.meta.id).filter((id) => !TOP_PROBES.has(id)),
+      notProbed: PROBES.map((p) => p.meta.id).filter((id) => !TOP_PROBES.has(id)), units: UNITS,
     }));
   } else {
     // JSON and markdown show what the table shows: the riskiest `limit`, riskiest first

@@ -7,7 +7,7 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { TargetSources } from './sources.js';
-import type { InetRow } from '../procfs/net-tcp.js';
+import type { InetRow } from '../procfs/net-sockets.js';
 import { ipv6Bytes } from '../transports/loopback.js';
 import { ProctriageError } from '../errors.js';
 

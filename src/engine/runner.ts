@@ -1,7 +1,7 @@
 import { hostname, release } from 'node:os';
 import type { ProcFs } from '../procfs/procfs.js';
 import type { Limits, Playbook } from './playbook-schema.js';
-import { declares, type Metrics, type Probe, type ProbeContext, type ProbeOptions, type ProbeOutput, type ProbeRun, type ProbeUnknown, type Unknown } from './probe.js';
+import { declares, type Metrics, type Probe, type ProbeContext, type ProbeOptions, type ProbeOutput, type ProbeRun, type ProbeUnknown, type Unknown, type WindowOutput } from './probe.js';
 import { say, words } from '../messages.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
@@ -41,6 +41,7 @@ export async function diagnose(pids: number[], opts: RunOptions): Promise<Report
     }
   }
   if (opts.compareTargets !== false) addFleetMetrics(collected.filter((c): c is Collected => 'identity' in c), opts.playbook.limits.replicas);
+  await Promise.all(collected.filter((c): c is Collected => 'identity' in c).map((c) => followUp(c, opts, host, deadline)));
   const targets = collected.map((c) => ('identity' in c ? judge(c, opts) : c));
   return assembleReport(targets, opts, hostInfo(opts.proc));
 }
@@ -84,6 +85,55 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
     throw new ProctriageError('NO_SUCH_PROCESS', `pid ${pid} exited during the scan${did}`);
   }
   return c;
+}
+
+/** A follow-up is not begun with less time than this left: it could only time out. */
+const FOLLOW_UP_MIN_MS = 100;
+
+/**
+ * The follow-up phase: evidence worth its cost only when the verdict asks for it. Probes run
+ * before the verdict, so a probe cannot know that the CPU is saturated (worth a CPU profile of
+ * a few seconds) or that goroutines exploded (worth the goroutine leak profile, which runs a GC
+ * in the target). So the facts are judged once here; for every finding at warning or critical
+ * whose playbook rule lists `attribution:` keys missing from the evidence, each probe that
+ * declares such keys in meta.onDemand, and applied to this target (not skipped), is asked for
+ * them through followUp(): once per target and diagnosis, within its own deadline and what is
+ * left of the run's. What it returns joins the evidence, unknowns and actions before the final
+ * judgement. `over` carries the trend metrics of a watch, which runs this once, on its last sample.
+ * Never throws: a follow-up that fails leaves an unknown.
+ */
+export async function followUp(c: Collected, opts: RunOptions, host: HostSources, deadline: number, over?: { metrics: Metrics }): Promise<void> {
+  const askers = opts.probes.filter((p) => p.followUp && p.meta.onDemand?.length
+    && (c.probes.find((r) => r.id === p.meta.id)?.status ?? 'skipped') !== 'skipped');
+  if (!askers.length) return;
+  const { findings } = evaluate(opts.playbook, { pid: c.identity.pid, metrics: { ...c.metrics, ...over?.metrics }, evidence: c.evidence });
+  const missing = new Set<string>();
+  for (const f of findings) {
+    if (f.severity === 'info') continue;
+    for (const k of opts.playbook.findings.find((r) => r.id === f.id)?.attribution ?? []) if (!(k in c.evidence)) missing.add(k);
+  }
+  if (!missing.size) return;
+  const sources = new TargetSources(opts.proc, c.identity.pid, host);
+  await Promise.all(askers.map(async (probe) => {
+    const keys = probe.meta.onDemand!.filter((k) => missing.has(k));
+    if (!keys.length) return;
+    const left = Math.min(probe.meta.timeoutMs, deadline - Date.now());
+    if (left < FOLLOW_UP_MIN_MS) {
+      c.unknowns.push({ probe: probe.meta.id, reason: `${keys.join(', ')} not taken: no time was left within the deadline`, hint: 'raise --timeout' });
+      return;
+    }
+    const actions: string[] = [];
+    let add: WindowOutput = {};
+    try {
+      add = await withDeadline(`the ${probe.meta.id} probe's follow-up (${keys.join(', ')})`, left,
+        (signal, at) => probe.followUp!(keys, probeContext(sources, opts, signal, actions, at)));
+    } catch (err) {
+      c.unknowns.push({ probe: probe.meta.id, reason: classifyFailure(probe, err, opts).failure.message });
+    }
+    for (const [k, v] of Object.entries(add.evidence ?? {})) if (keys.includes(k)) c.evidence[k] = v;
+    c.unknowns.push(...(add.unknowns ?? []).map(worded));
+    for (const a of [...actions, ...(add.actions ?? [])]) if (!c.actions.includes(a)) c.actions.push(a);
+  }));
 }
 
 /**
@@ -237,7 +287,7 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
   const actions: string[] = [];
   try {
-    const out = await withDeadline(`probe ${probe.meta.id}`, budget, (signal) => probe.run(probeContext(sources, opts, signal, actions)));
+    const out = await withDeadline(`probe ${probe.meta.id}`, budget, (signal, deadline) => probe.run(probeContext(sources, opts, signal, actions, deadline)));
     if (out.skipped) return { run: { id: probe.meta.id, status: 'skipped', durationMs: ms(), error: out.skipped }, out, actions };
     return { run: { id: probe.meta.id, status: out.partial ? 'partial' : 'ok', durationMs: ms(), ...(out.partial ? { error: out.partial } : {}) }, out, actions };
   } catch (err) {
@@ -258,19 +308,20 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
  */
 export async function callProbe<T>(probe: Probe, sources: TargetSources, opts: RunOptions, actions: string[], fn: (ctx: ProbeContext) => Promise<T>): Promise<{ value: T } | { reason: string }> {
   try {
-    return { value: await withDeadline(`probe ${probe.meta.id}`, probe.meta.timeoutMs, (signal) => fn(probeContext(sources, opts, signal, actions))) };
+    return { value: await withDeadline(`probe ${probe.meta.id}`, probe.meta.timeoutMs, (signal, deadline) => fn(probeContext(sources, opts, signal, actions, deadline))) };
   } catch (err) {
     return { reason: classifyFailure(probe, err, opts).failure.message };
   }
 }
 
-function probeContext(sources: TargetSources, opts: RunOptions, signal: AbortSignal, actions: string[]): ProbeContext {
-  return { pid: sources.pid, proc: sources.proc, sources, options: opts.probeOptions ?? {}, signal, actions };
+function probeContext(sources: TargetSources, opts: RunOptions, signal: AbortSignal, actions: string[], deadline: number): ProbeContext {
+  return { pid: sources.pid, proc: sources.proc, sources, options: opts.probeOptions ?? {}, signal, deadline, actions };
 }
 
 /** Run fn with a signal that aborts after ms; the promise rejects with TimeoutExpired then. */
-async function withDeadline<T>(what: string, ms: number, fn: (signal: AbortSignal) => T | Promise<T>): Promise<T> {
+async function withDeadline<T>(what: string, ms: number, fn: (signal: AbortSignal, deadline: number) => T | Promise<T>): Promise<T> {
   const budget = Math.max(1, ms);
+  const deadline = Date.now() + budget;
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -280,7 +331,7 @@ async function withDeadline<T>(what: string, ms: number, fn: (signal: AbortSigna
     }, budget);
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => fn(ac.signal)), timeout]);
+    return await Promise.race([Promise.resolve().then(() => fn(ac.signal, deadline)), timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -3,7 +3,7 @@ import { parseProcStat, parseBootTime, parseUptime, PF_KTHREAD, type ProcStat } 
 import { innermostPid, parseProcStatus, type ProcStatus } from '../procfs/proc-status.js';
 import { parseContainer, type ContainerIdentity } from '../procfs/container.js';
 import { parseCmdline } from '../procfs/proc-cmdline.js';
-import { parseNetInet, parseNetUnix, type InetRow, type UnixRow } from '../procfs/net-tcp.js';
+import { parseNetInet, parseNetUnix, type InetRow, type UnixRow } from '../procfs/net-sockets.js';
 import { classifyFdLink, type FdTarget } from '../procfs/fd.js';
 import { KernelThread, NoSuchProcess, ZombieProcess } from '../errors.js';
 import { parseOomKills, type OomKill } from '../procfs/kmsg.js';

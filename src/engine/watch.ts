@@ -3,7 +3,7 @@
  * sample with them. No printing: progress goes to the caller's Progress.
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { callProbe, collect, judge, worded, type Collected, type RunOptions } from './runner.js';
+import { callProbe, collect, followUp, judge, worded, type Collected, type RunOptions } from './runner.js';
 import { CLK_TCK, HostSources, TargetSources } from './sources.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
 import { MIN_SAMPLES, RESOURCES, trendMetrics, trendsFromSamples, type Sample, type Trend } from './trends.js';
@@ -71,6 +71,16 @@ export async function sample(pid: number, opts: RunOptions, so: SampleOptions): 
   } finally {
     // every window is ended or cancelled, whatever stopped the watch: a profiler left on keeps every sample
     await closeWindows(pid, w, open);
+  }
+  // what the verdict asks for (a CPU profile when the CPU is saturated …), once, on the last
+  // sample: not after Ctrl-C, whose user wants the report now
+  if (w.last && !w.gone && !so.signal.aborted) {
+    const { c, over } = lastLook(w, opts);
+    const had = { evidence: new Set(Object.keys(c.evidence)), unknowns: c.unknowns.length, actions: new Set(c.actions) };
+    await followUp(c, opts, new HostSources(opts.proc), Date.now() + so.firstTimeoutMs, over);
+    for (const [k, v] of Object.entries(c.evidence)) if (!had.evidence.has(k)) w.window.evidence[k] = v;
+    w.window.unknowns.push(...c.unknowns.slice(had.unknowns));
+    w.window.actions.push(...c.actions.filter((a) => !had.actions.has(a)));
   }
   return w;
 }
@@ -187,6 +197,24 @@ async function closeWindows(pid: number, w: Watched, open: OpenWindow[]): Promis
 
 /** The final target report: the last sample judged with the measured trends injected. */
 export function final(w: Watched, opts: RunOptions): TargetReport {
+  const { c, over } = lastLook(w, opts);
+  const target = judge(c, opts, over);
+  if (w.note && !w.gone && !w.note.startsWith('stopped by Ctrl-C')) target.unknowns.push({ probe: 'watch', reason: w.note });
+  if (w.gone) {
+    target.unknowns.push({ probe: 'watch', reason: w.note ?? 'the process is gone' });
+    // a process that vanished under our eyes is not healthy by default
+    if (target.status === 'ok') Object.assign(target, { status: 'unknown', statusReason: w.note ?? 'the process is gone' });
+  } else if (w.samples.length < MIN_SAMPLES && target.status === 'ok') {
+    // a watch is asked to judge growth: one too short to do it has not answered
+    const reason = `${w.note ?? 'the watch ended'}: ${count(w.samples.length, 'sample')} ${w.samples.length === 1 ? 'is' : 'are'} too few to judge growth (${MIN_SAMPLES} needed)`;
+    target.unknowns.push({ probe: 'watch', reason });
+    Object.assign(target, { status: 'unknown', statusReason: reason });
+  }
+  return target;
+}
+
+/** The last sample as the final judgement sees it: with the windows' results, the once-asked probes' facts and the trends. */
+function lastLook(w: Watched, opts: RunOptions): { c: Collected; over: { metrics: Metrics; trends: Record<string, Trend> } } {
   const trends = trendsFromSamples(w.samples, opts.playbook.limits);
   const c: Collected = {
     ...w.last!,
@@ -205,19 +233,7 @@ export function final(w: Watched, opts: RunOptions): TargetReport {
   }
   const order = new Map(opts.probes.map((p, i) => [p.meta.id, i]));
   c.probes.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-  const target = judge(c, opts, { metrics: trendMetrics(trends, w.samples.length), trends });
-  if (w.note && !w.gone && !w.note.startsWith('stopped by Ctrl-C')) target.unknowns.push({ probe: 'watch', reason: w.note });
-  if (w.gone) {
-    target.unknowns.push({ probe: 'watch', reason: w.note ?? 'the process is gone' });
-    // a process that vanished under our eyes is not healthy by default
-    if (target.status === 'ok') Object.assign(target, { status: 'unknown', statusReason: w.note ?? 'the process is gone' });
-  } else if (w.samples.length < MIN_SAMPLES && target.status === 'ok') {
-    // a watch is asked to judge growth: one too short to do it has not answered
-    const reason = `${w.note ?? 'the watch ended'}: ${count(w.samples.length, 'sample')} ${w.samples.length === 1 ? 'is' : 'are'} too few to judge growth (${MIN_SAMPLES} needed)`;
-    target.unknowns.push({ probe: 'watch', reason });
-    Object.assign(target, { status: 'unknown', statusReason: reason });
-  }
-  return target;
+  return { c, over: { metrics: trendMetrics(trends, w.samples.length), trends } };
 }
 
 function owns(p: Probe, key: string): boolean {

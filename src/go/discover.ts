@@ -5,7 +5,7 @@
  * /proc/PID/net/tcp{,6}) that are reachable on loopback, and sends each one GET /debug/pprof/
  * with a short deadline: nothing else.
  */
-import type { InetRow } from '../procfs/net-tcp.js';
+import type { InetRow } from '../procfs/net-sockets.js';
 import { ProctriageError } from '../errors.js';
 import { endpointUrl, getText } from '../transports/pprof.js';
 import { connectHost } from '../transports/loopback.js';

@@ -18,7 +18,7 @@ import type { ProcFs } from '../procfs/procfs.js';
 import { hasSignal, parseProcStatus } from '../procfs/proc-status.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
 import { errnoText, fromFsError, ProctriageError } from '../errors.js';
-import type { InetRow } from '../procfs/net-tcp.js';
+import type { InetRow } from '../procfs/net-sockets.js';
 import { exportedFunctions, NotElf } from './elf.js';
 import type { CdpSession } from '../transports/inspector.js';
 import { evaluate } from './attach.js';

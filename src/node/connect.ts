@@ -7,7 +7,7 @@
  */
 import { say } from '../messages.js';
 import { innermostPid } from '../procfs/proc-status.js';
-import type { InetRow } from '../procfs/net-tcp.js';
+import type { InetRow } from '../procfs/net-sockets.js';
 import type { ProctriageError } from '../errors.js';
 import { assertConnectAllowed, formatAddress, parseInspectAddress, type CdpSession, type InspectorAddress } from '../transports/inspector.js';
 import { peerOwnership } from '../engine/peer-owner.js';

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { isLoopbackAddress } from './loopback.js';
-import { formatEndpoint } from '../procfs/net-tcp.js';
+import { formatEndpoint } from '../procfs/net-sockets.js';
 import { ProctriageError } from '../errors.js';
 
 const load = createRequire(import.meta.url);

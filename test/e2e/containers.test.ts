@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { CLI, cleanup, procState, runCli, runJson, spawnTracked, startService, startTarget, TARGETS, waitFor, which, type Target } from '../helpers/processes.js';
 import { memoryCgroupUnavailable, V1_MEMORY } from '../helpers/cgroup.js';
 import { buildService, goUnavailable, serviceEnv } from '../fixtures/go-service/service.js';
-import { parseNetInet } from '../../src/procfs/net-tcp.js';
+import { parseNetInet } from '../../src/procfs/net-sockets.js';
 import { start, TARGETS as NODE_TARGETS } from '../fixtures/node-targets/harness.js';
 
 after(cleanup);

@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import { renderTop } from '../../src/render/top.js';
 import { builtinPlaybook } from '../../src/engine/playbook.js';
 import type { Report, TargetReport } from '../../src/engine/report.js';
+import { metricUnits } from '../../src/engine/units.js';
+import { PROBES } from '../../probes/index.js';
+
+const units = metricUnits(PROBES);
 
 const ID = 'c8d1f7a2b3e4f5061728394a5b6c7d8e9f00112233445566778899aabbccddee';
 const UID = '6b7f3c1e-2a4d-4e5f-9a8b-0c1d2e3f4a5b';
@@ -31,15 +35,15 @@ test('top shows the container and pod of each process, and fits 80 columns', () 
     target(102, { container: { engine: 'docker', id: ID.replace(/^c8/, 'aa') } }),
     target(103),
   ]);
-  const wide = renderTop(r, { color: false, limit: 10, risk });
+  const wide = renderTop(r, { color: false, limit: 10, risk, units });
   assert.match(wide, /│ container\s+│ pod\s+│/);
   assert.match(wide, new RegExp(`│ ${ID.slice(0, 12)}\\s+│ ${UID.slice(0, 8)}\\s+│`));
-  const narrow = renderTop(r, { color: false, limit: 10, risk, width: 80 });
+  const narrow = renderTop(r, { color: false, limit: 10, risk, width: 80, units });
   assert.deepEqual(narrow.split('\n').filter((l) => [...l].length > 80), [], narrow);
   assert.match(narrow, new RegExp(ID.slice(0, 12)), 'the container id survives at 80 columns');
 });
 
 test('a host without containers: no container or pod column', () => {
-  const text = renderTop(report([target(1), target(2)]), { color: false, limit: 10, risk });
+  const text = renderTop(report([target(1), target(2)]), { color: false, limit: 10, risk, units });
   assert.doesNotMatch(text, /container|│ pod/);
 });
