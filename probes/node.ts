@@ -1,4 +1,5 @@
-import type { Probe, ProbeContext, ProbeOutput } from '../src/engine/probe.js';
+import type { Probe, ProbeContext, ProbeOutput, ProbeWindow } from '../src/engine/probe.js';
+import { openWindow } from '../src/node/window.js';
 import { identifyRuntime } from './runtime.js';
 import { parseInspectFlags } from '../src/node/locate.js';
 import { checkActivation } from '../src/node/activate.js';
@@ -21,7 +22,7 @@ export interface NodeSteps {
 
 export function nodeProbe(replaced: Partial<NodeSteps> = {}): Probe {
   const steps: NodeSteps = { connect, measure, close, ...replaced };
-  return { meta: NODE_META, run: (ctx) => runNode(ctx, steps) };
+  return { meta: NODE_META, run: (ctx) => runNode(ctx, steps), window: nodeWindow };
 }
 
 const NODE_META: Probe['meta'] = {
@@ -58,6 +59,10 @@ const NODE_META: Probe['meta'] = {
     'node.inspector': 'which inspector was used and how its identity was checked',
     'node.heapSnapshot': 'the heap snapshot written with --heap-snapshot',
     'node.report': 'the redacted diagnostic report written with --report',
+    'node.timers.origins': 'attribution: active timers grouped by where their callback is defined (function, file:line), counts scaled from a sample of 200 callbacks when there are more',
+    'node.handles.peers': 'attribution: open sockets grouped by the other end (address:port, or the client address and our port for accepted ones)',
+    'node.cpu.top': 'attribution: the functions that held the event loop, by self time in a short CPU profile taken when the loop looked held',
+    'node.heap.growth': 'attribution (watch): live bytes allocated over the window by allocation site, from V8\'s sampling heap profiler',
   },
 };
 
@@ -69,6 +74,28 @@ const NODE_META: Probe['meta'] = {
  * again. Every connection is checked to belong to the target (process.pid).
  */
 export const probe: Probe = nodeProbe();
+
+/** Whether this target is the node probe's, and a flag asks for its inspector: the flags it was started with. */
+function asked(ctx: ProbeContext): { flags: ReturnType<typeof parseInspectFlags> } | undefined {
+  const { proc, sources, options } = ctx;
+  if (!proc.live) return undefined;
+  const { runtime, argv, env } = identifyRuntime(sources);
+  const explicit = typeof options.inspect === 'string' && options.inspect !== '';
+  if (runtime !== 'node' && !(explicit && runtime === 'unknown')) return undefined;
+  if (!options.inspect && !options.activateInspector) return undefined;
+  return { flags: parseInspectFlags(argv, env?.NODE_OPTIONS) };
+}
+
+/**
+ * watch: the sampling heap profiler over the whole window, on a session of its own (src/node/window.ts);
+ * its end ranks allocation sites by live bytes allocated meanwhile and closes what it opened.
+ */
+async function nodeWindow(ctx: ProbeContext): Promise<ProbeWindow | undefined> {
+  const a = asked(ctx);
+  if (!a) return undefined;
+  const w = await openWindow(ctx, a.flags, ctx.actions);
+  return { end: (c) => w.end(c, c.actions), cancel: () => w.cancel() };
+}
 
 /**
  * Three steps: connect (find the inspector, or open one; prove it is the target's), measure,
@@ -95,5 +122,25 @@ async function runNode(ctx: ProbeContext, steps: NodeSteps): Promise<ProbeOutput
   } finally {
     await steps.close(ctx, conn, out);
   }
+  unavailableAttributions(ctx, conn, out);
   return out;
+}
+
+/**
+ * What the findings that explain memory and CPU could not be told, and what would tell it: without
+ * an inspector, nothing of the code; with one, a single look cannot say what grows (watch can).
+ */
+function unavailableAttributions(ctx: ProbeContext, conn: Connection, out: NodeOut): void {
+  const reached = conn.attached !== undefined || conn.blocked !== undefined;
+  const heap = { kind: 'allocation-growth', source: say('node.attr.heapSource'), unit: 'bytes', total: 0, sites: [] } as const;
+  if (!reached) {
+    const hint = say(ctx.options.inspect || ctx.options.activateInspector ? 'node.attr.hint.reach' : 'node.attr.hint.inspect');
+    const why = say('node.attr.notReached');
+    out.evidence['node.heap.growth'] = { ...heap, unavailable: why, hint };
+    out.evidence['node.cpu.top'] = { kind: 'hot-functions', source: say('node.attr.cpuSource'), unit: 'samples', total: 0, sites: [], unavailable: why, hint };
+    return;
+  }
+  if (out.evidence['node.heap.growth'] === undefined) {
+    out.evidence['node.heap.growth'] = { ...heap, unavailable: say('node.attr.oneLook'), hint: say('node.attr.hint.watch', { pid: ctx.pid }) };
+  }
 }

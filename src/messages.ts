@@ -146,6 +146,34 @@ export const MESSAGES = {
   'node.notConfirmedClosed': (a: { pid: number; address: string; asked: boolean }) =>
     `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}; it could NOT be confirmed closed${a.asked ? ' (the close was requested and runs when the event loop is free)' : ''}; ${OWN_LOG}`,
   'node.mayStillListen': (a: { address: string }) => `the inspector opened with SIGUSR1 may still listen on ${a.address}: any local user can run code in the process through it`,
+  // attribution: from the resource to the code (src/node/attribute.ts, window.ts)
+  'node.attr.cpuSource': () => 'V8 CPU profile, self time by function',
+  'node.attr.heapSource': () => 'V8 sampling heap profiler, live bytes allocated during the watch',
+  'node.attr.timerSource': (a: { unique: number; sampled: number }) =>
+    `active timers by where their callback is defined${a.unique > a.sampled ? ` (counts scaled from the ${a.sampled} largest of ${a.unique} callbacks)` : ''}`,
+  'node.attr.peerSource': (a: { distinct: number }) => `open sockets by the other end (${count(a.distinct, 'peer')})`,
+  'node.attr.cpuTaken': (a: { ms: number }) =>
+    'took a CPU profile because the event loop looked held (V8 sampling profiler, 1 ms interval, ' + `${a.ms} ms including stopping it; stopped and disabled again)`,
+  'node.attr.cpuAttempted': () => 'started a CPU profile that did not complete; asked the profiler to stop and disabled it',
+  'node.attr.timersCensus': (a: { ms: number; debuggerMs?: number }) =>
+    `listed the active timers (Runtime.queryObjects runs a full GC and walks the heap: ${a.ms} ms)` +
+    (a.debuggerMs !== undefined ? `, and enabled the Debugger domain for ${a.debuggerMs} ms only to map their scripts to file names (pauses skipped, no breakpoint set), then disabled it` : ''),
+  'node.attr.timersAttempted': () => 'tried to list the active timers (Runtime.queryObjects; the Debugger domain, if enabled, was disabled again)',
+  'node.attr.heapSampled': (a: { address: string; seconds: number; kib: number }) =>
+    `ran V8's sampling heap profiler over the watch (${a.seconds} s, a sample every ${a.kib} KiB allocated) on a session of its own at ${a.address}; stopped it and closed the session`,
+  'node.attr.heapSamplingStopped': (a: { address: string }) => `stopped V8's sampling heap profiler without a result and closed its session at ${a.address}`,
+  'node.attr.failed': (a: { error: string }) => `it could not be measured: ${a.error}`,
+  'node.attr.noTimeLeft': () => 'no time was left for a CPU profile within the deadline',
+  'node.attr.notReached': () => 'the inspector was not read',
+  'node.attr.heapTooBig': (a: { mib: number; ms: number }) =>
+    `the heap holds ${a.mib} MiB: listing the timers (a full GC and a walk of the heap) would stall the event loop for about ${a.ms} ms`,
+  'node.attr.hint.snapshot': () => 'their count by type is above; a heap snapshot (--heap-snapshot, which pauses the target) shows the Timeout objects and their callbacks',
+  'node.attr.oneLook': () => 'one look cannot tell which allocations grow',
+  'node.attr.windowBlocked': () => 'the event loop was blocked when the watch began: the profiler could not be started',
+  'node.attr.windowNoInspector': () => 'no inspector of the target could be reached when the watch began',
+  'node.attr.hint.inspect': () => 'add --inspect (or --activate-inspector) to read it through the inspector',
+  'node.attr.hint.reach': () => 'see the node probe\'s unknown for how to reach the inspector',
+  'node.attr.hint.watch': (a: { pid: number }) => `proctriage watch ${a.pid} --inspect ranks allocation sites by live bytes over the window`,
   'node.hint.addInspect': () => 'add --inspect to read it through the inspector it already has open',
   'node.hint.blocked': () => 'run again to see whether it recovers; top -H -p PID shows the busy thread',
   'node.hint.force': () => 'add --force to take it anyway (the target may be OOM-killed)',

@@ -81,8 +81,9 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     for (const svc of running) {
       const i = SERVICES.indexOf(svc.spec);
       const header = `${i + 1}/${SERVICES.length} ${svc.spec.name}: ${svc.spec.description} (${svc.spec.seed})`;
-      process.stdout.write(`${i ? '\n' : ''}${c.bold.underline(header)}\n$ proctriage ${svc.pid}\n\n`);
-      const report = await buildReport([String(svc.pid)], { color: o.color, timeout: '10s' });
+      const inspect = inspectArg(svc);
+      process.stdout.write(`${i ? '\n' : ''}${c.bold.underline(header)}\n$ proctriage ${svc.pid}${inspect ? ` --inspect ${inspect}` : ''}\n\n`);
+      const report = await buildReport([String(svc.pid)], { color: o.color, timeout: '10s', ...(inspect ? { inspect } : {}) });
       process.stdout.write(await render(report, { color: o.color }));
       outcomes.push({ spec: svc.spec, pid: svc.pid, status: report.status, problem: mismatch(svc.spec, report) });
     }
@@ -95,7 +96,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     if (o.keep && running.length) {
       progress('the sample services keep running until you press Ctrl-C; try, for example:');
       const width = Math.max(...SERVICES.map((s) => s.name.length));
-      for (const svc of running) progress(`  ${svc.spec.name.padEnd(width)}  pid ${String(svc.pid).padEnd(7)}  proctriage ${svc.pid}`);
+      for (const svc of running) progress(`  ${svc.spec.name.padEnd(width)}  pid ${String(svc.pid).padEnd(7)}  proctriage ${svc.pid}${inspectArg(svc) ? ` --inspect ${inspectArg(svc)}` : ''}`);
       await allExited(running);
       if (!signalled) progress('every sample service has exited');
     }
@@ -119,8 +120,16 @@ function mismatch(spec: ServiceSpec, report: Report): string | undefined {
     const f = findings.find((x) => x.id === want.id);
     if (!f) return `expected finding ${want.id}`;
     if (f.severity !== want.severity) return `expected ${want.id} to be ${want.severity}, got ${f.severity}`;
+    const named = f.attribution?.find((a) => a.sites.length)?.sites[0]?.function;
+    if (want.attributedTo !== undefined && named !== want.attributedTo) return `expected ${want.id} to name ${want.attributedTo}, got ${named ?? 'nothing'}`;
   }
   return undefined;
+}
+
+/** The inspector port a service read through its inspector announced (its own loopback socket). */
+function inspectArg(svc: RunningService): string | undefined {
+  const port = Number(svc.info.inspectPort);
+  return svc.spec.inspect && Number.isInteger(port) && port > 0 && port < 65536 ? String(port) : undefined;
 }
 
 function readyNote(svc: RunningService): string {
@@ -129,6 +138,7 @@ function readyNote(svc: RunningService): string {
     case 'close-wait': return `: ${String(i.count)} sockets left open to ${String(i.peer)} (the upstream, pid ${String(i.upstreamPid)})`;
     case 'rotation': return `: ${String(i.files)} log files open in ${String(i.dir)}, ${String(i.fds)} of ${String(i.limit)} fds`;
     case 'deleted-log': return `: ${Math.round(Number(i.bytes) / 2 ** 20)} MiB log deleted but still open`;
+    case 'timer-leak': return `: ${String(i.intervals)} intervals never cleared, inspector open on loopback`;
     case 'healthy': return `: serving on ${String(i.listen)}`;
     default: return '';
   }

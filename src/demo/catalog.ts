@@ -5,7 +5,7 @@
 export type ExpectedStatus = 'ok' | 'warning' | 'critical';
 
 export interface ServiceSpec {
-  name: 'close-wait' | 'rotation' | 'deleted-log' | 'healthy';
+  name: 'close-wait' | 'rotation' | 'deleted-log' | 'timer-leak' | 'healthy';
   /** one line for the demo header */
   description: string;
   /** the incident it re-enacts, in a few words, shown after the description */
@@ -14,7 +14,12 @@ export interface ServiceSpec {
   args: string[];
   /** start it with this RLIMIT_NOFILE (soft and hard) */
   fdLimit?: number;
-  expect: { status: ExpectedStatus; findings: { id: string; severity: 'warning' | 'critical' }[] };
+  /** Node.js options of the service (an inspector on a random loopback port) */
+  nodeArgs?: string[];
+  /** diagnose it through the inspector it has open (--inspect) */
+  inspect?: boolean;
+  /** findings expected, and for some the function their attribution names first */
+  expect: { status: ExpectedStatus; findings: { id: string; severity: 'warning' | 'critical'; attributedTo?: string }[] };
 }
 
 export const SERVICES: readonly ServiceSpec[] = [
@@ -42,6 +47,15 @@ export const SERVICES: readonly ServiceSpec[] = [
     seed: 'as a rotation race did to a service\'s old logs',
     args: ['--mib', '20'],
     expect: { status: 'warning', findings: [{ id: 'deleted-files-held', severity: 'warning' }] },
+  },
+  {
+    name: 'timer-leak',
+    description: 'a poller that starts an interval per upstream and never clears the old ones',
+    seed: 'as tickers started in a loop and never stopped do',
+    args: ['--count', '1200'],
+    nodeArgs: ['--inspect=127.0.0.1:0'],
+    inspect: true,
+    expect: { status: 'warning', findings: [{ id: 'handle-leak', severity: 'warning', attributedTo: 'pollUpstream' }] },
   },
   {
     name: 'healthy',

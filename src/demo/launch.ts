@@ -158,7 +158,7 @@ export class ServiceProcess {
 
 /** Spawn a sample service (under its fd limit when it has one). */
 function spawnService(spec: ServiceSpec, args = spec.args): ServiceProcess {
-  const argv = [serviceScript(spec.name), ...args];
+  const argv = [...(spec.nodeArgs ?? []), serviceScript(spec.name), ...args];
   if (spec.fdLimit) {
     // lower both limits in a shell that then becomes the service (same PID)
     return new ServiceProcess('/bin/sh', ['-c', `ulimit -n ${spec.fdLimit} && exec "$0" "$@"`, process.execPath, ...argv]);

@@ -395,7 +395,9 @@ function run(t: string, quotedKey?: string): { text: string; valueNext: boolean 
       let key = t.slice(keyStart, i).replace(/^[-+.]+/, '');
       const json = key === '' && keyStart === 0 && quotedKey !== undefined;
       if (json) key = quotedKey!;
-      if (t[i + 1] !== c && isSecretKey(key)) {
+      // "auth.js:42" is a file and its line, not a key and its value (a code location from a runtime)
+      const fileLine = c === ':' && /\.[A-Za-z][A-Za-z0-9]{0,5}$/.test(key) && /^\d{1,7}(?::\d{1,7})?(?![\w.])/.test(t.slice(i + 1, i + 17));
+      if (t[i + 1] !== c && !fileLine && isSecretKey(key)) {
         let j = i + 1;
         if (t[j] === '=' || t[j] === '>') j++; // := and =>
         let e = j;

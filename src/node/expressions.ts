@@ -190,5 +190,80 @@ export const REPORT_EXPRESSION = `(() => {
   return typeof x === 'string' ? x : JSON.stringify(x);
 })()`;
 
+/**
+ * The prototype of Node's Timeout objects, returned by reference (Runtime.queryObjects then
+ * lists every live object built on it: the active timers are not reachable from user land). A
+ * timer is made and cleared at once to reach it; it never fires.
+ */
+export const TIMEOUT_PROTOTYPE_EXPRESSION = `(() => {
+  const t = setTimeout(() => {}, 2147483647);
+  clearTimeout(t);
+  return Object.getPrototypeOf(t);
+})()`;
+
+/**
+ * Called on the array Runtime.queryObjects returned (`this`): the active timers (not cleared,
+ * with a callback) grouped by their callback function, largest groups first, at most 200 of
+ * them. The groups' counts by value (`meta`) and their functions by reference (`fns`), whose
+ * [[FunctionLocation]] only the inspector can read. Index loops only: nothing the target may
+ * have patched (iterators, Array methods) is relied on.
+ */
+export const GROUP_TIMERS_FUNCTION = `function () {
+  const by = new Map();
+  let total = 0;
+  for (let i = 0; i < this.length; i++) {
+    const t = this[i];
+    if (!t || t._destroyed === true || typeof t._onTimeout !== 'function') continue;
+    total++;
+    const rep = t._repeat !== null && t._repeat !== undefined ? 1 : 0;
+    const e = by.get(t._onTimeout);
+    if (e) { e.n++; e.intervals += rep; } else by.set(t._onTimeout, { f: t._onTimeout, n: 1, intervals: rep });
+  }
+  const all = [];
+  by.forEach((e) => { all.push(e); });
+  all.sort((a, b) => b.n - a.n);
+  const top = all.slice(0, 200);
+  const meta = { total: total, unique: all.length, groups: [] };
+  const fns = [];
+  for (let i = 0; i < top.length; i++) {
+    const f = top[i].f;
+    meta.groups.push({ name: typeof f.name === 'string' ? f.name.slice(0, 200) : '', n: top[i].n, intervals: top[i].intervals });
+    fns.push(f);
+  }
+  return { meta: meta, fns: fns };
+}`;
+/** The counts of GROUP_TIMERS_FUNCTION's result, by value. */
+export const TIMER_META_FUNCTION = 'function () { return this.meta; }';
+/** The callbacks of GROUP_TIMERS_FUNCTION's result, by reference. */
+export const TIMER_FNS_FUNCTION = 'function () { return this.fns; }';
+
+/**
+ * Open sockets among the active handles grouped by the other end: an outgoing socket by its
+ * remote address and port, an accepted one by the client's address and our local port (its
+ * remote port is ephemeral). Counted inside the target; the 20 largest groups leave it.
+ */
+export const PEERS_EXPRESSION = `(() => {
+  if (typeof process._getActiveHandles !== 'function') return null;
+  const hs = process._getActiveHandles();
+  const c = new Map();
+  let sockets = 0;
+  const host = (a) => (a.indexOf(':') >= 0 ? '[' + a + ']' : a);
+  for (let i = 0; i < hs.length; i++) {
+    const h = hs[i];
+    let ra, rp;
+    try { ra = h && h.remoteAddress; rp = h && h.remotePort; } catch (e) { continue; }
+    if (typeof ra !== 'string' || typeof rp !== 'number') continue;
+    sockets++;
+    const k = h.server ? host(ra) + ' → :' + h.localPort : host(ra) + ':' + rp;
+    c.set(k, (c.get(k) || 0) + 1);
+  }
+  const all = [];
+  c.forEach((n, peer) => { all.push({ peer: peer, n: n, inbound: peer.indexOf(' → ') >= 0 }); });
+  all.sort((a, b) => b.n - a.n);
+  return { sockets: sockets, distinct: all.length, peers: all.slice(0, 20) };
+})()`;
+
 /** Every expression above: tests assert that none is built at run time. */
-export const ALL_EXPRESSIONS = [STATS_EXPRESSION, WINDOW_EXPRESSION, LONG_WINDOW_EXPRESSION, CLOSE_INSPECTOR_EXPRESSION, ARM_DEADMAN_EXPRESSION, DISARM_DEADMAN_EXPRESSION, REPORT_EXPRESSION] as const;
+export const ALL_EXPRESSIONS = [STATS_EXPRESSION, WINDOW_EXPRESSION, LONG_WINDOW_EXPRESSION, CLOSE_INSPECTOR_EXPRESSION, ARM_DEADMAN_EXPRESSION, DISARM_DEADMAN_EXPRESSION, REPORT_EXPRESSION, TIMEOUT_PROTOTYPE_EXPRESSION, PEERS_EXPRESSION] as const;
+/** Every function declaration called on an object of the target's (Runtime.callFunctionOn). */
+export const ALL_FUNCTIONS = [GROUP_TIMERS_FUNCTION, TIMER_META_FUNCTION, TIMER_FNS_FUNCTION] as const;

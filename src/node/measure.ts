@@ -6,11 +6,14 @@
 import { say } from '../messages.js';
 import { readCgroupMemory } from '../procfs/cgroup-memory.js';
 import { CdpTimeout, formatAddress } from '../transports/inspector.js';
-import { reasonOf, sampleWindow, type Attached, type Budget, type LoopBlocked } from './attach.js';
+import { Budget, reasonOf, sampleWindow, type Attached, type LoopBlocked } from './attach.js';
 import { oldGenerationLimit } from './heap-limit.js';
 import { outputPath, snapshotRefusal, takeHeapSnapshot, writeNodeReport, type Headroom } from './heavy.js';
 import type { DeadMan } from './activate.js';
 import type { Connection, NodeOut, NodeTarget } from './run.js';
+import type { CdpSession } from '../transports/inspector.js';
+import { cpuProfile, CPU_PROFILE_MS, heapWindowOpen, socketPeers, timerCensus } from './attribute.js';
+import { rankCpuProfile, rankPeers, rankTimerOrigins } from './profiles.js';
 
 /** A first evaluation that took this long waited for a busy loop: measure over the long window. */
 const BUSY_AT_ARRIVAL_MS = 50;
@@ -28,10 +31,100 @@ export async function measure(t: NodeTarget, conn: Connection, out: NodeOut): Pr
       out.metrics['node.inspectPort'] = a.addr.port;
       out.actions.push(say('node.connected', { address: formatAddress(a.addr), how }));
     }
+    await attribute(t, a.session, a.stats.handles, out, a.stats.heapUsed);
     await heavyTools(t, a, out, conn.deadman);
   } else if (blocked) {
     readBlocked(blocked, how, out);
     if (!opened) out.actions.push(say('node.connectedBlocked', { address: blockedAddress(blocked), how }));
+    if (blocked.session) await attribute(t, blocked.session, undefined, out);
+  }
+}
+
+/**
+ * Active timers of a callback location worth a census (below this, the Timeout count says enough
+ * and the census's heap walk is not worth its stall), and sockets worth grouping by peer.
+ */
+export const ATTRIBUTE_MIN_HANDLES = 100;
+/** Largest heap on which the timers are listed (Runtime.queryObjects: a full GC and a heap walk). */
+const CENSUS_MAX_HEAP = 1024 * 2 ** 20;
+/** Time for the attributions after the facts: a CPU profile and its stop, a timer census. */
+const ATTRIBUTE_BUDGET_MS = 3500;
+/** The loop looks held (the node probe's own window): take a CPU profile to name what holds it. */
+const HELD = { delayMaxMs: 200, delayP99Ms: 100, utilization: 0.9 } as const;
+
+/** The target's working directory, to shorten its paths; undefined when unreadable. */
+export function targetCwd(t: NodeTarget): string | undefined {
+  try {
+    return t.proc.readlinkOrGone(t.pid, 'cwd');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the code behind the facts just read is: timers by their callback's location, sockets by
+ * peer, and, when the loop looked held in the window, a short CPU profile. Inside a watch whose
+ * window is open for this target (window.ts), the samples leave this to the window's end.
+ */
+async function attribute(t: NodeTarget, s: CdpSession, handles: Record<string, number> | undefined, out: NodeOut, heapUsed?: number): Promise<void> {
+  if (heapWindowOpen(t.pid)) return;
+  // a budget of its own after the facts' (a blocked loop may have used all of theirs)
+  const budget = new Budget(ATTRIBUTE_BUDGET_MS, t.signal, t.options.ownEndpoints);
+  const cwd = targetCwd(t);
+  const m = out.metrics;
+  const held = out.evidence['node.eventLoop.lowerBound'] === true
+    || (typeof m['node.eventLoop.delayMaxMs'] === 'number' && m['node.eventLoop.delayMaxMs'] >= HELD.delayMaxMs)
+    || (typeof m['node.eventLoop.delayP99Ms'] === 'number' && m['node.eventLoop.delayP99Ms'] >= HELD.delayP99Ms)
+    || (typeof m['node.eventLoop.utilization'] === 'number' && m['node.eventLoop.utilization'] >= HELD.utilization);
+  if (held) await attributeCpu(s, budget, cwd, out);
+  if (handles) await attributeHandles(s, budget, handles, cwd, out, heapUsed);
+}
+
+async function attributeCpu(s: CdpSession, budget: Budget, cwd: string | undefined, out: NodeOut): Promise<void> {
+  const ms = Math.min(CPU_PROFILE_MS, budget.left() - 1500);
+  if (ms < 100) {
+    out.evidence['node.cpu.top'] = { kind: 'hot-functions', source: say('node.attr.cpuSource'), unit: 'samples', total: 0, sites: [], unavailable: say('node.attr.noTimeLeft'), hint: say('node.hint.raiseTimeout') };
+    return;
+  }
+  const t0 = performance.now();
+  try {
+    const p = await cpuProfile(s, budget, ms);
+    out.evidence['node.cpu.top'] = rankCpuProfile(p, cwd, say('node.attr.cpuSource'));
+    out.actions.push(say('node.attr.cpuTaken', { ms: Math.round(performance.now() - t0) }));
+  } catch (err) {
+    out.evidence['node.cpu.top'] = { kind: 'hot-functions', source: say('node.attr.cpuSource'), unit: 'samples', total: 0, sites: [], unavailable: say('node.attr.failed', { error: reasonOf(err) }), hint: say('node.hint.raiseTimeout') };
+    out.actions.push(say('node.attr.cpuAttempted'));
+  }
+}
+
+/** Timers by callback location and sockets by peer, each when there are enough of them to matter. */
+export async function attributeHandles(s: CdpSession, budget: Budget, handles: Record<string, number>, cwd: string | undefined, out: NodeOut, heapUsed?: number): Promise<void> {
+  if ((handles.Timeout ?? 0) >= ATTRIBUTE_MIN_HANDLES && heapUsed !== undefined && heapUsed > CENSUS_MAX_HEAP) {
+    // the census's GC and heap walk grow with the heap (about 0.5 ms per MiB measured): not on a big one
+    const mib = Math.round(heapUsed / 2 ** 20);
+    out.evidence['node.timers.origins'] = {
+      kind: 'timer-origins', source: say('node.attr.timerSource', { unique: 0, sampled: 0 }), unit: 'count', total: 0, sites: [],
+      unavailable: say('node.attr.heapTooBig', { mib, ms: Math.round(mib * 0.5) }), hint: say('node.attr.hint.snapshot'),
+    };
+  } else if ((handles.Timeout ?? 0) >= ATTRIBUTE_MIN_HANDLES) {
+    try {
+      const c = await timerCensus(s, budget);
+      const a = rankTimerOrigins(c.total, c.groups, cwd, say('node.attr.timerSource', { unique: c.unique, sampled: c.groups.length }));
+      const { scaled: _scaled, ...attribution } = a;
+      out.evidence['node.timers.origins'] = attribution;
+      out.actions.push(say('node.attr.timersCensus', { ms: c.queryMs, ...(c.debuggerMs !== undefined ? { debuggerMs: c.debuggerMs } : {}) }));
+    } catch (err) {
+      out.evidence['node.timers.origins'] = { kind: 'timer-origins', source: say('node.attr.timerSource', { unique: 0, sampled: 0 }), unit: 'count', total: 0, sites: [], unavailable: say('node.attr.failed', { error: reasonOf(err) }), hint: say('node.hint.raiseTimeout') };
+      out.actions.push(say('node.attr.timersAttempted'));
+    }
+  }
+  if ((handles.TCPSocketWrap ?? 0) >= ATTRIBUTE_MIN_HANDLES) {
+    try {
+      const p = await socketPeers(s, budget);
+      if (p) out.evidence['node.handles.peers'] = rankPeers(p.sockets, p.peers, say('node.attr.peerSource', { distinct: p.distinct }));
+    } catch {
+      // the counts by type stand without it
+    }
   }
 }
 

@@ -8,7 +8,9 @@
  *   that check runs before any socket is created;
  * - the WebSocket URL the peer advertises is never followed to another host: only its path
  *   is used, on the address we were allowed to reach;
- * - only an allow-list of protocol methods can be sent (never the Debugger domain);
+ * - only an allow-list of protocol methods can be sent: reads, the two samplers (CPU and heap),
+ *   and of the Debugger domain only enable, setSkipAllPauses and disable (to learn the URLs of
+ *   the scripts a timer's callback lives in: nothing that pauses or sets a breakpoint);
  * - every request has a deadline, and a peer that hangs, closes or answers garbage turns
  *   into a typed error with the reason, never a hang.
  */
@@ -198,12 +200,37 @@ function describeNetError(e: NodeJS.ErrnoException): string {
   }
 }
 
-/** The protocol methods proctriage may send. The Debugger domain is deliberately absent. */
+/**
+ * The protocol methods proctriage may send, and nothing else. Of the Debugger domain only what
+ * maps a script id to its URL (enable reports every script parsed; pauses are skipped at once;
+ * disable): never pause, resume, step, set a breakpoint or evaluate on a frame. The samplers
+ * (Profiler, HeapProfiler.startSampling) are always stopped by their caller, whatever happens.
+ */
 export type AllowedMethod =
   | 'Runtime.evaluate'
   | 'Runtime.getHeapUsage'
+  | 'Runtime.queryObjects'
+  | 'Runtime.callFunctionOn'
+  | 'Runtime.getProperties'
+  | 'Runtime.releaseObjectGroup'
+  | 'Debugger.enable'
+  | 'Debugger.setSkipAllPauses'
+  | 'Debugger.disable'
+  | 'Profiler.enable'
+  | 'Profiler.setSamplingInterval'
+  | 'Profiler.start'
+  | 'Profiler.stop'
+  | 'Profiler.disable'
+  | 'HeapProfiler.startSampling'
+  | 'HeapProfiler.stopSampling'
   | 'HeapProfiler.takeHeapSnapshot';
-const ALLOWED = new Set<string>(['Runtime.evaluate', 'Runtime.getHeapUsage', 'HeapProfiler.takeHeapSnapshot']);
+export const ALLOWED_METHODS: readonly AllowedMethod[] = [
+  'Runtime.evaluate', 'Runtime.getHeapUsage', 'Runtime.queryObjects', 'Runtime.callFunctionOn', 'Runtime.getProperties', 'Runtime.releaseObjectGroup',
+  'Debugger.enable', 'Debugger.setSkipAllPauses', 'Debugger.disable',
+  'Profiler.enable', 'Profiler.setSamplingInterval', 'Profiler.start', 'Profiler.stop', 'Profiler.disable',
+  'HeapProfiler.startSampling', 'HeapProfiler.stopSampling', 'HeapProfiler.takeHeapSnapshot',
+];
+const ALLOWED = new Set<string>(ALLOWED_METHODS);
 
 type ParamsTuple<M extends AllowedMethod> = ProtocolMapping.Commands[M]['paramsType'];
 /** the params object of a command (undefined for commands without params) */
@@ -315,7 +342,7 @@ export class CdpSession {
 
   /** Send one allowed command and wait for its reply within the deadline. */
   send<M extends AllowedMethod>(method: M, params: Params<M>, d: Deadline): Promise<Returns<M>> {
-    if (!ALLOWED.has(method) || method.startsWith('Debugger.')) {
+    if (!ALLOWED.has(method)) {
       return Promise.reject(new Refused(`protocol method ${method} is not allowed`));
     }
     if (this.closedReason) return Promise.reject(new CdpError(`${this.where}: ${this.closedReason}`));

@@ -39,10 +39,15 @@ describe('proctriage demo', () => {
   test('diagnoses the four samples as expected, exit 0, nothing left behind', async () => {
     const res = await runCli(['demo', '--no-color'], { timeoutMs: 60_000 });
     assert.equal(res.code, 0, `stderr:\n${res.stderr}\nstdout:\n${res.stdout.slice(-2000)}`);
-    assert.match(res.stdout, /^1\/4 close-wait: a client that never closes response sockets \(as a payment API did with its fraud-check calls\)$/m);
-    assert.match(res.stdout, /^2\/4 rotation: .*\(as a log ingester did with its daily files\)$/m);
-    assert.match(res.stdout, /^3\/4 deleted-log: .*\(as a rotation race did to a service's old logs\)$/m);
-    assert.match(res.stdout, /^4\/4 healthy: /m);
+    assert.match(res.stdout, /^1\/5 close-wait: a client that never closes response sockets \(as a payment API did with its fraud-check calls\)$/m);
+    assert.match(res.stdout, /^2\/5 rotation: .*\(as a log ingester did with its daily files\)$/m);
+    assert.match(res.stdout, /^3\/5 deleted-log: .*\(as a rotation race did to a service's old logs\)$/m);
+    assert.match(res.stdout, /^4\/5 timer-leak: a poller that starts an interval per upstream and never clears the old ones \(as tickers started in a loop and never stopped do\)$/m);
+    // the Node.js sample is read through its inspector, and the verdict names the function behind the leak
+    assert.match(res.stdout, /^\$ proctriage \d+ --inspect \d+$/m);
+    assert.match(res.stdout, /1,200 of the timers call pollUpstream \(\S*timer-leak\.js:\d+\)/);
+    assert.match(res.stdout, /^ {2}timer-leak +WARNING +✓ as expected/m);
+    assert.match(res.stdout, /^5\/5 healthy: /m);
     for (const id of ['close-wait-leak', 'fd-exhaustion', 'file-handle-pileup', 'deleted-files-held']) assert.ok(res.stdout.includes(id), id);
     assert.match(res.stdout, /^ {2}close-wait +CRITICAL +✓ as expected/m);
     assert.match(res.stdout, /^ {2}rotation +CRITICAL +✓ as expected/m);
@@ -52,9 +57,9 @@ describe('proctriage demo', () => {
     assert.ok(!res.stdout.includes('demo:'), 'progress goes to stderr only');
 
     const pids = reportedPids(res.stderr);
-    assert.equal(pids.length, 5, `four services and the upstream: ${res.stderr}`);
+    assert.equal(pids.length, 6, `five services and the upstream: ${res.stderr}`);
     assert.deepEqual(pids.filter(isService), [], 'every sample process is gone');
-    assert.match(res.stderr, /stopped 4 sample services/);
+    assert.match(res.stderr, /stopped 5 sample services/);
     const dirs = [/log files open in (\/\S+),/.exec(res.stderr)?.[1], /largest (\/\S+)\/app\.log,/.exec(res.stdout)?.[1]];
     assert.ok(dirs.every((d) => d?.includes('/proctriage-')), `the rotation and deleted-log directories are named: ${dirs}`);
     assert.deepEqual(dirs.filter((d) => existsSync(d!)), [], 'temporary directories removed');
@@ -70,9 +75,9 @@ describe('proctriage demo', () => {
 
       await waitFor(() => /until you press Ctrl-C/.test(stderr) && / healthy +pid \d+/.test(stderr), 30_000, `the --keep message:\n${stderr}`);
       const pids = reportedPids(stderr);
-      assert.equal(pids.length, 5);
-      assert.equal(pids.filter(isService).length, 5, 'still running while the demo waits');
-      for (const name of ['close-wait', 'rotation', 'deleted-log', 'healthy']) {
+      assert.equal(pids.length, 6);
+      assert.equal(pids.filter(isService).length, 6, 'still running while the demo waits');
+      for (const name of ['close-wait', 'rotation', 'deleted-log', 'timer-leak', 'healthy']) {
         assert.match(stderr, new RegExp(`${name} +pid \\d+ +proctriage \\d+`));
       }
       // a user can diagnose one of them by hand meanwhile

@@ -7,7 +7,8 @@ import { NODE_SYMBOLS } from '../../src/node/activate.js';
 import { exportedFunctions, NotElf } from '../../src/node/elf.js';
 import { parseStats, parseWindow } from '../../src/node/attach.js';
 import { redactNodeReport, snapshotRefusal, outputPath } from '../../src/node/heavy.js';
-import { ALL_EXPRESSIONS, ARM_DEADMAN_EXPRESSION, DEADMAN_MS, DEADMAN_REARM_MS } from '../../src/node/expressions.js';
+import { ALLOWED_METHODS } from '../../src/transports/inspector.js';
+import { ALL_EXPRESSIONS, ALL_FUNCTIONS, ARM_DEADMAN_EXPRESSION, DEADMAN_MS, DEADMAN_REARM_MS } from '../../src/node/expressions.js';
 
 test('inspector flags from NODE_OPTIONS and the command line; the script and its arguments are not node flags', () => {
   assert.deepEqual(nodeArgs(['node', '--inspect', 'app.js', '--inspect=9999']), ['--inspect']);
@@ -95,15 +96,29 @@ test('runtime facts from the target are validated and sanitised', () => {
   assert.equal(parseWindow({ windowMs: 300, p50: Infinity, p99: 1e300 }, 'x').p99, undefined);
 });
 
-test('the evaluated code is constant: no template interpolation, no Debugger domain in the transport', () => {
+test('the evaluated code is constant: no template interpolation; of the Debugger domain only what maps script ids to URLs', () => {
   for (const e of ALL_EXPRESSIONS) {
     assert.doesNotMatch(e, /\$\{/);
     assert.match(e, /^\(/, 'wrapped: leaves no binding in the target global scope');
   }
+  for (const f of ALL_FUNCTIONS) {
+    assert.doesNotMatch(f, /\$\{/);
+    assert.match(f, /^function \(\) \{/, 'a plain function declaration, called on our own object');
+  }
+  // the allow-list, exactly: nothing that pauses, steps, sets a breakpoint or runs code on a frame
+  assert.deepEqual([...ALLOWED_METHODS].filter((m) => m.startsWith('Debugger.')).sort(), ['Debugger.disable', 'Debugger.enable', 'Debugger.setSkipAllPauses']);
+  assert.deepEqual([...ALLOWED_METHODS].filter((m) => m.startsWith('Profiler.')).sort(), ['Profiler.disable', 'Profiler.enable', 'Profiler.setSamplingInterval', 'Profiler.start', 'Profiler.stop']);
+  assert.deepEqual([...ALLOWED_METHODS].filter((m) => m.startsWith('HeapProfiler.')).sort(), ['HeapProfiler.startSampling', 'HeapProfiler.stopSampling', 'HeapProfiler.takeHeapSnapshot']);
+  // every method the node steps send is on it (and no other string that looks like one)
+  const sent = new Set<string>();
+  for (const f of ['attach.ts', 'attribute.ts', 'heavy.ts', 'close.ts', 'measure.ts', 'window.ts', 'activate.ts']) {
+    const text = readFileSync(fileURLToPath(new URL(`../../../src/node/${f}`, import.meta.url)), 'utf8');
+    for (const m of text.matchAll(/send\(\s*'([A-Za-z]+\.[A-Za-z]+)'/g)) sent.add(m[1]!);
+  }
+  for (const m of sent) assert.ok(ALLOWED_METHODS.includes(m as never), `${m} is sent but not allowed`);
+  assert.deepEqual([...ALLOWED_METHODS].filter((m) => !sent.has(m)), [], 'the allow-list names only what is sent');
   const src = readFileSync(fileURLToPath(new URL('../../../src/node/expressions.ts', import.meta.url)), 'utf8');
   assert.doesNotMatch(src.replace(/\/\*\*[\s\S]*?\*\//g, ''), /\$\{/, 'expressions.ts interpolates nothing');
-  const transport = readFileSync(fileURLToPath(new URL('../../../src/transports/inspector.ts', import.meta.url)), 'utf8');
-  assert.doesNotMatch(transport, /'Debugger\.(enable|pause|setBreakpoint)/);
 });
 
 test('heap snapshot guard: 16x the used heap must fit, unless forced', () => {

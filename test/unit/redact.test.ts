@@ -105,6 +105,10 @@ describe('redactText: ordinary text is left alone', () => {
   const untouched = [
     '--port=8080',
     'server.js',
+    // code locations from a runtime profile: a file and its line, however the file is named
+    'tick (auth.js:8)',
+    'login (src/auth/token.js:12:7)',
+    'secret.ts:4',
     '--max-old-space-size=512',
     '--max-old-space-size=96',
     '/usr/local/bin/node',
