@@ -130,6 +130,9 @@ async function main(args: string[]): Promise<number> {
     .option('--keep', 'leave the services running until Ctrl-C (to try proctriage on them yourself)')
     .action(lazy(async () => (await import('./commands/index.js')).demo));
 
+  output(program.command('trace').argument('<pid>').description('eBPF (bpftrace, as root): descriptors opened in a window and still open, grouped by the stack that opened them'), FORMATS)
+    .option('--duration <duration>', 'how long to trace', '30s')
+    .action(lazy(async () => import('./commands/trace.js')));
   // the MCP SDK loads only here
   program.command('mcp').description('serve the read-only tools diagnose, top, watch and playbook_show to an MCP client over stdio')
     .option('--playbook <file>', 'diagnose with a team playbook')

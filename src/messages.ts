@@ -171,6 +171,26 @@ export const MESSAGES = {
   'go.hint.noEndpoint': () => 'Go process, no pprof endpoint: import net/http/pprof and listen on localhost, then --pprof URL',
   'go.hint.otherProcess': () => 'give the pprof URL of this process, or leave --pprof out to find it among its own listeners',
   'go.hint.noBuildInfo': () => 'if it is a Go service with net/http/pprof, pass --pprof URL',
+
+  // ------------------------------------------------------------------ trace
+  'trace.noBpftrace': () => 'bpftrace is not installed: install bpftrace (apt-get install bpftrace)',
+  'trace.notPrivileged': () => 'tracing needs root, or CAP_BPF and CAP_PERFMON',
+  'trace.noTracefs': () => 'the kernel\'s tracing file system is not mounted: mount -t tracefs nodev /sys/kernel/tracing',
+  'trace.failed': (a: { why: string }) => `bpftrace could not trace: ${a.why}`,
+  'trace.startTimeout': (a: { seconds: number }) => `bpftrace did not start tracing within ${a.seconds} s`,
+  'trace.exited': () => 'the process exited during the trace: its descriptors were closed by its exit; what it opened before is shown',
+  'trace.exec': () => 'the process ran exec during the trace: descriptors and stacks from before it are not attributed',
+  'trace.cap': (a: { events: number }) => `the trace stopped early after ${a.events} events (its cap): the window is shorter than asked`,
+  'trace.interrupted': () => 'interrupted: the window was cut short',
+  'trace.outputTruncated': () => 'the tracer\'s output passed its cap: stacks are missing',
+  'trace.truncated': (a: { stacks: number }) =>
+    `${count(a.stacks, 'stack')} stop in libc: Debian's libc has no frame pointers, so a stack taken inside it loses its callers (the program calls libc in a way not probed at its entry, or was built without frame pointers: build with -fno-omit-frame-pointer)`,
+  'trace.jitNode': () => 'JIT frames of Node.js cannot be named without a perf map: use proctriage PID --inspect for attribution inside JavaScript',
+  'trace.jitJava': () => 'JIT frames of the JVM cannot be named here: use async-profiler or JFR for Java stacks',
+  'trace.interpreterPython': () => 'Python interpreter frames show the interpreter, not your code: use py-spy dump --pid PID for Python stacks',
+  'trace.untracked': (a: { count: number }) => `${count(a.count, 'descriptor')} the tracer saw open were gone from the fd table at the end (closed in a way not traced): not counted`,
+  'trace.noAddr2line': () => 'addr2line is not installed (binutils): functions are shown without file:line',
+  'trace.fdTableUnreadable': () => 'the fd table could not be read at the end: types and examples are unknown',
 } satisfies Record<string, (a: never) => string>;
 
 export type MessageId = keyof typeof MESSAGES;
