@@ -184,7 +184,7 @@ export const MESSAGES = {
   'trace.interrupted': () => 'interrupted: the window was cut short',
   'trace.outputTruncated': () => 'the tracer\'s output passed its cap: stacks are missing',
   'trace.truncated': (a: { stacks: number }) =>
-    `${count(a.stacks, 'stack')} stop in libc: Debian's libc has no frame pointers, so a stack taken inside it loses its callers (the program calls libc in a way not probed at its entry, or was built without frame pointers: build with -fno-omit-frame-pointer)`,
+    `the callers are lost in ${count(a.stacks, 'stack')} taken inside libc: Debian's libc has no frame pointers, so a stack taken inside it loses its callers (the program calls libc in a way not probed at its entry, or was built without frame pointers: build with -fno-omit-frame-pointer)`,
   'trace.jitNode': () => 'JIT frames of Node.js cannot be named without a perf map: use proctriage PID --inspect for attribution inside JavaScript',
   'trace.jitJava': () => 'JIT frames of the JVM cannot be named here: use async-profiler or JFR for Java stacks',
   'trace.interpreterPython': () => 'Python interpreter frames show the interpreter, not your code: use py-spy dump --pid PID for Python stacks',

@@ -13,7 +13,7 @@ import { classifyFdLink, type FdTarget } from '../procfs/fd.js';
 import { formatEndpoint, parseNetInet, parseNetUnix } from '../procfs/net-tcp.js';
 import { exportedFunctions } from '../node/elf.js';
 import { generateScript, LIBC_CREATORS } from '../trace/script.js';
-import { parseStack, parseTraceOutput } from '../trace/parse.js';
+import { parseTraceOutput, stackFrames } from '../trace/parse.js';
 import { runTracer } from '../trace/runner.js';
 import { haveAddr2line, parseMaps, symbolise, type Location, type Mapping } from '../trace/symbolise.js';
 import { TRACE_LIMITS } from '../trace/limits.js';
@@ -97,8 +97,9 @@ export async function trace(pid: number, windowMs: number, redact: boolean): Pro
     const why = run.stderr.split('\n').find((l) => /ERROR/.test(l))?.replace(/^ERROR:\s*/, '') ?? (run.stderr.trim().split('\n')[0] || `exit ${run.code ?? run.signal}`);
     throw new ProctriageError('TARGET_UNREACHABLE', say('trace.failed', { why }));
   }
+  const later = readFdLinks(pid);
   const output = parseTraceOutput(run.stdout);
-  const stacks = [...output.opens.keys()].map(parseStack);
+  const stacks = [...output.opens.keys()].map(stackFrames);
   const maps = endMaps ?? startMaps;
   const noAddr2line = !haveAddr2line();
   const locations = noAddr2line ? new Map<string, Location>() : symbolise(pid, stacks, maps, 10_000);
@@ -115,7 +116,7 @@ export async function trace(pid: number, windowMs: number, redact: boolean): Pro
     pid, comm, runtime: runtimeOf(exe, modules, goBinary),
     requestedMs: windowMs, windowMs: run.windowMs, endedBy: run.endedBy ?? 'duration', output,
     fdTable: exited || !fdLinks ? undefined : describeFds(pid, fdLinks, [...output.example.values()]),
-    locations, redact, version: VERSION, now: new Date(), outputTruncated: run.outputTruncated, noAddr2line,
+    laterTable: exited || !later ? undefined : describeFds(pid, later, [...output.example.values()]), locations, redact, version: VERSION, now: new Date(), outputTruncated: run.outputTruncated, noAddr2line,
   });
   return { report, signal };
 }

@@ -4,7 +4,7 @@
  * table predates the window. Pure: the command gathers the inputs, the renderers word it.
  */
 import type { FdTarget } from '../procfs/fd.js';
-import { parseStack, type Frame, type TraceOutput } from '../trace/parse.js';
+import { stackFrames, type Frame, type TraceOutput } from '../trace/parse.js';
 import { frameKey, type Location } from '../trace/symbolise.js';
 import type { EndedBy } from '../trace/runner.js';
 import { TRACE_LIMITS } from '../trace/limits.js';
@@ -24,6 +24,8 @@ export interface TraceInputs {
   output: TraceOutput;
   /** the fd table at the end of the window, fd → its type and example (undefined: not readable, or gone) */
   fdTable?: Map<number, FdTarget & { peer?: string }>;
+  /** the fds open a moment later, once the tracer has stopped: an fd opened in between is not "gone" */
+  laterTable?: Map<number, FdTarget & { peer?: string }>;
   locations: Map<string, Location>;
   redact: boolean;
   version: string;
@@ -44,7 +46,12 @@ export function runtimeOf(exeName: string, modules: readonly string[], goBinary:
 const isLibc = (m?: string) => !!m && /\/libc(\.so\.\d+|-[\d.]+\.so)$/.test(m);
 const isPythonEval = (s?: string) => !!s && /^_?Py(Eval|_Run|Object_Call|Function_Vectorcall)|^_PyEval|^_PyFunction/.test(s);
 
-function frameOf(f: Frame, i: number, runtime: Runtime, locations: Map<string, Location>, redact: boolean): TraceFrame {
+function frameOf(frame: Frame, i: number, runtime: Runtime, locations: Map<string, Location>, redact: boolean): TraceFrame {
+  const loc = locations.get(frameKey(frame, i));
+  // a frame bpftrace did not name (a return address kept at a libc entry) is named from DWARF
+  const f: Frame = { ...frame };
+  if (!f.symbol && loc?.function) f.symbol = loc.function;
+  if (!f.module && loc?.module) f.module = loc.module;
   const kind: TraceFrame['kind'] = !f.symbol
     ? (runtime === 'node' || runtime === 'java') && !f.module ? 'jit' : 'unknown'
     : runtime === 'python' && isPythonEval(f.symbol) ? 'interpreter' : 'native';
@@ -52,8 +59,7 @@ function frameOf(f: Frame, i: number, runtime: Runtime, locations: Map<string, L
   if (f.symbol) out.function = clean(f.symbol);
   if (f.offset !== undefined) out.offset = f.offset;
   if (f.module) out.module = text(f.module, redact);
-  const loc = locations.get(frameKey(f, i));
-  if (loc) {
+  if (loc?.file !== undefined && loc.line !== undefined) {
     out.file = text(loc.file, redact);
     out.line = loc.line;
   }
@@ -70,11 +76,13 @@ export function buildTraceReport(i: TraceInputs): TraceReport {
   const groups: TraceGroup[] = [];
   let truncatedStacks = 0;
   for (const [stackText, opened] of i.output.opens) {
-    const frames = parseStack(stackText);
+    const frames = stackFrames(stackText);
     const live = Math.max(0, i.output.live.get(stackText) ?? 0);
     const exFd = i.output.example.get(stackText);
-    const ex = exFd !== undefined ? i.fdTable?.get(exFd) : undefined;
-    const truncated = isLibc(frames[0]?.module) && (frames.length < 3 || !frames[1]?.symbol);
+    const ex = exFd !== undefined ? i.fdTable?.get(exFd) ?? i.laterTable?.get(exFd) : undefined;
+    // a stack taken inside libc (not at the entry of a probed function: offset 0) has lost the
+    // caller whose frame libc's code does not keep
+    const truncated = isLibc(frames[0]?.module) && (frames[0]!.offset !== 0 || frames.length < 2);
     if (truncated) truncatedStacks++;
     const shown = frames.map((f, n) => frameOf(f, n, i.runtime, i.locations, i.redact));
     if (shown.some((f) => f.kind === 'jit')) note(i.runtime === 'java' ? 'trace.jitJava' : 'trace.jitNode', say(i.runtime === 'java' ? 'trace.jitJava' : 'trace.jitNode'));
@@ -99,7 +107,7 @@ export function buildTraceReport(i: TraceInputs): TraceReport {
     const attributed = i.output.fds.filter((fd) => i.fdTable!.has(fd)).length;
     totals.openAtEnd = i.fdTable.size;
     totals.predating = Math.max(0, i.fdTable.size - attributed);
-    const gone = i.output.fds.length - attributed;
+    const gone = i.output.fds.filter((fd) => !i.fdTable!.has(fd) && !i.laterTable?.has(fd)).length;
     if (gone > 0 && i.endedBy !== 'exit') note('trace.untracked', say('trace.untracked', { count: gone }));
   } else if (i.endedBy !== 'exit') {
     note('trace.fdTableUnreadable', say('trace.fdTableUnreadable'));

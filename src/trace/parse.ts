@@ -36,6 +36,11 @@ export function parseTraceOutput(text: string): TraceOutput {
   const out: TraceOutput = { ready: false, events: [], opens: new Map(), live: new Map(), example: new Map(), fds: [], eventCount: 0, malformed: 0 };
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
+    const map = MAP_LINE.exec(line);
+    if (map) {
+      readMap(out, map[1]!, line.slice(map[0].length));
+      continue;
+    }
     let msg: { type?: unknown; data?: unknown };
     try {
       msg = JSON.parse(line) as typeof msg;
@@ -48,8 +53,6 @@ export function parseTraceOutput(text: string): TraceOutput {
       if (ev === 'ready') out.ready = true;
       else if (EVENTS.has(ev)) out.events.push(ev);
       else out.malformed++;
-    } else if (msg.type === 'map' && msg.data && typeof msg.data === 'object') {
-      for (const [name, value] of Object.entries(msg.data as Record<string, unknown>)) readMap(out, name, value);
     } else if (msg.type !== 'attached_probes' && msg.type !== 'lost_events') {
       out.malformed++;
     }
@@ -57,19 +60,42 @@ export function parseTraceOutput(text: string): TraceOutput {
   return out;
 }
 
-function readMap(out: TraceOutput, name: string, value: unknown): void {
+/**
+ * A map line is not read with JSON.parse: bpftrace keys a stack per thread, so one map object
+ * holds the same stack text several times, and JSON.parse would keep only the last. The
+ * entries are read in order ("key": number) and summed per stack.
+ */
+const MAP_LINE = /^\{"type": "map", "data": \{"(@\w+)": /;
+// one JSON string key and its integer value: unambiguous, so linear in the line's length
+const ENTRY = /"((?:[^"\\]|\\.)*)": (-?\d+)/g;
+
+function readMap(out: TraceOutput, name: string, body: string): void {
   if (name === '@n') {
-    if (typeof value === 'number') out.eventCount = value;
+    const n = /^(\d+)\}\}$/.exec(body);
+    if (n) out.eventCount = Number(n[1]);
     return;
   }
-  if (!value || typeof value !== 'object') return;
-  const entries = Object.entries(value as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === 'number');
-  switch (name) {
-    case '@opens': for (const [k, v] of entries) out.opens.set(k, v); break;
-    case '@live': for (const [k, v] of entries) out.live.set(k, v); break;
-    case '@ex': for (const [k, v] of entries) out.example.set(k, v); break;
-    case '@fdt': for (const [k] of entries) if (/^\d+$/.test(k)) out.fds.push(Number(k)); break;
-    default: out.malformed++;
+  const target = name === '@opens' ? out.opens : name === '@live' ? out.live : name === '@ex' ? out.example : undefined;
+  if (!target && name !== '@fdt') {
+    out.malformed++;
+    return;
+  }
+  for (const m of body.matchAll(ENTRY)) {
+    let key: string;
+    try {
+      key = JSON.parse(`"${m[1]!}"`) as string;
+    } catch {
+      out.malformed++;
+      continue;
+    }
+    const v = Number(m[2]);
+    if (name === '@fdt') {
+      if (/^\d+$/.test(key)) out.fds.push(Number(key));
+    } else if (name === '@ex') {
+      target!.set(key, Math.max(target!.get(key) ?? -1, v));
+    } else {
+      target!.set(key, (target!.get(key) ?? 0) + v);
+    }
   }
 }
 
@@ -103,6 +129,21 @@ export function parseStack(text: string): Frame[] {
       if (plus > 0 && sym !== rest) frame.offset = Number(rest.slice(plus + 1));
     }
     frames.push(frame);
+  }
+  return frames;
+}
+
+/**
+ * The frames of one map key ("<stack>,<return address>"): the stack, with the return address
+ * kept at a libc entry put in as the caller's frame when the kernel's walk left it out.
+ */
+export function stackFrames(key: string): Frame[] {
+  const comma = key.lastIndexOf(',');
+  const ra = comma >= 0 && /^\d+$/.test(key.slice(comma + 1)) ? BigInt(key.slice(comma + 1)) : 0n;
+  const frames = parseStack(comma >= 0 && ra >= 0n && /^\d+$/.test(key.slice(comma + 1)) ? key.slice(0, comma) : key);
+  if (ra > 0n && frames.length > 0) {
+    const hex = ra.toString(16);
+    if (frames[1]?.address !== hex) frames.splice(1, 0, { address: hex });
   }
   return frames;
 }

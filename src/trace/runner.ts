@@ -50,6 +50,7 @@ export function runTracer(script: string, o: TracerOptions): Promise<TracerRun> 
     });
     const r: TracerRun = { stdout: '', stderr: '', code: null, signal: null, ready: false, windowMs: 0, outputTruncated: false, startTimedOut: false };
     let readyAt = 0;
+    let stderr = '';
     let stopping = false;
     const timers: NodeJS.Timeout[] = [];
     const killGroup = (sig: NodeJS.Signals) => {
@@ -105,7 +106,7 @@ export function runTracer(script: string, o: TracerOptions): Promise<TracerRun> 
       }
     });
     child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      if (r.stderr.length < 64 * 1024) r.stderr += s.split('\n').filter((l) => !NOISE.test(l)).map((l) => `${l}\n`).join('');
+      if (stderr.length < 64 * 1024) stderr += s;
     });
     child.stdin.on('error', () => { /* it exited before reading the program: its stderr says why */ });
     child.stdin.end(script);
@@ -123,6 +124,7 @@ export function runTracer(script: string, o: TracerOptions): Promise<TracerRun> 
       for (const t of timers) clearTimeout(t);
       o.signal?.removeEventListener('abort', abort);
       process.removeListener('exit', onExit);
+      r.stderr = stderr.split('\n').filter((l) => !NOISE.test(l)).map((l) => `${l}\n`).join('');
       // whatever it left in its group (nothing, normally) goes with it
       killGroup('SIGKILL');
       resolve(r);

@@ -4,9 +4,10 @@
  * from the fixed list below (never a string read from the target). Pure: unit-tested.
  *
  * What it keeps, in kernel maps, printed once at the end (bpftrace -f json):
- *   @opens[stack]  descriptors created by each user stack in the window
- *   @live[stack]   of those, still open (decremented when the fd is closed)
- *   @ex[stack]     the last fd number each stack created (an example for its type and target)
+ *   @opens[stack, ra]  descriptors created by each user stack in the window (ra: the return
+ *                      address at a libc entry, 0 at a system call; see LIBC_CREATORS)
+ *   @live[stack, ra]   of those, still open (decremented when the fd is closed)
+ *   @ex[stack, ra]     the last fd number each stack created (an example for its type and target)
  *   @fdt[fd]       the fds created in the window and still open
  *   @n             events counted (the cap stops the trace early)
  * Events are printed as they happen: "ready" (the window starts once every probe is attached),
@@ -62,20 +63,26 @@ export function generateScript(o: ScriptOptions): string {
   const stack = `ustack(perf, ${depth})`;
   // one created fd: attributed to the stack kept at the libc entry, else the one at the syscall
   const created = (fd: string) => [
-    `    if (@has[tid]) { @fd[${fd}] = @stash[tid]; } else { @fd[${fd}] = ${stack}; }`,
-    `    @opens[@fd[${fd}]] = count(); @live[@fd[${fd}]]++; @ex[@fd[${fd}]] = ${fd}; @fdt[${fd}] = 1;`,
+    // (without libc probes there is no stash: a map bpftrace never sees assigned has no type)
+    o.libc.length
+      ? `    if (@has[tid]) { @fd[${fd}] = @stash[tid]; @fdra[${fd}] = @ra[tid]; } else { @fd[${fd}] = ${stack}; @fdra[${fd}] = 0; }`
+      : `    @fd[${fd}] = ${stack}; @fdra[${fd}] = 0;`,
+    `    @opens[@fd[${fd}], @fdra[${fd}]] = count(); @live[@fd[${fd}], @fdra[${fd}]]++; @ex[@fd[${fd}], @fdra[${fd}]] = ${fd}; @fdt[${fd}] = 1;`,
   ];
   // a dup2/dup3 onto an open fd closes it first: the fd's earlier owner loses it
-  const dropped = (fd: string) => `    if (@fdt[${fd}]) { @live[@fd[${fd}]]--; delete(@fd[${fd}]); delete(@fdt[${fd}]); }`;
+  const dropped = (fd: string) => `    if (@fdt[${fd}]) { @live[@fd[${fd}], @fdra[${fd}]]--; delete(@fd[${fd}]); delete(@fdra[${fd}]); delete(@fdt[${fd}]); }`;
   const counted = [`  @n++;`, `  if (@n > ${cap}) { printf("cap\\n"); exit(); }`];
-  const done = `  delete(@stash[tid]); delete(@has[tid]);`;
+  const done = o.libc.length ? `  delete(@stash[tid]); delete(@ra[tid]); delete(@has[tid]);` : '';
   const lines: string[] = [
     `// proctriage trace: pid ${pid}, ends itself after ${deadline} s`,
     // uprobes take effect a moment after bpftrace says it attached them: the window opens on the first tick
     `interval:ms:100 /!@go/ { @go = 1; printf("ready\\n"); }`,
     `interval:s:${deadline} { printf("deadline\\n"); exit(); }`,
   ];
-  for (const f of o.libc) lines.push(`uprobe:libc:${f} /${on}/ { @stash[tid] = ${stack}; @has[tid] = 1; }`);
+  // at a function's entry the caller's return address is at the stack pointer: the kernel's
+  // frame-pointer walk starts one frame above it unless the function begins with push %rbp or
+  // endbr64 (a wrapper like socket() does not), so it is kept beside the stack
+  for (const f of o.libc) lines.push(`uprobe:libc:${f} /${on}/ { @stash[tid] = ${stack}; @ra[tid] = *(uint64 *)uptr(reg("sp")); @has[tid] = 1; }`);
   for (const sc of FD_RETURNING) {
     lines.push(`tracepoint:syscalls:sys_exit_${sc} /${on}/ {`, `  if (args->ret >= 0) {`, `    $fd = args->ret;`);
     if (sc === 'dup2' || sc === 'dup3') lines.push(dropped('$fd'));
@@ -105,15 +112,15 @@ export function generateScript(o: ScriptOptions): string {
     `tracepoint:syscalls:sys_enter_close_range /${on}/ {`,
     `  $i = args->fd; $k = 0;`,
     `  while ($i <= args->max_fd && $k < ${TRACE_LIMITS.closeRangeWalk}) {`,
-    `    if (@fdt[$i]) { @live[@fd[$i]]--; delete(@fd[$i]); delete(@fdt[$i]); }`,
+    `    if (@fdt[$i]) { @live[@fd[$i], @fdra[$i]]--; delete(@fd[$i]); delete(@fdra[$i]); delete(@fdt[$i]); }`,
     `    $i++; $k++;`,
     `  }`, ...counted, `}`,
     // exec closes the close-on-exec fds and replaces the code the stacks point into: start over
     `tracepoint:syscalls:sys_exit_execve, tracepoint:syscalls:sys_exit_execveat /${on} && args->ret == 0/ {`,
-    `  clear(@fd); clear(@fdt); clear(@live); clear(@ex); clear(@stash); clear(@has); printf("exec\\n");`,
+    `  clear(@fd); clear(@fdra); clear(@fdt); clear(@live); clear(@ex);${o.libc.length ? ' clear(@stash); clear(@ra); clear(@has);' : ''} printf("exec\\n");`,
     `}`,
     `tracepoint:sched:sched_process_exit /${me} && tid == ${pid}/ { printf("exit\\n"); exit(); }`,
-    `END { clear(@fd); clear(@stash); clear(@has); clear(@ptr); clear(@cmd); clear(@go); }`,
+    `END { clear(@fd); clear(@fdra);${o.libc.length ? ' clear(@stash); clear(@ra); clear(@has);' : ''} clear(@ptr); clear(@cmd); clear(@go); }`,
   );
   return lines.join('\n') + '\n';
 }

@@ -13,7 +13,7 @@ export interface Mapping {
   start: bigint;
   end: bigint;
   offset: bigint;
-  /** "start-end" as /proc/PID/maps prints it: the name of the map_files link */
+  /** "start-end" in hex without leading zeros: the name of the map_files link */
   range: string;
   path?: string;
 }
@@ -25,7 +25,7 @@ export function parseMaps(text: string): Mapping[] {
     const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(line);
     if (!m) continue;
     const path = m[4]!.trim();
-    out.push({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), offset: BigInt(`0x${m[3]}`), range: `${m[1]}-${m[2]}`, ...(path ? { path } : {}) });
+    out.push({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), offset: BigInt(`0x${m[3]}`), range: `${BigInt(`0x${m[1]}`).toString(16)}-${BigInt(`0x${m[2]}`).toString(16)}`, ...(path ? { path } : {}) });
   }
   return out;
 }
@@ -55,13 +55,41 @@ export function fileAddress(addr: bigint, m: Mapping, loads: Load[]): bigint | u
   return seg ? fileOffset - seg.offset + seg.vaddr : undefined;
 }
 
-export interface Location { file: string; line: number }
+export interface Location { file?: string; line?: number; function?: string; module?: string }
 
-/** "/src/leak.c:12" or "/src/leak.c:12 (discriminator 3)" → Location; "??:0" → undefined. Pure. */
-export function parseAddr2lineLine(line: string): Location | undefined {
+/** "/src/leak.c:12" or "/src/leak.c:12 (discriminator 3)" → file and line; "??:0" → undefined. Pure. */
+export function parseAddr2lineLine(line: string): { file: string; line: number } | undefined {
   const m = /^(.*):(\d+)(?: \(discriminator \d+\))?$/.exec(line.trim());
   if (!m || m[1] === '??' || m[2] === '0') return undefined;
   return { file: m[1]!, line: Number(m[2]) };
+}
+
+/** `addr2line -a -f -i` output: per address, the outermost location (undefined where unknown). Pure. */
+export function parseAddr2lineBlocks(text: string): (Location | undefined)[] {
+  const out: (Location | undefined)[] = [];
+  let last: string | undefined;
+  let fn: string | undefined;
+  let started = false;
+  const flush = () => {
+    if (!started) return;
+    const loc: Location = { ...(last !== undefined ? parseAddr2lineLine(last) : undefined), ...(fn && fn !== '??' ? { function: fn } : {}) };
+    out.push(Object.keys(loc).length ? loc : undefined);
+  };
+  let pairLine = 0;
+  for (const line of text.split('\n')) {
+    if (/^0x[0-9a-f]+$/.test(line)) {
+      flush();
+      started = true;
+      last = fn = undefined;
+      pairLine = 0;
+    } else if (started && line) {
+      // function, location, function, location …: the last pair is the outermost
+      if (pairLine++ % 2 === 1) last = line;
+      else fn = line;
+    }
+  }
+  flush();
+  return out;
 }
 
 const HEAD_BYTES = 64 * 1024;
@@ -73,12 +101,12 @@ const HEAD_BYTES = 64 * 1024;
  */
 export function symbolise(pid: number, stacks: Frame[][], maps: Mapping[], deadlineMs: number): Map<string, Location> {
   const started = Date.now();
+  const out = new Map<string, Location>();
   // per mapped file: the addresses asked, in the file's numbering
   const perFile = new Map<string, { mapping: Mapping; asks: Map<string, string> }>();
   const loadsOf = new Map<string, Load[] | undefined>();
   for (const frames of stacks) {
     frames.forEach((f, i) => {
-      if (!f.module) return;
       const addr = BigInt(`0x${f.address}`) - (i > 0 ? 1n : 0n);
       const m = maps.find((x) => x.path !== undefined && addr >= x.start && addr < x.end);
       if (!m?.path?.startsWith('/')) return;
@@ -92,24 +120,27 @@ export function symbolise(pid: number, stacks: Frame[][], maps: Mapping[], deadl
       if (!loads) return;
       const fa = fileAddress(addr, m, loads);
       if (fa === undefined) return;
+      // a frame bpftrace could not place (the return address kept at a libc entry) learns its file
+      if (!f.module) out.set(frameKey(f, i), { module: m.path });
       const entry = perFile.get(base.range) ?? { mapping: base, asks: new Map<string, string>() };
       entry.asks.set(frameKey(f, i), `0x${fa.toString(16)}`);
       perFile.set(base.range, entry);
     });
   }
-  const out = new Map<string, Location>();
   for (const [range, { asks }] of perFile) {
     const left = deadlineMs - (Date.now() - started);
     if (left <= 0) break;
     const keys = [...asks.keys()];
-    const r = spawnSync('addr2line', ['-e', `/proc/${pid}/map_files/${range}`], {
+    // -a -f -i: each address, then (function, file:line) from the innermost inlined call out;
+    // the outermost is the function the frame is in
+    const r = spawnSync('addr2line', ['-a', '-f', '-i', '-e', `/proc/${pid}/map_files/${range}`], {
       input: keys.map((k) => asks.get(k)).join('\n') + '\n', encoding: 'utf8', timeout: left, maxBuffer: 16 << 20,
     });
     if (r.status !== 0 || typeof r.stdout !== 'string') continue;
-    const lines = r.stdout.split('\n');
+    const blocks = parseAddr2lineBlocks(r.stdout);
     keys.forEach((k, i) => {
-      const loc = parseAddr2lineLine(lines[i] ?? '');
-      if (loc) out.set(k, loc);
+      const loc = blocks[i];
+      if (loc) out.set(k, { ...out.get(k), ...loc });
     });
   }
   return out;
