@@ -12,6 +12,7 @@ import { VERSION } from '../version.js';
 import { classifyFdLink, type FdTarget } from '../procfs/fd.js';
 import { formatEndpoint, parseNetInet, parseNetUnix } from '../procfs/net-tcp.js';
 import { exportedFunctions } from '../node/elf.js';
+import { goBuildInfoOfPid } from '../go/buildinfo.js';
 import { generateScript, LIBC_CREATORS } from '../trace/script.js';
 import { parseTraceOutput, stackFrames } from '../trace/parse.js';
 import { runTracer } from '../trace/runner.js';
@@ -103,7 +104,7 @@ export async function trace(pid: number, windowMs: number, redact: boolean): Pro
   const maps = endMaps ?? startMaps;
   const noAddr2line = !haveAddr2line();
   const locations = noAddr2line ? new Map<string, Location>() : symbolise(pid, stacks, maps, 10_000);
-  const goBinary = stacks.some((s) => s.some((f) => f.symbol === 'runtime.goexit' || f.symbol === 'runtime.main'));
+  const goBinary = !!goBuildInfoOfPid(`/proc/${pid}/exe`) || stacks.some((s) => s.some((f) => /^runtime\.(goexit|main)\b/.test(f.symbol ?? '')));
   let exe = '';
   try {
     exe = basename(readlinkSync(`/proc/${pid}/exe`));
