@@ -12,8 +12,9 @@ export function formatRate(perSecond: number): string {
   const r = (n: number) => (n >= 10 ? String(Math.round(n)) : String(Math.round(n * 10) / 10));
   if (perSecond >= 1) return `${r(perSecond)}/s`;
   if (perSecond * 60 >= 1) return `${r(perSecond * 60)}/min`;
-  if (perSecond * 3600 >= 2) return `${r(perSecond * 3600)}/h`;
-  return `one every ${formatDuration(Math.round(1 / perSecond))}`;
+  if (perSecond * 3600 >= 10) return `${r(perSecond * 3600)}/h`;
+  const every = 1 / perSecond;
+  return `one every ${every < 120 ? `${Math.round(every)} s` : every < 7200 ? `${Math.round(every / 60)} min` : `${Math.round(every / 3600)} h`}`;
 }
 
 const inLibcOrSyscall = (f: TraceFrame) =>
@@ -80,7 +81,8 @@ export function renderTraceMarkdown(r: TraceReport): string {
     });
     out.push('');
     const top = r.outstanding[0]!;
-    out.push('Stack of #1:', '', '```text', ...shownFrames(top).map(frameText), '```', '');
+    // a fence inside a target string would end the block early
+    out.push('Stack of #1:', '', '```text', ...shownFrames(top).map((f) => frameText(f).replace(/`{3,}/g, "'''")), '```', '');
   }
   if (r.churn.length) {
     out.push('Churn (opened and closed again):', '');

@@ -110,7 +110,9 @@ export function parseStack(text: string): Frame[] {
     if (!/^[0-9a-f]{1,16}$/.test(address)) continue;
     let rest = sp < 0 ? '' : line.slice(sp + 1);
     let module: string | undefined;
-    const open = rest.lastIndexOf(' (');
+    // "symbol+offset (module)": the module begins after the first "+N (" (a path may hold " (")
+    const at = /\+\d+ \(/.exec(rest);
+    const open = at ? rest.indexOf(' (', at.index) : rest.indexOf(' (');
     if (rest.endsWith(')') && open >= 0) {
       module = rest.slice(open + 2, -1);
       rest = rest.slice(0, open);
