@@ -22,8 +22,10 @@ const inLibcOrSyscall = (f: TraceFrame) =>
 
 /** The frames worth reading: the system-call wrappers (libc, Go's syscall package) are left out. */
 export function shownFrames(g: TraceGroup): TraceFrame[] {
-  const first = g.frames.findIndex((f) => !inLibcOrSyscall(f));
-  return (first < 0 ? g.frames : g.frames.slice(first)).slice(0, FRAMES_SHOWN);
+  // past a stack's loss inside libc, an address in no file is not a frame but a stray word
+  const frames = g.truncated ? g.frames.filter((f) => f.kind !== 'unknown' || f.module) : g.frames;
+  const first = frames.findIndex((f) => !inLibcOrSyscall(f));
+  return (first < 0 ? frames : frames.slice(first)).slice(0, FRAMES_SHOWN);
 }
 
 export function frameText(f: TraceFrame): string {
@@ -45,7 +47,7 @@ function totalsLine(r: TraceReport): string {
 }
 
 const groupLine = (g: TraceGroup, churn: boolean) => churn
-  ? `${g.opened} opened and closed (${formatRate(g.ratePerSecond)})`
+  ? `${g.opened} opened and closed (${formatRate(g.ratePerSecond)})${g.truncated ? ' [stack truncated in libc]' : ''}`
   : `${g.outstanding} still open of ${g.opened} opened (${formatRate(g.ratePerSecond)})` +
     `${g.fdType ? `, ${g.fdType}` : ''}${g.example ? ` e.g. ${g.example}` : ''}${g.truncated ? ' [stack truncated in libc]' : ''}`;
 
@@ -58,7 +60,7 @@ export function renderTraceText(r: TraceReport): string {
   });
   if (r.churn.length) {
     out.push('', 'churn: opened and closed again (for contrast)');
-    for (const g of r.churn.slice(0, 5)) out.push(`  ${groupLine(g, true)}: ${shownFrames(g).slice(0, 2).map(frameText).join(' ← ') || '(no frames)'}`);
+    for (const g of r.churn.slice(0, 5)) out.push(`  ${groupLine(g, true)}: ${shownFrames(g).slice(0, 2).map(frameText).join(' ← ') || '(no frame outside libc)'}`);
   }
   if (r.notes.length) {
     out.push('', 'notes');
@@ -86,7 +88,7 @@ export function renderTraceMarkdown(r: TraceReport): string {
   }
   if (r.churn.length) {
     out.push('Churn (opened and closed again):', '');
-    for (const g of r.churn.slice(0, 5)) out.push(`- ${g.opened} (${formatRate(g.ratePerSecond)}): ${shownFrames(g).slice(0, 2).map((f) => code(frameText(f))).join(' ← ')}`);
+    for (const g of r.churn.slice(0, 5)) out.push(`- ${g.opened} (${formatRate(g.ratePerSecond)}): ${shownFrames(g).slice(0, 2).map((f) => code(frameText(f))).join(' ← ') || 'no frame outside libc'}${g.truncated ? ' (truncated in libc)' : ''}`);
     out.push('');
   }
   if (r.notes.length) {
