@@ -118,6 +118,7 @@ async function main(args: string[]): Promise<number> {
     .action(lazy(async () => (await import('./commands/index.js')).diff));
   targetOptions(program.command('capture').argument('<pid>').description('incident bundle: raw /proc and cgroup files, report.json, report.md, manifest'))
     .requiredOption('--dir <dir>', 'bundle directory (created; must not exist or be empty)')
+    .option('--trace <duration>', 'first trace (eBPF, as root) which code opens the descriptors still open, for this long; kept as trace.json')
     .action(lazy(async () => (await import('./commands/index.js')).capture));
   output(program.command('analyze').argument('<dir>').description('re-run the diagnosis offline from a capture bundle'))
     .option('--playbook <file>', 'use a team playbook')

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,4 +188,19 @@ test('without bpftrace on PATH: "install bpftrace", exit 3', { skip: process.get
   } finally {
     rmSync(empty, { recursive: true, force: true });
   }
+});
+
+test('capture --trace keeps the trace as trace.json in the bundle and its manifest; analyze shows it', { skip }, async () => {
+  const t = await startTarget(cBin, ['leak']);
+  const bundle = join(dir, 'bundle');
+  const cap = await runCli(['capture', String(t.pid), '--dir', bundle, '--trace', '2s'], { timeoutMs: 60_000 });
+  assert.equal(cap.code, 0, cap.stderr);
+  const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
+  assert.ok(manifest.files['trace.json'], Object.keys(manifest.files).filter((f) => !f.startsWith('proc/')).join(' '));
+  const traced = JSON.parse(readFileSync(join(bundle, 'trace.json'), 'utf8'));
+  assert.ok(fns(traced.outstanding[0]).includes('leak_socket'));
+  await noTracerLeft(t.pid);
+  await t.stop();
+  const res = await runCli(['analyze', bundle]);
+  assert.match(res.stdout, /opened in the window and still open[\s\S]*leak_socket \S*leaky\.c:\d+/);
 });
