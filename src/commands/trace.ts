@@ -63,6 +63,8 @@ export async function trace(pid: number, windowMs: number, redact: boolean): Pro
   const ac = new AbortController();
   let signal: number | undefined;
   const onSignal = (sig: NodeJS.Signals, n: number) => () => {
+    // a second one does not wait for the stacks: the tracer's group is killed on the way out
+    if (signal) process.exit(128 + n);
     signal = n;
     process.stderr.write(`proctriage: ${sig}: stopping the trace\n`);
     ac.abort();
@@ -77,6 +79,7 @@ export async function trace(pid: number, windowMs: number, redact: boolean): Pro
       pid, windowMs, signal: ac.signal,
       onReady: () => process.stderr.write(`proctriage: tracing pid ${pid} for ${Math.round(windowMs / 1000)} s\n`),
       atWindowEnd: () => {
+        process.stderr.write('proctriage: window over: bpftrace is naming the stacks\n');
         fdLinks = readFdLinks(pid);
         try {
           endMaps = parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'));

@@ -23,7 +23,7 @@ const inLibcOrSyscall = (f: TraceFrame) =>
 /** The frames worth reading: the system-call wrappers (libc, Go's syscall package) are left out. */
 export function shownFrames(g: TraceGroup): TraceFrame[] {
   // past a stack's loss inside libc, an address in no file is not a frame but a stray word
-  const frames = g.truncated ? g.frames.filter((f) => f.kind !== 'unknown' || f.module) : g.frames;
+  const frames = g.truncated ? g.frames.filter((f) => f.module) : g.frames;
   const first = frames.findIndex((f) => !inLibcOrSyscall(f));
   return (first < 0 ? frames : frames.slice(first)).slice(0, FRAMES_SHOWN);
 }

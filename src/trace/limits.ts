@@ -20,4 +20,9 @@ export const TRACE_LIMITS = {
   stacksShown: 20,
   /** the tracer must say it is ready within this long (compiling and attaching some 60 probes) */
   startMs: 30_000,
+  /**
+   * once told to stop, the tracer names every frame before it prints: for a binary with a large
+   * symbol table (node: 25 s on a busy machine) that takes a while; after this long it is killed
+   */
+  stopMs: 90_000,
 } as const;

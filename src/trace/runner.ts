@@ -73,7 +73,7 @@ export function runTracer(script: string, o: TracerOptions): Promise<TracerRun> 
         o.atWindowEnd?.();
       } finally {
         killGroup('SIGINT');
-        timers.push(setTimeout(() => killGroup('SIGKILL'), 10_000));
+        timers.push(setTimeout(() => killGroup('SIGKILL'), TRACE_LIMITS.stopMs));
       }
     };
     let pending = '';
@@ -101,7 +101,7 @@ export function runTracer(script: string, o: TracerOptions): Promise<TracerRun> 
           r.endedBy ??= why;
           if (r.ready && !stopping) r.windowMs = Date.now() - readyAt;
           stopping = true;
-          timers.push(setTimeout(() => killGroup('SIGKILL'), 10_000));
+          timers.push(setTimeout(() => killGroup('SIGKILL'), TRACE_LIMITS.stopMs));
         }
       }
     });
