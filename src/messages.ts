@@ -187,7 +187,7 @@ export const MESSAGES = {
     `the callers are lost in ${count(a.stacks, 'stack')} taken inside libc: Debian's libc has no frame pointers, so a stack taken inside it loses its callers (the program calls libc in a way not probed at its entry, or was built without frame pointers: build with -fno-omit-frame-pointer)`,
   'trace.jitNode': () => 'JIT frames of Node.js cannot be named without a perf map: use proctriage PID --inspect for attribution inside JavaScript',
   'trace.jitJava': () => 'JIT frames of the JVM cannot be named here: use async-profiler or JFR for Java stacks',
-  'trace.interpreterPython': () => 'Python interpreter frames show the interpreter, not your code: use py-spy dump --pid PID for Python stacks',
+  'trace.interpreterPython': () => 'the stacks of a Python process show the interpreter\'s C functions, not your Python code: use py-spy dump --pid PID for Python stacks',
   'trace.untracked': (a: { count: number }) => `${count(a.count, 'descriptor')} the tracer saw open were gone from the fd table at the end (closed in a way not traced): not counted`,
   'trace.noAddr2line': () => 'addr2line is not installed (binutils): functions are shown without file:line',
   'trace.fdTableUnreadable': () => 'the fd table could not be read at the end: types and examples are unknown',

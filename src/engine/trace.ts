@@ -98,6 +98,10 @@ export function buildTraceReport(i: TraceInputs): TraceReport {
     }
     groups.push(g);
   }
+  // whatever the frames show, the code of these runtimes is not in them by name
+  if (groups.length && i.runtime === 'node') note('trace.jitNode', say('trace.jitNode'));
+  if (groups.length && i.runtime === 'java') note('trace.jitJava', say('trace.jitJava'));
+  if (groups.length && i.runtime === 'python') note('trace.interpreterPython', say('trace.interpreterPython'));
   const outstanding = groups.filter((g) => g.outstanding > 0).sort((a, b) => b.outstanding - a.outstanding || b.opened - a.opened);
   const churn = groups.filter((g) => g.outstanding === 0).sort((a, b) => b.opened - a.opened);
   const opened = groups.reduce((s, g) => s + g.opened, 0);
