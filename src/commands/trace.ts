@@ -6,7 +6,8 @@
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, closeSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
-import { NoSuchProcess, ProctriageError, Refused, UsageError } from '../errors.js';
+import { KernelThread, NoSuchProcess, ProctriageError, Refused, UsageError, ZombieProcess } from '../errors.js';
+import { clean } from '../engine/redact.js';
 import { say } from '../messages.js';
 import { VERSION } from '../version.js';
 import { classifyFdLink, type FdTarget } from '../procfs/fd.js';
@@ -56,7 +57,12 @@ export function checkPrerequisites(): void {
 export async function trace(pid: number, windowMs: number, redact: boolean): Promise<{ report: ReturnType<typeof buildTraceReport>; signal?: number }> {
   checkPrerequisites();
   const comm = readTarget(pid, 'comm').trim();
-  const startMaps = parseMaps(readTarget(pid, 'maps'));
+  const stat = readTarget(pid, 'stat');
+  if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) throw new ZombieProcess(pid);
+  const mapsText = readTarget(pid, 'maps');
+  // a kernel thread maps no memory of its own and has no command line: there is no user code to trace
+  if (!mapsText.trim() && !readTarget(pid, 'cmdline')) throw new KernelThread(pid, clean(comm));
+  const startMaps = parseMaps(mapsText);
   const libc = libcEntryPoints(pid, startMaps);
   const script = generateScript({ pid, libc, deadlineSeconds: Math.ceil(windowMs / 1000) + TRACE_LIMITS.marginSeconds + TRACE_LIMITS.startMs / 1000 });
 

@@ -166,13 +166,14 @@ test('Ctrl-C during the trace stops the tracer, prints what was seen and exits 1
   await t.stop();
 });
 
-test('refusals: one line, exit 3 (not privileged, no such process, bad --duration)', { skip }, async () => {
+test('refusals: one line, exit 3 (not privileged, no such process, a kernel thread, bad --duration)', { skip }, async () => {
   const t = await startTarget(cBin, ['quiet']);
   if (existsSync('/usr/bin/setpriv')) {
     const res = await runCli(['trace', String(t.pid), '--duration', '2s'], { prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'] });
     expectOneLineFailure(res, /tracing needs root, or CAP_BPF and CAP_PERFMON/);
   }
   expectOneLineFailure(await runCli(['trace', String(unusedPid()), '--duration', '2s']), /no such process/);
+  expectOneLineFailure(await runCli(['trace', '2', '--duration', '2s']), /kernel thread/);
   expectOneLineFailure(await runCli(['trace', String(t.pid), '--duration', 'soon']), /--duration "soon" is not a duration/);
   expectOneLineFailure(await runCli(['trace', String(t.pid), '--duration', '2h']), /too long/);
   expectOneLineFailure(await runCli(['trace', String(t.pid), '--format', 'nagios']), /--format must be/);
