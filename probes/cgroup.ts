@@ -40,6 +40,8 @@ export const probe: Probe = {
       'cgroup.path': 'the cgroup directory of the target (memory controller, or unified)',
       'cgroup.version': '1, 2 or hybrid',
       'cgroup.memory.limitSource': 'the directory whose limit is in force',
+      'cgroup.memory.accounting': "the files the memory usage was read from (v2: memory.max, .current, .events, .stat; v1: memory.limit_in_bytes, .usage_in_bytes, .failcnt, .oom_control, .stat)",
+      'cgroup.cpu.statFile': "the cpu.stat the throttling was read from (v1 cpu controller, or unified)",
       'cgroup.memory.lastOomKill': 'the last OOM kill of the cgroup in the kernel log: {at, agoSeconds, victim, pid, beforeTargetStarted}',
     },
   },
@@ -70,6 +72,7 @@ export const probe: Probe = {
       });
       if (Number.isFinite(value)) metrics['cgroup.cpu.quotaCores'] = value;
       throttled(kv(cpu.dir + '/cpu.stat'), metrics);
+      evidence['cgroup.cpu.statFile'] = cpu.dir + '/cpu.stat';
     } else if (dirs.v2) {
       const { value } = minOver(ancestors(dirs.v2), (d) => {
         const t = proc.readHostOptional(d + '/cpu.max');
@@ -77,6 +80,7 @@ export const probe: Probe = {
       });
       if (Number.isFinite(value)) metrics['cgroup.cpu.quotaCores'] = value;
       throttled(kv(dirs.v2.dir + '/cpu.stat'), metrics);
+      evidence['cgroup.cpu.statFile'] = dirs.v2.dir + '/cpu.stat';
     }
     evidence['cgroup.path'] = (dirs.v1.memory ?? dirs.v2)?.dir;
     return out;

@@ -12,6 +12,55 @@ import { say } from '../src/messages.js';
 /** Budget of the default (cheap) path: discovery, attach, facts, the 300 ms window, closing. */
 const DEFAULT_BUDGET_MS = 5000;
 
+/** The probe's three steps. Tests of the close step replace one (a measure that throws) to prove close still runs. */
+export interface NodeSteps {
+  connect: typeof connect;
+  measure: typeof measure;
+  close: typeof close;
+}
+
+export function nodeProbe(replaced: Partial<NodeSteps> = {}): Probe {
+  const steps: NodeSteps = { connect, measure, close, ...replaced };
+  return { meta: NODE_META, run: (ctx) => runNode(ctx, steps) };
+}
+
+const NODE_META: Probe['meta'] = {
+  id: 'node',
+  description: 'Node.js heap, handles, event-loop delay and GC through the V8 inspector (--inspect, an already-open inspector, or --activate-inspector)',
+  runtime: 'node',
+  requestedBy: ['inspect', 'activateInspector'],
+  // the cheap path has its own 5 s budget; --heap-snapshot on a big heap can take minutes (bounded by --timeout)
+  timeoutMs: HEAVY_TIMEOUT_MS,
+  facts: {
+    'node.heap.used': { unit: 'bytes', description: 'V8 heap used (process.memoryUsage().heapUsed)' },
+    'node.heap.total': { unit: 'bytes', description: 'V8 heap reserved (heapTotal)' },
+    'node.heap.limit': { unit: 'bytes', description: 'V8 heap size limit (v8.getHeapStatistics().heap_size_limit): old generation plus the young generation\'s reservation' },
+    'node.heap.oldUsed': { unit: 'bytes', description: 'used size of the old generation: every V8 heap space but new_space and new_large_object_space' },
+    'node.heap.oldCommitted': { unit: 'bytes', description: 'pages of the old generation (its used size plus the free space inside them): what V8 holds against the old-generation limit' },
+    'node.heap.oldLimit': { unit: 'bytes', description: 'limit of the old generation, where "JavaScript heap out of memory" comes: the target\'s --max-old-space-size, else heap_size_limit minus the young generation' },
+    'node.external': { unit: 'bytes', description: 'memory of C++ objects bound to JS objects (external)' },
+    'node.arrayBuffers': { unit: 'bytes', description: 'ArrayBuffers and Buffers (arrayBuffers)' },
+    'node.handles.total': { unit: 'count', description: 'active handles (timers, sockets, servers, watchers, child processes)' },
+    'node.handles.byType.*': { unit: 'count', description: 'active handles of one type (Timeout, TCPSocketWrap, TCPServerWrap …)' },
+    'node.requests.total': { unit: 'count', description: 'active libuv requests (fs, dns, writes in flight)' },
+    'node.eventLoop.delayP50Ms': { unit: 'ms', description: 'event-loop delay, median over the window' },
+    'node.eventLoop.delayP99Ms': { unit: 'ms', description: 'event-loop delay, 99th percentile over the window (a lower bound when the loop never yielded)' },
+    'node.eventLoop.delayMaxMs': { unit: 'ms', description: 'longest event-loop delay seen in the window (a lower bound when the loop never yielded)' },
+    'node.eventLoop.utilization': { unit: 'ratio', description: 'event-loop utilisation over the window, 0–1 (performance.eventLoopUtilization)' },
+    'node.gc.percent': { unit: 'percent', description: 'share of the window spent in garbage collection' },
+    'node.version': { unit: 'string', description: 'Node.js version of the target' },
+    'node.inspectPort': { unit: 'count', description: 'port of the inspector that stays open (for next steps)' },
+  },
+  evidence: {
+    'node.handles.top': 'the five most common handle types, [{type, count}]',
+    'node.heap.oldLimitSource': 'where node.heap.oldLimit comes from (--max-old-space-size, or heap_size_limit minus the young generation)',
+    'node.eventLoop.windowMs': 'length of the event-loop window (300 ms, 2.2 s when the loop looked busy)',
+    'node.inspector': 'which inspector was used and how its identity was checked',
+    'node.heapSnapshot': 'the heap snapshot written with --heap-snapshot',
+    'node.report': 'the redacted diagnostic report written with --report',
+  },
+};
+
 /**
  * The Node.js runtime through its inspector: V8 heap against its limit, active handles and
  * requests by type, event-loop delay and GC share over a short window. Uses the address given
@@ -19,51 +68,13 @@ const DEFAULT_BUDGET_MS = 5000;
  * own LISTEN sockets), or, with --activate-inspector, opens one with SIGUSR1 and closes it
  * again. Every connection is checked to belong to the target (process.pid).
  */
-export const probe: Probe = {
-  meta: {
-    id: 'node',
-    description: 'Node.js heap, handles, event-loop delay and GC through the V8 inspector (--inspect, an already-open inspector, or --activate-inspector)',
-    runtime: 'node',
-    requestedBy: ['inspect', 'activateInspector'],
-    // the cheap path has its own 5 s budget; --heap-snapshot on a big heap can take minutes (bounded by --timeout)
-    timeoutMs: HEAVY_TIMEOUT_MS,
-    facts: {
-      'node.heap.used': { unit: 'bytes', description: 'V8 heap used (process.memoryUsage().heapUsed)' },
-      'node.heap.total': { unit: 'bytes', description: 'V8 heap reserved (heapTotal)' },
-      'node.heap.limit': { unit: 'bytes', description: 'V8 heap size limit (v8.getHeapStatistics().heap_size_limit): old generation plus the young generation\'s reservation' },
-      'node.heap.oldUsed': { unit: 'bytes', description: 'used size of the old generation: every V8 heap space but new_space and new_large_object_space' },
-      'node.heap.oldCommitted': { unit: 'bytes', description: 'pages of the old generation (its used size plus the free space inside them): what V8 holds against the old-generation limit' },
-      'node.heap.oldLimit': { unit: 'bytes', description: 'limit of the old generation, where "JavaScript heap out of memory" comes: the target\'s --max-old-space-size, else heap_size_limit minus the young generation' },
-      'node.external': { unit: 'bytes', description: 'memory of C++ objects bound to JS objects (external)' },
-      'node.arrayBuffers': { unit: 'bytes', description: 'ArrayBuffers and Buffers (arrayBuffers)' },
-      'node.handles.total': { unit: 'count', description: 'active handles (timers, sockets, servers, watchers, child processes)' },
-      'node.handles.byType.*': { unit: 'count', description: 'active handles of one type (Timeout, TCPSocketWrap, TCPServerWrap …)' },
-      'node.requests.total': { unit: 'count', description: 'active libuv requests (fs, dns, writes in flight)' },
-      'node.eventLoop.delayP50Ms': { unit: 'ms', description: 'event-loop delay, median over the window' },
-      'node.eventLoop.delayP99Ms': { unit: 'ms', description: 'event-loop delay, 99th percentile over the window (a lower bound when the loop never yielded)' },
-      'node.eventLoop.delayMaxMs': { unit: 'ms', description: 'longest event-loop delay seen in the window (a lower bound when the loop never yielded)' },
-      'node.eventLoop.utilization': { unit: 'ratio', description: 'event-loop utilisation over the window, 0–1 (performance.eventLoopUtilization)' },
-      'node.gc.percent': { unit: 'percent', description: 'share of the window spent in garbage collection' },
-      'node.version': { unit: 'string', description: 'Node.js version of the target' },
-      'node.inspectPort': { unit: 'count', description: 'port of the inspector that stays open (for next steps)' },
-    },
-    evidence: {
-      'node.handles.top': 'the five most common handle types, [{type, count}]',
-      'node.heap.oldLimitSource': 'where node.heap.oldLimit comes from (--max-old-space-size, or heap_size_limit minus the young generation)',
-      'node.eventLoop.windowMs': 'length of the event-loop window (300 ms, 2.2 s when the loop looked busy)',
-      'node.inspector': 'which inspector was used and how its identity was checked',
-      'node.heapSnapshot': 'the heap snapshot written with --heap-snapshot',
-      'node.report': 'the redacted diagnostic report written with --report',
-    },
-  },
-  run: runNode,
-};
+export const probe: Probe = nodeProbe();
 
 /**
  * Three steps: connect (find the inspector, or open one; prove it is the target's), measure,
  * close (whatever the first two did, thrown or cut off by the deadline).
  */
-async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
+async function runNode(ctx: ProbeContext, steps: NodeSteps): Promise<ProbeOutput> {
   const { proc, pid, sources, options } = ctx;
   // a recorded tree (capture bundle): its ports are not this machine's
   if (!proc.live) return { metrics: {}, skipped: say('node.recorded') };
@@ -80,9 +91,9 @@ async function runNode(ctx: ProbeContext): Promise<ProbeOutput> {
   const out: NodeOut = { metrics: {}, evidence: {}, unknowns: [], actions: ctx.actions };
   const conn: Connection = { budget: new Budget(DEFAULT_BUDGET_MS, ctx.signal, options.ownEndpoints), how: '', trusted: false };
   try {
-    if (await connect(ctx, flags, conn, out)) await measure(ctx, conn, out);
+    if (await steps.connect(ctx, flags, conn, out)) await steps.measure(ctx, conn, out);
   } finally {
-    await close(ctx, conn, out);
+    await steps.close(ctx, conn, out);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import type { Probe, ProbeOutput, ProbeUnknown } from '../src/engine/probe.js';
-import { formatEndpoint, type Endpoint, type InetRow, type TcpState } from '../src/procfs/net-tcp.js';
+import { formatEndpoint, type Endpoint, type InetRow, type TcpState } from '../src/procfs/net-sockets.js';
 import { say } from '../src/messages.js';
 import { NoSuchProcess } from '../src/errors.js';
 import type { TargetSources } from '../src/engine/sources.js';

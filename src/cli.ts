@@ -6,6 +6,7 @@
 import { VERSION } from './version.js';
 import { ProctriageError, UsageError } from './errors.js';
 import { ProcFs } from './procfs/procfs.js';
+import { realpathSync, statSync } from 'node:fs';
 
 const DEFAULTS = { format: 'table', timeout: '10s' } as const;
 const FORMATS = ['table', 'json', 'markdown', 'md'];
@@ -43,8 +44,17 @@ type Action = (...args: any[]) => Promise<number>;
 async function main(args: string[]): Promise<number> {
   const { Command, Option, CommanderError } = await import('commander');
   let exitCode = 0;
+  // the live system the commands read: / or, with --host-root (global: before or after the
+  // command, taken out of the arguments here), the host's root mounted elsewhere
+  const hostRootArg = takeHostRoot(args);
+  const hostRoot = hostRootArg === undefined ? '/' : checkHostRoot(hostRootArg);
   const lazy = (load: () => Promise<{ run: Action }>): ((...a: unknown[]) => Promise<void>) =>
-    async (...a) => { exitCode = await (await load()).run(...a.slice(0, -1)); };
+    async (...a) => {
+      const args = a.slice(0, -1);
+      const o = args[args.length - 1];
+      if (o && typeof o === 'object') Object.assign(o, { hostRoot });
+      exitCode = await (await load()).run(...args);
+    };
 
   const output = (cmd: InstanceType<typeof Command>, formats = REPORT_FORMATS) => cmd
     .option('--json', 'print the report as JSON (same as --format json)')
@@ -52,7 +62,7 @@ async function main(args: string[]): Promise<number> {
     .option('--no-redact', 'show secrets in command lines and paths as they are (loudly)')
     .option('--no-color', 'no colours (also NO_COLOR=1 or a non-terminal stdout)');
 
-  const targetOptions = (cmd: InstanceType<typeof Command>) => output(cmd)
+  const targetOptions = (cmd: InstanceType<typeof Command>) => hostRootHelp(output(cmd))
     .option('--name <pattern>', 'select targets by command name / command line (regular expression)')
     .option('--inspect [[host:]port|ws://url]', 'also probe a Node.js process through its inspector: the given address, or alone to use the one it has open (loopback only)')
     .option('--activate-inspector', 'send SIGUSR1 to a verified Node.js target to open its inspector, then close it again')
@@ -62,6 +72,9 @@ async function main(args: string[]): Promise<number> {
     .option('--no-discover', 'do not look for a Go process\'s pprof endpoint (one GET /debug/pprof/ to each of its own loopback listeners)')
     .option('--playbook <file>', 'use a team playbook (YAML or JSON, validated)')
     .option('--timeout <duration>', 'overall deadline', DEFAULTS.timeout);
+
+  const hostRootHelp = (cmd: InstanceType<typeof Command>) => cmd
+    .option('--host-root <dir>', 'the host\'s root filesystem mounted at <dir> (a debug pod, a DaemonSet): read /proc and the cgroups there; PIDs are host PIDs');
 
   const program = new Command('proctriage')
     .description('Classified diagnosis of resource leaks in a running Linux process.\nExit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.')
@@ -94,7 +107,7 @@ async function main(args: string[]): Promise<number> {
   // the live system, opened once for the commands that read it; a diagnosis gives it a head start
   // on the first target (a big target's second thread, the CPU sampling window) before the
   // diagnosis modules load (20–40 ms)
-  const proc = new ProcFs();
+  const proc = new ProcFs(hostRoot, { live: true });
   const diagnose = async (pids: string[], opts: object) => {
     const [first] = pids;
     if (first !== undefined && /^\d+$/.test(first)) proc.headStart(Number(first));
@@ -123,8 +136,10 @@ async function main(args: string[]): Promise<number> {
   output(program.command('analyze').argument('<dir>').description('re-run the diagnosis offline from a capture bundle'))
     .option('--playbook <file>', 'use a team playbook')
     .action(lazy(async () => (await import('./commands/index.js')).analyze));
-  textfileOption(output(program.command('top').description('rank every process on the host by risk')))
+  textfileOption(hostRootHelp(output(program.command('top').description('rank every process on the host by risk'))))
     .option('--limit <n>', 'how many processes to show (and, as prometheus or nagios, to export beside every one with a problem)', parseLimit, 15)
+    .option('--container <id>', 'only the processes of this container (a prefix of its id, as docker ps or crictl ps shows it)')
+    .option('--pod <uid>', 'only the processes of this Kubernetes pod (a prefix of its uid, as kubectl get pod -o jsonpath={.metadata.uid} shows it)')
     .action(async (opts: object) => { exitCode = await (await import('./commands/index.js')).top.run({ ...opts, proc }); });
   program.command('demo').description('start bundled misbehaving services, triage each, clean up')
     .option('--no-color', 'no colours')
@@ -137,6 +152,7 @@ async function main(args: string[]): Promise<number> {
   // the MCP SDK loads only here
   program.command('mcp').description('serve the read-only tools diagnose, top, watch and playbook_show to an MCP client over stdio')
     .option('--playbook <file>', 'diagnose with a team playbook')
+    .option('--host-root <dir>', 'read the host\'s /proc and cgroups under <dir> (a debug pod)')
     .action(lazy(async () => import('./commands/mcp.js')));
 
   const playbook = program.command('playbook').description('check or print a playbook');
@@ -164,6 +180,42 @@ async function main(args: string[]): Promise<number> {
     throw err;
   }
   return exitCode;
+}
+
+/** Take `--host-root DIR` / `--host-root=DIR` out of the arguments (before a `--`); the last one given wins. */
+function takeHostRoot(args: string[]): string | undefined {
+  let dir: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') break;
+    if (a === '--host-root' || a.startsWith('--host-root=')) {
+      const inline = a.startsWith('--host-root=');
+      const v = inline ? a.slice('--host-root='.length) : args[i + 1];
+      if (v === undefined || v === '' || (!inline && v.startsWith('-'))) throw new UsageError('--host-root needs a directory (the host\'s root, e.g. --host-root /host)');
+      dir = v;
+      args.splice(i, inline ? 1 : 2);
+      i--;
+    }
+  }
+  return dir;
+}
+
+/** A host root is a directory with a procfs at proc/; the one-line error says what is missing. */
+function checkHostRoot(dir: string): string {
+  let abs: string;
+  try {
+    abs = realpathSync(dir);
+    if (!statSync(abs).isDirectory()) throw new UsageError(`--host-root ${dir} is not a directory`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`--host-root ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`);
+  }
+  try {
+    statSync(`${abs}/proc/stat`);
+  } catch {
+    throw new UsageError(`--host-root ${dir} has no procfs at ${dir.replace(/\/$/, '')}/proc`, 'mount the host\'s / there (hostPath /, or kubectl debug node/NAME, which mounts it at /host)');
+  }
+  return abs;
 }
 
 function fail(err: unknown): void {

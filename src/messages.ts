@@ -36,6 +36,11 @@ export function count(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }
 
+/** A count of targets or findings by status: "2 warnings", but "2 critical", "3 unknown", "4 ok" (adjectives). */
+export function statusCount(n: number, status: 'critical' | 'warning' | 'unknown' | 'ok' | 'info'): string {
+  return status === 'warning' ? count(n, 'warning') : `${n} ${status}`;
+}
+
 export const MESSAGES = {
   /** a sentence already worded from entries of this catalogue (a hint composed of several) */
   'worded': (a: { text: string }) => a.text,
@@ -70,6 +75,10 @@ export const MESSAGES = {
   // ------------------------------------------------------------------ cpu
   'cpu.recordedTree': () => 'a recorded tree has no CPU deltas',
 
+  // ------------------------------------------------------------------ fleet (a replica against its peers)
+  'fleet.apart': (a: { metric: string; times: string; peers: number }) => `${a.metric} ${a.times} the median of its ${count(a.peers, 'peer')}`,
+  'fleet.alike': (a: { metrics: string }) => `like its peers: ${a.metrics}`,
+
   // ------------------------------------------------------------------ node (activation refusals)
   'node.exeUnreadable': (a: { pid: number }) =>
     `cannot read /proc/${a.pid}/exe to verify that the target is Node.js, and SIGUSR1 kills a process that does not handle it`,
@@ -82,7 +91,13 @@ export const MESSAGES = {
   'node.activateRefused': (a: { why: string }) => `--activate-inspector refused: ${a.why}`,
   'node.activateNotNode': (a: { pid: number; runtime: string }) => `pid ${a.pid} is not Node.js (runtime ${a.runtime})`,
   'node.inspectRefused': (a: { why: string }) => `--inspect refused: ${a.why}; nothing was sent to it`,
-  'node.otherNetns': () => 'the target is in another network namespace (a container): its loopback inspector is out of reach from here',
+  'node.otherNetns': (a: { missing: string }) => `the target is in another network namespace (a container): reaching its loopback inspector means entering that namespace, which needs ${a.missing}`,
+  // entering a target's network namespace (a container) to reach its loopback: src/transports/netns-relay.ts
+  'netns.relayStarted': (a: { pid: number; relay: number | undefined; addresses: string }) =>
+    `entered pid ${a.pid}'s network namespace to reach ${a.addresses} on its own loopback (a relay process${a.relay !== undefined ? `, pid ${a.relay}` : ''}, started with nsenter --net)`,
+  'node.relayEnded': (a: { pids: string }) => `ended the relay into its network namespace (pid ${a.pids})`,
+  'go.relayEnded': (a: { pids: string }) => `ended the relay into its network namespace (pid ${a.pids})`,
+  'netns.relayFailed': (a: { error: string }) => `its network namespace could not be entered: ${a.error}`,
   'node.notReadUnasked': () => 'not read: nothing is sent to the target unless a flag asks',
   'node.notReadNoneOpen': () => 'not read: no inspector is open',
   'node.unverified': (a: { address: string; source: string; pid: number }) =>
@@ -143,8 +158,43 @@ export const MESSAGES = {
   'node.hint.addActivate': (a: { activate: string; restart: string }) => `add ${a.activate}, or ${a.restart}`,
   'node.hint.inspectOrActivate': (a: { port: number; activate: string }) => `add --inspect ${a.port} if its inspector is open there, or ${a.activate}`,
 
+  // ------------------------------------------------------------------ node (what the inspector answered: attach, heavy tools)
+  'node.otherProcess': (a: { where: string; theirPid: number; expected: number }) => `the ${a.where} belongs to another process (its pid is ${a.theirPid}, not ${a.expected})`,
+  'node.hint.otherProcess': () => 'pass the inspector port of this process to --inspect',
+  'node.evalBlocked': (a: { where: string; ms: number }) => `the event loop did not run a trivial evaluation within ${a.ms} ms although the ${a.where} answered: the loop is blocked`,
+  'node.evalFailed': (a: { text: string }) => `the evaluation failed inside the target: ${a.text}`,
+  'node.malformedEvaluate': (a: { where: string }) => `${a.where} sent a malformed Runtime.evaluate reply`,
+  'node.malformedFacts': (a: { where: string; what: string }) => `${a.where} returned malformed runtime facts (${a.what})`,
+  'node.malformedWindow': (a: { where: string; what?: string }) => `${a.where} returned malformed event-loop facts${a.what ? ` (${a.what})` : ''}`,
+  'node.snapshotEmpty': () => 'the inspector finished the heap snapshot without sending any data',
+  'node.noProcessReport': () => 'the target has no process.report (Node.js older than 11?)',
+  'node.malformedReport': () => 'the target returned a malformed diagnostic report',
+  'node.reportNotJson': () => 'the diagnostic report is not valid JSON, so it could not be redacted; nothing was written',
+
   // ------------------------------------------------------------------ peers given with --inspect / --pprof
   'hint.trustPeer': () => 'if it is forwarded to the target (a port forward, a container), add --trust-peer; otherwise give the address of this process',
+
+  // ------------------------------------------------------------------ pprof transport (what a GET to a pprof endpoint met)
+  'pprof.refused': (a: { host: string }) => `connection refused: nothing listens on ${a.host} (ECONNREFUSED)`,
+  'pprof.tlsToPlain': (a: { code: string }) => `TLS handshake failed (${a.code}): the port speaks plain HTTP? (give an http:// URL)`,
+  'pprof.tlsFailed': (a: { code: string }) => `TLS handshake failed (${a.code})`,
+  'pprof.resetOnHttp': (a: { code: string }) => `the connection was closed before any answer (${a.code}): the port speaks https? (give an https:// URL)`,
+  'pprof.httpToTls': (a: { path: string }) => `the endpoint answered HTTP 400 for ${a.path}, "Client sent an HTTP request to an HTTPS server": give an https:// URL`,
+  'pprof.untrusted': (a: { code: string }) => `the server's certificate is not trusted (${a.code}): name its CA file in NODE_EXTRA_CA_CERTS`,
+  'pprof.certRefused': (a: { code: string }) => `the server's certificate was refused (${a.code})`,
+  'pprof.notHttp': (a: { code: string }) => `the peer does not speak HTTP (${a.code})`,
+  'pprof.network': (a: { words: string; code: string }) => (a.words === a.code ? `request failed (${a.code})` : `${a.words} (${a.code})`),
+  'pprof.failed': (a: { error: string }) => `request failed: ${a.error}`,
+  'pprof.noAnswer': (a: { path: string; ms: number }) => `the endpoint accepted the connection but did not answer ${a.path} within ${a.ms} ms`,
+  'pprof.noConnection': (a: { host: string; ms: number }) => `no connection to ${a.host} within ${a.ms} ms`,
+  'pprof.deadline': (a: { path: string }) => `the probe's deadline passed before ${a.path} answered`,
+  'pprof.status': (a: { status: number; path: string }) => `the endpoint answered HTTP ${a.status} for ${a.path}`,
+  'pprof.notFound': (a: { path: string }) => `the endpoint answered HTTP 404 for ${a.path}: no such profile there (is net/http/pprof registered on this mux?)`,
+  'pprof.html': (a: { path: string }) => `the endpoint answered ${a.path} with an HTML page, not a pprof text profile (a login page, a proxy?)`,
+  'pprof.bodyLate': (a: { ms: number }) => `the body did not finish within ${a.ms} ms`,
+  'pprof.bodyDeadline': () => "the probe's deadline passed before the body finished",
+  'pprof.bodyClosed': (a: { code?: string }) => `the connection closed before the end of the body${a.code ? ` (${a.code})` : ''}`,
+  'pprof.bodyCapped': (a: { bytes: number }) => `stopped reading after ${a.bytes} bytes`,
 
   // ------------------------------------------------------------------ go
   'go.socketsUnreadable': () => `the process's sockets are not readable (${SAME_USER})`,
@@ -152,11 +202,12 @@ export const MESSAGES = {
   'go.notGoRuntime': (a: { runtime: string }) => `not a Go process (runtime ${a.runtime})`,
   'go.pprofNotUsed': (a: { why: string }) => `${a.why}: --pprof not used for it`,
   'go.recorded': () => 'recorded files: the Go runtime is read only from a live process, through its pprof endpoint',
+  'go.endpointFailed': (a: { error: string }) => `${a.error}: goroutines, heap and GC figures unknown`,
   'go.readFrom': (a: { what: string; url: string }) => `read ${a.what} from ${a.url} (HTTP GET only)`,
   'go.badNumber': (a: { key: string; value: number; ratio: boolean }) =>
     `the pprof endpoint reported ${a.key} = ${a.value}, which is not ${a.ratio ? 'a fraction between 0 and 1' : 'a non-negative safe integer'}: not used`,
   'go.socketsError': (a: { error: string }) => `its sockets could not be read (${a.error})`,
-  'go.otherNetns': () => 'the process is in another network namespace: its 127.0.0.1 is not ours (use nsenter -t PID -n, or --pprof a forwarded URL)',
+  'go.otherNetns': (a: { missing: string }) => `the process is in another network namespace (a container): reaching its 127.0.0.1 means entering that namespace, which needs ${a.missing}`,
   'go.netnsUnreadable': () => 'its network namespace is not readable',
   'go.pprofRefused': (a: { why: string }) => `--pprof refused: ${a.why}; nothing was sent to it`,
   'go.otherProcess': (a: { url: string; pid: number }) => `${a.url} serves another process: its command line is not pid ${a.pid}'s`,
@@ -167,10 +218,58 @@ export const MESSAGES = {
   'go.asked': (a: { ports: string }) => `asked GET /debug/pprof/ on the process's loopback listener(s) (port ${a.ports}) to find its pprof endpoint`,
   'go.noneServes': (a: { ports: string }) => `none of the process's loopback listeners (port ${a.ports}) serves /debug/pprof/`,
   'go.discoverOff': () => 'its pprof endpoint was not looked for (--no-discover)',
+  // what the go probe read only in part (its status line), and why
+  'go.partial.goroutines': () => 'goroutines unknown',
+  'go.partial.memory': () => 'heap and GC figures unknown',
+  'go.partial.noEndpoint': () => 'no pprof endpoint',
+  'go.partial.refused': () => '--pprof refused',
+  'go.partial.invalid': () => '--pprof invalid',
+  'go.partial.notTheTarget': () => "--pprof endpoint is not the target's",
+  'go.partial.otherProcess': () => '--pprof endpoint belongs to another process',
+  'go.statesUnknown': (a: { why: string }) => `wait states unknown (${a.why})`,
+  'go.statesNotDump': () => 'debug=2 is not a goroutine dump',
+  'go.varsIncomplete': (a: { why: string }) => `/debug/vars incomplete: ${a.why}`,
+  'go.varsNoHeapAlloc': () => '/debug/vars has no HeapAlloc',
+  'go.varsNotJson': (a: { error: string }) => `/debug/vars is not valid JSON, truncated or malformed (${a.error})`,
+  'go.varsNotObject': () => '/debug/vars is not a JSON object',
+  'go.varsNoMemstats': () => '/debug/vars has no memstats object',
+  'go.textCut': () => 'the text ends in the middle of a line',
+  'go.notGoroutineProfile': () => 'not a goroutine profile (no "goroutine profile: total N" first line)',
+  'go.emptyGoroutineProfile': () => 'empty goroutine profile',
+  'go.dumpIncomplete': (a: { why?: string }) => `goroutine dump incomplete: ${a.why ?? 'the body did not end'}`,
+  'go.dumpTruncated': (a: { counted: number; total: number }) => `goroutine dump truncated: groups account for ${a.counted} of ${a.total} goroutines`,
+  'go.dumpNoStacks': () => 'goroutine dump has a total but no stacks',
+  'go.malformedLines': (a: { count: number }) => `${count(a.count, 'malformed line')} ignored`,
+  'go.notGoroutineDump': () => 'not a goroutine dump (no "goroutine N [state]:" line)',
+  'go.notHeapProfile': () => 'not a heap profile (no "heap profile:" first line)',
+  'go.heapNoMemStats': (a: { cut?: string }) => `heap profile has no runtime.MemStats block${a.cut ? ` (${a.cut})` : ''}`,
+  'go.memStatsIncomplete': (a: { cut?: string }) => `runtime.MemStats block is incomplete${a.cut ? ` (${a.cut})` : ''}`,
+  'go.heapRead': (a: { problem: string }) => `/debug/pprof/heap: ${a.problem}`,
   'go.hint.discoverOff': () => 'give --pprof URL, or leave --no-discover out to ask the process\'s own loopback listeners',
   'go.hint.noEndpoint': () => 'Go process, no pprof endpoint: import net/http/pprof and listen on localhost, then --pprof URL',
   'go.hint.otherProcess': () => 'give the pprof URL of this process, or leave --pprof out to find it among its own listeners',
   'go.hint.noBuildInfo': () => 'if it is a Go service with net/http/pprof, pass --pprof URL',
+  // where in the code, from Go profiles (attribution): its source, and why it is not available
+  'go.attr.heapSource': () => 'Go heap profile, in-use bytes by allocating site (sampled)',
+  'go.attr.allocSource': () => 'Go heap profile, bytes allocated since the start by allocating site (sampled; freed or not)',
+  'go.attr.growthSource': () => 'Go heap profiles at the start and the end (in-use bytes as of the last GC before each), growth by allocating site',
+  'go.attr.cpuSource': () => 'Go CPU profile, self time by function',
+  'go.attr.leakSource': () => 'Go goroutine leak profile (goroutines proved stuck for good)',
+  'go.attr.noEndpoint': (a: { why: string }) => `no pprof endpoint: ${a.why}`,
+  'go.attr.cpuInUse': (a: { text: string }) => `the process is already being CPU-profiled (${a.text})`,
+  'go.attr.refused': (a: { what: string; status: number; text: string }) => `${a.what}: HTTP ${a.status}${a.text ? ` (${a.text})` : ''}`,
+  'go.attr.failed': (a: { what: string; error: string }) => `${a.what}: ${a.error}`,
+  'go.attr.tooLarge': (a: { what: string; mib: number }) => `${a.what} is larger than ${a.mib} MiB: not read`,
+  'go.attr.noSymbols': () => 'the profile has no function names (a binary built without symbols)',
+  'go.attr.noLeakProfile': () => 'its pprof endpoint does not offer the goroutine leak profile',
+  'go.attr.noTime': (a: { seconds: number }) => `too little time left within --timeout for a ${a.seconds} s CPU profile`,
+  'go.attr.windowLost': (a: { why: string }) => `the heap profile at the start of the watch was not taken: ${a.why}`,
+  'go.attr.took': (a: { what: string; url: string }) => `requested ${a.what} from ${a.url} (profiles, HTTP GET only)`,
+  'go.attr.hint.pprof': () => 'add --pprof http://127.0.0.1:PORT, the port where the service serves net/http/pprof',
+  'go.attr.hint.cpuInUse': () => 'run proctriage again when the other CPU profile has finished',
+  'go.attr.hint.leakProfile': () => 'build the service with Go 1.27 or later, or Go 1.26 with GOEXPERIMENT=goroutineleakprofile',
+  'go.attr.hint.symbols': () => 'read the raw profile with go tool pprof and the binary it came from',
+  'go.attr.hint.timeout': () => 'raise --timeout (the CPU profile needs a few seconds)',
 
   // ------------------------------------------------------------------ trace
   'trace.noBpftrace': () => 'bpftrace is not installed: install bpftrace (apt-get install bpftrace)',

@@ -31,8 +31,9 @@ export class RecordingProcFs extends ProcFs {
   /** pid → fd → size of the file behind it (deleted-but-open files) */
   readonly fdSizes = new Map<number, Record<string, number | null>>();
 
-  constructor() {
-    super('/');
+  /** the live system, at / or under a host root */
+  constructor(root = '/') {
+    super(root, { live: true });
   }
 
   private note(key: string, r: Recorded): void {
@@ -171,8 +172,9 @@ const STATIC_PID_LINKS = new Set(['exe', 'ns/net']);
 export class CachingProcFs extends ProcFs {
   private cache = new Map<string, { value?: unknown; error?: Error }>();
 
-  constructor() {
-    super('/');
+  /** the live system, at / or under a host root */
+  constructor(root = '/') {
+    super(root, { live: true });
   }
 
   private once<T>(key: string, read: () => T): T {

@@ -11,6 +11,7 @@ import { count } from '../messages.js';
 import type { DiagnoseOptions } from './diagnose.js';
 import { errnoText, FileError, InternalError, ProctriageError, UsageError } from '../errors.js';
 import { renderMarkdown } from '../render/markdown.js';
+import { UNITS } from './units.js';
 import { endpointUrl, getText } from '../transports/pprof.js';
 
 export interface CaptureOptions extends DiagnoseOptions {
@@ -55,7 +56,7 @@ async function captureInto(staging: string, pid: number, o: CaptureOptions, runT
       process.stderr.write(`proctriage: the trace failed (${err.message}): the bundle has no trace.json\n`);
     }
   }
-  const rec = new RecordingProcFs();
+  const rec = new RecordingProcFs(o.hostRoot);
   const opts = runOptions(o, rec, await playbookFor(o.playbook));
   const report = await diagnose([pid], opts);
   const [t] = report.targets;
@@ -72,7 +73,7 @@ async function captureInto(staging: string, pid: number, o: CaptureOptions, runT
       fdSizes: rec.fdSizes,
       redact: opts.redact,
       reportJson: renderJson(report),
-      reportMarkdown: renderMarkdown(report),
+      reportMarkdown: renderMarkdown(report, { units: UNITS }),
       runtimeFiles,
       manifest: {
         tool: report.tool, capturedAt: report.capturedAt, host: report.host, pid, startTicks: t.startTicks, comm: t.comm,

@@ -4,11 +4,14 @@
  * is stopped on the way out: after the run, on an error, and on Ctrl-C / SIGTERM (exit 130 / 143).
  * With --keep the services stay up until Ctrl-C so they can be examined by hand.
  */
+import { EMBEDDED } from '../paths.js';
+import { UsageError } from '../errors.js';
 import { SERVICES, type ServiceSpec } from '../demo/catalog.js';
 import { startService, type RunningService, type ServiceProcess } from '../demo/launch.js';
 import { buildReport } from './diagnose.js';
 import { render, useColor } from './options.js';
 import type { Report } from '../engine/report.js';
+import { count } from '../messages.js';
 
 export interface DemoOptions {
   color?: boolean;
@@ -27,6 +30,7 @@ const READY_TIMEOUT_MS = 20_000;
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 export async function run(o: DemoOptions = {}): Promise<number> {
+  if (EMBEDDED) throw new UsageError('demo is not part of the single-file build: its sample services are files of their own (install the package to run it)');
   const color = useColor({ color: o.color });
   const { Chalk } = await import('chalk');
   const c = new Chalk({ level: color ? 1 : 0 });
@@ -42,7 +46,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     signalled = true;
     if (why) progress(`${why}: stopping the sample services`);
     void stopAll().finally(() => {
-      if (why) progress(`stopped ${spawned.length} sample service${spawned.length === 1 ? '' : 's'}`);
+      if (why) progress(`stopped ${count(spawned.length, 'sample service')}`);
       process.exit(code);
     });
   };
@@ -84,21 +88,13 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     }
     outcomes.sort((a, b) => SERVICES.indexOf(a.spec) - SERVICES.indexOf(b.spec));
 
-    process.stdout.write(`\n${c.bold('summary')}\n`);
-    const width = Math.max(...SERVICES.map((s) => s.name.length));
-    for (const out of outcomes) {
-      const got = out.status ? out.status.toUpperCase() : 'NOT RUN';
-      const mark = out.problem ? c.red('✖ unexpected') : c.green('✓ as expected');
-      const pid = out.pid ? `pid ${out.pid}` : '';
-      process.stdout.write(`  ${out.spec.name.padEnd(width)}  ${statusText(got, c)}  ${mark}${out.problem ? ` (${out.problem})` : ''}  ${c.dim(pid)}\n`);
-    }
     const ok = outcomes.length === SERVICES.length && outcomes.every((out) => !out.problem);
-    process.stdout.write(ok
-      ? `\nEvery sample got the diagnosis it should. Try it on your own processes: proctriage <pid>\n`
-      : `\nThe demo did not go as intended (see above).\n`);
+    const { renderDemoSummary } = await import('../render/demo.js');
+    process.stdout.write(renderDemoSummary(outcomes.map((out) => ({ ...out, name: out.spec.name })), { color, ok }));
 
     if (o.keep && running.length) {
       progress('the sample services keep running until you press Ctrl-C; try, for example:');
+      const width = Math.max(...SERVICES.map((s) => s.name.length));
       for (const svc of running) progress(`  ${svc.spec.name.padEnd(width)}  pid ${String(svc.pid).padEnd(7)}  proctriage ${svc.pid}`);
       await allExited(running);
       if (!signalled) progress('every sample service has exited');
@@ -111,7 +107,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
     process.off('SIGTERM', onSignal);
     process.off('exit', lastResort);
     process.stdout.off('error', onStdoutError);
-    if (!signalled) progress(`stopped ${n} sample service${n === 1 ? '' : 's'}`);
+    if (!signalled) progress(`stopped ${count(n, 'sample service')}`);
   }
 }
 
@@ -135,16 +131,6 @@ function readyNote(svc: RunningService): string {
     case 'deleted-log': return `: ${Math.round(Number(i.bytes) / 2 ** 20)} MiB log deleted but still open`;
     case 'healthy': return `: serving on ${String(i.listen)}`;
     default: return '';
-  }
-}
-
-function statusText(s: string, c: import('chalk').ChalkInstance): string {
-  const padded = s.padEnd(8);
-  switch (s) {
-    case 'CRITICAL': return c.red.bold(padded);
-    case 'WARNING': return c.yellow.bold(padded);
-    case 'OK': return c.green.bold(padded);
-    default: return c.magenta.bold(padded);
   }
 }
 

@@ -24,6 +24,8 @@ export interface DiagnoseOptions extends OutputOptions {
   timeout?: string;
   /** the live system as the command line opened it (its head start taken); the host's / when absent */
   proc?: ProcFs;
+  /** --host-root: the host's / mounted here (a debug pod); read when no proc is given */
+  hostRoot?: string;
 }
 
 /** Examine the targets and return the report (no printing). */
@@ -32,7 +34,7 @@ export async function buildReport(pids: string[], o: DiagnoseOptions): Promise<R
   if (o.pprof) {
     checkPprofUrl(parsePprofUrl(o.pprof), o.allowRemote);
   }
-  const proc = o.proc ?? new ProcFs();
+  const proc = o.proc ?? new ProcFs(o.hostRoot ?? '/', { live: true });
   const targets = resolveTargets(proc, pids, o.name);
   // a destination that would be refused is refused now, before any target is paused
   if (o.heapSnapshot || o.report) {

@@ -15,6 +15,7 @@ import { PlaybookSchema } from '../engine/playbook-schema.js';
 import type { Report } from '../engine/report.js';
 import type { Progress } from '../engine/watch.js';
 import { CachingProcFs } from '../bundle/procfs.js';
+import { ProcFs } from '../procfs/procfs.js';
 import { clean } from '../engine/redact.js';
 import { ProctriageError, UsageError } from '../errors.js';
 import { assertConnectAllowed, parseInspectAddress } from '../transports/inspector.js';
@@ -75,6 +76,8 @@ export const DiagnoseArgs = z.strictObject({
 });
 export const TopArgs = z.strictObject({
   limit: z.number().int().min(1).max(MCP_BOUNDS.maxTopLimit).optional().describe('how many of the riskiest processes to return (15 unless told)'),
+  container: z.string().max(128).optional().describe('only the processes of this container (a prefix of its id)'),
+  pod: z.string().max(36).optional().describe('only the processes of this Kubernetes pod (a prefix of its uid)'),
 });
 export const WatchArgs = z.strictObject({
   pid: Pid,
@@ -87,6 +90,8 @@ export const PlaybookShowArgs = z.strictObject({});
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export interface McpOptions {
+  /** --host-root: the host's / mounted here */
+  hostRoot?: string;
   /** the team playbook the operator started the server with (diagnose, watch, playbook_show) */
   playbook?: string;
 }
@@ -107,6 +112,7 @@ export async function run(o: McpOptions = {}): Promise<number> {
   }, (a) => answer(async () => {
     checkAddresses(a);
     const report = await buildReport((a.pids ?? []).map(String), {
+      ...(o.hostRoot ? { hostRoot: o.hostRoot } : {}),
       ...(a.name !== undefined ? { name: a.name } : {}), ...runtimeOptions(a), ...(o.playbook ? { playbook: o.playbook } : {}),
     });
     return reportResult(report);
@@ -119,7 +125,7 @@ export async function run(o: McpOptions = {}): Promise<number> {
     outputSchema: ReportSchema,
     annotations,
   }, (a) => answer(async () => {
-    const { report, playbook } = await topReport({});
+    const { report, playbook } = await topReport({ proc: new ProcFs(o.hostRoot ?? '/', { live: true }), ...(a.container !== undefined ? { container: a.container } : {}), ...(a.pod !== undefined ? { pod: a.pod } : {}) });
     const scanned = report.targets.length;
     report.targets = exportSelection(report, { limit: a.limit ?? 15, risk: playbook.weights.risk, always: [] });
     return reportResult(report, { skipInfo: true, scanned });
@@ -135,7 +141,7 @@ export async function run(o: McpOptions = {}): Promise<number> {
     checkAddresses(a);
     const pid = parsePid(String(a.pid));
     const { intervalMs, durationMs } = watchTiming(a.interval ?? '2s', a.duration ?? '30s');
-    const opts = runOptions(runtimeOptions(a), new CachingProcFs(), await playbookFor(o.playbook));
+    const opts = runOptions(runtimeOptions(a), new CachingProcFs(o.hostRoot), await playbookFor(o.playbook));
     const ui = progress(extra);
     const { report, note } = await watchReport(pid, opts, {
       intervalMs, durationMs, signal: AbortSignal.any([extra.signal, ended.signal]), ...(ui ? { ui } : {}),
@@ -229,7 +235,7 @@ function progress(extra: Extra): (Progress & { sent(): Promise<void> }) | undefi
     update: (w, so, elapsedMs) => {
       chain = chain.then(() => extra.sendNotification({
         method: 'notifications/progress',
-        params: { progressToken: token, progress: Math.min(elapsedMs, so.durationMs), total: so.durationMs, message: `${w.samples.length} samples` },
+        params: { progressToken: token, progress: Math.min(elapsedMs, so.durationMs), total: so.durationMs, message: count(w.samples.length, 'sample') },
       })).catch(() => undefined);
     },
     warn: (msg) => process.stderr.write(`proctriage: ${msg}\n`),

@@ -6,6 +6,7 @@ import type { Playbook } from '../engine/playbook-schema.js';
 // static: the renderers without dependencies (the table one loads chalk and cli-table3, so it stays lazy)
 import { renderJson } from '../render/json.js';
 import { renderMarkdown } from '../render/markdown.js';
+import { UNITS } from './units.js';
 
 /** The longest each duration may be (README "Options"): past a day a timer is a mistake, not a watch. */
 export const MAX_DURATION_MS: Record<string, number> = {
@@ -69,10 +70,10 @@ export function terminalWidth(): number | undefined {
 export async function render(report: Report, o: OutputOptions, ctx: RenderContext = {}): Promise<string> {
   switch (outputFormat(o)) {
     case 'json': return renderJson(report);
-    case 'markdown': return renderMarkdown(report);
-    case 'prometheus': return (await import('../render/prometheus.js')).renderPrometheus(report, { durationMs: ctx.durationMs ?? performance.now() });
-    case 'nagios': return (await import('../render/nagios.js')).renderNagios(report, { playbook: ctx.playbook });
-    default: return (await import('../render/table.js')).renderTable(report, { color: useColor(o), width: terminalWidth() });
+    case 'markdown': return renderMarkdown(report, { units: UNITS });
+    case 'prometheus': return (await import('../render/prometheus.js')).renderPrometheus(report, { durationMs: ctx.durationMs ?? performance.now(), units: UNITS });
+    case 'nagios': return (await import('../render/nagios.js')).renderNagios(report, { playbook: ctx.playbook, units: UNITS });
+    default: return (await import('../render/table.js')).renderTable(report, { color: useColor(o), width: terminalWidth(), units: UNITS });
   }
 }
 
@@ -96,7 +97,7 @@ export function checkTextfileDir(dir: string): void {
  */
 export async function writeTextfile(report: Report, dir: string): Promise<void> {
   const [{ renderPrometheus }, { writeFileSafely }] = await Promise.all([import('../render/prometheus.js'), import('../files.js')]);
-  writeFileSafely(join(dir, TEXTFILE), renderPrometheus(report, { durationMs: performance.now() }), { overwrite: true, mode: 0o644 });
+  writeFileSafely(join(dir, TEXTFILE), renderPrometheus(report, { durationMs: performance.now(), units: UNITS }), { overwrite: true, mode: 0o644 });
 }
 
 export function warnIfUnredacted(o: OutputOptions): void {

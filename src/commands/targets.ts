@@ -24,7 +24,7 @@ export function resolveTargets(proc: ProcFs, pids: string[], name?: string): num
 /** Our own process and its ancestors (npx, the shell): never targets of --name. */
 function ancestry(proc: ProcFs): Set<number> {
   const out = new Set<number>();
-  for (let pid = process.pid; pid > 1 && !out.has(pid); ) {
+  for (let pid = proc.selfPid() ?? 0; pid > 1 && !out.has(pid); ) {
     out.add(pid);
     try {
       pid = parseProcStat(proc.read(pid, 'stat')).ppid;

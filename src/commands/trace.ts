@@ -11,7 +11,7 @@ import { clean } from '../engine/redact.js';
 import { say } from '../messages.js';
 import { VERSION } from '../version.js';
 import { classifyFdLink, type FdTarget } from '../procfs/fd.js';
-import { formatEndpoint, parseNetInet, parseNetUnix } from '../procfs/net-tcp.js';
+import { formatEndpoint, parseNetInet, parseNetUnix } from '../procfs/net-sockets.js';
 import { exportedFunctions } from '../node/elf.js';
 import { goBuildInfoOfPid } from '../go/buildinfo.js';
 import { generateScript, LIBC_CREATORS } from '../trace/script.js';

@@ -30,7 +30,7 @@ export async function run(pidArg: string, o: WatchOptions): Promise<number> {
   const quiet = outputFormat(o) === 'json';
   const samplesFd = o.samples !== undefined ? openOutputFile(o.samples, !!o.overwrite) : undefined;
   warnIfUnredacted(o);
-  const opts = runOptions(o, new CachingProcFs(), await playbookFor(o.playbook), notifyStderr);
+  const opts = runOptions(o, new CachingProcFs(o.hostRoot), await playbookFor(o.playbook), notifyStderr);
   const ui = quiet ? undefined : await Screen.open(o, process.stderr, opts.playbook.limits);
 
   // Ctrl-C ends the watch early and still reports; a second one gives up at once

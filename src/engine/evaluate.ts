@@ -2,6 +2,7 @@
 import type { Condition, FindingRule, NextStepRule, Playbook, SeverityLevel } from './playbook-schema.js';
 import type { Metrics } from './probe.js';
 import { formatValue } from './format.js';
+import { isAttribution, type Attribution } from './attribution.js';
 
 /** A command is what a shell runs; advice is prose. */
 export interface NextStep {
@@ -18,6 +19,7 @@ export interface Finding {
   likelyCauses: string[];
   nextSteps: NextStep[];
   seed: string;
+  attribution?: Attribution[];
 }
 
 export interface PathStep {
@@ -90,6 +92,7 @@ function raise(rule: FindingRule, level: FindingRule['levels'][number], facts: F
       if (family.length) evidence[key] = Object.fromEntries(family.map(([k, v]) => [k.slice(key.length + 1), v]));
     }
   }
+  const attribution = rule.attribution.map((k) => facts.evidence[k]).filter(isAttribution);
   return {
     id: rule.id,
     severity: level.severity,
@@ -103,6 +106,7 @@ function raise(rule: FindingRule, level: FindingRule['levels'][number], facts: F
       return filled === undefined ? [] : [{ kind, text: filled }];
     }),
     seed: rule.seed,
+    ...(attribution.length ? { attribution } : {}),
   };
 }
 

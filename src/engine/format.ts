@@ -36,10 +36,27 @@ function formatPercent(ratio: number): string {
   return `${p >= 10 || p === 0 ? Math.round(p) : p.toFixed(1)}%`;
 }
 
+/** 3.2 → "3.2×", 27.27 → "27×", 1 → "1×": how many times a reference (a median) a value is. */
+function formatMultiple(times: number): string {
+  return `${times >= 10 ? Math.round(times) : Math.round(times * 10) / 10}×`;
+}
+
+/**
+ * A value as words of a shell command: a string made only of characters no shell treats
+ * specially stays as it is, any other is single-quoted; a list becomes one quoted word per item.
+ * This is how a string the target controls (a cgroup path) may enter a next step's command.
+ */
+export function shellWords(v: unknown): string {
+  const one = (s: string) => (/^[A-Za-z0-9_/.,:@%+=-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+  return Array.isArray(v) ? v.map((x) => one(String(x))).join(' ') : one(String(v));
+}
+
 export function formatValue(v: unknown, fmt?: string): string {
+  if (fmt === 'sh') return shellWords(v);
   if (typeof v !== 'number') return typeof v === 'string' ? v : JSON.stringify(v);
   switch (fmt) {
     case 'pct': return formatPercent(v);
+    case 'times': return formatMultiple(v);
     case 'bytes': return formatBytes(v);
     case 'duration': return formatDuration(v);
     case 'ms': return `${formatNumber(v)} ms`;
@@ -54,6 +71,7 @@ export function formatUnit(unit: string | undefined, v: unknown): string {
   switch (unit) {
     case 'bytes': return formatBytes(v);
     case 'ratio': return formatPercent(v);
+    case 'multiple': return formatMultiple(v);
     case 'seconds': return formatDuration(v);
     case 'ms': return `${formatNumber(v)} ms`;
     case 'percent': return `${Number.isInteger(v) ? v : v.toFixed(1)}%`;

@@ -7,7 +7,7 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { TargetSources } from './sources.js';
-import type { InetRow } from '../procfs/net-tcp.js';
+import type { InetRow } from '../procfs/net-sockets.js';
 import { ipv6Bytes } from '../transports/loopback.js';
 import { ProctriageError } from '../errors.js';
 
@@ -55,15 +55,20 @@ function socketOwner(sources: TargetSources, inode: number, budgetMs = 300): num
   return undefined;
 }
 
-/** Is host:port (an IP literal, or localhost) a listening socket the target holds? */
-export function peerOwnership(sources: TargetSources, host: string, port: number): Ownership {
+/**
+ * Is host:port (an IP literal, or localhost) a listening socket the target holds? `inside`: the
+ * connection is made from within the target's network namespace, so its tables answer even
+ * when that namespace is not ours.
+ */
+export function peerOwnership(sources: TargetSources, host: string, port: number, o: { inside?: boolean } = {}): Ownership {
   const { pid } = sources;
   const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const not = (why: string): Ownership => ({ owned: false, reason: `${shown} is not a socket of pid ${pid} (${why})` });
   const theirs = sources.netNamespace();
   // unknown: compared below as different
   const ours = sources.proc.ownNetNamespace() ?? '';
-  if (!theirs || theirs !== ours) {
+  // inside: the address is connected to from within the target's own namespace (a relay), where its tables apply
+  if (!theirs || (theirs !== ours && !o.inside)) {
     return not(theirs ? 'the process is in another network namespace, where this address is not ours' : 'its network namespace is not readable');
   }
   let inodes: Set<number>;

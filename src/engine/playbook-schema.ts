@@ -66,6 +66,8 @@ export const FindingRuleSchema = z.object({
   summary: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
   /** metric keys (a prefix like fd.byType takes the family) or evidence keys to show */
   evidence: z.array(z.string()).default([]),
+  /** evidence keys holding an Attribution (src/engine/attribution.ts): the code responsible, shown in this order */
+  attribution: z.array(metricKey).default([]),
   likelyCauses: z.array(z.string()).min(1),
   nextSteps: z.array(NextStepRuleSchema).min(1),
   seed: z.string().min(1),

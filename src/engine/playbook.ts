@@ -3,13 +3,14 @@ import { MAX_NESTING, nestedDeeperThan, readFileBounded } from '../files.js';
 import { extname, join } from 'node:path';
 import type { MetricRegistry, Playbook } from './playbook-schema.js';
 import { PlaybookInvalid } from '../errors.js';
-import { PACKAGE_ROOT } from '../paths.js';
+import { EMBEDDED, PACKAGE_ROOT } from '../paths.js';
 
 /** Compiled at build time from playbooks/default.yaml, after zod validation (scripts/build-playbook). */
 export const BUILTIN_PLAYBOOK = join(PACKAGE_ROOT, 'dist', 'playbooks', 'default.json');
 
 export function builtinPlaybook(): Playbook {
-  return JSON.parse(readFileSync(BUILTIN_PLAYBOOK, 'utf8')) as Playbook;
+  // the single-file build carries it inside
+  return JSON.parse(EMBEDDED?.playbook ?? readFileSync(BUILTIN_PLAYBOOK, 'utf8')) as Playbook;
 }
 
 const PLAYBOOK_LIMIT = 2 ** 20;

@@ -6,7 +6,8 @@ import type { Coded, MessageId } from '../messages.js';
 export type MetricValue = number | string;
 export type Metrics = Record<string, MetricValue>;
 
-export type Unit = 'count' | 'bytes' | 'ratio' | 'seconds' | 'ms' | 'percent' | 'cores' | 'string';
+/** `multiple`: a value against a reference (a replica against its peers' median): 3.2 is "3.2×" */
+export type Unit = 'count' | 'bytes' | 'ratio' | 'multiple' | 'seconds' | 'ms' | 'percent' | 'cores' | 'string';
 
 /** A fact a probe may report: the metric key (part of the JSON contract), its unit and meaning. */
 export interface FactSpec {
@@ -41,6 +42,12 @@ export interface ProbeMeta {
    * the probe yields nothing, the user's question went unanswered (status unknown)
    */
   requestedBy?: (keyof ProbeOptions)[];
+  /**
+   * evidence keys (also listed in `evidence`) the probe produces only when a finding asks for
+   * them through its `attribution:` keys, because they cost the target something (a CPU profile,
+   * a forced GC): the runner's follow-up phase calls followUp() with the missing ones
+   */
+  onDemand?: string[];
 }
 
 /** Whether a metric key is one the probe declares (a family "x.*" covers every "x.…"). */
@@ -65,6 +72,8 @@ export interface ProbeContext {
   options: ProbeOptions;
   /** aborted when the probe's deadline passes: network probes must honour it */
   signal: AbortSignal;
+  /** when the signal aborts (Date.now() clock): what a timed measurement (a CPU profile) must fit in */
+  deadline?: number;
   /** what the probe did to the target, recorded as it happens so a deadline cannot hide it */
   actions: string[];
 }
@@ -84,7 +93,28 @@ export interface ProbeOutput {
 export interface Probe {
   meta: ProbeMeta;
   run(ctx: ProbeContext): Promise<ProbeOutput> | ProbeOutput;
+  /**
+   * watch only: begin what spans the whole window (a first heap profile to diff, a sampling
+   * profiler), after the first sample. Undefined when there is nothing to do for this target.
+   */
+  window?(ctx: ProbeContext): Promise<ProbeWindow | undefined>;
+  /**
+   * Produce the meta.onDemand keys asked for, after a first judgement raised a finding (warning
+   * or critical) that lists them under `attribution:`. Called at most once per target and
+   * diagnosis (a watch: once, after its last sample), within what is left of the deadline.
+   */
+  followUp?(keys: string[], ctx: ProbeContext): Promise<WindowOutput>;
 }
+
+/** What a probe's window() began: ended once after the last sample, or cancelled. */
+export interface ProbeWindow {
+  /** the window's result, judged with the last sample (attributions over the window) */
+  end(ctx: ProbeContext): Promise<WindowOutput>;
+  /** stop without a result (the process gone, the watch failed): releases everything, never throws */
+  cancel(): Promise<void>;
+}
+
+export type WindowOutput = Pick<ProbeOutput, 'evidence' | 'unknowns' | 'actions'>;
 
 export type ProbeStatus = 'ok' | 'partial' | 'denied' | 'error' | 'skipped';
 

@@ -55,6 +55,10 @@ const NOT_EXACT = new Set(['pwd', 'oldpwd']);
 /** Does this key (flag name, variable, JSON key, header) name a secret? */
 export function isSecretKey(key: string): boolean {
   if (!key || key.length > MAX_KEY) return false;
+  return remembered(secretKeys, key, secretKeyWords);
+}
+
+function secretKeyWords(key: string): boolean {
   const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
   const [first] = words, lastWord = words.at(-1);
   if (first === undefined || lastWord === undefined || NOT_FIRST.has(first) || NOT_LAST.has(lastWord)) return false;
@@ -111,8 +115,31 @@ function bound(s: string): { head: string; note: string } {
 
 /** Redact secrets inside free text (a log line, an argv element, a header, a script, JSON …). */
 export function redactText(s: string): string {
+  return s.length <= MEMO_LENGTH ? remembered(redactedTexts, s, redactUncached) : redactUncached(s);
+}
+
+function redactUncached(s: string): string {
   const { head, note } = bound(s);
   return scan(privateKeys(head), 0) + note;
+}
+
+/**
+ * The same short strings (metric keys, fd types, states) come back for every target of a report:
+ * `top` redacts each of them once per process. Both functions are pure, so their answers are kept,
+ * up to a bound (a long run over many distinct strings starts afresh rather than grow).
+ */
+const MEMO_LENGTH = 128;
+const MEMO_ENTRIES = 20_000;
+const secretKeys = new Map<string, boolean>();
+const redactedTexts = new Map<string, string>();
+
+function remembered<T>(memo: Map<string, T>, key: string, compute: (key: string) => T): T {
+  const hit = memo.get(key);
+  if (hit !== undefined) return hit;
+  if (memo.size >= MEMO_ENTRIES) memo.clear();
+  const value = compute(key);
+  memo.set(key, value);
+  return value;
 }
 
 /** Redact a multi-line text (a goroutine dump, a /proc file) line by line, each line bounded. */

@@ -11,6 +11,26 @@ const MetricValue = z.union([z.number(), z.string()]);
 const SeverityEnum = z.enum(['info', 'warning', 'critical']);
 const StatusEnum = z.enum(['ok', 'warning', 'critical', 'unknown']);
 
+/** where in the code (src/engine/attribution.ts): allocation sites, hot functions, timer origins */
+export const AttributionSchema = z.object({
+  kind: z.enum(['allocation-sites', 'allocation-growth', 'hot-functions', 'timer-origins', 'handle-peers', 'leaked-goroutines']),
+  source: z.string(),
+  unit: z.enum(['bytes', 'samples', 'count', 'seconds']),
+  total: z.number(),
+  windowSeconds: z.number().optional(),
+  sites: z.array(z.object({
+    function: z.string(),
+    file: z.string().optional(),
+    line: z.number().int().optional(),
+    value: z.number(),
+    share: z.number(),
+    cumulative: z.number().optional(),
+    frames: z.array(z.string()).optional(),
+  })),
+  unavailable: z.string().optional(),
+  hint: z.string().optional(),
+});
+
 export const FindingSchema = z.object({
   id: z.string(),
   severity: SeverityEnum,
@@ -21,6 +41,8 @@ export const FindingSchema = z.object({
   /** a command is what a shell runs (shown in a code block), advice is prose */
   nextSteps: z.array(z.object({ kind: z.enum(['command', 'advice']), text: z.string() })),
   seed: z.string(),
+  /** the code responsible, when a runtime profile could tell (the playbook's `attribution:` keys) */
+  attribution: z.array(AttributionSchema).optional(),
 });
 
 export const TrendSchema = z.object({
@@ -42,6 +64,15 @@ export const TargetSchema = z.object({
   uptimeSeconds: z.number(),
   /** start time in clock ticks since boot: pid + startTicks identify one process across PID reuse */
   startTicks: z.number().optional(),
+  /** the pid as the process sees it in its own pid namespace (a container), when it differs from pid */
+  nsPid: z.number().int().optional(),
+  /** the container and Kubernetes pod its cgroup names (engine 'unknown': an id in a pod whose runtime the path does not name) */
+  container: z.object({
+    engine: z.enum(['docker', 'containerd', 'cri-o', 'podman', 'systemd-nspawn', 'kubernetes', 'unknown']),
+    id: z.string(),
+    podUid: z.string().optional(),
+    qosClass: z.enum(['guaranteed', 'burstable', 'besteffort']).optional(),
+  }).optional(),
   metrics: z.record(z.string(), MetricValue),
   trends: z.record(z.string(), TrendSchema).optional(),
   findings: z.array(FindingSchema),

@@ -1,7 +1,7 @@
 import { hostname, release } from 'node:os';
 import type { ProcFs } from '../procfs/procfs.js';
 import type { Limits, Playbook } from './playbook-schema.js';
-import { declares, type Metrics, type Probe, type ProbeOptions, type ProbeOutput, type ProbeRun, type ProbeUnknown, type Unknown } from './probe.js';
+import { declares, type Metrics, type Probe, type ProbeContext, type ProbeOptions, type ProbeOutput, type ProbeRun, type ProbeUnknown, type Unknown, type WindowOutput } from './probe.js';
 import { say, words } from '../messages.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
@@ -41,6 +41,7 @@ export async function diagnose(pids: number[], opts: RunOptions): Promise<Report
     }
   }
   if (opts.compareTargets !== false) addFleetMetrics(collected.filter((c): c is Collected => 'identity' in c), opts.playbook.limits.replicas);
+  await Promise.all(collected.filter((c): c is Collected => 'identity' in c).map((c) => followUp(c, opts, host, deadline)));
   const targets = collected.map((c) => ('identity' in c ? judge(c, opts) : c));
   return assembleReport(targets, opts, hostInfo(opts.proc));
 }
@@ -84,6 +85,55 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
     throw new ProctriageError('NO_SUCH_PROCESS', `pid ${pid} exited during the scan${did}`);
   }
   return c;
+}
+
+/** A follow-up is not begun with less time than this left: it could only time out. */
+const FOLLOW_UP_MIN_MS = 100;
+
+/**
+ * The follow-up phase: evidence worth its cost only when the verdict asks for it. Probes run
+ * before the verdict, so a probe cannot know that the CPU is saturated (worth a CPU profile of
+ * a few seconds) or that goroutines exploded (worth the goroutine leak profile, which runs a GC
+ * in the target). So the facts are judged once here; for every finding at warning or critical
+ * whose playbook rule lists `attribution:` keys missing from the evidence, each probe that
+ * declares such keys in meta.onDemand, and applied to this target (not skipped), is asked for
+ * them through followUp(): once per target and diagnosis, within its own deadline and what is
+ * left of the run's. What it returns joins the evidence, unknowns and actions before the final
+ * judgement. `over` carries the trend metrics of a watch, which runs this once, on its last sample.
+ * Never throws: a follow-up that fails leaves an unknown.
+ */
+export async function followUp(c: Collected, opts: RunOptions, host: HostSources, deadline: number, over?: { metrics: Metrics }): Promise<void> {
+  const askers = opts.probes.filter((p) => p.followUp && p.meta.onDemand?.length
+    && (c.probes.find((r) => r.id === p.meta.id)?.status ?? 'skipped') !== 'skipped');
+  if (!askers.length) return;
+  const { findings } = evaluate(opts.playbook, { pid: c.identity.pid, metrics: { ...c.metrics, ...over?.metrics }, evidence: c.evidence });
+  const missing = new Set<string>();
+  for (const f of findings) {
+    if (f.severity === 'info') continue;
+    for (const k of opts.playbook.findings.find((r) => r.id === f.id)?.attribution ?? []) if (!(k in c.evidence)) missing.add(k);
+  }
+  if (!missing.size) return;
+  const sources = new TargetSources(opts.proc, c.identity.pid, host);
+  await Promise.all(askers.map(async (probe) => {
+    const keys = probe.meta.onDemand!.filter((k) => missing.has(k));
+    if (!keys.length) return;
+    const left = Math.min(probe.meta.timeoutMs, deadline - Date.now());
+    if (left < FOLLOW_UP_MIN_MS) {
+      c.unknowns.push({ probe: probe.meta.id, reason: `${keys.join(', ')} not taken: no time was left within the deadline`, hint: 'raise --timeout' });
+      return;
+    }
+    const actions: string[] = [];
+    let add: WindowOutput = {};
+    try {
+      add = await withDeadline(`the ${probe.meta.id} probe's follow-up (${keys.join(', ')})`, left,
+        (signal, at) => probe.followUp!(keys, probeContext(sources, opts, signal, actions, at)));
+    } catch (err) {
+      c.unknowns.push({ probe: probe.meta.id, reason: classifyFailure(probe, err, opts).failure.message });
+    }
+    for (const [k, v] of Object.entries(add.evidence ?? {})) if (keys.includes(k)) c.evidence[k] = v;
+    c.unknowns.push(...(add.unknowns ?? []).map(worded));
+    for (const a of [...actions, ...(add.actions ?? [])]) if (!c.actions.includes(a)) c.actions.push(a);
+  }));
 }
 
 /**
@@ -166,6 +216,8 @@ export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact'
     startedAt: id.startedAt,
     uptimeSeconds: id.uptimeSeconds,
     startTicks: id.startTicks,
+    ...(id.nsPid !== undefined ? { nsPid: id.nsPid } : {}),
+    ...(id.container ? { container: cleanDeep(id.container, false) } : {}),
     metrics,
     ...(Object.keys(trends).length ? { trends } : {}),
     findings: cleanDeep(findings, false),
@@ -232,19 +284,10 @@ export function failedTarget(pid: number, err: unknown, onInternalError?: RunOpt
 async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, deadline: number): Promise<{ run: ProbeRun; out?: ProbeOutput; actions: string[]; gone?: boolean; internal?: InternalError }> {
   const started = performance.now();
   const budget = Math.max(1, Math.min(probe.meta.timeoutMs, deadline - Date.now()));
-  const ac = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      ac.abort();
-      reject(new TimeoutExpired(`probe ${probe.meta.id}`, budget));
-    }, budget);
-  });
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
   const actions: string[] = [];
   try {
-    const ctx = { pid: sources.pid, proc: sources.proc, sources, options: opts.probeOptions ?? {}, signal: ac.signal, actions };
-    const out = await Promise.race([Promise.resolve().then(() => probe.run(ctx)), timeout]);
+    const out = await withDeadline(`probe ${probe.meta.id}`, budget, (signal, deadline) => probe.run(probeContext(sources, opts, signal, actions, deadline)));
     if (out.skipped) return { run: { id: probe.meta.id, status: 'skipped', durationMs: ms(), error: out.skipped }, out, actions };
     return { run: { id: probe.meta.id, status: out.partial ? 'partial' : 'ok', durationMs: ms(), ...(out.partial ? { error: out.partial } : {}) }, out, actions };
   } catch (err) {
@@ -253,18 +296,56 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
     if (err instanceof NoSuchProcess && !sources.proc.exists(sources.pid)) {
       return { run: { id: probe.meta.id, status: 'error', durationMs: ms(), error: err.message }, actions, gone: true };
     }
-    const failure = err instanceof NoSuchProcess ? new ProctriageError('PARSE_ERROR', `${err.path ?? 'a file'}: not found`) : err;
-    if (!(failure instanceof ProctriageError) && !isSystemError(failure)) {
-      // a bug, not a fact about the target: said as such, its stack kept for PROCTRIAGE_DEBUG
-      const internal = new InternalError(`the ${probe.meta.id} probe`, failure);
-      opts.onInternalError?.(internal);
-      return { run: { id: probe.meta.id, status: 'error', durationMs: ms(), error: internal.message }, actions, internal };
-    }
+    const { failure, internal } = classifyFailure(probe, err, opts);
     const status = failure instanceof ProctriageError && failure.code === 'ACCESS_DENIED' ? 'denied' : 'error';
-    return { run: { id: probe.meta.id, status, durationMs: ms(), error: (failure as Error)?.message ?? String(failure) }, actions };
+    return { run: { id: probe.meta.id, status, durationMs: ms(), error: failure.message }, actions, ...(internal ? { internal } : {}) };
+  }
+}
+
+/**
+ * One call into a probe's code other than run() (a watch's window), with the probe's context and
+ * deadline. A failure comes back as the reason in words, never thrown; a bug is also reported.
+ */
+export async function callProbe<T>(probe: Probe, sources: TargetSources, opts: RunOptions, actions: string[], fn: (ctx: ProbeContext) => Promise<T>): Promise<{ value: T } | { reason: string }> {
+  try {
+    return { value: await withDeadline(`probe ${probe.meta.id}`, probe.meta.timeoutMs, (signal, deadline) => fn(probeContext(sources, opts, signal, actions, deadline))) };
+  } catch (err) {
+    return { reason: classifyFailure(probe, err, opts).failure.message };
+  }
+}
+
+function probeContext(sources: TargetSources, opts: RunOptions, signal: AbortSignal, actions: string[], deadline: number): ProbeContext {
+  return { pid: sources.pid, proc: sources.proc, sources, options: opts.probeOptions ?? {}, signal, deadline, actions };
+}
+
+/** Run fn with a signal that aborts after ms; the promise rejects with TimeoutExpired then. */
+async function withDeadline<T>(what: string, ms: number, fn: (signal: AbortSignal, deadline: number) => T | Promise<T>): Promise<T> {
+  const budget = Math.max(1, ms);
+  const deadline = Date.now() + budget;
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ac.abort();
+      reject(new TimeoutExpired(what, budget));
+    }, budget);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => fn(ac.signal, deadline)), timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A probe's failure as the error to report; a bug (not a fact about the target) is said as such, its stack kept for PROCTRIAGE_DEBUG. */
+function classifyFailure(probe: Probe, err: unknown, opts: RunOptions): { failure: Error; internal?: InternalError } {
+  const failure = err instanceof NoSuchProcess ? new ProctriageError('PARSE_ERROR', `${err.path ?? 'a file'}: not found`) : err;
+  if (!(failure instanceof ProctriageError) && !isSystemError(failure)) {
+    const internal = new InternalError(`the ${probe.meta.id} probe`, failure);
+    opts.onInternalError?.(internal);
+    return { failure: internal, internal };
+  }
+  return { failure: failure instanceof Error ? failure : new Error(String(failure)) };
 }
 
 function unknownFor(probe: Probe, run: ProbeRun): Unknown {
@@ -276,7 +357,7 @@ function unknownFor(probe: Probe, run: ProbeRun): Unknown {
 }
 
 /** A probe's coded unknown in words, from the message catalogue. */
-function worded(u: ProbeUnknown): Unknown {
+export function worded(u: ProbeUnknown): Unknown {
   if (!('code' in u)) return u;
   return { ...(u.metric ? { metric: u.metric } : {}), ...(u.probe ? { probe: u.probe } : {}), reason: words(u), ...(u.hint ? { hint: typeof u.hint === 'string' ? say(u.hint) : words(u.hint) } : {}) };
 }
@@ -290,5 +371,13 @@ export function hostInfo(proc: ProcFs): Report['host'] {
   } catch {
     // host facts are context, never a reason to fail
   }
-  return { hostname: proc.live ? hostname() : 'recorded', kernel: proc.live ? release() : 'recorded', cgroupVersion };
+  // under a host root, the host's own name (a debug pod has a name of its own)
+  const hostName = () => {
+    try {
+      return proc.readHost('/proc/sys/kernel/hostname').trim() || hostname();
+    } catch {
+      return hostname();
+    }
+  };
+  return { hostname: proc.live ? (proc.hostRooted ? hostName() : hostname()) : 'recorded', kernel: proc.live ? release() : 'recorded', cgroupVersion };
 }

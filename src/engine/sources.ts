@@ -1,8 +1,9 @@
 import type { ProcFs } from '../procfs/procfs.js';
 import { parseProcStat, parseBootTime, parseUptime, PF_KTHREAD, type ProcStat } from '../procfs/proc-stat.js';
-import { parseProcStatus, type ProcStatus } from '../procfs/proc-status.js';
+import { innermostPid, parseProcStatus, type ProcStatus } from '../procfs/proc-status.js';
+import { parseContainer, type ContainerIdentity } from '../procfs/container.js';
 import { parseCmdline } from '../procfs/proc-cmdline.js';
-import { parseNetInet, parseNetUnix, type InetRow, type UnixRow } from '../procfs/net-tcp.js';
+import { parseNetInet, parseNetUnix, type InetRow, type UnixRow } from '../procfs/net-sockets.js';
 import { classifyFdLink, type FdTarget } from '../procfs/fd.js';
 import { KernelThread, NoSuchProcess, ZombieProcess } from '../errors.js';
 import { parseOomKills, type OomKill } from '../procfs/kmsg.js';
@@ -169,6 +170,10 @@ export interface Identity {
   uptimeSeconds: number;
   /** start time in clock ticks since boot: with the pid, identifies the process across PID reuse */
   startTicks: number;
+  /** the pid the process sees for itself (last NSpid field), when its pid namespace is not ours */
+  nsPid?: number;
+  /** the container (and Kubernetes pod) its cgroup names */
+  container?: ContainerIdentity;
 }
 
 /** Open a target: its identity, or a typed error for the cases with nothing to diagnose. */
@@ -202,5 +207,24 @@ export function identify(sources: TargetSources): Identity {
     startedAt: started.toISOString(),
     uptimeSeconds: Math.round(uptime),
     startTicks: stat.starttimeTicks,
+    ...containerOf(sources),
   };
+}
+
+/** NSpid (when it differs from the pid) and the container named by the cgroup paths; neither is required. */
+function containerOf(sources: TargetSources): Pick<Identity, 'nsPid' | 'container'> {
+  const out: Pick<Identity, 'nsPid' | 'container'> = {};
+  try {
+    const ns = innermostPid(sources.status());
+    if (ns !== undefined && Number.isSafeInteger(ns) && ns !== sources.pid) out.nsPid = ns;
+  } catch {
+    // status unreadable or gone: the probes say so
+  }
+  try {
+    const c = parseContainer(sources.proc.read(sources.pid, 'cgroup'));
+    if (c) out.container = c;
+  } catch {
+    // no cgroup file (a recorded tree without one)
+  }
+  return out;
 }

@@ -22,9 +22,24 @@ export function unitIndex(probes: Probe[]): (key: string) => Unit | undefined {
     // derived keys: trend.<metric>.perHour / .etaSeconds, fleet.<metric>.ratio
     const [, metric, derived] = /^trend\.(.+)\.(perHour|etaSeconds|significant)$/.exec(key) ?? [];
     if (metric !== undefined) return derived === 'etaSeconds' ? 'seconds' : derived === 'significant' ? 'count' : lookup(metric);
-    if (/^fleet\..+\.ratio$/.test(key)) return 'ratio';
+    if (/^fleet\..+\.ratio$/.test(key)) return 'multiple';
     return lookup(key);
   };
+}
+
+/**
+ * What the renderers know of metrics, from the probes that declare them: the fact, the unit, and a
+ * value written in it. Built by the command (renderers never import the probes) and handed in.
+ */
+export interface MetricUnits {
+  fact: (key: string) => FactSpec | undefined;
+  unit: (key: string) => Unit | undefined;
+  format: (key: string, v: unknown) => string;
+}
+
+export function metricUnits(probes: Probe[]): MetricUnits {
+  const unit = unitIndex(probes);
+  return { fact: factIndex(probes), unit, format: (key, v) => formatUnit(unit(key), v) };
 }
 
 /** A metric's value as text, by the unit its probe declares. */

@@ -3,15 +3,15 @@
  * sample with them. No printing: progress goes to the caller's Progress.
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { collect, judge, type Collected, type RunOptions } from './runner.js';
-import { CLK_TCK, HostSources } from './sources.js';
+import { callProbe, collect, followUp, judge, worded, type Collected, type RunOptions } from './runner.js';
+import { CLK_TCK, HostSources, TargetSources } from './sources.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
 import { MIN_SAMPLES, RESOURCES, trendMetrics, trendsFromSamples, type Sample, type Trend } from './trends.js';
 import type { Limits } from './playbook-schema.js';
 import { clean } from './redact.js';
 import { errnoText, ProctriageError } from '../errors.js';
 import type { TargetReport } from './report.js';
-import type { Metrics, Probe } from './probe.js';
+import type { Metrics, Probe, ProbeWindow, WindowOutput } from './probe.js';
 import type { LiveState } from '../render/live.js';
 import { VERSION } from '../version.js';
 import { count } from '../messages.js';
@@ -40,6 +40,15 @@ export interface Watched {
   gone?: boolean;
   /** probes run on the first sample only */
   dropped: Probe[];
+  /** what the probes' windows gave (attributions over the whole watch), judged with the last sample */
+  window: Required<WindowOutput>;
+}
+
+/** A probe's window begun after the first sample, with the options it was begun with. */
+interface OpenWindow {
+  probe: Probe;
+  window: ProbeWindow;
+  opts: RunOptions;
 }
 
 export interface SampleOptions {
@@ -55,7 +64,28 @@ export interface SampleOptions {
 }
 
 export async function sample(pid: number, opts: RunOptions, so: SampleOptions): Promise<Watched> {
-  const w: Watched = { samples: [], dropped: [] };
+  const w: Watched = { samples: [], dropped: [], window: { evidence: {}, unknowns: [], actions: [] } };
+  const open: OpenWindow[] = [];
+  try {
+    await sampleLoop(pid, opts, so, w, open);
+  } finally {
+    // every window is ended or cancelled, whatever stopped the watch: a profiler left on keeps every sample
+    await closeWindows(pid, w, open);
+  }
+  // what the verdict asks for (a CPU profile when the CPU is saturated …), once, on the last
+  // sample: not after Ctrl-C, whose user wants the report now
+  if (w.last && !w.gone && !so.signal.aborted) {
+    const { c, over } = lastLook(w, opts);
+    const had = { evidence: new Set(Object.keys(c.evidence)), unknowns: c.unknowns.length, actions: new Set(c.actions) };
+    await followUp(c, opts, new HostSources(opts.proc), Date.now() + so.firstTimeoutMs, over);
+    for (const [k, v] of Object.entries(c.evidence)) if (!had.evidence.has(k)) w.window.evidence[k] = v;
+    w.window.unknowns.push(...c.unknowns.slice(had.unknowns));
+    w.window.actions.push(...c.actions.filter((a) => !had.actions.has(a)));
+  }
+  return w;
+}
+
+async function sampleLoop(pid: number, opts: RunOptions, so: SampleOptions, w: Watched, open: OpenWindow[]): Promise<void> {
   const t0 = performance.now();
   const started = new Date();
   let file = so.file;
@@ -77,7 +107,7 @@ export async function sample(pid: number, opts: RunOptions, so: SampleOptions): 
     } catch (err) {
       if (!w.first) {
         w.error = err;
-        return w;
+        return;
       }
       const code = err instanceof ProctriageError ? err.code : '';
       w.gone = code === 'NO_SUCH_PROCESS' || code === 'ZOMBIE_PROCESS';
@@ -99,6 +129,7 @@ export async function sample(pid: number, opts: RunOptions, so: SampleOptions): 
       const cpuProbe = opts.probes.find((p) => p.meta.id === CPU_PROBE && !w.dropped.includes(p));
       if (cpuProbe && 'cpu.percent' in c.metrics) w.dropped.push(cpuProbe);
       if (w.dropped.length) opts = { ...opts, probes: opts.probes.filter((p) => !w.dropped.includes(p)) };
+      open.push(...(await openWindows(pid, opts, w)));
     } else if (prevCpu && w.dropped.some((p) => p.meta.id === CPU_PROBE)) {
       const seconds = (cpu.at - prevCpu.at) / 1000;
       if (seconds > 0) c.metrics['cpu.percent'] = Math.round(((cpu.ticks - prevCpu.ticks) / CLK_TCK / seconds) * 1000) / 10;
@@ -129,23 +160,45 @@ export async function sample(pid: number, opts: RunOptions, so: SampleOptions): 
     // a sample that overran its slot skips the slots it missed (fixed rate, no bursts)
     slot = Math.max(slot, Math.floor((performance.now() - t0) / so.intervalMs));
   }
-  return w;
+}
+
+/** Begin the window of every probe that has one; a failure is an unknown of that probe's, not the watch's. */
+async function openWindows(pid: number, opts: RunOptions, w: Watched): Promise<OpenWindow[]> {
+  const sources = new TargetSources(opts.proc, pid, new HostSources(opts.proc));
+  const open: OpenWindow[] = [];
+  for (const probe of opts.probes) {
+    if (!probe.window) continue;
+    const r = await callProbe(probe, sources, opts, w.window.actions, (ctx) => probe.window!(ctx));
+    if ('reason' in r) w.window.unknowns.push({ probe: probe.meta.id, reason: r.reason });
+    else if (r.value) open.push({ probe, window: r.value, opts });
+  }
+  return open;
+}
+
+/** End each window for the final report, or cancel it when there is nothing to report on (the process gone). */
+async function closeWindows(pid: number, w: Watched, open: OpenWindow[]): Promise<void> {
+  for (const { probe, window, opts } of open) {
+    if (w.gone || !w.last) {
+      await window.cancel().catch(() => undefined);
+      continue;
+    }
+    const sources = new TargetSources(opts.proc, pid, new HostSources(opts.proc));
+    const r = await callProbe(probe, sources, opts, w.window.actions, (ctx) => window.end(ctx));
+    if ('reason' in r) {
+      await window.cancel().catch(() => undefined);
+      w.window.unknowns.push({ probe: probe.meta.id, reason: r.reason });
+      continue;
+    }
+    Object.assign(w.window.evidence, r.value.evidence ?? {});
+    w.window.unknowns.push(...(r.value.unknowns ?? []));
+    w.window.actions.push(...(r.value.actions ?? []));
+  }
 }
 
 /** The final target report: the last sample judged with the measured trends injected. */
 export function final(w: Watched, opts: RunOptions): TargetReport {
-  const trends = trendsFromSamples(w.samples, opts.playbook.limits);
-  const c: Collected = { ...w.last!, metrics: { ...w.last!.metrics }, probes: [...w.last!.probes], unknowns: [...w.last!.unknowns] };
-  // probes asked only once report what they said then
-  for (const p of w.dropped) {
-    const run = w.first!.probes.find((r) => r.id === p.meta.id);
-    if (run) c.probes.push(run);
-    c.unknowns.push(...w.first!.unknowns.filter((u) => u.probe === p.meta.id));
-    for (const [k, v] of Object.entries(w.first!.metrics)) if (!(k in c.metrics) && owns(p, k)) c.metrics[k] = v;
-  }
-  const order = new Map(opts.probes.map((p, i) => [p.meta.id, i]));
-  c.probes.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-  const target = judge(c, opts, { metrics: trendMetrics(trends, w.samples.length), trends });
+  const { c, over } = lastLook(w, opts);
+  const target = judge(c, opts, over);
   if (w.note && !w.gone && !w.note.startsWith('stopped by Ctrl-C')) target.unknowns.push({ probe: 'watch', reason: w.note });
   if (w.gone) {
     target.unknowns.push({ probe: 'watch', reason: w.note ?? 'the process is gone' });
@@ -158,6 +211,29 @@ export function final(w: Watched, opts: RunOptions): TargetReport {
     Object.assign(target, { status: 'unknown', statusReason: reason });
   }
   return target;
+}
+
+/** The last sample as the final judgement sees it: with the windows' results, the once-asked probes' facts and the trends. */
+function lastLook(w: Watched, opts: RunOptions): { c: Collected; over: { metrics: Metrics; trends: Record<string, Trend> } } {
+  const trends = trendsFromSamples(w.samples, opts.playbook.limits);
+  const c: Collected = {
+    ...w.last!,
+    metrics: { ...w.last!.metrics },
+    probes: [...w.last!.probes],
+    evidence: { ...w.last!.evidence, ...w.window.evidence },
+    unknowns: [...w.last!.unknowns, ...w.window.unknowns.map(worded)],
+    actions: [...new Set([...w.last!.actions, ...w.window.actions])],
+  };
+  // probes asked only once report what they said then
+  for (const p of w.dropped) {
+    const run = w.first!.probes.find((r) => r.id === p.meta.id);
+    if (run) c.probes.push(run);
+    c.unknowns.push(...w.first!.unknowns.filter((u) => u.probe === p.meta.id));
+    for (const [k, v] of Object.entries(w.first!.metrics)) if (!(k in c.metrics) && owns(p, k)) c.metrics[k] = v;
+  }
+  const order = new Map(opts.probes.map((p, i) => [p.meta.id, i]));
+  c.probes.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+  return { c, over: { metrics: trendMetrics(trends, w.samples.length), trends } };
 }
 
 function owns(p: Probe, key: string): boolean {

@@ -5,10 +5,11 @@
  * /proc/PID/net/tcp{,6}) that are reachable on loopback, and sends each one GET /debug/pprof/
  * with a short deadline: nothing else.
  */
-import type { InetRow } from '../procfs/net-tcp.js';
+import type { InetRow } from '../procfs/net-sockets.js';
 import { ProctriageError } from '../errors.js';
 import { endpointUrl, getText } from '../transports/pprof.js';
 import { connectHost } from '../transports/loopback.js';
+import type { NetRoute } from '../transports/netns-relay.js';
 
 export interface Listener {
   /** the address it listens on, as in /proc (127.0.0.1, ::1, 0.0.0.0, ::) */
@@ -56,9 +57,9 @@ export function loopbackListeners(sources: SocketReads): Listener[] {
 }
 
 /** Does a pprof index page answer here? (GET /debug/pprof/, short deadline, small cap.) */
-export async function looksLikePprof(base: URL, timeoutMs: number, signal?: AbortSignal, ownEndpoints?: Set<string>): Promise<boolean> {
+export async function looksLikePprof(base: URL, timeoutMs: number, signal?: AbortSignal, ownEndpoints?: Set<string>, route?: NetRoute): Promise<boolean> {
   try {
-    const r = await getText(endpointUrl(base, '/debug/pprof/'), { timeoutMs, maxBytes: 64 * 1024, signal, ownEndpoints });
+    const r = await getText(endpointUrl(base, '/debug/pprof/'), { timeoutMs, maxBytes: 64 * 1024, signal, ownEndpoints, ...(route ? { route } : {}) });
     return r.status === 200 && /goroutine\?debug=1|Types of profiles available|\/debug\/pprof\/goroutine/.test(r.text);
   } catch {
     return false;
@@ -66,9 +67,9 @@ export async function looksLikePprof(base: URL, timeoutMs: number, signal?: Abor
 }
 
 /** Try the listeners concurrently; the first in preference order that serves pprof wins. */
-export async function discover(listeners: Listener[], timeoutMs: number, signal?: AbortSignal, ownEndpoints?: Set<string>): Promise<{ found?: Listener; tried: Listener[] }> {
+export async function discover(listeners: Listener[], timeoutMs: number, signal?: AbortSignal, ownEndpoints?: Set<string>, route?: NetRoute): Promise<{ found?: Listener; tried: Listener[] }> {
   const tried = listeners.slice(0, MAX_CANDIDATES);
-  const ok = await Promise.all(tried.map((l) => looksLikePprof(l.url, timeoutMs, signal, ownEndpoints)));
+  const ok = await Promise.all(tried.map((l) => looksLikePprof(l.url, timeoutMs, signal, ownEndpoints, route)));
   const i = ok.indexOf(true);
   return { ...(i >= 0 ? { found: tried[i] } : {}), tried };
 }

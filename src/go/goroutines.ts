@@ -11,7 +11,7 @@
  * is capped, so a dump of any size costs a bounded amount of memory. Malformed or truncated
  * input yields what could be read plus a reason, never an exception.
  */
-import { count } from '../messages.js';
+import { say } from '../messages.js';
 
 /** Distinct stacks kept; goroutines beyond are counted, not itemised. */
 export const MAX_GROUPS = 5000;
@@ -99,7 +99,7 @@ function readAll<T>(reader: { push(line: string): void; end(complete: boolean, i
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   const cut = (lines.pop() ?? '').length > 0;
   for (const line of lines) reader.push(line);
-  return reader.end(!cut, cut ? 'the text ends in the middle of a line' : undefined);
+  return reader.end(!cut, cut ? say('go.textCut') : undefined);
 }
 
 /** Characters of a labels line read: 16 labels of 200 characters fit many times over. */
@@ -261,15 +261,15 @@ export class GoroutineProfileReader {
     if (this.total !== undefined) p.total = this.total;
     if (this.notProfile || !this.seenFirst) {
       p.notProfile = true;
-      p.problem = this.seenFirst ? 'not a goroutine profile (no "goroutine profile: total N" first line)' : 'empty goroutine profile';
+      p.problem = say(this.seenFirst ? 'go.notGoroutineProfile' : 'go.emptyGoroutineProfile');
       return p;
     }
     const problems: string[] = [];
-    if (!complete) problems.push(`goroutine dump incomplete: ${incomplete ?? 'the body did not end'}`);
+    if (!complete) problems.push(say('go.dumpIncomplete', incomplete !== undefined ? { why: incomplete } : {}));
     // the counts of a complete debug=1 profile add up to its total
-    if (this.total !== undefined && p.counted < this.total) problems.push(`goroutine dump truncated: groups account for ${p.counted} of ${this.total} goroutines`);
-    else if (this.total !== undefined && this.total > 0 && this.groupsSeen === 0) problems.push('goroutine dump has a total but no stacks');
-    if (this.malformed) problems.push(`${count(this.malformed, 'malformed line')} ignored`);
+    if (this.total !== undefined && p.counted < this.total) problems.push(say('go.dumpTruncated', { counted: p.counted, total: this.total }));
+    else if (this.total !== undefined && this.total > 0 && this.groupsSeen === 0) problems.push(say('go.dumpNoStacks'));
+    if (this.malformed) problems.push(say('go.malformedLines', { count: this.malformed }));
     if (problems.length) p.problem = problems.join('; ');
     return p;
   }
@@ -369,12 +369,12 @@ export class GoroutineDumpReader {
     if (!this.seenAny) {
       delete p.total;
       p.notProfile = true;
-      p.problem = 'not a goroutine dump (no "goroutine N [state]:" line)';
+      p.problem = say('go.notGoroutineDump');
       return p;
     }
     const problems: string[] = [];
-    if (!complete) problems.push(`goroutine dump incomplete: ${incomplete ?? 'the body did not end'}`);
-    if (this.malformed) problems.push(`${count(this.malformed, 'malformed line')} ignored`);
+    if (!complete) problems.push(say('go.dumpIncomplete', incomplete !== undefined ? { why: incomplete } : {}));
+    if (this.malformed) problems.push(say('go.malformedLines', { count: this.malformed }));
     if (problems.length) p.problem = problems.join('; ');
     return p;
   }

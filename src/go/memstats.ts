@@ -4,6 +4,7 @@
  * "memstats" object of /debug/vars (expvar). Neither carries the memory limit; /debug/vars
  * does when the service publishes it (see memLimitFromVars).
  */
+import { say } from '../messages.js';
 
 export interface GoMemStats {
   heapAlloc?: number;
@@ -69,9 +70,10 @@ export class HeapProfileReader {
 
   end(complete = true, incomplete?: string): HeapProfileResult {
     const r: HeapProfileResult = { stats: this.stats, isHeapProfile: this.isHeap, hasMemStats: this.seenBlock };
-    if (!this.isHeap) r.problem = 'not a heap profile (no "heap profile:" first line)';
-    else if (!this.seenBlock) r.problem = `heap profile has no runtime.MemStats block${complete ? '' : ` (${incomplete ?? 'truncated'})`}`;
-    else if (this.stats.heapAlloc === undefined || this.stats.numGC === undefined) r.problem = `runtime.MemStats block is incomplete${complete ? '' : ` (${incomplete ?? 'truncated'})`}`;
+    const cut = complete ? {} : { cut: incomplete ?? 'truncated' };
+    if (!this.isHeap) r.problem = say('go.notHeapProfile');
+    else if (!this.seenBlock) r.problem = say('go.heapNoMemStats', cut);
+    else if (this.stats.heapAlloc === undefined || this.stats.numGC === undefined) r.problem = say('go.memStatsIncomplete', cut);
     return r;
   }
 }
@@ -82,7 +84,7 @@ export function parseHeapProfile(text: string): HeapProfileResult {
   const last = lines.pop() ?? '';
   for (const l of lines) r.push(l.replace(/\r$/, ''));
   // a cut last line may hold half a number: only trust it when the text ended with a newline
-  return r.end(last === '', last === '' ? undefined : 'the text ends in the middle of a line');
+  return r.end(last === '', last === '' ? undefined : say('go.textCut'));
 }
 
 export interface VarsResult {
@@ -98,9 +100,9 @@ export function parseVars(text: string): VarsResult {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    return { stats: {}, problem: `/debug/vars is not valid JSON, truncated or malformed (${(err as Error).message.slice(0, 120)})` };
+    return { stats: {}, problem: say('go.varsNotJson', { error: (err as Error).message.slice(0, 120) }) };
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return { stats: {}, problem: '/debug/vars is not a JSON object' };
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return { stats: {}, problem: say('go.varsNotObject') };
   const o = doc as Record<string, unknown>;
   const out: VarsResult = { stats: {} };
   const ms = o.memstats;
@@ -109,7 +111,7 @@ export function parseVars(text: string): VarsResult {
       const v = (ms as Record<string, unknown>)[goKey];
       if (typeof v === 'number' && Number.isFinite(v) && v >= 0) out.stats[key] = v;
     }
-  } else out.problem = '/debug/vars has no memstats object';
+  } else out.problem = say('go.varsNoMemstats');
   const limit = memLimitFromVars(o);
   if (limit !== undefined) out.memLimit = limit;
   return out;

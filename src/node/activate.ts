@@ -8,6 +8,8 @@
  * remembered, so that only what we opened is closed; a guard process started before the
  * signal closes it if proctriage itself does not live to (see guard.ts).
  */
+import { EMBEDDED } from '../paths.js';
+import { enterPrivilegeMissing, findNsenter } from '../transports/netns-relay.js';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +18,7 @@ import type { ProcFs } from '../procfs/procfs.js';
 import { hasSignal, parseProcStatus } from '../procfs/proc-status.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
 import { errnoText, fromFsError, ProctriageError } from '../errors.js';
-import type { InetRow } from '../procfs/net-tcp.js';
+import type { InetRow } from '../procfs/net-sockets.js';
 import { exportedFunctions, NotElf } from './elf.js';
 import type { CdpSession } from '../transports/inspector.js';
 import { evaluate } from './attach.js';
@@ -131,12 +133,20 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
       hint: 'restart it with --inspect=127.0.0.1:9229 to be able to probe its runtime',
     };
   }
-  const same = proc.sameNetNamespace(pid);
-  if (same === false) {
+  if (!proc.signalsReach()) {
     return {
       ok: false,
-      reason: `pid ${pid} is in another network namespace (a container): its inspector would open on its own loopback, out of reach from here`,
-      hint: `run proctriage inside it: nsenter -t ${pid} -n proctriage ${pid} --activate-inspector`,
+      reason: `pid ${pid} is in a pid namespace this process is not in (the host's, seen through --host-root): a signal sent from here cannot reach it`,
+      hint: 'run proctriage in the host\'s pid namespace (hostPID: true, as kubectl debug node/NAME does)',
+    };
+  }
+  const same = proc.sameNetNamespace(pid);
+  const missing = same === false ? enterPrivilegeMissing() ?? (findNsenter() ? undefined : 'nsenter (util-linux), not found on PATH') : undefined;
+  if (missing) {
+    return {
+      ok: false,
+      reason: `pid ${pid} is in another network namespace (a container): its inspector would open on its own loopback, which can be reached only from inside that namespace, and entering it needs ${missing}`,
+      hint: `run proctriage as root (or with CAP_SYS_ADMIN), or inside it: nsenter -t ${pid} -n proctriage ${pid} --activate-inspector`,
     };
   }
   if (flags.port > 0) {
@@ -193,11 +203,15 @@ export function fateAfterSignal(proc: ProcFs, pid: number, startTicks: number): 
 export class Guard {
   private constructor(private readonly child: ChildProcess) {}
 
-  static async start(pid: number, startTicks: number, port: number, before: Iterable<number>, waitMs = 3000): Promise<Guard> {
+  /** `inside`: the target is in another network namespace: the guard runs in it (nsenter --net), where its inspector listens */
+  static async start(pid: number, startTicks: number, port: number, before: Iterable<number>, waitMs = 3000,
+    inside?: { nsFile: string; nsenter: string }, root = '/'): Promise<Guard> {
     const { spawn } = await import('node:child_process'); // only when activating
-    const script = fileURLToPath(new URL('./guard.js', import.meta.url));
+    // the single-file build is its own guard: `proctriage.mjs --internal-guard …` (scripts/bundle-single.ts)
+    const script = EMBEDDED ? fileURLToPath(import.meta.url) : fileURLToPath(new URL('./guard.js', import.meta.url));
     // a minimal environment: NODE_OPTIONS (--inspect, --require …) must not reach the guard
-    const child = spawn(process.execPath, [script, String(pid), String(startTicks), String(port), [...before].join(',') || '-'], {
+    const args = [script, ...(EMBEDDED ? ['--internal-guard'] : []), String(pid), String(startTicks), String(port), [...before].join(',') || '-', root];
+    const child = spawn(inside ? inside.nsenter : process.execPath, inside ? ['--net=' + inside.nsFile, '--', process.execPath, ...args] : args, {
       detached: true, // its own session: a Ctrl-C to our process group does not reach it
       stdio: ['pipe', 'pipe', 'ignore'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
@@ -267,7 +281,9 @@ export async function sendSigusr1AndWait(
   const before = new Set(listenRows(proc, pid).map((r) => r.inode));
   let guard: Guard;
   try {
-    guard = await Guard.start(pid, startTicks, flags.port, before);
+    const nsenter = proc.sameNetNamespace(pid) === false ? findNsenter() : undefined;
+    guard = await Guard.start(pid, startTicks, flags.port, before, 3000,
+      nsenter ? { nsFile: proc.procPath(pid, 'ns/net'), nsenter } : undefined, proc.root);
   } catch (err) {
     return { sent: false, reason: `${(err as Error).message}: SIGUSR1 was not sent` };
   }

@@ -4,12 +4,16 @@
  */
 import { CdpError, CdpSession, CdpTimeout, formatAddress, listTargets, type InspectorAddress } from '../transports/inspector.js';
 import { ProctriageError } from '../errors.js';
+import { say } from '../messages.js';
 import { LONG_WINDOW_EXPRESSION, STATS_EXPRESSION, WINDOW_EXPRESSION } from './expressions.js';
 import type { HeapFlags } from './heap-limit.js';
+import type { NetRoute } from '../transports/netns-relay.js';
 
 /** A time budget: every step takes at most its own cap and never more than what is left. */
 export class Budget {
   private readonly until: number;
+  /** set when the target is in another network namespace: every connection goes through its relay */
+  route?: NetRoute;
   constructor(ms: number, readonly signal?: AbortSignal, readonly ownEndpoints?: Set<string>) {
     this.until = performance.now() + ms;
   }
@@ -19,15 +23,17 @@ export class Budget {
   get expired(): boolean {
     return this.until - performance.now() <= 0 || !!this.signal?.aborted;
   }
-  deadline(cap: number): { timeoutMs: number; signal?: AbortSignal; ownEndpoints?: Set<string> } {
-    return { timeoutMs: this.left(cap), ...(this.signal ? { signal: this.signal } : {}), ...(this.ownEndpoints ? { ownEndpoints: this.ownEndpoints } : {}) };
+  deadline(cap: number): { timeoutMs: number; signal?: AbortSignal; ownEndpoints?: Set<string>; route?: NetRoute } {
+    return {
+      timeoutMs: this.left(cap), ...(this.signal ? { signal: this.signal } : {}), ...(this.ownEndpoints ? { ownEndpoints: this.ownEndpoints } : {}),
+      ...(this.route ? { route: this.route } : {}),
+    };
   }
 }
 
 export class IdentityMismatch extends ProctriageError {
   constructor(where: string, readonly theirPid: number, expected: number) {
-    super('TARGET_UNREACHABLE', `the ${where} belongs to another process (its pid is ${theirPid}, not ${expected})`,
-      'pass the inspector port of this process to --inspect');
+    super('TARGET_UNREACHABLE', say('node.otherProcess', { where, theirPid, expected }), say('node.hint.otherProcess'));
   }
 }
 
@@ -36,7 +42,7 @@ export class LoopBlocked extends ProctriageError {
   /** the open session (the caller closes it, possibly after asking the inspector to close) */
   session?: CdpSession;
   constructor(where: string, readonly waitedMs: number, readonly heap?: { used: number; total: number }) {
-    super('TIMEOUT', `the event loop did not run a trivial evaluation within ${waitedMs} ms although the ${where} answered: the loop is blocked`);
+    super('TIMEOUT', say('node.evalBlocked', { where, ms: waitedMs }));
   }
 }
 
@@ -97,9 +103,9 @@ export async function evaluate(session: CdpSession, expression: string, d: { tim
   if (res.exceptionDetails) {
     const ex = res.exceptionDetails;
     const text = typeof ex.exception?.description === 'string' ? (ex.exception.description.split('\n')[0] ?? '') : String(ex.text ?? 'exception');
-    throw new CdpError(`the evaluation failed inside the target: ${text.slice(0, 200)}`);
+    throw new CdpError(say('node.evalFailed', { text: text.slice(0, 200) }));
   }
-  if (!res.result || typeof res.result !== 'object') throw new CdpError(`${session.where} sent a malformed Runtime.evaluate reply`);
+  if (!res.result || typeof res.result !== 'object') throw new CdpError(say('node.malformedEvaluate', { where: session.where }));
   return res.result.value;
 }
 
@@ -123,7 +129,7 @@ function counts(v: unknown): Record<string, number> | undefined {
 }
 
 export function parseStats(v: unknown, where: string): Stats {
-  const bad = (what: string) => new CdpError(`${where} returned malformed runtime facts (${what})`);
+  const bad = (what: string) => new CdpError(say('node.malformedFacts', { where, what }));
   if (!v || typeof v !== 'object') throw bad('not an object');
   const o = v as Record<string, unknown>;
   const pid = num(o.pid), heapUsed = num(o.heapUsed), heapTotal = num(o.heapTotal), heapLimit = num(o.heapLimit);
@@ -153,10 +159,10 @@ export function parseStats(v: unknown, where: string): Stats {
 }
 
 export function parseWindow(v: unknown, where: string): WindowStats {
-  if (!v || typeof v !== 'object') throw new CdpError(`${where} returned malformed event-loop facts`);
+  if (!v || typeof v !== 'object') throw new CdpError(say('node.malformedWindow', { where }));
   const o = v as Record<string, unknown>;
   const windowMs = dur(o.windowMs);
-  if (windowMs === undefined) throw new CdpError(`${where} returned malformed event-loop facts (window)`);
+  if (windowMs === undefined) throw new CdpError(say('node.malformedWindow', { where, what: 'window' }));
   const p50 = dur(o.p50), p99 = dur(o.p99), max = dur(o.max), gcMs = dur(o.gcMs);
   const u = dur(o.utilization);
   return {
@@ -245,7 +251,7 @@ export async function* listingsAsTheyCome(addrs: InspectorAddress[], budget: Bud
   addrs.forEach((addr, i) => {
     pending.set(i, (async () => {
       try {
-        const list = await listTargets(addr, allowRemote, { timeoutMs: budget.left(800), signal: ac.signal, ownEndpoints: budget.ownEndpoints });
+        const list = await listTargets(addr, allowRemote, { timeoutMs: budget.left(800), signal: ac.signal, ownEndpoints: budget.ownEndpoints, ...(budget.route ? { route: budget.route } : {}) });
         return { i, l: { addr, path: (list.find((t) => t.type === 'node') ?? list[0]).path } };
       } catch (error) {
         return { i, l: { addr, error: error as Error } };

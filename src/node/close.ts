@@ -10,11 +10,12 @@ import { waitListenerGone, inspectorClients, type Opened } from './activate.js';
 import { Budget, evaluate } from './attach.js';
 import { CLOSE_INSPECTOR_EXPRESSION } from './expressions.js';
 import type { Connection, NodeOut, NodeTarget } from './run.js';
+import type { NetRoute } from '../transports/netns-relay.js';
 
 export async function close(t: NodeTarget, conn: Connection, out: NodeOut): Promise<void> {
   conn.deadman?.stop();
   if (conn.opened) {
-    const closed = await closeOpened(t, conn.opened, conn.attached?.session ?? conn.blocked?.session, out);
+    const closed = await closeOpened(t, conn.opened, conn.attached?.session ?? conn.blocked?.session, out, conn.budget.route);
     if (closed) conn.guard?.done();
     else conn.guard?.release(); // the guard goes on trying after we exit
     conn.dropInterrupt?.();
@@ -22,15 +23,21 @@ export async function close(t: NodeTarget, conn: Connection, out: NodeOut): Prom
     conn.attached?.session.close();
     conn.blocked?.session?.close();
   }
+  // the relay into the target's namespace ends with the probe (it would with us anyway)
+  if (conn.relay) {
+    conn.relay.close();
+    out.actions.push(say('node.relayEnded', { pids: conn.relay.pids.join(', ') }));
+  }
 }
 
 /** Close the inspector we opened: ask it, then watch the LISTEN socket go. Says so in actions; true when confirmed closed. */
-async function closeOpened(t: NodeTarget, opened: Opened, session: CdpSession | undefined, out: NodeOut): Promise<boolean> {
+async function closeOpened(t: NodeTarget, opened: Opened, session: CdpSession | undefined, out: NodeOut, route?: NetRoute): Promise<boolean> {
   const { proc, pid } = t;
   const where = formatAddress({ host: opened.host, port: opened.listener.port });
   const clients = inspectorClients(proc, pid, opened.listener.port);
   // closing must happen even after the probe's deadline: a fresh budget, not the probe's signal
   const own = new Budget(2500, undefined, t.options.ownEndpoints);
+  if (route) own.route = route;
   let s = session && !session.closed ? session : undefined;
   if (!s) {
     try {

@@ -7,7 +7,7 @@
  */
 import { say } from '../messages.js';
 import { innermostPid } from '../procfs/proc-status.js';
-import type { InetRow } from '../procfs/net-tcp.js';
+import type { InetRow } from '../procfs/net-sockets.js';
 import type { ProctriageError } from '../errors.js';
 import { assertConnectAllowed, formatAddress, parseInspectAddress, type CdpSession, type InspectorAddress } from '../transports/inspector.js';
 import { peerOwnership } from '../engine/peer-owner.js';
@@ -17,6 +17,7 @@ import { checkActivation, DeadMan, sendSigusr1AndWait } from './activate.js';
 import { attach, evaluate, listingsAsTheyCome, LoopBlocked, reasonOf } from './attach.js';
 import { CLOSE_INSPECTOR_EXPRESSION } from './expressions.js';
 import type { Connection, NodeOut, NodeTarget } from './run.js';
+import { relayInto } from '../transports/netns-relay.js';
 
 /** How long to watch for the inspector after SIGUSR1 (not cut short by the deadline: what opens is closed). */
 const ACTIVATION_WAIT_MS = 2500;
@@ -78,10 +79,13 @@ async function connectGiven(t: NodeTarget, given: string, conn: Connection, sear
     return false;
   }
   conn.how = say('node.howGiven');
+  // a loopback address of a target in another network namespace is its own loopback: reached from inside
+  const missing = addr.loopback ? enterNamespace(t, conn) : undefined;
   // the address must be one of the target's own sockets: what the peer says of itself proves nothing
-  const own = peerOwnership(t.sources, addr.host, addr.port);
+  const own = peerOwnership(t.sources, addr.host, addr.port, { inside: conn.relay !== undefined });
   if (!own.owned && t.options.trustPeer !== true) {
-    out.unknowns.push({ metric: 'node.*', probe: 'node', code: 'node.inspectRefused', args: { why: own.reason }, hint: 'hint.trustPeer' });
+    const why = missing ? `${own.reason}; ${say('node.otherNetns', { missing })}` : own.reason;
+    out.unknowns.push({ metric: 'node.*', probe: 'node', code: 'node.inspectRefused', args: { why }, hint: 'hint.trustPeer' });
     out.partial = '--inspect address is not the target\'s';
     return false;
   }
@@ -89,17 +93,14 @@ async function connectGiven(t: NodeTarget, given: string, conn: Connection, sear
     conn.how = say('node.howTrusted', { how: conn.how, why: own.reason });
     conn.trusted = true;
   }
+  if (conn.relay && !(await relayTo(t, conn, [addr], search, out))) return true;
   await tryAttach(t, conn, search, addr, own.owned);
   return true;
 }
 
 /** No address given: an inspector the target has open, or (--activate-inspector) one opened with SIGUSR1. */
 async function connectOwn(t: NodeTarget, flags: InspectFlags, conn: Connection, search: Search, out: NodeOut): Promise<boolean> {
-  const { proc, pid, options } = t;
-  if (proc.sameNetNamespace(pid) === false) {
-    search.failures.push(say('node.otherNetns'));
-    return true;
-  }
+  const { pid, options } = t;
   const listeners = targetListeners(t);
   search.listenersKnown = listeners !== undefined;
   const { candidates, remoteOnly } = inspectorCandidates(flags, listeners);
@@ -111,12 +112,19 @@ async function connectOwn(t: NodeTarget, flags: InspectFlags, conn: Connection, 
       : { metric: 'node.*', probe: 'node', code: 'node.notReadNoneOpen', hint: hintFor(t, flags, search.listenersKnown) });
     return false;
   }
+  // in another network namespace its loopback is reached from inside it, or not at all
+  const missing = enterNamespace(t, conn);
+  if (missing) {
+    search.failures.push(say('node.otherNetns', { missing }));
+    return true;
+  }
   // without its fd table a port cannot be proven the target's: tried only when the user trusts it
   const trustPeer = options.trustPeer === true;
   if (!trustPeer) {
     for (const c of candidates.filter((x) => !x.owned)) search.failures.push(say('node.unverified', { address: formatAddress(c), source: c.source, pid }));
   }
   const addrs = candidates.filter((c) => c.owned || trustPeer).map((c) => ({ host: c.host, port: c.port, loopback: true }));
+  if (addrs.length && !(await relayTo(t, conn, addrs, search, out))) return true;
   let found: InspectorAddress | undefined;
   for await (const l of listingsAsTheyCome(addrs, conn.budget, options.allowRemote === true)) {
     if (l.error) {
@@ -176,7 +184,39 @@ async function activate(t: NodeTarget, flags: InspectFlags, conn: Connection, se
     options.notify?.(say('node.interrupted', { pid, address: formatAddress({ host: o.host, port: o.listener.port }) }));
   });
   conn.how = say('node.howActivated', { ms: o.waitedMs });
-  await tryAttach(t, conn, search, { host: o.host, port: o.listener.port, loopback: true }, true);
+  const addr = { host: o.host, port: o.listener.port, loopback: true };
+  if (conn.relay && !(await relayTo(t, conn, [addr], search, out))) return;
+  await tryAttach(t, conn, search, addr, true);
+}
+
+/**
+ * A target in another network namespace: prepare the relay into it (conn.relay; its connections
+ * then go through it), or say which privilege or tool is missing. Nothing starts here.
+ */
+function enterNamespace(t: NodeTarget, conn: Connection): string | undefined {
+  if (conn.relay || t.proc.sameNetNamespace(t.pid) !== false) return undefined;
+  const r = relayInto(t.proc.procPath(t.pid, 'ns/net'), { startMs: 3000, maxMs: 120_000, ...(t.options.ownEndpoints ? { ownEndpoints: t.options.ownEndpoints } : {}) });
+  if (r.missing !== undefined) return r.missing;
+  conn.relay = r.relay;
+  conn.budget.route = r.relay;
+  return undefined;
+}
+
+/** Start (or grow) the relay for these addresses and say so under actions; false (with the failure) when it could not start. */
+async function relayTo(t: NodeTarget, conn: Connection, addrs: Array<{ host: string; port: number }>, search: Search, out: NodeOut): Promise<boolean> {
+  const relay = conn.relay;
+  if (!relay) return true;
+  const before = relay.pids.length;
+  try {
+    await relay.ensure(addrs);
+  } catch (err) {
+    search.failures.push(say('netns.relayFailed', { error: reasonOf(err) }));
+    return false;
+  }
+  if (relay.pids.length > before) {
+    out.actions.push(say('netns.relayStarted', { pid: t.pid, relay: relay.pids[relay.pids.length - 1], addresses: addrs.map(formatAddress).join(', ') }));
+  }
+  return true;
 }
 
 /** The target's own TCP listeners: from the tables this run already read, else read afresh; undefined when unreadable. */

@@ -19,7 +19,8 @@ const SEARCH_MS = 6000;
 // a missing argument is NaN, as Number(undefined): no process has that pid, no socket that port
 const [pid = NaN, startTicks = NaN, port = NaN] = process.argv.slice(2, 5).map(Number);
 const before = new Set((process.argv[5] ?? '').split(',').filter((x) => /^\d+$/.test(x)).map(Number));
-const proc = new ProcFs('/');
+// the root its /proc is read under (a host root: the host's /proc, by host pids)
+const proc = new ProcFs(process.argv[6] || '/', { live: true });
 let told: { inode: number; host: string; port: number } | undefined;
 let done = false;
 let buf = '';

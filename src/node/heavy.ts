@@ -70,7 +70,7 @@ export async function takeHeapSnapshot(session: CdpSession, file: string, timeou
     const pausedMs = Math.round(performance.now() - t0);
     await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
     if (writeError) throw writeError;
-    if (bytes === 0) throw new CdpError('the inspector finished the heap snapshot without sending any data');
+    if (bytes === 0) throw new CdpError(say('node.snapshotEmpty'));
     commitTemp(tmp, file, overwrite);
     return { file, bytes, pausedMs };
   } catch (err) {
@@ -107,14 +107,14 @@ export async function writeNodeReport(session: CdpSession, file: string, timeout
   const t0 = performance.now();
   const v = await evaluate(session, REPORT_EXPRESSION, { timeoutMs, ...(signal ? { signal } : {}) });
   const pausedMs = Math.round(performance.now() - t0);
-  if (v === null || v === undefined) throw new CdpError('the target has no process.report (Node.js older than 11?)');
-  if (typeof v !== 'string') throw new CdpError('the target returned a malformed diagnostic report');
+  if (v === null || v === undefined) throw new CdpError(say('node.noProcessReport'));
+  if (typeof v !== 'string') throw new CdpError(say('node.malformedReport'));
   let parsed: unknown;
   try {
     parsed = JSON.parse(v);
   } catch {
     // never write what we could not redact
-    throw new CdpError('the diagnostic report is not valid JSON, so it could not be redacted; nothing was written');
+    throw new CdpError(say('node.reportNotJson'));
   }
   const text = JSON.stringify(redactNodeReport(parsed), null, 2) + '\n';
   writeFileSafely(file, text, { overwrite });

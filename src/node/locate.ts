@@ -4,7 +4,7 @@
  * listens on (its fds joined with the LISTEN rows of its network namespace).
  */
 import type { ProcFs } from '../procfs/procfs.js';
-import { parseNetInet, type InetRow } from '../procfs/net-tcp.js';
+import { parseNetInet, type InetRow } from '../procfs/net-sockets.js';
 import { classifyFdLink } from '../procfs/fd.js';
 import { ProctriageError } from '../errors.js';
 import { connectHost } from '../transports/loopback.js';

@@ -8,6 +8,7 @@ import type { TargetSources } from '../engine/sources.js';
 import type { Coded, MessageId } from '../messages.js';
 import type { Budget, Attached, LoopBlocked } from './attach.js';
 import type { DeadMan, Guard, Opened } from './activate.js';
+import type { NetnsRelay } from '../transports/netns-relay.js';
 
 /** The options the node steps read; the engine's ProbeOptions extends them. */
 export interface NodeOptions {
@@ -65,4 +66,6 @@ export interface Connection {
   how: string;
   /** connected although not proven the target's own socket (--trust-peer) */
   trusted: boolean;
+  /** the relay into the target's network namespace (conn.budget.route is it), ended by close.ts */
+  relay?: NetnsRelay;
 }

@@ -52,6 +52,7 @@ function memoryV2(d: CgroupDir, m: Record<string, number>, ev: Record<string, un
   m['cgroup.memory.events.high'] = events?.high ?? 0;
   m['cgroup.memory.events.max'] = events?.max ?? 0;
   if (Number.isFinite(limit)) ev['cgroup.memory.limitSource'] = source;
+  ev['cgroup.memory.accounting'] = ['memory.max', 'memory.current', 'memory.events', 'memory.stat'].map((f) => `${at}/${f}`);
 }
 
 function memoryV1(d: CgroupDir, m: Record<string, number>, ev: Record<string, unknown>, num: Num, kv: Kv) {
@@ -71,6 +72,7 @@ function memoryV1(d: CgroupDir, m: Record<string, number>, ev: Record<string, un
   m['cgroup.memory.oomKills'] = Math.max(...oomKills);
   m['cgroup.memory.events.max'] = num(at + '/memory.failcnt') ?? 0;
   if (found) ev['cgroup.memory.limitSource'] = at;
+  ev['cgroup.memory.accounting'] = ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.failcnt', 'memory.oom_control', 'memory.stat'].map((f) => `${at}/${f}`);
 }
 
 /**

@@ -16,7 +16,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { HelperThread, type HelperLink } from './helper-thread.js';
-import { parseSockstatTcpRows } from './net-tcp.js';
+import { parseSockstatTcpRows } from './net-sockets.js';
 
 export type { HelperLink as LinkRead };
 

@@ -91,6 +91,46 @@ export class ProcFs {
     }
   }
 
+  /** A live system seen through a host root (a debug pod's /host): not our own /. */
+  get hostRooted(): boolean {
+    return this.live && this.root !== '/';
+  }
+
+  /**
+   * /proc/1/mountinfo under a host root (the host's init: cgroup mount points as the host has
+   * them, read under the root), else ours.
+   */
+  private hostMountinfo(): string {
+    for (const pid of [1, 'self'] as const) {
+      try {
+        return this.load(this.procPath(pid, 'mountinfo')).toString('utf8');
+      } catch (err) {
+        if (pid === 'self') throw fromFsError(err, this.procPath(pid, 'mountinfo'));
+      }
+    }
+    throw new AccessDenied(this.procPath(1, 'mountinfo'));
+  }
+
+  /**
+   * Our own pid as this root's /proc numbers it (under a host root: our host pid, read from
+   * its `self`), or undefined when that procfs has no `self` for us: it is then the /proc of a
+   * pid namespace we are not in, and its pids cannot be signalled from here.
+   */
+  selfPid(): number | undefined {
+    if (!this.hostRooted) return process.pid;
+    try {
+      const n = Number(readlinkSync(this.procPath(null, 'self')));
+      return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Can a signal we send reach the pids of this root (the same pid namespace as ours)? */
+  signalsReach(): boolean {
+    return this.selfPid() === process.pid;
+  }
+
   /** Host path (e.g. /sys/fs/cgroup/memory/x/memory.stat) under the root. */
   host(absPath: string): string {
     return this.root === '/' ? absPath : this.root.replace(/\/$/, '') + absPath;
@@ -109,6 +149,8 @@ export class ProcFs {
   }
 
   read(pid: number | 'self' | null, rel: string): string {
+    // the host's mount table under a host root: its cgroup mount points, not the ones of our pod
+    if (pid === 'self' && rel === 'mountinfo' && this.hostRooted) return this.hostMountinfo();
     const p = this.procPath(pid, rel);
     const early = typeof pid === 'number' ? this.fast.take(pid, p) : undefined;
     if (early !== undefined) return early;

@@ -1,8 +1,11 @@
-import { formatMetric } from './units.js';
+import type { MetricUnits } from '../engine/units.js';
 import { formatBytes } from '../engine/format.js';
+import { say } from '../messages.js';
 
 /** One evidence entry as a short line of text (shared by the terminal and markdown views). */
-export function evidenceText(key: string, value: unknown): string {
+export function evidenceText(key: string, value: unknown, units: MetricUnits): string {
+  const formatMetric = units.format;
+  if (key === 'fleet' && value && typeof value === 'object' && !Array.isArray(value)) return fleetText(value as Record<string, unknown>, units);
   if (Array.isArray(value)) {
     if (!value.length) return 'none';
     return value.map(itemText).join(', ');
@@ -13,6 +16,23 @@ export function evidenceText(key: string, value: unknown): string {
     return entries.map(([k, v]) => `${k} ${formatMetric(`${key}.${k}`, v)}`).join(', ');
   }
   return formatMetric(key, value);
+}
+
+/**
+ * A replica against its peers, as an engineer reads it: "fd.open 3.2× the median of its 4 peers;
+ * memory.rss 1.4×; like its peers: threads". A ratio of 1 is within the playbook's floor (noise).
+ */
+function fleetText(fleet: Record<string, unknown>, units: MetricUnits): string {
+  const formatMetric = units.format;
+  const peers = typeof fleet.peers === 'number' ? fleet.peers : undefined;
+  const ratios = Object.entries(fleet).flatMap(([k, v]) => (k.endsWith('.ratio') && typeof v === 'number' ? [[k.slice(0, -'.ratio'.length), v] as const] : []));
+  const apart = ratios.filter(([, v]) => v !== 1).sort((a, b) => b[1] - a[1]);
+  const alike = ratios.filter(([, v]) => v === 1).map(([k]) => k);
+  const parts = apart.map(([k, v], i) => (i === 0 && peers !== undefined
+    ? say('fleet.apart', { metric: k, times: formatMetric(`fleet.${k}.ratio`, v), peers })
+    : `${k} ${formatMetric(`fleet.${k}.ratio`, v)}`));
+  if (alike.length) parts.push(say('fleet.alike', { metrics: alike.join(', ') }));
+  return parts.length ? parts.join('; ') : 'none';
 }
 
 function itemText(item: unknown): string {

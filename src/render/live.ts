@@ -6,6 +6,7 @@ import type { ChalkInstance } from 'chalk';
 import type { TargetReport } from '../engine/report.js';
 import { formatBytes, formatDuration, formatNumber } from '../engine/format.js';
 import { MIN_SAMPLES, resource, type Trend } from '../engine/trends.js';
+import { count } from '../messages.js';
 
 export interface LiveSeries {
   key: string;
@@ -71,7 +72,7 @@ export function renderLive(s: LiveState, opts: { c: ChalkInstance; width?: numbe
   const spark = Math.max(6, Math.min(32, width - 67));
   const lines: string[] = [];
   const progress = `${clock(s.elapsedMs)} of ${clock(s.durationMs)}`;
-  lines.push(`${c.bold(`watching pid ${s.pid}`)} ${s.comm} · ${s.samples} sample${s.samples === 1 ? '' : 's'} every ${clock(s.intervalMs)} · ${progress} · ${c.dim('Ctrl-C stops and reports')}`);
+  lines.push(`${c.bold(`watching pid ${s.pid}`)} ${s.comm} · ${count(s.samples, 'sample')} every ${clock(s.intervalMs)} · ${progress} · ${c.dim('Ctrl-C stops and reports')}`);
   const pad = (x: string, n: number) => x + ' '.repeat(Math.max(0, n - [...x].length));
   lines.push(c.dim(`  ${pad('resource', 14)}${pad('now', 11)}${pad('trend', spark + 2)}${pad('per hour', 16)}limit`));
   for (const r of s.series) {
@@ -112,7 +113,7 @@ export function renderProgressLine(s: LiveState): string {
 export function trendLines(t: TargetReport): string[] {
   const out: string[] = [];
   for (const [key, tr] of Object.entries(t.trends ?? {})) {
-    let line = `${label(key)}: ${rateText(key, tr)} over ${tr.samples} samples, `;
+    let line = `${label(key)}: ${rateText(key, tr)} over ${count(tr.samples, 'sample')}, `;
     if (tr.significant) line += SHAPE_TEXT[tr.shape ?? 'steady'];
     else if (tr.samples === 2) line += 'not significant (the change is under the two-point floor)';
     else if (tr.samples < MIN_SAMPLES) line += `too few samples to tell growth from noise (${MIN_SAMPLES} needed)`;

@@ -7,11 +7,9 @@
 import type { Report, Status, TargetReport } from '../engine/report.js';
 import type { Condition, Limits, Playbook } from '../engine/playbook-schema.js';
 import type { Unit } from '../engine/probe.js';
-import { unitIndex } from '../engine/units.js';
-import { PROBES } from '../../probes/index.js';
+import type { MetricUnits } from '../engine/units.js';
 import { snakeKey } from './prometheus.js';
-
-const unitOf = unitIndex(PROBES);
+import { count } from '../messages.js';
 
 /** Ratios the playbook judges, with the count and limit they are made of: a threshold on the ratio is one on the count. */
 const RATIOS: Record<string, { count: string; limit: string }> = {
@@ -80,7 +78,7 @@ const cap = (s: string) => (s.length > MAX_SUMMARY ? `${s.slice(0, MAX_SUMMARY -
 const who = (t: TargetReport) => `pid ${t.pid}${t.comm ? ` (${flat(t.comm)})` : ''}`;
 const whyUnknown = (t: TargetReport) => flat(t.error ? t.error.message : t.statusReason ?? 'could not be examined');
 
-function perfdata(t: TargetReport, pb: Pick<Playbook, 'findings' | 'limits'> | undefined, prefix: string): string[] {
+function perfdata(t: TargetReport, pb: Pick<Playbook, 'findings' | 'limits'> | undefined, prefix: string, unitOf: MetricUnits['unit']): string[] {
   const m = t.metrics;
   const keys: string[] = [];
   for (const f of pb?.findings ?? []) for (const l of f.levels) comparedMetrics(l.when, keys);
@@ -104,10 +102,12 @@ function perfdata(t: TargetReport, pb: Pick<Playbook, 'findings' | 'limits'> | u
 export interface NagiosOptions {
   /** the playbook the report was judged with: its levels are the thresholds (none without it) */
   playbook?: Pick<Playbook, 'findings' | 'limits'>;
+  /** the metrics' units, from the probes that declare them */
+  units: MetricUnits;
 }
 
 /** The report as a Nagios plugin's output. Pure. */
-export function renderNagios(report: Report, o: NagiosOptions = {}): string {
+export function renderNagios(report: Report, o: NagiosOptions): string {
   const status: Status = report.status;
   const several = report.targets.length > 1;
   const worst = report.targets.filter((t) => t.status === status);
@@ -115,13 +115,13 @@ export function renderNagios(report: Report, o: NagiosOptions = {}): string {
   let text: string;
   if (!first) text = 'no process was examined';
   else if (status === 'unknown') text = first.error ? whyUnknown(first) : `${who(first)}: ${whyUnknown(first)}`; // an error names the pid already
-  else if (status === 'ok') text = `no problems found in ${several ? `${report.targets.length} processes` : who(first)}`;
+  else if (status === 'ok') text = `no problems found in ${several ? count(report.targets.length, 'process', 'processes') : who(first)}`;
   else {
     const [f] = [...first.findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
     const more = report.targets.reduce((n, t) => n + t.findings.filter((x) => x.severity !== 'info').length, 0) - 1;
     text = `${several || !f ? `${who(first)} ` : ''}${f ? `${f.id}: ${cap(flat(f.summary))}` : status}${more > 0 ? ` (+${more} more)` : ''}`;
   }
-  const perf = report.targets.filter((t) => !t.error).flatMap((t) => perfdata(t, o.playbook, several ? `pid${t.pid}_` : ''));
+  const perf = report.targets.filter((t) => !t.error).flatMap((t) => perfdata(t, o.playbook, several ? `pid${t.pid}_` : '', o.units.unit));
   const lines = [`${status.toUpperCase()} - ${text}${perf.length ? ` | ${perf.join(' ')}` : ''}`];
   for (const t of report.targets) {
     if (t.status === 'unknown') lines.push(`${who(t)} unknown: ${whyUnknown(t)}`);

@@ -6,11 +6,7 @@
 import type { Report, TargetReport } from '../engine/report.js';
 import type { Unit } from '../engine/probe.js';
 import { EXIT } from '../engine/report.js';
-import { factIndex, unitIndex } from '../engine/units.js';
-import { PROBES } from '../../probes/index.js';
-
-const factOf = factIndex(PROBES);
-const unitOf = unitIndex(PROBES);
+import type { MetricUnits } from '../engine/units.js';
 
 /** A dotted camelCase metric key as snake_case: node.eventLoop.delayP99Ms → node_event_loop_delay_p99_ms. */
 export function snakeKey(key: string): string {
@@ -35,14 +31,14 @@ export interface Series {
 }
 
 /** How one metric key is exposed, or undefined for what is not a number (runtime, versions). */
-export function seriesOf(key: string): Series | undefined {
-  const unit = unitOf(key);
+export function seriesOf(key: string, units: MetricUnits): Series | undefined {
+  const unit = units.unit(key);
   if (unit === 'string') return undefined;
   // a family key <base>.by<Label>.<member> becomes <base>_by_<label>{<label>="<member>"}
   const m = /^(.+\.by([A-Z][A-Za-z0-9]*))\.([^.]+)$/.exec(key);
   // all three groups take part in every match
   const family = m ? { base: m[1]!, label: snakeKey(m[2]!), member: m[3]! } : undefined;
-  const fact = factOf(key);
+  const fact = units.fact(key);
   let name = snakeKey(family ? family.base : key);
   let help = fact?.description ?? `proctriage metric ${key}`;
   // the member is text from the target (a handle type): matched as text, never made into a regex
@@ -83,10 +79,12 @@ const labelText = (labels: [string, string][]) => `{${labels.map(([k, v]) => `${
 export interface PrometheusOptions {
   /** how long the run took, exported as proctriage_run_duration_seconds */
   durationMs?: number;
+  /** the metrics' units, from the probes that declare them */
+  units: MetricUnits;
 }
 
 /** The report as Prometheus text exposition. Pure: the same report gives the same text. */
-export function renderPrometheus(report: Report, o: PrometheusOptions = {}): string {
+export function renderPrometheus(report: Report, o: PrometheusOptions): string {
   // every sample of one metric name must follow its HELP and TYPE, together
   const families = new Map<string, { help: string; samples: string[] }>();
   const add = (name: string, help: string, labels: [string, string][], v: number) => {
@@ -102,7 +100,7 @@ export function renderPrometheus(report: Report, o: PrometheusOptions = {}): str
     }
     for (const [key, v] of Object.entries(t.metrics)) {
       if (typeof v !== 'number' || !Number.isFinite(v)) continue;
-      const s = seriesOf(key);
+      const s = seriesOf(key, o.units);
       if (s) add(s.name, s.help, s.label ? [...labels, s.label] : labels, v * s.scale);
     }
   }

@@ -1,17 +1,21 @@
 import { Chalk, type ChalkInstance } from 'chalk';
+import { whereText } from './container.js';
 import Table from 'cli-table3';
 import type { Report, TargetReport, Status } from '../engine/report.js';
 import { formatDuration } from '../engine/format.js';
-import { formatMetric } from './units.js';
+import type { MetricUnits } from '../engine/units.js';
 import { evidenceText, keyMetrics } from './evidence.js';
+import { attributionLines } from './attribution.js';
 import { trendLines } from './live.js';
-import { cut, fitText, visible } from './fit.js';
-import { count } from '../messages.js';
+import { COMPACT_CHARS, cut, fitText, visible } from './fit.js';
+import { count, statusCount } from '../messages.js';
 
 export interface TableOptions {
   color: boolean;
   /** the terminal's width: lines wrap at word boundaries to fit it; undefined (piped) keeps full lines */
   width?: number;
+  /** the metrics' units, from the probes that declare them */
+  units: MetricUnits;
 }
 
 /** The on-call view: verdict first, then findings with evidence and next steps, the path, unknowns. */
@@ -24,10 +28,10 @@ export function renderTable(report: Report, opts: TableOptions): string {
   if (several) out.push(c.bold('summary'), ...worstFirst(report.targets).map((t) => `  ${headline(t, c)}`), '');
   report.targets.forEach((t, i) => {
     if (i) out.push('');
-    out.push(...target(t, c, opts.width));
+    out.push(...target(t, c, opts.width, opts.units));
   });
   // a long report scrolls its verdict off screen: the last line repeats it
-  out.push('', several ? `${badge(report.status, c)} overall: ${report.targets.length} targets, ${countsText(report.targets)}` : headline(report.targets[0]!, c));
+  out.push('', several ? `${badge(report.status, c)} overall: ${count(report.targets.length, 'target')}, ${countsText(report.targets)}` : headline(report.targets[0]!, c));
   return fitText(out, opts.width).join('\n') + '\n';
 }
 
@@ -38,7 +42,7 @@ function worstFirst(ts: TargetReport[]): TargetReport[] {
 }
 
 function countsText(ts: TargetReport[]): string {
-  return (['critical', 'warning', 'unknown', 'ok'] as const).map((s) => [s, ts.filter((t) => t.status === s).length] as const).filter(([, n]) => n).map(([s, n]) => `${n} ${s}`).join(', ');
+  return (['critical', 'warning', 'unknown', 'ok'] as const).map((s) => [s, ts.filter((t) => t.status === s).length] as const).filter(([, n]) => n).map(([s, n]) => statusCount(n, s)).join(', ');
 }
 
 /** One line: the target's verdict. */
@@ -48,8 +52,8 @@ function headline(t: TargetReport, c: ChalkInstance): string {
 }
 
 function verdictText(t: TargetReport): string {
-  const counts = ['critical', 'warning'].map((s) => [s, t.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n);
-  return counts.length ? counts.map(([s, n]) => (s === 'warning' ? count(n, s) : `${n} ${s}`)).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
+  const counts = (['critical', 'warning'] as const).map((s) => [s, t.findings.filter((f) => f.severity === s).length] as const).filter(([, n]) => n);
+  return counts.length ? counts.map(([s, n]) => statusCount(n, s)).join(', ') : t.status === 'unknown' ? 'could not examine it fully' : 'no problems found';
 }
 
 function badge(s: Status, c: ChalkInstance): string {
@@ -62,11 +66,13 @@ function badge(s: Status, c: ChalkInstance): string {
   }
 }
 
-function target(t: TargetReport, c: ChalkInstance, width: number | undefined): string[] {
+function target(t: TargetReport, c: ChalkInstance, width: number | undefined, units: MetricUnits): string[] {
   if (t.error) return [`${badge('unknown', c)} ${t.error.message}${t.error.hint ? c.dim(` (${t.error.hint})`) : ''}`];
   const lines: string[] = [];
   lines.push(`${badge(t.status, c)} ${c.bold(`pid ${t.pid}`)} ${t.comm} · ${t.runtime} · up ${formatDuration(t.uptimeSeconds)} · ${verdictText(t)}`);
   // one line whatever its length: cut to the terminal, or (piped) at a length a log line bears
+  const where = whereText(t);
+  if (where) lines.push(c.dim(cut(`  ${where}`, width ?? 4096)));
   if (t.cmdline) lines.push(c.dim(cut(`  ${t.cmdline}`, width ?? 4096)));
 
   for (const f of t.findings) {
@@ -80,7 +86,12 @@ function target(t: TargetReport, c: ChalkInstance, width: number | undefined): s
     const ev = Object.entries(f.evidence);
     if (ev.length) {
       lines.push(c.dim('    evidence'));
-      for (const [k, v] of ev) lines.push(`      ${c.dim(k)} ${evidenceText(k, v)}`);
+      for (const [k, v] of ev) lines.push(`      ${c.dim(k)} ${evidenceText(k, v, units)}`);
+    }
+    for (const a of f.attribution ?? []) {
+      const { heading, sites } = attributionLines(a);
+      lines.push(c.dim(`    where in the code: ${heading}`));
+      for (const s of sites) lines.push(`      ${s.text}`, ...s.frames.map((fr) => c.dim(`         ← ${fr}`)));
     }
     lines.push(c.dim('    likely causes'));
     for (const cause of f.likelyCauses) lines.push(`      - ${cause}`);
@@ -92,7 +103,7 @@ function target(t: TargetReport, c: ChalkInstance, width: number | undefined): s
   }
 
   const shown = keyMetrics(t.metrics);
-  if (shown.length) lines.push('', c.bold('key numbers'), keyGrid(shown, t, c, width));
+  if (shown.length) lines.push('', c.bold('key numbers'), keyGrid(shown, t, c, width, units));
   const trends = trendLines(t);
   if (trends.length) lines.push('', c.bold('growth'), ...trends.map((l) => `  ${l}`));
 
@@ -116,12 +127,12 @@ function target(t: TargetReport, c: ChalkInstance, width: number | undefined): s
 }
 
 /** The key numbers, three name/value pairs a row, fewer when three do not fit the width. */
-function keyGrid(shown: string[], t: TargetReport, c: ChalkInstance, width: number | undefined): string {
+function keyGrid(shown: string[], t: TargetReport, c: ChalkInstance, width: number | undefined, units: MetricUnits): string {
   let text = '';
   for (const perRow of [3, 2, 1]) {
-    const table = new Table({ style: { head: [], border: [], 'padding-left': 0, 'padding-right': 1 }, chars: compactChars });
+    const table = new Table({ style: { head: [], border: [], 'padding-left': 0, 'padding-right': 1 }, chars: COMPACT_CHARS });
     for (let i = 0; i < shown.length; i += perRow) {
-      table.push(shown.slice(i, i + perRow).flatMap((k) => [c.dim(k), formatMetric(k, t.metrics[k])]));
+      table.push(shown.slice(i, i + perRow).flatMap((k) => [c.dim(k), units.format(k, t.metrics[k])]));
     }
     text = table.toString();
     if (width === undefined || text.split('\n').every((l) => visible(l) <= width)) break;
@@ -129,8 +140,3 @@ function keyGrid(shown: string[], t: TargetReport, c: ChalkInstance, width: numb
   return text;
 }
 
-
-const compactChars = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-  'bottom-right': '', left: '  ', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' ',
-};

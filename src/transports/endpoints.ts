@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { formatEndpoint } from '../procfs/net-tcp.js';
+import { formatEndpoint } from '../procfs/net-sockets.js';
 
 /**
  * Remember the local end of a connection we make to a target (127.0.0.1:54321), so that the

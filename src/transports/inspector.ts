@@ -19,6 +19,7 @@ import type { ProtocolMapping } from 'devtools-protocol/types/protocol-mapping.j
 import type WebSocketType from 'ws';
 import { isLoopbackHost } from './loopback.js';
 import { recordLocalEndpoint } from './endpoints.js';
+import type { NetRoute } from './netns-relay.js';
 import { errnoText, Refused, TargetUnreachable, TimeoutExpired, UsageError, ProctriageError } from '../errors.js';
 
 // http loads on the first connection: most runs never make one
@@ -87,6 +88,8 @@ export interface Deadline {
   signal?: AbortSignal;
   /** where the local end of every connection made is recorded (ProbeOptions.ownEndpoints) */
   ownEndpoints?: Set<string>;
+  /** connect through this (a relay into the target's network namespace) instead of from here */
+  route?: NetRoute;
 }
 
 export interface InspectorTarget {
@@ -119,7 +122,9 @@ export function listTargets(addr: InspectorAddress, allowRemote: boolean | undef
       else resolve(v!);
     };
     const req = (load('node:http') as typeof Http).request({
-      host: addr.host, port: addr.port, path: '/json/list', method: 'GET', agent: false,
+      host: addr.host, port: addr.port, path: '/json/list', method: 'GET',
+      // no agent: an agent would make its own connection, ignoring createConnection
+      ...(d.route ? { createConnection: () => d.route!.connect(addr.host, addr.port) } : { agent: false }),
       headers: { host: formatAddress(addr), accept: 'application/json' },
     }, (res) => {
       const chunks: Buffer[] = [];
@@ -265,7 +270,7 @@ export class CdpSession {
       handshakeTimeout: Math.max(1, o.timeoutMs),
       followRedirects: false,
       createConnection: (opts: Net.NetConnectOpts) => {
-        const sock = (load('node:net') as typeof Net).connect(opts);
+        const sock = o.route ? o.route.connect(addr.host, addr.port) : (load('node:net') as typeof Net).connect(opts);
         recordLocalEndpoint(sock, o.ownEndpoints);
         return sock;
       },

@@ -14,8 +14,10 @@ import { isIP } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { isLoopbackAddress, isLoopbackHost } from './loopback.js';
 import { recordLocalEndpoint } from './endpoints.js';
-import { ProctriageError, Refused, TargetUnreachable, TimeoutExpired, UsageError } from '../errors.js';
-import { ERRNO_WORDS, errnoWords } from '../messages.js';
+import type { NetRoute } from './netns-relay.js';
+import type * as Net from 'node:net';
+import { ProctriageError, Refused, UsageError } from '../errors.js';
+import { ERRNO_WORDS, errnoWords, say } from '../messages.js';
 
 // http, https and dns load on the first request: most runs (no Go target) never make one
 const load = createRequire(import.meta.url);
@@ -102,6 +104,8 @@ export interface GetOptions {
   allowRemote?: boolean;
   /** where the local end of every connection made is recorded (ProbeOptions.ownEndpoints) */
   ownEndpoints?: Set<string>;
+  /** connect through this (a relay into the target's network namespace) instead of from here */
+  route?: NetRoute;
 }
 
 export interface StreamResult {
@@ -162,13 +166,16 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
       if (r) resolve(r);
       else reject(err instanceof Error ? err : new Error(String(err)));
     };
+    let connected = false;
     const failure = (err: unknown): ProctriageError => {
-      if (why === 'deadline') return new TimeoutExpired(`GET ${shown}`, opts.timeoutMs);
-      if (why === 'caller') return new ProctriageError('TIMEOUT', `GET ${shown}: the probe's deadline passed`);
+      if (why === 'deadline') {
+        return new ProctriageError('TIMEOUT', connected ? say('pprof.noAnswer', { path: url.pathname, ms: opts.timeoutMs }) : say('pprof.noConnection', { host: url.host, ms: opts.timeoutMs }));
+      }
+      if (why === 'caller') return new ProctriageError('TIMEOUT', say('pprof.deadline', { path: url.pathname }));
       const e = err as NodeJS.ErrnoException;
       if (e instanceof ProctriageError) return e;
       if (e?.code === 'ENOTLOOPBACK') return new Refused(`${shown}: ${e.message}`, REMOTE_HINT);
-      return new TargetUnreachable(`GET ${shown}`, describe(e));
+      return new ProctriageError('TARGET_UNREACHABLE', describe(e, url));
     };
     const isLocalName = !opts.allowRemote && isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0;
     const https = url.protocol === 'https:';
@@ -177,16 +184,22 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
     try {
       req = mod.get(url, {
         signal: ac.signal,
-        agent: false,
+        // no agent with a route: an agent would make its own connection, ignoring createConnection
+        ...(opts.route ? {} : { agent: false }),
         headers: { accept: 'text/plain, application/json;q=0.9, */*;q=0.1', 'accept-encoding': 'identity', 'user-agent': 'proctriage' },
         ...(isLocalName ? { lookup: loopbackLookup } : {}),
         ...(https ? extraCa() : {}),
+        ...(opts.route ? { createConnection: routed(url, opts.route, https) } : {}),
       });
     } catch (err) {
       finish(failure(err));
       return;
     }
-    req.on('socket', (sock) => recordLocalEndpoint(sock, opts.ownEndpoints));
+    req.on('socket', (sock) => {
+      recordLocalEndpoint(sock, opts.ownEndpoints);
+      sock.once('connect', () => { connected = true; });
+      sock.once('secureConnect', () => { connected = true; });
+    });
     req.on('error', (err) => {
       if (result) finish(null, { ...result, complete: false, incomplete: result.incomplete ?? incompleteReason(why, err, opts) });
       else finish(failure(err));
@@ -225,7 +238,7 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
             return;
           }
         }
-        if (r.capped) stop(`stopped reading after ${opts.maxBytes} bytes`);
+        if (r.capped) stop(say('pprof.bodyCapped', { bytes: opts.maxBytes }));
         else if (more === false) stop('stopped by the reader');
       });
       res.on('end', () => { r.complete = true; finish(null, r); });
@@ -239,25 +252,55 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
 }
 
 
+/** A connection through the route to the URL's address (TLS over it for https, checked as usual). */
+function routed(url: URL, route: NetRoute, https: boolean): () => Net.Socket {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (https ? 443 : 80));
+  return () => {
+    const sock = route.connect(host, port);
+    if (!https) return sock;
+    return (load('node:tls') as typeof Tls).connect({ socket: sock, servername: isIP(host) ? undefined : host, ...extraCa() });
+  };
+}
+
 /** TLS verification failures that a private CA explains */
 const UNTRUSTED = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
 ]);
 
-function describe(e: NodeJS.ErrnoException | undefined): string {
+/**
+ * A transport failure in words an on-call reads, with the code in brackets: "connection refused:
+ * nothing listens on 127.0.0.1:6060 (ECONNREFUSED)", "TLS handshake failed
+ * (ERR_SSL_WRONG_VERSION_NUMBER): the port speaks plain HTTP?". The same for every path of one
+ * endpoint, so that the probe says it once.
+ */
+function describe(e: NodeJS.ErrnoException | undefined, url: URL): string {
   const code = e?.code;
-  if (code && ERRNO_WORDS[code]) return errnoWords(code);
-  if (code && UNTRUSTED.has(code)) return `the server's certificate is not trusted (${code}): name its CA file in NODE_EXTRA_CA_CERTS`;
-  if (code?.includes('CERT')) return `the server's certificate was refused (${code})`;
-  if (code?.startsWith('HPE_')) return `the peer does not speak HTTP (${code})`;
-  return code ?? e?.message ?? 'request failed';
+  const https = url.protocol === 'https:';
+  if (code === 'ECONNREFUSED') return say('pprof.refused', { host: url.host });
+  const ssl = sslCode(e);
+  if (ssl) return https && ssl === 'ERR_SSL_WRONG_VERSION_NUMBER' ? say('pprof.tlsToPlain', { code: ssl }) : say('pprof.tlsFailed', { code: ssl });
+  // a TLS server given plain HTTP hangs up on it (Node's) or answers 400 (Go's: see notPprofText)
+  if (!https && code === 'ECONNRESET') return say('pprof.resetOnHttp', { code });
+  if (code && UNTRUSTED.has(code)) return say('pprof.untrusted', { code });
+  if (code?.includes('CERT')) return say('pprof.certRefused', { code });
+  if (code?.startsWith('HPE_')) return say('pprof.notHttp', { code });
+  if (code) return say('pprof.network', { words: ERRNO_WORDS[code] ? errnoWords(code) : code, code });
+  return say('pprof.failed', { error: e?.message ?? 'no reason given' });
+}
+
+/** OpenSSL's reason as Node names it ("wrong version number" → ERR_SSL_WRONG_VERSION_NUMBER), from an EPROTO error. */
+function sslCode(e: NodeJS.ErrnoException | undefined): string | undefined {
+  if (e?.code?.startsWith('ERR_SSL_')) return e.code;
+  const reason = /SSL routines:[^:]*:([^:]+):/.exec(e?.message ?? '')?.[1];
+  return reason ? `ERR_SSL_${reason.trim().toUpperCase().replace(/[^A-Z0-9]+/g, '_')}` : undefined;
 }
 
 function incompleteReason(why: string | undefined, err: unknown, opts: GetOptions): string {
-  if (why === 'deadline') return `the body did not finish within ${opts.timeoutMs} ms`;
-  if (why === 'caller') return "the probe's deadline passed before the body finished";
+  if (why === 'deadline') return say('pprof.bodyLate', { ms: opts.timeoutMs });
+  if (why === 'caller') return say('pprof.bodyDeadline');
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return `the connection closed before the end of the body${code ? ` (${code})` : ''}`;
+  return say('pprof.bodyClosed', code ? { code } : {});
 }
 
 /** Split a byte stream into lines (no terminators); an over-long line is cut at maxLine characters. */
@@ -308,6 +351,13 @@ export async function getText(url: URL, opts: GetOptions): Promise<StreamResult 
   return { ...r, text: Buffer.concat(parts).toString('utf8') };
 }
 
+/** GET and collect the body as bytes, up to maxBytes (a protobuf profile). */
+export async function getBytes(url: URL, opts: GetOptions): Promise<StreamResult & { body: Buffer }> {
+  const parts: Buffer[] = [];
+  const r = await streamGet(url, opts, (c) => { parts.push(Buffer.from(c)); });
+  return { ...r, body: Buffer.concat(parts) };
+}
+
 /** GET and feed the body line by line to `onLine`. */
 export async function getLines(url: URL, opts: GetOptions, onLine: (line: string) => void): Promise<StreamResult> {
   const split = new LineSplitter(onLine);
@@ -317,10 +367,14 @@ export async function getLines(url: URL, opts: GetOptions, onLine: (line: string
   return r;
 }
 
-/** A response that cannot be a pprof text profile: an error status or an HTML page. */
-export function notPprofText(r: StreamResult, firstLine?: string): string | undefined {
-  if (r.status === 404) return 'HTTP 404: no such profile at this address (is net/http/pprof registered on this mux?)';
-  if (r.status !== 200) return `HTTP ${r.status}`;
-  if (/text\/html/i.test(r.contentType) || (firstLine !== undefined && /^\s*</.test(firstLine))) return 'the endpoint answered with an HTML page, not a pprof text profile';
+/**
+ * A response that cannot be a pprof text profile: an error status or an HTML page, said with
+ * the path asked ("the endpoint answered HTTP 404 for /debug/pprof/goroutine").
+ */
+export function notPprofText(r: StreamResult, path: string, firstLine?: string): string | undefined {
+  if (r.status === 404) return say('pprof.notFound', { path });
+  if (r.status === 400 && firstLine !== undefined && /HTTP request to an HTTPS server/i.test(firstLine)) return say('pprof.httpToTls', { path });
+  if (r.status !== 200) return say('pprof.status', { status: r.status, path });
+  if (/text\/html/i.test(r.contentType) || (firstLine !== undefined && /^\s*</.test(firstLine))) return say('pprof.html', { path });
   return undefined;
 }

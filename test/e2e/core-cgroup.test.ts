@@ -5,6 +5,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, finding, runCli, runJson, spawnTracked, startTarget, TARGETS, waitFor } from '../helpers/processes.js';
@@ -43,6 +44,12 @@ describe('memory cgroup (v1)', { skip: unavailable }, () => {
     assert.equal(f.evidence['cgroup.memory.limit'], LIMIT);
     assert.equal(f.evidence['cgroup.memory.limitSource'], cg);
     assert.match(f.summary, /of its 64\.0 MiB limit/);
+    // the next step shows the cgroup's own accounting, and runs as printed
+    const step = f.nextSteps.find((s: { text: string }) => s.text.startsWith('tail -n +1 '));
+    assert.equal(step?.text, `tail -n +1 ${['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.failcnt', 'memory.oom_control', 'memory.stat'].map((n) => `${cg}/${n}`).join(' ')}`);
+    const shown = execFileSync('/bin/sh', ['-c', step.text], { encoding: 'utf8' });
+    assert.match(shown, new RegExp(`^==> ${cg}/memory\\.limit_in_bytes <==\\n${LIMIT}$`, 'm'));
+    assert.match(shown, /^==> .*\/memory\.stat <==\n(.*\n)*?total_rss \d+$/m);
 
     const table = await runCli([String(hog.pid)]);
     assert.equal(table.code, 2);

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 export const V1_MEMORY = '/sys/fs/cgroup/memory';
+export const V1_CPU = '/sys/fs/cgroup/cpu';
 
 /** Why memory cgroup tests cannot run here, or undefined when they can. */
 export function memoryCgroupUnavailable(): string | undefined {
@@ -34,6 +35,27 @@ export function createMemoryCgroup(limitBytes: number): string {
   mkdirSync(dir);
   created.add(dir);
   writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limitBytes));
+  return dir;
+}
+
+/** Why CPU cgroup tests cannot run here, or undefined when they can. */
+export function cpuCgroupUnavailable(): string | undefined {
+  if (!existsSync(join(V1_CPU, 'cpu.cfs_quota_us'))) return `no cgroup v1 cpu controller at ${V1_CPU}`;
+  try {
+    accessSync(V1_CPU, constants.W_OK);
+  } catch {
+    return `${V1_CPU} is not writable (run as root)`;
+  }
+  return undefined;
+}
+
+/** Create /sys/fs/cgroup/cpu/proctriage-test-<random> with a CPU quota of `cores` (100 ms periods). */
+export function createCpuCgroup(cores: number): string {
+  const dir = join(V1_CPU, `proctriage-test-${randomBytes(6).toString('hex')}`);
+  mkdirSync(dir);
+  created.add(dir);
+  writeFileSync(join(dir, 'cpu.cfs_period_us'), '100000');
+  writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(Math.round(cores * 100_000)));
   return dir;
 }
 

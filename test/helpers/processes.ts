@@ -161,6 +161,8 @@ export interface CliOptions {
   direct?: boolean;
   /** run this installed command instead of the clone's bin/proctriage.js (implies direct) */
   bin?: string;
+  /** the working directory (the repository by default): where relative paths in the arguments land */
+  cwd?: string;
 }
 
 /** Run the built CLI (`node bin/proctriage.js ...args`) with its stdin closed and NO_COLOR set. */
@@ -170,7 +172,7 @@ export async function runCli(args: string[], o: CliOptions = {}): Promise<CliRes
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...o.env };
   if (direct) env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}`;
   const started = performance.now();
-  const p = spawnTracked(argv[0]!, argv.slice(1), { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawnTracked(argv[0]!, argv.slice(1), { cwd: o.cwd ?? REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   p.child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
   p.child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { evaluate, fill, holds, worst, type Facts } from '../../src/engine/evaluate.js';
 import { validatePlaybook, type Condition, type Playbook } from '../../src/engine/playbook-schema.js';
 import type { Metrics } from '../../src/engine/probe.js';
@@ -55,6 +56,9 @@ describe('fill', () => {
       'sockets.peers.closeWait': [{ endpoint: '10.20.0.15:8443', count: 90 }, { endpoint: '10.20.0.16:8443', count: 30 }],
       'fd.deletedFiles': [{ fd: '145', path: '/var/log/a.log', bytes: 10485760 }],
       nested: { a: { b: 'deep' } },
+      'cgroup.path': '/sys/fs/cgroup/a.slice/b.scope',
+      odd: "/sys/fs/cgroup/x'; rm -rf / #$(id)",
+      files: ['/sys/fs/cgroup/a/memory.stat', '/sys/fs/cgroup/b c/memory.stat'],
     },
   );
   const cases: [string, string | undefined][] = [
@@ -75,6 +79,11 @@ describe('fill', () => {
     ['{sockets.peers.closeWait.1.endpoint} x{sockets.peers.closeWait.1.count}', '10.20.0.16:8443 x30'],
     ['truncate /proc/{pid}/fd/{fd.deletedFiles.0.fd} ({fd.deletedFiles.0.bytes:bytes})', 'truncate /proc/4242/fd/145 (10.0 MiB)'],
     ['{nested.a.b}', 'deep'],
+    ['{ratio:times}', '0.1×'],
+    ['{fd.open:times}', '15847×'],
+    ['cat {cgroup.path:sh}/cpu.stat', 'cat /sys/fs/cgroup/a.slice/b.scope/cpu.stat'], // nothing to quote
+    ['cat {odd:sh}/cpu.stat', "cat '/sys/fs/cgroup/x'\\''; rm -rf / #$(id)'/cpu.stat"], // one word for the shell
+    ['tail -n +1 {files:sh}', "tail -n +1 /sys/fs/cgroup/a/memory.stat '/sys/fs/cgroup/b c/memory.stat'"],
     ['{sockets.peers.closeWait.5.endpoint}', undefined], // past the end of the list
     ['{sockets.peers.closeWait.0.nope}', undefined],
     ['{go.goroutines} goroutines', undefined], // absent metric
@@ -87,6 +96,11 @@ describe('fill', () => {
 
   test('extra values take part (used for {missing})', () => {
     assert.equal(fill('cannot tell: {missing} not readable', f, { missing: 'fd.limit, fd.open' }), 'cannot tell: fd.limit, fd.open not readable');
+  });
+
+  test('{key:sh} makes a target-controlled string one word for a real shell, whatever it holds', () => {
+    const out = execFileSync('/bin/sh', ['-c', fill("printf '%s\\n' {odd:sh} {files:sh}", f)!], { encoding: 'utf8' });
+    assert.deepEqual(out.split('\n').slice(0, -1), ["/sys/fs/cgroup/x'; rm -rf / #$(id)", '/sys/fs/cgroup/a/memory.stat', '/sys/fs/cgroup/b c/memory.stat']);
   });
 
   test('a metric shadows an evidence key of the same name', () => {

@@ -228,6 +228,15 @@ describe('v2-container: a leaking Node.js service in a container (cgroup v2, lim
       ['critical', 'warning', 'info'].indexOf(a) - ['critical', 'warning', 'info'].indexOf(b)));
   });
 
+  test('the cgroup next steps read the cgroup the probe found: its memory accounting and its cpu.stat (v2)', () => {
+    const dir = '/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod7f3c.slice/cri-containerd-9a1b2c.scope';
+    const mem = finding(t, 'memory-near-limit').nextSteps.map((s) => s.text);
+    assert.ok(mem.includes(`tail -n +1 ${dir}/memory.max ${dir}/memory.current ${dir}/memory.events ${dir}/memory.stat`), mem.join('\n'));
+    const cpu = finding(t, 'cpu-throttling').nextSteps.map((s) => s.text);
+    assert.ok(cpu.some((c) => c.startsWith(`cat ${dir}/cpu.stat `)), cpu.join('\n'));
+    assert.ok(![...mem, ...cpu].some((c) => c.includes('/proc/4242/cgroup')), 'not the membership file');
+  });
+
   test('finding texts are filled from the facts; next steps name the leaking peer', () => {
     const cw = finding(t, 'close-wait-leak');
     assert.equal(cw.summary, '120 sockets in CLOSE_WAIT, most to 10.20.0.15:8443 (90): the peer hung up but this process never closed its side');
@@ -241,7 +250,6 @@ describe('v2-container: a leaking Node.js service in a container (cgroup v2, lim
     assert.ok(cw.nextSteps.some((s) => s.kind === 'command' && s.text.startsWith("ss -tnp state close-wait | grep 'pid=4242,'")), JSON.stringify(cw.nextSteps));
     const deleted = finding(t, 'deleted-files-held');
     assert.ok(deleted.nextSteps.some((s) => s.kind === 'command' && /^df -h \/proc\/4242\/fd\/\d+ /.test(s.text)), JSON.stringify(deleted.nextSteps));
-    assert.ok(finding(t, 'cpu-throttling').nextSteps.some((s) => s.text.includes('/proc/4242/cgroup') && s.text.includes('/cpu.stat')));
     assert.deepEqual(fd.evidence['fd.byType'], {
       file: 34, socket: 138, pipe: 2, eventpoll: 1, eventfd: 1, inotify: 1, timerfd: 1, signalfd: 1, device: 1, other: 2,
     });

@@ -17,6 +17,7 @@ const LAYERS: [prefix: string, layer: number, why?: string][] = [
   ['src/engine/interrupt.ts', 1, 'the registry of cleanups run on SIGINT: no dependencies'],
   ['src/engine/redact.ts', 1, 'redaction of target strings, used wherever one is written'],
   ['src/engine/secret-shapes.ts', 1, 'data for redact.ts'],
+  ['src/engine/attribution.ts', 1, 'the attribution shape and its pure ranking, built by the runtime clients (src/go, src/node)'],
   ['src/engine/', 3], ['src/render/', 3], ['src/bundle/', 3],
   ['probes/', 2],
   ['src/procfs/', 1], ['src/trace/', 1], ['src/transports/', 1], ['src/node/', 1], ['src/go/', 1], ['src/files.ts', 1],
@@ -81,6 +82,20 @@ test('every module under src/ and probes/ imports only its own layer or below', 
     }
   }
   assert.deepEqual(violations, []);
+});
+
+test('renderers are pure: they import the engine\'s types and formatting, the catalogue of words, each other; no probe, no I/O', () => {
+  // the facts and units they need are handed in by the command (src/commands/units.ts)
+  const allowed = ['src/render/', 'src/engine/', 'src/messages.ts'];
+  const io = ['src/engine/sources.ts', 'src/engine/runner.ts', 'src/engine/peer-owner.ts'];
+  const bad: string[] = [];
+  for (const file of sources('src/render')) {
+    for (const { spec, typeOnly } of importsOf(readFileSync(repoPath(file), 'utf8'))) {
+      const target = resolve(file, spec);
+      if (!allowed.some((p) => target.startsWith(p)) || (!typeOnly && io.includes(target))) bad.push(`${file} imports ${target}`);
+    }
+  }
+  assert.deepEqual(bad, []);
 });
 
 test('no probe imports another probe (only the registry, probes/index.ts, lists them)', () => {

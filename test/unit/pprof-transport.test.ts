@@ -192,11 +192,11 @@ test('an HTML page or an error status is not a profile', async () => {
   });
   let first: string | undefined;
   const r = await getLines(endpointUrl(url, '/debug/pprof/goroutine?debug=1'), opts, (l) => { first ??= l; });
-  assert.match(notPprofText(r, first) ?? '', /HTML page/);
+  assert.match(notPprofText(r, '/debug/pprof/goroutine', first) ?? '', /answered \/debug\/pprof\/goroutine with an HTML page/);
   const r404 = await getText(endpointUrl(url, '/missing'), opts);
-  assert.match(notPprofText(r404) ?? '', /404/);
-  assert.match(notPprofText({ status: 200, contentType: 'text/plain', bytes: 1, capped: false, complete: true }, '<!doctype html>') ?? '', /HTML/);
-  assert.equal(notPprofText({ status: 200, contentType: 'text/plain', bytes: 1, capped: false, complete: true }, 'goroutine profile: total 1'), undefined);
+  assert.match(notPprofText(r404, '/missing') ?? '', /^the endpoint answered HTTP 404 for \/missing: /);
+  assert.match(notPprofText({ status: 200, contentType: 'text/plain', bytes: 1, capped: false, complete: true }, '/x', '<!doctype html>') ?? '', /HTML/);
+  assert.equal(notPprofText({ status: 200, contentType: 'text/plain', bytes: 1, capped: false, complete: true }, '/x', 'goroutine profile: total 1'), undefined);
 });
 
 test('connection refused is a clear error', async () => {
@@ -204,7 +204,7 @@ test('connection refused is a clear error', async () => {
   const port = url.port;
   await new Promise((r) => servers[0]!.server.close(r));
   servers.splice(0);
-  await assert.rejects(getText(new URL(`http://127.0.0.1:${port}/`), opts), (e: any) => e.code === 'TARGET_UNREACHABLE' && /connection refused/.test(e.message) && !/ECONNREFUSED/.test(e.message));
+  await assert.rejects(getText(new URL(`http://127.0.0.1:${port}/`), opts), (e: any) => e.code === 'TARGET_UNREACHABLE' && e.message === `connection refused: nothing listens on 127.0.0.1:${port} (ECONNREFUSED)`);
 });
 
 test('the byte cap stops reading', async () => {

@@ -8,7 +8,7 @@ import { parseProcStat, PF_KTHREAD } from '../../src/procfs/proc-stat.js';
 import { parseProcStatus, statusBytes, statusNumber, hasSignal, innermostPid } from '../../src/procfs/proc-status.js';
 import { parseProcLimits } from '../../src/procfs/proc-limits.js';
 import { parseCmdline, parseEnviron } from '../../src/procfs/proc-cmdline.js';
-import { parseNetInet, parseNetUnix, formatEndpoint } from '../../src/procfs/net-tcp.js';
+import { parseNetInet, parseNetUnix, formatEndpoint } from '../../src/procfs/net-sockets.js';
 import { parseMountinfo } from '../../src/procfs/cgroup.js';
 import { parseSmapsRollup } from '../../src/procfs/smaps-rollup.js';
 import { ParseError } from '../../src/errors.js';

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseNetInet, parseNetUnix, parseSockstatTcpRows, hexToIp, formatEndpoint, TCP_STATES } from '../../src/procfs/net-tcp.js';
+import { parseNetInet, parseNetUnix, parseSockstatTcpRows, hexToIp, formatEndpoint, TCP_STATES } from '../../src/procfs/net-sockets.js';
 import { ParseError } from '../../src/errors.js';
 
 const isParseError = (e: unknown) => e instanceof ParseError;

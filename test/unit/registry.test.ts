@@ -9,6 +9,7 @@ import { catalogueMarkdown } from '../../src/render/catalogue.js';
 import type { Probe } from '../../src/engine/probe.js';
 import { PROBES } from '../../probes/index.js';
 import { repoPath } from './paths.js';
+import { metricUnits } from '../../src/engine/units.js';
 
 /** The probes directory next to this compiled test (dist/probes) or source (probes). */
 const probesDir = new URL('../../probes/', import.meta.url);
@@ -40,6 +41,17 @@ function readmeCatalogue(): string {
   return table.join('\n') + '\n';
 }
 
+test('every attribution key of the built-in playbook is evidence a probe declares; on-demand keys are declared evidence with a followUp', () => {
+  const declared = new Set(PROBES.flatMap((p) => Object.keys(p.meta.evidence ?? {})));
+  for (const f of builtinPlaybook().findings) {
+    for (const k of f.attribution) assert.ok(declared.has(k), `${f.id}: attribution ${k} is no probe's evidence`);
+  }
+  for (const p of PROBES) {
+    for (const k of p.meta.onDemand ?? []) assert.ok(k in (p.meta.evidence ?? {}), `${p.meta.id}: on-demand ${k} is not in its evidence`);
+    if (p.meta.onDemand?.length) assert.equal(typeof p.followUp, 'function', `${p.meta.id} declares on-demand keys but has no followUp`);
+  }
+});
+
 test('every finding of the built-in playbook is documented in the README catalogue', () => {
   const table = readmeCatalogue();
   for (const f of builtinPlaybook().findings) assert.ok(table.includes(`| \`${f.id}\` |`), `README.md does not list ${f.id}`);
@@ -47,7 +59,7 @@ test('every finding of the built-in playbook is documented in the README catalog
 
 test('the README catalogue is exactly what `proctriage playbook show --markdown` prints', () => {
   // regenerate with: node bin/proctriage.js playbook show --markdown
-  assert.equal(readmeCatalogue(), catalogueMarkdown(builtinPlaybook()));
+  assert.equal(readmeCatalogue(), catalogueMarkdown(builtinPlaybook(), metricUnits(PROBES)));
 });
 
 test('a probe says why in codes; the report carries the catalogue\'s words (and no code)', async () => {
@@ -60,8 +72,16 @@ test('a probe says why in codes; the report carries the catalogue\'s words (and 
     fate: 'it is still running', how: 'given', flags: '--inspect', youngMiB: 16, version: 'v20.0.0', ms: 5, file: '/tmp/x', others: 0, asked: false,
     port: 9229, restart: 'start it', activate: 'activate it', text: 'an already worded sentence', key: 'go.numGC', value: -1, ratio: false,
     url: 'http://127.0.0.1:6060', what: '/debug/vars', ports: '6060', factor: 16, need: '160 MiB', left: '10 MiB',
+    where: 'inspector at 127.0.0.1:9229', theirPid: 2, expected: 1, counted: 3, total: 4, cut: 'truncated', problem: 'x',
+    words: 'connection reset by the peer', code: 'ECONNRESET', host: '127.0.0.1:6060', path: '/debug/pprof/goroutine', status: 500,
+    bytes: 100, metric: 'fd.open', times: '3.2×', peers: 4, metrics: 'threads', missing: 'CAP_SYS_ADMIN', addresses: '127.0.0.1:9229', relay: 4321, pids: '1, 2', openedAfterMs: 40,
+    mib: 16, seconds: 2, stacks: 2, events: 5,
   };
-  for (const [id, f] of Object.entries(MESSAGES)) assert.ok((f as (a: unknown) => string)(sample).length > 10, id);
+  for (const [id, f] of Object.entries(MESSAGES)) {
+    const text = (f as (a: unknown) => string)(sample);
+    assert.ok(text.length > 10, id);
+    assert.doesNotMatch(text, /\bundefined\b|\bNaN\b|\[object Object\]/, `${id}: an argument the sample lacks: ${text}`);
+  }
   const coded: Probe = {
     meta: { id: 'coded', description: 'returns coded unknowns', runtime: 'any', facts: {}, timeoutMs: 1000 },
     run: () => ({ metrics: {}, unknowns: [

@@ -1,3 +1,6 @@
+/**
+ * Parsers of the kernel's socket tables: /proc/PID/net/tcp and tcp6, udp and udp6, unix (pure).
+ */
 import { ParseError } from '../errors.js';
 
 export const TCP_STATES: Record<string, TcpState> = {

@@ -1,0 +1,157 @@
+/**
+ * Where in the code, from a Go process's net/http/pprof endpoint: the requests that take a
+ * protobuf profile (heap, CPU, goroutine leak) and turn it into an Attribution, or into one that
+ * says why it is not available and what would give it. Every request is bounded in time and
+ * bytes (GetOptions); a response cut at its cap is not decoded (a cut profile is not a profile).
+ */
+import type { Attribution } from '../engine/attribution.js';
+import { say } from '../messages.js';
+import { displayUrl, endpointUrl, getBytes, getText, type GetOptions } from '../transports/pprof.js';
+import { allocSites, cpuTop, decodeProfile, goroutineSites, heapGrowth, heapSites, type GoProfile } from './profile.js';
+
+export const ATTRIBUTION_LIMITS = {
+  heapMs: 4000,
+  /** a heap profile holds one record per sampled allocation stack: MBs for a large service */
+  heapBytes: 16 * 2 ** 20,
+  /** the CPU profile's length, and what its request may take beyond it */
+  cpuSeconds: 2,
+  cpuSlackMs: 2000,
+  cpuBytes: 8 * 2 ** 20,
+  indexMs: 1000,
+  leakMs: 4000,
+  leakBytes: 16 * 2 ** 20,
+};
+
+/** Request options for a deadline and a byte cap (the caller's signal and settings inside). */
+export type Requester = (timeoutMs: number, maxBytes: number) => GetOptions;
+
+type Kind = Attribution['kind'];
+
+export function unavailable(kind: Kind, source: string, reason: string, hint?: string): Attribution {
+  return { kind, source, unit: kind === 'hot-functions' ? 'samples' : kind === 'leaked-goroutines' ? 'count' : 'bytes', total: 0, sites: [], unavailable: reason, ...(hint ? { hint } : {}) };
+}
+
+export const SOURCES = {
+  heap: () => say('go.attr.heapSource'),
+  allocs: () => say('go.attr.allocSource'),
+  growth: () => say('go.attr.growthSource'),
+  cpu: () => say('go.attr.cpuSource'),
+  leak: () => say('go.attr.leakSource'),
+};
+
+/** A taken profile, or why there is none (with a hint when something would give it). */
+export type Taken = { profile: GoProfile; at: number } | { reason: string; hint?: string };
+
+/** GET a protobuf profile and decode it. */
+export async function takeProfile(base: URL, path: string, what: string, req: GetOptions): Promise<Taken> {
+  const url = endpointUrl(base, path);
+  let r;
+  try {
+    r = await getBytes(url, req);
+  } catch (err) {
+    return { reason: say('go.attr.failed', { what, error: (err as Error).message }) };
+  }
+  if (r.status !== 200) {
+    const text = r.body.subarray(0, 200).toString('utf8').trim().split('\n')[0] ?? '';
+    if (/already in use/i.test(text)) return { reason: say('go.attr.cpuInUse', { text }), hint: say('go.attr.hint.cpuInUse') };
+    return { reason: say('go.attr.refused', { what: `${displayUrl(base)}${path}`, status: r.status, text }) };
+  }
+  if (r.capped) return { reason: say('go.attr.tooLarge', { what, mib: Math.round(req.maxBytes / 2 ** 20) }) };
+  if (!r.complete) return { reason: say('go.attr.failed', { what, error: r.incomplete ?? 'the body did not finish' }) };
+  try {
+    const profile = await decodeProfile(r.body, what);
+    if (profile.samples.length && !profile.symbolized) return { reason: say('go.attr.noSymbols'), hint: say('go.attr.hint.symbols') };
+    return { profile, at: Date.now() };
+  } catch (err) {
+    return { reason: (err as Error).message };
+  }
+}
+
+export function takeHeap(base: URL, req: Requester): Promise<Taken> {
+  return takeProfile(base, '/debug/pprof/heap', 'the heap profile', req(ATTRIBUTION_LIMITS.heapMs, ATTRIBUTION_LIMITS.heapBytes));
+}
+
+/** An attribution, and what was requested of the target for it (for "done to the target"). */
+export interface Attributed {
+  attribution: Attribution;
+  requested: string[];
+}
+
+/** What holds heap memory now. */
+export async function heapNow(base: URL, req: Requester, cwd?: string): Promise<Attributed> {
+  return (await heapViews(base, req, cwd)).inuse;
+}
+
+/** One heap profile, read two ways: what holds memory now (in-use) and what allocates most (since start). */
+export async function heapViews(base: URL, req: Requester, cwd?: string): Promise<{ inuse: Attributed; alloc: Attributed }> {
+  const t = await takeHeap(base, req);
+  const requested = ['/debug/pprof/heap'];
+  if ('reason' in t) {
+    return {
+      inuse: { attribution: unavailable('allocation-sites', SOURCES.heap(), t.reason, t.hint), requested },
+      alloc: { attribution: unavailable('allocation-sites', SOURCES.allocs(), t.reason, t.hint), requested },
+    };
+  }
+  return {
+    inuse: { attribution: guarded('allocation-sites', SOURCES.heap(), () => heapSites(t.profile, SOURCES.heap(), { cwd })), requested },
+    alloc: { attribution: guarded('allocation-sites', SOURCES.allocs(), () => allocSites(t.profile, SOURCES.allocs(), { cwd })), requested },
+  };
+}
+
+/** What grew between two heap profiles. */
+export function heapDiff(before: Taken, after: Taken, cwd?: string): Attribution {
+  if ('reason' in before) return unavailable('allocation-growth', SOURCES.growth(), say('go.attr.windowLost', { why: before.reason }), before.hint);
+  if ('reason' in after) return unavailable('allocation-growth', SOURCES.growth(), after.reason, after.hint);
+  const windowSeconds = Math.round((after.at - before.at) / 100) / 10;
+  return guarded('allocation-growth', SOURCES.growth(), () => heapGrowth(before.profile, after.profile, SOURCES.growth(), { cwd, windowSeconds }));
+}
+
+/**
+ * A CPU profile of `seconds`, when that fits in the time left (`leftMs`). The runtime allows
+ * one CPU profile at a time: a second one is refused with HTTP 500 "already in use".
+ */
+export async function cpuNow(base: URL, req: Requester, leftMs: number, cwd?: string, seconds = ATTRIBUTION_LIMITS.cpuSeconds): Promise<Attributed> {
+  const source = SOURCES.cpu();
+  const needMs = seconds * 1000 + 500;
+  if (leftMs < needMs) return { attribution: unavailable('hot-functions', source, say('go.attr.noTime', { seconds }), say('go.attr.hint.timeout')), requested: [] };
+  const path = `/debug/pprof/profile?seconds=${seconds}`;
+  const t = await takeProfile(base, path, 'the CPU profile', req(Math.min(leftMs, seconds * 1000 + ATTRIBUTION_LIMITS.cpuSlackMs), ATTRIBUTION_LIMITS.cpuBytes));
+  if ('reason' in t) return { attribution: unavailable('hot-functions', source, t.reason, t.hint), requested: [path] };
+  return { attribution: guarded('hot-functions', source, () => cpuTop(t.profile, source, { cwd })), requested: [path] };
+}
+
+/** Whether the index page lists the goroutine leak profile (Go 1.26 with the experiment, 1.27 on). */
+export async function offersLeakProfile(base: URL, req: Requester): Promise<boolean | string> {
+  try {
+    const r = await getText(endpointUrl(base, '/debug/pprof/'), req(ATTRIBUTION_LIMITS.indexMs, 256 * 1024));
+    if (r.status !== 200) return say('go.attr.refused', { what: `${displayUrl(base)}/debug/pprof/`, status: r.status, text: '' });
+    return /goroutineleak/.test(r.text);
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/**
+ * The goroutines the runtime proved leaked (blocked on something no live goroutine can ever
+ * release), by the site they are parked at. Taking it runs a GC in the target: once per diagnosis.
+ */
+export async function leakedNow(base: URL, req: Requester, cwd?: string): Promise<Attributed> {
+  const source = SOURCES.leak();
+  const offered = await offersLeakProfile(base, req);
+  const requested = ['/debug/pprof/'];
+  if (typeof offered === 'string') return { attribution: unavailable('leaked-goroutines', source, offered), requested };
+  if (!offered) return { attribution: unavailable('leaked-goroutines', source, say('go.attr.noLeakProfile'), say('go.attr.hint.leakProfile')), requested };
+  requested.push('/debug/pprof/goroutineleak');
+  const t = await takeProfile(base, '/debug/pprof/goroutineleak', 'the goroutine leak profile', req(ATTRIBUTION_LIMITS.leakMs, ATTRIBUTION_LIMITS.leakBytes));
+  if ('reason' in t) return { attribution: unavailable('leaked-goroutines', source, t.reason, t.hint), requested };
+  return { attribution: guarded('leaked-goroutines', source, () => goroutineSites(t.profile, source, 'leaked-goroutines', { cwd })), requested };
+}
+
+/** A ranking that meets a profile of the wrong shape says so instead of failing the probe. */
+function guarded(kind: Kind, source: string, rank: () => Attribution): Attribution {
+  try {
+    return rank();
+  } catch (err) {
+    return unavailable(kind, source, (err as Error).message);
+  }
+}
