@@ -131,6 +131,7 @@ async function main(args: string[]): Promise<number> {
     .action(lazy(async () => (await import('./commands/index.js')).diff));
   targetOptions(program.command('capture').argument('<pid>').description('incident bundle: raw /proc and cgroup files, report.json, report.md, manifest'))
     .requiredOption('--dir <dir>', 'bundle directory (created; must not exist or be empty)')
+    .option('--trace <duration>', 'first trace (eBPF, as root) which code opens the descriptors still open, for this long; kept as trace.json')
     .action(lazy(async () => (await import('./commands/index.js')).capture));
   output(program.command('analyze').argument('<dir>').description('re-run the diagnosis offline from a capture bundle'))
     .option('--playbook <file>', 'use a team playbook')
@@ -145,6 +146,9 @@ async function main(args: string[]): Promise<number> {
     .option('--keep', 'leave the services running until Ctrl-C (to try proctriage on them yourself)')
     .action(lazy(async () => (await import('./commands/index.js')).demo));
 
+  output(program.command('trace').argument('<pid>').description('eBPF (bpftrace, as root): descriptors opened in a window and still open, grouped by the stack that opened them'), FORMATS)
+    .option('--duration <duration>', 'how long to trace', '30s')
+    .action(lazy(async () => import('./commands/trace.js')));
   // the MCP SDK loads only here
   program.command('mcp').description('serve the read-only tools diagnose, top, watch and playbook_show to an MCP client over stdio')
     .option('--playbook <file>', 'diagnose with a team playbook')

@@ -298,6 +298,26 @@ export const MESSAGES = {
   'go.attr.hint.leakProfile': () => 'build the service with Go 1.27 or later, or Go 1.26 with GOEXPERIMENT=goroutineleakprofile',
   'go.attr.hint.symbols': () => 'read the raw profile with go tool pprof and the binary it came from',
   'go.attr.hint.timeout': () => 'raise --timeout (the CPU profile needs a few seconds)',
+
+  // ------------------------------------------------------------------ trace
+  'trace.noBpftrace': () => 'bpftrace is not installed: install bpftrace (apt-get install bpftrace)',
+  'trace.notPrivileged': () => 'tracing needs root, or CAP_BPF and CAP_PERFMON',
+  'trace.noTracefs': () => 'the kernel\'s tracing file system is not mounted: mount -t tracefs nodev /sys/kernel/tracing',
+  'trace.failed': (a: { why: string }) => `bpftrace could not trace: ${a.why}`,
+  'trace.startTimeout': (a: { seconds: number }) => `bpftrace did not start tracing within ${a.seconds} s`,
+  'trace.exited': () => 'the process exited during the trace: "still open" is what it held when it exited (its exit closed them)',
+  'trace.exec': () => 'the process ran exec during the trace: descriptors and stacks from before it are not attributed',
+  'trace.cap': (a: { events: number }) => `the trace stopped early after ${a.events} events (its cap): the window is shorter than asked`,
+  'trace.interrupted': () => 'interrupted: the window was cut short',
+  'trace.outputTruncated': () => 'the tracer\'s output passed its cap: stacks are missing',
+  'trace.truncated': (a: { stacks: number }) =>
+    `the callers are lost in ${count(a.stacks, 'stack')} taken inside libc: Debian's libc has no frame pointers, so a stack taken inside it loses its callers (the program calls libc in a way not probed at its entry, or was built without frame pointers: build with -fno-omit-frame-pointer)`,
+  'trace.jitNode': () => 'JIT frames of Node.js cannot be named without a perf map: use proctriage PID --inspect for attribution inside JavaScript',
+  'trace.jitJava': () => 'JIT frames of the JVM cannot be named here: use async-profiler or JFR for Java stacks',
+  'trace.interpreterPython': () => 'the stacks of a Python process show the interpreter\'s C functions, not your Python code: use py-spy dump --pid PID for Python stacks',
+  'trace.untracked': (a: { count: number }) => `${count(a.count, 'descriptor')} the tracer saw open were gone from the fd table at the end (closed in a way not traced): not counted`,
+  'trace.noAddr2line': () => 'addr2line is not installed (binutils): functions are shown without file:line',
+  'trace.fdTableUnreadable': () => 'the fd table could not be read at the end: types and examples are unknown',
 } satisfies Record<string, (a: never) => string>;
 
 export type MessageId = keyof typeof MESSAGES;

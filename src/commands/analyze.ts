@@ -8,6 +8,7 @@ import { assembleReport } from '../engine/report.js';
 import { loadSnapshot } from '../bundle/snapshot.js';
 import { outputFormat, render, warnIfUnredacted, type OutputOptions } from './options.js';
 import { SnapshotInvalid } from '../errors.js';
+import { cleanDeep } from '../engine/redact.js';
 
 export interface AnalyzeOptions extends OutputOptions {
   playbook?: string;
@@ -30,6 +31,8 @@ export async function run(dir: string, o: AnalyzeOptions): Promise<number> {
   const target = await reanalyze(manifest.pid, recorded, opts);
   const report = assembleReport([target], opts, manifest.host, manifest.capturedAt);
   process.stdout.write(await render(report, o));
+  // a trace kept beside it (capture --trace) is shown after the diagnosis (--json: the file is there to read)
+  if (!json && manifest.files['trace.json']) process.stdout.write(await traceOf(dir, outputFormat(o) === 'markdown'));
   if (!json) {
     const before = recorded.findings.map((f) => f.id).sort().join(', ') || 'none';
     const now = target.findings.map((f) => f.id).sort().join(', ') || 'none';
@@ -38,4 +41,20 @@ export async function run(dir: string, o: AnalyzeOptions): Promise<number> {
       : `proctriage: analysed offline from ${dir}: findings differ from capture time (then: ${before}; now: ${now}), e.g. because of another playbook\n`);
   }
   return report.exitCode;
+}
+
+/** The bundle's trace.json, checked against the trace schema, rendered; a line saying why when it cannot be. */
+async function traceOf(dir: string, markdown: boolean): Promise<string> {
+  const { TraceReportSchema } = await import('../engine/trace-schema.js');
+  const { renderTraceMarkdown, renderTraceText } = await import('../render/trace.js');
+  const { readFileBounded } = await import('../files.js');
+  let parsed;
+  try {
+    parsed = TraceReportSchema.safeParse(JSON.parse(readFileBounded(join(dir, 'trace.json'), { noFollow: true }).toString('utf8')));
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed?.success) return '\ntrace.json: not a proctriage trace report: not shown\n';
+  const r = cleanDeep(parsed.data, false);
+  return `\n${markdown ? renderTraceMarkdown(r) : renderTraceText(r)}`;
 }

@@ -20,7 +20,7 @@ const LAYERS: [prefix: string, layer: number, why?: string][] = [
   ['src/engine/attribution.ts', 1, 'the attribution shape and its pure ranking, built by the runtime clients (src/go, src/node)'],
   ['src/engine/', 3], ['src/render/', 3], ['src/bundle/', 3],
   ['probes/', 2],
-  ['src/procfs/', 1], ['src/transports/', 1], ['src/node/', 1], ['src/go/', 1], ['src/files.ts', 1],
+  ['src/procfs/', 1], ['src/trace/', 1], ['src/transports/', 1], ['src/node/', 1], ['src/go/', 1], ['src/files.ts', 1],
   ['src/errors.ts', 0], ['src/version.ts', 0], ['src/paths.ts', 0],
   ['src/messages.ts', 0, 'the catalogue of user-facing sentences, used from the error model up: no dependencies'],
 ];

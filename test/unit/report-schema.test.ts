@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { diffJsonSchema, reportJsonSchema } from '../../scripts/gen-schema.js';
+import { diffJsonSchema, reportJsonSchema, traceJsonSchema } from '../../scripts/gen-schema.js';
 
 test('the published JSON Schemas are generated from the zod schemas and up to date', () => {
-  for (const [name, generated] of [['report', reportJsonSchema()], ['diff', diffJsonSchema()]]) {
+  for (const [name, generated] of [['report', reportJsonSchema()], ['diff', diffJsonSchema()], ['trace', traceJsonSchema()]]) {
     const published = readFileSync(fileURLToPath(new URL(`../../../schema/${name}.schema.json`, import.meta.url)), 'utf8');
     assert.equal(published, generated, `run \`npm run schema\` and commit schema/${name}.schema.json`);
   }
