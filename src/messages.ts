@@ -59,6 +59,12 @@ export const MESSAGES = {
   'cgroup.noMemoryController': () => 'no memory controller found for the target',
   'cgroup.kmsgUnreadable': () => 'the kernel log (/dev/kmsg) is not readable: the OOM kills cannot be dated',
 
+  // a process whose cgroup reads as "/" from where proctriage runs (an ephemeral debug container): probes/cgroup.ts
+  'container.cgroupNamespace': (a: { other: string }) =>
+    `no container is named: its cgroup path reads as "/" (the root of the cgroup namespace proctriage runs in), yet it runs in ${a.other} of its own; from inside a cgroup namespace the container's identity cannot be read`,
+  'container.hint.hostRoot': () =>
+    'run proctriage on the node, or from a node debug pod with the host\'s / at /host (kubectl debug node/NODE -it --profile=sysadmin), as proctriage --host-root /host PID with its host pid',
+
   // ------------------------------------------------------------------ memory
   'memory.smapsPartial': () => 'smaps_rollup not readable',
   'memory.smapsDenied': () => 'access denied to /proc/PID/smaps_rollup',

@@ -60,7 +60,7 @@ test('a probe says why in codes; the report carries the catalogue\'s words (and 
     fate: 'it is still running', how: 'given', flags: '--inspect', youngMiB: 16, version: 'v20.0.0', ms: 5, file: '/tmp/x', others: 0, asked: false,
     port: 9229, restart: 'start it', activate: 'activate it', text: 'an already worded sentence', key: 'go.numGC', value: -1, ratio: false,
     url: 'http://127.0.0.1:6060', what: '/debug/vars', ports: '6060', factor: 16, need: '160 MiB', left: '10 MiB',
-    symbols: 'napi_create_function', name: 'node', state: 'T', sigCgt: '0', missing: 'CAP_SYS_ADMIN', host: '127.0.0.1', code: '1', stderr: 'x',
+    symbols: 'napi_create_function', name: 'node', state: 'T', sigCgt: '0', missing: 'CAP_SYS_ADMIN', host: '127.0.0.1', code: '1', stderr: 'x', other: 'a cgroup namespace',
   };
   for (const [id, f] of Object.entries(MESSAGES)) assert.ok((f as (a: unknown) => string)(sample).length > 10, id);
   const coded: Probe = {
