@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { cleanup, runCli, runJson, spawnTracked, waitFor, which } from '../helpers/processes.js';
+import { ReportSchema } from '../../src/engine/report-schema.js';
 import { createPodCgroup, memoryCgroupUnavailable, removePodCgroup, type PodCgroup } from '../helpers/cgroup.js';
 
 const pods: PodCgroup[] = [];
@@ -61,6 +62,7 @@ describe('a target seen from inside a cgroup namespace', { skip }, () => {
     assert.equal(note(host.report.targets[0]), undefined);
     // from a cgroup namespace rooted at the pod's container cgroup (a debug container's view)
     const inside = await runJson([String(pid)], { prefix: inPodNamespace(pod) });
+    assert.ok(ReportSchema.safeParse(inside.report).success, 'the report schema holds');
     const t = inside.report.targets[0];
     assert.equal(t.container, undefined, inside.res.stderr);
     const u = note(t);
