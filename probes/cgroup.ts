@@ -1,4 +1,5 @@
-import type { Probe, ProbeOutput } from '../src/engine/probe.js';
+import type { Probe, ProbeContext, ProbeOutput } from '../src/engine/probe.js';
+import { cgroupAtNamespaceRoot } from '../src/procfs/container.js';
 import { ancestors, parseCpuMax, parseKeyValues, parseLimitValue, type CgroupDir } from '../src/procfs/cgroup.js';
 import { minOver, readCgroupMemory } from '../src/procfs/cgroup-memory.js';
 import type { OomKill } from '../src/procfs/kmsg.js';
@@ -83,6 +84,8 @@ export const probe: Probe = {
       evidence['cgroup.cpu.statFile'] = dirs.v2.dir + '/cpu.stat';
     }
     evidence['cgroup.path'] = (dirs.v1.memory ?? dirs.v2)?.dir;
+    const hidden = hiddenContainer(proc, pid);
+    if (hidden) (out.unknowns ??= []).push({ metric: 'container', probe: 'cgroup', code: 'container.cgroupNamespace', args: { other: hidden }, hint: 'container.hint.hostRoot' });
     return out;
   },
 };
@@ -113,6 +116,26 @@ function datedOomKills(kills: OomKill[] | undefined, d: CgroupDir, limitSource: 
   ev['cgroup.memory.lastOomKill'] = {
     at: new Date(Date.now() - ago * 1000).toISOString(), agoSeconds: ago, victim: last.task, pid: last.pid, beforeTargetStarted: !after(last),
   };
+}
+
+/**
+ * A process whose cgroup paths all read "/" names no container; if it still runs in another root
+ * or cgroup namespace than ours, the "/" is the root of the namespace we read from (an ephemeral
+ * debug container sees its target so), not a host without containers. What differs, or undefined.
+ */
+function hiddenContainer(proc: ProbeContext['proc'], pid: number): string | undefined {
+  if (!proc.live || proc.hostRooted) return undefined;
+  let text: string;
+  try {
+    text = proc.read(pid, 'cgroup');
+  } catch {
+    return undefined;
+  }
+  if (!cgroupAtNamespaceRoot(text)) return undefined;
+  const otherRoot = proc.sameRoot(pid) === false;
+  const otherNs = proc.sameCgroupNamespace(pid) === false;
+  if (otherRoot && otherNs) return 'a root directory and a cgroup namespace';
+  return otherRoot ? 'a root directory' : otherNs ? 'a cgroup namespace' : undefined;
 }
 
 function throttled(stat: Record<string, number> | undefined, m: Record<string, number>) {

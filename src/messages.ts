@@ -64,6 +64,12 @@ export const MESSAGES = {
   'cgroup.noMemoryController': () => 'no memory controller found for the target',
   'cgroup.kmsgUnreadable': () => 'the kernel log (/dev/kmsg) is not readable: the OOM kills cannot be dated',
 
+  // a process whose cgroup reads as "/" from where proctriage runs (an ephemeral debug container): probes/cgroup.ts
+  'container.cgroupNamespace': (a: { other: string }) =>
+    `no container is named: its cgroup path reads as "/" (the root of the cgroup namespace proctriage runs in), yet it runs in ${a.other} of its own; from inside a cgroup namespace the container's identity cannot be read`,
+  'container.hint.hostRoot': () =>
+    'run proctriage on the node, or from a node debug pod with the host\'s / at /host (kubectl debug node/NODE -it --profile=sysadmin), as proctriage --host-root /host PID with its host pid',
+
   // ------------------------------------------------------------------ memory
   'memory.smapsPartial': () => 'smaps_rollup not readable',
   'memory.smapsDenied': () => 'access denied to /proc/PID/smaps_rollup',
@@ -85,6 +91,52 @@ export const MESSAGES = {
   'node.executableUnreadable': (a: { pid: number }) =>
     `cannot read the executable of pid ${a.pid} to verify that it is Node.js, and SIGUSR1 kills a process that does not handle it`,
 
+  // ------------------------------------------------------------------ node (--activate-inspector: the checks before SIGUSR1, src/node/activate.ts)
+  'node.exeExportsNo': (a: { symbols: string }) => `its executable exports no ${a.symbols}`,
+  'node.exeIs': (a: { what: string }) => `its executable is ${a.what}`,
+  'node.activate.noExe': (a: { pid: number }) => `pid ${a.pid} has no executable link (exited, or a kernel thread)`,
+  'node.activate.notNode': (a: { pid: number; why: string; name: string }) =>
+    `pid ${a.pid} is not Node.js (${a.why}; it is named ${a.name}): SIGUSR1 would terminate it, so it was not sent`,
+  'node.activate.zombie': (a: { pid: number }) => `pid ${a.pid} is a zombie`,
+  'node.activate.stopped': (a: { pid: number; state: string }) => `pid ${a.pid} is stopped (state ${a.state}): it cannot act on SIGUSR1 until it is continued`,
+  'node.activate.blocksSigusr1': (a: { pid: number }) => `pid ${a.pid} blocks SIGUSR1 (started with --disable-sigusr1): SIGUSR1 cannot open its inspector`,
+  'node.activate.catchesNoSigusr1': (a: { pid: number; sigCgt: string }) =>
+    `pid ${a.pid} does not catch SIGUSR1 (SigCgt ${a.sigCgt}): the signal would terminate it, so it was not sent`,
+  'node.activate.otherPidns': (a: { pid: number }) =>
+    `pid ${a.pid} is in a pid namespace this process is not in (the host's, seen through --host-root): a signal sent from here cannot reach it`,
+  'node.activate.otherNetns': (a: { pid: number; missing: string }) =>
+    `pid ${a.pid} is in another network namespace (a container): its inspector would open on its own loopback, which can be reached only from inside that namespace, and entering it needs ${a.missing}`,
+  'node.activate.portIsOurs': (a: { pid: number; port: number }) => `pid ${a.pid} already listens on port ${a.port}, but it did not answer as an inspector`,
+  'node.activate.portTaken': (a: { port: number }) =>
+    `port ${a.port} is already taken by another process: the target's inspector could not open there (it would only log "address already in use")`,
+  'node.activate.hint.embeds': () => 'if it embeds Node.js, restart it with --inspect=127.0.0.1:9229 and use --inspect',
+  'node.activate.hint.restartOrPort': () => 'restart it with --inspect=127.0.0.1:9229 (or --inspect-port) to be able to probe its runtime',
+  'node.activate.hint.restart': () => 'restart it with --inspect=127.0.0.1:9229 to be able to probe its runtime',
+  'node.activate.hint.hostPid': () => 'run proctriage in the host\'s pid namespace (hostPID: true, as kubectl debug node/NAME does)',
+  'node.activate.hint.enterNetns': (a: { pid: number }) => `run proctriage as root (or with CAP_SYS_ADMIN), or inside it: nsenter -t ${a.pid} -n proctriage ${a.pid} --activate-inspector`,
+  'node.activate.hint.tryPort': (a: { port: number }) => `pass --inspect ${a.port} to try that port explicitly`,
+  'node.activate.hint.freePort': () => 'restart the target with --inspect-port set to a free port, or free the port',
+  // what became of the target after SIGUSR1 (each starts with "it ": the outcome sentence drops it)
+  'node.fate.exitedToParent': () => 'it exited after the signal (its exit status went to its parent)',
+  'node.fate.pidReused': () => 'it exited after the signal (its pid now belongs to another process)',
+  'node.fate.exited': (a: { signal?: number; exitCode?: number }) =>
+    `it exited after the signal${a.signal !== undefined ? ` (killed by signal ${a.signal})` : a.exitCode !== undefined ? ` (exit code ${a.exitCode})` : ''}`,
+  'node.fate.running': () => 'it is still running',
+  'node.guardNotStarted': (a: { ms: number }) => `the guard process that closes the inspector if proctriage is interrupted did not start within ${a.ms} ms`,
+  'node.sigusr1NotSentBecause': (a: { why: string }) => `${a.why}: SIGUSR1 was not sent`,
+  'node.activate.replaced': (a: { pid: number }) => `pid ${a.pid} was replaced by another process`,
+  'node.activate.signalFailed': (a: { pid: number; error: string }) => `could not signal pid ${a.pid}: ${a.error}`,
+  'node.activate.noneOpened': (a: { ms: number }) =>
+    `sent SIGUSR1 but no inspector opened within ${a.ms} ms (the application may handle SIGUSR1 itself, which keeps Node from opening the inspector)`,
+  'node.activate.handlerEnded': (a: { pid: number; fate: string }) => `sent SIGUSR1 and pid ${a.pid} ${a.fate}: its own SIGUSR1 handler ended it`,
+  // where an inspector address came from (src/node/locate.ts)
+  'node.source.flagPort': () => 'the port of its --inspect flag',
+  'node.source.sigusr1Port': () => 'its SIGUSR1 inspector port',
+  'node.source.listening': () => 'one of its listening sockets',
+  // why the node probe's result is partial (connect.ts, close.ts)
+  'node.partial.noInspector': () => 'no inspector reachable',
+  'node.partial.notClosed': () => 'inspector not confirmed closed',
+
   // ------------------------------------------------------------------ node (the probe's steps: attach, measure, close)
   'node.recorded': () => 'a recorded tree: no live inspector',
   'node.notNode': (a: { runtime: string }) => `not a Node.js process (runtime: ${a.runtime})`,
@@ -97,6 +149,13 @@ export const MESSAGES = {
     `entered pid ${a.pid}'s network namespace to reach ${a.addresses} on its own loopback (a relay process${a.relay !== undefined ? `, pid ${a.relay}` : ''}, started with nsenter --net)`,
   'node.relayEnded': (a: { pids: string }) => `ended the relay into its network namespace (pid ${a.pids})`,
   'go.relayEnded': (a: { pids: string }) => `ended the relay into its network namespace (pid ${a.pids})`,
+  'netns.capsUnreadable': () => 'CAP_SYS_ADMIN (our own capabilities are unreadable)',
+  'netns.capMissing': () => 'CAP_SYS_ADMIN (not in this process\'s effective capabilities: run as root, or add the capability)',
+  'netns.noNsenter': () => 'nsenter (util-linux), not found on PATH',
+  'netns.notLoopback': (a: { host: string; port: number }) => `not relaying to ${a.host}:${a.port}: only a loopback address of the target's namespace is reached this way`,
+  'netns.relayNoStart': (a: { ms: number }) => `did not start within ${a.ms} ms`,
+  'netns.relayExited': (a: { code: string; stderr: string }) => `exited (${a.code})${a.stderr ? `: ${a.stderr}` : ''}`,
+  'netns.relayBroken': (a: { why: string }) => `the relay into the target's network namespace (nsenter --net) ${a.why}`,
   'netns.relayFailed': (a: { error: string }) => `its network namespace could not be entered: ${a.error}`,
   'node.notReadUnasked': () => 'not read: nothing is sent to the target unless a flag asks',
   'node.notReadNoneOpen': () => 'not read: no inspector is open',

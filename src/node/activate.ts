@@ -65,9 +65,9 @@ export function exeIsNode(proc: ProcFs, pid: number): { node: boolean; why?: str
     };
     const found = exportedFunctions(readAt, NODE_SYMBOLS);
     const missing = NODE_SYMBOLS.filter((s) => !found.has(s));
-    return missing.length ? { node: false, why: `its executable exports no ${missing.join(' or ')}` } : { node: true };
+    return missing.length ? { node: false, why: say('node.exeExportsNo', { symbols: missing.join(' or ') }) } : { node: true };
   } catch (err) {
-    if (err instanceof NotElf) return { node: false, why: `its executable is ${err.message}` };
+    if (err instanceof NotElf) return { node: false, why: say('node.exeIs', { what: err.message }) };
     throw fromFsError(err, path, pid);
   } finally {
     closeSync(fd);
@@ -94,7 +94,7 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
     }
     throw err;
   }
-  if (!exe) return { ok: false, reason: `pid ${pid} has no executable link (exited, or a kernel thread)` };
+  if (!exe) return { ok: false, reason: say('node.activate.noExe', { pid }) };
   const name = exe.replace(/ \(deleted\)$/, '').split('/').pop() || exe;
   let elf: { node: boolean; why?: string } = { node: true };
   try {
@@ -109,44 +109,44 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
   if (!elf.node) {
     return {
       ok: false,
-      reason: `pid ${pid} is not Node.js (${elf.why}; it is named ${name}): SIGUSR1 would terminate it, so it was not sent`,
-      hint: 'if it embeds Node.js, restart it with --inspect=127.0.0.1:9229 and use --inspect',
+      reason: say('node.activate.notNode', { pid, why: elf.why ?? '', name }),
+      hint: say('node.activate.hint.embeds'),
     };
   }
   const stat = parseProcStat(proc.read(pid, 'stat'));
-  if (stat.state === 'Z') return { ok: false, reason: `pid ${pid} is a zombie` };
+  if (stat.state === 'Z') return { ok: false, reason: say('node.activate.zombie', { pid }) };
   if (stat.state === 'T' || stat.state === 't') {
-    return { ok: false, reason: `pid ${pid} is stopped (state ${stat.state}): it cannot act on SIGUSR1 until it is continued` };
+    return { ok: false, reason: say('node.activate.stopped', { pid, state: stat.state }) };
   }
   const status = parseProcStatus(proc.read(pid, 'status'));
   if (flags.sigusr1Disabled || hasSignal(status, 'SigBlk', SIGUSR1)) {
     return {
       ok: false,
-      reason: `pid ${pid} blocks SIGUSR1 (started with --disable-sigusr1): SIGUSR1 cannot open its inspector`,
-      hint: 'restart it with --inspect=127.0.0.1:9229 (or --inspect-port) to be able to probe its runtime',
+      reason: say('node.activate.blocksSigusr1', { pid }),
+      hint: say('node.activate.hint.restartOrPort'),
     };
   }
   if (!hasSignal(status, 'SigCgt', SIGUSR1)) {
     return {
       ok: false,
-      reason: `pid ${pid} does not catch SIGUSR1 (SigCgt ${status.SigCgt}): the signal would terminate it, so it was not sent`,
-      hint: 'restart it with --inspect=127.0.0.1:9229 to be able to probe its runtime',
+      reason: say('node.activate.catchesNoSigusr1', { pid, sigCgt: String(status.SigCgt) }),
+      hint: say('node.activate.hint.restart'),
     };
   }
   if (!proc.signalsReach()) {
     return {
       ok: false,
-      reason: `pid ${pid} is in a pid namespace this process is not in (the host's, seen through --host-root): a signal sent from here cannot reach it`,
-      hint: 'run proctriage in the host\'s pid namespace (hostPID: true, as kubectl debug node/NAME does)',
+      reason: say('node.activate.otherPidns', { pid }),
+      hint: say('node.activate.hint.hostPid'),
     };
   }
   const same = proc.sameNetNamespace(pid);
-  const missing = same === false ? enterPrivilegeMissing() ?? (findNsenter() ? undefined : 'nsenter (util-linux), not found on PATH') : undefined;
+  const missing = same === false ? enterPrivilegeMissing() ?? (findNsenter() ? undefined : say('netns.noNsenter')) : undefined;
   if (missing) {
     return {
       ok: false,
-      reason: `pid ${pid} is in another network namespace (a container): its inspector would open on its own loopback, which can be reached only from inside that namespace, and entering it needs ${missing}`,
-      hint: `run proctriage as root (or with CAP_SYS_ADMIN), or inside it: nsenter -t ${pid} -n proctriage ${pid} --activate-inspector`,
+      reason: say('node.activate.otherNetns', { pid, missing }),
+      hint: say('node.activate.hint.enterNetns', { pid }),
     };
   }
   if (flags.port > 0) {
@@ -160,8 +160,8 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
       }
       const ours = mine && rows.some((r) => mine.has(r.inode));
       return ours
-        ? { ok: false, reason: `pid ${pid} already listens on port ${flags.port}, but it did not answer as an inspector`, hint: `pass --inspect ${flags.port} to try that port explicitly` }
-        : { ok: false, reason: `port ${flags.port} is already taken by another process: the target's inspector could not open there (it would only log "address already in use")`, hint: 'restart the target with --inspect-port set to a free port, or free the port' };
+        ? { ok: false, reason: say('node.activate.portIsOurs', { pid, port: flags.port }), hint: say('node.activate.hint.tryPort', { port: flags.port }) }
+        : { ok: false, reason: say('node.activate.portTaken', { port: flags.port }), hint: say('node.activate.hint.freePort') };
     }
   }
   return { ok: true };
@@ -182,17 +182,17 @@ export function fateAfterSignal(proc: ProcFs, pid: number, startTicks: number): 
   try {
     text = proc.read(pid, 'stat');
   } catch {
-    return { alive: false, words: 'it exited after the signal (its exit status went to its parent)' };
+    return { alive: false, words: say('node.fate.exitedToParent') };
   }
   const st = parseProcStat(text);
-  if (st.starttimeTicks !== startTicks) return { alive: false, words: 'it exited after the signal (its pid now belongs to another process)' };
+  if (st.starttimeTicks !== startTicks) return { alive: false, words: say('node.fate.pidReused') };
   if (st.state === 'Z' || st.state === 'X') {
     // field 52, exit_code, as waitpid() would report it
     const code = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[49]);
-    const how = !Number.isInteger(code) ? '' : code & 0x7f ? ` (killed by signal ${code & 0x7f})` : ` (exit code ${code >> 8})`;
-    return { alive: false, words: `it exited after the signal${how}` };
+    const how = !Number.isInteger(code) ? {} : code & 0x7f ? { signal: code & 0x7f } : { exitCode: code >> 8 };
+    return { alive: false, words: say('node.fate.exited', how) };
   }
-  return { alive: true, words: 'it is still running' };
+  return { alive: true, words: say('node.fate.running') };
 }
 
 /**
@@ -230,7 +230,7 @@ export class Guard {
     child.stdout.destroy();
     if (!ready) {
       try { child.kill('SIGKILL'); } catch { /* gone */ }
-      throw new ProctriageError('TARGET_UNREACHABLE', `the guard process that closes the inspector if proctriage is interrupted did not start within ${waitMs} ms`);
+      throw new ProctriageError('TARGET_UNREACHABLE', say('node.guardNotStarted', { ms: waitMs }));
     }
     child.unref();
     (child.stdin as unknown as { unref?: () => void }).unref?.();
@@ -285,20 +285,20 @@ export async function sendSigusr1AndWait(
     guard = await Guard.start(pid, startTicks, flags.port, before, 3000,
       nsenter ? { nsFile: proc.procPath(pid, 'ns/net'), nsenter } : undefined, proc.root);
   } catch (err) {
-    return { sent: false, reason: `${(err as Error).message}: SIGUSR1 was not sent` };
+    return { sent: false, reason: say('node.sigusr1NotSentBecause', { why: (err as Error).message }) };
   }
   // last look right before the signal: the same process (not a reused pid), still Node, still catching SIGUSR1
   const again = checkActivation(proc, pid, flags);
   const replaced = again.ok && parseProcStat(proc.read(pid, 'stat')).starttimeTicks !== startTicks;
   if (!again.ok || replaced) {
     guard.done();
-    return { sent: false, reason: replaced ? `pid ${pid} was replaced by another process` : again.reason };
+    return { sent: false, reason: replaced ? say('node.activate.replaced', { pid }) : again.reason };
   }
   try {
     process.kill(pid, 'SIGUSR1');
   } catch (err) {
     guard.done();
-    return { sent: false, reason: `could not signal pid ${pid}: ${errnoText(err)}` };
+    return { sent: false, reason: say('node.activate.signalFailed', { pid, error: errnoText(err) }) };
   }
   onSent?.();
   const t0 = performance.now();
@@ -323,7 +323,7 @@ export async function sendSigusr1AndWait(
       const host = connectHost(row.local.ip) ?? row.local.ip;
       const listener = { ip: row.local.ip, port: row.local.port, inode: row.inode };
       guard.listening(listener, host);
-      return { sent: true, guard, alive: true, fate: 'it is still running', opened: { listener, host, waitedMs: Math.round(performance.now() - t0) } };
+      return { sent: true, guard, alive: true, fate: say('node.fate.running'), opened: { listener, host, waitedMs: Math.round(performance.now() - t0) } };
     }
   }
   const fate = fateAfterSignal(proc, pid, startTicks);
@@ -332,8 +332,8 @@ export async function sendSigusr1AndWait(
   return {
     sent: true, alive: fate.alive, fate: fate.words,
     reason: fate.alive
-      ? `sent SIGUSR1 but no inspector opened within ${waitMs} ms (the application may handle SIGUSR1 itself, which keeps Node from opening the inspector)`
-      : `sent SIGUSR1 and pid ${pid} ${fate.words.replace(/^it /, '')}: its own SIGUSR1 handler ended it`,
+      ? say('node.activate.noneOpened', { ms: waitMs })
+      : say('node.activate.handlerEnded', { pid, fate: fate.words.replace(/^it /, '') }),
   };
 }
 

@@ -64,7 +64,7 @@ async function closeOpened(t: NodeTarget, opened: Opened, session: CdpSession | 
   } else {
     out.actions.push(say('node.notConfirmedClosed', { pid, address: where, asked }));
     out.unknowns.push({ probe: 'node', code: 'node.mayStillListen', args: { address: where }, hint: { code: 'node.hint.checkListen', args: { port: opened.listener.port } } });
-    out.partial = out.partial ?? 'inspector not confirmed closed';
+    out.partial = out.partial ?? say('node.partial.notClosed');
   }
   return gone;
 }

@@ -42,7 +42,7 @@ export async function connect(t: NodeTarget, flags: InspectFlags, conn: Connecti
   if (!conn.attached && !conn.blocked && (!out.unknowns.length || search.failures.length)) {
     const why = search.failures.length ? search.failures.join('; ') : noInspectorReason(flags);
     out.unknowns.push({ metric: 'node.*', probe: 'node', code: 'node.noInspector', args: { why }, hint: hintFor(t, flags, search.listenersKnown) });
-    if (search.failures.length) out.partial = 'no inspector reachable';
+    if (search.failures.length) out.partial = say('node.partial.noInspector');
   }
   return true;
 }

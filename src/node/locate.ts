@@ -8,6 +8,7 @@ import { parseNetInet, type InetRow } from '../procfs/net-sockets.js';
 import { classifyFdLink } from '../procfs/fd.js';
 import { ProctriageError } from '../errors.js';
 import { connectHost } from '../transports/loopback.js';
+import { say } from '../messages.js';
 
 export const DEFAULT_INSPECTOR_PORT = 9229;
 
@@ -179,7 +180,7 @@ export function inspectorCandidates(flags: InspectFlags, listeners: Listener[] |
     if (flags.atStart && flags.port > 0) {
       const ip = flags.host === 'localhost' ? '127.0.0.1' : flags.host;
       const host = connectHost(ip);
-      (host ? candidates : remoteOnly).push({ host: host ?? ip, port: flags.port, source: 'the port of its --inspect flag', owned: false });
+      (host ? candidates : remoteOnly).push({ host: host ?? ip, port: flags.port, source: say('node.source.flagPort'), owned: false });
     }
     return { candidates, remoteOnly };
   }
@@ -188,7 +189,7 @@ export function inspectorCandidates(flags: InspectFlags, listeners: Listener[] |
     const expected = flags.port > 0 && l.port === flags.port;
     if (!expected && !(flags.atStart && flags.port === 0)) continue;
     const host = connectHost(l.ip);
-    const source = expected ? (flags.atStart ? 'the port of its --inspect flag' : 'its SIGUSR1 inspector port') : 'one of its listening sockets';
+    const source = expected ? (flags.atStart ? say('node.source.flagPort') : say('node.source.sigusr1Port')) : say('node.source.listening');
     const c = { host: host ?? l.ip, port: l.port, source, owned: true };
     if (host) add(c);
     else remoteOnly.push(c);

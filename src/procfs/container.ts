@@ -109,3 +109,18 @@ export function parseContainer(cgroupText: string): ContainerIdentity | undefine
   }
   return undefined;
 }
+
+/**
+ * Is every cgroup path of the text "/" (the root of the reader's cgroup namespace)? Such a
+ * process names no container by its cgroup; when it still runs in another root or cgroup
+ * namespace than ours, we read from inside a namespace that hides where it is.
+ */
+export function cgroupAtNamespaceRoot(cgroupText: string): boolean {
+  let lines;
+  try {
+    lines = parseProcCgroup(cgroupText);
+  } catch {
+    return false;
+  }
+  return lines.length > 0 && lines.every((l) => l.path === '/');
+}

@@ -91,6 +91,30 @@ export class ProcFs {
     }
   }
 
+  /** Is the target in our cgroup namespace? undefined when a link is unreadable or the tree is not live. */
+  sameCgroupNamespace(pid: number): boolean | undefined {
+    if (!this.live) return undefined;
+    try {
+      const theirs = this.readlinkOrGone(pid, 'ns/cgroup');
+      const ours = readlinkSync('/proc/self/ns/cgroup');
+      return theirs ? theirs === ours : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Does the target see the same root directory as we do (/proc/PID/root against ours, by device and inode)? */
+  sameRoot(pid: number): boolean | undefined {
+    if (!this.live) return undefined;
+    try {
+      const theirs = statSync(this.procPath(pid, 'root'));
+      const ours = statSync('/proc/self/root');
+      return theirs.dev === ours.dev && theirs.ino === ours.ino;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** A live system seen through a host root (a debug pod's /host): not our own /. */
   get hostRooted(): boolean {
     return this.live && this.root !== '/';

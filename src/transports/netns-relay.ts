@@ -24,6 +24,7 @@ import { isIP } from 'node:net';
 import { isLoopbackAddress } from './loopback.js';
 import { formatEndpoint } from '../procfs/net-sockets.js';
 import { ProctriageError } from '../errors.js';
+import { say } from '../messages.js';
 
 const load = createRequire(import.meta.url);
 
@@ -46,12 +47,12 @@ export function enterPrivilegeMissing(statusText?: string): string | undefined {
     try {
       text = readFileSync('/proc/self/status', 'utf8');
     } catch {
-      return 'CAP_SYS_ADMIN (our own capabilities are unreadable)';
+      return say('netns.capsUnreadable');
     }
   }
   const hex = /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(text)?.[1];
   if (hex && ((BigInt('0x' + hex) >> BigInt(CAP_SYS_ADMIN)) & 1n) === 1n) return undefined;
-  return 'CAP_SYS_ADMIN (not in this process\'s effective capabilities: run as root, or add the capability)';
+  return say('netns.capMissing');
 }
 
 /** nsenter from util-linux on PATH (or the usual places), or undefined. */
@@ -145,7 +146,7 @@ export class NetnsRelay implements NetRoute {
     if (!fresh.length) return;
     for (const a of fresh) {
       if (isIP(a.host) === 0 || !isLoopbackAddress(a.host) || !Number.isInteger(a.port) || a.port < 1 || a.port > 65535) {
-        throw new ProctriageError('REFUSED', `not relaying to ${a.host}:${a.port}: only a loopback address of the target's namespace is reached this way`);
+        throw new ProctriageError('REFUSED', say('netns.notLoopback', { host: a.host, port: a.port }));
       }
     }
     this.dir ??= mkdtempSync(join(tmpdir(), 'proctriage-relay-'));
@@ -161,7 +162,7 @@ export class NetnsRelay implements NetRoute {
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => { if (err.length < 2000) err += d; });
     const ready = await new Promise<string | undefined>((resolve) => {
-      const t = setTimeout(() => resolve(`did not start within ${this.o.startMs} ms`), this.o.startMs);
+      const t = setTimeout(() => resolve(say('netns.relayNoStart', { ms: this.o.startMs })), this.o.startMs);
       let buf = '';
       let said = false;
       child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -175,12 +176,12 @@ export class NetnsRelay implements NetRoute {
           if (m) this.o.ownEndpoints?.add(formatEndpoint({ ip: m[1]!.replace(/^::ffff:(?=\d+\.)/, ''), port: Number(m[2]) }));
         }
       });
-      child.once('exit', (code) => { clearTimeout(t); resolve(`exited (${code ?? 'signal'})${err.trim() ? `: ${err.trim().split('\n')[0]}` : ''}`); });
+      child.once('exit', (code) => { clearTimeout(t); resolve(say('netns.relayExited', { code: String(code ?? 'signal'), stderr: err.trim() ? err.trim().split('\n')[0]! : '' })); });
       child.once('error', (e) => { clearTimeout(t); resolve(e.message); });
     });
     if (ready !== undefined) {
       this.kill(child);
-      throw new ProctriageError('TARGET_UNREACHABLE', `the relay into the target's network namespace (nsenter --net) ${ready}`);
+      throw new ProctriageError('TARGET_UNREACHABLE', say('netns.relayBroken', { why: ready }));
     }
     // it must not keep us running; it ends when we do (its stdin closes)
     child.unref();
@@ -227,6 +228,6 @@ export function relayInto(nsFile: string, o: RelayOptions): { relay: NetnsRelay;
   const missing = enterPrivilegeMissing();
   if (missing) return { missing };
   const nsenter = findNsenter();
-  if (!nsenter) return { missing: 'nsenter (util-linux), not found on PATH' };
+  if (!nsenter) return { missing: say('netns.noNsenter') };
   return { relay: new NetnsRelay(nsFile, nsenter, o) };
 }

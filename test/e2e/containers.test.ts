@@ -12,11 +12,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, cleanup, procState, runCli, runJson, spawnTracked, startService, startTarget, TARGETS, waitFor, which, type Target } from '../helpers/processes.js';
-import { memoryCgroupUnavailable, V1_MEMORY } from '../helpers/cgroup.js';
+import { createPodCgroup, memoryCgroupUnavailable, removePodCgroup } from '../helpers/cgroup.js';
 import { buildService, goUnavailable, serviceEnv } from '../fixtures/go-service/service.js';
 import { parseNetInet } from '../../src/procfs/net-sockets.js';
 import { start, TARGETS as NODE_TARGETS } from '../fixtures/node-targets/harness.js';
@@ -152,11 +151,8 @@ describe('where a process runs', () => {
 
   const cgSkip = memoryCgroupUnavailable();
   test('a process in a cgroup laid out like a Kubernetes pod reports its pod uid, QoS class and container id', { skip: cgSkip }, async () => {
-    const top = join(V1_MEMORY, `proctriage-test-${randomBytes(6).toString('hex')}`);
-    const uid = randomUUID();
-    const id = randomBytes(32).toString('hex');
-    const leaf = join(top, 'kubepods', 'burstable', `pod${uid}`, id);
-    mkdirSync(leaf, { recursive: true });
+    const pod = createPodCgroup();
+    const { top, leaf, uid, id } = pod;
     try {
       const t = await startTarget(process.execPath, [join(TARGETS, 'idle.js')]);
       writeFileSync(join(leaf, 'cgroup.procs'), String(t.pid));
@@ -182,16 +178,7 @@ describe('where a process runs', () => {
       await t.stop();
     } finally {
       await cleanup();
-      // leaf first; the processes are gone
-      for (let d = leaf; d.startsWith(top); d = join(d, '..')) {
-        for (let i = 0; i < 40 && existsSync(d); i++) {
-          try {
-            rmdirSync(d);
-          } catch {
-            await new Promise((r) => setTimeout(r, 50));
-          }
-        }
-      }
+      await removePodCgroup(pod);
     }
     assert.equal(existsSync(top), false, 'the cgroups are removed');
   });

@@ -3,7 +3,7 @@
  * created here is tracked: removeAll() kills what is still inside and removes the directory.
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
 export const V1_MEMORY = '/sys/fs/cgroup/memory';
@@ -103,4 +103,28 @@ export async function removeAllCgroups(): Promise<void> {
     }
   }
   if (errors.length) throw new Error(errors.join('; '));
+}
+
+/** A cgroup laid out like a Kubernetes pod's container (cgroupfs driver, burstable), v1 memory. */
+export interface PodCgroup {
+  /** the test's own top directory (removed with everything under it) */
+  top: string;
+  /** kubepods/burstable/pod<uid>/<id>: where the container's processes go */
+  leaf: string;
+  uid: string;
+  id: string;
+}
+
+export function createPodCgroup(): PodCgroup {
+  const top = join(V1_MEMORY, `proctriage-test-${randomBytes(6).toString('hex')}`);
+  const uid = randomUUID();
+  const id = randomBytes(32).toString('hex');
+  const leaf = join(top, 'kubepods', 'burstable', `pod${uid}`, id);
+  mkdirSync(leaf, { recursive: true });
+  return { top, leaf, uid, id };
+}
+
+/** Kill what is left in the pod's cgroup and remove its directories, leaf first. */
+export async function removePodCgroup(pod: PodCgroup): Promise<void> {
+  for (let d = pod.leaf; d.startsWith(pod.top); d = join(d, '..')) await removeCgroup(d);
 }

@@ -76,6 +76,7 @@ test('a probe says why in codes; the report carries the catalogue\'s words (and 
     words: 'connection reset by the peer', code: 'ECONNRESET', host: '127.0.0.1:6060', path: '/debug/pprof/goroutine', status: 500,
     bytes: 100, metric: 'fd.open', times: '3.2×', peers: 4, metrics: 'threads', missing: 'CAP_SYS_ADMIN', addresses: '127.0.0.1:9229', relay: 4321, pids: '1, 2', openedAfterMs: 40,
     unique: 300, sampled: 200, distinct: 2, debuggerMs: 90, seconds: 30, kib: 32, mib: 1200, stacks: 2, events: 5,
+    symbols: 'napi_create_function', name: 'node', state: 'T', sigCgt: '0', stderr: 'x', other: 'a cgroup namespace',
   };
   for (const [id, f] of Object.entries(MESSAGES)) {
     const text = (f as (a: unknown) => string)(sample);
