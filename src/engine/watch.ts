@@ -42,6 +42,8 @@ export interface Watched {
   dropped: Probe[];
   /** what the probes' windows gave (attributions over the whole watch), judged with the last sample */
   window: Required<WindowOutput>;
+  /** what every sample did to the target (a SIGUSR1 on the first, an inspector opened per sample …), with how many times */
+  actions: Map<string, number>;
 }
 
 /** A probe's window begun after the first sample, with the options it was begun with. */
@@ -64,7 +66,7 @@ export interface SampleOptions {
 }
 
 export async function sample(pid: number, opts: RunOptions, so: SampleOptions): Promise<Watched> {
-  const w: Watched = { samples: [], dropped: [], window: { evidence: {}, unknowns: [], actions: [] } };
+  const w: Watched = { samples: [], dropped: [], window: { evidence: {}, unknowns: [], actions: [] }, actions: new Map() };
   const open: OpenWindow[] = [];
   try {
     await sampleLoop(pid, opts, so, w, open);
@@ -136,6 +138,7 @@ async function sampleLoop(pid: number, opts: RunOptions, so: SampleOptions, w: W
     }
     prevCpu = cpu;
     w.last = c;
+    c.actions.forEach((a) => w.actions.set(a, (w.actions.get(a) ?? 0) + 1));
     const s: Sample = { t: (at - t0) / 1000, metrics: numeric(c.metrics) };
     w.samples.push(s);
     if (file !== undefined) {
@@ -222,7 +225,7 @@ function lastLook(w: Watched, opts: RunOptions): { c: Collected; over: { metrics
     probes: [...w.last!.probes],
     evidence: { ...w.last!.evidence, ...w.window.evidence },
     unknowns: [...w.last!.unknowns, ...w.window.unknowns.map(worded)],
-    actions: [...new Set([...w.last!.actions, ...w.window.actions])],
+    actions: doneToTarget(w.actions, w.window.actions),
   };
   // probes asked only once report what they said then
   for (const p of w.dropped) {
@@ -234,6 +237,20 @@ function lastLook(w: Watched, opts: RunOptions): { c: Collected; over: { metrics
   const order = new Map(opts.probes.map((p, i) => [p.meta.id, i]));
   c.probes.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
   return { c, over: { metrics: trendMetrics(trends, w.samples.length), trends } };
+}
+
+/**
+ * Everything done to the target over the watch, each said once with how many times it was done
+ * (every SIGUSR1 is disclosed); a long watch's distinct repeats (a relay per sample) are counted
+ * after the first few.
+ */
+const MAX_ACTIONS = 20;
+function doneToTarget(samples: Map<string, number>, window: string[]): string[] {
+  const all = new Map(samples);
+  for (const a of window) all.set(a, (all.get(a) ?? 0) + 1);
+  const lines = [...all].map(([a, n]) => (n > 1 ? `${a} (${n} times)` : a));
+  if (lines.length <= MAX_ACTIONS) return lines;
+  return [...lines.slice(0, MAX_ACTIONS), `… and ${lines.length - MAX_ACTIONS} more like them, one set per sample`];
 }
 
 function owns(p: Probe, key: string): boolean {

@@ -16,9 +16,9 @@ import {
   CLI, cleanup, expectOneLineFailure, pidsWithCmdline, runCli, runJson, spawnTracked, startTarget, unusedPid, waitFor, which,
 } from '../helpers/processes.js';
 import { goEnv, goUnavailable } from '../fixtures/go-service/service.js';
+import { traceReady } from '../helpers/tracefs.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/trace/', import.meta.url));
-const TRACEFS = '/sys/kernel/tracing';
 
 function unavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (eBPF)';
@@ -32,15 +32,13 @@ if (skip) console.log(`# trace tests skipped: ${skip}`);
 let dir = '';
 let cBin = '';
 let goBin = '';
-let mountedTracefs = false;
+let tracefs: ReturnType<typeof traceReady> | undefined;
 
 before(() => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'proctriage-trace-'));
   // the kernel's tracing file system, if this machine has not mounted it (unmounted again after)
-  if (!existsSync(`${TRACEFS}/events`)) {
-    mountedTracefs = spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS]).status === 0;
-  }
+  tracefs = traceReady();
   cBin = join(dir, 'leaky');
   const cc = spawnSync('gcc', ['-g', '-O0', '-fno-omit-frame-pointer', '-o', cBin, join(FIXTURES, 'leaky.c')], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(cc.status, 0, cc.stderr);
@@ -53,7 +51,7 @@ before(() => {
 after(async () => {
   await cleanup();
   if (dir) rmSync(dir, { recursive: true, force: true });
-  if (mountedTracefs) spawnSync('umount', [TRACEFS]);
+  tracefs?.release();
 });
 
 /** No bpftrace attached to this pid is left (they are killed before proctriage exits; the wait covers reaping). */
