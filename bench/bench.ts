@@ -63,7 +63,14 @@ const TARGETS = {
 
 // ---------------------------------------------------------------- arguments
 
-interface Args { sizes: number[]; runs: number; warmup: number; holder: HolderKind; write: boolean; baseline?: string }
+interface Args {
+  sizes: number[];
+  runs: number;
+  warmup: number;
+  holder: HolderKind;
+  write: boolean;
+  baseline?: string;
+}
 
 function parseArgs(argv: string[]): Args {
   const o: Args = { sizes: [5000, 10000, 19000], runs: 7, warmup: 1, holder: 'node', write: true };
@@ -197,10 +204,12 @@ async function measure<K extends string>(subjects: Record<K, Step[]>, runs: numb
     }
   }
   lastSamples = samples;
-  return Object.fromEntries(names.map((k) => {
-    const s = samples.get(k)!;
-    return [k, { wall: median(s.map((t) => t.wall)), cpu: median(s.map((t) => t.cpu)) }];
-  })) as Record<K, Timing>;
+  return Object.fromEntries(
+    names.map((k) => {
+      const s = samples.get(k)!;
+      return [k, { wall: median(s.map((t) => t.wall)), cpu: median(s.map((t) => t.cpu)) }];
+    }),
+  ) as Record<K, Timing>;
 }
 
 function have(cmd: string): boolean {
@@ -215,18 +224,26 @@ function hardFdLimit(): number {
 
 async function startHolder(kind: HolderKind, fds: number, dir: string): Promise<ChildProcess & { pid: number }> {
   // raise the soft fd limit to the hard one, then become the holder (same pid)
-  const child = spawn('sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"', ...HOLDERS[kind], String(fds), dir],
-    { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"', ...HOLDERS[kind], String(fds), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
   holders.add(child);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`holder not ready after ${HOLDER_START_TIMEOUT_MS} ms`)), HOLDER_START_TIMEOUT_MS);
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('ready\n')) { clearTimeout(timer); resolve(); }
+      if (out.includes('ready\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`holder exited (${signal ?? code}) before it was ready`)); });
-    child.once('error', (err) => { clearTimeout(timer); reject(err); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`holder exited (${signal ?? code}) before it was ready`));
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
   return child as ChildProcess & { pid: number };
 }
@@ -280,7 +297,8 @@ function checkReport(pid: number, fds: number): { probeMs: Record<string, number
     throw new Error(`proctriage did not print a JSON report (exit ${r.status}): ${r.stderr.trim().slice(-300)}`);
   }
   const t = report.targets[0]!;
-  const open = t.metrics['fd.open']!, established = t.metrics['sockets.tcp.established']!;
+  const open = t.metrics['fd.open']!,
+    established = t.metrics['sockets.tcp.established']!;
   const sockets = 2 * Math.floor(fds / 4);
   if (!(open >= fds && open < fds + BASELINE_FDS)) throw new Error(`proctriage saw ${open} fds, expected about ${fds}`);
   if (!(established >= sockets)) throw new Error(`proctriage saw ${established} established sockets, expected ${sockets}`);
@@ -293,8 +311,12 @@ function checkReport(pid: number, fds: number): { probeMs: Record<string, number
 function peakRssMb(pid: number): number {
   let kb = 0;
   for (let i = 0; i < RSS_RUNS; i++) {
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', 'proctriage', String(pid), '--json'],
-      { env: PROCTRIAGE_ENV, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: COMMAND_TIMEOUT_MS });
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', 'proctriage', String(pid), '--json'], {
+      env: PROCTRIAGE_ENV,
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: COMMAND_TIMEOUT_MS,
+    });
     const last = Number(r.stderr.trim().split('\n').pop());
     if (!Number.isFinite(last)) throw new Error(`/usr/bin/time: unexpected output ${JSON.stringify(r.stderr.slice(-200))}`);
     kb = Math.max(kb, last);
@@ -322,22 +344,36 @@ async function measureSize(fds: number, o: Args, tools: { lsof: boolean; time: b
     if (tools.lsof) subjects.lsof = [['lsof', ['-n', '-P', '-p', String(pid)]]];
     const m = await measure(subjects, o.runs, o.warmup);
     const runs = (k: string) => lastSamples.get(k)?.map((t) => t.wall) ?? [];
-    const mine = runs('proctriage'), lsofRuns = runs('lsof'), lsRuns = runs('ls'), ssRuns = runs('ss'), base = runs('baseline');
+    const mine = runs('proctriage'),
+      lsofRuns = runs('lsof'),
+      lsRuns = runs('ls'),
+      ssRuns = runs('ss'),
+      base = runs('baseline');
     const perRun = {
-      proctriageMs: mine.map(r0), ...(base.length ? { baselineMs: base.map(r0) } : {}),
+      proctriageMs: mine.map(r0),
+      ...(base.length ? { baselineMs: base.map(r0) } : {}),
       lsofOverProctriage: lsofRuns.map((l, i) => r2(l / mine[i]!)),
       proctriageOverLsSs: lsRuns.map((l, i) => r2(mine[i]! / (l + ssRuns[i]!))),
       ...(base.length ? { proctriageOverBaseline: base.map((b, i) => r2(mine[i]! / b)) } : {}),
     };
-    process.stdout.write(`    per run: lsof / proctriage ${perRun.lsofOverProctriage.join(' ')}\n`
-      + `             proctriage / (ls + ss) ${perRun.proctriageOverLsSs.join(' ')}\n`
-      + (base.length ? `             proctriage / baseline ${perRun.proctriageOverBaseline!.join(' ')} (baseline median ${f0(m.baseline!.wall)} ms)\n` : ''));
+    process.stdout.write(
+      `    per run: lsof / proctriage ${perRun.lsofOverProctriage.join(' ')}\n` +
+        `             proctriage / (ls + ss) ${perRun.proctriageOverLsSs.join(' ')}\n` +
+        (base.length ? `             proctriage / baseline ${perRun.proctriageOverBaseline!.join(' ')} (baseline median ${f0(m.baseline!.wall)} ms)\n` : ''),
+    );
     const pick = (k: keyof Timing): Record<Tool, number | null> => ({
-      proctriage: m.proctriage![k], lsof: m.lsof?.[k] ?? null, ls: m.ls![k], ss: m.ss![k], lsSs: m.ls![k] + m.ss![k],
+      proctriage: m.proctriage![k],
+      lsof: m.lsof?.[k] ?? null,
+      ls: m.ls![k],
+      ss: m.ss![k],
+      lsSs: m.ls![k] + m.ss![k],
     });
-    const wallMs = pick('wall'), cpuMs = pick('cpu');
+    const wallMs = pick('wall'),
+      cpuMs = pick('cpu');
     const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : a / b);
-    const others = Object.entries(check.probeMs).filter(([id]) => id !== 'cpu').map(([, ms]) => ms);
+    const others = Object.entries(check.probeMs)
+      .filter(([id]) => id !== 'cpu')
+      .map(([, ms]) => ms);
     return {
       fds,
       openFds: check.openFds,
@@ -363,9 +399,14 @@ async function measureSize(fds: number, o: Args, tools: { lsof: boolean; time: b
 function slopePerThousand(xs: number[], ys: (number | null)[]): number | null {
   if (xs.length < 2 || ys.some((y) => y === null)) return null;
   const y = ys as number[];
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = y.reduce((a, b) => a + b, 0) / y.length;
-  let num = 0, den = 0;
-  for (let i = 0; i < xs.length; i++) { num += (xs[i]! - mx) * (y[i]! - my); den += (xs[i]! - mx) ** 2; }
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length,
+    my = y.reduce((a, b) => a + b, 0) / y.length;
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i]! - mx) * (y[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
   return den ? (num / den) * 1000 : null;
 }
 
@@ -389,13 +430,26 @@ function printTimes(title: string, results: SizeResult[], k: 'wallMs' | 'cpuMs',
   const kind = k === 'wallMs' ? 'wall' : 'cpu';
   printTable([
     ['fds', 'proctriage', 'lsof', 'ls -l fd', 'ss -tan', 'ls + ss', 'lsof / proctriage', 'proctriage / (ls + ss)', ...(withRss ? ['peak RSS MB'] : [])],
-    ...results.map((r) => [String(r.fds), f0(r[k].proctriage),
-      f0(r[k].lsof), f0(r[k].ls), f0(r[k].ss), f0(r[k].lsSs),
-      f2(r.lsofOverProctriage[kind]), f2(r.proctriageOverLsSs[kind]), ...(withRss ? [f0(r.peakRssMb)] : [])]),
+    ...results.map((r) => [
+      String(r.fds),
+      f0(r[k].proctriage),
+      f0(r[k].lsof),
+      f0(r[k].ls),
+      f0(r[k].ss),
+      f0(r[k].lsSs),
+      f2(r.lsofOverProctriage[kind]),
+      f2(r.proctriageOverLsSs[kind]),
+      ...(withRss ? [f0(r.peakRssMb)] : []),
+    ]),
   ]);
 }
 
-interface Verdict { name: string; value: number | null; target: string; pass: boolean | null }
+interface Verdict {
+  name: string;
+  value: number | null;
+  target: string;
+  pass: boolean | null;
+}
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
@@ -410,21 +464,30 @@ async function main(): Promise<void> {
   for (const n of o.sizes.filter((s) => !sizes.includes(s))) process.stdout.write(`skipping ${n} fds: the hard fd limit is ${limit}\n`);
   if (!sizes.length) throw new Error('no size fits under the hard fd limit');
 
-  process.stdout.write(`proctriage benchmark: node ${process.version}, ${cpus().length} CPUs, kernel ${release()}; ${o.holder} holder; median of ${o.runs} runs after ${o.warmup} warm-up\n`);
+  process.stdout.write(
+    `proctriage benchmark: node ${process.version}, ${cpus().length} CPUs, kernel ${release()}; ${o.holder} holder; median of ${o.runs} runs after ${o.warmup} warm-up\n`,
+  );
   const loadBefore = loadavg()[0]!;
-  if (loadBefore > cpus().length / 2) process.stdout.write(`note: load average ${loadBefore.toFixed(1)} on ${cpus().length} CPUs: other work inflates the wall times\n`);
+  if (loadBefore > cpus().length / 2)
+    process.stdout.write(`note: load average ${loadBefore.toFixed(1)} on ${cpus().length} CPUs: other work inflates the wall times\n`);
   if (EXTRA_CA) {
-    process.stdout.write('note: NODE_EXTRA_CA_CERTS is set. On Node.js 20 it makes every Node start load the whole root\n'
-      + '      certificate store first (nodejs/node#40524). The proctriage command hands it to its https\n'
-      + '      client instead; node -e 0 pays it, so node -e 0 is also timed, marked *, with it unset.\n');
+    process.stdout.write(
+      'note: NODE_EXTRA_CA_CERTS is set. On Node.js 20 it makes every Node start load the whole root\n' +
+        '      certificate store first (nodejs/node#40524). The proctriage command hands it to its https\n' +
+        '      client instead; node -e 0 pays it, so node -e 0 is also timed, marked *, with it unset.\n',
+    );
   }
   process.stdout.write('  start-up…\n');
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the optional subjects make the key set conditional: tsc needs it
-  const start = await measure({
-    version: [proctriage(['--version'], [0])],
-    node: [[process.execPath, ['-e', '0'], [0]]],
-    ...(EXTRA_CA ? { nodeWithoutExtraCa: [[process.execPath, ['-e', '0'], [0], WITHOUT_EXTRA_CA]] } : {}),
-  } as Record<string, Step[]>, STARTUP_RUNS, 2);
+  const start = await measure(
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the optional subjects make the key set conditional: tsc needs it
+    {
+      version: [proctriage(['--version'], [0])],
+      node: [[process.execPath, ['-e', '0'], [0]]],
+      ...(EXTRA_CA ? { nodeWithoutExtraCa: [[process.execPath, ['-e', '0'], [0], WITHOUT_EXTRA_CA]] } : {}),
+    } as Record<string, Step[]>,
+    STARTUP_RUNS,
+    2,
+  );
 
   const results: SizeResult[] = [];
   for (const n of sizes) results.push(await measureSize(n, o, tools));
@@ -434,31 +497,58 @@ async function main(): Promise<void> {
   {
     const procs = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
     process.stdout.write(`  whole host (${procs} processes): top against lsof -n -P…\n`);
+    const m = await measure(
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the optional subjects make the key set conditional: tsc needs it
-    const m = await measure({
-      top: [proctriage(['top', '--json'], [0, 1, 2, 3])],
-      ...(BASELINE_ENV ? { baseline: [proctriage(['top', '--json'], [0, 1, 2, 3], BASELINE_ENV)] } : {}),
-      ...(tools.lsof ? { lsof: [['lsof', ['-n', '-P']] as Step] } : {}),
-    } as Record<string, Step[]>, o.runs, o.warmup);
-    const t = lastSamples.get('top')!.map((x) => x.wall), l = lastSamples.get('lsof')?.map((x) => x.wall) ?? [];
-    top = { procs, topMs: r0(m.top!.wall), lsofMs: m.lsof ? r0(m.lsof.wall) : null, baselineMs: m.baseline ? r0(m.baseline.wall) : null,
-      ratio: m.lsof ? r2(m.top!.wall / m.lsof.wall) : null, perRun: l.map((x, i) => r2(t[i]! / x)) };
-    process.stdout.write(`    top ${top.topMs} ms, lsof -n -P ${f0(top.lsofMs)} ms${top.baselineMs !== null ? `, baseline top ${top.baselineMs} ms` : ''}; top / lsof per run ${top.perRun.join(' ')}\n`);
+      {
+        top: [proctriage(['top', '--json'], [0, 1, 2, 3])],
+        ...(BASELINE_ENV ? { baseline: [proctriage(['top', '--json'], [0, 1, 2, 3], BASELINE_ENV)] } : {}),
+        ...(tools.lsof ? { lsof: [['lsof', ['-n', '-P']] as Step] } : {}),
+      } as Record<string, Step[]>,
+      o.runs,
+      o.warmup,
+    );
+    const t = lastSamples.get('top')!.map((x) => x.wall),
+      l = lastSamples.get('lsof')?.map((x) => x.wall) ?? [];
+    top = {
+      procs,
+      topMs: r0(m.top!.wall),
+      lsofMs: m.lsof ? r0(m.lsof.wall) : null,
+      baselineMs: m.baseline ? r0(m.baseline.wall) : null,
+      ratio: m.lsof ? r2(m.top!.wall / m.lsof.wall) : null,
+      perRun: l.map((x, i) => r2(t[i]! / x)),
+    };
+    process.stdout.write(
+      `    top ${top.topMs} ms, lsof -n -P ${f0(top.lsofMs)} ms${top.baselineMs !== null ? `, baseline top ${top.baselineMs} ms` : ''}; top / lsof per run ${top.perRun.join(' ')}\n`,
+    );
   }
 
   printTimes('Wall time, ms (median)', results, 'wallMs', true);
   printTimes('CPU time, user + sys, ms (median; 10 ms resolution)', results, 'cpuMs', false);
   const xs = results.map((r) => r.fds);
   const slopes = {
-    proctriage: slopePerThousand(xs, results.map((r) => r.wallMs.proctriage)),
-    lsof: slopePerThousand(xs, results.map((r) => r.wallMs.lsof)),
-    lsSs: slopePerThousand(xs, results.map((r) => r.wallMs.lsSs)),
+    proctriage: slopePerThousand(
+      xs,
+      results.map((r) => r.wallMs.proctriage),
+    ),
+    lsof: slopePerThousand(
+      xs,
+      results.map((r) => r.wallMs.lsof),
+    ),
+    lsSs: slopePerThousand(
+      xs,
+      results.map((r) => r.wallMs.lsSs),
+    ),
   };
   if (results.length > 1) {
-    process.stdout.write(`\nWall time per 1 000 fds (least-squares slope): proctriage ${f2(slopes.proctriage)} ms, lsof ${f2(slopes.lsof)} ms, ls + ss ${f2(slopes.lsSs)} ms\n`);
+    process.stdout.write(
+      `\nWall time per 1 000 fds (least-squares slope): proctriage ${f2(slopes.proctriage)} ms, lsof ${f2(slopes.lsof)} ms, ls + ss ${f2(slopes.lsSs)} ms\n`,
+    );
   }
-  process.stdout.write('Wall time the cpu probe\'s 100 ms sampling window added after the scan (one run): '
-    + results.map((r) => `${r.fds} fds ${r.cpuWindowExtraMs.toFixed(0)} ms`).join(', ') + '\n');
+  process.stdout.write(
+    "Wall time the cpu probe's 100 ms sampling window added after the scan (one run): " +
+      results.map((r) => `${r.fds} fds ${r.cpuWindowExtraMs.toFixed(0)} ms`).join(', ') +
+      '\n',
+  );
   const startupRatio = start.version!.wall / start.node!.wall;
   process.stdout.write(`Start-up: proctriage --version ${f0(start.version!.wall)} ms, node -e 0 ${f0(start.node!.wall)} ms, ratio ${f2(startupRatio)}\n`);
   const startupWithoutExtraCa = EXTRA_CA ? start.version!.wall / start.nodeWithoutExtraCa!.wall : null;
@@ -470,21 +560,32 @@ async function main(): Promise<void> {
   // and the cpu probe's sampling window, which no scan can avoid
   const big = results[results.length - 1]!;
   const at = `at ${big.fds} fds`;
-  const lsofRatio = big.lsofOverProctriage.wall, lsSsRatio = big.proctriageOverLsSs.wall;
+  const lsofRatio = big.lsofOverProctriage.wall,
+    lsSsRatio = big.proctriageOverLsSs.wall;
   const verdicts: Verdict[] = [
-    { name: `lsof / proctriage ${at}`, value: lsofRatio, target: `≥ ${TARGETS.lsofOverProctriage}`,
-      pass: lsofRatio === null ? null : lsofRatio >= TARGETS.lsofOverProctriage },
-    { name: `proctriage / (ls + ss) ${at}`, value: lsSsRatio, target: `≤ ${TARGETS.proctriageOverLsSs}`,
-      pass: lsSsRatio <= TARGETS.proctriageOverLsSs },
-    { name: 'proctriage --version / node -e 0', value: startupRatio, target: `≤ ${TARGETS.startupRatio}`,
-      pass: startupRatio <= TARGETS.startupRatio },
-    { name: `peak RSS ${at} (MB)`, value: big.peakRssMb, target: `< ${TARGETS.peakRssMb}`,
-      pass: big.peakRssMb === null ? null : big.peakRssMb < TARGETS.peakRssMb },
+    {
+      name: `lsof / proctriage ${at}`,
+      value: lsofRatio,
+      target: `≥ ${TARGETS.lsofOverProctriage}`,
+      pass: lsofRatio === null ? null : lsofRatio >= TARGETS.lsofOverProctriage,
+    },
+    { name: `proctriage / (ls + ss) ${at}`, value: lsSsRatio, target: `≤ ${TARGETS.proctriageOverLsSs}`, pass: lsSsRatio <= TARGETS.proctriageOverLsSs },
+    { name: 'proctriage --version / node -e 0', value: startupRatio, target: `≤ ${TARGETS.startupRatio}`, pass: startupRatio <= TARGETS.startupRatio },
+    {
+      name: `peak RSS ${at} (MB)`,
+      value: big.peakRssMb,
+      target: `< ${TARGETS.peakRssMb}`,
+      pass: big.peakRssMb === null ? null : big.peakRssMb < TARGETS.peakRssMb,
+    },
   ];
   verdicts.push({ name: 'top / lsof -n -P, whole host', value: top.ratio, target: '≤ 1.2', pass: top.ratio === null ? null : top.ratio <= 1.2 });
   if (startupWithoutExtraCa !== null) {
-    verdicts.splice(3, 0, { name: 'proctriage --version / node* -e 0', value: startupWithoutExtraCa, target: `≤ ${TARGETS.startupRatio}`,
-      pass: startupWithoutExtraCa <= TARGETS.startupRatio });
+    verdicts.splice(3, 0, {
+      name: 'proctriage --version / node* -e 0',
+      value: startupWithoutExtraCa,
+      target: `≤ ${TARGETS.startupRatio}`,
+      pass: startupWithoutExtraCa <= TARGETS.startupRatio,
+    });
   }
   if (big.fds < 19000) process.stdout.write(`\nNote: the targets are meant for 19 000 fds; this run's largest size is ${big.fds}.\n`);
   process.stdout.write(`\nTargets (wall time${EXTRA_CA ? '; * NODE_EXTRA_CA_CERTS unset' : ''})\n`);
@@ -495,35 +596,56 @@ async function main(): Promise<void> {
 
   if (o.write) {
     const round = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
-    const roundAll = <T extends Record<string, number | null>>(r: T) =>
-      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)])) as T;
-    writeFileSync(RESULTS, JSON.stringify({
-      generatedAt: new Date().toISOString(),
-      machine: { node: process.version, kernel: release(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', hardFdLimit: limit,
-        loadAverage: { before: round(loadBefore), after: round(loadavg()[0]!) } },
-      method: {
-        runs: o.runs, warmup: o.warmup, statistic: 'median; wall time and user + sys CPU time of the command and its children, ms',
-        proctriage: 'proctriage PID --json > /dev/null (proctriage on PATH: a symlink to bin/proctriage.js)',
-        top: 'proctriage top --json against lsof -n -P, the whole host', lsof: 'lsof -n -P -p PID', lsSs: 'ls -l /proc/PID/fd; ss -tan (summed)',
-        holder: `${o.holder} process; half loopback TCP sockets (both ends), half regular files`,
-        nodeExtraCaCerts: EXTRA_CA ? 'set: node -e 0 also timed with it unset (startup.withoutExtraCa)' : 'not set',
-      },
-      tools: { lsof: tools.lsof, usrBinTime: tools.time },
-      startup: {
-        proctriageVersionMs: round(start.version!.wall), nodeMs: round(start.node!.wall), ratio: round(startupRatio),
-        cpuMs: { proctriageVersion: round(start.version!.cpu), node: round(start.node!.cpu) },
-        ...(EXTRA_CA ? { withoutExtraCa: { nodeMs: round(start.nodeWithoutExtraCa!.wall), ratio: round(startupWithoutExtraCa) } } : {}),
-      },
-      sizes: results.map((r) => ({
-        ...r,
-        wallMs: roundAll(r.wallMs), cpuMs: roundAll(r.cpuMs),
-        lsofOverProctriage: roundAll(r.lsofOverProctriage), proctriageOverLsSs: roundAll(r.proctriageOverLsSs), peakRssMb: round(r.peakRssMb),
-      })),
-      wallMsPerThousandFds: roundAll(slopes),
-      wholeHost: top,
-      ...(o.baseline ? { baseline: o.baseline } : {}),
-      targets: verdicts,
-    }, null, 2) + '\n');
+    const roundAll = <T extends Record<string, number | null>>(r: T) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)])) as T;
+    writeFileSync(
+      RESULTS,
+      JSON.stringify(
+        {
+          generatedAt: new Date().toISOString(),
+          machine: {
+            node: process.version,
+            kernel: release(),
+            cpus: cpus().length,
+            cpuModel: cpus()[0]?.model ?? '',
+            hardFdLimit: limit,
+            loadAverage: { before: round(loadBefore), after: round(loadavg()[0]!) },
+          },
+          method: {
+            runs: o.runs,
+            warmup: o.warmup,
+            statistic: 'median; wall time and user + sys CPU time of the command and its children, ms',
+            proctriage: 'proctriage PID --json > /dev/null (proctriage on PATH: a symlink to bin/proctriage.js)',
+            top: 'proctriage top --json against lsof -n -P, the whole host',
+            lsof: 'lsof -n -P -p PID',
+            lsSs: 'ls -l /proc/PID/fd; ss -tan (summed)',
+            holder: `${o.holder} process; half loopback TCP sockets (both ends), half regular files`,
+            nodeExtraCaCerts: EXTRA_CA ? 'set: node -e 0 also timed with it unset (startup.withoutExtraCa)' : 'not set',
+          },
+          tools: { lsof: tools.lsof, usrBinTime: tools.time },
+          startup: {
+            proctriageVersionMs: round(start.version!.wall),
+            nodeMs: round(start.node!.wall),
+            ratio: round(startupRatio),
+            cpuMs: { proctriageVersion: round(start.version!.cpu), node: round(start.node!.cpu) },
+            ...(EXTRA_CA ? { withoutExtraCa: { nodeMs: round(start.nodeWithoutExtraCa!.wall), ratio: round(startupWithoutExtraCa) } } : {}),
+          },
+          sizes: results.map((r) => ({
+            ...r,
+            wallMs: roundAll(r.wallMs),
+            cpuMs: roundAll(r.cpuMs),
+            lsofOverProctriage: roundAll(r.lsofOverProctriage),
+            proctriageOverLsSs: roundAll(r.proctriageOverLsSs),
+            peakRssMb: round(r.peakRssMb),
+          })),
+          wallMsPerThousandFds: roundAll(slopes),
+          wholeHost: top,
+          ...(o.baseline ? { baseline: o.baseline } : {}),
+          targets: verdicts,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     process.stdout.write(`\nwritten to ${RESULTS}\n`);
   }
 }

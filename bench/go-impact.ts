@@ -70,7 +70,13 @@ async function main(): Promise<void> {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: serviceEnv({ LEAK: '1000', RETAIN_MB: String(HEAP_MB), LEAK_KB_PER_S: '512', CHURN_KB_PER_S: '4096', PROCTRIAGE_SERVICE_WATCHDOG: 'stdin' }),
   });
-  const kill = () => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
+  const kill = () => {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  };
   process.on('exit', kill);
   try {
     const ready = await new Promise<{ pid: number; app: number; pprof: number }>((resolve, reject) => {
@@ -79,7 +85,10 @@ async function main(): Promise<void> {
       child.stdout.on('data', (d: Buffer) => {
         buf += d.toString();
         const i = buf.indexOf('\n');
-        if (i >= 0) { clearTimeout(timer); resolve(JSON.parse(buf.slice(0, i))); }
+        if (i >= 0) {
+          clearTimeout(timer);
+          resolve(JSON.parse(buf.slice(0, i)));
+        }
       });
       child.on('exit', () => reject(new Error('the service exited')));
     });
@@ -105,7 +114,9 @@ async function main(): Promise<void> {
       const a = await heapNow(base, req);
       windows.heap.push([t, at()]);
       heapMs.push(at() - t);
-      top = a.attribution.sites[0] ? `${a.attribution.sites[0].function} ${(a.attribution.sites[0].value / 2 ** 20).toFixed(0)} MiB` : a.attribution.unavailable ?? '';
+      top = a.attribution.sites[0]
+        ? `${a.attribution.sites[0].function} ${(a.attribution.sites[0].value / 2 ** 20).toFixed(0)} MiB`
+        : (a.attribution.unavailable ?? '');
     }
     heapBytes = (await getBytes(endpointUrl(base, '/debug/pprof/heap'), { timeoutMs: 5000, maxBytes: 64 * 2 ** 20 })).bytes;
 
@@ -128,15 +139,29 @@ async function main(): Promise<void> {
       return { phase: k, requests: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), max: Math.max(...xs) };
     });
     console.log(`target: Go test service, pid ${ready.pid}, ${HEAP_MB} MB retained heap, allocating 4.5 MB/s; request loop on its application port`);
-    console.log(`heap profile: ${(heapBytes / 1024).toFixed(1)} KiB gzipped, fetch + decode + rank median ${pct(heapMs, 50).toFixed(1)} ms (max ${Math.max(...heapMs).toFixed(1)}); top site ${top}`);
+    console.log(
+      `heap profile: ${(heapBytes / 1024).toFixed(1)} KiB gzipped, fetch + decode + rank median ${pct(heapMs, 50).toFixed(1)} ms (max ${Math.max(...heapMs).toFixed(1)}); top site ${top}`,
+    );
     console.log(`CPU profile: 2 s, request median ${pct(cpuMs, 50).toFixed(0)} ms`);
     console.log('\nlatency of GET / while …   requests       p50        p99        max');
     for (const r of rows) console.log(`  ${r.phase.padEnd(24)} ${String(r.requests).padStart(8)} ${ms(r.p50)} ${ms(r.p99)} ${ms(r.max)}`);
-    console.log(JSON.stringify({ bench: 'go-impact', heapMB: HEAP_MB, heapProfileBytes: heapBytes, heapProfileMedianMs: pct(heapMs, 50), cpuProfileMedianMs: pct(cpuMs, 50), phases: rows }));
+    console.log(
+      JSON.stringify({
+        bench: 'go-impact',
+        heapMB: HEAP_MB,
+        heapProfileBytes: heapBytes,
+        heapProfileMedianMs: pct(heapMs, 50),
+        cpuProfileMedianMs: pct(cpuMs, 50),
+        phases: rows,
+      }),
+    );
   } finally {
     child.stdin.end();
     kill();
   }
 }
 
-main().catch((e) => { console.error(`go-impact: ${(e as Error).message}`); process.exitCode = 2; });
+main().catch((e) => {
+  console.error(`go-impact: ${(e as Error).message}`);
+  process.exitCode = 2;
+});

@@ -50,20 +50,31 @@ async function main(): Promise<void> {
   }
   for (let i = 0; i < files; i++) openSync(paths[i % paths.length]!, 'r');
 
-  const server = createServer({ pauseOnConnect: true }, (s) => { accepted.push(s); });
+  const server = createServer({ pauseOnConnect: true }, (s) => {
+    accepted.push(s);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: '127.0.0.1', port: 0, backlog: 1024 }, resolve);
   });
   const { port } = server.address() as { port: number };
 
-  for (let done = 0; done < connections; ) {
+  for (let done = 0; done < connections;) {
     const n = Math.min(BATCH, connections - done);
-    await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port }, () => { s.pause(); resolve(); });
-      s.once('error', reject);
-      clients.push(s);
-    })));
+    await Promise.all(
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const s = connect({ host: '127.0.0.1', port }, () => {
+              s.pause();
+              resolve();
+            });
+            s.once('error', reject);
+            clients.push(s);
+          }),
+      ),
+    );
     done += n;
   }
   // the server side is accepted asynchronously: wait (bounded) until every connection has its fd

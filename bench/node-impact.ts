@@ -40,16 +40,31 @@ const f = (n: number) => n.toFixed(2).padStart(8);
 
 async function main(): Promise<void> {
   const child = spawn(nodeBin, ['--max-old-space-size=2048', '--inspect=127.0.0.1:0', target, String(HEAP_MB)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const kill = () => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
+  const kill = () => {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  };
   process.on('exit', kill);
-  let out = '', err = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { err += d; });
+  let out = '',
+    err = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
   const line = async (ms: number) => {
     const t0 = Date.now();
     for (;;) {
       const i = out.indexOf('\n');
-      if (i >= 0) { const l = out.slice(0, i); out = out.slice(i + 1); return JSON.parse(l); }
+      if (i >= 0) {
+        const l = out.slice(0, i);
+        out = out.slice(i + 1);
+        return JSON.parse(l);
+      }
       if (Date.now() - t0 > ms) throw new Error(`target printed nothing; stderr: ${err}`);
       await sleep(20);
     }
@@ -57,7 +72,9 @@ async function main(): Promise<void> {
   try {
     const hello = await line(120_000);
     const port = Number(/127\.0\.0\.1:(\d+)\//.exec(err)?.[1]);
-    console.log(`target: ${nodeBin === process.execPath ? process.version : nodeBin}, pid ${hello.pid}, heap used ${(hello.heapUsed / 2 ** 20).toFixed(0)} MB, inspector port ${port}`);
+    console.log(
+      `target: ${nodeBin === process.execPath ? process.version : nodeBin}, pid ${hello.pid}, heap used ${(hello.heapUsed / 2 ** 20).toFixed(0)} MB, inspector port ${port}`,
+    );
     await sleep(1000); // settle after the allocation
 
     const proc = new ProcFs('/');
@@ -71,7 +88,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       const ac = new AbortController();
       const t0 = Date.now();
-      const res = await probe.run({ pid: hello.pid, proc, sources: new TargetSources(proc, hello.pid, host), options: { inspect: String(port) }, signal: ac.signal, actions: [] });
+      const res = await probe.run({
+        pid: hello.pid,
+        proc,
+        sources: new TargetSources(proc, hello.pid, host),
+        options: { inspect: String(port) },
+        signal: ac.signal,
+        actions: [],
+      });
       const t1 = Date.now();
       if (!res.metrics['node.heap.used']) throw new Error(`probe failed: ${JSON.stringify(res.unknowns)}`);
       windows.push([t0, t1]);
@@ -79,13 +103,15 @@ async function main(): Promise<void> {
       await sleep(200);
     }
     child.stdin.write('dump\n');
-    const { lateness } = await line(10_000) as { lateness: Array<[number, number]> };
+    const { lateness } = (await line(10_000)) as { lateness: Array<[number, number]> };
     const during = lateness.filter(([t]) => windows.some(([a, b]) => t >= a && t <= b + 10)).map(([, l]) => l);
     const base = lateness.filter(([t]) => t >= baseStart && t <= baseEnd).map(([, l]) => l);
     // the worst stall each probe run caused (max tick lateness within its window)
     const perRun = windows.map(([a, b]) => Math.max(0, ...lateness.filter(([t]) => t >= a && t <= b + 10).map(([, l]) => l)));
 
-    console.log(`\n${RUNS} runs of the default node probe (attach, facts, 300 ms window, detach), mean ${(durations.reduce((x, y) => x + y, 0) / RUNS).toFixed(0)} ms each`);
+    console.log(
+      `\n${RUNS} runs of the default node probe (attach, facts, 300 ms window, detach), mean ${(durations.reduce((x, y) => x + y, 0) / RUNS).toFixed(0)} ms each`,
+    );
     console.log('timer lateness (ms)        p50      p99      max   ticks');
     console.log(`  idle baseline       ${f(pct(base, 50)!)} ${f(pct(base, 99)!)} ${f(Math.max(...base))}   ${base.length}`);
     console.log(`  during probe runs   ${f(pct(during, 50)!)} ${f(pct(during, 99)!)} ${f(Math.max(...during))}   ${during.length}`);
@@ -118,7 +144,7 @@ async function main(): Promise<void> {
     }
 
     child.stdin.write('dump\n');
-    const { lateness: late2 } = await line(10_000) as { lateness: Array<[number, number]> };
+    const { lateness: late2 } = (await line(10_000)) as { lateness: Array<[number, number]> };
     const worst = (ws: Array<[number, number]>) => ws.map(([a, b]) => Math.max(0, ...late2.filter(([t]) => t >= a && t <= b + 10).map(([, l]) => l)));
     const stepStalls = Object.fromEntries(Object.entries(steps).map(([k, ws]) => [k, worst(ws)]));
     console.log(`\nattribution steps, worst stall per run (ms; ${STEP_RUNS} runs each)   p50      max`);
@@ -129,14 +155,28 @@ async function main(): Promise<void> {
     const p99 = pct(during, 99);
     const verdict = p99! < BUDGET_P99_MS ? 'within' : 'OVER';
     console.log(`\nimpact p99 ${p99!.toFixed(2)} ms: ${verdict} the ${BUDGET_P99_MS} ms budget (heap ${HEAP_MB} MB)`);
-    console.log(JSON.stringify({
-      bench: 'node-impact', heapMB: HEAP_MB, runs: RUNS, baselineP99Ms: pct(base, 99), duringP99Ms: p99, duringMaxMs: Math.max(...during), worstStallP99Ms: pct(perRun, 99), budgetMs: BUDGET_P99_MS,
-      censusStallMaxMs: Math.max(...stepStalls.census!), cpuProfileStallMaxMs: Math.max(...stepStalls.cpu!), heapSamplingStallMaxMs: Math.max(...stepStalls.heap!),
-    }));
+    console.log(
+      JSON.stringify({
+        bench: 'node-impact',
+        heapMB: HEAP_MB,
+        runs: RUNS,
+        baselineP99Ms: pct(base, 99),
+        duringP99Ms: p99,
+        duringMaxMs: Math.max(...during),
+        worstStallP99Ms: pct(perRun, 99),
+        budgetMs: BUDGET_P99_MS,
+        censusStallMaxMs: Math.max(...stepStalls.census!),
+        cpuProfileStallMaxMs: Math.max(...stepStalls.cpu!),
+        heapSamplingStallMaxMs: Math.max(...stepStalls.heap!),
+      }),
+    );
     process.exitCode = p99! < BUDGET_P99_MS ? 0 : 1;
   } finally {
     kill();
   }
 }
 
-main().catch((e) => { console.error(`node-impact: ${(e as Error).message}`); process.exitCode = 2; });
+main().catch((e) => {
+  console.error(`node-impact: ${(e as Error).message}`);
+  process.exitCode = 2;
+});

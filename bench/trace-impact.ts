@@ -49,7 +49,11 @@ async function main(): Promise<void> {
       void t;
     }
   });
-  const stopAll = () => { child.stdin.end(); child.kill(); rmSync(dir, { recursive: true, force: true }); };
+  const stopAll = () => {
+    child.stdin.end();
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
   process.once('exit', stopAll);
   const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
   try {
@@ -57,12 +61,17 @@ async function main(): Promise<void> {
     const base0 = Date.now();
     await wait(5000);
     const base1 = Date.now();
-    let ready = 0, end = 0;
+    let ready = 0,
+      end = 0;
     const started = Date.now();
     const trace = spawn(process.execPath, [CLI, 'trace', String(child.pid), '--duration', `${windowS}s`, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    trace.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
-    trace.stderr.setEncoding('utf8').on('data', (s: string) => { if (/tracing pid/.test(s)) ready = Date.now(); });
+    trace.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
+    trace.stderr.setEncoding('utf8').on('data', (s: string) => {
+      if (/tracing pid/.test(s)) ready = Date.now();
+    });
     const code = await new Promise<number | null>((r) => trace.once('close', r));
     end = Date.now();
     const totalMs = end - started;
@@ -76,18 +85,27 @@ async function main(): Promise<void> {
     const afterward = rateIn(end + 500, after1);
     const report = code === 0 ? JSON.parse(out) : undefined;
     const result = {
-      when: new Date().toISOString(), cpus: cpus().length, load: loadavg()[0],
-      windowSeconds: windowS, traceWallMs: totalMs, attachMs: ready - started,
+      when: new Date().toISOString(),
+      cpus: cpus().length,
+      load: loadavg()[0],
+      windowSeconds: windowS,
+      traceWallMs: totalMs,
+      attachMs: ready - started,
       pairsPerSecond: { before, attaching, during, after: afterward },
       slowdown: before / during,
-      eventsTraced: report?.totals.events, exit: code,
+      eventsTraced: report?.totals.events,
+      exit: code,
     };
     console.log('trace impact on a C program opening and closing /dev/null as fast as it can (open+close pairs per second, median of 250 ms samples)');
     console.log(`  untraced before:   ${Math.round(before)}`);
     console.log(`  while attaching:   ${Math.round(attaching)}`);
-    console.log(`  traced (window):   ${Math.round(during)}   (${(before / during).toFixed(2)}x slower; ${Math.round(1e6 / during - 1e6 / before)} µs added per open+close)`);
+    console.log(
+      `  traced (window):   ${Math.round(during)}   (${(before / during).toFixed(2)}x slower; ${Math.round(1e6 / during - 1e6 / before)} µs added per open+close)`,
+    );
     console.log(`  untraced after:    ${Math.round(afterward)}   (nothing left attached)`);
-    console.log(`  trace command: ${totalMs} ms for a ${windowS} s window (${ready - started} ms to compile and attach), ${report?.totals.events ?? '?'} events`);
+    console.log(
+      `  trace command: ${totalMs} ms for a ${windowS} s window (${ready - started} ms to compile and attach), ${report?.totals.events ?? '?'} events`,
+    );
     if (!args.includes('--no-write')) {
       const file = join(ROOT, 'bench', 'results.json');
       const all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;

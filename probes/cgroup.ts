@@ -21,14 +21,23 @@ export const probe: Probe = {
     facts: {
       'cgroup.memory.limit': { unit: 'bytes', description: 'effective memory limit (minimum over ancestors; absent when unlimited)' },
       'cgroup.memory.usage': { unit: 'bytes', description: 'memory charged to the limited cgroup, page cache included' },
-      'cgroup.memory.unreclaimable': { unit: 'bytes', description: 'what the kernel cannot drop to stay under the limit: usage minus page cache (tmpfs and shared memory stay) and reclaimable slab' },
+      'cgroup.memory.unreclaimable': {
+        unit: 'bytes',
+        description: 'what the kernel cannot drop to stay under the limit: usage minus page cache (tmpfs and shared memory stay) and reclaimable slab',
+      },
       'cgroup.memory.pageCache': { unit: 'bytes', description: 'page cache charged to the cgroup that the kernel can drop before it OOM-kills' },
       'cgroup.memory.workingSet': { unit: 'bytes', description: 'usage minus inactive file cache (the Kubernetes working set: active page cache included)' },
       'cgroup.memory.high': { unit: 'bytes', description: 'v2 memory.high throttling threshold (absent when unset)' },
       'cgroup.memory.utilization': { unit: 'ratio', description: 'unreclaimable memory / limit' },
       'cgroup.memory.oomKills': { unit: 'count', description: 'processes OOM-killed in the cgroup since it was created' },
-      'cgroup.memory.oomKillsDated': { unit: 'count', description: "those OOM kills found in the kernel log, with their time (absent where the log is not readable)" },
-      'cgroup.memory.oomKillsSinceStart': { unit: 'count', description: 'OOM kills in the cgroup after the target started (absent where the log is not readable)' },
+      'cgroup.memory.oomKillsDated': {
+        unit: 'count',
+        description: 'those OOM kills found in the kernel log, with their time (absent where the log is not readable)',
+      },
+      'cgroup.memory.oomKillsSinceStart': {
+        unit: 'count',
+        description: 'OOM kills in the cgroup after the target started (absent where the log is not readable)',
+      },
       'cgroup.memory.lastOomKillAgoSeconds': { unit: 'seconds', description: 'time since the last OOM kill in the kernel log' },
       'cgroup.memory.events.high': { unit: 'count', description: 'times usage went over memory.high (v2)' },
       'cgroup.memory.events.max': { unit: 'count', description: 'times usage hit the limit (v2 events max, v1 failcnt)' },
@@ -41,20 +50,36 @@ export const probe: Probe = {
       'cgroup.path': 'the cgroup directory of the target (memory controller, or unified)',
       'cgroup.version': '1, 2 or hybrid',
       'cgroup.memory.limitSource': 'the directory whose limit is in force',
-      'cgroup.memory.accounting': "the files the memory usage was read from (v2: memory.max, .current, .events, .stat; v1: memory.limit_in_bytes, .usage_in_bytes, .failcnt, .oom_control, .stat)",
-      'cgroup.cpu.statFile': "the cpu.stat the throttling was read from (v1 cpu controller, or unified)",
+      'cgroup.memory.accounting':
+        'the files the memory usage was read from (v2: memory.max, .current, .events, .stat; v1: memory.limit_in_bytes, .usage_in_bytes, .failcnt, .oom_control, .stat)',
+      'cgroup.cpu.statFile': 'the cpu.stat the throttling was read from (v1 cpu controller, or unified)',
       'cgroup.memory.lastOomKill': 'the last OOM kill of the cgroup in the kernel log: {at, agoSeconds, victim, pid, beforeTargetStarted}',
     },
   },
   run({ proc, pid, sources }) {
     const { dirs, memDir, metrics, evidence, unknowns } = readCgroupMemory(proc, pid);
     const out: ProbeOutput = { metrics, evidence, ...(unknowns.length ? { unknowns } : {}) };
-    const num = (path: string) => { const t = proc.readHostOptional(path); return t === undefined ? undefined : parseLimitValue(t, path); };
-    const kv = (path: string) => { const t = proc.readHostOptional(path); return t === undefined ? undefined : parseKeyValues(t, path); };
+    const num = (path: string) => {
+      const t = proc.readHostOptional(path);
+      return t === undefined ? undefined : parseLimitValue(t, path);
+    };
+    const kv = (path: string) => {
+      const t = proc.readHostOptional(path);
+      return t === undefined ? undefined : parseKeyValues(t, path);
+    };
 
     if (memDir && (metrics['cgroup.memory.oomKills'] ?? 0) > 0) {
       const started = sources.stat().starttimeTicks / CLK_TCK;
-      datedOomKills(sources.host.oomKills(), memDir, evidence['cgroup.memory.limitSource'] as string | undefined, started, sources.host.uptime(), metrics, evidence, out);
+      datedOomKills(
+        sources.host.oomKills(),
+        memDir,
+        evidence['cgroup.memory.limitSource'] as string | undefined,
+        started,
+        sources.host.uptime(),
+        metrics,
+        evidence,
+        out,
+      );
     }
 
     const pids = dirs.v1.pids ?? (dirs.v2 && proc.readHostOptional(dirs.v2.dir + '/pids.max') !== undefined ? dirs.v2 : undefined);
@@ -68,7 +93,8 @@ export const probe: Probe = {
     const cpu = dirs.v1.cpu;
     if (cpu) {
       const { value } = minOver(ancestors(cpu), (d) => {
-        const q = num(d + '/cpu.cfs_quota_us'), p = num(d + '/cpu.cfs_period_us');
+        const q = num(d + '/cpu.cfs_quota_us'),
+          p = num(d + '/cpu.cfs_period_us');
         return q === undefined || p === undefined || !Number.isFinite(q) ? undefined : q / p;
       });
       if (Number.isFinite(value)) metrics['cgroup.cpu.quotaCores'] = value;
@@ -85,7 +111,14 @@ export const probe: Probe = {
     }
     evidence['cgroup.path'] = (dirs.v1.memory ?? dirs.v2)?.dir;
     const hidden = hiddenContainer(proc, pid);
-    if (hidden) (out.unknowns ??= []).push({ metric: 'container', probe: 'cgroup', code: 'container.cgroupNamespace', args: { other: hidden }, hint: 'container.hint.hostRoot' });
+    if (hidden)
+      (out.unknowns ??= []).push({
+        metric: 'container',
+        probe: 'cgroup',
+        code: 'container.cgroupNamespace',
+        args: { other: hidden },
+        hint: 'container.hint.hostRoot',
+      });
     return out;
   },
 };
@@ -95,8 +128,16 @@ export const probe: Probe = {
  * was in it or the limit hit was this cgroup's (or the ancestor's that sets the limit). Kills
  * before the target started are history: the finding then says so instead of "exit 2, restart".
  */
-function datedOomKills(kills: OomKill[] | undefined, d: CgroupDir, limitSource: string | undefined, startedAt: number, uptime: number,
-  m: Record<string, number>, ev: Record<string, unknown>, out: ProbeOutput) {
+function datedOomKills(
+  kills: OomKill[] | undefined,
+  d: CgroupDir,
+  limitSource: string | undefined,
+  startedAt: number,
+  uptime: number,
+  m: Record<string, number>,
+  ev: Record<string, unknown>,
+  out: ProbeOutput,
+) {
   if (!kills) {
     (out.unknowns ??= []).push({ metric: 'cgroup.memory.oomKillsSinceStart', probe: 'cgroup', code: 'cgroup.kmsgUnreadable', hint: 'hint.rootForKmsg' });
     return;
@@ -114,7 +155,11 @@ function datedOomKills(kills: OomKill[] | undefined, d: CgroupDir, limitSource: 
   const ago = Math.max(0, Math.round(uptime - last.at));
   m['cgroup.memory.lastOomKillAgoSeconds'] = ago;
   ev['cgroup.memory.lastOomKill'] = {
-    at: new Date(Date.now() - ago * 1000).toISOString(), agoSeconds: ago, victim: last.task, pid: last.pid, beforeTargetStarted: !after(last),
+    at: new Date(Date.now() - ago * 1000).toISOString(),
+    agoSeconds: ago,
+    victim: last.task,
+    pid: last.pid,
+    beforeTargetStarted: !after(last),
   };
 }
 

@@ -27,7 +27,10 @@ export const probe: Probe = {
     facts: {
       'cpu.percent': { unit: 'percent', description: 'CPU used, percent of one core (200 = two cores busy)' },
       'cpu.hostCores': { unit: 'cores', description: 'CPUs available on the host' },
-      'cpu.maxThreadPercent': { unit: 'percent', description: `CPU of the busiest thread, percent of one core (measured when the process uses ${BUSY_PERCENT}% or more)` },
+      'cpu.maxThreadPercent': {
+        unit: 'percent',
+        description: `CPU of the busiest thread, percent of one core (measured when the process uses ${BUSY_PERCENT}% or more)`,
+      },
     },
     evidence: { 'cpu.busiestThread': 'the busiest thread over the window: {tid, name, percent}' },
   },

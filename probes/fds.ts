@@ -72,8 +72,7 @@ export const probe: Probe = {
       metrics['fd.deletedMaxBytes'] = sizes.length ? Math.max(...sizes) : 0;
     }
 
-    const patterns = [...groups.entries()].map(([pattern, g]) => ({ pattern, count: g.count, example: g.example }))
-      .sort((a, b) => b.count - a.count);
+    const patterns = [...groups.entries()].map(([pattern, g]) => ({ pattern, count: g.count, example: g.example })).sort((a, b) => b.count - a.count);
     metrics['fd.filePattern.maxCount'] = patterns[0]?.count ?? 0;
     metrics['fd.filePattern.datedMaxCount'] = patterns.find((p) => p.pattern.includes('<date>'))?.count ?? 0;
 

@@ -3,7 +3,15 @@ import type { Attribution } from '../src/engine/attribution.js';
 import { ProctriageError } from '../src/errors.js';
 import { MESSAGES, say, words, type MessageId } from '../src/messages.js';
 import {
-  SOURCES as ATTR_SOURCES, cpuNow, heapDiff, heapViews, leakedNow, takeHeap, unavailable as attributionUnavailable, type Attributed, type Requester,
+  SOURCES as ATTR_SOURCES,
+  cpuNow,
+  heapDiff,
+  heapViews,
+  leakedNow,
+  takeHeap,
+  unavailable as attributionUnavailable,
+  type Attributed,
+  type Requester,
 } from '../src/go/attribution.js';
 import { identifyRuntime, type RuntimeIdentity } from './runtime.js';
 import { GoroutineDumpReader, GoroutineProfileReader, mergeStates, topStacks, type GoroutineProfile } from '../src/go/goroutines.js';
@@ -12,9 +20,7 @@ import { discover, loopbackListeners, MAX_CANDIDATES, sameCmdline, type Listener
 import { relayInto, type NetnsRelay } from '../src/transports/netns-relay.js';
 import { isLoopbackAddress } from '../src/transports/loopback.js';
 import { peerOwnership } from '../src/engine/peer-owner.js';
-import {
-  checkPprofUrl, displayUrl, endpointUrl, getLines, getText, notPprofText, parsePprofUrl, type GetOptions,
-} from '../src/transports/pprof.js';
+import { checkPprofUrl, displayUrl, endpointUrl, getLines, getText, notPprofText, parsePprofUrl, type GetOptions } from '../src/transports/pprof.js';
 
 /** Per-request deadlines and byte caps (the probe's own deadline bounds them all). */
 export const LIMITS = {
@@ -51,7 +57,10 @@ export const probe: Probe = {
       'go.heap.sys': { unit: 'bytes', description: 'MemStats.HeapSys: heap memory obtained from the OS' },
       'go.gc.cpuFraction': { unit: 'ratio', description: 'MemStats.GCCPUFraction: share of CPU time spent in GC since the process started' },
       'go.numGC': { unit: 'count', description: 'completed GC cycles' },
-      'go.memLimit': { unit: 'bytes', description: 'memory limit in force as published by the service in /debug/vars (absent when none is in force or none is published)' },
+      'go.memLimit': {
+        unit: 'bytes',
+        description: 'memory limit in force as published by the service in /debug/vars (absent when none is in force or none is published)',
+      },
       'go.gogcEnv': { unit: 'count', description: 'GOGC from the environment (percent; -1 = off)' },
       'go.maxProcsEnv': { unit: 'count', description: 'GOMAXPROCS from the environment' },
       'go.version': { unit: 'string', description: 'Go version the executable was built with (build info)' },
@@ -63,7 +72,8 @@ export const probe: Probe = {
       'go.heap.allocs': 'attribution: what allocates the most, bytes allocated since the start by allocating site (heap profile; on demand)',
       'go.heap.growth': 'attribution: what grew over a watch, in-use bytes by allocating site at the end minus at the start (two heap profiles)',
       'go.cpu.top': 'attribution: functions by self CPU samples, with cumulative samples (a short CPU profile; on demand)',
-      'go.goroutines.leaked': 'attribution: goroutines the runtime proved leaked, by parking site (goroutine leak profile, Go 1.26 experiment / 1.27+; on demand)',
+      'go.goroutines.leaked':
+        'attribution: goroutines the runtime proved leaked, by parking site (goroutine leak profile, Go 1.26 experiment / 1.27+; on demand)',
     },
     onDemand: ['go.heap.sites', 'go.heap.allocs', 'go.cpu.top', 'go.goroutines.leaked'],
   },
@@ -85,7 +95,10 @@ interface Endpoint {
  * runs; a relay into another network namespace started for it is ended after. Or why there is
  * none, and what would give it.
  */
-async function withEndpoint<T>(ctx: ProbeContext, use: (e: Endpoint) => Promise<T>): Promise<({ value: T } | { reason: string; hint: string }) & { actions: string[] }> {
+async function withEndpoint<T>(
+  ctx: ProbeContext,
+  use: (e: Endpoint) => Promise<T>,
+): Promise<({ value: T } | { reason: string; hint: string }) & { actions: string[] }> {
   const id = identifyRuntime(ctx.sources);
   const out: ProbeOutput & { unknowns: ProbeUnknown[] } = { metrics: {}, unknowns: [] };
   const ns: Inside = {};
@@ -99,7 +112,12 @@ async function withEndpoint<T>(ctx: ProbeContext, use: (e: Endpoint) => Promise<
       return { reason: say('go.attr.noEndpoint', { why }), hint: attributionHint(u?.hint), actions };
     }
     const req: Requester = (timeoutMs, maxBytes) => ({
-      timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote, ownEndpoints: ctx.options.ownEndpoints, ...(ns.relay ? { route: ns.relay } : {}),
+      timeoutMs,
+      maxBytes,
+      signal: ctx.signal,
+      allowRemote: !!ctx.options.allowRemote,
+      ownEndpoints: ctx.options.ownEndpoints,
+      ...(ns.relay ? { route: ns.relay } : {}),
     });
     let cwd: string | undefined;
     try {
@@ -146,22 +164,29 @@ async function followUpGo(keys: string[], ctx: ProbeContext): Promise<WindowOutp
     const requested: string[] = [];
     // one heap profile serves both heap views
     const heap = keys.some((k) => k.startsWith('go.heap.')) ? heapViews(e.base, e.req, e.cwd) : undefined;
-    await Promise.all(keys.map(async (k) => {
-      let a: Attributed | undefined;
-      if (k === 'go.heap.sites') a = (await heap!).inuse;
-      else if (k === 'go.heap.allocs') a = (await heap!).alloc;
-      // what is left of this call's deadline, less a margin to decode
-      else if (k === 'go.cpu.top') a = await cpuNow(e.base, e.req, (ctx.deadline ?? started + probe.meta.timeoutMs) - Date.now() - 300, e.cwd);
-      else if (k === 'go.goroutines.leaked') a = await leakedNow(e.base, e.req, e.cwd);
-      if (!a) return;
-      evidence[k] = a.attribution;
-      for (const q of a.requested) if (!requested.includes(q)) requested.push(q);
-    }));
+    await Promise.all(
+      keys.map(async (k) => {
+        let a: Attributed | undefined;
+        if (k === 'go.heap.sites') a = (await heap!).inuse;
+        else if (k === 'go.heap.allocs') a = (await heap!).alloc;
+        // what is left of this call's deadline, less a margin to decode
+        else if (k === 'go.cpu.top') a = await cpuNow(e.base, e.req, (ctx.deadline ?? started + probe.meta.timeoutMs) - Date.now() - 300, e.cwd);
+        else if (k === 'go.goroutines.leaked') a = await leakedNow(e.base, e.req, e.cwd);
+        if (!a) return;
+        evidence[k] = a.attribution;
+        for (const q of a.requested) if (!requested.includes(q)) requested.push(q);
+      }),
+    );
     if (requested.length) e.actions.push(say('go.attr.took', { what: requested.join(', '), url: displayUrl(e.base) }));
     return evidence;
   });
   if ('reason' in r) {
-    const evidence = Object.fromEntries(keys.map((k) => { const [kind, source] = KIND_OF[k]!; return [k, attributionUnavailable(kind, source(), r.reason, r.hint)]; }));
+    const evidence = Object.fromEntries(
+      keys.map((k) => {
+        const [kind, source] = KIND_OF[k]!;
+        return [k, attributionUnavailable(kind, source(), r.reason, r.hint)];
+      }),
+    );
     return { evidence, actions: r.actions };
   }
   return { evidence: r.value, actions: r.actions };
@@ -253,8 +278,14 @@ async function relayTo(ctx: ProbeContext, ns: Inside, out: ProbeOutput, addrs: A
   return undefined;
 }
 
-async function readEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOutput & { evidence: Record<string, unknown>; unknowns: ProbeUnknown[] },
-  partial: string[], ns: Inside, finish: () => ProbeOutput): Promise<ProbeOutput> {
+async function readEndpoint(
+  ctx: ProbeContext,
+  id: RuntimeIdentity,
+  out: ProbeOutput & { evidence: Record<string, unknown>; unknowns: ProbeUnknown[] },
+  partial: string[],
+  ns: Inside,
+  finish: () => ProbeOutput,
+): Promise<ProbeOutput> {
   const { options } = ctx;
   const endpoint = await findEndpoint(ctx, id, out, partial, ns);
   if (!endpoint) return finish();
@@ -262,13 +293,15 @@ async function readEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   out.evidence['go.pprofUrl'] = displayUrl(base);
 
   const req = (timeoutMs: number, maxBytes: number): GetOptions => ({
-    timeoutMs, maxBytes, signal: ctx.signal, allowRemote: !!options.allowRemote, ownEndpoints: options.ownEndpoints, ...(ns.relay ? { route: ns.relay } : {}),
+    timeoutMs,
+    maxBytes,
+    signal: ctx.signal,
+    allowRemote: !!options.allowRemote,
+    ownEndpoints: options.ownEndpoints,
+    ...(ns.relay ? { route: ns.relay } : {}),
   });
   const read: string[] = [];
-  const [g, m] = await Promise.all([
-    readGoroutines(base, req, read),
-    readMemory(base, req, read),
-  ]);
+  const [g, m] = await Promise.all([readGoroutines(base, req, read), readMemory(base, req, read)]);
 
   if (g.error && g.error === m.error) {
     // one cause for every request (nothing listens, TLS on a plain port): one line
@@ -311,7 +344,13 @@ function peerNumber(out: ProbeOutput & { unknowns: ProbeUnknown[] }, key: string
 }
 
 /** The endpoint to read: the one given (checked), or one discovered among the process's listeners. */
-async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOutput & { unknowns: ProbeUnknown[] }, partial: string[], ns: Inside): Promise<URL | undefined> {
+async function findEndpoint(
+  ctx: ProbeContext,
+  id: RuntimeIdentity,
+  out: ProbeOutput & { unknowns: ProbeUnknown[] },
+  partial: string[],
+  ns: Inside,
+): Promise<URL | undefined> {
   const { options, proc, sources } = ctx;
   const noEndpoint = (reason: string): undefined => {
     out.unknowns.push({ probe: 'go', code: 'worded', args: { text: reason }, hint: 'go.hint.noEndpoint' });
@@ -324,7 +363,11 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   // another network namespace: its loopback is reached from inside it (a relay), when we may enter it
   let enterMissing: string | undefined;
   if (proc.live && sameNs === false) {
-    const r = relayInto(proc.procPath(ctx.pid, 'ns/net'), { startMs: 3000, maxMs: 120_000, ...(options.ownEndpoints ? { ownEndpoints: options.ownEndpoints } : {}) });
+    const r = relayInto(proc.procPath(ctx.pid, 'ns/net'), {
+      startMs: 3000,
+      maxMs: 120_000,
+      ...(options.ownEndpoints ? { ownEndpoints: options.ownEndpoints } : {}),
+    });
     if (r.relay) ns.relay = r.relay;
     else enterMissing = r.missing;
   }
@@ -333,9 +376,10 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
       listeners = loopbackListeners(sources);
     } catch (err) {
       if (err instanceof ProctriageError && err.code === 'NO_SUCH_PROCESS') throw err;
-      listenersWhy = err instanceof ProctriageError && err.code === 'ACCESS_DENIED'
-        ? say('go.socketsUnreadable')
-        : say('go.socketsError', { error: (err as Error).message });
+      listenersWhy =
+        err instanceof ProctriageError && err.code === 'ACCESS_DENIED'
+          ? say('go.socketsUnreadable')
+          : say('go.socketsError', { error: (err as Error).message });
     }
   } else if (sameNs === false) listenersWhy = say('go.otherNetns', { missing: enterMissing ?? '' });
   else listenersWhy = say('go.netnsUnreadable');
@@ -399,7 +443,12 @@ async function findEndpoint(ctx: ProbeContext, id: RuntimeIdentity, out: ProbeOu
   if (!listeners) return noEndpoint(say('go.cannotLook', { why: listenersWhy }));
   if (!listeners.length) return noEndpoint(say('go.noListener'));
   const asking = listeners.slice(0, MAX_CANDIDATES);
-  const failed = await relayTo(ctx, ns, out, asking.map((l) => ({ host: l.url.hostname.replace(/^\[|\]$/g, ''), port: l.port })));
+  const failed = await relayTo(
+    ctx,
+    ns,
+    out,
+    asking.map((l) => ({ host: l.url.hostname.replace(/^\[|\]$/g, ''), port: l.port })),
+  );
   if (failed) return noEndpoint(failed);
   const { found, tried } = await discover(asking, LIMITS.discoverMs, ctx.signal, options.ownEndpoints, ns.relay);
   const asked = tried.map((l) => l.port).join(', ');
@@ -418,7 +467,11 @@ async function compareCmdline(ctx: ProbeContext, url: URL, ns: Inside): Promise<
   if (!argv.length) return 'unverified';
   try {
     const r = await getText(endpointUrl(url, '/debug/pprof/cmdline'), {
-      timeoutMs: LIMITS.cmdlineMs, maxBytes: 64 * 1024, signal: ctx.signal, allowRemote: !!ctx.options.allowRemote, ownEndpoints: ctx.options.ownEndpoints,
+      timeoutMs: LIMITS.cmdlineMs,
+      maxBytes: 64 * 1024,
+      signal: ctx.signal,
+      allowRemote: !!ctx.options.allowRemote,
+      ownEndpoints: ctx.options.ownEndpoints,
       ...(ns.relay ? { route: ns.relay } : {}),
     });
     if (r.status !== 200 || !r.complete || /text\/html/i.test(r.contentType)) return 'unverified';
@@ -458,7 +511,8 @@ async function readGoroutines(base: URL, req: (ms: number, bytes: number) => Get
   try {
     const r = await getLines(endpointUrl(base, '/debug/pprof/goroutine?debug=2'), req(LIMITS.statesMs, LIMITS.statesBytes), (line) => dump.push(line));
     read.push('goroutine?debug=2');
-    if (r.status !== 200) return { profile, statesProblem: say('go.statesUnknown', { why: say('pprof.status', { status: r.status, path: '/debug/pprof/goroutine?debug=2' }) }) };
+    if (r.status !== 200)
+      return { profile, statesProblem: say('go.statesUnknown', { why: say('pprof.status', { status: r.status, path: '/debug/pprof/goroutine?debug=2' }) }) };
     const d = dump.end(r.complete, r.incomplete);
     if (d.notProfile) return { profile, statesProblem: say('go.statesUnknown', { why: say('go.statesNotDump') }) };
     // a cut dump would give a biased sample of states: only a complete one is used

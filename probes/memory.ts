@@ -24,8 +24,11 @@ export const probe: Probe = {
     const status = sources.status();
     const metrics: Record<string, number> = {};
     const keys: [string, string][] = [
-      ['memory.rss', 'VmRSS'], ['memory.hwm', 'VmHWM'], ['memory.swap', 'VmSwap'],
-      ['memory.rssAnon', 'RssAnon'], ['memory.rssFile', 'RssFile'],
+      ['memory.rss', 'VmRSS'],
+      ['memory.hwm', 'VmHWM'],
+      ['memory.swap', 'VmSwap'],
+      ['memory.rssAnon', 'RssAnon'],
+      ['memory.rssFile', 'RssFile'],
     ];
     for (const [metric, key] of keys) {
       const v = statusBytes(status, key);

@@ -35,10 +35,20 @@ const NODE_META: Probe['meta'] = {
   facts: {
     'node.heap.used': { unit: 'bytes', description: 'V8 heap used (process.memoryUsage().heapUsed)' },
     'node.heap.total': { unit: 'bytes', description: 'V8 heap reserved (heapTotal)' },
-    'node.heap.limit': { unit: 'bytes', description: 'V8 heap size limit (v8.getHeapStatistics().heap_size_limit): old generation plus the young generation\'s reservation' },
+    'node.heap.limit': {
+      unit: 'bytes',
+      description: "V8 heap size limit (v8.getHeapStatistics().heap_size_limit): old generation plus the young generation's reservation",
+    },
     'node.heap.oldUsed': { unit: 'bytes', description: 'used size of the old generation: every V8 heap space but new_space and new_large_object_space' },
-    'node.heap.oldCommitted': { unit: 'bytes', description: 'pages of the old generation (its used size plus the free space inside them): what V8 holds against the old-generation limit' },
-    'node.heap.oldLimit': { unit: 'bytes', description: 'limit of the old generation, where "JavaScript heap out of memory" comes: the target\'s --max-old-space-size, else heap_size_limit minus the young generation' },
+    'node.heap.oldCommitted': {
+      unit: 'bytes',
+      description: 'pages of the old generation (its used size plus the free space inside them): what V8 holds against the old-generation limit',
+    },
+    'node.heap.oldLimit': {
+      unit: 'bytes',
+      description:
+        'limit of the old generation, where "JavaScript heap out of memory" comes: the target\'s --max-old-space-size, else heap_size_limit minus the young generation',
+    },
     'node.external': { unit: 'bytes', description: 'memory of C++ objects bound to JS objects (external)' },
     'node.arrayBuffers': { unit: 'bytes', description: 'ArrayBuffers and Buffers (arrayBuffers)' },
     'node.handles.total': { unit: 'count', description: 'active handles (timers, sockets, servers, watchers, child processes)' },
@@ -59,10 +69,11 @@ const NODE_META: Probe['meta'] = {
     'node.inspector': 'which inspector was used and how its identity was checked',
     'node.heapSnapshot': 'the heap snapshot written with --heap-snapshot',
     'node.report': 'the redacted diagnostic report written with --report',
-    'node.timers.origins': 'attribution: active timers grouped by where their callback is defined (function, file:line), counts scaled from a sample of 200 callbacks when there are more',
+    'node.timers.origins':
+      'attribution: active timers grouped by where their callback is defined (function, file:line), counts scaled from a sample of 200 callbacks when there are more',
     'node.handles.peers': 'attribution: open sockets grouped by the other end (address:port, or the client address and our port for accepted ones)',
     'node.cpu.top': 'attribution: the functions that held the event loop, by self time in a short CPU profile taken when the loop looked held',
-    'node.heap.growth': 'attribution (watch): live bytes allocated over the window by allocation site, from V8\'s sampling heap profiler',
+    'node.heap.growth': "attribution (watch): live bytes allocated over the window by allocation site, from V8's sampling heap profiler",
   },
 };
 
@@ -110,8 +121,12 @@ async function runNode(ctx: ProbeContext, steps: NodeSteps): Promise<ProbeOutput
   const flags = parseInspectFlags(argv, env?.NODE_OPTIONS);
   if (runtime !== 'node' && !(explicit && runtime === 'unknown')) {
     const v = options.activateInspector ? checkActivation(proc, pid, flags) : undefined;
-    const why = v && (v.ok ? say('node.activateNotNode', { pid, runtime }) : v.reason ?? '');
-    return { metrics: {}, skipped: say('node.notNode', { runtime }), unknowns: why === undefined ? [] : [{ probe: 'node', code: 'node.activateRefused', args: { why } }] };
+    const why = v && (v.ok ? say('node.activateNotNode', { pid, runtime }) : (v.reason ?? ''));
+    return {
+      metrics: {},
+      skipped: say('node.notNode', { runtime }),
+      unknowns: why === undefined ? [] : [{ probe: 'node', code: 'node.activateRefused', args: { why } }],
+    };
   }
 
   // ctx.actions is kept by the runner even if this probe is cut off by its deadline

@@ -9,7 +9,7 @@ const STATES: TcpState[] = ['established', 'closeWait', 'timeWait', 'listen', 's
 const TOP = 5;
 const STATE_TEXT: Partial<Record<TcpState, string>> = {
   closeWait: 'TCP sockets still in CLOSE_WAIT on a second look (stuck: the peer hung up, the process never closed)',
-  timeWait: 'TIME_WAIT on the process\'s own listening sockets (it closed first)',
+  timeWait: "TIME_WAIT on the process's own listening sockets (it closed first)",
   listen: 'listening TCP sockets',
 };
 
@@ -36,7 +36,9 @@ export const probe: Probe = {
     core: true,
     timeoutMs: 5000,
     facts: {
-      ...Object.fromEntries(STATES.map((st) => [`sockets.tcp.${st}`, { unit: 'count' as const, description: STATE_TEXT[st] ?? `TCP sockets of the process in ${st}` }])),
+      ...Object.fromEntries(
+        STATES.map((st) => [`sockets.tcp.${st}`, { unit: 'count' as const, description: STATE_TEXT[st] ?? `TCP sockets of the process in ${st}` }]),
+      ),
       'sockets.tcp.total': { unit: 'count', description: 'TCP sockets the process holds open (each an fd)' },
       'sockets.tcp.maxPerRemote': { unit: 'count', description: 'connections (any state) to the busiest single remote endpoint' },
       'sockets.udp': { unit: 'count', description: 'UDP sockets' },
@@ -77,7 +79,13 @@ export const probe: Probe = {
     let unmatched = inodes.size - own.length;
     const udp = unmatched > 0 ? ownRows([...readTable('udp', () => sources.inet('udp')), ...readTable('udp6', () => sources.inet('udp6'))], inodes) : [];
     unmatched -= udp.length;
-    const unix = unmatched > 0 ? ownRows(readTable('unix', () => sources.unix()), inodes) : [];
+    const unix =
+      unmatched > 0
+        ? ownRows(
+            readTable('unix', () => sources.unix()),
+            inodes,
+          )
+        : [];
 
     const listen = own.filter((r) => r.state === 'listen');
     const onOwnListener = listenerMatcher(listen);
@@ -86,7 +94,11 @@ export const probe: Probe = {
     const elsewhere = ownerless.filter((r) => r.state === 'timeWait' && !onOwnListener(r.local));
     const tcp = own.concat(serverSide);
 
-    const closeWait = await secondLook(own.filter((r) => r.state === 'closeWait'), sources, unknowns);
+    const closeWait = await secondLook(
+      own.filter((r) => r.state === 'closeWait'),
+      sources,
+      unknowns,
+    );
 
     // one pass: counts per state, and remote endpoints counted per state and over all states
     const perState = new Map<TcpState, number>();
@@ -127,13 +139,16 @@ export const probe: Probe = {
         const backlog = backlogs?.get(`${r.local.ip} ${r.local.port}`);
         return { endpoint: formatEndpoint(r.local), queued: r.rxQueue, ...(backlog !== undefined ? { backlog } : {}) };
       }),
-      'sockets.queues': queued.sort((a, b) => b.rx + b.tx - a.rx - a.tx).slice(0, TOP)
+      'sockets.queues': queued
+        .sort((a, b) => b.rx + b.tx - a.rx - a.tx)
+        .slice(0, TOP)
         .map(({ r, rx, tx }) => ({ local: formatEndpoint(r.local), remote: formatEndpoint(r.remote), state: r.state, rx, tx })),
     };
     if (closeWait.seen) {
-      evidence['sockets.closeWait'] = closeWait.intervalMs === undefined
-        ? { seen: closeWait.seen, persisted: closeWait.persisted.size, oneLook: true }
-        : { seen: closeWait.seen, persisted: closeWait.persisted.size, intervalMs: closeWait.intervalMs };
+      evidence['sockets.closeWait'] =
+        closeWait.intervalMs === undefined
+          ? { seen: closeWait.seen, persisted: closeWait.persisted.size, oneLook: true }
+          : { seen: closeWait.seen, persisted: closeWait.persisted.size, intervalMs: closeWait.intervalMs };
     }
     if (elsewhere.length) {
       const counts = new PeerCounts();
@@ -184,14 +199,22 @@ function listenerMatcher(listen: InetRow[]): (e: Endpoint) => boolean {
  * Which CLOSE_WAIT sockets are stuck: those still in CLOSE_WAIT when the table is read again,
  * CLOSE_WAIT_RECHECK_MS later. Without a second look (a recorded tree, a failed read) every one counts.
  */
-async function secondLook(rows: InetRow[], sources: TargetSources, unknowns: ProbeUnknown[]): Promise<{ seen: number; persisted: Set<number>; intervalMs?: number }> {
+async function secondLook(
+  rows: InetRow[],
+  sources: TargetSources,
+  unknowns: ProbeUnknown[],
+): Promise<{ seen: number; persisted: Set<number>; intervalMs?: number }> {
   const all = new Set(rows.map((r) => r.inode));
   if (!rows.length) return { seen: 0, persisted: all };
   try {
-    const looks = await Promise.all((['tcp', 'tcp6'] as const).map((f) => sources.inetAgain(f, CLOSE_WAIT_RECHECK_MS).catch((err) => {
-      if (err instanceof NoSuchProcess && f === 'tcp6') return { rows: [], intervalMs: 0 };
-      throw err;
-    })));
+    const looks = await Promise.all(
+      (['tcp', 'tcp6'] as const).map((f) =>
+        sources.inetAgain(f, CLOSE_WAIT_RECHECK_MS).catch((err) => {
+          if (err instanceof NoSuchProcess && f === 'tcp6') return { rows: [], intervalMs: 0 };
+          throw err;
+        }),
+      ),
+    );
     if (looks.some((l) => l === undefined)) return { seen: rows.length, persisted: all };
     const still = new Set<number>();
     for (const look of looks) for (const r of look!.rows) if (r.state === 'closeWait' && all.has(r.inode)) still.add(r.inode);

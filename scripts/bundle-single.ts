@@ -36,7 +36,9 @@ await build({
   platform: 'node',
   target: 'node20',
   // CommonJS dependencies (ws, cli-table3) call require(): give the module one
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __proctriageRequire } from 'node:module';\nconst require = __proctriageRequire(import.meta.url);" },
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __proctriageRequire } from 'node:module';\nconst require = __proctriageRequire(import.meta.url);",
+  },
   define: { PROCTRIAGE_EMBEDDED: JSON.stringify({ version, playbook }) },
   // optional native speed-ups of ws, tried in a try/catch: absent, ws uses its JavaScript code
   external: ['bufferutil', 'utf-8-validate'],

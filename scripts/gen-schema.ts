@@ -21,7 +21,11 @@ export function traceJsonSchema(): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const [name, text] of [['report', reportJsonSchema()], ['diff', diffJsonSchema()], ['trace', traceJsonSchema()]] as const) {
+  for (const [name, text] of [
+    ['report', reportJsonSchema()],
+    ['diff', diffJsonSchema()],
+    ['trace', traceJsonSchema()],
+  ] as const) {
     const out = fileURLToPath(new URL(`../../schema/${name}.schema.json`, import.meta.url));
     writeFileSync(out, text);
     process.stdout.write(`wrote ${out}\n`);

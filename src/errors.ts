@@ -39,18 +39,30 @@ export class ProctriageError extends Error {
 
 export class NoSuchProcess extends ProctriageError {
   /** path: the file whose absence was taken for the process being gone */
-  constructor(readonly pid: number, readonly path?: string) {
+  constructor(
+    readonly pid: number,
+    readonly path?: string,
+  ) {
     super('NO_SUCH_PROCESS', `pid ${pid}: no such process`);
   }
 }
 export class ZombieProcess extends ProctriageError {
-  constructor(readonly pid: number, ppid?: number) {
-    super('ZOMBIE_PROCESS', `pid ${pid} is a zombie: it has exited and holds no resources`,
-      ppid ? `its parent (pid ${ppid}) has not reaped it; look at the parent` : undefined);
+  constructor(
+    readonly pid: number,
+    ppid?: number,
+  ) {
+    super(
+      'ZOMBIE_PROCESS',
+      `pid ${pid} is a zombie: it has exited and holds no resources`,
+      ppid ? `its parent (pid ${ppid}) has not reaped it; look at the parent` : undefined,
+    );
   }
 }
 export class KernelThread extends ProctriageError {
-  constructor(readonly pid: number, comm: string) {
+  constructor(
+    readonly pid: number,
+    comm: string,
+  ) {
     super('KERNEL_THREAD', `pid ${pid} (${comm}) is a kernel thread: it has no user-space resources to diagnose`);
   }
 }
@@ -111,7 +123,10 @@ export class IsDirectory extends FileError {
 
 /** A bug in proctriage, not a fact about the target: keeps the original error (and its stack) as cause. */
 export class InternalError extends ProctriageError {
-  constructor(readonly where: string, override readonly cause: unknown) {
+  constructor(
+    readonly where: string,
+    override readonly cause: unknown,
+  ) {
     super('INTERNAL', `internal error in ${where}: ${describe(cause)}`, 'a bug in proctriage: PROCTRIAGE_DEBUG=1 shows its stack');
   }
 }

@@ -8,7 +8,18 @@
  *   reads at most a limit, so a hostile file cannot fill the memory or stall the command.
  */
 import {
-  closeSync, constants as C, fchmodSync, fstatSync, ftruncateSync, linkSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync,
+  closeSync,
+  constants as C,
+  fchmodSync,
+  fstatSync,
+  ftruncateSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -66,8 +77,17 @@ export function openTemp(dest: string): TempFile {
 
 /** Remove a temp file of ours (closed or not), quietly. */
 export function discardTemp(t: TempFile, closed = false): void {
-  if (!closed) try { closeSync(t.fd); } catch { /* already closed */ }
-  try { unlinkSync(t.path); } catch { /* never created */ }
+  if (!closed)
+    try {
+      closeSync(t.fd);
+    } catch {
+      /* already closed */
+    }
+  try {
+    unlinkSync(t.path);
+  } catch {
+    /* never created */
+  }
 }
 
 /**

@@ -11,18 +11,44 @@ const OWN_LOG = 'the target printed "Debugger listening on ws://…" to its own 
 
 /** errno codes that reach the user, in words (the raw code means nothing to most readers). */
 export const ERRNO_WORDS: Record<string, string> = {
-  ENOENT: 'no such file or directory', EISDIR: 'is a directory', ENOTDIR: 'a parent is not a directory',
-  EACCES: 'permission denied', EPERM: 'not permitted', EEXIST: 'already exists', ENOTEMPTY: 'directory not empty',
-  EROFS: 'read-only file system', ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded',
-  ENAMETOOLONG: 'name too long', ELOOP: 'too many levels of symbolic links', EXDEV: 'on another file system',
-  EBUSY: 'busy (a mount point?)', EMFILE: 'too many open files in proctriage', ENFILE: 'too many open files on the host',
-  EIO: 'input/output error', EINVAL: 'invalid argument', ESRCH: 'no such process', EAGAIN: 'temporarily unavailable',
-  ENOTSUP: 'not supported', EOPNOTSUPP: 'not supported', EMLINK: 'too many links', ETXTBSY: 'file busy',
-  ENODEV: 'no such device', ENXIO: 'no such device or address', EFBIG: 'file too large', EPIPE: 'the other end closed the connection',
+  ENOENT: 'no such file or directory',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a parent is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EEXIST: 'already exists',
+  ENOTEMPTY: 'directory not empty',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ENAMETOOLONG: 'name too long',
+  ELOOP: 'too many levels of symbolic links',
+  EXDEV: 'on another file system',
+  EBUSY: 'busy (a mount point?)',
+  EMFILE: 'too many open files in proctriage',
+  ENFILE: 'too many open files on the host',
+  EIO: 'input/output error',
+  EINVAL: 'invalid argument',
+  ESRCH: 'no such process',
+  EAGAIN: 'temporarily unavailable',
+  ENOTSUP: 'not supported',
+  EOPNOTSUPP: 'not supported',
+  EMLINK: 'too many links',
+  ETXTBSY: 'file busy',
+  ENODEV: 'no such device',
+  ENXIO: 'no such device or address',
+  EFBIG: 'file too large',
+  EPIPE: 'the other end closed the connection',
   // the network (--inspect, --pprof)
-  ECONNREFUSED: 'connection refused (nothing listens there)', ECONNRESET: 'connection reset by the peer', ETIMEDOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable', ENETUNREACH: 'network unreachable', EADDRNOTAVAIL: 'address not available',
-  ENOTFOUND: 'host name not found', EAI_AGAIN: 'host name lookup failed', EPROTO: 'protocol error (https to a plain http port?)',
+  ECONNREFUSED: 'connection refused (nothing listens there)',
+  ECONNRESET: 'connection reset by the peer',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EADDRNOTAVAIL: 'address not available',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EPROTO: 'protocol error (https to a plain http port?)',
   HPE_INVALID_CONSTANT: 'the peer does not speak HTTP',
 };
 
@@ -43,7 +69,7 @@ export function statusCount(n: number, status: 'critical' | 'warning' | 'unknown
 
 export const MESSAGES = {
   /** a sentence already worded from entries of this catalogue (a hint composed of several) */
-  'worded': (a: { text: string }) => a.text,
+  worded: (a: { text: string }) => a.text,
 
   // ------------------------------------------------------------------ hints
   'hint.sameUser': () => SAME_USER,
@@ -68,7 +94,7 @@ export const MESSAGES = {
   'container.cgroupNamespace': (a: { other: string }) =>
     `no container is named: its cgroup path reads as "/" (the root of the cgroup namespace proctriage runs in), yet it runs in ${a.other} of its own; from inside a cgroup namespace the container's identity cannot be read`,
   'container.hint.hostRoot': () =>
-    'run proctriage on the node, or from a node debug pod with the host\'s / at /host (kubectl debug node/NODE -it --profile=sysadmin), as proctriage --host-root /host PID with its host pid',
+    "run proctriage on the node, or from a node debug pod with the host's / at /host (kubectl debug node/NODE -it --profile=sysadmin), as proctriage --host-root /host PID with its host pid",
 
   // ------------------------------------------------------------------ memory
   'memory.smapsPartial': () => 'smaps_rollup not readable',
@@ -112,8 +138,9 @@ export const MESSAGES = {
   'node.activate.hint.embeds': () => 'if it embeds Node.js, restart it with --inspect=127.0.0.1:9229 and use --inspect',
   'node.activate.hint.restartOrPort': () => 'restart it with --inspect=127.0.0.1:9229 (or --inspect-port) to be able to probe its runtime',
   'node.activate.hint.restart': () => 'restart it with --inspect=127.0.0.1:9229 to be able to probe its runtime',
-  'node.activate.hint.hostPid': () => 'run proctriage in the host\'s pid namespace (hostPID: true, as kubectl debug node/NAME does)',
-  'node.activate.hint.enterNetns': (a: { pid: number }) => `run proctriage as root (or with CAP_SYS_ADMIN), or inside it: nsenter -t ${a.pid} -n proctriage ${a.pid} --activate-inspector`,
+  'node.activate.hint.hostPid': () => "run proctriage in the host's pid namespace (hostPID: true, as kubectl debug node/NAME does)",
+  'node.activate.hint.enterNetns': (a: { pid: number }) =>
+    `run proctriage as root (or with CAP_SYS_ADMIN), or inside it: nsenter -t ${a.pid} -n proctriage ${a.pid} --activate-inspector`,
   'node.activate.hint.tryPort': (a: { port: number }) => `pass --inspect ${a.port} to try that port explicitly`,
   'node.activate.hint.freePort': () => 'restart the target with --inspect-port set to a free port, or free the port',
   // what became of the target after SIGUSR1 (each starts with "it ": the outcome sentence drops it)
@@ -143,16 +170,18 @@ export const MESSAGES = {
   'node.activateRefused': (a: { why: string }) => `--activate-inspector refused: ${a.why}`,
   'node.activateNotNode': (a: { pid: number; runtime: string }) => `pid ${a.pid} is not Node.js (runtime ${a.runtime})`,
   'node.inspectRefused': (a: { why: string }) => `--inspect refused: ${a.why}; nothing was sent to it`,
-  'node.otherNetns': (a: { missing: string }) => `the target is in another network namespace (a container): reaching its loopback inspector means entering that namespace, which needs ${a.missing}`,
+  'node.otherNetns': (a: { missing: string }) =>
+    `the target is in another network namespace (a container): reaching its loopback inspector means entering that namespace, which needs ${a.missing}`,
   // entering a target's network namespace (a container) to reach its loopback: src/transports/netns-relay.ts
   'netns.relayStarted': (a: { pid: number; relay: number | undefined; addresses: string }) =>
     `entered pid ${a.pid}'s network namespace to reach ${a.addresses} on its own loopback (a relay process${a.relay !== undefined ? `, pid ${a.relay}` : ''}, started with nsenter --net)`,
   'node.relayEnded': (a: { pids: string }) => `ended the relay into its network namespace (pid ${a.pids})`,
   'go.relayEnded': (a: { pids: string }) => `ended the relay into its network namespace (pid ${a.pids})`,
   'netns.capsUnreadable': () => 'CAP_SYS_ADMIN (our own capabilities are unreadable)',
-  'netns.capMissing': () => 'CAP_SYS_ADMIN (not in this process\'s effective capabilities: run as root, or add the capability)',
+  'netns.capMissing': () => "CAP_SYS_ADMIN (not in this process's effective capabilities: run as root, or add the capability)",
   'netns.noNsenter': () => 'nsenter (util-linux), not found on PATH',
-  'netns.notLoopback': (a: { host: string; port: number }) => `not relaying to ${a.host}:${a.port}: only a loopback address of the target's namespace is reached this way`,
+  'netns.notLoopback': (a: { host: string; port: number }) =>
+    `not relaying to ${a.host}:${a.port}: only a loopback address of the target's namespace is reached this way`,
   'netns.relayNoStart': (a: { ms: number }) => `did not start within ${a.ms} ms`,
   'netns.relayExited': (a: { code: string; stderr: string }) => `exited (${a.code})${a.stderr ? `: ${a.stderr}` : ''}`,
   'netns.relayBroken': (a: { why: string }) => `the relay into the target's network namespace (nsenter --net) ${a.why}`,
@@ -161,7 +190,8 @@ export const MESSAGES = {
   'node.notReadNoneOpen': () => 'not read: no inspector is open',
   'node.unverified': (a: { address: string; source: string; pid: number }) =>
     `${a.address} (${a.source}) cannot be verified as pid ${a.pid}'s own socket (its fd table is not readable): not tried (--trust-peer to try it)`,
-  'node.remoteOnly': (a: { address: string }) => `its inspector listens on ${a.address}, which is not loopback (--inspect ${a.address} --allow-remote to use it)`,
+  'node.remoteOnly': (a: { address: string }) =>
+    `its inspector listens on ${a.address}, which is not loopback (--inspect ${a.address} --allow-remote to use it)`,
   'node.sigusr1Sending': (a: { pid: number }) => `sent SIGUSR1 to pid ${a.pid} to open its inspector`,
   'node.sigusr1Notice': (a: { line: string }) => `${a.line} (--activate-inspector)`,
   'node.sigusr1Outcome': (a: { line: string; openedAfterMs?: number; fate: string }) =>
@@ -175,7 +205,8 @@ export const MESSAGES = {
   'node.identityTrusted': (a: { pid: number }) => `not its own socket (trusted with --trust-peer); process.pid ${a.pid} matches`,
   'node.identityOwn': (a: { pid: number }) => `its listening socket is in the target's fd table; process.pid ${a.pid} matches`,
   'node.identityBlocked': () => 'the target holds the inspector socket (process.pid could not be read: the loop is blocked)',
-  'node.connected': (a: { address: string; how: string }) => `connected to the Node.js inspector at ${a.address} (${a.how}) and ran read-only queries; left it as it was`,
+  'node.connected': (a: { address: string; how: string }) =>
+    `connected to the Node.js inspector at ${a.address} (${a.how}) and ran read-only queries; left it as it was`,
   'node.connectedBlocked': (a: { address: string; how: string }) => `connected to the Node.js inspector at ${a.address} (${a.how}); left it as it was`,
   'node.loopBlocked': (a: { why: string }) => `${a.why}; only the heap size could be read (Runtime.getHeapUsage)`,
   'node.noInspector': (a: { why: string }) => `no Node.js inspector reachable: ${a.why}`,
@@ -198,13 +229,15 @@ export const MESSAGES = {
     `heap snapshot refused: it can push the target's memory to ${a.factor}x its used heap (${a.need}), but only ${a.left} is left (${a.source}); past that the kernel OOM-kills it`,
   'node.snapshotTaken': (a: { ms: number; file: string }) => `took a heap snapshot (the target was paused for about ${a.ms} ms) → ${a.file}`,
   'node.snapshotFailed': (a: { error: string }) => `heap snapshot failed, nothing written: ${a.error}`,
-  'node.reportWritten': (a: { ms: number; file: string }) => `wrote the Node.js diagnostic report, redacted (the target was blocked for about ${a.ms} ms) → ${a.file}`,
+  'node.reportWritten': (a: { ms: number; file: string }) =>
+    `wrote the Node.js diagnostic report, redacted (the target was blocked for about ${a.ms} ms) → ${a.file}`,
   'node.reportFailed': (a: { error: string }) => `diagnostic report failed, nothing written: ${a.error}`,
   'node.closed': (a: { pid: number; address: string; others: number }) =>
     `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}, probed it, and closed it again${a.others ? ` (this also ended ${count(a.others, 'other debugger session')} that connected meanwhile)` : ''}; ${OWN_LOG}`,
   'node.notConfirmedClosed': (a: { pid: number; address: string; asked: boolean }) =>
     `opened the inspector of pid ${a.pid} with SIGUSR1 on ${a.address}; it could NOT be confirmed closed${a.asked ? ' (the close was requested and runs when the event loop is free)' : ''}; ${OWN_LOG}`,
-  'node.mayStillListen': (a: { address: string }) => `the inspector opened with SIGUSR1 may still listen on ${a.address}: any local user can run code in the process through it`,
+  'node.mayStillListen': (a: { address: string }) =>
+    `the inspector opened with SIGUSR1 may still listen on ${a.address}: any local user can run code in the process through it`,
   // attribution: from the resource to the code (src/node/attribute.ts, window.ts)
   'node.attr.cpuSource': () => 'V8 CPU profile, self time by function',
   'node.attr.heapSource': () => 'V8 sampling heap profiler, live bytes allocated during the watch',
@@ -212,11 +245,14 @@ export const MESSAGES = {
     `active timers by where their callback is defined${a.unique > a.sampled ? ` (counts scaled from the ${a.sampled} largest of ${a.unique} callbacks)` : ''}`,
   'node.attr.peerSource': (a: { distinct: number }) => `open sockets by the other end (${count(a.distinct, 'peer')})`,
   'node.attr.cpuTaken': (a: { ms: number }) =>
-    'took a CPU profile because the event loop looked held (V8 sampling profiler, 1 ms interval, ' + `${a.ms} ms including stopping it; stopped and disabled again)`,
+    'took a CPU profile because the event loop looked held (V8 sampling profiler, 1 ms interval, ' +
+    `${a.ms} ms including stopping it; stopped and disabled again)`,
   'node.attr.cpuAttempted': () => 'started a CPU profile that did not complete; asked the profiler to stop and disabled it',
   'node.attr.timersCensus': (a: { ms: number; debuggerMs?: number }) =>
     `listed the active timers (Runtime.queryObjects runs a full GC and walks the heap: ${a.ms} ms)` +
-    (a.debuggerMs !== undefined ? `, and enabled the Debugger domain for ${a.debuggerMs} ms only to map their scripts to file names (pauses skipped, no breakpoint set), then disabled it` : ''),
+    (a.debuggerMs !== undefined
+      ? `, and enabled the Debugger domain for ${a.debuggerMs} ms only to map their scripts to file names (pauses skipped, no breakpoint set), then disabled it`
+      : ''),
   'node.attr.timersAttempted': () => 'tried to list the active timers (Runtime.queryObjects; the Debugger domain, if enabled, was disabled again)',
   'node.attr.heapSampled': (a: { address: string; seconds: number; kib: number }) =>
     `ran V8's sampling heap profiler over the watch (${a.seconds} s, a sample every ${a.kib} KiB allocated) on a session of its own at ${a.address}; stopped it and closed the session`,
@@ -226,12 +262,13 @@ export const MESSAGES = {
   'node.attr.notReached': () => 'the inspector was not read',
   'node.attr.heapTooBig': (a: { mib: number; ms: number }) =>
     `the heap holds ${a.mib} MiB: listing the timers (a full GC and a walk of the heap) would stall the event loop for about ${a.ms} ms`,
-  'node.attr.hint.snapshot': () => 'their count by type is above; a heap snapshot (--heap-snapshot, which pauses the target) shows the Timeout objects and their callbacks',
+  'node.attr.hint.snapshot': () =>
+    'their count by type is above; a heap snapshot (--heap-snapshot, which pauses the target) shows the Timeout objects and their callbacks',
   'node.attr.oneLook': () => 'one look cannot tell which allocations grow',
   'node.attr.windowBlocked': () => 'the event loop was blocked when the watch began: the profiler could not be started',
   'node.attr.windowNoInspector': () => 'no inspector of the target could be reached when the watch began',
   'node.attr.hint.inspect': () => 'add --inspect (or --activate-inspector) to read it through the inspector',
-  'node.attr.hint.reach': () => 'see the node probe\'s unknown for how to reach the inspector',
+  'node.attr.hint.reach': () => "see the node probe's unknown for how to reach the inspector",
   'node.attr.hint.watch': (a: { pid: number }) => `proctriage watch ${a.pid} --inspect ranks allocation sites by live bytes over the window`,
   'node.hint.addInspect': () => 'add --inspect to read it through the inspector it already has open',
   'node.hint.blocked': () => 'run again to see whether it recovers; top -H -p PID shows the busy thread',
@@ -246,9 +283,11 @@ export const MESSAGES = {
   'node.hint.inspectOrActivate': (a: { port: number; activate: string }) => `add --inspect ${a.port} if its inspector is open there, or ${a.activate}`,
 
   // ------------------------------------------------------------------ node (what the inspector answered: attach, heavy tools)
-  'node.otherProcess': (a: { where: string; theirPid: number; expected: number }) => `the ${a.where} belongs to another process (its pid is ${a.theirPid}, not ${a.expected})`,
+  'node.otherProcess': (a: { where: string; theirPid: number; expected: number }) =>
+    `the ${a.where} belongs to another process (its pid is ${a.theirPid}, not ${a.expected})`,
   'node.hint.otherProcess': () => 'pass the inspector port of this process to --inspect',
-  'node.evalBlocked': (a: { where: string; ms: number }) => `the event loop did not run a trivial evaluation within ${a.ms} ms although the ${a.where} answered: the loop is blocked`,
+  'node.evalBlocked': (a: { where: string; ms: number }) =>
+    `the event loop did not run a trivial evaluation within ${a.ms} ms although the ${a.where} answered: the loop is blocked`,
   'node.evalFailed': (a: { text: string }) => `the evaluation failed inside the target: ${a.text}`,
   'node.malformedEvaluate': (a: { where: string }) => `${a.where} sent a malformed Runtime.evaluate reply`,
   'node.malformedFacts': (a: { where: string; what: string }) => `${a.where} returned malformed runtime facts (${a.what})`,
@@ -266,7 +305,8 @@ export const MESSAGES = {
   'pprof.tlsToPlain': (a: { code: string }) => `TLS handshake failed (${a.code}): the port speaks plain HTTP? (give an http:// URL)`,
   'pprof.tlsFailed': (a: { code: string }) => `TLS handshake failed (${a.code})`,
   'pprof.resetOnHttp': (a: { code: string }) => `the connection was closed before any answer (${a.code}): the port speaks https? (give an https:// URL)`,
-  'pprof.httpToTls': (a: { path: string }) => `the endpoint answered HTTP 400 for ${a.path}, "Client sent an HTTP request to an HTTPS server": give an https:// URL`,
+  'pprof.httpToTls': (a: { path: string }) =>
+    `the endpoint answered HTTP 400 for ${a.path}, "Client sent an HTTP request to an HTTPS server": give an https:// URL`,
   'pprof.untrusted': (a: { code: string }) => `the server's certificate is not trusted (${a.code}): name its CA file in NODE_EXTRA_CA_CERTS`,
   'pprof.certRefused': (a: { code: string }) => `the server's certificate was refused (${a.code})`,
   'pprof.notHttp': (a: { code: string }) => `the peer does not speak HTTP (${a.code})`,
@@ -294,7 +334,8 @@ export const MESSAGES = {
   'go.badNumber': (a: { key: string; value: number; ratio: boolean }) =>
     `the pprof endpoint reported ${a.key} = ${a.value}, which is not ${a.ratio ? 'a fraction between 0 and 1' : 'a non-negative safe integer'}: not used`,
   'go.socketsError': (a: { error: string }) => `its sockets could not be read (${a.error})`,
-  'go.otherNetns': (a: { missing: string }) => `the process is in another network namespace (a container): reaching its 127.0.0.1 means entering that namespace, which needs ${a.missing}`,
+  'go.otherNetns': (a: { missing: string }) =>
+    `the process is in another network namespace (a container): reaching its 127.0.0.1 means entering that namespace, which needs ${a.missing}`,
   'go.netnsUnreadable': () => 'its network namespace is not readable',
   'go.pprofRefused': (a: { why: string }) => `--pprof refused: ${a.why}; nothing was sent to it`,
   'go.otherProcess': (a: { url: string; pid: number }) => `${a.url} serves another process: its command line is not pid ${a.pid}'s`,
@@ -332,7 +373,7 @@ export const MESSAGES = {
   'go.heapNoMemStats': (a: { cut?: string }) => `heap profile has no runtime.MemStats block${a.cut ? ` (${a.cut})` : ''}`,
   'go.memStatsIncomplete': (a: { cut?: string }) => `runtime.MemStats block is incomplete${a.cut ? ` (${a.cut})` : ''}`,
   'go.heapRead': (a: { problem: string }) => `/debug/pprof/heap: ${a.problem}`,
-  'go.hint.discoverOff': () => 'give --pprof URL, or leave --no-discover out to ask the process\'s own loopback listeners',
+  'go.hint.discoverOff': () => "give --pprof URL, or leave --no-discover out to ask the process's own loopback listeners",
   'go.hint.noEndpoint': () => 'Go process, no pprof endpoint: import net/http/pprof and listen on localhost, then --pprof URL',
   'go.hint.otherProcess': () => 'give the pprof URL of this process, or leave --pprof out to find it among its own listeners',
   'go.hint.noBuildInfo': () => 'if it is a Go service with net/http/pprof, pass --pprof URL',
@@ -361,20 +402,22 @@ export const MESSAGES = {
   // ------------------------------------------------------------------ trace
   'trace.noBpftrace': () => 'bpftrace is not installed: install bpftrace (apt-get install bpftrace)',
   'trace.notPrivileged': () => 'tracing needs root, or CAP_BPF and CAP_PERFMON',
-  'trace.noTracefs': () => 'the kernel\'s tracing file system is not mounted: mount -t tracefs nodev /sys/kernel/tracing',
+  'trace.noTracefs': () => "the kernel's tracing file system is not mounted: mount -t tracefs nodev /sys/kernel/tracing",
   'trace.failed': (a: { why: string }) => `bpftrace could not trace: ${a.why}`,
   'trace.startTimeout': (a: { seconds: number }) => `bpftrace did not start tracing within ${a.seconds} s`,
   'trace.exited': () => 'the process exited during the trace: "still open" is what it held when it exited (its exit closed them)',
   'trace.exec': () => 'the process ran exec during the trace: descriptors and stacks from before it are not attributed',
   'trace.cap': (a: { events: number }) => `the trace stopped early after ${a.events} events (its cap): the window is shorter than asked`,
   'trace.interrupted': () => 'interrupted: the window was cut short',
-  'trace.outputTruncated': () => 'the tracer\'s output passed its cap: stacks are missing',
+  'trace.outputTruncated': () => "the tracer's output passed its cap: stacks are missing",
   'trace.truncated': (a: { stacks: number }) =>
     `the callers are lost in ${count(a.stacks, 'stack')} taken inside libc: Debian's libc has no frame pointers, so a stack taken inside it loses its callers (the program calls libc in a way not probed at its entry, or was built without frame pointers: build with -fno-omit-frame-pointer)`,
   'trace.jitNode': () => 'JIT frames of Node.js cannot be named without a perf map: use proctriage PID --inspect for attribution inside JavaScript',
   'trace.jitJava': () => 'JIT frames of the JVM cannot be named here: use async-profiler or JFR for Java stacks',
-  'trace.interpreterPython': () => 'the stacks of a Python process show the interpreter\'s C functions, not your Python code: use py-spy dump --pid PID for Python stacks',
-  'trace.untracked': (a: { count: number }) => `${count(a.count, 'descriptor')} the tracer saw open were gone from the fd table at the end (closed in a way not traced): not counted`,
+  'trace.interpreterPython': () =>
+    "the stacks of a Python process show the interpreter's C functions, not your Python code: use py-spy dump --pid PID for Python stacks",
+  'trace.untracked': (a: { count: number }) =>
+    `${count(a.count, 'descriptor')} the tracer saw open were gone from the fd table at the end (closed in a way not traced): not counted`,
   'trace.noAddr2line': () => 'addr2line is not installed (binutils): functions are shown without file:line',
   'trace.fdTableUnreadable': () => 'the fd table could not be read at the end: types and examples are unknown',
 } satisfies Record<string, (a: never) => string>;

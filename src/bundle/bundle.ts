@@ -15,9 +15,7 @@
  */
 import type * as Crypto from 'node:crypto';
 import { createRequire } from 'node:module';
-import {
-  lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync, type Stats,
-} from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { FD_SIZES } from '../procfs/procfs.js';
 import { parseCmdline, parseEnviron } from '../procfs/proc-cmdline.js';
@@ -89,7 +87,8 @@ export function publishBundleDir(staging: string, dir: string): void {
     renameSync(staging, dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new FileError('FILE_EXISTS', `--dir ${dir} was filled by someone else meanwhile (another capture?): left alone, no bundle written`);
+    if (code === 'ENOTEMPTY' || code === 'EEXIST')
+      throw new FileError('FILE_EXISTS', `--dir ${dir} was filled by someone else meanwhile (another capture?): left alone, no bundle written`);
     if (code === 'ENOTDIR') throw new FileError('FILE_EXISTS', `--dir ${dir} became a file meanwhile: left alone, no bundle written`);
     throw cannot(err, dir);
   }
@@ -98,8 +97,8 @@ export function publishBundleDir(staging: string, dir: string): void {
 function cannot(err: unknown, dir: string): FileError {
   const code = (err as NodeJS.ErrnoException).code;
   // mkdir in /proc or /sys says ENOENT although the parent exists; a mount point cannot be renamed over
-  const words = code === 'ENOENT' ? 'this file system does not allow new directories'
-    : code === 'EBUSY' || code === 'EXDEV' ? 'it is a mount point' : errnoText(err);
+  const words =
+    code === 'ENOENT' ? 'this file system does not allow new directories' : code === 'EBUSY' || code === 'EXDEV' ? 'it is a mount point' : errnoText(err);
   return new FileError('WRITE_FAILED', `cannot create the bundle directory ${dir}: ${words}`);
 }
 
@@ -181,8 +180,7 @@ export function writeBundle(dir: string, input: BundleInput): Manifest {
       // an entry of a recorded listing (an fd whose link was denied) must still be listed offline
       const parent = input.records.get(posix.dirname(key));
       if (parent?.kind === 'dir' && parent.entries.includes(posix.basename(key))) put(rel(key), Buffer.alloc(0));
-    }
-    else if (r.kind === 'dir') mkdirSync(join(dir, rel(key)), { recursive: true });
+    } else if (r.kind === 'dir') mkdirSync(join(dir, rel(key)), { recursive: true });
     else if (r.kind === 'file') {
       const data = redactFile(key, r.data, input.redact);
       if (data !== undefined) put(rel(key), data);
@@ -210,7 +208,9 @@ export function writeBundle(dir: string, input: BundleInput): Manifest {
     notes: [
       'Raw /proc and cgroup files exactly as the probes read them at capture time; analyse with: proctriage analyze <this directory>',
       `proc/${input.pid}/environ keeps only ${ENV_KEEP.join(', ')}${input.redact ? ', with secret-looking values redacted' : ''}; nothing else of the environment was written`,
-      input.redact ? `every file is redacted (command lines, link targets, runtime dumps: --password …, key=value, headers, URL credentials, token shapes; lines cut at ${MAX_SCAN} characters)` : 'REDACTION WAS OFF: command lines and paths are as they were',
+      input.redact
+        ? `every file is redacted (command lines, link targets, runtime dumps: --password …, key=value, headers, URL credentials, token shapes; lines cut at ${MAX_SCAN} characters)`
+        : 'REDACTION WAS OFF: command lines and paths are as they were',
       `proc/${input.pid}/${FD_SIZES} holds the sizes of deleted-but-open files (a symlink here cannot be followed to them)`,
       'every file but this manifest is listed below with its sha256 (for a symlink: of its target text)',
     ],
@@ -253,7 +253,9 @@ function insideBundle(path: string): boolean {
  * (exit 3) naming the file.
  */
 export async function openBundle(dir: string): Promise<{ manifest: Manifest; denied: Set<string> }> {
-  const refuse = (path: string, why: string): never => { throw new SnapshotInvalid(dir, `${clean(path)} ${why}`); };
+  const refuse = (path: string, why: string): never => {
+    throw new SnapshotInvalid(dir, `${clean(path)} ${why}`);
+  };
   let st: Stats;
   try {
     st = lstatSync(dir);
@@ -289,7 +291,10 @@ export async function openBundle(dir: string): Promise<{ manifest: Manifest; den
   const parsed = ManifestSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new SnapshotInvalid(dir, `manifest.json does not match the manifest schema (${clean(issue?.path.length ? issue.path.join('.') : 'top level')}: ${issue?.message ?? 'invalid'})`);
+    throw new SnapshotInvalid(
+      dir,
+      `manifest.json does not match the manifest schema (${clean(issue?.path.length ? issue.path.join('.') : 'top level')}: ${issue?.message ?? 'invalid'})`,
+    );
   }
   const manifest = parsed.data;
   let total = 0;

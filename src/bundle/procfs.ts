@@ -9,11 +9,7 @@
 import { ProcFs, type ScanAlongside } from '../procfs/procfs.js';
 import { AccessDenied, ProctriageError } from '../errors.js';
 
-export type Recorded =
-  | { kind: 'file'; data: Buffer }
-  | { kind: 'dir'; entries: string[] }
-  | { kind: 'link'; target: string }
-  | { kind: 'denied' };
+export type Recorded = { kind: 'file'; data: Buffer } | { kind: 'dir'; entries: string[] } | { kind: 'link'; target: string } | { kind: 'denied' };
 
 /** Host path of a /proc read (the key of every record): /proc/123/stat, /proc/self/mountinfo, /proc/stat. */
 function procKey(pid: number | 'self' | null, rel: string): string {
@@ -53,25 +49,48 @@ export class RecordingProcFs extends ProcFs {
   }
 
   override read(pid: number | 'self' | null, rel: string): string {
-    return this.track(procKey(pid, rel), () => super.read(pid, rel), (v) => ({ kind: 'file', data: Buffer.from(v, 'utf8') }));
+    return this.track(
+      procKey(pid, rel),
+      () => super.read(pid, rel),
+      (v) => ({ kind: 'file', data: Buffer.from(v, 'utf8') }),
+    );
   }
   override readBuffer(pid: number, rel: string): Buffer {
-    return this.track(procKey(pid, rel), () => super.readBuffer(pid, rel), (v) => ({ kind: 'file', data: Buffer.from(v) }));
+    return this.track(
+      procKey(pid, rel),
+      () => super.readBuffer(pid, rel),
+      (v) => ({ kind: 'file', data: Buffer.from(v) }),
+    );
   }
   override readHost(absPath: string): string {
-    return this.track(absPath, () => super.readHost(absPath), (v) => ({ kind: 'file', data: Buffer.from(v, 'utf8') }));
+    return this.track(
+      absPath,
+      () => super.readHost(absPath),
+      (v) => ({ kind: 'file', data: Buffer.from(v, 'utf8') }),
+    );
   }
   override readHostOptional(absPath: string): string | undefined {
-    return this.track(absPath, () => super.readHostOptional(absPath), (v) => (v === undefined ? undefined : { kind: 'file', data: Buffer.from(v, 'utf8') }));
+    return this.track(
+      absPath,
+      () => super.readHostOptional(absPath),
+      (v) => (v === undefined ? undefined : { kind: 'file', data: Buffer.from(v, 'utf8') }),
+    );
   }
   override readdir(pid: number | null, rel: string): string[] {
-    return this.track(procKey(pid, rel), () => super.readdir(pid, rel), (v) => ({ kind: 'dir', entries: [...v] }));
+    return this.track(
+      procKey(pid, rel),
+      () => super.readdir(pid, rel),
+      (v) => ({ kind: 'dir', entries: [...v] }),
+    );
   }
   override readlinkOrGone(pid: number, rel: string): string | undefined {
-    return this.track(procKey(pid, rel), () => super.readlinkOrGone(pid, rel), (v) => (v === undefined ? undefined : { kind: 'link', target: v }));
+    return this.track(
+      procKey(pid, rel),
+      () => super.readlinkOrGone(pid, rel),
+      (v) => (v === undefined ? undefined : { kind: 'link', target: v }),
+    );
   }
-  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, alongside?: ScanAlongside,
-    unreadable?: (fd: string, code: string) => T): T[] {
+  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, alongside?: ScanAlongside, unreadable?: (fd: string, code: string) => T): T[] {
     // a big table is read by number, without a listing: the fds read make the listing
     const dir = procKey(pid, 'fd');
     const listed: string[] = [];
@@ -82,14 +101,20 @@ export class RecordingProcFs extends ProcFs {
       this.note(procKey(pid, `fd/${fd}`), { kind: 'denied' });
     };
     try {
-      const out = super.readFdLinks(pid, (fd, target) => {
-        listed.push(fd);
-        this.note(procKey(pid, `fd/${fd}`), { kind: 'link', target });
-        return each(fd, target);
-      }, alongside, unreadable && ((fd, code) => {
-        deny(fd);
-        return unreadable(fd, code);
-      }));
+      const out = super.readFdLinks(
+        pid,
+        (fd, target) => {
+          listed.push(fd);
+          this.note(procKey(pid, `fd/${fd}`), { kind: 'link', target });
+          return each(fd, target);
+        },
+        alongside,
+        unreadable &&
+          ((fd, code) => {
+            deny(fd);
+            return unreadable(fd, code);
+          }),
+      );
       listing();
       return out;
     } catch (err) {
@@ -112,7 +137,10 @@ export class RecordingProcFs extends ProcFs {
 
 /** A capture bundle as a /proc root. Reads denied at capture time are denied again. */
 export class BundleProcFs extends ProcFs {
-  constructor(root: string, private readonly denied: Set<string>) {
+  constructor(
+    root: string,
+    private readonly denied: Set<string>,
+  ) {
     super(root, { live: false });
   }
 
@@ -149,8 +177,7 @@ export class BundleProcFs extends ProcFs {
     return this.denied.has(procKey(pid, `fd/${fd}`)) ? 'EACCES' : code;
   }
 
-  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, alongside?: ScanAlongside,
-    unreadable?: (fd: string, code: string) => T): T[] {
+  override readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, alongside?: ScanAlongside, unreadable?: (fd: string, code: string) => T): T[] {
     const denied = (fd: string) => this.denied.has(procKey(pid, `fd/${fd}`));
     // without `unreadable` a link denied at capture time (listed, as an empty file) fails the scan
     if (!unreadable) for (const name of this.readdir(pid, 'fd')) if (denied(name)) throw new AccessDenied(procKey(pid, `fd/${name}`));

@@ -20,8 +20,8 @@ export async function reanalyze(pid: number, recorded: TargetReport, opts: RunOp
  * get their recorded metrics and evidence back, so the same playbook reaches the same findings.
  */
 export function replay(c: Collected, recorded: TargetReport, probes: Probe[]): void {
-  const owns = (declared: string[], key: string) => declared.some((d) =>
-    d.endsWith('.*') ? key.startsWith(d.slice(0, -1)) : d.includes('<') ? key.startsWith(d.slice(0, d.indexOf('<'))) : d === key);
+  const owns = (declared: string[], key: string) =>
+    declared.some((d) => (d.endsWith('.*') ? key.startsWith(d.slice(0, -1)) : d.includes('<') ? key.startsWith(d.slice(0, d.indexOf('<'))) : d === key));
   for (const probe of probes) {
     const now = c.probes.findIndex((r) => r.id === probe.meta.id);
     const current = c.probes[now];

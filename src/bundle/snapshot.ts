@@ -41,7 +41,10 @@ export async function loadSnapshot(file: string): Promise<Report> {
     throw new SnapshotInvalid(file, `schemaVersion ${JSON.stringify(d.schemaVersion)} is not a valid version`);
   }
   if (d.schemaVersion > SCHEMA_VERSION) {
-    throw new SnapshotInvalid(file, `written by a newer proctriage (schemaVersion ${d.schemaVersion}; this one, ${VERSION}, reads ${SCHEMA_VERSION}): upgrade to compare it`);
+    throw new SnapshotInvalid(
+      file,
+      `written by a newer proctriage (schemaVersion ${d.schemaVersion}; this one, ${VERSION}, reads ${SCHEMA_VERSION}): upgrade to compare it`,
+    );
   }
   const { ReportSchema } = await import('../engine/report-schema.js');
   const r = ReportSchema.safeParse(d.schemaVersion === 1 ? fromVersion1(d) : data);

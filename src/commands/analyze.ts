@@ -34,11 +34,21 @@ export async function run(dir: string, o: AnalyzeOptions): Promise<number> {
   // a trace kept beside it (capture --trace) is shown after the diagnosis (--json: the file is there to read)
   if (!json && manifest.files['trace.json']) process.stdout.write(await traceOf(dir, outputFormat(o) === 'markdown'));
   if (!json) {
-    const before = recorded.findings.map((f) => f.id).sort().join(', ') || 'none';
-    const now = target.findings.map((f) => f.id).sort().join(', ') || 'none';
-    process.stderr.write(before === now
-      ? `proctriage: analysed offline from ${dir} (captured ${manifest.capturedAt} on ${manifest.host.hostname}): same findings as at capture time\n`
-      : `proctriage: analysed offline from ${dir}: findings differ from capture time (then: ${before}; now: ${now}), e.g. because of another playbook\n`);
+    const before =
+      recorded.findings
+        .map((f) => f.id)
+        .sort()
+        .join(', ') || 'none';
+    const now =
+      target.findings
+        .map((f) => f.id)
+        .sort()
+        .join(', ') || 'none';
+    process.stderr.write(
+      before === now
+        ? `proctriage: analysed offline from ${dir} (captured ${manifest.capturedAt} on ${manifest.host.hostname}): same findings as at capture time\n`
+        : `proctriage: analysed offline from ${dir}: findings differ from capture time (then: ${before}; now: ${now}), e.g. because of another playbook\n`,
+    );
   }
   return report.exitCode;
 }

@@ -76,7 +76,12 @@ async function captureInto(staging: string, pid: number, o: CaptureOptions, runT
       reportMarkdown: renderMarkdown(report, { units: UNITS }),
       runtimeFiles,
       manifest: {
-        tool: report.tool, capturedAt: report.capturedAt, host: report.host, pid, startTicks: t.startTicks, comm: t.comm,
+        tool: report.tool,
+        capturedAt: report.capturedAt,
+        host: report.host,
+        pid,
+        startTicks: t.startTicks,
+        comm: t.comm,
       },
     });
   } catch (err) {
@@ -86,7 +91,9 @@ async function captureInto(staging: string, pid: number, o: CaptureOptions, runT
   process.stdout.write(await render(report, o));
   const files = Object.keys(manifest.files).length;
   const bytes = Object.values(manifest.files).reduce((a, f) => a + f.bytes, 0);
-  process.stderr.write(`proctriage: wrote ${o.dir} (${verdictNote(t, report.redacted)}; ${count(files, 'file')}, ${Math.ceil(bytes / 1024)} KiB); analyse it anywhere with: proctriage analyze ${o.dir}\n`);
+  process.stderr.write(
+    `proctriage: wrote ${o.dir} (${verdictNote(t, report.redacted)}; ${count(files, 'file')}, ${Math.ceil(bytes / 1024)} KiB); analyse it anywhere with: proctriage analyze ${o.dir}\n`,
+  );
   // the verdict is in the bundle: the exit code says it was written, so `capture ... && upload` runs when it matters
   return traced?.signal ? 128 + traced.signal : 0;
 }

@@ -53,7 +53,9 @@ export async function run(o: DemoOptions = {}): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => leave(SIGNAL_EXIT[sig] ?? 1, sig);
   // `proctriage demo | head`: the reader went away; finish quietly instead of with a stack trace
   const onStdoutError = (err: NodeJS.ErrnoException) => leave(err.code === 'EPIPE' ? 0 : 3);
-  const lastResort = () => { for (const s of spawned) s.killNow(); };
+  const lastResort = () => {
+    for (const s of spawned) s.killNow();
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('exit', lastResort);
@@ -61,8 +63,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
 
   try {
     progress(`starting ${SERVICES.length} sample services: ${SERVICES.map((s) => s.name).join(', ')}`);
-    const started = await Promise.allSettled(SERVICES.map((spec) =>
-      startService(spec, { timeoutMs: READY_TIMEOUT_MS, onSpawn: (sp) => spawned.push(sp) })));
+    const started = await Promise.allSettled(SERVICES.map((spec) => startService(spec, { timeoutMs: READY_TIMEOUT_MS, onSpawn: (sp) => spawned.push(sp) })));
 
     const outcomes: Outcome[] = [];
     const running: RunningService[] = [];
@@ -91,12 +92,20 @@ export async function run(o: DemoOptions = {}): Promise<number> {
 
     const ok = outcomes.length === SERVICES.length && outcomes.every((out) => !out.problem);
     const { renderDemoSummary } = await import('../render/demo.js');
-    process.stdout.write(renderDemoSummary(outcomes.map((out) => ({ ...out, name: out.spec.name })), { color, ok }));
+    process.stdout.write(
+      renderDemoSummary(
+        outcomes.map((out) => ({ ...out, name: out.spec.name })),
+        { color, ok },
+      ),
+    );
 
     if (o.keep && running.length) {
       progress('the sample services keep running until you press Ctrl-C; try, for example:');
       const width = Math.max(...SERVICES.map((s) => s.name.length));
-      for (const svc of running) progress(`  ${svc.spec.name.padEnd(width)}  pid ${String(svc.pid).padEnd(7)}  proctriage ${svc.pid}${inspectArg(svc) ? ` --inspect ${inspectArg(svc)}` : ''}`);
+      for (const svc of running)
+        progress(
+          `  ${svc.spec.name.padEnd(width)}  pid ${String(svc.pid).padEnd(7)}  proctriage ${svc.pid}${inspectArg(svc) ? ` --inspect ${inspectArg(svc)}` : ''}`,
+        );
       await allExited(running);
       if (!signalled) progress('every sample service has exited');
     }
@@ -135,20 +144,31 @@ function inspectArg(svc: RunningService): string | undefined {
 function readyNote(svc: RunningService): string {
   const i = svc.info;
   switch (svc.spec.name) {
-    case 'close-wait': return `: ${String(i.count)} sockets left open to ${String(i.peer)} (the upstream, pid ${String(i.upstreamPid)})`;
-    case 'rotation': return `: ${String(i.files)} log files open in ${String(i.dir)}, ${String(i.fds)} of ${String(i.limit)} fds`;
-    case 'deleted-log': return `: ${Math.round(Number(i.bytes) / 2 ** 20)} MiB log deleted but still open`;
-    case 'timer-leak': return `: ${String(i.intervals)} intervals never cleared, inspector open on loopback`;
-    case 'healthy': return `: serving on ${String(i.listen)}`;
-    default: return '';
+    case 'close-wait':
+      return `: ${String(i.count)} sockets left open to ${String(i.peer)} (the upstream, pid ${String(i.upstreamPid)})`;
+    case 'rotation':
+      return `: ${String(i.files)} log files open in ${String(i.dir)}, ${String(i.fds)} of ${String(i.limit)} fds`;
+    case 'deleted-log':
+      return `: ${Math.round(Number(i.bytes) / 2 ** 20)} MiB log deleted but still open`;
+    case 'timer-leak':
+      return `: ${String(i.intervals)} intervals never cleared, inspector open on loopback`;
+    case 'healthy':
+      return `: serving on ${String(i.listen)}`;
+    default:
+      return '';
   }
 }
 
 /** Resolves when every service has exited (the signal handlers end the wait on Ctrl-C). */
 function allExited(services: RunningService[]): Promise<void> {
   const keepAlive = setInterval(() => {}, 1 << 30);
-  return Promise.all(services.map((s) => new Promise<void>((resolve) => {
-    if (s.child.exitCode !== null || s.child.signalCode !== null) resolve();
-    else s.child.once('exit', () => resolve());
-  }))).then(() => clearInterval(keepAlive));
+  return Promise.all(
+    services.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.child.exitCode !== null || s.child.signalCode !== null) resolve();
+          else s.child.once('exit', () => resolve());
+        }),
+    ),
+  ).then(() => clearInterval(keepAlive));
 }

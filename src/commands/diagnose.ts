@@ -7,7 +7,6 @@ import { resolveTargets } from './targets.js';
 import type { Report } from '../engine/report.js';
 import { checkPprofUrl, parsePprofUrl } from '../transports/pprof.js';
 
-
 export interface DiagnoseOptions extends OutputOptions {
   name?: string;
   inspect?: string;

@@ -42,28 +42,40 @@ export const MCP_BOUNDS = {
 const fmtMs = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
 
 // the CLI's parsers inside zod schemas: a refusal is the CLI's own one-line message
-const Pid = z.number().int().positive({ abort: true }).superRefine((n, ctx) => {
-  try {
-    parsePid(String(n));
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-  }
-}).describe('a process id');
-
-function duration(what: string, minMs: number, maxMs: number, example: string) {
-  return z.string().superRefine((s, ctx) => {
+const Pid = z
+  .number()
+  .int()
+  .positive({ abort: true })
+  .superRefine((n, ctx) => {
     try {
-      const ms = parseDuration(s, what);
-      if (ms < minMs || ms > maxMs) ctx.addIssue({ code: 'custom', message: `${what} ${s} is out of range: ${fmtMs(minMs)} to ${fmtMs(maxMs)}` });
+      parsePid(String(n));
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: (err as Error).message });
     }
-  }).describe(`a duration such as ${example} (ms, s, m), ${fmtMs(minMs)} to ${fmtMs(maxMs)}`);
+  })
+  .describe('a process id');
+
+function duration(what: string, minMs: number, maxMs: number, example: string) {
+  return z
+    .string()
+    .superRefine((s, ctx) => {
+      try {
+        const ms = parseDuration(s, what);
+        if (ms < minMs || ms > maxMs) ctx.addIssue({ code: 'custom', message: `${what} ${s} is out of range: ${fmtMs(minMs)} to ${fmtMs(maxMs)}` });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .describe(`a duration such as ${example} (ms, s, m), ${fmtMs(minMs)} to ${fmtMs(maxMs)}`);
 }
 
 const Runtimes = {
-  inspect: z.union([z.string(), z.literal(true)]).optional()
-    .describe('Node.js: also probe through the inspector at this loopback address ([host:]port or ws:// URL), or true to use one the target already has open; an inspector is never opened'),
+  inspect: z
+    .union([z.string(), z.literal(true)])
+    .optional()
+    .describe(
+      'Node.js: also probe through the inspector at this loopback address ([host:]port or ws:// URL), or true to use one the target already has open; an inspector is never opened',
+    ),
   pprof: z.string().optional().describe('Go: also probe through this loopback net/http/pprof URL'),
   timeout: duration('timeout', 1, MCP_BOUNDS.timeoutMs, '10s').optional().describe('overall deadline, 10s unless told (at most 1m)'),
 };
@@ -81,8 +93,12 @@ export const TopArgs = z.strictObject({
 });
 export const WatchArgs = z.strictObject({
   pid: Pid,
-  interval: duration('interval', MCP_BOUNDS.watchMinIntervalMs, MCP_BOUNDS.watchMaxDurationMs, '2s').optional().describe('time between samples, 2s unless told'),
-  duration: duration('duration', MCP_BOUNDS.watchMinIntervalMs, MCP_BOUNDS.watchMaxDurationMs, '30s').optional().describe('how long to watch, 30s unless told (at most 5m)'),
+  interval: duration('interval', MCP_BOUNDS.watchMinIntervalMs, MCP_BOUNDS.watchMaxDurationMs, '2s')
+    .optional()
+    .describe('time between samples, 2s unless told'),
+  duration: duration('duration', MCP_BOUNDS.watchMinIntervalMs, MCP_BOUNDS.watchMaxDurationMs, '30s')
+    .optional()
+    .describe('how long to watch, 30s unless told (at most 5m)'),
   ...Runtimes,
 });
 export const PlaybookShowArgs = z.strictObject({});
@@ -103,73 +119,111 @@ export async function run(o: McpOptions = {}): Promise<number> {
   const ended = new AbortController();
   const annotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false };
 
-  server.registerTool('diagnose', {
-    title: 'Diagnose processes',
-    description: 'Classified diagnosis of resource leaks (file descriptors, sockets, cgroup memory, Node.js and Go runtimes) of running Linux processes, by pid or by name. Read-only: nothing is sent to the targets.',
-    inputSchema: DiagnoseArgs,
-    outputSchema: ReportSchema,
-    annotations,
-  }, (a) => answer(async () => {
-    checkAddresses(a);
-    const report = await buildReport((a.pids ?? []).map(String), {
-      ...(o.hostRoot ? { hostRoot: o.hostRoot } : {}),
-      ...(a.name !== undefined ? { name: a.name } : {}), ...runtimeOptions(a), ...(o.playbook ? { playbook: o.playbook } : {}),
-    });
-    return reportResult(report);
-  }));
+  server.registerTool(
+    'diagnose',
+    {
+      title: 'Diagnose processes',
+      description:
+        'Classified diagnosis of resource leaks (file descriptors, sockets, cgroup memory, Node.js and Go runtimes) of running Linux processes, by pid or by name. Read-only: nothing is sent to the targets.',
+      inputSchema: DiagnoseArgs,
+      outputSchema: ReportSchema,
+      annotations,
+    },
+    (a) =>
+      answer(async () => {
+        checkAddresses(a);
+        const report = await buildReport((a.pids ?? []).map(String), {
+          ...(o.hostRoot ? { hostRoot: o.hostRoot } : {}),
+          ...(a.name !== undefined ? { name: a.name } : {}),
+          ...runtimeOptions(a),
+          ...(o.playbook ? { playbook: o.playbook } : {}),
+        });
+        return reportResult(report);
+      }),
+  );
 
-  server.registerTool('top', {
-    title: 'Riskiest processes',
-    description: 'Rank every process on the host by risk (fd, memory and thread use against their limits, CLOSE_WAIT) with /proc-level probes, and return the riskiest.',
-    inputSchema: TopArgs,
-    outputSchema: ReportSchema,
-    annotations,
-  }, (a) => answer(async () => {
-    const { report, playbook } = await topReport({ proc: new ProcFs(o.hostRoot ?? '/', { live: true }), ...(a.container !== undefined ? { container: a.container } : {}), ...(a.pod !== undefined ? { pod: a.pod } : {}) });
-    const scanned = report.targets.length;
-    report.targets = exportSelection(report, { limit: a.limit ?? 15, risk: playbook.weights.risk, always: [] });
-    return reportResult(report, { skipInfo: true, scanned });
-  }));
+  server.registerTool(
+    'top',
+    {
+      title: 'Riskiest processes',
+      description:
+        'Rank every process on the host by risk (fd, memory and thread use against their limits, CLOSE_WAIT) with /proc-level probes, and return the riskiest.',
+      inputSchema: TopArgs,
+      outputSchema: ReportSchema,
+      annotations,
+    },
+    (a) =>
+      answer(async () => {
+        const { report, playbook } = await topReport({
+          proc: new ProcFs(o.hostRoot ?? '/', { live: true }),
+          ...(a.container !== undefined ? { container: a.container } : {}),
+          ...(a.pod !== undefined ? { pod: a.pod } : {}),
+        });
+        const scanned = report.targets.length;
+        report.targets = exportSelection(report, { limit: a.limit ?? 15, risk: playbook.weights.risk, always: [] });
+        return reportResult(report, { skipInfo: true, scanned });
+      }),
+  );
 
-  server.registerTool('watch', {
-    title: 'Watch one process',
-    description: 'Sample one process at a fixed rate for a bounded time (at most 5 minutes), measure the growth of its resources (slopes, time to exhaustion) and diagnose it with them. Sends progress notifications when the request carries a progress token.',
-    inputSchema: WatchArgs,
-    outputSchema: ReportSchema,
-    annotations,
-  }, (a, extra) => answer(async () => {
-    checkAddresses(a);
-    const pid = parsePid(String(a.pid));
-    const { intervalMs, durationMs } = watchTiming(a.interval ?? '2s', a.duration ?? '30s');
-    const opts = runOptions(runtimeOptions(a), new CachingProcFs(o.hostRoot), await playbookFor(o.playbook));
-    const ui = progress(extra);
-    const { report, note } = await watchReport(pid, opts, {
-      intervalMs, durationMs, signal: AbortSignal.any([extra.signal, ended.signal]), ...(ui ? { ui } : {}),
-    });
-    await ui?.sent();
-    if (!report) throw new UsageError(`stopped before the first sample: nothing to report${note ? ` (${note})` : ''}`);
-    return reportResult(report);
-  }));
+  server.registerTool(
+    'watch',
+    {
+      title: 'Watch one process',
+      description:
+        'Sample one process at a fixed rate for a bounded time (at most 5 minutes), measure the growth of its resources (slopes, time to exhaustion) and diagnose it with them. Sends progress notifications when the request carries a progress token.',
+      inputSchema: WatchArgs,
+      outputSchema: ReportSchema,
+      annotations,
+    },
+    (a, extra) =>
+      answer(async () => {
+        checkAddresses(a);
+        const pid = parsePid(String(a.pid));
+        const { intervalMs, durationMs } = watchTiming(a.interval ?? '2s', a.duration ?? '30s');
+        const opts = runOptions(runtimeOptions(a), new CachingProcFs(o.hostRoot), await playbookFor(o.playbook));
+        const ui = progress(extra);
+        const { report, note } = await watchReport(pid, opts, {
+          intervalMs,
+          durationMs,
+          signal: AbortSignal.any([extra.signal, ended.signal]),
+          ...(ui ? { ui } : {}),
+        });
+        await ui?.sent();
+        if (!report) throw new UsageError(`stopped before the first sample: nothing to report${note ? ` (${note})` : ''}`);
+        return reportResult(report);
+      }),
+  );
 
-  server.registerTool('playbook_show', {
-    title: 'Show the playbook',
-    description: 'The decision tree proctriage diagnoses with: its steps, each finding with its severity, thresholds and source.',
-    inputSchema: PlaybookShowArgs,
-    outputSchema: PlaybookSchema,
-    annotations: { ...annotations, idempotentHint: true },
-  }, () => answer(async () => {
-    const pb = await playbookFor(o.playbook);
-    const findings = pb.findings.map((f) => `${f.id} (${[...new Set(f.levels.map((l) => l.severity))].join('/')}): ${f.title}`);
-    const text = [`playbook ${pb.name}: ${count(pb.steps.length, 'step')}, ${count(findings.length, 'finding')}`, ...findings].join('\n');
-    return { structuredContent: JSON.parse(JSON.stringify(pb)) as Record<string, unknown>, content: [{ type: 'text', text }] };
-  }));
+  server.registerTool(
+    'playbook_show',
+    {
+      title: 'Show the playbook',
+      description: 'The decision tree proctriage diagnoses with: its steps, each finding with its severity, thresholds and source.',
+      inputSchema: PlaybookShowArgs,
+      outputSchema: PlaybookSchema,
+      annotations: { ...annotations, idempotentHint: true },
+    },
+    () =>
+      answer(async () => {
+        const pb = await playbookFor(o.playbook);
+        const findings = pb.findings.map((f) => `${f.id} (${[...new Set(f.levels.map((l) => l.severity))].join('/')}): ${f.title}`);
+        const text = [`playbook ${pb.name}: ${count(pb.steps.length, 'step')}, ${count(findings.length, 'finding')}`, ...findings].join('\n');
+        return { structuredContent: JSON.parse(JSON.stringify(pb)) as Record<string, unknown>, content: [{ type: 'text', text }] };
+      }),
+  );
 
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     server.server.onclose = resolve;
     // the client ends the session by closing our stdin: stop any watch, then close
-    process.stdin.once('end', () => { ended.abort(); void server.close(); });
-    process.stdin.once('close', () => { ended.abort(); void server.close(); });
+    process.stdin.once('end', () => {
+      ended.abort();
+      void server.close();
+    });
+    process.stdin.once('close', () => {
+      ended.abort();
+      void server.close();
+    });
   });
   await server.connect(transport);
   await closed;
@@ -233,10 +287,14 @@ function progress(extra: Extra): (Progress & { sent(): Promise<void> }) | undefi
   let chain: Promise<void> = Promise.resolve();
   return {
     update: (w, so, elapsedMs) => {
-      chain = chain.then(() => extra.sendNotification({
-        method: 'notifications/progress',
-        params: { progressToken: token, progress: Math.min(elapsedMs, so.durationMs), total: so.durationMs, message: count(w.samples.length, 'sample') },
-      })).catch(() => undefined);
+      chain = chain
+        .then(() =>
+          extra.sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress: Math.min(elapsedMs, so.durationMs), total: so.durationMs, message: count(w.samples.length, 'sample') },
+          }),
+        )
+        .catch(() => undefined);
     },
     warn: (msg) => process.stderr.write(`proctriage: ${msg}\n`),
     sent: () => chain,

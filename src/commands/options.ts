@@ -53,7 +53,7 @@ export interface RenderContext {
 
 /** --json wins over --format (which commander has checked: src/cli.ts). */
 export function outputFormat(o: OutputOptions): Format {
-  return o.json ? 'json' : o.format ?? 'table';
+  return o.json ? 'json' : (o.format ?? 'table');
 }
 
 /** Colour only for a terminal, and never when NO_COLOR is set or --no-color was given. */
@@ -69,11 +69,16 @@ export function terminalWidth(): number | undefined {
 /** Render a report in the chosen format; the table renderer (chalk, cli-table3) loads only when used. */
 export async function render(report: Report, o: OutputOptions, ctx: RenderContext = {}): Promise<string> {
   switch (outputFormat(o)) {
-    case 'json': return renderJson(report);
-    case 'markdown': return renderMarkdown(report, { units: UNITS });
-    case 'prometheus': return (await import('../render/prometheus.js')).renderPrometheus(report, { durationMs: ctx.durationMs ?? performance.now(), units: UNITS });
-    case 'nagios': return (await import('../render/nagios.js')).renderNagios(report, { playbook: ctx.playbook, units: UNITS });
-    default: return (await import('../render/table.js')).renderTable(report, { color: useColor(o), width: terminalWidth(), units: UNITS });
+    case 'json':
+      return renderJson(report);
+    case 'markdown':
+      return renderMarkdown(report, { units: UNITS });
+    case 'prometheus':
+      return (await import('../render/prometheus.js')).renderPrometheus(report, { durationMs: ctx.durationMs ?? performance.now(), units: UNITS });
+    case 'nagios':
+      return (await import('../render/nagios.js')).renderNagios(report, { playbook: ctx.playbook, units: UNITS });
+    default:
+      return (await import('../render/table.js')).renderTable(report, { color: useColor(o), width: terminalWidth(), units: UNITS });
   }
 }
 
@@ -88,7 +93,7 @@ export function checkTextfileDir(dir: string): void {
     if (code === 'ENOENT') throw new FileError('FILE_NOT_FOUND', `--textfile ${dir}: no such directory`);
     if (code !== 'ENOTDIR') throw new FileError('WRITE_FAILED', `--textfile ${dir}: ${errnoText(err)}`);
   }
-  throw new FileError('FILE_NOT_REGULAR', `--textfile ${dir} is not a directory`, 'give the directory node_exporter\'s --collector.textfile.directory reads');
+  throw new FileError('FILE_NOT_REGULAR', `--textfile ${dir} is not a directory`, "give the directory node_exporter's --collector.textfile.directory reads");
 }
 
 /**

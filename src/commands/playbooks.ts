@@ -12,7 +12,9 @@ export function metricRegistry(): MetricRegistry {
   // the keys replicas are compared on are the built-in playbook's; a team playbook may name others
   const fleetKeys = Object.keys(builtinPlaybook().limits.replicas.floors);
   const derived = [
-    'trend.samples', 'trend.minSamples', 'fleet.peers',
+    'trend.samples',
+    'trend.minSamples',
+    'fleet.peers',
     ...RESOURCES.flatMap((r) => TREND_FIELDS.map((f) => `trend.${r.key}.${f}`)),
     ...fleetKeys.map((k) => `fleet.${k}.ratio`),
   ];

@@ -30,9 +30,16 @@ export function runOptions(o: TargetCliOptions, proc: ProcFs, playbook: Playbook
     playbook,
     probes: PROBES,
     probeOptions: {
-      inspect: o.inspect, activateInspector: o.activateInspector, allowRemote: o.allowRemote, trustPeer: o.trustPeer, pprof: o.pprof,
+      inspect: o.inspect,
+      activateInspector: o.activateInspector,
+      allowRemote: o.allowRemote,
+      trustPeer: o.trustPeer,
+      pprof: o.pprof,
       discover: o.discover !== false,
-      heapSnapshot: o.heapSnapshot, report: o.report, force: o.force, overwrite: o.overwrite,
+      heapSnapshot: o.heapSnapshot,
+      report: o.report,
+      force: o.force,
+      overwrite: o.overwrite,
       // proctriage's own connections, shared by every sample of a watch: never counted as the target's
       ownEndpoints: new Set(),
       ...(notify ? { notify } : {}),

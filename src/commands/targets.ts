@@ -24,7 +24,7 @@ export function resolveTargets(proc: ProcFs, pids: string[], name?: string): num
 /** Our own process and its ancestors (npx, the shell): never targets of --name. */
 function ancestry(proc: ProcFs): Set<number> {
   const out = new Set<number>();
-  for (let pid = proc.selfPid() ?? 0; pid > 1 && !out.has(pid); ) {
+  for (let pid = proc.selfPid() ?? 0; pid > 1 && !out.has(pid);) {
     out.add(pid);
     try {
       pid = parseProcStat(proc.read(pid, 'stat')).ppid;
@@ -35,7 +35,9 @@ function ancestry(proc: ProcFs): Set<number> {
   return out;
 }
 
-interface Matcher { test(s: string): boolean }
+interface Matcher {
+  test(s: string): boolean;
+}
 
 /**
  * The user's pattern runs over command lines any local user can set, so it runs on RE2
@@ -49,8 +51,10 @@ function compile(name: string): Matcher {
     re = RE2JS.compile(name);
   } catch (err) {
     const why = String((err as Error)?.message ?? err).replace(/^error parsing regexp: /, '');
-    throw new UsageError(clean(`--name "${name}" is not a pattern proctriage can use: ${why}`),
-      'RE2 syntax: no lookaround (?=…) (?<=…) and no backreferences \\1');
+    throw new UsageError(
+      clean(`--name "${name}" is not a pattern proctriage can use: ${why}`),
+      'RE2 syntax: no lookaround (?=…) (?<=…) and no backreferences \\1',
+    );
   }
   return { test: (s) => re.matcher(s).find() };
 }

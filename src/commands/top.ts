@@ -56,10 +56,16 @@ export async function run(o: OutputOptions & { limit?: number; proc?: ProcFs } &
     process.stdout.write(await render(exported('warning', 'critical', 'unknown'), o, { playbook }));
   } else if (outputFormat(o) === 'table') {
     const { renderTop } = await import('../render/top.js');
-    process.stdout.write(renderTop(report, {
-      color: useColor(o), limit, risk: playbook.weights.risk, width: terminalWidth(),
-      notProbed: PROBES.map((p) => p.meta.id).filter((id) => !TOP_PROBES.has(id)), units: UNITS,
-    }));
+    process.stdout.write(
+      renderTop(report, {
+        color: useColor(o),
+        limit,
+        risk: playbook.weights.risk,
+        width: terminalWidth(),
+        notProbed: PROBES.map((p) => p.meta.id).filter((id) => !TOP_PROBES.has(id)),
+        units: UNITS,
+      }),
+    );
   } else {
     // JSON and markdown show what the table shows: the riskiest `limit`, riskiest first
     process.stdout.write(await render(exported(), o));
@@ -72,7 +78,9 @@ function exitWithReason(report: Report): number {
   const blind = report.targets.filter((t) => t.status === 'unknown');
   const [first] = blind;
   if (report.exitCode === 3 && first) {
-    process.stderr.write(`proctriage: top: ${count(blind.length, 'process', 'processes')} could not be examined fully, e.g. pid ${first.pid} (${first.comm}): ${first.statusReason ?? 'unknown'}\n`);
+    process.stderr.write(
+      `proctriage: top: ${count(blind.length, 'process', 'processes')} could not be examined fully, e.g. pid ${first.pid} (${first.comm}): ${first.statusReason ?? 'unknown'}\n`,
+    );
   }
   return report.exitCode;
 }
@@ -88,7 +96,8 @@ export interface ContainerFilter {
 export function containerFilter(o: ContainerFilter): (proc: ProcFs, pid: number) => boolean {
   const id = o.container?.toLowerCase();
   const pod = o.pod?.toLowerCase().replace(/_/g, '-');
-  if (id !== undefined && !/^[0-9a-z][0-9a-z_.-]{0,127}$/.test(id)) throw new UsageError(`--container "${o.container}" is not a container id (or a prefix of one)`);
+  if (id !== undefined && !/^[0-9a-z][0-9a-z_.-]{0,127}$/.test(id))
+    throw new UsageError(`--container "${o.container}" is not a container id (or a prefix of one)`);
   if (pod !== undefined && !/^[0-9a-f-]{1,36}$/.test(pod)) throw new UsageError(`--pod "${o.pod}" is not a pod uid (or a prefix of one)`);
   if (id === undefined && pod === undefined) return () => true;
   return (proc, pid) => {

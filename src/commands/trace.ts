@@ -29,7 +29,9 @@ export interface TraceOptions extends OutputOptions {
 
 /** The longest window: past an hour, a watch or a snapshot diff answers better. */
 const MAX_WINDOW_MS = 3_600_000;
-const CAP_BPF = 39n, CAP_PERFMON = 38n, CAP_SYS_ADMIN = 21n;
+const CAP_BPF = 39n,
+  CAP_PERFMON = 38n,
+  CAP_SYS_ADMIN = 21n;
 
 export async function run(pidArg: string, o: TraceOptions): Promise<number> {
   const pid = parsePid(pidArg);
@@ -39,8 +41,12 @@ export async function run(pidArg: string, o: TraceOptions): Promise<number> {
   if (format !== 'table' && format !== 'json' && format !== 'markdown') throw new UsageError(`trace prints table, json or markdown, not ${format}`);
   const report = await trace(pid, windowMs, o.redact !== false);
   warnIfUnredacted(o);
-  const text = format === 'json' ? JSON.stringify(report.report, null, 2) + '\n'
-    : format === 'markdown' ? renderTraceMarkdown(report.report) : renderTraceText(report.report);
+  const text =
+    format === 'json'
+      ? JSON.stringify(report.report, null, 2) + '\n'
+      : format === 'markdown'
+        ? renderTraceMarkdown(report.report)
+        : renderTraceText(report.report);
   process.stdout.write(text);
   return report.signal ? 128 + report.signal : 0;
 }
@@ -75,14 +81,19 @@ export async function trace(pid: number, windowMs: number, redact: boolean): Pro
     process.stderr.write(`proctriage: ${sig}: stopping the trace\n`);
     ac.abort();
   };
-  const handlers = [['SIGINT', onSignal('SIGINT', 2)], ['SIGTERM', onSignal('SIGTERM', 15)]] as const;
+  const handlers = [
+    ['SIGINT', onSignal('SIGINT', 2)],
+    ['SIGTERM', onSignal('SIGTERM', 15)],
+  ] as const;
   for (const [s, h] of handlers) process.on(s, h);
   let fdLinks: Map<number, string> | undefined;
   let endMaps: Mapping[] | undefined;
   let run;
   try {
     run = await runTracer(script, {
-      pid, windowMs, signal: ac.signal,
+      pid,
+      windowMs,
+      signal: ac.signal,
       onReady: () => process.stderr.write(`proctriage: tracing pid ${pid} for ${Math.round(windowMs / 1000)} s\n`),
       atWindowEnd: () => {
         process.stderr.write('proctriage: window over: bpftrace is naming the stacks\n');
@@ -98,13 +109,20 @@ export async function trace(pid: number, windowMs: number, redact: boolean): Pro
     for (const [s, h] of handlers) process.removeListener(s, h);
   }
   if (run.spawnError) {
-    throw run.spawnError.code === 'ENOENT' ? new Refused(say('trace.noBpftrace')) : new ProctriageError('TARGET_UNREACHABLE', say('trace.failed', { why: run.spawnError.message }));
+    throw run.spawnError.code === 'ENOENT'
+      ? new Refused(say('trace.noBpftrace'))
+      : new ProctriageError('TARGET_UNREACHABLE', say('trace.failed', { why: run.spawnError.message }));
   }
   if (!run.ready) {
     if (signal) throw new ProctriageError('TARGET_UNREACHABLE', 'interrupted before the trace began');
     if (!existsSync(`/proc/${pid}`)) throw new NoSuchProcess(pid);
     if (run.startTimedOut) throw new ProctriageError('TIMEOUT', say('trace.startTimeout', { seconds: TRACE_LIMITS.startMs / 1000 }));
-    const why = run.stderr.split('\n').find((l) => /ERROR/.test(l))?.replace(/^ERROR:\s*/, '') ?? (run.stderr.trim().split('\n')[0] || `exit ${run.code ?? run.signal}`);
+    const why =
+      run.stderr
+        .split('\n')
+        .find((l) => /ERROR/.test(l))
+        ?.replace(/^ERROR:\s*/, '') ??
+      (run.stderr.trim().split('\n')[0] || `exit ${run.code ?? run.signal}`);
     throw new ProctriageError('TARGET_UNREACHABLE', say('trace.failed', { why }));
   }
   const later = readFdLinks(pid);
@@ -123,10 +141,21 @@ export async function trace(pid: number, windowMs: number, redact: boolean): Pro
   const modules = [...new Set(maps.map((m) => m.path).filter((p): p is string => !!p))];
   const exited = run.endedBy === 'exit' || output.events.includes('exit');
   const report = buildTraceReport({
-    pid, comm, runtime: runtimeOf(exe, modules, goBinary),
-    requestedMs: windowMs, windowMs: run.windowMs, endedBy: run.endedBy ?? 'duration', output,
+    pid,
+    comm,
+    runtime: runtimeOf(exe, modules, goBinary),
+    requestedMs: windowMs,
+    windowMs: run.windowMs,
+    endedBy: run.endedBy ?? 'duration',
+    output,
     fdTable: exited || !fdLinks ? undefined : describeFds(pid, fdLinks, [...output.example.values()]),
-    laterTable: exited || !later ? undefined : describeFds(pid, later, [...output.example.values()]), locations, redact, version: VERSION, now: new Date(), outputTruncated: run.outputTruncated, noAddr2line,
+    laterTable: exited || !later ? undefined : describeFds(pid, later, [...output.example.values()]),
+    locations,
+    redact,
+    version: VERSION,
+    now: new Date(),
+    outputTruncated: run.outputTruncated,
+    noAddr2line,
   });
   return { report, signal };
 }
@@ -206,7 +235,11 @@ function describeFds(pid: number, links: Map<number, string>, examples: number[]
       try {
         for (const row of parseNetInet(readFileSync(`/proc/${pid}/net/${table}`, 'utf8'))) {
           const t = wanted.get(row.inode);
-          if (t) t.peer = row.state === 'listen' ? `${table} listening on ${formatEndpoint(row.local)}` : `${table} ${formatEndpoint(row.local)} → ${formatEndpoint(row.remote)} ${row.state}`;
+          if (t)
+            t.peer =
+              row.state === 'listen'
+                ? `${table} listening on ${formatEndpoint(row.local)}`
+                : `${table} ${formatEndpoint(row.local)} → ${formatEndpoint(row.remote)} ${row.state}`;
         }
       } catch {
         // that table is not there (no IPv6)

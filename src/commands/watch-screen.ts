@@ -9,7 +9,12 @@ export class Screen implements Progress {
   private drawn = 0;
   private cursorHidden = false;
 
-  private constructor(private readonly out: NodeJS.WriteStream, private readonly tty: boolean, private readonly c: ChalkInstance, private readonly limits: Limits) {}
+  private constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly tty: boolean,
+    private readonly c: ChalkInstance,
+    private readonly limits: Limits,
+  ) {}
 
   static async open(o: OutputOptions, out: NodeJS.WriteStream, limits: Limits): Promise<Screen> {
     const tty = !!out.isTTY && process.env.TERM !== 'dumb';

@@ -66,8 +66,11 @@ export function watchTiming(interval: string, duration: string): { intervalMs: n
 }
 
 /** Sample the target, then judge the last sample with the trends: the report of a watch (none when stopped before the first sample; no printing). */
-export async function watchReport(pid: number, opts: RunOptions, so: Omit<SampleOptions, 'sampleTimeoutMs' | 'firstTimeoutMs'>):
-  Promise<{ report?: Report; target?: TargetReport; note?: string }> {
+export async function watchReport(
+  pid: number,
+  opts: RunOptions,
+  so: Omit<SampleOptions, 'sampleTimeoutMs' | 'firstTimeoutMs'>,
+): Promise<{ report?: Report; target?: TargetReport; note?: string }> {
   const sampleTimeoutMs = Math.min(opts.timeoutMs, Math.max(so.intervalMs, 2000));
   const w = await sample(pid, opts, { ...so, sampleTimeoutMs, firstTimeoutMs: opts.timeoutMs });
   const note = w.note !== undefined ? { note: w.note } : {};

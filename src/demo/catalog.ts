@@ -38,13 +38,16 @@ export const SERVICES: readonly ServiceSpec[] = [
     fdLimit: 256,
     expect: {
       status: 'critical',
-      findings: [{ id: 'fd-exhaustion', severity: 'critical' }, { id: 'file-handle-pileup', severity: 'warning' }],
+      findings: [
+        { id: 'fd-exhaustion', severity: 'critical' },
+        { id: 'file-handle-pileup', severity: 'warning' },
+      ],
     },
   },
   {
     name: 'deleted-log',
     description: 'a 20 MiB log deleted while the process keeps it open',
-    seed: 'as a rotation race did to a service\'s old logs',
+    seed: "as a rotation race did to a service's old logs",
     args: ['--mib', '20'],
     expect: { status: 'warning', findings: [{ id: 'deleted-files-held', severity: 'warning' }] },
   },

@@ -51,7 +51,12 @@ export class ServiceProcess {
   private stopping?: Promise<void>;
   private stopped = false;
 
-  constructor(command: string, args: string[], public dir?: string, env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    command: string,
+    args: string[],
+    public dir?: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.child = (load('node:child_process') as typeof ChildProcesses).spawn(command, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true, // its own process group: one kill reaches the service and its children
@@ -64,7 +69,9 @@ export class ServiceProcess {
     this.child.on('error', () => {}); // spawn failures surface through ready()
     this.child.stdin!.on('error', () => {}); // EPIPE once it has exited
     this.child.stderr!.setEncoding('utf8');
-    this.child.stderr!.on('data', (s: string) => { this.stderrTail = (this.stderrTail + s).slice(-2000); });
+    this.child.stderr!.on('data', (s: string) => {
+      this.stderrTail = (this.stderrTail + s).slice(-2000);
+    });
   }
 
   get pid(): number | undefined {
@@ -97,7 +104,12 @@ export class ServiceProcess {
           const info = JSON.parse(line) as Record<string, unknown>;
           if (info.ready !== true) throw new Error('not ready');
           // a service removes its own temporary directory on exit; this covers a SIGKILL
-          if (this.dir === undefined && typeof info.dir === 'string' && info.dir.startsWith(join(tmpdir(), 'proctriage-')) && !info.dir.slice(tmpdir().length + 1).includes(sep)) {
+          if (
+            this.dir === undefined &&
+            typeof info.dir === 'string' &&
+            info.dir.startsWith(join(tmpdir(), 'proctriage-')) &&
+            !info.dir.slice(tmpdir().length + 1).includes(sep)
+          ) {
             this.dir = info.dir;
           }
           done(undefined, info);
@@ -106,7 +118,10 @@ export class ServiceProcess {
         }
       };
       const onExit = (code: number | null, signal: string | null) =>
-        setTimeout(() => done(new Error(`exited before it was ready (${signal ?? `exit code ${code}`})${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`)), 50);
+        setTimeout(
+          () => done(new Error(`exited before it was ready (${signal ?? `exit code ${code}`})${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`)),
+          50,
+        );
       const onError = (err: Error) => done(err);
       const timer = setTimeout(() => done(new Error(`not ready within ${timeoutMs} ms${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`)), timeoutMs);
       child.stdout!.setEncoding('utf8');
@@ -189,7 +204,9 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 async function within(p: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  const t = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
   const r = await Promise.race([p.then(() => true), t]);
   clearTimeout(timer);
   return r;

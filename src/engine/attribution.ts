@@ -48,7 +48,12 @@ export interface Attribution {
 }
 
 const KINDS: ReadonlySet<string> = new Set<AttributionKind>([
-  'allocation-sites', 'allocation-growth', 'hot-functions', 'timer-origins', 'handle-peers', 'leaked-goroutines',
+  'allocation-sites',
+  'allocation-growth',
+  'hot-functions',
+  'timer-origins',
+  'handle-peers',
+  'leaked-goroutines',
 ]);
 
 export function isAttribution(v: unknown): v is Attribution {

@@ -28,7 +28,10 @@ export interface Snapshot {
 export function diffSnapshots(first: Snapshot, second: Snapshot, version: string): { diff: DiffReport; swapped: boolean } {
   let [a, b] = [first, second];
   if (a.report.host.hostname !== b.report.host.hostname) {
-    throw new Refused(`${a.file} was taken on host "${a.report.host.hostname}" and ${b.file} on "${b.report.host.hostname}": not the same process`, 'diff compares two snapshots of one process');
+    throw new Refused(
+      `${a.file} was taken on host "${a.report.host.hostname}" and ${b.file} on "${b.report.host.hostname}": not the same process`,
+      'diff compares two snapshots of one process',
+    );
   }
   let seconds = (Date.parse(b.report.capturedAt) - Date.parse(a.report.capturedAt)) / 1000;
   if (!Number.isFinite(seconds)) throw new SnapshotInvalid(Number.isFinite(Date.parse(a.report.capturedAt)) ? b.file : a.file, 'capturedAt is not a timestamp');
@@ -76,7 +79,8 @@ function pair(a: Report, b: Report, nameA: string, nameB: string): [TargetReport
     if (!same) {
       throw new Refused(
         `pid ${tb.pid} is not the same process in both snapshots (started ${ta.startedAt} in ${nameA}, ${tb.startedAt} in ${nameB}): the PID was reused`,
-        'snapshot the new process twice to measure its growth');
+        'snapshot the new process twice to measure its growth',
+      );
     }
     out.push([ta, tb]);
   }

@@ -73,7 +73,10 @@ export function evaluate(playbook: Playbook, facts: Facts): { findings: Finding[
     if (fired.length) answer = 'yes: ' + fired.map((f) => `${f.id} (${f.severity})`).join(', ');
     else if (!judged && rules.length) answer = unknown(missing);
     else {
-      const healthy = [step.healthy].flat().map((t) => fill(t, facts)).find((a) => a !== undefined);
+      const healthy = [step.healthy]
+        .flat()
+        .map((t) => fill(t, facts))
+        .find((a) => a !== undefined);
       answer = healthy ?? unknown(placeholders([step.healthy].flat()[0] ?? '', facts));
     }
     path.push({ step: step.id, question: step.question, answer, findings: fired.map((f) => f.id) });
@@ -139,15 +142,21 @@ export function holds(cond: Condition, metrics: Metrics, limits: Record<string, 
     right = ref * (cond.value.factor ?? 1);
   } else right = cond.value;
   switch (cond.op) {
-    case '==': return left === right;
-    case '!=': return left !== right;
+    case '==':
+      return left === right;
+    case '!=':
+      return left !== right;
   }
   if (typeof left !== 'number' || typeof right !== 'number') return false;
   switch (cond.op) {
-    case '>=': return left >= right;
-    case '>': return left > right;
-    case '<=': return left <= right;
-    case '<': return left < right;
+    case '>=':
+      return left >= right;
+    case '>':
+      return left > right;
+    case '<=':
+      return left <= right;
+    case '<':
+      return left < right;
   }
 }
 
@@ -159,7 +168,10 @@ export function fill(template: string, facts: Facts, extra: Record<string, unkno
   let ok = true;
   const out = template.replace(/\{([A-Za-z0-9_.<>*-]+)(?::([a-z]+))?\}/g, (_, key: string, fmt?: string) => {
     const v = resolve(key, facts, extra);
-    if (v === undefined || v === null || v === '') { ok = false; return ''; }
+    if (v === undefined || v === null || v === '') {
+      ok = false;
+      return '';
+    }
     return formatValue(v, fmt);
   });
   return ok ? out : undefined;
@@ -167,7 +179,9 @@ export function fill(template: string, facts: Facts, extra: Record<string, unkno
 
 /** The metric keys of a template that cannot be filled. */
 function placeholders(template: string, facts: Facts): string[] {
-  return [...template.matchAll(/\{([A-Za-z0-9_.<>*-]+)(?::[a-z]+)?\}/g)].flatMap(([, k]) => (k !== undefined && resolve(k, facts, {}) === undefined ? [k] : []));
+  return [...template.matchAll(/\{([A-Za-z0-9_.<>*-]+)(?::[a-z]+)?\}/g)].flatMap(([, k]) =>
+    k !== undefined && resolve(k, facts, {}) === undefined ? [k] : [],
+  );
 }
 
 function resolve(key: string, facts: Facts, extra: Record<string, unknown>): unknown {

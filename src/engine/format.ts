@@ -5,14 +5,19 @@ export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   let v = Math.abs(n);
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${n < 0 ? '-' : ''}${i === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
 }
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return 'never';
   const s = Math.round(Math.abs(seconds));
-  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  const d = Math.floor(s / 86400),
+    h = Math.floor((s % 86400) / 3600),
+    m = Math.floor((s % 3600) / 60);
   if (d > 0) return `${d}d ${h}h`;
   if (h > 0) return `${h}h ${m}m`;
   if (m > 0) return `${m}m ${s % 60}s`;
@@ -55,13 +60,20 @@ export function formatValue(v: unknown, fmt?: string): string {
   if (fmt === 'sh') return shellWords(v);
   if (typeof v !== 'number') return typeof v === 'string' ? v : JSON.stringify(v);
   switch (fmt) {
-    case 'pct': return formatPercent(v);
-    case 'times': return formatMultiple(v);
-    case 'bytes': return formatBytes(v);
-    case 'duration': return formatDuration(v);
-    case 'ms': return `${formatNumber(v)} ms`;
-    case 'raw': return String(v); // inside commands: no thousands separators
-    default: return formatNumber(v);
+    case 'pct':
+      return formatPercent(v);
+    case 'times':
+      return formatMultiple(v);
+    case 'bytes':
+      return formatBytes(v);
+    case 'duration':
+      return formatDuration(v);
+    case 'ms':
+      return `${formatNumber(v)} ms`;
+    case 'raw':
+      return String(v); // inside commands: no thousands separators
+    default:
+      return formatNumber(v);
   }
 }
 
@@ -69,12 +81,19 @@ export function formatValue(v: unknown, fmt?: string): string {
 export function formatUnit(unit: string | undefined, v: unknown): string {
   if (typeof v !== 'number') return formatValue(v);
   switch (unit) {
-    case 'bytes': return formatBytes(v);
-    case 'ratio': return formatPercent(v);
-    case 'multiple': return formatMultiple(v);
-    case 'seconds': return formatDuration(v);
-    case 'ms': return `${formatNumber(v)} ms`;
-    case 'percent': return `${Number.isInteger(v) ? v : v.toFixed(1)}%`;
-    default: return formatNumber(v);
+    case 'bytes':
+      return formatBytes(v);
+    case 'ratio':
+      return formatPercent(v);
+    case 'multiple':
+      return formatMultiple(v);
+    case 'seconds':
+      return formatDuration(v);
+    case 'ms':
+      return `${formatNumber(v)} ms`;
+    case 'percent':
+      return `${Number.isInteger(v) ? v : v.toFixed(1)}%`;
+    default:
+      return formatNumber(v);
   }
 }

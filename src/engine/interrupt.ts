@@ -15,6 +15,11 @@ export function onInterrupt(fn: () => Promise<void>): () => void {
 export async function runInterruptCleanups(ms: number): Promise<void> {
   const all = Promise.allSettled([...cleanups].map((f) => f()));
   let t: NodeJS.Timeout | undefined;
-  await Promise.race([all, new Promise((r) => { t = setTimeout(r, ms); })]);
+  await Promise.race([
+    all,
+    new Promise((r) => {
+      t = setTimeout(r, ms);
+    }),
+  ]);
   clearTimeout(t);
 }

@@ -23,7 +23,8 @@ function ipBytes(ip: string): number[] | undefined {
 /** Would a connection to host:port reach the socket of this LISTEN row? */
 export function rowServes(row: InetRow, host: string, port: number): boolean {
   if (row.state !== 'listen' || row.local.port !== port) return false;
-  const h = ipBytes(host), r = ipBytes(row.local.ip);
+  const h = ipBytes(host),
+    r = ipBytes(row.local.ip);
   if (!h || !r) return false;
   if (h.every((b, i) => b === r[i])) return true;
   const mapped = h.slice(0, 12).join() === '0,0,0,0,0,0,0,0,0,0,255,255';

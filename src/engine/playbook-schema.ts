@@ -10,19 +10,15 @@ const MetricRef = z.object({ metric: metricKey, factor: z.number().positive().de
 /** a number of the playbook's own `limits.explosion`, so a finding and the trend that runs into it share one value */
 const LimitRef = z.object({ limit: metricKey, factor: z.number().positive().default(1) }).strict();
 
-const Comparison = z.object({
-  metric: metricKey,
-  op: z.enum(['>=', '>', '<=', '<', '==', '!=']),
-  value: z.union([z.number(), z.string(), MetricRef, LimitRef]),
-}).strict();
+const Comparison = z
+  .object({
+    metric: metricKey,
+    op: z.enum(['>=', '>', '<=', '<', '==', '!=']),
+    value: z.union([z.number(), z.string(), MetricRef, LimitRef]),
+  })
+  .strict();
 
-export type Condition =
-  | z.infer<typeof Comparison>
-  | { all: Condition[] }
-  | { any: Condition[] }
-  | { not: Condition }
-  | { exists: string }
-  | { absent: string };
+export type Condition = z.infer<typeof Comparison> | { all: Condition[] } | { any: Condition[] } | { not: Condition } | { exists: string } | { absent: string };
 
 export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
@@ -48,30 +44,38 @@ export const NextStepRuleSchema = z.union([
 ]);
 export type NextStepRule = z.infer<typeof NextStepRuleSchema>;
 
-export const FindingRuleSchema = z.object({
-  id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'a kebab-case finding id'),
-  title: z.string().min(1),
-  /** the step of the decision tree this finding answers */
-  step: z.string(),
-  /** metrics that must be known to judge this finding; missing ones make it "unknown" */
-  requires: z.array(metricKey).default([]),
-  /** first matching level wins: list the most severe first; a level's own summary says why it fired */
-  levels: z.array(z.object({
-    severity: Severity,
-    when: ConditionSchema,
-    /** what this level says, when it differs from the finding's summary */
-    summary: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-  }).strict()).min(1),
-  /** the first template whose placeholders all fill is used (list the most informative first) */
-  summary: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-  /** metric keys (a prefix like fd.byType takes the family) or evidence keys to show */
-  evidence: z.array(z.string()).default([]),
-  /** evidence keys holding an Attribution (src/engine/attribution.ts): the code responsible, shown in this order */
-  attribution: z.array(metricKey).default([]),
-  likelyCauses: z.array(z.string()).min(1),
-  nextSteps: z.array(NextStepRuleSchema).min(1),
-  seed: z.string().min(1),
-}).strict();
+export const FindingRuleSchema = z
+  .object({
+    id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'a kebab-case finding id'),
+    title: z.string().min(1),
+    /** the step of the decision tree this finding answers */
+    step: z.string(),
+    /** metrics that must be known to judge this finding; missing ones make it "unknown" */
+    requires: z.array(metricKey).default([]),
+    /** first matching level wins: list the most severe first; a level's own summary says why it fired */
+    levels: z
+      .array(
+        z
+          .object({
+            severity: Severity,
+            when: ConditionSchema,
+            /** what this level says, when it differs from the finding's summary */
+            summary: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+          })
+          .strict(),
+      )
+      .min(1),
+    /** the first template whose placeholders all fill is used (list the most informative first) */
+    summary: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    /** metric keys (a prefix like fd.byType takes the family) or evidence keys to show */
+    evidence: z.array(z.string()).default([]),
+    /** evidence keys holding an Attribution (src/engine/attribution.ts): the code responsible, shown in this order */
+    attribution: z.array(metricKey).default([]),
+    likelyCauses: z.array(z.string()).min(1),
+    nextSteps: z.array(NextStepRuleSchema).min(1),
+    seed: z.string().min(1),
+  })
+  .strict();
 
 /**
  * What the code relies on a step for, so renaming a step cannot silently change what it does:
@@ -80,41 +84,47 @@ export const FindingRuleSchema = z.object({
  */
 export const StepRole = z.enum(['growth', 'localised', 'mitigation']);
 
-export const StepSchema = z.object({
-  id: z.string(),
-  role: StepRole.optional(),
-  question: z.string().min(1),
-  /** what the path says when no finding of this step fired: the first template that fills */
-  healthy: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-  /** what the path says when the step cannot be judged */
-  unknown: z.string().default('cannot tell: {missing} not readable'),
-  /** a step whose metrics are all absent is left out of the path (e.g. the Go branch on a Node target), unless its unknown text fills from the facts */
-  hideWhenUnknown: z.boolean().default(false),
-  /** shown only when a warning or critical finding fired (mitigation) */
-  onlyWhenFiring: z.boolean().default(false),
-}).strict();
+export const StepSchema = z
+  .object({
+    id: z.string(),
+    role: StepRole.optional(),
+    question: z.string().min(1),
+    /** what the path says when no finding of this step fired: the first template that fills */
+    healthy: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    /** what the path says when the step cannot be judged */
+    unknown: z.string().default('cannot tell: {missing} not readable'),
+    /** a step whose metrics are all absent is left out of the path (e.g. the Go branch on a Node target), unless its unknown text fills from the facts */
+    hideWhenUnknown: z.boolean().default(false),
+    /** shown only when a warning or critical finding fired (mitigation) */
+    onlyWhenFiring: z.boolean().default(false),
+  })
+  .strict();
 
 const count = z.number().positive();
 
 /** The numbers the engine and the views judge by, beside the findings' own thresholds. */
-const LimitsSchema = z.object({
-  /**
-   * counts the runtime puts no ceiling on (Node handles, goroutines): the explosion threshold
-   * stands in as the limit their growth runs into; findings name it as { limit: <key> }
-   */
-  explosion: z.record(metricKey, count),
-  /** growth shape: the later half's slope against the earlier half's (under: decelerating, over: accelerating) */
-  shape: z.object({ decelerating: z.number().positive().max(1), accelerating: z.number().min(1) }).strict(),
-  /** several targets: fewer replicas than `min` tell no odd one out; a difference under a floor is noise */
-  replicas: z.object({ min: z.number().int().min(2), floors: z.record(metricKey, z.number().nonnegative()) }).strict(),
-  /** the watch screen colours a time to the limit under `critical` seconds red, under `warning` yellow */
-  eta: z.object({ critical: count, warning: count }).strict(),
-}).strict();
+const LimitsSchema = z
+  .object({
+    /**
+     * counts the runtime puts no ceiling on (Node handles, goroutines): the explosion threshold
+     * stands in as the limit their growth runs into; findings name it as { limit: <key> }
+     */
+    explosion: z.record(metricKey, count),
+    /** growth shape: the later half's slope against the earlier half's (under: decelerating, over: accelerating) */
+    shape: z.object({ decelerating: z.number().positive().max(1), accelerating: z.number().min(1) }).strict(),
+    /** several targets: fewer replicas than `min` tell no odd one out; a difference under a floor is noise */
+    replicas: z.object({ min: z.number().int().min(2), floors: z.record(metricKey, z.number().nonnegative()) }).strict(),
+    /** the watch screen colours a time to the limit under `critical` seconds red, under `warning` yellow */
+    eta: z.object({ critical: count, warning: count }).strict(),
+  })
+  .strict();
 
-const WeightsSchema = z.object({
-  /** proctriage top: the riskiest target is the one nearest a limit; CLOSE_WAIT has none, this many counts as at it */
-  risk: z.object({ closeWaitAtLimit: count }).strict(),
-}).strict();
+const WeightsSchema = z
+  .object({
+    /** proctriage top: the riskiest target is the one nearest a limit; CLOSE_WAIT has none, this many counts as at it */
+    risk: z.object({ closeWaitAtLimit: count }).strict(),
+  })
+  .strict();
 
 /**
  * What a playbook that says nothing about limits and weights gets (the built-in one states the
@@ -132,42 +142,52 @@ export const DEFAULT_LIMITS: z.infer<typeof LimitsSchema> = {
 export const DEFAULT_WEIGHTS: z.infer<typeof WeightsSchema> = { risk: { closeWaitAtLimit: 100 } };
 
 /** Any part of a section: what a file says is laid over the defaults (or over the playbook it extends). */
-const partialOf = <T extends z.ZodObject>(s: T) => z.object(Object.fromEntries(Object.entries(s.shape).map(([k, v]) => [k, (v instanceof z.ZodObject ? v.partial() : v as z.ZodType).optional()]))).strict();
+const partialOf = <T extends z.ZodObject>(s: T) =>
+  z.object(Object.fromEntries(Object.entries(s.shape).map(([k, v]) => [k, (v instanceof z.ZodObject ? v.partial() : (v as z.ZodType)).optional()]))).strict();
 
 /** A team playbook may extend the built-in one: its steps and findings replace same-id ones or are added. */
-export const PlaybookFileSchema = z.object({
-  schemaVersion: z.literal(1),
-  name: z.string().min(1),
-  description: z.string().default(''),
-  extends: z.literal('default').optional(),
-  limits: partialOf(LimitsSchema).optional(),
-  weights: partialOf(WeightsSchema).optional(),
-  steps: z.array(StepSchema).default([]),
-  findings: z.array(FindingRuleSchema).default([]),
-}).strict();
+export const PlaybookFileSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    name: z.string().min(1),
+    description: z.string().default(''),
+    extends: z.literal('default').optional(),
+    limits: partialOf(LimitsSchema).optional(),
+    weights: partialOf(WeightsSchema).optional(),
+    steps: z.array(StepSchema).default([]),
+    findings: z.array(FindingRuleSchema).default([]),
+  })
+  .strict();
 
-export const PlaybookSchema = PlaybookFileSchema.omit({ extends: true }).extend({
-  limits: LimitsSchema,
-  weights: WeightsSchema,
-  steps: z.array(StepSchema).min(1),
-  findings: z.array(FindingRuleSchema).min(1),
-}).superRefine((pb, ctx) => {
-  pb.steps.forEach((s, i) => {
-    if (s.role && pb.steps.findIndex((x) => x.role === s.role) !== i) ctx.addIssue({ code: 'custom', path: ['steps', i, 'role'], message: `a second step with role "${s.role}"` });
+export const PlaybookSchema = PlaybookFileSchema.omit({ extends: true })
+  .extend({
+    limits: LimitsSchema,
+    weights: WeightsSchema,
+    steps: z.array(StepSchema).min(1),
+    findings: z.array(FindingRuleSchema).min(1),
+  })
+  .superRefine((pb, ctx) => {
+    pb.steps.forEach((s, i) => {
+      if (s.role && pb.steps.findIndex((x) => x.role === s.role) !== i)
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'role'], message: `a second step with role "${s.role}"` });
+    });
+    pb.findings.forEach((f, i) =>
+      f.levels.forEach((l, j) =>
+        eachComparison(l.when, (c) => {
+          if (typeof c.value === 'object' && 'limit' in c.value && !(c.value.limit in pb.limits.explosion)) {
+            ctx.addIssue({ code: 'custom', path: ['findings', i, 'levels', j, 'when'], message: `no limits.explosion."${c.value.limit}"` });
+          }
+        }),
+      ),
+    );
+    const steps = new Set(pb.steps.map((s) => s.id));
+    const seen = new Set<string>();
+    pb.findings.forEach((f, i) => {
+      if (seen.has(f.id)) ctx.addIssue({ code: 'custom', path: ['findings', i, 'id'], message: `duplicate finding id "${f.id}"` });
+      seen.add(f.id);
+      if (!steps.has(f.step)) ctx.addIssue({ code: 'custom', path: ['findings', i, 'step'], message: `unknown step "${f.step}"` });
+    });
   });
-  pb.findings.forEach((f, i) => f.levels.forEach((l, j) => eachComparison(l.when, (c) => {
-    if (typeof c.value === 'object' && 'limit' in c.value && !(c.value.limit in pb.limits.explosion)) {
-      ctx.addIssue({ code: 'custom', path: ['findings', i, 'levels', j, 'when'], message: `no limits.explosion."${c.value.limit}"` });
-    }
-  })));
-  const steps = new Set(pb.steps.map((s) => s.id));
-  const seen = new Set<string>();
-  pb.findings.forEach((f, i) => {
-    if (seen.has(f.id)) ctx.addIssue({ code: 'custom', path: ['findings', i, 'id'], message: `duplicate finding id "${f.id}"` });
-    seen.add(f.id);
-    if (!steps.has(f.step)) ctx.addIssue({ code: 'custom', path: ['findings', i, 'step'], message: `unknown step "${f.step}"` });
-  });
-});
 
 export type Playbook = z.infer<typeof PlaybookSchema>;
 export type Limits = Playbook['limits'];
@@ -208,8 +228,10 @@ export function validatePlaybook(data: unknown, base?: Playbook, registry?: Metr
   let merged: unknown = { ...own, limits: overlay(under.limits, own.limits), weights: overlay(under.weights, own.weights) };
   if (ext && base) {
     // a team file that names one id twice is refused before merging, which would keep only the last
-    const twice = [...duplicates(own.steps.map((x) => x.id)).map((id) => `steps: duplicate step id "${id}"`),
-      ...duplicates(own.findings.map((x) => x.id)).map((id) => `findings: duplicate finding id "${id}"`)];
+    const twice = [
+      ...duplicates(own.steps.map((x) => x.id)).map((id) => `steps: duplicate step id "${id}"`),
+      ...duplicates(own.findings.map((x) => x.id)).map((id) => `findings: duplicate finding id "${id}"`),
+    ];
     if (twice.length) return { ok: false, problems: twice };
     merged = { ...(merged as object), steps: mergeSteps(base.steps, own.steps), findings: mergeById(base.findings, own.findings) };
   }
@@ -247,10 +269,14 @@ export function unknownMetrics(pb: Playbook, registry: MetricRegistry): string[]
 
 /** The closest key by edit distance, when it is close enough to be a likely typo. */
 function nearest(key: string, keys: string[]): string | undefined {
-  let best: string | undefined, bestD = Infinity;
+  let best: string | undefined,
+    bestD = Infinity;
   for (const k of keys) {
     const d = editDistance(key, k);
-    if (d < bestD) { best = k; bestD = d; }
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
   }
   return bestD <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
 }
@@ -266,7 +292,8 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-const CONDITION_HELP = 'not a condition: use {metric, op (one of >= > <= < == !=), value}, {all: [...]}, {any: [...]}, {not: ...}, {exists: metric} or {absent: metric}';
+const CONDITION_HELP =
+  'not a condition: use {metric, op (one of >= > <= < == !=), value}, {all: [...]}, {any: [...]}, {not: ...}, {exists: metric} or {absent: metric}';
 
 function problems(err: z.ZodError): string[] {
   return err.issues.map((i) => {

@@ -24,7 +24,8 @@ export async function loadPlaybookFile(file: string, registry?: MetricRegistry):
     data = extname(file) === '.json' ? JSON.parse(text) : (await import('yaml')).parse(text);
   } catch (err) {
     // the yaml parser reports a stack overflow (or an alias bomb) by its own code, not a RangeError
-    if (err instanceof RangeError || (err as { code?: unknown }).code === 'RESOURCE_EXHAUSTION') throw new PlaybookInvalid(file, `nested deeper than ${MAX_NESTING} levels`);
+    if (err instanceof RangeError || (err as { code?: unknown }).code === 'RESOURCE_EXHAUSTION')
+      throw new PlaybookInvalid(file, `nested deeper than ${MAX_NESTING} levels`);
     throw new PlaybookInvalid(file, `not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
   if (nestedDeeperThan(data)) throw new PlaybookInvalid(file, `nested deeper than ${MAX_NESTING} levels`);

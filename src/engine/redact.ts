@@ -36,19 +36,89 @@ const MAX_KEY = 64;
 
 // Key words, matched on the key lower-cased with separators removed (STRONG, as substrings) or
 // on its words (split at - _ . and camelCase; WEAK, whole words only).
-const STRONG = ['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'credential', 'privatekey', 'accesskey',
-  'signingkey', 'encryptionkey', 'masterkey', 'authkey', 'cookie', 'signature', 'bearer', 'jwt', 'sessionid', 'sessionkey',
-  'authorization', 'connectionstring'];
+const STRONG = [
+  'password',
+  'passwd',
+  'passphrase',
+  'secret',
+  'token',
+  'apikey',
+  'credential',
+  'privatekey',
+  'accesskey',
+  'signingkey',
+  'encryptionkey',
+  'masterkey',
+  'authkey',
+  'cookie',
+  'signature',
+  'bearer',
+  'jwt',
+  'sessionid',
+  'sessionkey',
+  'authorization',
+  'connectionstring',
+];
 const WEAK = new Set(['pwd', 'pass', 'pw', 'auth', 'session', 'dsn', 'creds', 'pat', 'otp', 'passin', 'passout']);
 /** a key whose last word is one of these names something about the secret, not the secret */
-const NOT_LAST = new Set(['file', 'files', 'path', 'dir', 'directory', 'type', 'timeout', 'ttl', 'age', 'expiry', 'expires',
-  'expiration', 'length', 'len', 'size', 'count', 'limit', 'max', 'min', 'mode', 'name', 'interval', 'retries', 'enabled',
-  'disabled', 'required', 'format', 'algorithm', 'algo', 'method', 'scheme', 'policy', 'domain', 'version', 'url', 'uri',
-  'endpoint', 'host', 'port', 'user', 'username', 'header', 'env', 'var', 'prefix', 'tokens', 'tokenizer', 'level',
-  'strategy', 'backend', 'store', 'provider', 'location', 'cache']);
+const NOT_LAST = new Set([
+  'file',
+  'files',
+  'path',
+  'dir',
+  'directory',
+  'type',
+  'timeout',
+  'ttl',
+  'age',
+  'expiry',
+  'expires',
+  'expiration',
+  'length',
+  'len',
+  'size',
+  'count',
+  'limit',
+  'max',
+  'min',
+  'mode',
+  'name',
+  'interval',
+  'retries',
+  'enabled',
+  'disabled',
+  'required',
+  'format',
+  'algorithm',
+  'algo',
+  'method',
+  'scheme',
+  'policy',
+  'domain',
+  'version',
+  'url',
+  'uri',
+  'endpoint',
+  'host',
+  'port',
+  'user',
+  'username',
+  'header',
+  'env',
+  'var',
+  'prefix',
+  'tokens',
+  'tokenizer',
+  'level',
+  'strategy',
+  'backend',
+  'store',
+  'provider',
+  'location',
+  'cache',
+]);
 /** … or whose first word is one of these (a switch or a count) */
-const NOT_FIRST = new Set(['no', 'disable', 'enable', 'without', 'skip', 'max', 'min', 'num', 'use', 'require', 'allow',
-  'ignore', 'show', 'print', 'has']);
+const NOT_FIRST = new Set(['no', 'disable', 'enable', 'without', 'skip', 'max', 'min', 'num', 'use', 'require', 'allow', 'ignore', 'show', 'print', 'has']);
 /** environment variables that look like secrets and are not (PWD is the working directory) */
 const NOT_EXACT = new Set(['pwd', 'oldpwd']);
 
@@ -59,8 +129,13 @@ export function isSecretKey(key: string): boolean {
 }
 
 function secretKeyWords(key: string): boolean {
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
-  const [first] = words, lastWord = words.at(-1);
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  const [first] = words,
+    lastWord = words.at(-1);
   if (first === undefined || lastWord === undefined || NOT_FIRST.has(first) || NOT_LAST.has(lastWord)) return false;
   const norm = words.join('');
   if (NOT_EXACT.has(norm)) return false;
@@ -74,20 +149,57 @@ function headerMode(key: string): 'auth' | 'rest' | 'value' {
   if (n === 'cookie' || n === 'setcookie') return 'rest';
   return 'value';
 }
-const AUTH_SCHEMES = new Set(['bearer', 'basic', 'token', 'digest', 'negotiate', 'ntlm', 'bot', 'apikey', 'key', 'jwt', 'mac',
-  'hoba', 'aws4-hmac-sha256', 'oauth', 'sso-key', 'splunk', 'ssws', 'dpop', 'gnap']);
+const AUTH_SCHEMES = new Set([
+  'bearer',
+  'basic',
+  'token',
+  'digest',
+  'negotiate',
+  'ntlm',
+  'bot',
+  'apikey',
+  'key',
+  'jwt',
+  'mac',
+  'hoba',
+  'aws4-hmac-sha256',
+  'oauth',
+  'sso-key',
+  'splunk',
+  'ssws',
+  'dpop',
+  'gnap',
+]);
 
 /** Short flags that carry a password, per program (the flag's next word, or its attached value). */
 const MYSQL = { attached: ['-p'], separate: [] as string[] };
 const SEPARATE_P = { attached: ['-p'], separate: ['-p'] };
 /** A program's password flags: attached (`-psecret`) and separate (`-p secret`). */
-interface ProgramFlags { attached: string[]; separate: string[] }
+interface ProgramFlags {
+  attached: string[];
+  separate: string[];
+}
 const PROGRAMS: Record<string, ProgramFlags> = {
-  mysql: MYSQL, mysqldump: MYSQL, mysqladmin: MYSQL, mysqlimport: MYSQL, mysqlcheck: MYSQL, mysqlshow: MYSQL, mysqlslap: MYSQL,
-  mariadb: MYSQL, 'mariadb-dump': MYSQL, 'mariadb-admin': MYSQL, mysqlsh: MYSQL,
-  'redis-cli': { attached: ['-a'], separate: ['-a'] }, 'valkey-cli': { attached: ['-a'], separate: ['-a'] },
+  mysql: MYSQL,
+  mysqldump: MYSQL,
+  mysqladmin: MYSQL,
+  mysqlimport: MYSQL,
+  mysqlcheck: MYSQL,
+  mysqlshow: MYSQL,
+  mysqlslap: MYSQL,
+  mariadb: MYSQL,
+  'mariadb-dump': MYSQL,
+  'mariadb-admin': MYSQL,
+  mysqlsh: MYSQL,
+  'redis-cli': { attached: ['-a'], separate: ['-a'] },
+  'valkey-cli': { attached: ['-a'], separate: ['-a'] },
   sshpass: SEPARATE_P,
-  mongo: SEPARATE_P, mongosh: SEPARATE_P, mongodump: SEPARATE_P, mongorestore: SEPARATE_P, mongoexport: SEPARATE_P, mongoimport: SEPARATE_P,
+  mongo: SEPARATE_P,
+  mongosh: SEPARATE_P,
+  mongodump: SEPARATE_P,
+  mongorestore: SEPARATE_P,
+  mongoexport: SEPARATE_P,
+  mongoimport: SEPARATE_P,
   curl: { attached: ['-u'], separate: ['-u'] },
 };
 function programOf(word: string): ProgramFlags | undefined {
@@ -174,7 +286,10 @@ const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n'
 const isKeyChar = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_' || c === '-' || c === '.' || c === '+';
 const isWordChar = (c: string | undefined) => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_');
 
-interface Part { q: '' | '"' | "'"; text: string }
+interface Part {
+  q: '' | '"' | "'";
+  text: string;
+}
 
 /** A word split into unquoted runs and quoted strings; `next` caches where no closing quote is left. */
 function splitWord(s: string, from: number, depth: number, next: { "'": number; '"': number }): { parts: Part[]; end: number } {
@@ -214,9 +329,15 @@ function closing(s: string, open: number, q: string): number {
 /** A whole word redacted, its quotes kept. */
 /** The word's one part, when it has exactly one. */
 const single = (parts: Part[]): Part | undefined => (parts.length === 1 ? parts[0] : undefined);
-const redactWhole = (parts: Part[]) => { const one = single(parts); return one?.q ? one.q + REDACTED + one.q : REDACTED; };
+const redactWhole = (parts: Part[]) => {
+  const one = single(parts);
+  return one?.q ? one.q + REDACTED + one.q : REDACTED;
+};
 /** A value word: a leading quoted string redacted and what follows it read as usual (`"v"},`), else all of it. */
-const redactValue = (parts: Part[], depth: number) => { const [head] = parts; return head?.q ? head.q + REDACTED + head.q + inline(parts.slice(1), depth) : REDACTED; };
+const redactValue = (parts: Part[], depth: number) => {
+  const [head] = parts;
+  return head?.q ? head.q + REDACTED + head.q + inline(parts.slice(1), depth) : REDACTED;
+};
 const KEY_WORD = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const FLAG_WORD = /^-{1,2}[A-Za-z][A-Za-z0-9_.-]*$/;
 /** a token after "Bearer": long enough and not an ordinary word */
@@ -249,8 +370,15 @@ function scan(s: string, depth: number): string {
     const plain = one && !one.q ? raw : undefined;
     const unq = one ? one.text : raw;
 
-    if (pending === 'rest') { out += redactWhole(parts); continue; }
-    if (pending === 'value') { out += redactValue(parts, depth); pending = 'none'; continue; }
+    if (pending === 'rest') {
+      out += redactWhole(parts);
+      continue;
+    }
+    if (pending === 'value') {
+      out += redactValue(parts, depth);
+      pending = 'none';
+      continue;
+    }
     if (pending === 'auth') {
       pending = 'rest';
       if (AUTH_SCHEMES.has(unq.toLowerCase())) out += raw;
@@ -260,24 +388,52 @@ function scan(s: string, depth: number): string {
     if (pending === 'flag' || pending === 'bearer') {
       const was = pending;
       pending = 'none';
-      if (was === 'flag' ? !raw.startsWith('-') : tokenLike(unq)) { out += redactValue(parts, depth); continue; }
+      if (was === 'flag' ? !raw.startsWith('-') : tokenLike(unq)) {
+        out += redactValue(parts, depth);
+        continue;
+      }
     }
     if (pending === 'eq') {
       pending = 'none';
-      if (raw === '=' || raw === ':') { out += raw; pending = 'value'; continue; }
-      if (plain && /^[=:]./.test(plain) && plain[1] !== ':') { out += plain[0] + REDACTED; continue; }
+      if (raw === '=' || raw === ':') {
+        out += raw;
+        pending = 'value';
+        continue;
+      }
+      if (plain && /^[=:]./.test(plain) && plain[1] !== ':') {
+        out += plain[0] + REDACTED;
+        continue;
+      }
     }
     if (raw === ';' || raw === '|' || raw === '||' || raw === '&&' || raw === '&') prog = undefined;
 
     if (plain) {
-      if (plain.toLowerCase() === 'bearer') { out += raw; pending = 'bearer'; continue; }
-      if (prog) {
-        if (prog.separate.includes(plain)) { out += raw; pending = 'flag'; continue; }
-        const att = prog.attached.find((f) => plain.startsWith(f) && plain.length > f.length);
-        if (att) { out += att + REDACTED; continue; }
+      if (plain.toLowerCase() === 'bearer') {
+        out += raw;
+        pending = 'bearer';
+        continue;
       }
-      if (FLAG_WORD.test(plain) && isSecretKey(plain.replace(/^-+/, ''))) { out += raw; pending = 'flag'; continue; }
-      if (KEY_WORD.test(plain) && isSecretKey(plain)) { out += raw; pending = 'eq'; }
+      if (prog) {
+        if (prog.separate.includes(plain)) {
+          out += raw;
+          pending = 'flag';
+          continue;
+        }
+        const att = prog.attached.find((f) => plain.startsWith(f) && plain.length > f.length);
+        if (att) {
+          out += att + REDACTED;
+          continue;
+        }
+      }
+      if (FLAG_WORD.test(plain) && isSecretKey(plain.replace(/^-+/, ''))) {
+        out += raw;
+        pending = 'flag';
+        continue;
+      }
+      if (KEY_WORD.test(plain) && isSecretKey(plain)) {
+        out += raw;
+        pending = 'eq';
+      }
     }
     // `key:` / `KEY=` / `"key":` / `{"key":` with the value in the next word
     const last = raw[raw.length - 1];
@@ -436,18 +592,38 @@ export function redactArgv(argv: string[]): string[] {
   for (const [n, a] of argv.entries()) {
     const was = flag;
     flag = false;
-    if (was && !a.startsWith('-')) { out.push(REDACTED); continue; }
+    if (was && !a.startsWith('-')) {
+      out.push(REDACTED);
+      continue;
+    }
     const flagKey = FLAG_EQ.exec(a)?.[1];
-    if (flagKey !== undefined && isSecretKey(flagKey.replace(/^-+/, ''))) { out.push(`${flagKey}=${REDACTED}`); continue; }
+    if (flagKey !== undefined && isSecretKey(flagKey.replace(/^-+/, ''))) {
+      out.push(`${flagKey}=${REDACTED}`);
+      continue;
+    }
     const envKey = ENV_EQ.exec(a)?.[1];
     // `env X_PASSWORD=two words` is one value; a shell script (after -c) is read as text
-    if (envKey !== undefined && isSecretKey(envKey) && argv[n - 1] !== '-c') { out.push(`${envKey}=${REDACTED}`); continue; }
-    if (prog) {
-      if (prog.separate.includes(a)) { out.push(a); flag = true; continue; }
-      const att = prog.attached.find((f) => a.startsWith(f) && a.length > f.length);
-      if (att) { out.push(att + REDACTED); continue; }
+    if (envKey !== undefined && isSecretKey(envKey) && argv[n - 1] !== '-c') {
+      out.push(`${envKey}=${REDACTED}`);
+      continue;
     }
-    if (FLAG_WORD.test(a) && isSecretKey(a.replace(/^-+/, ''))) { out.push(a); flag = true; continue; }
+    if (prog) {
+      if (prog.separate.includes(a)) {
+        out.push(a);
+        flag = true;
+        continue;
+      }
+      const att = prog.attached.find((f) => a.startsWith(f) && a.length > f.length);
+      if (att) {
+        out.push(att + REDACTED);
+        continue;
+      }
+    }
+    if (FLAG_WORD.test(a) && isSecretKey(a.replace(/^-+/, ''))) {
+      out.push(a);
+      flag = true;
+      continue;
+    }
     out.push(redactText(a));
     prog = programOf(a.slice(0, 256)) ?? prog;
   }

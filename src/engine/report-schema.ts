@@ -18,15 +18,17 @@ export const AttributionSchema = z.object({
   unit: z.enum(['bytes', 'samples', 'count', 'seconds']),
   total: z.number(),
   windowSeconds: z.number().optional(),
-  sites: z.array(z.object({
-    function: z.string(),
-    file: z.string().optional(),
-    line: z.number().int().optional(),
-    value: z.number(),
-    share: z.number(),
-    cumulative: z.number().optional(),
-    frames: z.array(z.string()).optional(),
-  })),
+  sites: z.array(
+    z.object({
+      function: z.string(),
+      file: z.string().optional(),
+      line: z.number().int().optional(),
+      value: z.number(),
+      share: z.number(),
+      cumulative: z.number().optional(),
+      frames: z.array(z.string()).optional(),
+    }),
+  ),
   unavailable: z.string().optional(),
   hint: z.string().optional(),
 });
@@ -67,23 +69,27 @@ export const TargetSchema = z.object({
   /** the pid as the process sees it in its own pid namespace (a container), when it differs from pid */
   nsPid: z.number().int().optional(),
   /** the container and Kubernetes pod its cgroup names (engine 'unknown': an id in a pod whose runtime the path does not name) */
-  container: z.object({
-    engine: z.enum(['docker', 'containerd', 'cri-o', 'podman', 'systemd-nspawn', 'kubernetes', 'unknown']),
-    id: z.string(),
-    podUid: z.string().optional(),
-    qosClass: z.enum(['guaranteed', 'burstable', 'besteffort']).optional(),
-  }).optional(),
+  container: z
+    .object({
+      engine: z.enum(['docker', 'containerd', 'cri-o', 'podman', 'systemd-nspawn', 'kubernetes', 'unknown']),
+      id: z.string(),
+      podUid: z.string().optional(),
+      qosClass: z.enum(['guaranteed', 'burstable', 'besteffort']).optional(),
+    })
+    .optional(),
   metrics: z.record(z.string(), MetricValue),
   trends: z.record(z.string(), TrendSchema).optional(),
   findings: z.array(FindingSchema),
   path: z.array(z.object({ step: z.string(), question: z.string(), answer: z.string(), findings: z.array(z.string()) })),
   unknowns: z.array(z.object({ metric: z.string().optional(), probe: z.string().optional(), reason: z.string(), hint: z.string().optional() })),
-  probes: z.array(z.object({
-    id: z.string(),
-    status: z.enum(['ok', 'partial', 'denied', 'error', 'skipped']),
-    durationMs: z.number(),
-    error: z.string().optional(),
-  })),
+  probes: z.array(
+    z.object({
+      id: z.string(),
+      status: z.enum(['ok', 'partial', 'denied', 'error', 'skipped']),
+      durationMs: z.number(),
+      error: z.string().optional(),
+    }),
+  ),
   /** what proctriage did to the target beyond reading (e.g. opened and closed its inspector) */
   actions: z.array(z.string()).optional(),
   /** evidence the probes collected (top peers, file groups …) that findings draw on */
@@ -120,18 +126,20 @@ export const DiffReportSchema = z.object({
   exitCode: z.number().int().min(0).max(2),
   /** how growth is judged from two points */
   method: z.string(),
-  targets: z.array(z.object({
-    pid: z.number().int(),
-    comm: z.string(),
-    startTicks: z.number().optional(),
-    startedAt: z.string(),
-    /** every numeric metric present in both snapshots */
-    changes: z.array(z.object({ metric: z.string(), from: z.number(), to: z.number(), change: z.number(), perHour: z.number() })),
-    trends: z.record(z.string(), TrendSchema),
-    /** growth findings only: the level findings are in each snapshot */
-    findings: z.array(FindingSchema),
-    status: z.enum(['ok', 'warning', 'critical']),
-  })),
+  targets: z.array(
+    z.object({
+      pid: z.number().int(),
+      comm: z.string(),
+      startTicks: z.number().optional(),
+      startedAt: z.string(),
+      /** every numeric metric present in both snapshots */
+      changes: z.array(z.object({ metric: z.string(), from: z.number(), to: z.number(), change: z.number(), perHour: z.number() })),
+      trends: z.record(z.string(), TrendSchema),
+      /** growth findings only: the level findings are in each snapshot */
+      findings: z.array(FindingSchema),
+      status: z.enum(['ok', 'warning', 'critical']),
+    }),
+  ),
 });
 
 /** manifest.json of a capture bundle (src/bundle/bundle.ts): checked before any other file is read. */
@@ -146,9 +154,12 @@ export const ManifestSchema = z.object({
   comm: z.string(),
   redacted: z.boolean(),
   notes: z.array(z.string()),
-  files: z.record(z.string(), z.object({
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    bytes: z.number().int().min(0),
-    symlink: z.string().optional(),
-  })),
+  files: z.record(
+    z.string(),
+    z.object({
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      bytes: z.number().int().min(0),
+      symlink: z.string().optional(),
+    }),
+  ),
 });

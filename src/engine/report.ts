@@ -23,8 +23,12 @@ export function statusOfFindings(severities: SeverityLevel[]): Status {
 }
 
 /** The one builder of the report envelope around target reports (diagnose, watch, analyze). */
-export function assembleReport(targets: TargetReport[], opts: { playbook: { name: string }; redact: boolean; version: string },
-  host: Report['host'], capturedAt = new Date().toISOString()): Report {
+export function assembleReport(
+  targets: TargetReport[],
+  opts: { playbook: { name: string }; redact: boolean; version: string },
+  host: Report['host'],
+  capturedAt = new Date().toISOString(),
+): Report {
   const status = overallStatus(targets.map((t) => t.status));
   return {
     schemaVersion: SCHEMA_VERSION,

@@ -1,7 +1,18 @@
 import { hostname, release } from 'node:os';
 import type { ProcFs } from '../procfs/procfs.js';
 import type { Limits, Playbook } from './playbook-schema.js';
-import { declares, type Metrics, type Probe, type ProbeContext, type ProbeOptions, type ProbeOutput, type ProbeRun, type ProbeUnknown, type Unknown, type WindowOutput } from './probe.js';
+import {
+  declares,
+  type Metrics,
+  type Probe,
+  type ProbeContext,
+  type ProbeOptions,
+  type ProbeOutput,
+  type ProbeRun,
+  type ProbeUnknown,
+  type Unknown,
+  type WindowOutput,
+} from './probe.js';
 import { say, words } from '../messages.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
 import { evaluate } from './evaluate.js';
@@ -40,7 +51,11 @@ export async function diagnose(pids: number[], opts: RunOptions): Promise<Report
       collected.push(failedTarget(pid, err, opts.onInternalError));
     }
   }
-  if (opts.compareTargets !== false) addFleetMetrics(collected.filter((c): c is Collected => 'identity' in c), opts.playbook.limits.replicas);
+  if (opts.compareTargets !== false)
+    addFleetMetrics(
+      collected.filter((c): c is Collected => 'identity' in c),
+      opts.playbook.limits.replicas,
+    );
   await Promise.all(collected.filter((c): c is Collected => 'identity' in c).map((c) => followUp(c, opts, host, deadline)));
   const targets = collected.map((c) => ('identity' in c ? judge(c, opts) : c));
   return assembleReport(targets, opts, hostInfo(opts.proc));
@@ -103,8 +118,9 @@ const FOLLOW_UP_MIN_MS = 100;
  * Never throws: a follow-up that fails leaves an unknown.
  */
 export async function followUp(c: Collected, opts: RunOptions, host: HostSources, deadline: number, over?: { metrics: Metrics }): Promise<void> {
-  const askers = opts.probes.filter((p) => p.followUp && p.meta.onDemand?.length
-    && (c.probes.find((r) => r.id === p.meta.id)?.status ?? 'skipped') !== 'skipped');
+  const askers = opts.probes.filter(
+    (p) => p.followUp && p.meta.onDemand?.length && (c.probes.find((r) => r.id === p.meta.id)?.status ?? 'skipped') !== 'skipped',
+  );
   if (!askers.length) return;
   const { findings } = evaluate(opts.playbook, { pid: c.identity.pid, metrics: { ...c.metrics, ...over?.metrics }, evidence: c.evidence });
   const missing = new Set<string>();
@@ -114,26 +130,29 @@ export async function followUp(c: Collected, opts: RunOptions, host: HostSources
   }
   if (!missing.size) return;
   const sources = new TargetSources(opts.proc, c.identity.pid, host);
-  await Promise.all(askers.map(async (probe) => {
-    const keys = probe.meta.onDemand!.filter((k) => missing.has(k));
-    if (!keys.length) return;
-    const left = Math.min(probe.meta.timeoutMs, deadline - Date.now());
-    if (left < FOLLOW_UP_MIN_MS) {
-      c.unknowns.push({ probe: probe.meta.id, reason: `${keys.join(', ')} not taken: no time was left within the deadline`, hint: 'raise --timeout' });
-      return;
-    }
-    const actions: string[] = [];
-    let add: WindowOutput = {};
-    try {
-      add = await withDeadline(`the ${probe.meta.id} probe's follow-up (${keys.join(', ')})`, left,
-        (signal, at) => probe.followUp!(keys, probeContext(sources, opts, signal, actions, at)));
-    } catch (err) {
-      c.unknowns.push({ probe: probe.meta.id, reason: classifyFailure(probe, err, opts).failure.message });
-    }
-    for (const [k, v] of Object.entries(add.evidence ?? {})) if (keys.includes(k)) c.evidence[k] = v;
-    c.unknowns.push(...(add.unknowns ?? []).map(worded));
-    for (const a of [...actions, ...(add.actions ?? [])]) if (!c.actions.includes(a)) c.actions.push(a);
-  }));
+  await Promise.all(
+    askers.map(async (probe) => {
+      const keys = probe.meta.onDemand!.filter((k) => missing.has(k));
+      if (!keys.length) return;
+      const left = Math.min(probe.meta.timeoutMs, deadline - Date.now());
+      if (left < FOLLOW_UP_MIN_MS) {
+        c.unknowns.push({ probe: probe.meta.id, reason: `${keys.join(', ')} not taken: no time was left within the deadline`, hint: 'raise --timeout' });
+        return;
+      }
+      const actions: string[] = [];
+      let add: WindowOutput = {};
+      try {
+        add = await withDeadline(`the ${probe.meta.id} probe's follow-up (${keys.join(', ')})`, left, (signal, at) =>
+          probe.followUp!(keys, probeContext(sources, opts, signal, actions, at)),
+        );
+      } catch (err) {
+        c.unknowns.push({ probe: probe.meta.id, reason: classifyFailure(probe, err, opts).failure.message });
+      }
+      for (const [k, v] of Object.entries(add.evidence ?? {})) if (keys.includes(k)) c.evidence[k] = v;
+      c.unknowns.push(...(add.unknowns ?? []).map(worded));
+      for (const a of [...actions, ...(add.actions ?? [])]) if (!c.actions.includes(a)) c.actions.push(a);
+    }),
+  );
 }
 
 /**
@@ -195,8 +214,11 @@ function compareReplicas(targets: Collected[], replicas: Limits['replicas']): vo
  * `over` carries what a look over time adds (watch, diff): trend.* metrics, injected before the
  * playbook is walked so growth findings can fire, and the measured trends.
  */
-export function judge(c: Collected, opts: Pick<RunOptions, 'playbook' | 'redact' | 'probes' | 'probeOptions'>,
-  over?: { metrics: Metrics; trends: Record<string, Trend> }): TargetReport {
+export function judge(
+  c: Collected,
+  opts: Pick<RunOptions, 'playbook' | 'redact' | 'probes' | 'probeOptions'>,
+  over?: { metrics: Metrics; trends: Record<string, Trend> },
+): TargetReport {
   const evidence = cleanDeep(c.evidence, opts.redact);
   const metrics = cleanDeep({ ...c.metrics, ...over?.metrics }, opts.redact);
   // one look has no rate: growth is only ever measured (watch, diff), never guessed from uptime
@@ -250,20 +272,30 @@ function blindSpots(c: Collected, opts: Pick<RunOptions, 'probes' | 'probeOption
 }
 
 /** The files --heap-snapshot and --report ask for, and the evidence key that says each was written. */
-const ARTIFACTS = [['heapSnapshot', 'node.heapSnapshot'], ['report', 'node.report']] as const;
+const ARTIFACTS = [
+  ['heapSnapshot', 'node.heapSnapshot'],
+  ['report', 'node.report'],
+] as const;
 
 /**
  * A file the user asked for (--heap-snapshot, --report) that was not written, with why: the node
  * probe's own words (a refusal, a failure, no inspector), else its status.
  */
-export function missingArtifacts(t: Pick<Collected, 'unknowns' | 'probes'> & { evidence?: Record<string, unknown> }, probeOptions: ProbeOptions | undefined): string[] {
+export function missingArtifacts(
+  t: Pick<Collected, 'unknowns' | 'probes'> & { evidence?: Record<string, unknown> },
+  probeOptions: ProbeOptions | undefined,
+): string[] {
   const out: string[] = [];
   for (const [option, key] of ARTIFACTS) {
     const file = probeOptions?.[option];
     if (typeof file !== 'string' || !file || t.evidence?.[key] !== undefined) continue;
     const run = t.probes.find((r) => r.id === 'node');
-    const why = t.unknowns.filter((u) => u.probe === 'node').map((u) => u.reason).join('; ')
-      || (run?.status === 'skipped' || !run ? 'no Node.js inspector to take it from: add --inspect or --activate-inspector' : run.error ?? run.status);
+    const why =
+      t.unknowns
+        .filter((u) => u.probe === 'node')
+        .map((u) => u.reason)
+        .join('; ') ||
+      (run?.status === 'skipped' || !run ? 'no Node.js inspector to take it from: add --inspect or --activate-inspector' : (run.error ?? run.status));
     out.push(`${flag(option)} ${file} was not written: ${why}`);
   }
   return out;
@@ -275,13 +307,28 @@ export function failedTarget(pid: number, err: unknown, onInternalError?: RunOpt
   const e = asProctriageError(err, `the examination of pid ${pid}`);
   if (e instanceof InternalError) onInternalError?.(e);
   return {
-    pid, comm: '', cmdline: '', runtime: 'unknown', startedAt: '', uptimeSeconds: 0,
-    metrics: {}, findings: [], path: [], unknowns: [], probes: [], status: 'unknown',
+    pid,
+    comm: '',
+    cmdline: '',
+    runtime: 'unknown',
+    startedAt: '',
+    uptimeSeconds: 0,
+    metrics: {},
+    findings: [],
+    path: [],
+    unknowns: [],
+    probes: [],
+    status: 'unknown',
     error: { code: e.code, message: clean(e.message), ...(e.hint ? { hint: e.hint } : {}) },
   };
 }
 
-async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, deadline: number): Promise<{ run: ProbeRun; out?: ProbeOutput; actions: string[]; gone?: boolean; internal?: InternalError }> {
+async function runProbe(
+  probe: Probe,
+  sources: TargetSources,
+  opts: RunOptions,
+  deadline: number,
+): Promise<{ run: ProbeRun; out?: ProbeOutput; actions: string[]; gone?: boolean; internal?: InternalError }> {
   const started = performance.now();
   const budget = Math.max(1, Math.min(probe.meta.timeoutMs, deadline - Date.now()));
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
@@ -289,7 +336,11 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
   try {
     const out = await withDeadline(`probe ${probe.meta.id}`, budget, (signal, deadline) => probe.run(probeContext(sources, opts, signal, actions, deadline)));
     if (out.skipped) return { run: { id: probe.meta.id, status: 'skipped', durationMs: ms(), error: out.skipped }, out, actions };
-    return { run: { id: probe.meta.id, status: out.partial ? 'partial' : 'ok', durationMs: ms(), ...(out.partial ? { error: out.partial } : {}) }, out, actions };
+    return {
+      run: { id: probe.meta.id, status: out.partial ? 'partial' : 'ok', durationMs: ms(), ...(out.partial ? { error: out.partial } : {}) },
+      out,
+      actions,
+    };
   } catch (err) {
     // a vanished process ends the scan; a file missing from a live process (old kernel) or a
     // recorded tree is just this probe's failure
@@ -306,9 +357,19 @@ async function runProbe(probe: Probe, sources: TargetSources, opts: RunOptions, 
  * One call into a probe's code other than run() (a watch's window), with the probe's context and
  * deadline. A failure comes back as the reason in words, never thrown; a bug is also reported.
  */
-export async function callProbe<T>(probe: Probe, sources: TargetSources, opts: RunOptions, actions: string[], fn: (ctx: ProbeContext) => Promise<T>): Promise<{ value: T } | { reason: string }> {
+export async function callProbe<T>(
+  probe: Probe,
+  sources: TargetSources,
+  opts: RunOptions,
+  actions: string[],
+  fn: (ctx: ProbeContext) => Promise<T>,
+): Promise<{ value: T } | { reason: string }> {
   try {
-    return { value: await withDeadline(`probe ${probe.meta.id}`, probe.meta.timeoutMs, (signal, deadline) => fn(probeContext(sources, opts, signal, actions, deadline))) };
+    return {
+      value: await withDeadline(`probe ${probe.meta.id}`, probe.meta.timeoutMs, (signal, deadline) =>
+        fn(probeContext(sources, opts, signal, actions, deadline)),
+      ),
+    };
   } catch (err) {
     return { reason: classifyFailure(probe, err, opts).failure.message };
   }
@@ -359,14 +420,20 @@ function unknownFor(probe: Probe, run: ProbeRun): Unknown {
 /** A probe's coded unknown in words, from the message catalogue. */
 export function worded(u: ProbeUnknown): Unknown {
   if (!('code' in u)) return u;
-  return { ...(u.metric ? { metric: u.metric } : {}), ...(u.probe ? { probe: u.probe } : {}), reason: words(u), ...(u.hint ? { hint: typeof u.hint === 'string' ? say(u.hint) : words(u.hint) } : {}) };
+  return {
+    ...(u.metric ? { metric: u.metric } : {}),
+    ...(u.probe ? { probe: u.probe } : {}),
+    reason: words(u),
+    ...(u.hint ? { hint: typeof u.hint === 'string' ? say(u.hint) : words(u.hint) } : {}),
+  };
 }
 
 export function hostInfo(proc: ProcFs): Report['host'] {
   let cgroupVersion = 'none';
   try {
     const mounts = parseMountinfo(proc.read('self', 'mountinfo'));
-    const v1 = mounts.some((m) => m.fsType === 'cgroup'), v2 = mounts.some((m) => m.fsType === 'cgroup2');
+    const v1 = mounts.some((m) => m.fsType === 'cgroup'),
+      v2 = mounts.some((m) => m.fsType === 'cgroup2');
     cgroupVersion = v1 && v2 ? 'hybrid' : v2 ? '2' : v1 ? '1' : 'none';
   } catch {
     // host facts are context, never a reason to fail

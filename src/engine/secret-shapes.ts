@@ -28,7 +28,10 @@ const ALNUM_DASH = /[A-Za-z0-9_-]/;
 export const SECRET_SHAPES: SecretShape[] = [
   // AWS access key id [aws-access-token]; secretlint-rule-aws
   ...['AKIA', 'ASIA', 'ABIA', 'ACCA', 'AGPA', 'AIDA', 'AROA', 'AIPA', 'ANPA', 'ANVA', 'A3T'].map((p) => ({
-    id: 'aws-access-key-id', prefix: p, re: /(?:A3T[A-Z0-9]|[A-Z]{4})[A-Z0-9]{16}/y, tail: /[A-Za-z0-9]/,
+    id: 'aws-access-key-id',
+    prefix: p,
+    re: /(?:A3T[A-Z0-9]|[A-Z]{4})[A-Z0-9]{16}/y,
+    tail: /[A-Za-z0-9]/,
   })),
   // GitHub classic and fine-grained tokens [github-pat, github-oauth, github-app-token,
   // github-refresh-token, github-fine-grained-pat]; secretlint-rule-github
@@ -39,11 +42,17 @@ export const SECRET_SHAPES: SecretShape[] = [
   // Slack bot/user/app/config tokens [slack-bot-token, slack-user-token, slack-app-token,
   // slack-config-access-token, slack-legacy-*]; secretlint-rule-slack
   ...['xoxb-', 'xoxp-', 'xoxa-', 'xoxo-', 'xoxr-', 'xoxs-', 'xoxe-', 'xoxe.', 'xapp-'].map((p) => ({
-    id: 'slack-token', prefix: p, re: /xo?x[a-z](?:[.-][A-Za-z0-9]{1,80}){1,8}/y, tail: ALNUM_DASH,
+    id: 'slack-token',
+    prefix: p,
+    re: /xo?x[a-z](?:[.-][A-Za-z0-9]{1,80}){1,8}/y,
+    tail: ALNUM_DASH,
   })),
   // Stripe secret and restricted keys [stripe-access-token]; secretlint-rule-stripe
   ...['sk_live_', 'sk_test_', 'sk_prod_', 'rk_live_', 'rk_test_', 'rk_prod_'].map((p) => ({
-    id: 'stripe-key', prefix: p, re: /[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}/y, tail: /[A-Za-z0-9]/,
+    id: 'stripe-key',
+    prefix: p,
+    re: /[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}/y,
+    tail: /[A-Za-z0-9]/,
   })),
   // Google API key [gcp-api-key]; secretlint-rule-gcp
   { id: 'google-api-key', prefix: 'AIza', re: /AIza[A-Za-z0-9_-]{35}/y, tail: ALNUM_DASH },
@@ -61,7 +70,12 @@ export const SECRET_SHAPES: SecretShape[] = [
   // Docker Hub PAT [docker-... ]; secretlint-rule-docker
   { id: 'docker-pat', prefix: 'dckr_pat_', re: /dckr_pat_[A-Za-z0-9_-]{20,64}/y, tail: ALNUM_DASH },
   // Shopify [shopify-*]; secretlint-rule-shopify
-  ...['shpat_', 'shpca_', 'shppa_', 'shpss_'].map((p) => ({ id: 'shopify-token', prefix: p, re: /shp(?:at|ca|pa|ss)_[A-Fa-f0-9]{32,64}/y, tail: /[A-Za-z0-9]/ })),
+  ...['shpat_', 'shpca_', 'shppa_', 'shpss_'].map((p) => ({
+    id: 'shopify-token',
+    prefix: p,
+    re: /shp(?:at|ca|pa|ss)_[A-Fa-f0-9]{32,64}/y,
+    tail: /[A-Za-z0-9]/,
+  })),
   // Grafana [grafana-service-account-token, grafana-cloud-api-token]; secretlint-rule-grafana
   { id: 'grafana-sa-token', prefix: 'glsa_', re: /glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}/y, tail: /[A-Za-z0-9]/ },
   { id: 'grafana-cloud-token', prefix: 'glc_', re: /glc_[A-Za-z0-9+/]{32,400}={0,2}/y, tail: /[A-Za-z0-9+/=]/ },

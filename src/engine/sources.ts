@@ -23,7 +23,11 @@ export type FdEntry = FdTarget & { fd: string; unreadable?: string };
  */
 export class TargetSources {
   private memo = new Map<string, unknown>();
-  constructor(readonly proc: ProcFs, readonly pid: number, readonly host: HostSources) {}
+  constructor(
+    readonly proc: ProcFs,
+    readonly pid: number,
+    readonly host: HostSources,
+  ) {}
 
   /** Read once per target, whichever probe asks first (also for derived facts, e.g. the runtime). */
   once<T>(key: string, read: () => T): T {
@@ -45,8 +49,13 @@ export class TargetSources {
   fdTable(): FdEntry[] {
     return this.once('fd', () =>
       // one object per fd (the classification, plus its number): 20 000 fds make a lot of garbage
-      this.proc.readFdLinks(this.pid, (fd, link) => Object.assign(classifyFdLink(link), { fd }), this.tcpTablesAlongside,
-        (fd, code): FdEntry => ({ type: 'other', fd, unreadable: code })));
+      this.proc.readFdLinks(
+        this.pid,
+        (fd, link) => Object.assign(classifyFdLink(link), { fd }),
+        this.tcpTablesAlongside,
+        (fd, code): FdEntry => ({ type: 'other', fd, unreadable: code }),
+      ),
+    );
   }
 
   /**
@@ -102,8 +111,7 @@ export class TargetSources {
     return parseNetInet(this.proc.read(this.pid, `net/${file}`), `/proc/${this.pid}/net/${file}`);
   }
   unix(): UnixRow[] {
-    return this.host.netTable(this.netNamespace(), this.pid, 'unix', () =>
-      parseNetUnix(this.proc.read(this.pid, 'net/unix'), `/proc/${this.pid}/net/unix`));
+    return this.host.netTable(this.netNamespace(), this.pid, 'unix', () => parseNetUnix(this.proc.read(this.pid, 'net/unix'), `/proc/${this.pid}/net/unix`));
   }
 }
 
@@ -132,8 +140,10 @@ export class HostSources {
     let p = this.again.get(key);
     if (!p) {
       const first = this.readAt.get(key) ?? performance.now();
-      p = new Promise((r) => setTimeout(r, Math.max(0, first + afterMs - performance.now())))
-        .then(() => ({ intervalMs: Math.round(performance.now() - first), rows: read() }));
+      p = new Promise((r) => setTimeout(r, Math.max(0, first + afterMs - performance.now()))).then(() => ({
+        intervalMs: Math.round(performance.now() - first),
+        rows: read(),
+      }));
       this.again.set(key, p);
     }
     return p;

@@ -53,8 +53,12 @@ function frameOf(frame: Frame, i: number, runtime: Runtime, locations: Map<strin
   if (!f.symbol && loc?.function) f.symbol = loc.function;
   if (!f.module && loc?.module) f.module = loc.module;
   const kind: TraceFrame['kind'] = !f.symbol
-    ? (runtime === 'node' || runtime === 'java') && !f.module ? 'jit' : 'unknown'
-    : runtime === 'python' && isPythonEval(f.symbol) ? 'interpreter' : 'native';
+    ? (runtime === 'node' || runtime === 'java') && !f.module
+      ? 'jit'
+      : 'unknown'
+    : runtime === 'python' && isPythonEval(f.symbol)
+      ? 'interpreter'
+      : 'native';
   const out: TraceFrame = { address: f.address, kind };
   if (f.symbol) out.function = clean(f.symbol);
   if (f.offset !== undefined) out.offset = f.offset;
@@ -72,23 +76,31 @@ export function buildTraceReport(i: TraceInputs): TraceReport {
   const seconds = i.windowMs / 1000;
   const perSecond = (n: number) => (seconds > 0 ? n / seconds : 0);
   const notes: TraceReport['notes'] = [];
-  const note = (code: MessageId, t: string) => { if (!notes.some((n) => n.code === code)) notes.push({ code, text: t }); };
+  const note = (code: MessageId, t: string) => {
+    if (!notes.some((n) => n.code === code)) notes.push({ code, text: t });
+  };
   const groups: TraceGroup[] = [];
   let truncatedStacks = 0;
   for (const [stackText, opened] of i.output.opens) {
     const frames = stackFrames(stackText);
     const live = Math.max(0, i.output.live.get(stackText) ?? 0);
     const exFd = i.output.example.get(stackText);
-    const ex = exFd !== undefined ? i.fdTable?.get(exFd) ?? i.laterTable?.get(exFd) : undefined;
+    const ex = exFd !== undefined ? (i.fdTable?.get(exFd) ?? i.laterTable?.get(exFd)) : undefined;
     // a stack taken inside libc (not at the entry of a probed function: offset 0) has lost the
     // caller whose frame libc's code does not keep
     const truncated = isLibc(frames[0]?.module) && (frames[0]!.offset !== 0 || frames.length < 2);
     if (truncated) truncatedStacks++;
     const shown = frames.map((f, n) => frameOf(f, n, i.runtime, i.locations, i.redact));
-    if (shown.some((f) => f.kind === 'jit')) note(i.runtime === 'java' ? 'trace.jitJava' : 'trace.jitNode', say(i.runtime === 'java' ? 'trace.jitJava' : 'trace.jitNode'));
+    if (shown.some((f) => f.kind === 'jit'))
+      note(i.runtime === 'java' ? 'trace.jitJava' : 'trace.jitNode', say(i.runtime === 'java' ? 'trace.jitJava' : 'trace.jitNode'));
     if (shown.some((f) => f.kind === 'interpreter')) note('trace.interpreterPython', say('trace.interpreterPython'));
     const g: TraceGroup = {
-      outstanding: live, opened, closed: Math.max(0, opened - live), ratePerSecond: perSecond(live > 0 ? live : opened), truncated, frames: shown,
+      outstanding: live,
+      opened,
+      closed: Math.max(0, opened - live),
+      ratePerSecond: perSecond(live > 0 ? live : opened),
+      truncated,
+      frames: shown,
     };
     // an example only from a descriptor the stack still holds (a churned fd number is someone else's now)
     if (ex && live > 0) {

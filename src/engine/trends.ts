@@ -68,7 +68,7 @@ export interface Resource {
   threshold?: boolean;
 }
 
-const num = (m: Metrics, k: string): number | undefined => (typeof m[k] === 'number' && Number.isFinite(m[k]) ? (m[k]) : undefined);
+const num = (m: Metrics, k: string): number | undefined => (typeof m[k] === 'number' && Number.isFinite(m[k]) ? m[k] : undefined);
 
 /** Go goroutines and Node handles have no hard ceiling: the playbook's explosion thresholds stand in as the limit. */
 const standIn = (key: string) => (_: Metrics, explosion: Record<string, number>) => explosion[key];
@@ -80,40 +80,61 @@ const standIn = (key: string) => (_: Metrics, explosion: Record<string, number>)
  */
 export const RESOURCES: Resource[] = [
   {
-    key: 'fd.open', label: 'open fds', unit: 'count',
-    value: (m) => num(m, 'fd.open'), limit: (m) => num(m, 'fd.limit'),
+    key: 'fd.open',
+    label: 'open fds',
+    unit: 'count',
+    value: (m) => num(m, 'fd.open'),
+    limit: (m) => num(m, 'fd.limit'),
   },
   {
-    key: 'memory', label: 'memory', unit: 'bytes',
+    key: 'memory',
+    label: 'memory',
+    unit: 'bytes',
     value: (m) => (num(m, 'cgroup.memory.limit') !== undefined ? num(m, 'cgroup.memory.unreclaimable') : undefined) ?? num(m, 'memory.rss'),
     limit: (m) => (num(m, 'cgroup.memory.unreclaimable') !== undefined ? num(m, 'cgroup.memory.limit') : undefined),
   },
   {
-    key: 'threads', label: 'threads', unit: 'count',
-    value: (m) => num(m, 'threads'), limit: (m) => num(m, 'cgroup.pids.limit'),
+    key: 'threads',
+    label: 'threads',
+    unit: 'count',
+    value: (m) => num(m, 'threads'),
+    limit: (m) => num(m, 'cgroup.pids.limit'),
     used: (m) => num(m, 'cgroup.pids.current') ?? num(m, 'threads'),
   },
   {
-    key: 'sockets.tcp.total', label: 'TCP sockets', unit: 'count',
-    value: (m) => num(m, 'sockets.tcp.total'), limit: (m) => num(m, 'fd.limit'),
+    key: 'sockets.tcp.total',
+    label: 'TCP sockets',
+    unit: 'count',
+    value: (m) => num(m, 'sockets.tcp.total'),
+    limit: (m) => num(m, 'fd.limit'),
     used: (m) => num(m, 'fd.open') ?? num(m, 'sockets.tcp.total'),
   },
   {
-    key: 'node.handles.total', label: 'Node handles', unit: 'count',
-    value: (m) => num(m, 'node.handles.total'), limit: standIn('node.handles.total'), threshold: true,
+    key: 'node.handles.total',
+    label: 'Node handles',
+    unit: 'count',
+    value: (m) => num(m, 'node.handles.total'),
+    limit: standIn('node.handles.total'),
+    threshold: true,
   },
   {
     // the V8 old generation against its own limit: where a heap leak ends, with or without a
     // cgroup limit. The series adds the young generation's objects, which the old one receives
     // in promotion steps of up to a semi-space: without them a leak looks like a few steps.
-    key: 'node.heap.oldUsed', label: 'V8 heap toward the old-space limit', unit: 'bytes',
+    key: 'node.heap.oldUsed',
+    label: 'V8 heap toward the old-space limit',
+    unit: 'bytes',
     value: (m) => (num(m, 'node.heap.oldUsed') !== undefined ? num(m, 'node.heap.used') : undefined),
     limit: (m) => num(m, 'node.heap.oldLimit'),
     used: (m) => num(m, 'node.heap.oldCommitted') ?? num(m, 'node.heap.oldUsed'),
   },
   {
-    key: 'go.goroutines', label: 'goroutines', unit: 'count',
-    value: (m) => num(m, 'go.goroutines'), limit: standIn('go.goroutines'), threshold: true,
+    key: 'go.goroutines',
+    label: 'goroutines',
+    unit: 'count',
+    value: (m) => num(m, 'go.goroutines'),
+    limit: standIn('go.goroutines'),
+    threshold: true,
   },
 ];
 
@@ -156,7 +177,7 @@ export function theilSen(points: Point[]): number {
 function ranks(xs: number[]): number[] {
   const idx = xs.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
   const r = new Array<number>(xs.length);
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     // i, j and k stay below idx.length
     while (j + 1 < idx.length && idx[j + 1]![0] === idx[i]![0]) j++;
@@ -268,7 +289,8 @@ export function analyseSeries(all: Point[], shape: TrendLimits['shape']): Series
  */
 export function growthShape(points: Point[], ratios: TrendLimits['shape']): Shape {
   const half = points.length >> 1;
-  const early = theilSen(points.slice(0, half + 1)), late = theilSen(points.slice(half));
+  const early = theilSen(points.slice(0, half + 1)),
+    late = theilSen(points.slice(half));
   if (late <= 0) return 'levelling-off';
   if (early <= 0) return 'accelerating';
   if (late < early * ratios.decelerating) return 'decelerating';
@@ -306,14 +328,21 @@ export function trendsFromSamples(samples: Sample[], limits: TrendLimits): Recor
       const v = r.value(s.metrics);
       if (v !== undefined) points.push({ t: s.t, v });
     }
-    const [first] = points, newest = points.at(-1);
+    const [first] = points,
+      newest = points.at(-1);
     if (!first || !newest) continue;
     out[r.key] = measuredTrend(r, analyseSeries(points, limits.shape), last, newest.t - first.t, limits);
   }
   return out;
 }
 
-function measuredTrend(r: Resource, st: Pick<SeriesStats, 'slope' | 'samples' | 'significant' | 'shape'>, last: Metrics, windowSeconds: number, limits: TrendLimits): Trend {
+function measuredTrend(
+  r: Resource,
+  st: Pick<SeriesStats, 'slope' | 'samples' | 'significant' | 'shape'>,
+  last: Metrics,
+  windowSeconds: number,
+  limits: TrendLimits,
+): Trend {
   const limit = r.limit(last, limits.explosion);
   const t: Trend = { perHour: round(st.slope * 3600), samples: st.samples, significant: st.significant, windowSeconds: Math.round(windowSeconds) };
   if (st.shape) t.shape = st.shape;
@@ -371,7 +400,8 @@ export interface MetricChange {
 export function metricChanges(a: Metrics, b: Metrics, seconds: number): MetricChange[] {
   const out: MetricChange[] = [];
   for (const key of Object.keys(b).sort()) {
-    const x = a[key], y = b[key];
+    const x = a[key],
+      y = b[key];
     if (typeof x !== 'number' || typeof y !== 'number') continue;
     const change = y - x;
     out.push({ metric: key, from: x, to: y, change: round(change), perHour: seconds > 0 ? round((change / seconds) * 3600) : 0 });
@@ -388,7 +418,8 @@ export function twoPointTrends(a: Metrics, b: Metrics, seconds: number, limits: 
   const out: Record<string, Trend> = {};
   if (!(seconds > 0)) return out;
   for (const r of RESOURCES) {
-    const x = r.value(a), y = r.value(b);
+    const x = r.value(a),
+      y = r.value(b);
     if (x === undefined || y === undefined) continue;
     const slope = (y - x) / seconds;
     const floor = Math.max(TWO_POINT_FLOOR.relative * Math.abs(x), r.unit === 'bytes' ? TWO_POINT_FLOOR.bytes : TWO_POINT_FLOOR.count);

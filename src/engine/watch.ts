@@ -144,10 +144,19 @@ async function sampleLoop(pid: number, opts: RunOptions, so: SampleOptions, w: W
     if (file !== undefined) {
       try {
         if (w.samples.length === 1) {
-          writeFileSync(file, JSON.stringify({
-            type: 'header', tool: { name: 'proctriage', version: VERSION }, pid, startTicks: c.identity.startTicks,
-            comm: clean(c.identity.comm), startedAt: started.toISOString(), intervalMs: so.intervalMs, durationMs: so.durationMs,
-          }) + '\n');
+          writeFileSync(
+            file,
+            JSON.stringify({
+              type: 'header',
+              tool: { name: 'proctriage', version: VERSION },
+              pid,
+              startTicks: c.identity.startTicks,
+              comm: clean(c.identity.comm),
+              startedAt: started.toISOString(),
+              intervalMs: so.intervalMs,
+              durationMs: so.durationMs,
+            }) + '\n',
+          );
         }
         appendFileSync(file, JSON.stringify({ type: 'sample', at: new Date().toISOString(), t: round3(s.t), metrics: s.metrics }) + '\n');
       } catch (err) {

@@ -28,7 +28,15 @@ export type Requester = (timeoutMs: number, maxBytes: number) => GetOptions;
 type Kind = Attribution['kind'];
 
 export function unavailable(kind: Kind, source: string, reason: string, hint?: string): Attribution {
-  return { kind, source, unit: kind === 'hot-functions' ? 'samples' : kind === 'leaked-goroutines' ? 'count' : 'bytes', total: 0, sites: [], unavailable: reason, ...(hint ? { hint } : {}) };
+  return {
+    kind,
+    source,
+    unit: kind === 'hot-functions' ? 'samples' : kind === 'leaked-goroutines' ? 'count' : 'bytes',
+    total: 0,
+    sites: [],
+    unavailable: reason,
+    ...(hint ? { hint } : {}),
+  };
 }
 
 export const SOURCES = {
@@ -113,9 +121,15 @@ export function heapDiff(before: Taken, after: Taken, cwd?: string): Attribution
 export async function cpuNow(base: URL, req: Requester, leftMs: number, cwd?: string, seconds = ATTRIBUTION_LIMITS.cpuSeconds): Promise<Attributed> {
   const source = SOURCES.cpu();
   const needMs = seconds * 1000 + 500;
-  if (leftMs < needMs) return { attribution: unavailable('hot-functions', source, say('go.attr.noTime', { seconds }), say('go.attr.hint.timeout')), requested: [] };
+  if (leftMs < needMs)
+    return { attribution: unavailable('hot-functions', source, say('go.attr.noTime', { seconds }), say('go.attr.hint.timeout')), requested: [] };
   const path = `/debug/pprof/profile?seconds=${seconds}`;
-  const t = await takeProfile(base, path, 'the CPU profile', req(Math.min(leftMs, seconds * 1000 + ATTRIBUTION_LIMITS.cpuSlackMs), ATTRIBUTION_LIMITS.cpuBytes));
+  const t = await takeProfile(
+    base,
+    path,
+    'the CPU profile',
+    req(Math.min(leftMs, seconds * 1000 + ATTRIBUTION_LIMITS.cpuSlackMs), ATTRIBUTION_LIMITS.cpuBytes),
+  );
   if ('reason' in t) return { attribution: unavailable('hot-functions', source, t.reason, t.hint), requested: [path] };
   return { attribution: guarded('hot-functions', source, () => cpuTop(t.profile, source, { cwd })), requested: [path] };
 }

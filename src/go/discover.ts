@@ -67,7 +67,13 @@ export async function looksLikePprof(base: URL, timeoutMs: number, signal?: Abor
 }
 
 /** Try the listeners concurrently; the first in preference order that serves pprof wins. */
-export async function discover(listeners: Listener[], timeoutMs: number, signal?: AbortSignal, ownEndpoints?: Set<string>, route?: NetRoute): Promise<{ found?: Listener; tried: Listener[] }> {
+export async function discover(
+  listeners: Listener[],
+  timeoutMs: number,
+  signal?: AbortSignal,
+  ownEndpoints?: Set<string>,
+  route?: NetRoute,
+): Promise<{ found?: Listener; tried: Listener[] }> {
   const tried = listeners.slice(0, MAX_CANDIDATES);
   const ok = await Promise.all(tried.map((l) => looksLikePprof(l.url, timeoutMs, signal, ownEndpoints, route)));
   const i = ok.indexOf(true);

@@ -292,7 +292,10 @@ const D2_FILE = /^\t\S.*:\d+(?: \+0x[0-9a-fA-F]+)?$/;
 
 /** "chan receive, 3 minutes" → state and minutes; "sync.Mutex.Lock" (1.23) and "semacquire" (1.19) kept as given. */
 export function parseWaitState(s: string): { state: string; minutes?: number } {
-  const parts = s.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   let minutes: number | undefined;
   const rest: string[] = [];
   for (const p of parts) {

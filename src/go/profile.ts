@@ -66,9 +66,12 @@ export async function decodeProfile(bytes: Uint8Array, what = 'the profile'): Pr
       raw = (load('node:zlib') as typeof Zlib).gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new ParseError(what, code === 'ERR_BUFFER_TOO_LARGE'
-        ? `larger than ${MAX_PROFILE_BYTES / 2 ** 20} MiB uncompressed: not read`
-        : `not a gzip stream (${code ?? (err as Error).message})`);
+      throw new ParseError(
+        what,
+        code === 'ERR_BUFFER_TOO_LARGE'
+          ? `larger than ${MAX_PROFILE_BYTES / 2 ** 20} MiB uncompressed: not read`
+          : `not a gzip stream (${code ?? (err as Error).message})`,
+      );
     }
   } else if (bytes.length > MAX_PROFILE_BYTES) {
     throw new ParseError(what, `larger than ${MAX_PROFILE_BYTES / 2 ** 20} MiB: not read`);
@@ -111,7 +114,9 @@ function normalise(p: PprofFormat.Profile, what: string): GoProfile {
     samples.push({ frames, values: s.value.map(Number) });
   }
   return {
-    types, samples, symbolized,
+    types,
+    samples,
+    symbolized,
     durationNanos: Number(p.durationNanos) || 0,
     timeNanos: Number(p.timeNanos) || 0,
     truncated: p.sample.length > MAX_SAMPLES,
@@ -129,9 +134,17 @@ export function typeIndex(p: GoProfile, type: string): number {
  * none of these.
  */
 const PLUMBING = new Set([
-  'bytes.growSlice', 'bytes.(*Buffer).grow', 'bytes.(*Buffer).Grow', 'bytes.makeSlice',
-  'strings.(*Builder).grow', 'strings.(*Builder).Grow',
-  'reflect.unsafe_New', 'reflect.unsafe_NewArray', 'reflect.New', 'reflect.MakeSlice', 'reflect.MakeMapWithSize',
+  'bytes.growSlice',
+  'bytes.(*Buffer).grow',
+  'bytes.(*Buffer).Grow',
+  'bytes.makeSlice',
+  'strings.(*Builder).grow',
+  'strings.(*Builder).Grow',
+  'reflect.unsafe_New',
+  'reflect.unsafe_NewArray',
+  'reflect.New',
+  'reflect.MakeSlice',
+  'reflect.MakeMapWithSize',
 ]);
 
 export function isAllocationPlumbing(fn: string): boolean {
@@ -223,8 +236,15 @@ function bytesBySite(p: GoProfile, source: string, type: string, o: SiteOptions)
   let total = 0;
   for (const s of sites.values()) total += s.value;
   return {
-    kind: 'allocation-sites', source, unit: 'bytes', total,
-    sites: rankSites([...sites.values()].map((t) => toSite(t, t.value, o.cwd)), total, o.limit),
+    kind: 'allocation-sites',
+    source,
+    unit: 'bytes',
+    total,
+    sites: rankSites(
+      [...sites.values()].map((t) => toSite(t, t.value, o.cwd)),
+      total,
+      o.limit,
+    ),
   };
 }
 
@@ -245,7 +265,10 @@ export function heapGrowth(before: GoProfile, after: GoProfile, source: string, 
     grown.push(toSite(t, delta, o.cwd));
   }
   return {
-    kind: 'allocation-growth', source, unit: 'bytes', total,
+    kind: 'allocation-growth',
+    source,
+    unit: 'bytes',
+    total,
     ...(o.windowSeconds !== undefined ? { windowSeconds: o.windowSeconds } : {}),
     sites: rankSites(grown, total, o.limit),
   };
@@ -272,7 +295,10 @@ export function cpuTop(p: GoProfile, source: string, o: SiteOptions = {}): Attri
     if (leaf.line !== undefined) e.lines.set(leaf.line, (e.lines.get(leaf.line) ?? 0) + v);
     if (v > e.heaviest) {
       e.heaviest = v;
-      e.callers = s.frames.slice(1).filter((f) => f.function !== leaf.function).slice(0, SHOWN_CALLERS);
+      e.callers = s.frames
+        .slice(1)
+        .filter((f) => f.function !== leaf.function)
+        .slice(0, SHOWN_CALLERS);
     }
     self.set(leaf.function, e);
     for (const fn of new Set(s.frames.map((f) => f.function))) cumulative.set(fn, (cumulative.get(fn) ?? 0) + v);
@@ -280,7 +306,11 @@ export function cpuTop(p: GoProfile, source: string, o: SiteOptions = {}): Attri
   const sites = [...self.entries()].map(([fn, e]) => {
     let line: number | undefined;
     let best = 0;
-    for (const [l, n] of e.lines) if (n > best) { best = n; line = l; }
+    for (const [l, n] of e.lines)
+      if (n > best) {
+        best = n;
+        line = l;
+      }
     return {
       function: fn,
       ...(e.file ? { file: relativeToCwd(e.file, o.cwd) } : {}),
@@ -292,7 +322,10 @@ export function cpuTop(p: GoProfile, source: string, o: SiteOptions = {}): Attri
   });
   const windowSeconds = p.durationNanos > 0 ? Math.round(p.durationNanos / 1e7) / 100 : undefined;
   return {
-    kind: 'hot-functions', source, unit: 'samples', total,
+    kind: 'hot-functions',
+    source,
+    unit: 'samples',
+    total,
     ...(windowSeconds !== undefined ? { windowSeconds } : {}),
     sites: rankSites(sites, total, o.limit),
   };
@@ -314,7 +347,14 @@ export function goroutineSites(p: GoProfile, source: string, kind: Attribution['
   let total = 0;
   for (const s of sites.values()) total += s.value;
   return {
-    kind, source, unit: 'count', total,
-    sites: rankSites([...sites.values()].map((t) => toSite(t, t.value, o.cwd)), total, o.limit),
+    kind,
+    source,
+    unit: 'count',
+    total,
+    sites: rankSites(
+      [...sites.values()].map((t) => toSite(t, t.value, o.cwd)),
+      total,
+      o.limit,
+    ),
   };
 }

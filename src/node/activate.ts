@@ -95,7 +95,11 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
     throw err;
   }
   if (!exe) return { ok: false, reason: say('node.activate.noExe', { pid }) };
-  const name = exe.replace(/ \(deleted\)$/, '').split('/').pop() || exe;
+  const name =
+    exe
+      .replace(/ \(deleted\)$/, '')
+      .split('/')
+      .pop() || exe;
   let elf: { node: boolean; why?: string } = { node: true };
   try {
     // a hint skips the read of the executable's symbols (megabytes); an activation never does
@@ -141,7 +145,7 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
     };
   }
   const same = proc.sameNetNamespace(pid);
-  const missing = same === false ? enterPrivilegeMissing() ?? (findNsenter() ? undefined : say('netns.noNsenter')) : undefined;
+  const missing = same === false ? (enterPrivilegeMissing() ?? (findNsenter() ? undefined : say('netns.noNsenter'))) : undefined;
   if (missing) {
     return {
       ok: false,
@@ -204,8 +208,15 @@ export class Guard {
   private constructor(private readonly child: ChildProcess) {}
 
   /** `inside`: the target is in another network namespace: the guard runs in it (nsenter --net), where its inspector listens */
-  static async start(pid: number, startTicks: number, port: number, before: Iterable<number>, waitMs = 3000,
-    inside?: { nsFile: string; nsenter: string }, root = '/'): Promise<Guard> {
+  static async start(
+    pid: number,
+    startTicks: number,
+    port: number,
+    before: Iterable<number>,
+    waitMs = 3000,
+    inside?: { nsFile: string; nsenter: string },
+    root = '/',
+  ): Promise<Guard> {
     const { spawn } = await import('node:child_process'); // only when activating
     // the single-file build is its own guard: `proctriage.mjs --internal-guard …` (scripts/bundle-single.ts)
     const script = EMBEDDED ? fileURLToPath(import.meta.url) : fileURLToPath(new URL('./guard.js', import.meta.url));
@@ -222,14 +233,27 @@ export class Guard {
       let out = '';
       child.stdout.on('data', (d) => {
         out += d;
-        if (out.includes('ready\n')) { clearTimeout(t); resolve(true); }
+        if (out.includes('ready\n')) {
+          clearTimeout(t);
+          resolve(true);
+        }
       });
-      child.once('exit', () => { clearTimeout(t); resolve(false); });
-      child.once('error', () => { clearTimeout(t); resolve(false); });
+      child.once('exit', () => {
+        clearTimeout(t);
+        resolve(false);
+      });
+      child.once('error', () => {
+        clearTimeout(t);
+        resolve(false);
+      });
     });
     child.stdout.destroy();
     if (!ready) {
-      try { child.kill('SIGKILL'); } catch { /* gone */ }
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
       throw new ProctriageError('TARGET_UNREACHABLE', say('node.guardNotStarted', { ms: waitMs }));
     }
     child.unref();
@@ -276,14 +300,18 @@ export interface Activation {
  * if nothing else happens).
  */
 export async function sendSigusr1AndWait(
-  proc: ProcFs, pid: number, flags: InspectFlags, startTicks: number, waitMs: number, onSent?: () => void,
+  proc: ProcFs,
+  pid: number,
+  flags: InspectFlags,
+  startTicks: number,
+  waitMs: number,
+  onSent?: () => void,
 ): Promise<Activation> {
   const before = new Set(listenRows(proc, pid).map((r) => r.inode));
   let guard: Guard;
   try {
     const nsenter = proc.sameNetNamespace(pid) === false ? findNsenter() : undefined;
-    guard = await Guard.start(pid, startTicks, flags.port, before, 3000,
-      nsenter ? { nsFile: proc.procPath(pid, 'ns/net'), nsenter } : undefined, proc.root);
+    guard = await Guard.start(pid, startTicks, flags.port, before, 3000, nsenter ? { nsFile: proc.procPath(pid, 'ns/net'), nsenter } : undefined, proc.root);
   } catch (err) {
     return { sent: false, reason: say('node.sigusr1NotSentBecause', { why: (err as Error).message }) };
   }
@@ -330,10 +358,10 @@ export async function sendSigusr1AndWait(
   if (!fate.alive) guard.done();
   else guard.release(); // an inspector that opens after we stop looking is the guard's to close
   return {
-    sent: true, alive: fate.alive, fate: fate.words,
-    reason: fate.alive
-      ? say('node.activate.noneOpened', { ms: waitMs })
-      : say('node.activate.handlerEnded', { pid, fate: fate.words.replace(/^it /, '') }),
+    sent: true,
+    alive: fate.alive,
+    fate: fate.words,
+    reason: fate.alive ? say('node.activate.noneOpened', { ms: waitMs }) : say('node.activate.handlerEnded', { pid, fate: fate.words.replace(/^it /, '') }),
   };
 }
 
@@ -378,7 +406,9 @@ export class DeadMan {
 
   start(): void {
     this.arm();
-    this.timer = setInterval(() => { if (!this.paused) this.arm(); }, DEADMAN_REARM_MS);
+    this.timer = setInterval(() => {
+      if (!this.paused) this.arm();
+    }, DEADMAN_REARM_MS);
     this.timer.unref();
   }
   async pause(): Promise<void> {

@@ -14,7 +14,11 @@ export class Budget {
   private readonly until: number;
   /** set when the target is in another network namespace: every connection goes through its relay */
   route?: NetRoute;
-  constructor(ms: number, readonly signal?: AbortSignal, readonly ownEndpoints?: Set<string>) {
+  constructor(
+    ms: number,
+    readonly signal?: AbortSignal,
+    readonly ownEndpoints?: Set<string>,
+  ) {
     this.until = performance.now() + ms;
   }
   left(cap = Infinity): number {
@@ -25,14 +29,20 @@ export class Budget {
   }
   deadline(cap: number): { timeoutMs: number; signal?: AbortSignal; ownEndpoints?: Set<string>; route?: NetRoute } {
     return {
-      timeoutMs: this.left(cap), ...(this.signal ? { signal: this.signal } : {}), ...(this.ownEndpoints ? { ownEndpoints: this.ownEndpoints } : {}),
+      timeoutMs: this.left(cap),
+      ...(this.signal ? { signal: this.signal } : {}),
+      ...(this.ownEndpoints ? { ownEndpoints: this.ownEndpoints } : {}),
       ...(this.route ? { route: this.route } : {}),
     };
   }
 }
 
 export class IdentityMismatch extends ProctriageError {
-  constructor(where: string, readonly theirPid: number, expected: number) {
+  constructor(
+    where: string,
+    readonly theirPid: number,
+    expected: number,
+  ) {
     super('TARGET_UNREACHABLE', say('node.otherProcess', { where, theirPid, expected }), say('node.hint.otherProcess'));
   }
 }
@@ -41,7 +51,11 @@ export class IdentityMismatch extends ProctriageError {
 export class LoopBlocked extends ProctriageError {
   /** the open session (the caller closes it, possibly after asking the inspector to close) */
   session?: CdpSession;
-  constructor(where: string, readonly waitedMs: number, readonly heap?: { used: number; total: number }) {
+  constructor(
+    where: string,
+    readonly waitedMs: number,
+    readonly heap?: { used: number; total: number },
+  ) {
     super('TIMEOUT', say('node.evalBlocked', { where, ms: waitedMs }));
   }
 }
@@ -92,14 +106,18 @@ export interface EvalOptions {
 
 /** Runtime.evaluate of one constant expression; returns the value or throws with the reason. */
 export async function evaluate(session: CdpSession, expression: string, d: { timeoutMs: number; signal?: AbortSignal }, o: EvalOptions = {}): Promise<unknown> {
-  const res = await session.send('Runtime.evaluate', {
-    expression,
-    includeCommandLineAPI: true,
-    returnByValue: true,
-    silent: true,
-    ...(o.awaitPromise ? { awaitPromise: true } : {}),
-    ...(o.cdpTimeoutMs ? { timeout: o.cdpTimeoutMs } : {}),
-  }, d);
+  const res = await session.send(
+    'Runtime.evaluate',
+    {
+      expression,
+      includeCommandLineAPI: true,
+      returnByValue: true,
+      silent: true,
+      ...(o.awaitPromise ? { awaitPromise: true } : {}),
+      ...(o.cdpTimeoutMs ? { timeout: o.cdpTimeoutMs } : {}),
+    },
+    d,
+  );
   if (res.exceptionDetails) {
     const ex = res.exceptionDetails;
     const text = typeof ex.exception?.description === 'string' ? (ex.exception.description.split('\n')[0] ?? '') : String(ex.text ?? 'exception');
@@ -132,20 +150,38 @@ export function parseStats(v: unknown, where: string): Stats {
   const bad = (what: string) => new CdpError(say('node.malformedFacts', { where, what }));
   if (!v || typeof v !== 'object') throw bad('not an object');
   const o = v as Record<string, unknown>;
-  const pid = num(o.pid), heapUsed = num(o.heapUsed), heapTotal = num(o.heapTotal), heapLimit = num(o.heapLimit);
+  const pid = num(o.pid),
+    heapUsed = num(o.heapUsed),
+    heapTotal = num(o.heapTotal),
+    heapLimit = num(o.heapLimit);
   if (pid === undefined || !Number.isInteger(pid)) throw bad('pid');
   if (heapUsed === undefined || heapTotal === undefined || heapLimit === undefined) throw bad('heap');
   const version = typeof o.version === 'string' && /^v\d+\.\d+\.\d+[\w.+-]{0,40}$/.test(o.version) ? o.version : 'unknown';
-  const handles = counts(o.handles), requests = counts(o.requests);
-  const arrayBuffers = num(o.arrayBuffers), oldUsed = num(o.oldUsed), oldCommitted = num(o.oldCommitted);
-  const f = o.heapFlags && typeof o.heapFlags === 'object' ? o.heapFlags as Record<string, unknown> : {};
-  const mb = (v: unknown) => { const x = num(v); return x !== undefined && x > 0 && x < 2 ** 32 ? x : undefined; };
+  const handles = counts(o.handles),
+    requests = counts(o.requests);
+  const arrayBuffers = num(o.arrayBuffers),
+    oldUsed = num(o.oldUsed),
+    oldCommitted = num(o.oldCommitted);
+  const f = o.heapFlags && typeof o.heapFlags === 'object' ? (o.heapFlags as Record<string, unknown>) : {};
+  const mb = (v: unknown) => {
+    const x = num(v);
+    return x !== undefined && x > 0 && x < 2 ** 32 ? x : undefined;
+  };
   const v8Major = typeof o.v8 === 'string' && /^\d{1,3}\./.test(o.v8) ? Number(o.v8.split('.')[0]) : undefined;
-  const heapFlags: HeapFlags = Object.fromEntries(Object.entries({
-    maxOldSpaceMb: mb(f.maxOldSpaceMb), maxOldSpacePercentage: mb(f.maxOldSpacePercentage), maxSemiSpaceMb: mb(f.maxSemiSpaceMb), v8Major,
-  }).filter(([, v]) => v !== undefined));
+  const heapFlags: HeapFlags = Object.fromEntries(
+    Object.entries({
+      maxOldSpaceMb: mb(f.maxOldSpaceMb),
+      maxOldSpacePercentage: mb(f.maxOldSpacePercentage),
+      maxSemiSpaceMb: mb(f.maxSemiSpaceMb),
+      v8Major,
+    }).filter(([, v]) => v !== undefined),
+  );
   return {
-    pid, version, heapUsed, heapTotal, heapLimit,
+    pid,
+    version,
+    heapUsed,
+    heapTotal,
+    heapLimit,
     external: num(o.external) ?? 0,
     ...(arrayBuffers !== undefined ? { arrayBuffers } : {}),
     rss: num(o.rss) ?? 0,
@@ -163,11 +199,19 @@ export function parseWindow(v: unknown, where: string): WindowStats {
   const o = v as Record<string, unknown>;
   const windowMs = dur(o.windowMs);
   if (windowMs === undefined) throw new CdpError(say('node.malformedWindow', { where, what: 'window' }));
-  const p50 = dur(o.p50), p99 = dur(o.p99), max = dur(o.max), gcMs = dur(o.gcMs);
+  const p50 = dur(o.p50),
+    p99 = dur(o.p99),
+    max = dur(o.max),
+    gcMs = dur(o.gcMs);
   const u = dur(o.utilization);
   return {
-    windowMs, samples: num(o.samples) ?? 0, gcCount: num(o.gcCount) ?? 0, extended: o.extended === true,
-    ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}), ...(max !== undefined ? { max } : {}),
+    windowMs,
+    samples: num(o.samples) ?? 0,
+    gcCount: num(o.gcCount) ?? 0,
+    extended: o.extended === true,
+    ...(p50 !== undefined ? { p50 } : {}),
+    ...(p99 !== undefined ? { p99 } : {}),
+    ...(max !== undefined ? { max } : {}),
     ...(u !== undefined && u <= 1 ? { utilization: u } : {}),
     ...(gcMs !== undefined ? { gcMs } : {}),
   };
@@ -249,14 +293,22 @@ export async function* listingsAsTheyCome(addrs: InspectorAddress[], budget: Bud
   budget.signal?.addEventListener('abort', onAbort, { once: true });
   const pending = new Map<number, Promise<{ i: number; l: Listing }>>();
   addrs.forEach((addr, i) => {
-    pending.set(i, (async () => {
-      try {
-        const list = await listTargets(addr, allowRemote, { timeoutMs: budget.left(800), signal: ac.signal, ownEndpoints: budget.ownEndpoints, ...(budget.route ? { route: budget.route } : {}) });
-        return { i, l: { addr, path: (list.find((t) => t.type === 'node') ?? list[0]).path } };
-      } catch (error) {
-        return { i, l: { addr, error: error as Error } };
-      }
-    })());
+    pending.set(
+      i,
+      (async () => {
+        try {
+          const list = await listTargets(addr, allowRemote, {
+            timeoutMs: budget.left(800),
+            signal: ac.signal,
+            ownEndpoints: budget.ownEndpoints,
+            ...(budget.route ? { route: budget.route } : {}),
+          });
+          return { i, l: { addr, path: (list.find((t) => t.type === 'node') ?? list[0]).path } };
+        } catch (error) {
+          return { i, l: { addr, error: error as Error } };
+        }
+      })(),
+    );
   });
   try {
     while (pending.size) {

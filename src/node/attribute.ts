@@ -7,9 +7,7 @@
  */
 import type { Protocol } from 'devtools-protocol/types/protocol.js';
 import { CdpError, type CdpSession } from '../transports/inspector.js';
-import {
-  GROUP_TIMERS_FUNCTION, PEERS_EXPRESSION, TIMEOUT_PROTOTYPE_EXPRESSION, TIMER_FNS_FUNCTION, TIMER_META_FUNCTION,
-} from './expressions.js';
+import { GROUP_TIMERS_FUNCTION, PEERS_EXPRESSION, TIMEOUT_PROTOTYPE_EXPRESSION, TIMER_FNS_FUNCTION, TIMER_META_FUNCTION } from './expressions.js';
 import { evaluate, type Budget } from './attach.js';
 import type { CpuProfile, SamplingHeapProfile, TimerGroup } from './profiles.js';
 
@@ -59,25 +57,51 @@ function objectId(r: { result?: Protocol.Runtime.RemoteObject; exceptionDetails?
  */
 export async function timerCensus(s: CdpSession, budget: Budget): Promise<TimerCensus> {
   try {
-    const proto = await s.send('Runtime.evaluate', {
-      expression: TIMEOUT_PROTOTYPE_EXPRESSION, objectGroup: GROUP, includeCommandLineAPI: true, silent: true, timeout: 500,
-    }, budget.deadline(1500));
+    const proto = await s.send(
+      'Runtime.evaluate',
+      {
+        expression: TIMEOUT_PROTOTYPE_EXPRESSION,
+        objectGroup: GROUP,
+        includeCommandLineAPI: true,
+        silent: true,
+        timeout: 500,
+      },
+      budget.deadline(1500),
+    );
     const t0 = performance.now();
     const q = await s.send('Runtime.queryObjects', { prototypeObjectId: objectId(proto, 'the Timeout prototype'), objectGroup: GROUP }, budget.deadline(5000));
     const queryMs = Math.round(performance.now() - t0);
-    const grouped = await s.send('Runtime.callFunctionOn', {
-      objectId: objectId({ result: q.objects }, 'its timers'), functionDeclaration: GROUP_TIMERS_FUNCTION, objectGroup: GROUP, silent: true,
-    }, budget.deadline(2000));
+    const grouped = await s.send(
+      'Runtime.callFunctionOn',
+      {
+        objectId: objectId({ result: q.objects }, 'its timers'),
+        functionDeclaration: GROUP_TIMERS_FUNCTION,
+        objectGroup: GROUP,
+        silent: true,
+      },
+      budget.deadline(2000),
+    );
     const gid = objectId(grouped, 'its timers grouped');
-    const metaR = await s.send('Runtime.callFunctionOn', { objectId: gid, functionDeclaration: TIMER_META_FUNCTION, returnByValue: true, silent: true }, budget.deadline(1500));
+    const metaR = await s.send(
+      'Runtime.callFunctionOn',
+      { objectId: gid, functionDeclaration: TIMER_META_FUNCTION, returnByValue: true, silent: true },
+      budget.deadline(1500),
+    );
     const meta = metaR.result?.value as { total?: unknown; unique?: unknown; groups?: unknown } | undefined;
-    const total = num(meta?.total), unique = num(meta?.unique);
+    const total = num(meta?.total),
+      unique = num(meta?.unique);
     if (total === undefined || unique === undefined || !Array.isArray(meta?.groups)) throw new CdpError('the target sent a malformed timer census');
     const groups: TimerGroup[] = meta.groups.slice(0, TIMER_SAMPLE).map((g: Record<string, unknown>) => ({
-      name: typeof g?.name === 'string' ? g.name.slice(0, 200) : '', n: num(g?.n) ?? 0, intervals: num(g?.intervals) ?? 0,
+      name: typeof g?.name === 'string' ? g.name.slice(0, 200) : '',
+      n: num(g?.n) ?? 0,
+      intervals: num(g?.intervals) ?? 0,
     }));
     if (!groups.length) return { total, unique, groups, queryMs };
-    const fnsR = await s.send('Runtime.callFunctionOn', { objectId: gid, functionDeclaration: TIMER_FNS_FUNCTION, objectGroup: GROUP, silent: true }, budget.deadline(1500));
+    const fnsR = await s.send(
+      'Runtime.callFunctionOn',
+      { objectId: gid, functionDeclaration: TIMER_FNS_FUNCTION, objectGroup: GROUP, silent: true },
+      budget.deadline(1500),
+    );
     const list = await s.send('Runtime.getProperties', { objectId: objectId(fnsR, 'the callbacks'), ownProperties: true }, budget.deadline(1500));
     const ids: (string | undefined)[] = groups.map(() => undefined);
     for (const p of list.result) {
@@ -85,11 +109,21 @@ export async function timerCensus(s: CdpSession, budget: Budget): Promise<TimerC
       if (i >= 0 && i < ids.length && p.value?.objectId) ids[i] = p.value.objectId;
     }
     // sent together: the inspector answers them in order, with no round trip between
-    const locations = await Promise.all(ids.map((id) => (id === undefined ? Promise.resolve(undefined)
-      : s.send('Runtime.getProperties', { objectId: id, ownProperties: true }, budget.deadline(3000)).then((r) => {
-        const v = r.internalProperties?.find((x) => x.name === '[[FunctionLocation]]')?.value?.value as Record<string, unknown> | undefined;
-        return v && typeof v.scriptId === 'string' && num(v.lineNumber) !== undefined ? { scriptId: v.scriptId, lineNumber: v.lineNumber as number } : undefined;
-      }, () => undefined))));
+    const locations = await Promise.all(
+      ids.map((id) =>
+        id === undefined
+          ? Promise.resolve(undefined)
+          : s.send('Runtime.getProperties', { objectId: id, ownProperties: true }, budget.deadline(3000)).then(
+              (r) => {
+                const v = r.internalProperties?.find((x) => x.name === '[[FunctionLocation]]')?.value?.value as Record<string, unknown> | undefined;
+                return v && typeof v.scriptId === 'string' && num(v.lineNumber) !== undefined
+                  ? { scriptId: v.scriptId, lineNumber: v.lineNumber as number }
+                  : undefined;
+              },
+              () => undefined,
+            ),
+      ),
+    );
     const wanted = new Set(locations.flatMap((l) => (l ? [l.scriptId] : [])));
     const t1 = performance.now();
     const urls = wanted.size ? await scriptUrls(s, wanted, budget) : new Map<string, string>();
@@ -131,10 +165,14 @@ export async function scriptUrls(s: CdpSession, wanted: Set<string>, budget: Bud
 }
 
 /** Open sockets grouped by the other end (counted inside the target). */
-export async function socketPeers(s: CdpSession, budget: Budget): Promise<{ sockets: number; distinct: number; peers: { peer: string; n: number }[] } | undefined> {
-  const v = await evaluate(s, PEERS_EXPRESSION, budget.deadline(1500), { cdpTimeoutMs: 1000 }) as Record<string, unknown> | null;
+export async function socketPeers(
+  s: CdpSession,
+  budget: Budget,
+): Promise<{ sockets: number; distinct: number; peers: { peer: string; n: number }[] } | undefined> {
+  const v = (await evaluate(s, PEERS_EXPRESSION, budget.deadline(1500), { cdpTimeoutMs: 1000 })) as Record<string, unknown> | null;
   if (!v || typeof v !== 'object') return undefined;
-  const sockets = num(v.sockets), distinct = num(v.distinct);
+  const sockets = num(v.sockets),
+    distinct = num(v.distinct);
   if (sockets === undefined || distinct === undefined || !Array.isArray(v.peers)) return undefined;
   const peers = v.peers.slice(0, 20).flatMap((p: Record<string, unknown>) => {
     const n = num(p?.n);
@@ -183,9 +221,15 @@ export async function cpuProfile(s: CdpSession, budget: Budget, ms = CPU_PROFILE
 
 /** Start V8's sampling heap profiler, counting only objects still alive when it stops. */
 export async function startHeapSampling(s: CdpSession, budget: Budget): Promise<void> {
-  await s.send('HeapProfiler.startSampling', {
-    samplingInterval: HEAP_SAMPLING_BYTES, includeObjectsCollectedByMajorGC: false, includeObjectsCollectedByMinorGC: false,
-  }, budget.deadline(1500));
+  await s.send(
+    'HeapProfiler.startSampling',
+    {
+      samplingInterval: HEAP_SAMPLING_BYTES,
+      includeObjectsCollectedByMajorGC: false,
+      includeObjectsCollectedByMinorGC: false,
+    },
+    budget.deadline(1500),
+  );
 }
 
 /** Stop it and return the profile of live objects allocated since the start. */

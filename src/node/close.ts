@@ -63,7 +63,12 @@ async function closeOpened(t: NodeTarget, opened: Opened, session: CdpSession | 
     out.actions.push(say('node.closed', { pid, address: where, others }));
   } else {
     out.actions.push(say('node.notConfirmedClosed', { pid, address: where, asked }));
-    out.unknowns.push({ probe: 'node', code: 'node.mayStillListen', args: { address: where }, hint: { code: 'node.hint.checkListen', args: { port: opened.listener.port } } });
+    out.unknowns.push({
+      probe: 'node',
+      code: 'node.mayStillListen',
+      args: { address: where },
+      hint: { code: 'node.hint.checkListen', args: { port: opened.listener.port } },
+    });
     out.partial = out.partial ?? say('node.partial.notClosed');
   }
   return gone;

@@ -51,8 +51,17 @@ export async function connect(t: NodeTarget, flags: InspectFlags, conn: Connecti
 async function tryAttach(t: NodeTarget, conn: Connection, search: Search, addr: InspectorAddress, verifyOwned: boolean): Promise<void> {
   try {
     // an inspector we opened closes itself if we stop re-arming its dead-man timer
-    const onOpen = conn.opened ? (s: CdpSession) => { conn.deadman = new DeadMan(s); conn.deadman.start(); } : undefined;
-    conn.attached = await attach(addr, conn.budget, { allowRemote: t.options.allowRemote === true, expectedPid: search.expectedPid, ...(onOpen ? { onOpen } : {}) });
+    const onOpen = conn.opened
+      ? (s: CdpSession) => {
+          conn.deadman = new DeadMan(s);
+          conn.deadman.start();
+        }
+      : undefined;
+    conn.attached = await attach(addr, conn.budget, {
+      allowRemote: t.options.allowRemote === true,
+      expectedPid: search.expectedPid,
+      ...(onOpen ? { onOpen } : {}),
+    });
   } catch (err) {
     if (err instanceof LoopBlocked) {
       // the target's own socket proves the identity that process.pid could not
@@ -86,7 +95,7 @@ async function connectGiven(t: NodeTarget, given: string, conn: Connection, sear
   if (!own.owned && t.options.trustPeer !== true) {
     const why = missing ? `${own.reason}; ${say('node.otherNetns', { missing })}` : own.reason;
     out.unknowns.push({ metric: 'node.*', probe: 'node', code: 'node.inspectRefused', args: { why }, hint: 'hint.trustPeer' });
-    out.partial = '--inspect address is not the target\'s';
+    out.partial = "--inspect address is not the target's";
     return false;
   }
   if (!own.owned) {
@@ -107,9 +116,11 @@ async function connectOwn(t: NodeTarget, flags: InspectFlags, conn: Connection, 
   // the inspector runs code in the target: without a flag asking for it, nothing is sent
   if (options.inspect !== true && !options.activateInspector) {
     const open = flags.atStart || candidates.length > 0;
-    out.unknowns.push(open
-      ? { metric: 'node.*', probe: 'node', code: 'node.notReadUnasked', hint: 'node.hint.addInspect' }
-      : { metric: 'node.*', probe: 'node', code: 'node.notReadNoneOpen', hint: hintFor(t, flags, search.listenersKnown) });
+    out.unknowns.push(
+      open
+        ? { metric: 'node.*', probe: 'node', code: 'node.notReadUnasked', hint: 'node.hint.addInspect' }
+        : { metric: 'node.*', probe: 'node', code: 'node.notReadNoneOpen', hint: hintFor(t, flags, search.listenersKnown) },
+    );
     return false;
   }
   // in another network namespace its loopback is reached from inside it, or not at all
@@ -152,7 +163,13 @@ async function activate(t: NodeTarget, flags: InspectFlags, conn: Connection, se
   const { proc, pid, sources, options } = t;
   const v = checkActivation(proc, pid, flags);
   if (!v.ok) {
-    out.unknowns.push({ metric: 'node.*', probe: 'node', code: 'node.activateRefused', args: { why: v.reason ?? '' }, ...(v.hint ? { hint: { code: 'worded', args: { text: v.hint } } as const } : {}) });
+    out.unknowns.push({
+      metric: 'node.*',
+      probe: 'node',
+      code: 'node.activateRefused',
+      args: { why: v.reason ?? '' },
+      ...(v.hint ? { hint: { code: 'worded', args: { text: v.hint } } as const } : {}),
+    });
     return;
   }
   const sentLine = say('node.sigusr1Sending', { pid });
@@ -195,7 +212,11 @@ async function activate(t: NodeTarget, flags: InspectFlags, conn: Connection, se
  */
 function enterNamespace(t: NodeTarget, conn: Connection): string | undefined {
   if (conn.relay || t.proc.sameNetNamespace(t.pid) !== false) return undefined;
-  const r = relayInto(t.proc.procPath(t.pid, 'ns/net'), { startMs: 3000, maxMs: 120_000, ...(t.options.ownEndpoints ? { ownEndpoints: t.options.ownEndpoints } : {}) });
+  const r = relayInto(t.proc.procPath(t.pid, 'ns/net'), {
+    startMs: 3000,
+    maxMs: 120_000,
+    ...(t.options.ownEndpoints ? { ownEndpoints: t.options.ownEndpoints } : {}),
+  });
   if (r.missing !== undefined) return r.missing;
   conn.relay = r.relay;
   conn.budget.route = r.relay;
@@ -266,10 +287,16 @@ export function hintFor(t: NodeTarget, flags: InspectFlags, listenersKnown: bool
 function checkActivationSafe(t: NodeTarget, flags: InspectFlags) {
   try {
     // only to word a hint: reuse the tables this run already read
-    return checkActivation(t.proc, t.pid, flags, {
-      listenRows: () => netRows(t).filter((r) => r.state === 'listen'),
-      socketInodes: () => t.sources.socketInodes(),
-    }, false);
+    return checkActivation(
+      t.proc,
+      t.pid,
+      flags,
+      {
+        listenRows: () => netRows(t).filter((r) => r.state === 'listen'),
+        socketInodes: () => t.sources.socketInodes(),
+      },
+      false,
+    );
   } catch {
     return undefined;
   }

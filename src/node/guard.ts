@@ -18,7 +18,12 @@ const SEARCH_MS = 6000;
 
 // a missing argument is NaN, as Number(undefined): no process has that pid, no socket that port
 const [pid = NaN, startTicks = NaN, port = NaN] = process.argv.slice(2, 5).map(Number);
-const before = new Set((process.argv[5] ?? '').split(',').filter((x) => /^\d+$/.test(x)).map(Number));
+const before = new Set(
+  (process.argv[5] ?? '')
+    .split(',')
+    .filter((x) => /^\d+$/.test(x))
+    .map(Number),
+);
 // the root its /proc is read under (a host root: the host's /proc, by host pids)
 const proc = new ProcFs(process.argv[6] || '/', { live: true });
 let told: { inode: number; host: string; port: number } | undefined;
@@ -56,8 +61,9 @@ function sameProcess(): boolean {
 /** A LISTEN socket the target holds now that it did not hold before the signal. */
 function newListener(): { inode: number; host: string; port: number } | undefined {
   const mine = socketInodes(proc, pid);
-  const row = listenRows(proc, pid).find((r) => mine.has(r.inode) && !before.has(r.inode) && (port === 0 || r.local.port === port)
-    && (!told || r.inode === told.inode));
+  const row = listenRows(proc, pid).find(
+    (r) => mine.has(r.inode) && !before.has(r.inode) && (port === 0 || r.local.port === port) && (!told || r.inode === told.inode),
+  );
   return row ? { inode: row.inode, host: connectHost(row.local.ip) ?? row.local.ip, port: row.local.port } : undefined;
 }
 

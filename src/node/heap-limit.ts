@@ -51,7 +51,9 @@ export function oldGenerationLimit(heapSizeLimit: number, f: HeapFlags): OldLimi
     return { bytes: f.maxOldSpaceMb * MiB, source: 'max-old-space-size', youngBytes: heapSizeLimit - f.maxOldSpaceMb * MiB };
   }
   const fromYoung = (young: number): OldLimit => ({
-    bytes: Math.max(0, Math.round(heapSizeLimit - young)), source: 'heap_size_limit minus young generation', youngBytes: Math.round(young),
+    bytes: Math.max(0, Math.round(heapSizeLimit - young)),
+    source: 'heap_size_limit minus young generation',
+    youngBytes: Math.round(young),
   });
   if (f.maxSemiSpaceMb !== undefined && f.maxSemiSpaceMb > 0) return fromYoung(3 * f.maxSemiSpaceMb * MiB);
   if (f.maxOldSpaceMb !== undefined || f.maxOldSpacePercentage !== undefined) return fromYoung(3 * d.maxSemiMb * MiB);

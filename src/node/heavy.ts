@@ -29,7 +29,8 @@ export function snapshotRefusal(heapUsed: number, headroom: Headroom | undefined
   const need = heapUsed * SNAPSHOT_HEADROOM_FACTOR;
   const mb = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
   if (!headroom) return say('node.snapshotHeadroomUnknown', { factor: SNAPSHOT_HEADROOM_FACTOR, need: mb(need) });
-  if (headroom.bytes < need) return say('node.snapshotNoHeadroom', { factor: SNAPSHOT_HEADROOM_FACTOR, need: mb(need), left: mb(headroom.bytes), source: headroom.source });
+  if (headroom.bytes < need)
+    return say('node.snapshotNoHeadroom', { factor: SNAPSHOT_HEADROOM_FACTOR, need: mb(need), left: mb(headroom.bytes), source: headroom.source });
   return undefined;
 }
 
@@ -55,7 +56,9 @@ export async function takeHeapSnapshot(session: CdpSession, file: string, timeou
   const out = createWriteStream('', { fd: tmp.fd });
   let bytes = 0;
   let writeError: Error | undefined;
-  out.on('error', (e) => { writeError = e; });
+  out.on('error', (e) => {
+    writeError = e;
+  });
   const off = session.on('HeapProfiler.addHeapSnapshotChunk', (p) => {
     if (typeof p?.chunk !== 'string') return;
     bytes += Buffer.byteLength(p.chunk);
@@ -90,12 +93,14 @@ export function redactNodeReport(report: unknown): unknown {
     if (Array.isArray(v)) return key === 'commandLine' && v.every((x) => typeof x === 'string') ? redactArgv(v) : v.map((x) => walk(x));
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(o).map(([k, x]) => {
-        if (k === 'environmentVariables' && x && typeof x === 'object') {
-          return [k, Object.fromEntries(Object.keys(x).map((name) => [name, REDACTED]))];
-        }
-        return [k, walk(x, k)];
-      }));
+      return Object.fromEntries(
+        Object.entries(o).map(([k, x]) => {
+          if (k === 'environmentVariables' && x && typeof x === 'object') {
+            return [k, Object.fromEntries(Object.keys(x).map((name) => [name, REDACTED]))];
+          }
+          return [k, walk(x, k)];
+        }),
+      );
     }
     return v;
   };

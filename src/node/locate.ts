@@ -27,13 +27,45 @@ export interface InspectFlags {
 
 /** Node options that take their value as the next argument (so it is not mistaken for the script). */
 const VALUE_OPTIONS = new Set([
-  '-r', '--require', '--import', '--loader', '--experimental-loader', '-e', '--eval', '-p', '--print',
-  '--inspect-port', '--debug-port', '-C', '--conditions', '--title', '--env-file', '--input-type',
-  '--stack-trace-limit', '--max-old-space-size', '--max-semi-space-size', '--redirect-warnings',
-  '--diagnostic-dir', '--report-dir', '--report-directory', '--report-filename', '--report-signal',
-  '--cpu-prof-dir', '--heap-prof-dir', '--icu-data-dir', '--openssl-config', '--tls-cipher-list',
-  '--secure-heap', '--secure-heap-min', '--unhandled-rejections', '--experimental-policy', '--watch-path',
-  '--dns-result-order', '--disable-warning', '--experimental-sea-config', '--localstorage-file',
+  '-r',
+  '--require',
+  '--import',
+  '--loader',
+  '--experimental-loader',
+  '-e',
+  '--eval',
+  '-p',
+  '--print',
+  '--inspect-port',
+  '--debug-port',
+  '-C',
+  '--conditions',
+  '--title',
+  '--env-file',
+  '--input-type',
+  '--stack-trace-limit',
+  '--max-old-space-size',
+  '--max-semi-space-size',
+  '--redirect-warnings',
+  '--diagnostic-dir',
+  '--report-dir',
+  '--report-directory',
+  '--report-filename',
+  '--report-signal',
+  '--cpu-prof-dir',
+  '--heap-prof-dir',
+  '--icu-data-dir',
+  '--openssl-config',
+  '--tls-cipher-list',
+  '--secure-heap',
+  '--secure-heap-min',
+  '--unhandled-rejections',
+  '--experimental-policy',
+  '--watch-path',
+  '--dns-result-order',
+  '--disable-warning',
+  '--experimental-sea-config',
+  '--localstorage-file',
 ]);
 
 /**
@@ -139,7 +171,9 @@ export function ownListeners(proc: ProcFs, pid: number): Listener[] | undefined 
     if (err instanceof ProctriageError && err.code === 'ACCESS_DENIED') return undefined;
     throw err;
   }
-  return listenRows(proc, pid).filter((r) => inodes.has(r.inode)).map((r) => ({ ip: r.local.ip, port: r.local.port, inode: r.inode }));
+  return listenRows(proc, pid)
+    .filter((r) => inodes.has(r.inode))
+    .map((r) => ({ ip: r.local.ip, port: r.local.port, inode: r.inode }));
 }
 
 /** The same join from already-read tables (the fd table and net rows the other probes share). */

@@ -25,7 +25,9 @@ export async function measure(t: NodeTarget, conn: Connection, out: NodeOut): Pr
   if (a) {
     await readFacts(a, conn.budget, out);
     out.evidence['node.inspector'] = {
-      address: formatAddress(a.addr), how, identity: say(conn.trusted ? 'node.identityTrusted' : 'node.identityOwn', { pid: a.stats.pid }),
+      address: formatAddress(a.addr),
+      how,
+      identity: say(conn.trusted ? 'node.identityTrusted' : 'node.identityOwn', { pid: a.stats.pid }),
     };
     if (!opened) {
       out.metrics['node.inspectPort'] = a.addr.port;
@@ -72,10 +74,11 @@ async function attribute(t: NodeTarget, s: CdpSession, handles: Record<string, n
   const budget = new Budget(ATTRIBUTE_BUDGET_MS, t.signal, t.options.ownEndpoints);
   const cwd = targetCwd(t);
   const m = out.metrics;
-  const held = out.evidence['node.eventLoop.lowerBound'] === true
-    || (typeof m['node.eventLoop.delayMaxMs'] === 'number' && m['node.eventLoop.delayMaxMs'] >= HELD.delayMaxMs)
-    || (typeof m['node.eventLoop.delayP99Ms'] === 'number' && m['node.eventLoop.delayP99Ms'] >= HELD.delayP99Ms)
-    || (typeof m['node.eventLoop.utilization'] === 'number' && m['node.eventLoop.utilization'] >= HELD.utilization);
+  const held =
+    out.evidence['node.eventLoop.lowerBound'] === true ||
+    (typeof m['node.eventLoop.delayMaxMs'] === 'number' && m['node.eventLoop.delayMaxMs'] >= HELD.delayMaxMs) ||
+    (typeof m['node.eventLoop.delayP99Ms'] === 'number' && m['node.eventLoop.delayP99Ms'] >= HELD.delayP99Ms) ||
+    (typeof m['node.eventLoop.utilization'] === 'number' && m['node.eventLoop.utilization'] >= HELD.utilization);
   if (held) await attributeCpu(s, budget, cwd, out);
   if (handles) await attributeHandles(s, budget, handles, cwd, out, heapUsed);
 }
@@ -83,7 +86,15 @@ async function attribute(t: NodeTarget, s: CdpSession, handles: Record<string, n
 async function attributeCpu(s: CdpSession, budget: Budget, cwd: string | undefined, out: NodeOut): Promise<void> {
   const ms = Math.min(CPU_PROFILE_MS, budget.left() - 1500);
   if (ms < 100) {
-    out.evidence['node.cpu.top'] = { kind: 'hot-functions', source: say('node.attr.cpuSource'), unit: 'samples', total: 0, sites: [], unavailable: say('node.attr.noTimeLeft'), hint: say('node.hint.raiseTimeout') };
+    out.evidence['node.cpu.top'] = {
+      kind: 'hot-functions',
+      source: say('node.attr.cpuSource'),
+      unit: 'samples',
+      total: 0,
+      sites: [],
+      unavailable: say('node.attr.noTimeLeft'),
+      hint: say('node.hint.raiseTimeout'),
+    };
     return;
   }
   const t0 = performance.now();
@@ -92,19 +103,39 @@ async function attributeCpu(s: CdpSession, budget: Budget, cwd: string | undefin
     out.evidence['node.cpu.top'] = rankCpuProfile(p, cwd, say('node.attr.cpuSource'));
     out.actions.push(say('node.attr.cpuTaken', { ms: Math.round(performance.now() - t0) }));
   } catch (err) {
-    out.evidence['node.cpu.top'] = { kind: 'hot-functions', source: say('node.attr.cpuSource'), unit: 'samples', total: 0, sites: [], unavailable: say('node.attr.failed', { error: reasonOf(err) }), hint: say('node.hint.raiseTimeout') };
+    out.evidence['node.cpu.top'] = {
+      kind: 'hot-functions',
+      source: say('node.attr.cpuSource'),
+      unit: 'samples',
+      total: 0,
+      sites: [],
+      unavailable: say('node.attr.failed', { error: reasonOf(err) }),
+      hint: say('node.hint.raiseTimeout'),
+    };
     out.actions.push(say('node.attr.cpuAttempted'));
   }
 }
 
 /** Timers by callback location and sockets by peer, each when there are enough of them to matter. */
-export async function attributeHandles(s: CdpSession, budget: Budget, handles: Record<string, number>, cwd: string | undefined, out: NodeOut, heapUsed?: number): Promise<void> {
+export async function attributeHandles(
+  s: CdpSession,
+  budget: Budget,
+  handles: Record<string, number>,
+  cwd: string | undefined,
+  out: NodeOut,
+  heapUsed?: number,
+): Promise<void> {
   if ((handles.Timeout ?? 0) >= ATTRIBUTE_MIN_HANDLES && heapUsed !== undefined && heapUsed > CENSUS_MAX_HEAP) {
     // the census's GC and heap walk grow with the heap (about 0.5 ms per MiB measured): not on a big one
     const mib = Math.round(heapUsed / 2 ** 20);
     out.evidence['node.timers.origins'] = {
-      kind: 'timer-origins', source: say('node.attr.timerSource', { unique: 0, sampled: 0 }), unit: 'count', total: 0, sites: [],
-      unavailable: say('node.attr.heapTooBig', { mib, ms: Math.round(mib * 0.5) }), hint: say('node.attr.hint.snapshot'),
+      kind: 'timer-origins',
+      source: say('node.attr.timerSource', { unique: 0, sampled: 0 }),
+      unit: 'count',
+      total: 0,
+      sites: [],
+      unavailable: say('node.attr.heapTooBig', { mib, ms: Math.round(mib * 0.5) }),
+      hint: say('node.attr.hint.snapshot'),
     };
   } else if ((handles.Timeout ?? 0) >= ATTRIBUTE_MIN_HANDLES) {
     try {
@@ -114,7 +145,15 @@ export async function attributeHandles(s: CdpSession, budget: Budget, handles: R
       out.evidence['node.timers.origins'] = attribution;
       out.actions.push(say('node.attr.timersCensus', { ms: c.queryMs, ...(c.debuggerMs !== undefined ? { debuggerMs: c.debuggerMs } : {}) }));
     } catch (err) {
-      out.evidence['node.timers.origins'] = { kind: 'timer-origins', source: say('node.attr.timerSource', { unique: 0, sampled: 0 }), unit: 'count', total: 0, sites: [], unavailable: say('node.attr.failed', { error: reasonOf(err) }), hint: say('node.hint.raiseTimeout') };
+      out.evidence['node.timers.origins'] = {
+        kind: 'timer-origins',
+        source: say('node.attr.timerSource', { unique: 0, sampled: 0 }),
+        unit: 'count',
+        total: 0,
+        sites: [],
+        unavailable: say('node.attr.failed', { error: reasonOf(err) }),
+        hint: say('node.hint.raiseTimeout'),
+      };
       out.actions.push(say('node.attr.timersAttempted'));
     }
   }
@@ -170,7 +209,9 @@ async function readFacts(a: Attached, budget: Budget, out: NodeOut): Promise<voi
       total += n;
     }
     m['node.handles.total'] = total;
-    out.evidence['node.handles.top'] = Object.entries(s.handles).sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).slice(0, 5)
+    out.evidence['node.handles.top'] = Object.entries(s.handles)
+      .sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))
+      .slice(0, 5)
       .map(([type, count]) => ({ type, count }));
   } else {
     out.unknowns.push({ metric: 'node.handles.total', probe: 'node', code: 'node.noActiveResources', args: { version: s.version } });

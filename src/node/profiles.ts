@@ -169,14 +169,21 @@ export function rankCpuProfile(p: CpuProfile, cwd: string | undefined, source: s
   }
   const hottest = (k: string) => [...(lines.get(k) ?? [])].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
   const total = samples.length;
-  const sites = rankSites([...self].map(([k, e]) => {
-    const site = siteOf(e.frame, cwd);
-    const line = site.file !== undefined ? hottest(k) : undefined;
-    return {
-      ...site, ...(line !== undefined ? { line } : {}),
-      value: e.n, cumulative: Math.max(e.n, cumulative.get(k) ?? e.n), ...(e.callers.length ? { frames: e.callers } : {}),
-    };
-  }), total, SITES);
+  const sites = rankSites(
+    [...self].map(([k, e]) => {
+      const site = siteOf(e.frame, cwd);
+      const line = site.file !== undefined ? hottest(k) : undefined;
+      return {
+        ...site,
+        ...(line !== undefined ? { line } : {}),
+        value: e.n,
+        cumulative: Math.max(e.n, cumulative.get(k) ?? e.n),
+        ...(e.callers.length ? { frames: e.callers } : {}),
+      };
+    }),
+    total,
+    SITES,
+  );
   const seconds = Math.max(0, (p.endTime - p.startTime) / 1e6);
   return { kind: 'hot-functions', source, unit: 'samples', total, windowSeconds: Math.round(seconds * 100) / 100, sites };
 }
@@ -209,12 +216,16 @@ export function rankHeapProfile(p: SamplingHeapProfile, cwd: string | undefined,
     }
     for (const c of node.children ?? []) todo.push({ node: c, stack });
   }
-  const ranked = rankSites([...sites.values()].map((e) => {
-    // the callers that account for most of the site's bytes
-    const top = [...e.callers].sort((a, b) => b[1] - a[1])[0]?.[0];
-    const frames = top ? top.split('\u0000') : [];
-    return { ...siteOf(e.frame, cwd), value: e.bytes, ...(frames.length ? { frames } : {}) };
-  }), total, SITES);
+  const ranked = rankSites(
+    [...sites.values()].map((e) => {
+      // the callers that account for most of the site's bytes
+      const top = [...e.callers].sort((a, b) => b[1] - a[1])[0]?.[0];
+      const frames = top ? top.split('\u0000') : [];
+      return { ...siteOf(e.frame, cwd), value: e.bytes, ...(frames.length ? { frames } : {}) };
+    }),
+    total,
+    SITES,
+  );
   return { kind: 'allocation-growth', source, unit: 'bytes', total, ...(windowSeconds !== undefined ? { windowSeconds } : {}), sites: ranked };
 }
 
@@ -248,15 +259,35 @@ export function rankTimerOrigins(total: number, groups: TimerGroup[], cwd: strin
     e.intervals += g.intervals;
     by.set(k, e);
   }
-  const sites = rankSites([...by.values()].map((e) => ({
-    ...e.site,
-    value: Math.round(e.n * factor),
-    frames: [e.intervals === e.n ? 'setInterval' : e.intervals === 0 ? 'setTimeout' : `setInterval ×${Math.round(e.intervals * factor)}, setTimeout ×${Math.round((e.n - e.intervals) * factor)}`],
-  })), total, SITES);
+  const sites = rankSites(
+    [...by.values()].map((e) => ({
+      ...e.site,
+      value: Math.round(e.n * factor),
+      frames: [
+        e.intervals === e.n
+          ? 'setInterval'
+          : e.intervals === 0
+            ? 'setTimeout'
+            : `setInterval ×${Math.round(e.intervals * factor)}, setTimeout ×${Math.round((e.n - e.intervals) * factor)}`,
+      ],
+    })),
+    total,
+    SITES,
+  );
   return { kind: 'timer-origins', source, unit: 'count', total, sites, scaled: factor !== 1 };
 }
 
 /** Sockets grouped by the other end, as PEERS_EXPRESSION counts them. */
 export function rankPeers(sockets: number, peers: { peer: string; n: number }[], source: string): Attribution {
-  return { kind: 'handle-peers', source, unit: 'count', total: sockets, sites: rankSites(peers.map((p) => ({ function: p.peer, value: p.n })), sockets, SITES) };
+  return {
+    kind: 'handle-peers',
+    source,
+    unit: 'count',
+    total: sockets,
+    sites: rankSites(
+      peers.map((p) => ({ function: p.peer, value: p.n })),
+      sockets,
+      SITES,
+    ),
+  };
 }

@@ -41,7 +41,8 @@ export interface NodeTarget {
 }
 
 /** An unknown: coded (the words in src/messages.ts), or the message of an error the transports raised. */
-export type NodeUnknown = { metric?: string; probe?: string; reason: string; hint?: string } | ({ metric?: string; probe?: string; hint?: MessageId | Coded } & Coded);
+export type NodeUnknown =
+  { metric?: string; probe?: string; reason: string; hint?: string } | ({ metric?: string; probe?: string; hint?: MessageId | Coded } & Coded);
 
 export interface NodeOut {
   metrics: Record<string, number | string>;

@@ -22,7 +22,6 @@ import { rankHeapProfile } from './profiles.js';
 import type { InspectFlags } from './locate.js';
 import type { Connection, NodeOut, NodeTarget } from './run.js';
 
-
 /** Budget of opening the window (discovery, attach, starting the profiler). */
 const OPEN_BUDGET_MS = 5000;
 /** Budget of ending it (stopping the profiler on a busy loop, the census, closing). */
@@ -45,7 +44,7 @@ export async function openWindow(t: NodeTarget, flags: InspectFlags, actions: st
   let why: string | undefined;
   let sampling = false;
   try {
-    if (await connect(t, flags, conn, out) && conn.attached) {
+    if ((await connect(t, flags, conn, out)) && conn.attached) {
       await startHeapSampling(conn.attached.session, conn.budget);
       sampling = true;
       open.add(t.pid);
@@ -103,7 +102,8 @@ export async function openWindow(t: NodeTarget, flags: InspectFlags, actions: st
       const o: NodeOut = { metrics: {}, evidence: {}, unknowns: [], actions };
       try {
         await finish(o, false);
-        if (!o.actions.includes(say('node.attr.heapSamplingStopped', { address: where }))) o.actions.push(say('node.attr.heapSamplingStopped', { address: where }));
+        if (!o.actions.includes(say('node.attr.heapSamplingStopped', { address: where })))
+          o.actions.push(say('node.attr.heapSamplingStopped', { address: where }));
       } catch {
         // cancel never throws: the session drops with us, and V8 stops a disconnected session's sampler
       }

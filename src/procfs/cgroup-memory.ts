@@ -4,9 +4,7 @@
  * a heap snapshot's headroom, from the same files with the same rules.
  */
 import type { ProcFs } from './procfs.js';
-import {
-  ancestors, parseKeyValues, parseLimitValue, parseMountinfo, parseProcCgroup, resolveCgroupDirs, type CgroupDir,
-} from './cgroup.js';
+import { ancestors, parseKeyValues, parseLimitValue, parseMountinfo, parseProcCgroup, resolveCgroupDirs, type CgroupDir } from './cgroup.js';
 
 export interface CgroupMemory {
   dirs: ReturnType<typeof resolveCgroupDirs>;
@@ -23,8 +21,14 @@ export function readCgroupMemory(proc: ProcFs, pid: number): CgroupMemory {
   const metrics: Record<string, number> = {};
   const evidence: Record<string, unknown> = { 'cgroup.version': String(dirs.version) };
   const unknowns: CgroupMemory['unknowns'] = [];
-  const num = (path: string) => { const t = proc.readHostOptional(path); return t === undefined ? undefined : parseLimitValue(t, path); };
-  const kv = (path: string) => { const t = proc.readHostOptional(path); return t === undefined ? undefined : parseKeyValues(t, path); };
+  const num = (path: string) => {
+    const t = proc.readHostOptional(path);
+    return t === undefined ? undefined : parseLimitValue(t, path);
+  };
+  const kv = (path: string) => {
+    const t = proc.readHostOptional(path);
+    return t === undefined ? undefined : parseKeyValues(t, path);
+  };
 
   const v2mem = dirs.v2 && proc.readHostOptional(dirs.v2.dir + '/memory.max') !== undefined;
   const memDir = v2mem ? dirs.v2 : dirs.v1.memory;
@@ -66,13 +70,17 @@ function memoryV1(d: CgroupDir, m: Record<string, number>, ev: Record<string, un
   const at = found ? source : d.dir;
   const atStat = at === d.dir ? stat : kv(at + '/memory.stat');
   usageMetrics(m, limit, num(at + '/memory.usage_in_bytes'), {
-    file: atStat?.total_cache ?? atStat?.cache, shmem: atStat?.total_shmem ?? atStat?.shmem, inactiveFile: atStat?.total_inactive_file ?? atStat?.inactive_file,
+    file: atStat?.total_cache ?? atStat?.cache,
+    shmem: atStat?.total_shmem ?? atStat?.shmem,
+    inactiveFile: atStat?.total_inactive_file ?? atStat?.inactive_file,
   });
   const oomKills = [d.dir, at].map((dir) => kv(dir + '/memory.oom_control')?.oom_kill ?? 0);
   m['cgroup.memory.oomKills'] = Math.max(...oomKills);
   m['cgroup.memory.events.max'] = num(at + '/memory.failcnt') ?? 0;
   if (found) ev['cgroup.memory.limitSource'] = at;
-  ev['cgroup.memory.accounting'] = ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.failcnt', 'memory.oom_control', 'memory.stat'].map((f) => `${at}/${f}`);
+  ev['cgroup.memory.accounting'] = ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.failcnt', 'memory.oom_control', 'memory.stat'].map(
+    (f) => `${at}/${f}`,
+  );
 }
 
 /**
@@ -101,10 +109,14 @@ interface PageCache {
 
 /** The smallest value over a cgroup and its ancestors, and the cgroup that sets it (the first one when none does). */
 export function minOver(dirs: readonly [string, ...string[]], read: (dir: string) => number | undefined): { value: number; source: string } {
-  let value = Infinity, source = dirs[0];
+  let value = Infinity,
+    source = dirs[0];
   for (const dir of dirs) {
     const v = read(dir);
-    if (v !== undefined && v < value) { value = v; source = dir; }
+    if (v !== undefined && v < value) {
+      value = v;
+      source = dir;
+    }
   }
   return { value, source };
 }

@@ -133,7 +133,8 @@ export function parseLimitValue(text: string, file: string): number {
 export function parseCpuMax(text: string, file = 'cpu.max'): number {
   const [q, p] = text.trim().split(/\s+/);
   if (q === 'max') return Infinity;
-  const quota = Number(q), period = Number(p);
+  const quota = Number(q),
+    period = Number(p);
   if (!Number.isFinite(quota) || !Number.isFinite(period) || period <= 0) throw new ParseError(file, `bad value "${text.trim()}"`);
   return quota / period;
 }

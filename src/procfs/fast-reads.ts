@@ -52,7 +52,10 @@ export class FastReads {
   private readonly firstStats = new Map<number, StatSample>();
 
   /** `path(pid, rel)`: where /proc/PID/rel is, under the ProcFs root; `live`: of a running system (else plain reads). */
-  constructor(private readonly path: (pid: number, rel: string) => string, private readonly live: boolean) {}
+  constructor(
+    private readonly path: (pid: number, rel: string) => string,
+    private readonly live: boolean,
+  ) {}
 
   /** At command start: the helper of a big target, and its first CPU sample (see firstStat). */
   headStart(pid: number): void {
@@ -87,8 +90,7 @@ export class FastReads {
    * to `accept` once, with its target or errno code; `between` is called now and then. A big
    * scan is shared with the helper thread of this process, when one pays.
    */
-  readLinks(pid: number, dir: string, names: string[] | undefined, count: number,
-    accept: (i: number, link: HelperLink) => void, between?: () => void): void {
+  readLinks(pid: number, dir: string, names: string[] | undefined, count: number, accept: (i: number, link: HelperLink) => void, between?: () => void): void {
     const prefix = `${dir}/`;
     const readHere = (i: number) => accept(i, readLink(prefix + (names ? names[i] : String(i))));
     const helper = this.helperFor(pid);

@@ -1,5 +1,4 @@
-export type FdType =
-  | 'file' | 'socket' | 'pipe' | 'eventpoll' | 'eventfd' | 'inotify' | 'timerfd' | 'signalfd' | 'device' | 'other';
+export type FdType = 'file' | 'socket' | 'pipe' | 'eventpoll' | 'eventfd' | 'inotify' | 'timerfd' | 'signalfd' | 'device' | 'other';
 
 export interface FdTarget {
   type: FdType;
@@ -15,12 +14,18 @@ export function classifyFdLink(link: string): FdTarget {
   if (link.startsWith('anon_inode:')) {
     const kind = link.slice(11).replace(/^\[|\]$/g, '');
     switch (kind) {
-      case 'eventpoll': return { type: 'eventpoll' };
-      case 'eventfd': return { type: 'eventfd' };
-      case 'inotify': return { type: 'inotify' };
-      case 'timerfd': return { type: 'timerfd' };
-      case 'signalfd': return { type: 'signalfd' };
-      default: return { type: 'other' };
+      case 'eventpoll':
+        return { type: 'eventpoll' };
+      case 'eventfd':
+        return { type: 'eventfd' };
+      case 'inotify':
+        return { type: 'inotify' };
+      case 'timerfd':
+        return { type: 'timerfd' };
+      case 'signalfd':
+        return { type: 'signalfd' };
+      default:
+        return { type: 'other' };
     }
   }
   // memfd files are always "(deleted)": anonymous memory, not a held log
@@ -41,8 +46,12 @@ export function classifyFdLink(link: string): FdTarget {
 export function foldFileName(path: string): string {
   // only the base name: files in different folders (shard1/, shard2/) are different groups
   const slash = path.lastIndexOf('/');
-  return path.slice(0, slash + 1) + path.slice(slash + 1)
-    .replace(/(?<!\d)(19|20)\d{2}(-?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])([T_ -]?\d{2}[:-]?\d{2}([:-]?\d{2})?)?(?!\d)/g, '<date>')
-    .replace(/\b[0-9a-f]{8,}\b/gi, '<hex>')
-    .replace(/\d+/g, '<n>');
+  return (
+    path.slice(0, slash + 1) +
+    path
+      .slice(slash + 1)
+      .replace(/(?<!\d)(19|20)\d{2}(-?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])([T_ -]?\d{2}[:-]?\d{2}([:-]?\d{2})?)?(?!\d)/g, '<date>')
+      .replace(/\b[0-9a-f]{8,}\b/gi, '<hex>')
+      .replace(/\d+/g, '<n>')
+  );
 }

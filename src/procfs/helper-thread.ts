@@ -100,7 +100,9 @@ export class HelperThread {
     const state = new Int32Array(new SharedArrayBuffer(5 * 4));
     const worker = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: { files, port: port2, state: state.buffer, v8Flags }, transferList: [port2] });
     worker.unref();
-    worker.on('error', () => { /* every wait is bounded: what it did not deliver is read here */ });
+    worker.on('error', () => {
+      /* every wait is bounded: what it did not deliver is read here */
+    });
     return new HelperThread(files, port1, state, wt);
   }
 

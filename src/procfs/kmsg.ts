@@ -27,7 +27,8 @@ export function parseOomKills(text: string): OomKill[] {
     }
     const pid = Number(fields.get('pid'));
     if (!Number.isSafeInteger(pid)) continue;
-    const oomMemcg = fields.get('oom_memcg'), taskMemcg = fields.get('task_memcg');
+    const oomMemcg = fields.get('oom_memcg'),
+      taskMemcg = fields.get('task_memcg');
     out.push({
       at: Number(at) / 1e6,
       ...(oomMemcg && oomMemcg !== '(null)' ? { oomMemcg } : {}),

@@ -15,7 +15,10 @@ export function parseSsListen(text: string): Map<string, number> {
     const colon = local.lastIndexOf(':');
     if (colon < 0) continue;
     const port = Number(local.slice(colon + 1));
-    let ip = local.slice(0, colon).replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+    let ip = local
+      .slice(0, colon)
+      .replace(/^\[|\]$/g, '')
+      .replace(/%.*$/, '');
     if (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip)) ip = ip.slice(7);
     const backlog = Number(queue);
     if (ip === '*') {

@@ -4,13 +4,21 @@
 import { ParseError } from '../errors.js';
 
 export const TCP_STATES: Record<string, TcpState> = {
-  '01': 'established', '02': 'synSent', '03': 'synRecv', '04': 'finWait1', '05': 'finWait2',
-  '06': 'timeWait', '07': 'close', '08': 'closeWait', '09': 'lastAck', '0A': 'listen',
-  '0B': 'closing', '0C': 'newSynRecv',
+  '01': 'established',
+  '02': 'synSent',
+  '03': 'synRecv',
+  '04': 'finWait1',
+  '05': 'finWait2',
+  '06': 'timeWait',
+  '07': 'close',
+  '08': 'closeWait',
+  '09': 'lastAck',
+  '0A': 'listen',
+  '0B': 'closing',
+  '0C': 'newSynRecv',
 };
 export type TcpState =
-  | 'established' | 'synSent' | 'synRecv' | 'finWait1' | 'finWait2' | 'timeWait' | 'close'
-  | 'closeWait' | 'lastAck' | 'listen' | 'closing' | 'newSynRecv';
+  'established' | 'synSent' | 'synRecv' | 'finWait1' | 'finWait2' | 'timeWait' | 'close' | 'closeWait' | 'lastAck' | 'listen' | 'closing' | 'newSynRecv';
 
 export interface Endpoint {
   ip: string;
@@ -31,7 +39,8 @@ export interface InetRow {
  * timeout inode …" (17 fields; the ten up to the inode are all we use). One anchored regex per
  * row: several times faster than splitting, and the table has a row per socket of the host.
  */
-const INET_ROW = /^\s*\d+:\s+([0-9A-Fa-f]+):([0-9A-Fa-f]{1,4})\s+([0-9A-Fa-f]+):([0-9A-Fa-f]{1,4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]+):([0-9A-Fa-f]+)\s+\S+\s+\S+\s+(\d+)\s+\S+\s+(\d+)(?:\s|$)/;
+const INET_ROW =
+  /^\s*\d+:\s+([0-9A-Fa-f]+):([0-9A-Fa-f]{1,4})\s+([0-9A-Fa-f]+):([0-9A-Fa-f]{1,4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]+):([0-9A-Fa-f]+)\s+\S+\s+\S+\s+(\d+)\s+\S+\s+(\d+)(?:\s|$)/;
 
 /**
  * /proc/PID/net/{tcp,tcp6,udp,udp6}. Addresses are little-endian 32-bit hex words
@@ -91,12 +100,19 @@ function le32(hex: string): number[] {
 
 function compressIpv6(groups: string[]): string {
   // longest run of zero groups (length ≥ 2) becomes "::"
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') { i++; continue; }
+  let best = -1,
+    bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (best < 0) return groups.join(':');
@@ -141,7 +157,8 @@ export function parseSockstatTcpRows(text: string, file = '/proc/net/sockstat'):
     const i = fields.indexOf(key);
     return i >= 0 && /^\d+$/.test(fields[i + 1] ?? '') ? Number(fields[i + 1]) : undefined;
   };
-  const inuse = value('inuse'), tw = value('tw');
+  const inuse = value('inuse'),
+    tw = value('tw');
   if (inuse === undefined || tw === undefined) throw new ParseError(file, 'no "TCP: inuse N … tw N" line');
   return inuse + tw;
 }

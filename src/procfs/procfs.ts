@@ -43,7 +43,10 @@ export class ProcFs {
   readonly live: boolean;
   private readonly fast: FastReads;
 
-  constructor(readonly root: string = '/', opts: ProcFsOptions = {}) {
+  constructor(
+    readonly root: string = '/',
+    opts: ProcFsOptions = {},
+  ) {
     this.live = opts.live ?? root === '/';
     this.fast = new FastReads((pid, rel) => this.procPath(pid, rel), this.live && opts.fast !== false);
   }
@@ -272,8 +275,7 @@ export class ProcFs {
    *   `unreadable` with its errno code, and the scan goes on; without `unreadable` it fails the
    *   scan. When every link is denied, the table is denied (AccessDenied), not a table of unknowns.
    */
-  readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, alongside?: ScanAlongside,
-    unreadable?: (fd: string, code: string) => T): T[] {
+  readFdLinks<T>(pid: number, each: (fd: string, link: string) => T, alongside?: ScanAlongside, unreadable?: (fd: string, code: string) => T): T[] {
     const dir = this.procPath(pid, 'fd');
     let denied = 0;
     /** an fd's entry, or undefined when it is gone (closed mid-scan) */
@@ -302,20 +304,24 @@ export class ProcFs {
       hits++;
     };
     const handed = new Set<string>();
-    const between = alongside && (() => {
-      for (const rel of alongside.files) {
-        if (handed.has(rel) || !this.fast.ready(pid, this.procPath(pid, rel))) continue;
-        handed.add(rel);
-        alongside.use(rel);
-      }
-    });
+    const between =
+      alongside &&
+      (() => {
+        for (const rel of alongside.files) {
+          if (handed.has(rel) || !this.fast.ready(pid, this.procPath(pid, rel))) continue;
+          handed.add(rel);
+          alongside.use(rel);
+        }
+      });
     this.fast.readLinks(pid, dir, names, count, accept, between);
     const out: T[] = [];
     // got[i] marks the slots accept() filled
     for (let i = 0; i < count; i++) if (got[i]) out.push(found[i] as T);
     if (numbered && hits < open) {
       // fds beyond the numbers tried: only a listing finds them
-      for (const name of this.readdir(pid, 'fd').filter((n) => Number(n) >= count).sort(byNumber)) {
+      for (const name of this.readdir(pid, 'fd')
+        .filter((n) => Number(n) >= count)
+        .sort(byNumber)) {
         const e = entry(name, readLink(`${dir}/${name}`));
         if (e !== undefined) out.push(e);
       }
@@ -371,7 +377,9 @@ export class ProcFs {
 
   /** PIDs listed under /proc (numeric entries only). */
   pids(): number[] {
-    return this.readdir(null, '').filter((n) => /^\d+$/.test(n)).map(Number);
+    return this.readdir(null, '')
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number);
   }
 }
 

@@ -33,10 +33,14 @@ export function describe(c: Condition, limits: Pick<Limits, 'explosion'>, units:
   const inUnit = (metric: string, v: number) => thresholdText(metric, v, units.unit);
   if ('exists' in c) return `${c.exists} is known`;
   if ('absent' in c) return `${c.absent} is unknown`;
-  const v = typeof c.value === 'string' ? c.value
-    : typeof c.value === 'number' ? inUnit(c.metric, c.value)
-    : 'limit' in c.value ? inUnit(c.metric, (limits.explosion[c.value.limit] ?? NaN) * c.value.factor)
-    : relative(c.metric, c.value.factor, c.value.metric, units.unit);
+  const v =
+    typeof c.value === 'string'
+      ? c.value
+      : typeof c.value === 'number'
+        ? inUnit(c.metric, c.value)
+        : 'limit' in c.value
+          ? inUnit(c.metric, (limits.explosion[c.value.limit] ?? NaN) * c.value.factor)
+          : relative(c.metric, c.value.factor, c.value.metric, units.unit);
   return `${c.metric} ${c.op} ${v}`;
 }
 
@@ -46,7 +50,9 @@ function thresholdText(metric: string, v: number, unitOf: MetricUnits['unit']): 
   // a flag (== 1) and an unknown metric keep the number as written
   if (unit === undefined || unit === 'count' || unit === 'string') return Number.isInteger(v) ? formatNumber(v) : String(v);
   // "10 MiB", "5%", "6h", "10m": no zero decimals or zero trailing parts in a threshold
-  return formatUnit(unit, v).replace(/\.0(?= |%|$)/, '').replace(/ 0[hms]$/, '');
+  return formatUnit(unit, v)
+    .replace(/\.0(?= |%|$)/, '')
+    .replace(/ 0[hms]$/, '');
 }
 
 /** `factor × metric`; a factor that only turns the other metric's bytes into the MiB this one counts is said as such. */

@@ -27,16 +27,24 @@ export function renderDemoSummary(outcomes: DemoOutcome[], o: { color: boolean; 
   const closing = o.ok
     ? 'Every sample got the diagnosis it should. Try it on your own processes: proctriage <pid>'
     : 'The demo did not go as intended (see above).';
-  const rows = table.toString().split('\n').map((l) => l.trimEnd()).join('\n');
+  const rows = table
+    .toString()
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n');
   return `\n${c.bold('summary')}\n${rows}\n\n${closing}\n`;
 }
 
 function statusText(s: Status | undefined, c: ChalkInstance): string {
   const text = s ? s.toUpperCase() : 'NOT RUN';
   switch (s) {
-    case 'critical': return c.red.bold(text);
-    case 'warning': return c.yellow.bold(text);
-    case 'ok': return c.green.bold(text);
-    default: return c.magenta.bold(text);
+    case 'critical':
+      return c.red.bold(text);
+    case 'warning':
+      return c.yellow.bold(text);
+    case 'ok':
+      return c.green.bold(text);
+    default:
+      return c.magenta.bold(text);
   }
 }

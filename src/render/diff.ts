@@ -11,7 +11,6 @@ import { fitText } from './fit.js';
 /** A metric's value as text, by the unit its probe declares. */
 export type MetricFormatter = (key: string, v: unknown) => string;
 
-
 const ICON = { critical: '🔴', warning: '🟠', info: 'ℹ️', ok: '🟢' } as const;
 
 function signed(s: string, n: number): string {
@@ -38,7 +37,8 @@ export async function renderDiffTable(d: DiffReport, fmt: MetricFormatter, color
     for (const f of t.findings) {
       const sev = f.severity === 'critical' ? c.red.bold('✖ CRITICAL') : c.yellow.bold('▲ WARNING');
       out.push('', `${sev} ${c.bold(f.id)} ${f.title}`, `    ${f.summary}`);
-      if (f.nextSteps.length) out.push(c.dim('    next'), ...f.nextSteps.map((s) => (s.kind === 'command' ? `      ${c.green('$')} ${s.text}` : `      → ${s.text}`)));
+      if (f.nextSteps.length)
+        out.push(c.dim('    next'), ...f.nextSteps.map((s) => (s.kind === 'command' ? `      ${c.green('$')} ${s.text}` : `      → ${s.text}`)));
       out.push(c.dim(`    from ${f.seed}`));
     }
     const trends = trendLines({ trends: t.trends } as TargetReport);
@@ -47,13 +47,35 @@ export async function renderDiffTable(d: DiffReport, fmt: MetricFormatter, color
     out.push('', c.bold('changes'));
     if (!rows.length) out.push('  nothing changed');
     else {
-      const cells = rows.map((r) => [r.metric, fmt(r.metric, r.from), fmt(r.metric, r.to), signed(fmt(r.metric, Math.abs(r.change)), r.change), `${signed(fmt(r.metric, Math.abs(r.perHour)), r.perHour)}/h`]);
+      const cells = rows.map((r) => [
+        r.metric,
+        fmt(r.metric, r.from),
+        fmt(r.metric, r.to),
+        signed(fmt(r.metric, Math.abs(r.change)), r.change),
+        `${signed(fmt(r.metric, Math.abs(r.perHour)), r.perHour)}/h`,
+      ]);
       const { default: Table } = await import('cli-table3');
       const table = new Table({
         head: ['metric', 'before', 'after', 'change', 'per hour'],
         colAligns: ['left', 'right', 'right', 'right', 'right'],
         style: { head: color ? ['dim'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
-        chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '  ', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
+        chars: {
+          top: '',
+          'top-mid': '',
+          'top-left': '',
+          'top-right': '',
+          bottom: '',
+          'bottom-mid': '',
+          'bottom-left': '',
+          'bottom-right': '',
+          left: '  ',
+          'left-mid': '',
+          mid: '',
+          'mid-mid': '',
+          right: '',
+          'right-mid': '',
+          middle: '  ',
+        },
       });
       table.push(...cells);
       out.push(table.toString());
@@ -67,7 +89,9 @@ export async function renderDiffTable(d: DiffReport, fmt: MetricFormatter, color
 export function renderDiffMarkdown(d: DiffReport, fmt: MetricFormatter): string {
   const esc = prose;
   const out: string[] = [`## proctriage diff: ${ICON[d.status]} ${d.status.toUpperCase()}`, ''];
-  out.push(`${esc(d.from.file)} (${d.from.capturedAt}) → ${esc(d.to.file)} (${d.to.capturedAt}): ${formatDuration(d.elapsedSeconds)} apart, host \`${d.host.hostname.replace(/`/g, "'")}\`.`);
+  out.push(
+    `${esc(d.from.file)} (${d.from.capturedAt}) → ${esc(d.to.file)} (${d.to.capturedAt}): ${formatDuration(d.elapsedSeconds)} apart, host \`${d.host.hostname.replace(/`/g, "'")}\`.`,
+  );
   for (const t of d.targets) {
     out.push('', `### ${ICON[t.status]} pid ${t.pid} \`${t.comm.replace(/`/g, "'")}\`: ${t.status.toUpperCase()}`, '');
     for (const f of t.findings) {
@@ -79,7 +103,9 @@ export function renderDiffMarkdown(d: DiffReport, fmt: MetricFormatter): string 
     if (rows.length) {
       out.push('**Changes**', '');
       for (const r of rows) {
-        out.push(`- ${span(r.metric)}: ${esc(fmt(r.metric, r.from))} → ${esc(fmt(r.metric, r.to))} (${esc(signed(fmt(r.metric, Math.abs(r.change)), r.change))}, ${esc(signed(fmt(r.metric, Math.abs(r.perHour)), r.perHour))}/h)`);
+        out.push(
+          `- ${span(r.metric)}: ${esc(fmt(r.metric, r.from))} → ${esc(fmt(r.metric, r.to))} (${esc(signed(fmt(r.metric, Math.abs(r.change)), r.change))}, ${esc(signed(fmt(r.metric, Math.abs(r.perHour)), r.perHour))}/h)`,
+        );
       }
     } else out.push('Nothing changed.');
   }

@@ -28,9 +28,11 @@ function fleetText(fleet: Record<string, unknown>, units: MetricUnits): string {
   const ratios = Object.entries(fleet).flatMap(([k, v]) => (k.endsWith('.ratio') && typeof v === 'number' ? [[k.slice(0, -'.ratio'.length), v] as const] : []));
   const apart = ratios.filter(([, v]) => v !== 1).sort((a, b) => b[1] - a[1]);
   const alike = ratios.filter(([, v]) => v === 1).map(([k]) => k);
-  const parts = apart.map(([k, v], i) => (i === 0 && peers !== undefined
-    ? say('fleet.apart', { metric: k, times: formatMetric(`fleet.${k}.ratio`, v), peers })
-    : `${k} ${formatMetric(`fleet.${k}.ratio`, v)}`));
+  const parts = apart.map(([k, v], i) =>
+    i === 0 && peers !== undefined
+      ? say('fleet.apart', { metric: k, times: formatMetric(`fleet.${k}.ratio`, v), peers })
+      : `${k} ${formatMetric(`fleet.${k}.ratio`, v)}`,
+  );
   if (alike.length) parts.push(say('fleet.alike', { metrics: alike.join(', ') }));
   return parts.length ? parts.join('; ') : 'none';
 }
@@ -44,7 +46,9 @@ function itemText(item: unknown): string {
   if ('path' in o && 'fd' in o) return `${s(o.path)} (${typeof o.bytes === 'number' ? formatBytes(o.bytes) : 'size unknown'}, fd ${s(o.fd)})`;
   if ('type' in o && 'count' in o) return `${s(o.type)} ×${s(o.count)}`;
   if ('function' in o && 'count' in o) return `${s(o.function)} ×${s(o.count)}`;
-  return Object.entries(o).map(([k, v]) => `${k}=${s(v)}`).join(' ');
+  return Object.entries(o)
+    .map(([k, v]) => `${k}=${s(v)}`)
+    .join(' ');
 }
 
 /**
@@ -57,13 +61,32 @@ export function keyMetrics(metrics: Record<string, unknown>): string[] {
 
 /** Metric keys in the order of the report's key numbers, then the rest alphabetically. */
 export function keyNumbersFirst(keys: string[]): string[] {
-  const rank = (k: string) => { const i = KEY_METRICS.indexOf(k); return i < 0 ? KEY_METRICS.length : i; };
+  const rank = (k: string) => {
+    const i = KEY_METRICS.indexOf(k);
+    return i < 0 ? KEY_METRICS.length : i;
+  };
   return [...keys].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 const KEY_METRICS = [
-  'fd.open', 'fd.limit', 'fd.utilization', 'sockets.tcp.established', 'sockets.tcp.closeWait', 'sockets.tcp.timeWait',
-  'memory.rss', 'cgroup.memory.unreclaimable', 'cgroup.memory.limit', 'cgroup.memory.utilization', 'cgroup.memory.oomKills',
-  'threads', 'cpu.percent', 'node.heap.used', 'node.heap.limit', 'node.handles.total', 'node.eventLoop.delayP99Ms',
-  'go.goroutines', 'go.heap.alloc', 'go.gc.cpuFraction',
+  'fd.open',
+  'fd.limit',
+  'fd.utilization',
+  'sockets.tcp.established',
+  'sockets.tcp.closeWait',
+  'sockets.tcp.timeWait',
+  'memory.rss',
+  'cgroup.memory.unreclaimable',
+  'cgroup.memory.limit',
+  'cgroup.memory.utilization',
+  'cgroup.memory.oomKills',
+  'threads',
+  'cpu.percent',
+  'node.heap.used',
+  'node.heap.limit',
+  'node.handles.total',
+  'node.eventLoop.delayP99Ms',
+  'go.goroutines',
+  'go.heap.alloc',
+  'go.gc.cpuFraction',
 ];

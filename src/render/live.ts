@@ -34,7 +34,8 @@ const BARS = '▁▂▃▄▅▆▇█';
 export function sparkline(values: number[], width = 24): string {
   const v = values.slice(-width);
   if (!v.length) return '';
-  const lo = Math.min(...v), hi = Math.max(...v);
+  const lo = Math.min(...v),
+    hi = Math.max(...v);
   return v.map((x) => (hi === lo ? BARS[0] : BARS[Math.min(7, Math.floor(((x - lo) / (hi - lo)) * 8))])).join('');
 }
 
@@ -72,12 +73,15 @@ export function renderLive(s: LiveState, opts: { c: ChalkInstance; width?: numbe
   const spark = Math.max(6, Math.min(32, width - 67));
   const lines: string[] = [];
   const progress = `${clock(s.elapsedMs)} of ${clock(s.durationMs)}`;
-  lines.push(`${c.bold(`watching pid ${s.pid}`)} ${s.comm} · ${count(s.samples, 'sample')} every ${clock(s.intervalMs)} · ${progress} · ${c.dim('Ctrl-C stops and reports')}`);
+  lines.push(
+    `${c.bold(`watching pid ${s.pid}`)} ${s.comm} · ${count(s.samples, 'sample')} every ${clock(s.intervalMs)} · ${progress} · ${c.dim('Ctrl-C stops and reports')}`,
+  );
   const pad = (x: string, n: number) => x + ' '.repeat(Math.max(0, n - [...x].length));
   lines.push(c.dim(`  ${pad('resource', 14)}${pad('now', 11)}${pad('trend', spark + 2)}${pad('per hour', 16)}limit`));
   for (const r of s.series) {
     const t = r.trend;
-    let rate = '…', limit = '';
+    let rate = '…',
+      limit = '';
     if (t && t.samples >= 2) {
       rate = t.significant ? rateText(r.key, t) : `~ ${rateText(r.key, t)}`;
       if (t.significant && t.etaSeconds !== undefined) {
@@ -118,7 +122,8 @@ export function trendLines(t: TargetReport): string[] {
     else if (tr.samples === 2) line += 'not significant (the change is under the two-point floor)';
     else if (tr.samples < MIN_SAMPLES) line += `too few samples to tell growth from noise (${MIN_SAMPLES} needed)`;
     else line += 'not significant (no growth told apart from noise)';
-    if (tr.significant && tr.etaSeconds !== undefined && tr.limit !== undefined) line += `; ${limitText(key, tr.limit)} is reached in ${formatDuration(tr.etaSeconds)} at this rate`;
+    if (tr.significant && tr.etaSeconds !== undefined && tr.limit !== undefined)
+      line += `; ${limitText(key, tr.limit)} is reached in ${formatDuration(tr.etaSeconds)} at this rate`;
     else if (tr.limit === undefined) line += '; no limit';
     out.push(line);
   }
@@ -139,13 +144,23 @@ function stripAnsi(s: string): string {
 /** Cut a line to `width` visible characters, keeping escape sequences intact. */
 function truncateVisible(s: string, width: number): string {
   if ([...stripAnsi(s)].length <= width) return s;
-  let out = '', visible = 0;
-  for (let i = 0; i < s.length; ) {
+  let out = '',
+    visible = 0;
+  for (let i = 0; i < s.length;) {
     const m = /^\x1b\[[0-9;]*m/.exec(s.slice(i));
-    if (m) { out += m[0]; i += m[0].length; continue; }
+    if (m) {
+      out += m[0];
+      i += m[0].length;
+      continue;
+    }
     const ch = String.fromCodePoint(s.codePointAt(i)!);
-    if (visible >= width - 1) { out += '…'; break; }
-    out += ch; visible++; i += ch.length;
+    if (visible >= width - 1) {
+      out += '…';
+      break;
+    }
+    out += ch;
+    visible++;
+    i += ch.length;
   }
   return out + (s.includes('\x1b[') ? '\x1b[0m' : '');
 }

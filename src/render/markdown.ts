@@ -17,7 +17,9 @@ const ICON = { critical: '🔴', warning: '🟠', info: 'ℹ️', ok: '🟢', un
 export function renderMarkdown(report: Report, o: { units: MetricUnits }): string {
   const out: string[] = [];
   out.push(`## proctriage: ${ICON[report.status]} ${report.status.toUpperCase()}`, '');
-  out.push(`Captured ${report.capturedAt} on ${span(report.host.hostname)} (kernel ${prose(report.host.kernel)}, cgroup ${report.host.cgroupVersion}), proctriage ${report.tool.version}, playbook ${span(report.playbook)}.${report.redacted ? '' : ' **Redaction was OFF.**'}`);
+  out.push(
+    `Captured ${report.capturedAt} on ${span(report.host.hostname)} (kernel ${prose(report.host.kernel)}, cgroup ${report.host.cgroupVersion}), proctriage ${report.tool.version}, playbook ${span(report.playbook)}.${report.redacted ? '' : ' **Redaction was OFF.**'}`,
+  );
   for (const t of report.targets) out.push('', ...target(t, o.units));
   return out.join('\n') + '\n';
 }
@@ -54,7 +56,12 @@ function target(t: TargetReport, units: MetricUnits): string[] {
   t.path.forEach((p, i) => lines.push(`${i + 1}. ${prose(p.question)} → ${prose(p.answer)}`));
   if (t.actions?.length) lines.push('', '**Done to the target**', '', ...t.actions.map((a) => `- ${prose(a)}`));
   if (t.unknowns.length) {
-    lines.push('', '**Unknown**', '', ...t.unknowns.map((u) => `- ${span(u.metric ?? u.probe ?? '')}: ${prose(u.reason)}${u.hint ? ` (${prose(u.hint)})` : ''}`));
+    lines.push(
+      '',
+      '**Unknown**',
+      '',
+      ...t.unknowns.map((u) => `- ${span(u.metric ?? u.probe ?? '')}: ${prose(u.reason)}${u.hint ? ` (${prose(u.hint)})` : ''}`),
+    );
   }
   return lines;
 }
@@ -69,13 +76,19 @@ export function nextStepsMarkdown(steps: NextStep[]): string[] {
  * are in every renderer, where backslash escapes show raw in some. The rest is left as written.
  */
 export function prose(s: string): string {
-  return s.replace(/\n/g, ' ').split(' ').map((w) => (/[\\`*_[\]|#]|\/\S|\S\/|<[A-Za-z/!?]|&/.test(w) ? codeWord(w) : w)).join(' ');
+  return s
+    .replace(/\n/g, ' ')
+    .split(' ')
+    .map((w) => (/[\\`*_[\]|#]|\/\S|\S\/|<[A-Za-z/!?]|&/.test(w) ? codeWord(w) : w))
+    .join(' ');
 }
 
 /** A word as a code span, the sentence's punctuation around it left outside: "(add", "URL,", "x)" where the parenthesis is not the word's own. */
 function codeWord(w: string): string {
-  const opens = (x: string) => x.split('(').length - 1, closes = (x: string) => x.split(')').length - 1;
-  let start = 0, end = w.length;
+  const opens = (x: string) => x.split('(').length - 1,
+    closes = (x: string) => x.split(')').length - 1;
+  let start = 0,
+    end = w.length;
   while (start < end && w[start] === '(' && opens(w.slice(start, end)) > closes(w.slice(start, end))) start++;
   for (;;) {
     const c = w[end - 1];

@@ -19,7 +19,9 @@ const RATIOS: Record<string, { count: string; limit: string }> = {
 /** Counts that run into a limit the report also has (the perfdata max). */
 const LIMIT_OF: Record<string, string> = {
   ...Object.fromEntries(Object.values(RATIOS).map((r) => [r.count, r.limit])),
-  threads: 'cgroup.pids.limit', 'cgroup.pids.current': 'cgroup.pids.limit', 'node.heap.oldCommitted': 'node.heap.oldLimit',
+  threads: 'cgroup.pids.limit',
+  'cgroup.pids.current': 'cgroup.pids.limit',
+  'node.heap.oldCommitted': 'node.heap.oldLimit',
 };
 const UOM: Partial<Record<Unit, string>> = { bytes: 'B', seconds: 's', ms: 'ms', percent: '%' };
 const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
@@ -76,7 +78,7 @@ function num(v: number): string {
 const flat = (s: string) => s.replace(/[\r\n]+/g, ' ').replace(/\|/g, '/');
 const cap = (s: string) => (s.length > MAX_SUMMARY ? `${s.slice(0, MAX_SUMMARY - 1)}…` : s);
 const who = (t: TargetReport) => `pid ${t.pid}${t.comm ? ` (${flat(t.comm)})` : ''}`;
-const whyUnknown = (t: TargetReport) => flat(t.error ? t.error.message : t.statusReason ?? 'could not be examined');
+const whyUnknown = (t: TargetReport) => flat(t.error ? t.error.message : (t.statusReason ?? 'could not be examined'));
 
 function perfdata(t: TargetReport, pb: Pick<Playbook, 'findings' | 'limits'> | undefined, prefix: string, unitOf: MetricUnits['unit']): string[] {
   const m = t.metrics;
@@ -92,7 +94,7 @@ function perfdata(t: TargetReport, pb: Pick<Playbook, 'findings' | 'limits'> | u
     const limit = LIMIT_OF[key] !== undefined ? m[LIMIT_OF[key]] : undefined;
     const max = unit === 'ratio' ? 1 : typeof limit === 'number' ? limit : undefined;
     const t = th.get(key) ?? {};
-    const fields = [`${num(v)}${(unit && UOM[unit]) ?? ''}`, t.warning, t.critical, 0, max].map((x) => (typeof x === 'number' ? num(x) : x ?? ''));
+    const fields = [`${num(v)}${(unit && UOM[unit]) ?? ''}`, t.warning, t.critical, 0, max].map((x) => (typeof x === 'number' ? num(x) : (x ?? '')));
     while (fields[fields.length - 1] === '') fields.pop();
     out.push(`${prefix}${snakeKey(key)}=${fields.join(';')}`);
   }
@@ -114,7 +116,8 @@ export function renderNagios(report: Report, o: NagiosOptions): string {
   const first = worst[0];
   let text: string;
   if (!first) text = 'no process was examined';
-  else if (status === 'unknown') text = first.error ? whyUnknown(first) : `${who(first)}: ${whyUnknown(first)}`; // an error names the pid already
+  else if (status === 'unknown')
+    text = first.error ? whyUnknown(first) : `${who(first)}: ${whyUnknown(first)}`; // an error names the pid already
   else if (status === 'ok') text = `no problems found in ${several ? count(report.targets.length, 'process', 'processes') : who(first)}`;
   else {
     const [f] = [...first.findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);

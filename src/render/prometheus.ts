@@ -10,7 +10,11 @@ import type { MetricUnits } from '../engine/units.js';
 
 /** A dotted camelCase metric key as snake_case: node.eventLoop.delayP99Ms → node_event_loop_delay_p99_ms. */
 export function snakeKey(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2').replace(/[^A-Za-z0-9]+/g, '_').toLowerCase();
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .toLowerCase();
 }
 
 /** Name suffix and factor to the base unit, per declared unit (percent becomes a ratio: 150% → 1.5). */
@@ -71,7 +75,10 @@ const value = (v: number) => (Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' 
 function targetLabels(t: TargetReport): [string, string][] {
   // container and pod join here once the report carries them (they are known only where a
   // runtime says so): only labels whose value is known are added, keeping cardinality down
-  return [['pid', String(t.pid)], ['comm', t.comm]];
+  return [
+    ['pid', String(t.pid)],
+    ['comm', t.comm],
+  ];
 }
 
 const labelText = (labels: [string, string][]) => `{${labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`;
@@ -96,7 +103,12 @@ export function renderPrometheus(report: Report, o: PrometheusOptions): string {
     const labels = targetLabels(t);
     add('proctriage_status', 'status of the target: 0 ok, 1 warning, 2 critical, 3 unknown', labels, EXIT[t.status]);
     for (const f of t.findings) {
-      add('proctriage_finding', 'a finding of the playbook on the target (severity info, warning or critical)', [...labels, ['id', f.id], ['severity', f.severity]], 1);
+      add(
+        'proctriage_finding',
+        'a finding of the playbook on the target (severity info, warning or critical)',
+        [...labels, ['id', f.id], ['severity', f.severity]],
+        1,
+      );
     }
     for (const [key, v] of Object.entries(t.metrics)) {
       if (typeof v !== 'number' || !Number.isFinite(v)) continue;

@@ -4,11 +4,16 @@ import type { Weights } from '../engine/playbook-schema.js';
 /** Risk of a target in [0, ∞): its status first, then the worst use of any bounded resource (1 = at the limit). */
 export function riskScore(t: TargetReport, risk: Weights['risk']): number {
   const m = t.metrics;
-  const n = (k: string) => (typeof m[k] === 'number' ? (m[k]) : 0);
+  const n = (k: string) => (typeof m[k] === 'number' ? m[k] : 0);
   const ratio = (a: string, b: string) => (n(b) > 0 ? n(a) / n(b) : 0);
   // as the report's status: an outage beats a blind spot, and a blind spot beats a healthy process
   const rank = { critical: 3, warning: 2, unknown: 1, ok: 0 }[t.status];
-  const worst = Math.max(n('fd.utilization'), n('cgroup.memory.utilization'), n('sockets.tcp.closeWait') / risk.closeWaitAtLimit, ratio('threads', 'cgroup.pids.limit'));
+  const worst = Math.max(
+    n('fd.utilization'),
+    n('cgroup.memory.utilization'),
+    n('sockets.tcp.closeWait') / risk.closeWaitAtLimit,
+    ratio('threads', 'cgroup.pids.limit'),
+  );
   return rank * 10 + worst;
 }
 

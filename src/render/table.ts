@@ -31,18 +31,28 @@ export function renderTable(report: Report, opts: TableOptions): string {
     out.push(...target(t, c, opts.width, opts.units));
   });
   // a long report scrolls its verdict off screen: the last line repeats it
-  out.push('', several ? `${badge(report.status, c)} overall: ${count(report.targets.length, 'target')}, ${countsText(report.targets)}` : headline(report.targets[0]!, c));
+  out.push(
+    '',
+    several ? `${badge(report.status, c)} overall: ${count(report.targets.length, 'target')}, ${countsText(report.targets)}` : headline(report.targets[0]!, c),
+  );
   return fitText(out, opts.width).join('\n') + '\n';
 }
 
 const RANK = { critical: 3, warning: 2, unknown: 1, ok: 0 } as const;
 
 function worstFirst(ts: TargetReport[]): TargetReport[] {
-  return ts.map((t, i) => ({ t, i })).sort((a, b) => RANK[b.t.status] - RANK[a.t.status] || a.i - b.i).map((x) => x.t);
+  return ts
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => RANK[b.t.status] - RANK[a.t.status] || a.i - b.i)
+    .map((x) => x.t);
 }
 
 function countsText(ts: TargetReport[]): string {
-  return (['critical', 'warning', 'unknown', 'ok'] as const).map((s) => [s, ts.filter((t) => t.status === s).length] as const).filter(([, n]) => n).map(([s, n]) => statusCount(n, s)).join(', ');
+  return (['critical', 'warning', 'unknown', 'ok'] as const)
+    .map((s) => [s, ts.filter((t) => t.status === s).length] as const)
+    .filter(([, n]) => n)
+    .map(([s, n]) => statusCount(n, s))
+    .join(', ');
 }
 
 /** One line: the target's verdict. */
@@ -59,10 +69,14 @@ function verdictText(t: TargetReport): string {
 function badge(s: Status, c: ChalkInstance): string {
   const text = s.toUpperCase();
   switch (s) {
-    case 'critical': return c.bgRed.white.bold(` ${text} `);
-    case 'warning': return c.bgYellow.black.bold(` ${text} `);
-    case 'unknown': return c.bgMagenta.white.bold(` ${text} `);
-    default: return c.bgGreen.black.bold(` ${text} `);
+    case 'critical':
+      return c.bgRed.white.bold(` ${text} `);
+    case 'warning':
+      return c.bgYellow.black.bold(` ${text} `);
+    case 'unknown':
+      return c.bgMagenta.white.bold(` ${text} `);
+    default:
+      return c.bgGreen.black.bold(` ${text} `);
   }
 }
 
@@ -122,7 +136,11 @@ function target(t: TargetReport, c: ChalkInstance, width: number | undefined, un
   }
   const total = t.probes.reduce((a, p) => Math.max(a, p.durationMs), 0);
   const bad = t.probes.filter((p) => p.status !== 'ok');
-  lines.push(c.dim(`probes: ${t.probes.length - bad.length}/${t.probes.length} ok${bad.length ? ` (${bad.map((p) => `${p.id} ${p.status}`).join(', ')})` : ''}, slowest ${Math.round(total)} ms`));
+  lines.push(
+    c.dim(
+      `probes: ${t.probes.length - bad.length}/${t.probes.length} ok${bad.length ? ` (${bad.map((p) => `${p.id} ${p.status}`).join(', ')})` : ''}, slowest ${Math.round(total)} ms`,
+    ),
+  );
   return lines;
 }
 
@@ -139,4 +157,3 @@ function keyGrid(shown: string[], t: TargetReport, c: ChalkInstance, width: numb
   }
   return text;
 }
-

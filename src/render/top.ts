@@ -21,7 +21,10 @@ export interface TopOptions {
   units: MetricUnits;
 }
 
-interface Column { head: string; cell: (t: TargetReport) => string | number }
+interface Column {
+  head: string;
+  cell: (t: TargetReport) => string | number;
+}
 
 /** `proctriage top`: one row per process, riskiest first. */
 export function renderTop(report: Report, opts: TopOptions): string {
@@ -55,11 +58,19 @@ export function renderTop(report: Report, opts: TopOptions): string {
   let text = grid(columns, rows, opts.color);
   while (opts.width !== undefined && !fits(text, opts.width) && hidden.length < dropOrder.length) {
     hidden.push(dropOrder[hidden.length]!);
-    text = grid(columns.filter((col) => !hidden.includes(col.head)), rows, opts.color);
+    text = grid(
+      columns.filter((col) => !hidden.includes(col.head)),
+      rows,
+      opts.color,
+    );
   }
   const counts = (['critical', 'warning', 'unknown'] as const).map((s) => statusCount(report.targets.filter((t) => t.status === s).length, s));
-  const lines = [text, `${count(report.targets.length, 'process', 'processes')}: ${counts.join(', ')}; showing the ${rows.length} riskiest (run proctriage <pid> for a diagnosis)`];
-  if (opts.notProbed?.length) lines.push(c.dim(`not probed: ${opts.notProbed.join(', ')} (top reads /proc only: no CPU window, no Node or Go runtime); proctriage <pid> runs them`));
+  const lines = [
+    text,
+    `${count(report.targets.length, 'process', 'processes')}: ${counts.join(', ')}; showing the ${rows.length} riskiest (run proctriage <pid> for a diagnosis)`,
+  ];
+  if (opts.notProbed?.length)
+    lines.push(c.dim(`not probed: ${opts.notProbed.join(', ')} (top reads /proc only: no CPU window, no Node or Go runtime); proctriage <pid> runs them`));
   if (hidden.length) lines.push(c.dim(`left out to fit the terminal: ${hidden.join(', ')} (--json has every number)`));
   return fitText(lines, opts.width).join('\n') + '\n';
 }

@@ -18,7 +18,8 @@ export function formatRate(perSecond: number): string {
 }
 
 const inLibcOrSyscall = (f: TraceFrame) =>
-  (!!f.module && /\/libc(\.so\.\d+|-[\d.]+\.so)$/.test(f.module)) || (!!f.function && /^(syscall|internal\/poll|internal\/syscall\/unix|runtime\/internal\/syscall)\./.test(f.function));
+  (!!f.module && /\/libc(\.so\.\d+|-[\d.]+\.so)$/.test(f.module)) ||
+  (!!f.function && /^(syscall|internal\/poll|internal\/syscall\/unix|runtime\/internal\/syscall)\./.test(f.function));
 
 /** The frames worth reading: the system-call wrappers (libc, Go's syscall package) are left out. */
 export function shownFrames(g: TraceGroup): TraceFrame[] {
@@ -46,10 +47,11 @@ function totalsLine(r: TraceReport): string {
   return parts.join('; ');
 }
 
-const groupLine = (g: TraceGroup, churn: boolean) => churn
-  ? `${g.opened} opened and closed (${formatRate(g.ratePerSecond)})${g.truncated ? ' [stack truncated in libc]' : ''}`
-  : `${g.outstanding} still open of ${g.opened} opened (${formatRate(g.ratePerSecond)})` +
-    `${g.fdType ? `, ${g.fdType}` : ''}${g.example ? ` e.g. ${g.example}` : ''}${g.truncated ? ' [stack truncated in libc]' : ''}`;
+const groupLine = (g: TraceGroup, churn: boolean) =>
+  churn
+    ? `${g.opened} opened and closed (${formatRate(g.ratePerSecond)})${g.truncated ? ' [stack truncated in libc]' : ''}`
+    : `${g.outstanding} still open of ${g.opened} opened (${formatRate(g.ratePerSecond)})` +
+      `${g.fdType ? `, ${g.fdType}` : ''}${g.example ? ` e.g. ${g.example}` : ''}${g.truncated ? ' [stack truncated in libc]' : ''}`;
 
 export function renderTraceText(r: TraceReport): string {
   const out: string[] = [head(r), `  ${totalsLine(r)}`, ''];
@@ -60,7 +62,8 @@ export function renderTraceText(r: TraceReport): string {
   });
   if (r.churn.length) {
     out.push('', 'churn: opened and closed again (for contrast)');
-    for (const g of r.churn.slice(0, 5)) out.push(`  ${groupLine(g, true)}: ${shownFrames(g).slice(0, 2).map(frameText).join(' ← ') || '(no frame outside libc)'}`);
+    for (const g of r.churn.slice(0, 5))
+      out.push(`  ${groupLine(g, true)}: ${shownFrames(g).slice(0, 2).map(frameText).join(' ← ') || '(no frame outside libc)'}`);
   }
   if (r.notes.length) {
     out.push('', 'notes');
@@ -73,13 +76,23 @@ export function renderTraceText(r: TraceReport): string {
 const code = (s: string) => `\`${s.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
 
 export function renderTraceMarkdown(r: TraceReport): string {
-  const out: string[] = [`### proctriage trace: ${head(r).replace(/^pid (\d+) (.*?):/, (_, p: string, c: string) => `pid ${p} ${code(c)}:`)}`, '', totalsLine(r), ''];
+  const out: string[] = [
+    `### proctriage trace: ${head(r).replace(/^pid (\d+) (.*?):/, (_, p: string, c: string) => `pid ${p} ${code(c)}:`)}`,
+    '',
+    totalsLine(r),
+    '',
+  ];
   if (!r.outstanding.length) out.push('Nothing opened in the window is still open.', '');
   else {
     out.push('| # | still open | opened | rate | type | example | opened by |', '|---|---|---|---|---|---|---|');
     r.outstanding.forEach((g, n) => {
-      const frames = shownFrames(g).slice(0, 3).map((f) => code(frameText(f))).join(' ← ');
-      out.push(`| ${n + 1} | ${g.outstanding} | ${g.opened} | ${formatRate(g.ratePerSecond)} | ${g.fdType ?? ''} | ${g.example ? code(g.example) : ''} | ${frames}${g.truncated ? ' (truncated in libc)' : ''} |`);
+      const frames = shownFrames(g)
+        .slice(0, 3)
+        .map((f) => code(frameText(f)))
+        .join(' ← ');
+      out.push(
+        `| ${n + 1} | ${g.outstanding} | ${g.opened} | ${formatRate(g.ratePerSecond)} | ${g.fdType ?? ''} | ${g.example ? code(g.example) : ''} | ${frames}${g.truncated ? ' (truncated in libc)' : ''} |`,
+      );
     });
     out.push('');
     const top = r.outstanding[0]!;
@@ -88,7 +101,15 @@ export function renderTraceMarkdown(r: TraceReport): string {
   }
   if (r.churn.length) {
     out.push('Churn (opened and closed again):', '');
-    for (const g of r.churn.slice(0, 5)) out.push(`- ${g.opened} (${formatRate(g.ratePerSecond)}): ${shownFrames(g).slice(0, 2).map((f) => code(frameText(f))).join(' ← ') || 'no frame outside libc'}${g.truncated ? ' (truncated in libc)' : ''}`);
+    for (const g of r.churn.slice(0, 5))
+      out.push(
+        `- ${g.opened} (${formatRate(g.ratePerSecond)}): ${
+          shownFrames(g)
+            .slice(0, 2)
+            .map((f) => code(frameText(f)))
+            .join(' ← ') || 'no frame outside libc'
+        }${g.truncated ? ' (truncated in libc)' : ''}`,
+      );
     out.push('');
   }
   if (r.notes.length) {

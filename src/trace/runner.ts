@@ -108,23 +108,31 @@ export function runTracer(script: string, o: TracerOptions): Promise<TracerRun> 
     child.stderr.setEncoding('utf8').on('data', (s: string) => {
       if (stderr.length < 64 * 1024) stderr += s;
     });
-    child.stdin.on('error', () => { /* it exited before reading the program: its stderr says why */ });
+    child.stdin.on('error', () => {
+      /* it exited before reading the program: its stderr says why */
+    });
     child.stdin.end(script);
-    timers.push(setTimeout(() => {
-      if (!r.ready) {
-        r.startTimedOut = true;
-        stopping = true;
-        killGroup('SIGKILL');
-      }
-    }, TRACE_LIMITS.startMs));
-    const abort = () => (r.ready ? stop('interrupt') : (stopping = true, r.endedBy = 'interrupt', killGroup('SIGKILL')));
+    timers.push(
+      setTimeout(() => {
+        if (!r.ready) {
+          r.startTimedOut = true;
+          stopping = true;
+          killGroup('SIGKILL');
+        }
+      }, TRACE_LIMITS.startMs),
+    );
+    const abort = () => (r.ready ? stop('interrupt') : ((stopping = true), (r.endedBy = 'interrupt'), killGroup('SIGKILL')));
     if (o.signal?.aborted) abort();
     o.signal?.addEventListener('abort', abort, { once: true });
     const finish = () => {
       for (const t of timers) clearTimeout(t);
       o.signal?.removeEventListener('abort', abort);
       process.removeListener('exit', onExit);
-      r.stderr = stderr.split('\n').filter((l) => !NOISE.test(l)).map((l) => `${l}\n`).join('');
+      r.stderr = stderr
+        .split('\n')
+        .filter((l) => !NOISE.test(l))
+        .map((l) => `${l}\n`)
+        .join('');
       // whatever it left in its group (nothing, normally) goes with it
       killGroup('SIGKILL');
       resolve(r);

@@ -25,16 +25,50 @@ import { TRACE_LIMITS } from './limits.js';
  * marked as truncated.
  */
 export const LIBC_CREATORS = [
-  'open', '__open_2', 'openat', 'fopen', 'opendir', 'socket', 'socketpair', 'accept', 'accept4',
-  'pipe', 'pipe2', 'dup', 'dup2', 'dup3', 'eventfd', 'epoll_create1', 'inotify_init1', 'timerfd_create',
-  'memfd_create', 'mkstemp',
+  'open',
+  '__open_2',
+  'openat',
+  'fopen',
+  'opendir',
+  'socket',
+  'socketpair',
+  'accept',
+  'accept4',
+  'pipe',
+  'pipe2',
+  'dup',
+  'dup2',
+  'dup3',
+  'eventfd',
+  'epoll_create1',
+  'inotify_init1',
+  'timerfd_create',
+  'memfd_create',
+  'mkstemp',
 ] as const;
 
 /** System calls whose return value is one new fd. */
 export const FD_RETURNING = [
-  'open', 'openat', 'openat2', 'creat', 'socket', 'accept', 'accept4', 'dup', 'dup2', 'dup3',
-  'eventfd', 'eventfd2', 'epoll_create', 'epoll_create1', 'inotify_init', 'inotify_init1',
-  'timerfd_create', 'signalfd', 'signalfd4', 'memfd_create',
+  'open',
+  'openat',
+  'openat2',
+  'creat',
+  'socket',
+  'accept',
+  'accept4',
+  'dup',
+  'dup2',
+  'dup3',
+  'eventfd',
+  'eventfd2',
+  'epoll_create',
+  'epoll_create1',
+  'inotify_init',
+  'inotify_init1',
+  'timerfd_create',
+  'signalfd',
+  'signalfd4',
+  'memfd_create',
 ] as const;
 
 export interface ScriptOptions {
@@ -93,29 +127,50 @@ export function generateScript(o: ScriptOptions): string {
   lines.push(
     `tracepoint:syscalls:sys_enter_fcntl /${on}/ { @cmd[tid] = args->cmd; }`,
     `tracepoint:syscalls:sys_exit_fcntl /${on}/ {`,
-    `  if ((@cmd[tid] == 0 || @cmd[tid] == 1030) && args->ret >= 0) {`, `    $fd = args->ret;`, ...created('$fd'), ...counted.map((l) => `  ${l}`), `  }`,
-    `  delete(@cmd[tid]);`, done, `}`,
+    `  if ((@cmd[tid] == 0 || @cmd[tid] == 1030) && args->ret >= 0) {`,
+    `    $fd = args->ret;`,
+    ...created('$fd'),
+    ...counted.map((l) => `  ${l}`),
+    `  }`,
+    `  delete(@cmd[tid]);`,
+    done,
+    `}`,
   );
   // pipe, pipe2 and socketpair write two fds into the caller's memory: read them at exit
-  for (const [sc, arg] of [['pipe', 'fildes'], ['pipe2', 'fildes'], ['socketpair', 'usockvec']] as const) {
+  for (const [sc, arg] of [
+    ['pipe', 'fildes'],
+    ['pipe2', 'fildes'],
+    ['socketpair', 'usockvec'],
+  ] as const) {
     lines.push(
       `tracepoint:syscalls:sys_enter_${sc} /${on}/ { @ptr[tid] = (uint64)args->${arg}; }`,
       `tracepoint:syscalls:sys_exit_${sc} /${on}/ {`,
       `  if (args->ret == 0 && @ptr[tid]) {`,
       `    $a = *(int32 *)uptr(@ptr[tid]); $b = *(int32 *)uptr(@ptr[tid] + 4);`,
-      ...created('$a'), ...created('$b'),
-      `  }`, ...counted, `  delete(@ptr[tid]);`, done, `}`,
+      ...created('$a'),
+      ...created('$b'),
+      `  }`,
+      ...counted,
+      `  delete(@ptr[tid]);`,
+      done,
+      `}`,
     );
   }
   lines.push(
-    `tracepoint:syscalls:sys_enter_close /${on}/ {`, `  $fd = args->fd;`, dropped('$fd').slice(2), ...counted, `}`,
+    `tracepoint:syscalls:sys_enter_close /${on}/ {`,
+    `  $fd = args->fd;`,
+    dropped('$fd').slice(2),
+    ...counted,
+    `}`,
     // a bounded walk over the range; what lies beyond it is settled against the fd table at the end
     `tracepoint:syscalls:sys_enter_close_range /${on}/ {`,
     `  $i = args->fd; $k = 0;`,
     `  while ($i <= args->max_fd && $k < ${TRACE_LIMITS.closeRangeWalk}) {`,
     `    if (@fdt[$i]) { @live[@fd[$i], @fdra[$i]]--; delete(@fd[$i]); delete(@fdra[$i]); delete(@fdt[$i]); }`,
     `    $i++; $k++;`,
-    `  }`, ...counted, `}`,
+    `  }`,
+    ...counted,
+    `}`,
     // exec closes the close-on-exec fds and replaces the code the stacks point into: start over
     `tracepoint:syscalls:sys_exit_execve, tracepoint:syscalls:sys_exit_execveat /${on} && args->ret == 0/ {`,
     `  clear(@fd); clear(@fdra); clear(@fdt); clear(@live); clear(@ex);${o.libc.length ? ' clear(@stash); clear(@ra); clear(@has);' : ''} printf("exec\\n");`,

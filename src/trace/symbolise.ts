@@ -25,12 +25,22 @@ export function parseMaps(text: string): Mapping[] {
     const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(line);
     if (!m) continue;
     const path = m[4]!.trim();
-    out.push({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), offset: BigInt(`0x${m[3]}`), range: `${BigInt(`0x${m[1]}`).toString(16)}-${BigInt(`0x${m[2]}`).toString(16)}`, ...(path ? { path } : {}) });
+    out.push({
+      start: BigInt(`0x${m[1]}`),
+      end: BigInt(`0x${m[2]}`),
+      offset: BigInt(`0x${m[3]}`),
+      range: `${BigInt(`0x${m[1]}`).toString(16)}-${BigInt(`0x${m[2]}`).toString(16)}`,
+      ...(path ? { path } : {}),
+    });
   }
   return out;
 }
 
-interface Load { offset: bigint; vaddr: bigint; filesz: bigint }
+interface Load {
+  offset: bigint;
+  vaddr: bigint;
+  filesz: bigint;
+}
 
 /** The PT_LOAD segments of an ELF file (64-bit little-endian only: x86-64, arm64). */
 export function loadSegments(head: Buffer): Load[] | undefined {
@@ -55,7 +65,12 @@ export function fileAddress(addr: bigint, m: Mapping, loads: Load[]): bigint | u
   return seg ? fileOffset - seg.offset + seg.vaddr : undefined;
 }
 
-export interface Location { file?: string; line?: number; function?: string; module?: string }
+export interface Location {
+  file?: string;
+  line?: number;
+  function?: string;
+  module?: string;
+}
 
 /** "/src/leak.c:12" or "/src/leak.c:12 (discriminator 3)" → file and line; "??:0" → undefined. Pure. */
 export function parseAddr2lineLine(line: string): { file: string; line: number } | undefined {
@@ -134,7 +149,10 @@ export function symbolise(pid: number, stacks: Frame[][], maps: Mapping[], deadl
     // -a -f -i: each address, then (function, file:line) from the innermost inlined call out;
     // the outermost is the function the frame is in
     const r = spawnSync('addr2line', ['-a', '-f', '-i', '-e', `/proc/${pid}/map_files/${range}`], {
-      input: keys.map((k) => asks.get(k)).join('\n') + '\n', encoding: 'utf8', timeout: left, maxBuffer: 16 << 20,
+      input: keys.map((k) => asks.get(k)).join('\n') + '\n',
+      encoding: 'utf8',
+      timeout: left,
+      maxBuffer: 16 << 20,
     });
     if (r.status !== 0 || typeof r.stdout !== 'string') continue;
     const blocks = parseAddr2lineBlocks(r.stdout);

@@ -40,7 +40,9 @@ export interface InspectorAddress {
 export function parseInspectAddress(spec: string): InspectorAddress {
   const s = String(spec).trim();
   const bad = () => new UsageError(`--inspect "${s}" is not [host:]port or a ws:// URL`, 'e.g. --inspect 9229, --inspect 127.0.0.1:9229');
-  let host = '127.0.0.1', portText: string, path: string | undefined;
+  let host = '127.0.0.1',
+    portText: string,
+    path: string | undefined;
   if (/^wss?:\/\//i.test(s)) {
     let u: URL;
     try {
@@ -123,37 +125,53 @@ export function listTargets(addr: InspectorAddress, allowRemote: boolean | undef
       if (err) reject(err);
       else resolve(v!);
     };
-    const req = (load('node:http') as typeof Http).request({
-      host: addr.host, port: addr.port, path: '/json/list', method: 'GET',
-      // no agent: an agent would make its own connection, ignoring createConnection
-      ...(d.route ? { createConnection: () => d.route!.connect(addr.host, addr.port) } : { agent: false }),
-      headers: { host: formatAddress(addr), accept: 'application/json' },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_LIST_BYTES) return done(new TargetUnreachable(where, 'answered /json/list with more than 1 MiB: not a Node.js inspector'));
-        chunks.push(c);
-      });
-      res.on('error', (e) => done(new TargetUnreachable(where, `connection failed while reading /json/list: ${errnoText(e)}`)));
-      res.on('end', () => {
-        if (res.statusCode !== 200) {
-          return done(new TargetUnreachable(where, `answered /json/list with HTTP ${res.statusCode}`,
-            res.statusCode === 404 ? 'a target started with --inspect-publish-uid=stderr hides the list: pass the ws:// URL it printed to --inspect' : undefined));
-        }
-        try {
-          done(undefined, parseTargetList(Buffer.concat(chunks).toString('utf8')));
-        } catch (e) {
-          done(new TargetUnreachable(where, (e as Error).message));
-        }
-      });
-    });
+    const req = (load('node:http') as typeof Http).request(
+      {
+        host: addr.host,
+        port: addr.port,
+        path: '/json/list',
+        method: 'GET',
+        // no agent: an agent would make its own connection, ignoring createConnection
+        ...(d.route ? { createConnection: () => d.route!.connect(addr.host, addr.port) } : { agent: false }),
+        headers: { host: formatAddress(addr), accept: 'application/json' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_LIST_BYTES) return done(new TargetUnreachable(where, 'answered /json/list with more than 1 MiB: not a Node.js inspector'));
+          chunks.push(c);
+        });
+        res.on('error', (e) => done(new TargetUnreachable(where, `connection failed while reading /json/list: ${errnoText(e)}`)));
+        res.on('end', () => {
+          if (res.statusCode !== 200) {
+            return done(
+              new TargetUnreachable(
+                where,
+                `answered /json/list with HTTP ${res.statusCode}`,
+                res.statusCode === 404
+                  ? 'a target started with --inspect-publish-uid=stderr hides the list: pass the ws:// URL it printed to --inspect'
+                  : undefined,
+              ),
+            );
+          }
+          try {
+            done(undefined, parseTargetList(Buffer.concat(chunks).toString('utf8')));
+          } catch (e) {
+            done(new TargetUnreachable(where, (e as Error).message));
+          }
+        });
+      },
+    );
     req.on('socket', (sock) => recordLocalEndpoint(sock, d.ownEndpoints));
     req.on('error', (e: NodeJS.ErrnoException) => done(new TargetUnreachable(where, describeNetError(e))));
     const onAbort = () => done(new TimeoutExpired(`${where} (/json/list, deadline passed)`, d.timeoutMs));
     d.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => done(new TargetUnreachable(where, `accepted the connection but did not answer /json/list within ${d.timeoutMs} ms`)), d.timeoutMs);
+    const timer = setTimeout(
+      () => done(new TargetUnreachable(where, `accepted the connection but did not answer /json/list within ${d.timeoutMs} ms`)),
+      d.timeoutMs,
+    );
     req.end();
   });
 }
@@ -190,13 +208,22 @@ export function parseTargetList(body: string): TargetList {
 
 function describeNetError(e: NodeJS.ErrnoException): string {
   switch (e.code) {
-    case 'ECONNREFUSED': return 'connection refused (nothing listens there)';
-    case 'ECONNRESET': return 'the peer reset the connection';
-    case 'ENETUNREACH': case 'EHOSTUNREACH': return 'network unreachable';
-    case 'ETIMEDOUT': return 'connection timed out';
-    case 'HPE_INVALID_CONSTANT': case 'HPE_INVALID_VERSION': case 'HPE_INVALID_STATUS': case 'HPE_INVALID_HEADER_TOKEN':
+    case 'ECONNREFUSED':
+      return 'connection refused (nothing listens there)';
+    case 'ECONNRESET':
+      return 'the peer reset the connection';
+    case 'ENETUNREACH':
+    case 'EHOSTUNREACH':
+      return 'network unreachable';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    case 'HPE_INVALID_CONSTANT':
+    case 'HPE_INVALID_VERSION':
+    case 'HPE_INVALID_STATUS':
+    case 'HPE_INVALID_HEADER_TOKEN':
       return 'answered with something that is not HTTP (not a Node.js inspector)';
-    default: return e.code && String(e.code).startsWith('HPE_') ? `answered with malformed HTTP (${e.code})` : e.message;
+    default:
+      return e.code && String(e.code).startsWith('HPE_') ? `answered with malformed HTTP (${e.code})` : e.message;
   }
 }
 
@@ -225,19 +252,30 @@ export type AllowedMethod =
   | 'HeapProfiler.stopSampling'
   | 'HeapProfiler.takeHeapSnapshot';
 export const ALLOWED_METHODS: readonly AllowedMethod[] = [
-  'Runtime.evaluate', 'Runtime.getHeapUsage', 'Runtime.queryObjects', 'Runtime.callFunctionOn', 'Runtime.getProperties', 'Runtime.releaseObjectGroup',
-  'Debugger.enable', 'Debugger.setSkipAllPauses', 'Debugger.disable',
-  'Profiler.enable', 'Profiler.setSamplingInterval', 'Profiler.start', 'Profiler.stop', 'Profiler.disable',
-  'HeapProfiler.startSampling', 'HeapProfiler.stopSampling', 'HeapProfiler.takeHeapSnapshot',
+  'Runtime.evaluate',
+  'Runtime.getHeapUsage',
+  'Runtime.queryObjects',
+  'Runtime.callFunctionOn',
+  'Runtime.getProperties',
+  'Runtime.releaseObjectGroup',
+  'Debugger.enable',
+  'Debugger.setSkipAllPauses',
+  'Debugger.disable',
+  'Profiler.enable',
+  'Profiler.setSamplingInterval',
+  'Profiler.start',
+  'Profiler.stop',
+  'Profiler.disable',
+  'HeapProfiler.startSampling',
+  'HeapProfiler.stopSampling',
+  'HeapProfiler.takeHeapSnapshot',
 ];
 const ALLOWED = new Set<string>(ALLOWED_METHODS);
 
 type ParamsTuple<M extends AllowedMethod> = ProtocolMapping.Commands[M]['paramsType'];
 /** the params object of a command (undefined for commands without params) */
-type Params<M extends AllowedMethod> = ParamsTuple<M> extends [] ? undefined
-  : ParamsTuple<M> extends [infer P] ? P
-  : ParamsTuple<M> extends [(infer Q)?] ? Q | undefined
-  : never;
+type Params<M extends AllowedMethod> =
+  ParamsTuple<M> extends [] ? undefined : ParamsTuple<M> extends [infer P] ? P : ParamsTuple<M> extends [(infer Q)?] ? Q | undefined : never;
 type Returns<M extends AllowedMethod> = ProtocolMapping.Commands[M]['returnType'];
 type EventName = keyof ProtocolMapping.Events;
 
@@ -249,7 +287,12 @@ export class CdpError extends ProctriageError {
 
 /** A request the peer did not answer within its wait (the session may still be healthy). */
 export class CdpTimeout extends CdpError {
-  constructor(where: string, readonly method: string, readonly waitedMs: number, extra = '') {
+  constructor(
+    where: string,
+    readonly method: string,
+    readonly waitedMs: number,
+    extra = '',
+  ) {
     super(`${where} did not answer ${method} within ${waitedMs} ms${extra}`);
   }
 }
@@ -278,7 +321,10 @@ export class CdpSession {
   malformed = 0;
   lastMalformed: string | undefined;
 
-  private constructor(private readonly ws: WebSocketType, readonly where: string) {
+  private constructor(
+    private readonly ws: WebSocketType,
+    readonly where: string,
+  ) {
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('close', (code) => this.fail(`the inspector closed the connection (code ${code})`));
     ws.on('error', (e) => this.fail(`connection error: ${errnoText(e)}`));
@@ -320,11 +366,16 @@ export class CdpSession {
         } else resolve(new CdpSession(ws, where));
       };
       const onOpen = () => done();
-      const onError = (e: Error) => done(/handshake has timed out/i.test(e.message)
-        ? new TargetUnreachable(where, `did not complete the WebSocket handshake within ${o.timeoutMs} ms`)
-        : new TargetUnreachable(where, `WebSocket connection failed: ${describeNetError(e)}`));
+      const onError = (e: Error) =>
+        done(
+          /handshake has timed out/i.test(e.message)
+            ? new TargetUnreachable(where, `did not complete the WebSocket handshake within ${o.timeoutMs} ms`)
+            : new TargetUnreachable(where, `WebSocket connection failed: ${describeNetError(e)}`),
+        );
       const onUnexpected = (_req: unknown, res: { statusCode?: number }) =>
-        done(new TargetUnreachable(where, `refused the WebSocket upgrade (HTTP ${res.statusCode}): another debugger may be attached, or this is not an inspector`));
+        done(
+          new TargetUnreachable(where, `refused the WebSocket upgrade (HTTP ${res.statusCode}): another debugger may be attached, or this is not an inspector`),
+        );
       const onClose = () => done(new TargetUnreachable(where, 'closed the connection during the WebSocket handshake'));
       const onAbort = () => done(new TimeoutExpired(`${where} (WebSocket handshake, deadline passed)`, o.timeoutMs));
       const timer = setTimeout(() => done(new TargetUnreachable(where, `did not complete the WebSocket handshake within ${o.timeoutMs} ms`)), o.timeoutMs + 50);
@@ -352,7 +403,9 @@ export class CdpSession {
       const onAbort = () => this.settle(id, new TimeoutExpired(`${this.where} (${method}, deadline passed)`, d.timeoutMs));
       const cleanup = () => d.signal?.removeEventListener('abort', onAbort);
       const timer = setTimeout(() => {
-        const extra = this.malformed ? ` (it sent ${this.malformed} malformed message${this.malformed > 1 ? 's' : ''}${this.lastMalformed ? `: ${this.lastMalformed}` : ''})` : '';
+        const extra = this.malformed
+          ? ` (it sent ${this.malformed} malformed message${this.malformed > 1 ? 's' : ''}${this.lastMalformed ? `: ${this.lastMalformed}` : ''})`
+          : '';
         this.settle(id, new CdpTimeout(this.where, method, d.timeoutMs, extra));
       }, d.timeoutMs);
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer, cleanup });
@@ -374,7 +427,11 @@ export class CdpSession {
     this.listeners.set(event, list);
     return () => {
       const l = this.listeners.get(event);
-      if (l) this.listeners.set(event, l.filter((f) => f !== fn));
+      if (l)
+        this.listeners.set(
+          event,
+          l.filter((f) => f !== fn),
+        );
     };
   }
 

@@ -10,7 +10,8 @@ import { isIP } from 'node:net';
 export function ipv6Bytes(text: string): number[] | undefined {
   const a = text.toLowerCase();
   if (isIP(a) !== 6) return undefined;
-  let head = a, v4: number[] = [];
+  let head = a,
+    v4: number[] = [];
   const [, before, dotted] = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(a) ?? [];
   if (before !== undefined && dotted !== undefined) {
     head = before.endsWith('::') ? before : before.slice(0, -1);

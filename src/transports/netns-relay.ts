@@ -137,11 +137,16 @@ export class NetnsRelay implements NetRoute {
   /** the pids of the relay processes started (for the report and the tests) */
   readonly pids: number[] = [];
 
-  constructor(private readonly nsFile: string, private readonly nsenter: string, private readonly o: RelayOptions) {}
+  constructor(
+    private readonly nsFile: string,
+    private readonly nsenter: string,
+    private readonly o: RelayOptions,
+  ) {}
 
   /** Make each address reachable (a relay for those not yet relayed). Throws TargetUnreachable with the reason. */
   async ensure(addrs: Array<{ host: string; port: number }>): Promise<void> {
-    const fresh = addrs.filter((a) => !this.paths.has(key(a.host, a.port)))
+    const fresh = addrs
+      .filter((a) => !this.paths.has(key(a.host, a.port)))
       .filter((a, i, all) => all.findIndex((b) => key(b.host, b.port) === key(a.host, a.port)) === i);
     if (!fresh.length) return;
     for (const a of fresh) {
@@ -153,14 +158,26 @@ export class NetnsRelay implements NetRoute {
     const sub = `${this.dir}/${this.started++}`;
     (load('node:fs') as typeof import('node:fs')).mkdirSync(sub, { mode: 0o700 });
     const { spawn } = load('node:child_process') as typeof import('node:child_process');
-    const args = ['--net=' + this.nsFile, '--', process.execPath, '-e', RELAY_SCRIPT, '--', sub, String(this.o.maxMs), ...fresh.map((a) => `${a.host}:${a.port}`)];
+    const args = [
+      '--net=' + this.nsFile,
+      '--',
+      process.execPath,
+      '-e',
+      RELAY_SCRIPT,
+      '--',
+      sub,
+      String(this.o.maxMs),
+      ...fresh.map((a) => `${a.host}:${a.port}`),
+    ];
     // a minimal environment: NODE_OPTIONS (--inspect, --require …) must not reach the relay
     const child = spawn(this.nsenter, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     this.children.push(child);
     if (child.pid !== undefined) this.pids.push(child.pid);
     child.stdin.on('error', () => {});
     let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { if (err.length < 2000) err += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (err.length < 2000) err += d;
+    });
     const ready = await new Promise<string | undefined>((resolve) => {
       const t = setTimeout(() => resolve(say('netns.relayNoStart', { ms: this.o.startMs })), this.o.startMs);
       let buf = '';
@@ -171,13 +188,23 @@ export class NetnsRelay implements NetRoute {
         while ((i = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, i);
           buf = buf.slice(i + 1);
-          if (line === 'ready' && !said) { said = true; clearTimeout(t); resolve(undefined); }
+          if (line === 'ready' && !said) {
+            said = true;
+            clearTimeout(t);
+            resolve(undefined);
+          }
           const m = /^conn (\S+) (\d+)$/.exec(line);
           if (m) this.o.ownEndpoints?.add(formatEndpoint({ ip: m[1]!.replace(/^::ffff:(?=\d+\.)/, ''), port: Number(m[2]) }));
         }
       });
-      child.once('exit', (code) => { clearTimeout(t); resolve(say('netns.relayExited', { code: String(code ?? 'signal'), stderr: err.trim() ? err.trim().split('\n')[0]! : '' })); });
-      child.once('error', (e) => { clearTimeout(t); resolve(e.message); });
+      child.once('exit', (code) => {
+        clearTimeout(t);
+        resolve(say('netns.relayExited', { code: String(code ?? 'signal'), stderr: err.trim() ? err.trim().split('\n')[0]! : '' }));
+      });
+      child.once('error', (e) => {
+        clearTimeout(t);
+        resolve(e.message);
+      });
     });
     if (ready !== undefined) {
       this.kill(child);
@@ -214,7 +241,13 @@ export class NetnsRelay implements NetRoute {
       // gone
     }
     // it exits on end of input; a relay that did not is stopped
-    const t = setTimeout(() => { try { c.kill('SIGKILL'); } catch { /* gone */ } }, 500);
+    const t = setTimeout(() => {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 500);
     t.unref();
     c.once('exit', () => clearTimeout(t));
   }

@@ -122,7 +122,11 @@ export interface StreamResult {
 }
 
 /** A name that resolves only to loopback addresses (used for "localhost" when remote is not allowed). */
-function loopbackLookup(hostname: string, options: object, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void {
+function loopbackLookup(
+  hostname: string,
+  options: object,
+  cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+): void {
   (load('node:dns') as typeof Dns).lookup(hostname, { all: true }, (err, addrs) => {
     if (err) return cb(err, '');
     const ok = addrs.filter((a) => isLoopbackAddress(a.address));
@@ -153,8 +157,14 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
   return new Promise<StreamResult>((resolve, reject) => {
     const ac = new AbortController();
     let why: 'deadline' | 'caller' | 'stopped' | undefined;
-    const timer = setTimeout(() => { why = 'deadline'; ac.abort(); }, opts.timeoutMs);
-    const onCallerAbort = () => { why ??= 'caller'; ac.abort(); };
+    const timer = setTimeout(() => {
+      why = 'deadline';
+      ac.abort();
+    }, opts.timeoutMs);
+    const onCallerAbort = () => {
+      why ??= 'caller';
+      ac.abort();
+    };
     opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
     let settled = false;
     let result: StreamResult | undefined;
@@ -169,7 +179,10 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
     let connected = false;
     const failure = (err: unknown): ProctriageError => {
       if (why === 'deadline') {
-        return new ProctriageError('TIMEOUT', connected ? say('pprof.noAnswer', { path: url.pathname, ms: opts.timeoutMs }) : say('pprof.noConnection', { host: url.host, ms: opts.timeoutMs }));
+        return new ProctriageError(
+          'TIMEOUT',
+          connected ? say('pprof.noAnswer', { path: url.pathname, ms: opts.timeoutMs }) : say('pprof.noConnection', { host: url.host, ms: opts.timeoutMs }),
+        );
       }
       if (why === 'caller') return new ProctriageError('TIMEOUT', say('pprof.deadline', { path: url.pathname }));
       const e = err as NodeJS.ErrnoException;
@@ -197,8 +210,12 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
     }
     req.on('socket', (sock) => {
       recordLocalEndpoint(sock, opts.ownEndpoints);
-      sock.once('connect', () => { connected = true; });
-      sock.once('secureConnect', () => { connected = true; });
+      sock.once('connect', () => {
+        connected = true;
+      });
+      sock.once('secureConnect', () => {
+        connected = true;
+      });
     });
     req.on('error', (err) => {
       if (result) finish(null, { ...result, complete: false, incomplete: result.incomplete ?? incompleteReason(why, err, opts) });
@@ -241,7 +258,10 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
         if (r.capped) stop(say('pprof.bodyCapped', { bytes: opts.maxBytes }));
         else if (more === false) stop('stopped by the reader');
       });
-      res.on('end', () => { r.complete = true; finish(null, r); });
+      res.on('end', () => {
+        r.complete = true;
+        finish(null, r);
+      });
       res.on('aborted', () => finish(null, { ...r, incomplete: r.incomplete ?? incompleteReason(why, undefined, opts) }));
       res.on('error', (err) => finish(null, { ...r, incomplete: r.incomplete ?? incompleteReason(why, err, opts) }));
       res.on('close', () => {
@@ -250,7 +270,6 @@ export function streamGet(url: URL, opts: GetOptions, onData: (chunk: Buffer) =>
     });
   });
 }
-
 
 /** A connection through the route to the URL's address (TLS over it for https, checked as usual). */
 function routed(url: URL, route: NetRoute, https: boolean): () => Net.Socket {
@@ -264,9 +283,7 @@ function routed(url: URL, route: NetRoute, https: boolean): () => Net.Socket {
 }
 
 /** TLS verification failures that a private CA explains */
-const UNTRUSTED = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-]);
+const UNTRUSTED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
 
 /**
  * A transport failure in words an on-call reads, with the code in brackets: "connection refused:
@@ -293,7 +310,12 @@ function describe(e: NodeJS.ErrnoException | undefined, url: URL): string {
 function sslCode(e: NodeJS.ErrnoException | undefined): string | undefined {
   if (e?.code?.startsWith('ERR_SSL_')) return e.code;
   const reason = /SSL routines:[^:]*:([^:]+):/.exec(e?.message ?? '')?.[1];
-  return reason ? `ERR_SSL_${reason.trim().toUpperCase().replace(/[^A-Z0-9]+/g, '_')}` : undefined;
+  return reason
+    ? `ERR_SSL_${reason
+        .trim()
+        .toUpperCase()
+        .replace(/[^A-Z0-9]+/g, '_')}`
+    : undefined;
 }
 
 function incompleteReason(why: string | undefined, err: unknown, opts: GetOptions): string {
@@ -309,7 +331,10 @@ export class LineSplitter {
   private rest = '';
   private skipping = false;
   longLines = 0;
-  constructor(private readonly onLine: (line: string) => void, private readonly maxLine = 64 * 1024) {}
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxLine = 64 * 1024,
+  ) {}
 
   push(chunk: Buffer | string): void {
     let text = this.rest + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
@@ -319,7 +344,10 @@ export class LineSplitter {
       if (nl < 0) break;
       const line = text.slice(start, nl);
       start = nl + 1;
-      if (this.skipping) { this.skipping = false; continue; }
+      if (this.skipping) {
+        this.skipping = false;
+        continue;
+      }
       this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
     }
     text = text.slice(start);
@@ -347,21 +375,27 @@ export class LineSplitter {
 /** GET and collect the body as text, up to maxBytes. */
 export async function getText(url: URL, opts: GetOptions): Promise<StreamResult & { text: string }> {
   const parts: Buffer[] = [];
-  const r = await streamGet(url, opts, (c) => { parts.push(Buffer.from(c)); });
+  const r = await streamGet(url, opts, (c) => {
+    parts.push(Buffer.from(c));
+  });
   return { ...r, text: Buffer.concat(parts).toString('utf8') };
 }
 
 /** GET and collect the body as bytes, up to maxBytes (a protobuf profile). */
 export async function getBytes(url: URL, opts: GetOptions): Promise<StreamResult & { body: Buffer }> {
   const parts: Buffer[] = [];
-  const r = await streamGet(url, opts, (c) => { parts.push(Buffer.from(c)); });
+  const r = await streamGet(url, opts, (c) => {
+    parts.push(Buffer.from(c));
+  });
   return { ...r, body: Buffer.concat(parts) };
 }
 
 /** GET and feed the body line by line to `onLine`. */
 export async function getLines(url: URL, opts: GetOptions, onLine: (line: string) => void): Promise<StreamResult> {
   const split = new LineSplitter(onLine);
-  const r = await streamGet(url, opts, (c) => { split.push(c); });
+  const r = await streamGet(url, opts, (c) => {
+    split.push(c);
+  });
   // a body that did not end may stop mid-line: that fragment is not offered
   if (r.complete) split.end();
   return r;

@@ -38,13 +38,17 @@ const inPodNamespace = (pod: PodCgroup) => ['sh', '-c', `echo $$ > ${pod.leaf}/c
 async function podTarget(pod: PodCgroup, ownNamespace: boolean): Promise<number> {
   // the container's process: in the pod's cgroup, in a cgroup namespace of its own (or the one the test made)
   const sp = spawnTracked('sh', ['-c', `echo $$ > ${pod.leaf}/cgroup.procs && exec ${ownNamespace ? 'unshare --cgroup ' : ''}sleep 120`]);
-  await waitFor(() => {
-    try {
-      return readFileSync(`/proc/${sp.pid}/comm`, 'utf8').trim() === 'sleep';
-    } catch {
-      return false;
-    }
-  }, 5000, 'the target to run');
+  await waitFor(
+    () => {
+      try {
+        return readFileSync(`/proc/${sp.pid}/comm`, 'utf8').trim() === 'sleep';
+      } catch {
+        return false;
+      }
+    },
+    5000,
+    'the target to run',
+  );
   return sp.pid;
 }
 
@@ -68,7 +72,10 @@ describe('a target seen from inside a cgroup namespace', { skip }, () => {
     const u = note(t);
     assert.ok(u, JSON.stringify(t.unknowns));
     assert.equal(u.probe, 'cgroup');
-    assert.match(u.reason, /cgroup path reads as "\/" .* yet it runs in a cgroup namespace of its own; from inside a cgroup namespace the container's identity cannot be read/);
+    assert.match(
+      u.reason,
+      /cgroup path reads as "\/" .* yet it runs in a cgroup namespace of its own; from inside a cgroup namespace the container's identity cannot be read/,
+    );
     assert.match(u.hint, /--host-root \/host/);
     // the text report shows it too
     const text = await runCli([String(pid)], { prefix: inPodNamespace(pod) });
@@ -81,8 +88,10 @@ describe('a target seen from inside a cgroup namespace', { skip }, () => {
     // a shell in a cgroup namespace rooted at the pod's cgroup, and its child sleep, which shares it
     const sp = spawnTracked('sh', ['-c', `echo $$ > ${pod.leaf}/cgroup.procs && exec unshare --cgroup sh -c 'sleep 120 & echo $! ; exec sleep 120'`]);
     let out = '';
-    sp.child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    const pid = Number(await waitFor(() => /^\d+\n/.test(out) && out.trim(), 5000, 'the target\'s pid'));
+    sp.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    const pid = Number(await waitFor(() => /^\d+\n/.test(out) && out.trim(), 5000, "the target's pid"));
     // proctriage enters the namespace of the shell that holds both (nsenter --cgroup)
     const inside = await runJson([String(pid)], { prefix: ['nsenter', `--cgroup=/proc/${sp.pid}/ns/cgroup`, '--'] });
     const t = inside.report.targets[0];

@@ -61,11 +61,20 @@ describe('analyze refuses a corrupt bundle with one line and exit 3', () => {
   });
 
   test('a wrong schemaVersion: newer, zero, or not a number', async () => {
-    const newer = damaged('v-newer', (d, m) => { m.schemaVersion = 3; saveManifest(d, m); });
+    const newer = damaged('v-newer', (d, m) => {
+      m.schemaVersion = 3;
+      saveManifest(d, m);
+    });
     oneLineFailure(await runCli(['analyze', newer]), /bundle schemaVersion 3 is newer than this proctriage reads \(2\): upgrade proctriage/);
-    const zero = damaged('v-zero', (d, m) => { m.schemaVersion = 0; saveManifest(d, m); });
+    const zero = damaged('v-zero', (d, m) => {
+      m.schemaVersion = 0;
+      saveManifest(d, m);
+    });
     oneLineFailure(await runCli(['analyze', zero]), /manifest\.json does not match the manifest schema \(schemaVersion: /);
-    const text = damaged('v-text', (d, m) => { m.schemaVersion = '1'; saveManifest(d, m); });
+    const text = damaged('v-text', (d, m) => {
+      m.schemaVersion = '1';
+      saveManifest(d, m);
+    });
     oneLineFailure(await runCli(['analyze', text]), /manifest\.json does not match the manifest schema \(schemaVersion: /);
   });
 

@@ -54,7 +54,10 @@ describe('the report fits an 80-column terminal', { skip: why }, () => {
   test('one target: the last line is its verdict', () => {
     const { lines } = onTerminal([String(leaking.pid)]);
     assert.match(lines.at(-1)!, new RegExp(`CRITICAL +pid ${leaking.pid} node: 1 critical`));
-    assert.deepEqual(lines.filter((l) => [...l].length > 80), []);
+    assert.deepEqual(
+      lines.filter((l) => [...l].length > 80),
+      [],
+    );
   });
 
   test('piped (no terminal), lines are kept whole: the command line and the decision path', async () => {

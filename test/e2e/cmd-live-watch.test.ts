@@ -39,8 +39,22 @@ describe('watch on a terminal (tmux, 80×24)', { skip: why }, () => {
     const started = tmux('new-session', '-d', '-x', '80', '-y', '24', '-s', 'watch', cmd);
     if (started.status !== 0) throw new Error(`tmux cannot start a session here: ${started.stderr}`);
     const pane = (...a: string[]) => tmux('capture-pane', '-p', '-t', 'watch', ...a).stdout;
-    live = await waitFor(() => { const s = pane(); return /watching pid \d+ .* [4-9] samples/.test(s) && s; }, 15_000, 'the live screen with a few samples');
-    final = await waitFor(() => { const s = pane('-J', '-S', '-'); return /DONE:\d+/.test(s) && s; }, 20_000, 'watch to end');
+    live = await waitFor(
+      () => {
+        const s = pane();
+        return /watching pid \d+ .* [4-9] samples/.test(s) && s;
+      },
+      15_000,
+      'the live screen with a few samples',
+    );
+    final = await waitFor(
+      () => {
+        const s = pane('-J', '-S', '-');
+        return /DONE:\d+/.test(s) && s;
+      },
+      20_000,
+      'watch to end',
+    );
     history = final.split('\n');
     raw = readFileSync(log, 'latin1');
   });
@@ -75,7 +89,10 @@ describe('watch on a terminal (tmux, 80×24)', { skip: why }, () => {
   test('the live frame fits in 80 columns (cut with an ellipsis, never wrapped)', () => {
     const frame = live.split('\n').filter((l) => l.trim());
     for (const l of frame) assert.ok([...l].length <= 80, `${[...l].length}: ${l}`);
-    const joined = history.slice(history.findIndex((l) => l.startsWith('watching pid')), history.findIndex((l) => l.startsWith('watching pid')) + 7);
+    const joined = history.slice(
+      history.findIndex((l) => l.startsWith('watching pid')),
+      history.findIndex((l) => l.startsWith('watching pid')) + 7,
+    );
     for (const l of joined) assert.ok([...l].length <= 80, `wrapped: ${l}`);
   });
 

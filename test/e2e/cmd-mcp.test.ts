@@ -26,13 +26,26 @@ let idle: RunningService;
 before(async () => {
   [leaky, idle] = await Promise.all([startService('close-wait', { args: ['--count', '150'] }), startService('healthy')]);
   transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], stderr: 'pipe' });
-  transport.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  transport.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   client = new Client({ name: 'proctriage-test', version: '1.0.0' });
-  client.onerror = (err) => { transportErrors.push(err.message); };
+  client.onerror = (err) => {
+    transportErrors.push(err.message);
+  };
   await client.connect(transport);
   const pid = transport.pid!;
   // stopped with the rest even when a test fails: close (stdin, then SIGTERM), SIGKILL as a last resort
-  track({ stop: () => client.close(), killNow: () => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } });
+  track({
+    stop: () => client.close(),
+    killNow: () => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    },
+  });
 });
 
 after(async () => {
@@ -40,7 +53,7 @@ after(async () => {
 });
 
 async function call(name: string, args: Record<string, unknown>, timeout = 60_000): Promise<CallToolResult> {
-  return await client.callTool({ name, arguments: args }, undefined, { timeout }) as CallToolResult;
+  return (await client.callTool({ name, arguments: args }, undefined, { timeout })) as CallToolResult;
 }
 
 function text(r: CallToolResult): string {
@@ -100,13 +113,19 @@ describe('proctriage mcp', () => {
     assert.equal(report.status, 'critical');
     const lines = text(r).split('\n');
     assert.match(text(r), /^CRITICAL: 1 process/);
-    assert.ok(lines.some((l) => l.startsWith(`pid ${leaky.pid} `) && l.includes('critical close-wait-leak: ') && /\b150\b/.test(l)), text(r));
+    assert.ok(
+      lines.some((l) => l.startsWith(`pid ${leaky.pid} `) && l.includes('critical close-wait-leak: ') && /\b150\b/.test(l)),
+      text(r),
+    );
     assert.equal(lines.length, 1 + t.findings.length, 'the status line and one line per finding');
   });
 
   test('diagnose by name finds the same service', async () => {
     const report = validReport(await call('diagnose', { name: `close-wait\\.js` }));
-    assert.ok(report.targets.some((t) => t.pid === leaky.pid), `pids: ${report.targets.map((t) => t.pid).join(', ')}`);
+    assert.ok(
+      report.targets.some((t) => t.pid === leaky.pid),
+      `pids: ${report.targets.map((t) => t.pid).join(', ')}`,
+    );
   });
 
   test('refusals are one-line tool errors, and the server answers the next call', async () => {
@@ -128,7 +147,10 @@ describe('proctriage mcp', () => {
     refused(await call('watch', { pid: idle.pid, interval: '3s', duration: '2s' }), /longer than --duration/);
     refused(await call('top', { limit: 0 }), /limit/);
     // still up
-    assert.deepEqual(validReport(await call('diagnose', { pids: [idle.pid] })).targets.map((t) => t.pid), [idle.pid]);
+    assert.deepEqual(
+      validReport(await call('diagnose', { pids: [idle.pid] })).targets.map((t) => t.pid),
+      [idle.pid],
+    );
   });
 
   test('top with a limit returns that many of the riskiest, the leaking service first', async () => {
@@ -143,18 +165,29 @@ describe('proctriage mcp', () => {
   test('watch an idle service for 2 s: samples, no growth finding, progress notifications', async () => {
     const progress: number[] = [];
     const t0 = performance.now();
-    const r = await client.callTool({ name: 'watch', arguments: { pid: idle.pid, interval: '250ms', duration: '2s' } }, undefined,
-      { timeout: 30_000, onprogress: (p) => progress.push(p.progress) }) as CallToolResult;
+    const r = (await client.callTool({ name: 'watch', arguments: { pid: idle.pid, interval: '250ms', duration: '2s' } }, undefined, {
+      timeout: 30_000,
+      onprogress: (p) => progress.push(p.progress),
+    })) as CallToolResult;
     const ms = performance.now() - t0;
     const report = validReport(r);
     const [t] = report.targets;
     assert.ok(t, 'one target');
-    console.log(`# watch 2s: ${Math.round(ms)} ms, ${t.trends ? Object.keys(t.trends).length : 0} trends, status ${t.status}, ${progress.length} progress notifications`);
+    console.log(
+      `# watch 2s: ${Math.round(ms)} ms, ${t.trends ? Object.keys(t.trends).length : 0} trends, status ${t.status}, ${progress.length} progress notifications`,
+    );
     assert.ok(ms >= 1900, `it watched for the duration (${Math.round(ms)} ms)`);
     assert.equal(t.pid, idle.pid);
     assert.ok(t.trends && Object.keys(t.trends).length > 0, 'trends were measured');
-    assert.ok(Object.values(t.trends).every((x) => x.samples >= 8), 'every sample was taken');
-    assert.deepEqual(t.findings.filter((f) => f.severity !== 'info').map((f) => f.id), [], 'nothing grows in an idle process');
+    assert.ok(
+      Object.values(t.trends).every((x) => x.samples >= 8),
+      'every sample was taken',
+    );
+    assert.deepEqual(
+      t.findings.filter((f) => f.severity !== 'info').map((f) => f.id),
+      [],
+      'nothing grows in an idle process',
+    );
     assert.equal(t.status, 'ok');
     assert.ok(progress.length >= 8, `progress per sample: ${progress.length}`);
     assert.match(text(r), /^OK: 1 process/);
@@ -169,7 +202,10 @@ describe('proctriage mcp', () => {
     const lines = text(r).split('\n');
     assert.match(text(r), new RegExp(`^playbook default: ${pb.steps.length} steps, ${pb.findings.length} findings\n`));
     assert.equal(lines.length, 1 + pb.findings.length);
-    assert.ok(lines.some((l) => /^close-wait-leak \(critical\/warning\): /.test(l)), text(r));
+    assert.ok(
+      lines.some((l) => /^close-wait-leak \(critical\/warning\): /.test(l)),
+      text(r),
+    );
   });
 
   test('only protocol messages on stdout, no crash on stderr', () => {
@@ -182,7 +218,12 @@ describe('proctriage mcp', () => {
     await client.close();
     let alive = true;
     for (let i = 0; i < 50 && alive; i++) {
-      try { process.kill(pid, 0); await new Promise((r) => setTimeout(r, 100)); } catch { alive = false; }
+      try {
+        process.kill(pid, 0);
+        await new Promise((r) => setTimeout(r, 100));
+      } catch {
+        alive = false;
+      }
     }
     assert.equal(alive, false, 'the server exited');
   });

@@ -27,13 +27,19 @@ describe('--name', () => {
     const { res, report } = await runJson(['--name', MARKER]);
     assert.equal(res.code, 0, res.stderr);
     const pids = report.targets.map((t: { pid: number }) => t.pid).sort((a: number, b: number) => a - b);
-    assert.deepEqual(pids, marked.map((t) => t.pid).sort((a, b) => a - b));
+    assert.deepEqual(
+      pids,
+      marked.map((t) => t.pid).sort((a, b) => a - b),
+    );
     assert.ok(!pids.includes(other.pid));
   });
 
   test('a regular expression over the command line: one of the three by its argument', async () => {
     const { report } = await runJson(['--name', `${MARKER} --n=1$`]);
-    assert.deepEqual(report.targets.map((t: { pid: number }) => t.pid), [marked[1]!.pid]);
+    assert.deepEqual(
+      report.targets.map((t: { pid: number }) => t.pid),
+      [marked[1]!.pid],
+    );
   });
 
   test('never proctriage itself nor the shell that runs it, though both carry the marker', () => {
@@ -49,7 +55,10 @@ describe('--name', () => {
     const pids: number[] = report.targets.map((t: { pid: number }) => t.pid);
     assert.ok(shellPid > 0 && !pids.includes(shellPid), `the parent shell ${shellPid} is a target`);
     assert.ok(!pids.includes(process.pid));
-    assert.deepEqual([...pids].sort((a, b) => a - b), marked.map((t) => t.pid).sort((a, b) => a - b));
+    assert.deepEqual(
+      [...pids].sort((a, b) => a - b),
+      marked.map((t) => t.pid).sort((a, b) => a - b),
+    );
     for (const t of report.targets) assert.doesNotMatch(t.cmdline ?? t.command ?? '', /proctriage\.js/);
   });
 

@@ -42,7 +42,9 @@ function write(name: string, text: string): string {
 
 describe('playbook validate and show', () => {
   let team: string;
-  before(() => { team = write('team.yaml', header() + fdExhaustion(0.25)); });
+  before(() => {
+    team = write('team.yaml', header() + fdExhaustion(0.25));
+  });
 
   test('a team playbook that extends the default with one changed threshold is valid (exit 0)', async () => {
     const res = await runCli(['playbook', 'validate', team]);
@@ -50,13 +52,19 @@ describe('playbook validate and show', () => {
     assert.equal(res.stderr, '');
     // same steps and findings as the built-in one: the finding was replaced, not added
     const builtin = await runJson(['playbook', 'show']);
-    assert.match(res.stdout, new RegExp(`^.*team\\.yaml: valid playbook "team" \\(${builtin.report.steps.length} steps, ${builtin.report.findings.length} findings\\)\\n$`));
+    assert.match(
+      res.stdout,
+      new RegExp(`^.*team\\.yaml: valid playbook "team" \\(${builtin.report.steps.length} steps, ${builtin.report.findings.length} findings\\)\\n$`),
+    );
   });
 
   test('show --playbook reflects the change, in text, --markdown and --json; the built-in one is untouched', async () => {
     const [text, md, json, base, baseMd] = await Promise.all([
-      runCli(['playbook', 'show', '--playbook', team]), runCli(['playbook', 'show', '--playbook', team, '--markdown']),
-      runJson(['playbook', 'show', '--playbook', team]), runCli(['playbook', 'show']), runCli(['playbook', 'show', '--markdown']),
+      runCli(['playbook', 'show', '--playbook', team]),
+      runCli(['playbook', 'show', '--playbook', team, '--markdown']),
+      runJson(['playbook', 'show', '--playbook', team]),
+      runCli(['playbook', 'show']),
+      runCli(['playbook', 'show', '--markdown']),
     ]);
     for (const r of [text, md, base, baseMd]) assert.equal(r.code, 0, r.stderr);
     const block = (out: string) => out.slice(out.indexOf('fd-exhaustion:'), out.indexOf('close-wait-leak:'));
@@ -78,12 +86,18 @@ describe('playbook validate and show', () => {
     const deep = `${'{ not: '.repeat(100)}{ metric: fd.open, op: ">", value: 1 }${' }'.repeat(100)}`;
     const cases: [string, string, RegExp][] = [
       ['syntax.yaml', 'schemaVersion: 1\nname: [unclosed\n', /syntax\.yaml is invalid: not valid YAML/],
-      ['condition.yaml', header() + fdExhaustion(0.25).replace('op: ">=", value: 0.25', 'op: "about", value: 0.25'),
-        /findings\.0\.levels\.1\.when: not a condition: use \{metric, op/],
+      [
+        'condition.yaml',
+        header() + fdExhaustion(0.25).replace('op: ">=", value: 0.25', 'op: "about", value: 0.25'),
+        /findings\.0\.levels\.1\.when: not a condition: use \{metric, op/,
+      ],
       ['step.yaml', header() + fdExhaustion(0.25, 'fd-exhaustion', 'fdz'), /unknown step "fdz"/],
       ['duplicate.yaml', header() + fdExhaustion(0.25, 'team-fds') + fdExhaustion(0.5, 'team-fds'), /duplicate finding id "team-fds"/],
-      ['misspelt.yaml', header() + fdExhaustion(0.25).replace('requires: [fd.utilization]', 'requires: [sockets.tcp.closeWiat]'),
-        /unknown metric "sockets\.tcp\.closeWiat" \(did you mean "sockets\.tcp\.closeWait"\?\)/],
+      [
+        'misspelt.yaml',
+        header() + fdExhaustion(0.25).replace('requires: [fd.utilization]', 'requires: [sockets.tcp.closeWiat]'),
+        /unknown metric "sockets\.tcp\.closeWiat" \(did you mean "sockets\.tcp\.closeWait"\?\)/,
+      ],
       ['deep.yaml', header() + fdExhaustion(0.25).replace('{ metric: fd.utilization, op: ">=", value: 0.25 }', deep), /nested deeper than \d+ levels/],
     ];
     for (const [name, text, pattern] of cases) {
@@ -105,9 +119,9 @@ describe('playbook validate and show', () => {
   });
 
   test('a finding listed twice under extends: default is refused like any other duplicate', async () => {
-      const file = write('duplicate-builtin.yaml', header() + fdExhaustion(0.25) + fdExhaustion(0.5));
-      oneLineFailure(await runCli(['playbook', 'validate', file]), /duplicate finding id "fd-exhaustion"/);
-    });
+    const file = write('duplicate-builtin.yaml', header() + fdExhaustion(0.25) + fdExhaustion(0.5));
+    oneLineFailure(await runCli(['playbook', 'validate', file]), /duplicate finding id "fd-exhaustion"/);
+  });
 });
 
 describe('--playbook on a diagnosis of a real process', () => {
@@ -115,7 +129,10 @@ describe('--playbook on a diagnosis of a real process', () => {
   before(async () => {
     team = write('lower-fd-warning.yaml', header() + fdExhaustion(0.25));
     // 60 of 200 fds in use: 30 %, under the built-in warning (80 %), over the team's (25 %)
-    child = await startChild(`const fs=require('fs');const held=[];while(fs.readdirSync('/proc/self/fd').length-1<60)held.push(fs.openSync('/dev/null','r'));setInterval(()=>{},1e9);console.log('ready')`, { fdLimit: 200 });
+    child = await startChild(
+      `const fs=require('fs');const held=[];while(fs.readdirSync('/proc/self/fd').length-1<60)held.push(fs.openSync('/dev/null','r'));setInterval(()=>{},1e9);console.log('ready')`,
+      { fdLimit: 200 },
+    );
   });
 
   test('the built-in playbook: OK (exit 0); the team playbook: fd-exhaustion WARNING (exit 1)', async () => {

@@ -10,7 +10,20 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CLI, REPO, cleanup, runCli, which, runJson, startNodeTarget, startService, startTarget, TARGETS, type CliResult, type Target } from '../helpers/processes.js';
+import {
+  CLI,
+  REPO,
+  cleanup,
+  runCli,
+  which,
+  runJson,
+  startNodeTarget,
+  startService,
+  startTarget,
+  TARGETS,
+  type CliResult,
+  type Target,
+} from '../helpers/processes.js';
 import { startChild, type Child } from '../helpers/time.js';
 import { ProcFs, type ScanAlongside } from '../../src/procfs/procfs.js';
 
@@ -26,7 +39,10 @@ const NEAR_LIMIT = `const fs=require('fs');const held=[];try{for(let i=0;i<1000;
 
 /** The pids of the table's rows, top to bottom. */
 function tableRows(out: string): { pid: number; status: string }[] {
-  return out.split('\n').map((l) => /^│ (\d+)\s+│[^│]*│ (\w+)/.exec(l)).filter((m): m is RegExpExecArray => !!m)
+  return out
+    .split('\n')
+    .map((l) => /^│ (\d+)\s+│[^│]*│ (\w+)/.exec(l))
+    .filter((m): m is RegExpExecArray => !!m)
     .map((m) => ({ pid: Number(m[1]), status: m[2]! }));
 }
 
@@ -65,7 +81,11 @@ describe('top ranks real processes by risk', () => {
     for (const t of idle) assert.ok(at(closeWait) < at(t.pid), 'CLOSE_WAIT above idle');
     // critical and warning rows come before every other row
     const worst = rows.findIndex((r) => RANK[r.status]! < RANK.warning!);
-    if (worst >= 0) assert.ok(rows.slice(worst).every((r) => RANK[r.status]! < RANK.warning!), res.stdout);
+    if (worst >= 0)
+      assert.ok(
+        rows.slice(worst).every((r) => RANK[r.status]! < RANK.warning!),
+        res.stdout,
+      );
     const summary = /\d+ processes: [1-9]\d* critical, ([1-9]\d*) (warnings?), \d+ unknown; showing the \d+ riskiest/.exec(res.stdout);
     assert.ok(summary, res.stdout);
     assert.equal(summary[2], summary[1] === '1' ? 'warning' : 'warnings', 'the count agrees with its noun');
@@ -96,8 +116,13 @@ describe('top ranks real processes by risk', () => {
     const res = await runCli(['top', '--limit', '100000']);
     noCrash(res);
     const head = res.stdout.split('\n').find((l) => /^│ pid /.test(l))!;
-    assert.deepEqual(head.split('│').map((h) => h.trim()).filter(Boolean),
-      ['pid', 'command', 'status', 'up', 'runtime', 'finding', 'fds', 'fd%', 'CLOSE_WAIT', 'rss', 'mem%', 'threads']);
+    assert.deepEqual(
+      head
+        .split('│')
+        .map((h) => h.trim())
+        .filter(Boolean),
+      ['pid', 'command', 'status', 'up', 'runtime', 'finding', 'fds', 'fd%', 'CLOSE_WAIT', 'rss', 'mem%', 'threads'],
+    );
     // our idle Node target: its runtime is named and its uptime is a duration
     const row = res.stdout.split('\n').find((l) => l.startsWith(`│ ${idle[0]!.pid} `))!;
     const cells = row.split('│').map((x) => x.trim());
@@ -106,19 +131,44 @@ describe('top ranks real processes by risk', () => {
     assert.match(res.stdout, /^not probed: cpu, go, node \(top reads \/proc only: no CPU window, no Node or Go runtime\)/m);
   });
 
-  test('on an 80-column terminal the table fits: columns are left out, and the output says which', { skip: which('script') ? undefined : 'script (util-linux) is not installed' }, () => {
-    const r = spawnSync('script', ['-qec', `stty cols 80 rows 24; exec "${process.execPath}" "${CLI}" top --limit 5`, '/dev/null'], { cwd: REPO, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
-    const lines = r.stdout.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').split('\n');
-    assert.deepEqual(lines.filter((l) => [...l].length > 80), [], r.stdout);
-    assert.ok(lines.some((l) => /^│ pid +│ command +│ status +│/.test(l)), r.stdout);
-    assert.ok(lines.some((l) => l.startsWith('left out to fit the terminal: threads')), r.stdout);
-  });
+  test(
+    'on an 80-column terminal the table fits: columns are left out, and the output says which',
+    { skip: which('script') ? undefined : 'script (util-linux) is not installed' },
+    () => {
+      const r = spawnSync('script', ['-qec', `stty cols 80 rows 24; exec "${process.execPath}" "${CLI}" top --limit 5`, '/dev/null'], {
+        cwd: REPO,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, NO_COLOR: '1' },
+      });
+      const lines = r.stdout
+        .replace(/\r/g, '')
+        .replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '')
+        .split('\n');
+      assert.deepEqual(
+        lines.filter((l) => [...l].length > 80),
+        [],
+        r.stdout,
+      );
+      assert.ok(
+        lines.some((l) => /^│ pid +│ command +│ status +│/.test(l)),
+        r.stdout,
+      );
+      assert.ok(
+        lines.some((l) => l.startsWith('left out to fit the terminal: threads')),
+        r.stdout,
+      );
+    },
+  );
 
   test('--json: riskiest first, our fd-exhausted process above our idle ones', async () => {
     const { report } = await runJson(['top', '--limit', '100000']);
     const pids: number[] = report.targets.map((t: { pid: number }) => t.pid);
     const ranks: number[] = report.targets.map((t: { status: string }) => RANK[t.status]);
-    assert.ok(ranks.every((r, i) => i === 0 || r <= ranks[i - 1]!), `statuses in order: ${report.targets.map((t: { status: string }) => t.status).join(' ')}`);
+    assert.ok(
+      ranks.every((r, i) => i === 0 || r <= ranks[i - 1]!),
+      `statuses in order: ${report.targets.map((t: { status: string }) => t.status).join(' ')}`,
+    );
     assert.ok(pids.indexOf(fds.pid) < pids.indexOf(closeWait) && idle.every((t) => pids.indexOf(closeWait) < pids.indexOf(t.pid)));
   });
 
@@ -197,7 +247,13 @@ describe('top and a process that dies during the scan', () => {
       if (p === a.pid) {
         for (const pid of [a.pid, b.pid]) process.kill(pid, 'SIGKILL');
         // bounded wait until the kernel shows both dead (zombies until our event loop reaps them)
-        const dead = (pid: number) => { try { return /^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return true; } };
+        const dead = (pid: number) => {
+          try {
+            return /^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+          } catch {
+            return true;
+          }
+        };
         for (let i = 0; i < 400 && !(dead(a.pid) && dead(b.pid)); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
       }
       return out;
@@ -208,7 +264,10 @@ describe('top and a process that dies during the scan', () => {
     const { run } = await import('../../src/commands/top.js');
     let out = '';
     const write = process.stdout.write;
-    process.stdout.write = ((s: string | Uint8Array) => { out += String(s); return true; });
+    process.stdout.write = (s: string | Uint8Array) => {
+      out += String(s);
+      return true;
+    };
     let code: number;
     try {
       code = await run({ json: true, format: 'table', limit: 100000, proc: new KillDuringScan() });

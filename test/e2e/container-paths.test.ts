@@ -74,16 +74,22 @@ async function inOwnMountNs(script: string, dir: string): Promise<number> {
   spawnSync('mkdir', ['-p', mnt]);
   const sp = spawnTracked('unshare', ['--mount', '--propagation', 'private', 'sh', file, mnt]);
   let err = '';
-  sp.child.stderr?.on('data', (d) => { err += d; });
+  sp.child.stderr?.on('data', (d) => {
+    err += d;
+  });
   // ready when the shell has become sleep, holding the deleted file on fd 6
-  await waitFor(() => {
-    if (!sp.alive()) throw new Error(`the target exited: ${err}`);
-    try {
-      return readFileSync(`/proc/${sp.pid}/comm`, 'utf8').trim() === 'sleep' && readlinkSync(`/proc/${sp.pid}/fd/6`).endsWith(' (deleted)');
-    } catch {
-      return false;
-    }
-  }, 10_000, () => `the target to hold its files (${err})`);
+  await waitFor(
+    () => {
+      if (!sp.alive()) throw new Error(`the target exited: ${err}`);
+      try {
+        return readFileSync(`/proc/${sp.pid}/comm`, 'utf8').trim() === 'sleep' && readlinkSync(`/proc/${sp.pid}/fd/6`).endsWith(' (deleted)');
+      } catch {
+        return false;
+      }
+    },
+    10_000,
+    () => `the target to hold its files (${err})`,
+  );
   assert.notEqual(readlinkSync(`/proc/${sp.pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'the target is in a mount namespace of its own');
   return sp.pid;
 }
@@ -91,7 +97,7 @@ async function inOwnMountNs(script: string, dir: string): Promise<number> {
 describe('file paths of a target in another mount namespace', { skip }, () => {
   test('an overlay root it pivoted into: the report shows /app/…, as the container sees it', async () => {
     const pid = await inOwnMountNs(OVERLAY_ROOT, 'overlay');
-    assert.equal(readlinkSync(`/proc/${pid}/cwd`), '/app', 'its cwd, read from the host, is the container\'s');
+    assert.equal(readlinkSync(`/proc/${pid}/cwd`), '/app', "its cwd, read from the host, is the container's");
     const { res, report } = await runJson([String(pid)]);
     const ev = report.targets[0].evidence;
     assert.deepEqual(ev['fd.filePatterns'], [{ pattern: '/app/logs/req-<n>.log', count: 3, example: '/app/logs/req-1.log' }], res.stderr);
@@ -101,14 +107,14 @@ describe('file paths of a target in another mount namespace', { skip }, () => {
     assert.equal(existsSync('/app/logs/req-2.log'), false);
   });
 
-  test('a tmpfs private to its namespace: its own files, which the host\'s same directory does not have', async () => {
+  test("a tmpfs private to its namespace: its own files, which the host's same directory does not have", async () => {
     const pid = await inOwnMountNs(PRIVATE_TMPFS, 'private');
     const dir = join(tmp, 'private');
     const { res, report } = await runJson([String(pid)]);
     const ev = report.targets[0].evidence;
     assert.deepEqual(ev['fd.filePatterns'], [{ pattern: `${dir}/part-<n>.dat`, count: 3, example: `${dir}/part-1.dat` }], res.stderr);
     assert.deepEqual(ev['fd.deletedFiles'], [{ fd: '6', path: `${dir}/scratch.bin`, bytes: 32768 }]);
-    assert.equal(existsSync(`${dir}/part-1.dat`), false, 'the host\'s directory is empty');
+    assert.equal(existsSync(`${dir}/part-1.dat`), false, "the host's directory is empty");
     assert.equal(readFileSync(`/proc/${pid}/root${dir}/part-1.dat`, 'utf8'), '1\n');
   });
 });

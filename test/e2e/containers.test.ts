@@ -14,7 +14,20 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, cleanup, procState, runCli, runJson, spawnTracked, startService, startTarget, TARGETS, waitFor, which, type Target } from '../helpers/processes.js';
+import {
+  CLI,
+  cleanup,
+  procState,
+  runCli,
+  runJson,
+  spawnTracked,
+  startService,
+  startTarget,
+  TARGETS,
+  waitFor,
+  which,
+  type Target,
+} from '../helpers/processes.js';
 import { createPodCgroup, memoryCgroupUnavailable, removePodCgroup } from '../helpers/cgroup.js';
 import { buildService, goUnavailable, serviceEnv } from '../fixtures/go-service/service.js';
 import { parseNetInet } from '../../src/procfs/net-sockets.js';
@@ -65,19 +78,29 @@ function rows(pid: number) {
 const netnsOf = (pid: number) => readlinkSync(`/proc/${pid}/ns/net`);
 
 describe('runtime probes in another network namespace', { skip: nsSkip }, () => {
-  test('--inspect: a Node inspector on the target\'s own loopback is read through a relay, and left as it was', async () => {
+  test("--inspect: a Node inspector on the target's own loopback is read through a relay, and left as it was", async () => {
     const t = await inOwnNetns(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'idle.js')]);
     assert.notEqual(netnsOf(t.pid), readlinkSync('/proc/self/ns/net'), 'the target is in a namespace of its own');
-    const listenBefore = rows(t.pid).filter((r) => r.state === 'listen').map((r) => r.inode);
+    const listenBefore = rows(t.pid)
+      .filter((r) => r.state === 'listen')
+      .map((r) => r.inode);
     const { res, report } = await runJson([String(t.pid), '--inspect']);
     const tr = report.targets[0];
     assert.equal(typeof tr.metrics['node.heap.used'], 'number', `${res.stderr} ${JSON.stringify(tr.unknowns)}`);
     assert.equal(typeof tr.metrics['node.eventLoop.delayP99Ms'], 'number');
-    assert.ok(tr.actions.some((a: string) => /entered pid \d+'s network namespace .* nsenter --net/.test(a)), tr.actions.join('\n'));
+    assert.ok(
+      tr.actions.some((a: string) => /entered pid \d+'s network namespace .* nsenter --net/.test(a)),
+      tr.actions.join('\n'),
+    );
     assert.ok(tr.actions.some((a: string) => /ended the relay/.test(a)));
     // nothing left: no relay, the inspector it had is still its only listener, no connection of ours stays up
     await waitFor(() => relays().length === 0, 3000, 'no relay process left');
-    assert.deepEqual(rows(t.pid).filter((r) => r.state === 'listen').map((r) => r.inode), listenBefore);
+    assert.deepEqual(
+      rows(t.pid)
+        .filter((r) => r.state === 'listen')
+        .map((r) => r.inode),
+      listenBefore,
+    );
     await waitFor(() => !rows(t.pid).some((r) => r.state === 'established'), 3000, 'no connection left open in the namespace');
   });
 
@@ -88,7 +111,10 @@ describe('runtime probes in another network namespace', { skip: nsSkip }, () => 
     const tr = report.targets[0];
     assert.equal(typeof tr.metrics['node.heap.used'], 'number', `${res.stderr} ${JSON.stringify(tr.unknowns)}`);
     assert.ok(tr.actions.some((a: string) => /sent SIGUSR1/.test(a)));
-    assert.ok(tr.actions.some((a: string) => /closed it again/.test(a)), tr.actions.join('\n'));
+    assert.ok(
+      tr.actions.some((a: string) => /closed it again/.test(a)),
+      tr.actions.join('\n'),
+    );
     assert.ok(tr.actions.some((a: string) => /entered pid \d+'s network namespace/.test(a)));
     await waitFor(() => relays().length === 0, 3000, 'no relay process left');
     await waitFor(() => rows(t.pid).filter((r) => r.state === 'listen').length === 0, 3000, 'the inspector we opened is closed');
@@ -98,7 +124,16 @@ describe('runtime probes in another network namespace', { skip: nsSkip }, () => 
 
   test('proctriage killed outright (SIGKILL) while the relay runs: the relay ends with it', async () => {
     // a loop that never yields keeps the probe (and its relay) busy for a while
-    const t = await start('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, '--inspect=127.0.0.1:0', join(NODE_TARGETS, 'busy.cjs'), '4000']);
+    const t = await start('unshare', [
+      '-n',
+      'sh',
+      '-c',
+      'ip link set lo up && exec "$0" "$@"',
+      process.execPath,
+      '--inspect=127.0.0.1:0',
+      join(NODE_TARGETS, 'busy.cjs'),
+      '4000',
+    ]);
     const cli = spawnTracked(process.execPath, [CLI, String(t.pid), '--inspect', '--json'], { env: { ...process.env, NO_COLOR: '1' } });
     const relay = await waitFor(() => relays()[0], 10_000, 'the relay to start');
     process.kill(cli.pid, 'SIGKILL');
@@ -107,16 +142,20 @@ describe('runtime probes in another network namespace', { skip: nsSkip }, () => 
     assert.deepEqual(relays(), []);
   });
 
-  test('without CAP_SYS_ADMIN the report says which privilege is missing (one line, no crash)', { skip: which('setpriv') ? undefined : 'setpriv (util-linux) is not installed' }, async () => {
-    const t = await inOwnNetns(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'idle.js')]);
-    const { report } = await runJson([String(t.pid), '--inspect'], { prefix: ['setpriv', '--inh-caps=-sys_admin', '--bounding-set=-sys_admin', '--'] });
-    const u = report.targets[0].unknowns.find((x: { probe?: string }) => x.probe === 'node');
-    assert.match(u.reason, /another network namespace .* needs CAP_SYS_ADMIN/);
-    assert.equal(report.targets[0].metrics['node.heap.used'], undefined);
-    assert.equal(relays().length, 0);
-  });
+  test(
+    'without CAP_SYS_ADMIN the report says which privilege is missing (one line, no crash)',
+    { skip: which('setpriv') ? undefined : 'setpriv (util-linux) is not installed' },
+    async () => {
+      const t = await inOwnNetns(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'idle.js')]);
+      const { report } = await runJson([String(t.pid), '--inspect'], { prefix: ['setpriv', '--inh-caps=-sys_admin', '--bounding-set=-sys_admin', '--'] });
+      const u = report.targets[0].unknowns.find((x: { probe?: string }) => x.probe === 'node');
+      assert.match(u.reason, /another network namespace .* needs CAP_SYS_ADMIN/);
+      assert.equal(report.targets[0].metrics['node.heap.used'], undefined);
+      assert.equal(relays().length, 0);
+    },
+  );
 
-  test('Go pprof discovery inside the target\'s namespace', async (t) => {
+  test("Go pprof discovery inside the target's namespace", async (t) => {
     const skip = goUnavailable();
     if (skip) return t.skip(skip);
     const svc = await inOwnNetns(buildService(), [], { env: serviceEnv({ LEAK: '50' }), timeoutMs: 30_000 });
@@ -124,8 +163,14 @@ describe('runtime probes in another network namespace', { skip: nsSkip }, () => 
     const tr = report.targets[0];
     assert.ok(tr.metrics['go.goroutines'] >= 50, `${res.stderr} ${JSON.stringify(tr.unknowns)}`);
     assert.equal(typeof tr.metrics['go.heap.alloc'], 'number');
-    assert.ok(tr.actions.some((a: string) => /entered pid \d+'s network namespace/.test(a)), tr.actions.join('\n'));
-    assert.ok(tr.actions.some((a: string) => /asked .*\/debug\/pprof\//.test(a) || /GET \/debug\/pprof\//.test(a)), tr.actions.join('\n'));
+    assert.ok(
+      tr.actions.some((a: string) => /entered pid \d+'s network namespace/.test(a)),
+      tr.actions.join('\n'),
+    );
+    assert.ok(
+      tr.actions.some((a: string) => /asked .*\/debug\/pprof\//.test(a) || /GET \/debug\/pprof\//.test(a)),
+      tr.actions.join('\n'),
+    );
     await waitFor(() => relays().length === 0, 3000, 'no relay process left');
     await waitFor(() => !rows(svc.pid).some((r) => r.state === 'established'), 5000, 'no connection left open in the namespace');
   });
@@ -135,10 +180,14 @@ describe('where a process runs', () => {
   test('a process in its own pid namespace shows its NSpid', { skip: nsSkip }, async () => {
     const outer = await startTarget('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, join(TARGETS, 'idle.js')]);
     // unshare --fork: the target is its child
-    const inner = await waitFor(() => {
-      const kids = readFileSync(`/proc/${outer.pid}/task/${outer.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-      return kids[0];
-    }, 3000, 'the forked child');
+    const inner = await waitFor(
+      () => {
+        const kids = readFileSync(`/proc/${outer.pid}/task/${outer.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+        return kids[0];
+      },
+      3000,
+      'the forked child',
+    );
     const { report } = await runJson([String(inner)]);
     assert.equal(report.targets[0].pid, inner);
     assert.equal(report.targets[0].nsPid, 1);
@@ -164,9 +213,18 @@ describe('where a process runs', () => {
       const { report: host } = await runJson([String(process.pid)]);
       assert.equal(host.targets[0].container, undefined);
       // top: only that pod's / that container's processes, by a prefix of the uid or the id
-      for (const filter of [['--pod', uid], ['--pod', uid.slice(0, 8)], ['--pod', uid.replace(/-/g, '_')], ['--container', id.slice(0, 12)]]) {
+      for (const filter of [
+        ['--pod', uid],
+        ['--pod', uid.slice(0, 8)],
+        ['--pod', uid.replace(/-/g, '_')],
+        ['--container', id.slice(0, 12)],
+      ]) {
         const { report: top } = await runJson(['top', ...filter, '--limit', '50']);
-        assert.deepEqual(top.targets.map((x: { pid: number }) => x.pid), [t.pid], filter.join(' '));
+        assert.deepEqual(
+          top.targets.map((x: { pid: number }) => x.pid),
+          [t.pid],
+          filter.join(' '),
+        );
       }
       const none = await runJson(['top', '--container', 'ffff0000', '--limit', '50']);
       assert.deepEqual(none.report.targets, []);

@@ -34,10 +34,13 @@ before(async () => {
     return;
   }
   const ownNet = which('ip') && which('nsenter') && spawnSync('unshare', ['-n', 'true']).status === 0;
-  if (!ownNet) console.log('# busy host: the target shares this network namespace (unshare -n, ip or nsenter missing); other tests\' sockets may skew a read');
+  if (!ownNet) console.log("# busy host: the target shares this network namespace (unshare -n, ip or nsenter missing); other tests' sockets may skew a read");
   const script = `${ownNet ? 'ip link set lo up && ' : ''}ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"`;
-  target = await startTarget(ownNet ? 'unshare' : 'sh', [...(ownNet ? ['-n', 'sh'] : []), '-c', script, process.execPath,
-    join(TARGETS, 'many-connections.js'), String(CONNECTIONS)], { timeoutMs: 30_000 });
+  target = await startTarget(
+    ownNet ? 'unshare' : 'sh',
+    [...(ownNet ? ['-n', 'sh'] : []), '-c', script, process.execPath, join(TARGETS, 'many-connections.js'), String(CONNECTIONS)],
+    { timeoutMs: 30_000 },
+  );
   if (ownNet) inTargetNet = ['nsenter', `--net=/proc/${target.pid}/ns/net`];
 });
 after(cleanup);
@@ -77,7 +80,9 @@ describe('a busy network namespace', () => {
     assert.equal(m['fd.open'], Number(sh(`ls /proc/${target.pid}/fd | wc -l`).trim()));
     if (!which('ss')) return;
     const port = target.info.port;
-    const ss = sh(`${inTargetNet.join(' ')} ss -tanH state established '( sport = :${port} or dport = :${port} )'`).split('\n').filter(Boolean);
+    const ss = sh(`${inTargetNet.join(' ')} ss -tanH state established '( sport = :${port} or dport = :${port} )'`)
+      .split('\n')
+      .filter(Boolean);
     assert.equal(ss.length, m['sockets.tcp.established']);
   });
 

@@ -46,7 +46,10 @@ describe('memory cgroup (v1)', { skip: unavailable }, () => {
     assert.match(f.summary, /of its 64\.0 MiB limit/);
     // the next step shows the cgroup's own accounting, and runs as printed
     const step = f.nextSteps.find((s: { text: string }) => s.text.startsWith('tail -n +1 '));
-    assert.equal(step?.text, `tail -n +1 ${['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.failcnt', 'memory.oom_control', 'memory.stat'].map((n) => `${cg}/${n}`).join(' ')}`);
+    assert.equal(
+      step?.text,
+      `tail -n +1 ${['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.failcnt', 'memory.oom_control', 'memory.stat'].map((n) => `${cg}/${n}`).join(' ')}`,
+    );
     const shown = execFileSync('/bin/sh', ['-c', step.text], { encoding: 'utf8' });
     assert.match(shown, new RegExp(`^==> ${cg}/memory\\.limit_in_bytes <==\\n${LIMIT}$`, 'm'));
     assert.match(shown, /^==> .*\/memory\.stat <==\n(.*\n)*?total_rss \d+$/m);
@@ -64,13 +67,22 @@ describe('memory cgroup (v1)', { skip: unavailable }, () => {
 
     // the victim volunteers for the OOM killer (raising oom_score_adj needs no privilege)
     const [vcmd, vargs] = inCgroup(cg, 'memory-hog', ['--mode', 'unbounded', '--max-mib', '2048'], 1000);
-    const victim = spawnTracked(vcmd, vargs, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, stopSignal: 'SIGKILL', env: { ...process.env, PROCTRIAGE_SERVICE_WATCHDOG: 'none' } });
+    const victim = spawnTracked(vcmd, vargs, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+      stopSignal: 'SIGKILL',
+      env: { ...process.env, PROCTRIAGE_SERVICE_WATCHDOG: 'none' },
+    });
     let victimErr = '';
-    victim.child.stderr!.setEncoding('utf8').on('data', (s: string) => { victimErr += s; });
+    victim.child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      victimErr += s;
+    });
     let timer: NodeJS.Timeout | undefined;
     const exit = await Promise.race([
       victim.exited,
-      new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), 30_000); }),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), 30_000);
+      }),
     ]);
     clearTimeout(timer);
     if (!exit) {
@@ -79,10 +91,14 @@ describe('memory cgroup (v1)', { skip: unavailable }, () => {
     }
     await victim.stop(); // its process group
     assert.equal(exit.signal, 'SIGKILL', `victim exit: ${JSON.stringify(exit)} ${victimErr}`);
-    const oomKills = await waitFor(() => {
-      const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(cg, 'memory.oom_control'), 'utf8'));
-      return m && Number(m[1]) > 0 ? Number(m[1]) : undefined;
-    }, 5000, 'oom_kill in memory.oom_control');
+    const oomKills = await waitFor(
+      () => {
+        const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(cg, 'memory.oom_control'), 'utf8'));
+        return m && Number(m[1]) > 0 ? Number(m[1]) : undefined;
+      },
+      5000,
+      'oom_kill in memory.oom_control',
+    );
 
     const { res, report } = await runJson([String(survivor.pid)]);
     assert.equal(res.code, 2, res.stderr);

@@ -19,7 +19,9 @@ after(async () => {
 /** PIDs the demo reported on stderr: each service and the close-wait upstream. */
 function reportedPids(stderr: string): number[] {
   const pids = [...stderr.matchAll(/ready: [\w-]+ \(pid (\d+)(?:[^)]*)\)(?:.*upstream, pid (\d+))?/g)]
-    .flatMap((m) => [m[1], m[2]]).filter(Boolean).map(Number);
+    .flatMap((m) => [m[1], m[2]])
+    .filter(Boolean)
+    .map(Number);
   pids.forEach((p) => seen.add(p));
   return pids;
 }
@@ -42,7 +44,10 @@ describe('proctriage demo', () => {
     assert.match(res.stdout, /^1\/5 close-wait: a client that never closes response sockets \(as a payment API did with its fraud-check calls\)$/m);
     assert.match(res.stdout, /^2\/5 rotation: .*\(as a log ingester did with its daily files\)$/m);
     assert.match(res.stdout, /^3\/5 deleted-log: .*\(as a rotation race did to a service's old logs\)$/m);
-    assert.match(res.stdout, /^4\/5 timer-leak: a poller that starts an interval per upstream and never clears the old ones \(as tickers started in a loop and never stopped do\)$/m);
+    assert.match(
+      res.stdout,
+      /^4\/5 timer-leak: a poller that starts an interval per upstream and never clears the old ones \(as tickers started in a loop and never stopped do\)$/m,
+    );
     // the Node.js sample is read through its inspector, and the verdict names the function behind the leak
     assert.match(res.stdout, /^\$ proctriage \d+ --inspect \d+$/m);
     assert.match(res.stdout, /1,200 of the timers call pollUpstream \(\S*timer-leak\.js:\d+\)/);
@@ -61,16 +66,32 @@ describe('proctriage demo', () => {
     assert.deepEqual(pids.filter(isService), [], 'every sample process is gone');
     assert.match(res.stderr, /stopped 5 sample services/);
     const dirs = [/log files open in (\/\S+),/.exec(res.stderr)?.[1], /largest (\/\S+)\/app\.log,/.exec(res.stdout)?.[1]];
-    assert.ok(dirs.every((d) => d?.includes('/proctriage-')), `the rotation and deleted-log directories are named: ${dirs}`);
-    assert.deepEqual(dirs.filter((d) => existsSync(d!)), [], 'temporary directories removed');
+    assert.ok(
+      dirs.every((d) => d?.includes('/proctriage-')),
+      `the rotation and deleted-log directories are named: ${dirs}`,
+    );
+    assert.deepEqual(
+      dirs.filter((d) => existsSync(d!)),
+      [],
+      'temporary directories removed',
+    );
   });
 
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     test(`--keep leaves the samples running until ${sig}, then stops them and exits ${code}`, async () => {
-      const { child: demo } = spawnTracked(process.execPath, [CLI, 'demo', '--keep', '--no-color'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], stopSignal: 'SIGKILL' });
+      const { child: demo } = spawnTracked(process.execPath, [CLI, 'demo', '--keep', '--no-color'], {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        stopSignal: 'SIGKILL',
+      });
       let stderr = '';
       demo.stdout!.resume();
-      demo.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+      demo.stderr!.setEncoding('utf8').on('data', (s: string) => {
+        stderr += s;
+      });
       const exited = new Promise<number | null>((resolve) => demo.once('exit', (c) => resolve(c)));
 
       await waitFor(() => /until you press Ctrl-C/.test(stderr) && / healthy +pid \d+/.test(stderr), 30_000, `the --keep message:\n${stderr}`);
@@ -87,7 +108,12 @@ describe('proctriage demo', () => {
 
       demo.kill(sig);
       let timer: NodeJS.Timeout | undefined;
-      const status = await Promise.race([exited, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), 15_000); })]);
+      const status = await Promise.race([
+        exited,
+        new Promise<'timeout'>((r) => {
+          timer = setTimeout(() => r('timeout'), 15_000);
+        }),
+      ]);
       clearTimeout(timer);
       assert.equal(status, code, stderr);
       assert.match(stderr, new RegExp(`${sig}: stopping the sample services`));

@@ -40,7 +40,12 @@ class KillMidScan extends ProcFs {
 test('a target killed mid-scan and left a zombie is reported as exited (unknown, exit 3), not healthy', async () => {
   assert.notEqual(pid, parent.pid, 'the target is the background child, not its parent');
   const report = await diagnose([pid], {
-    proc: new KillMidScan(), playbook: builtinPlaybook(), probes: PROBES, timeoutMs: 5000, redact: true, version: 'test',
+    proc: new KillMidScan(),
+    playbook: builtinPlaybook(),
+    probes: PROBES,
+    timeoutMs: 5000,
+    redact: true,
+    version: 'test',
   });
   assert.match(readFileSync(`/proc/${pid}/stat`, 'utf8'), /^\d+ \(.*\) Z /, 'the target is a zombie now');
   const t = report.targets[0]!;

@@ -10,7 +10,18 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync,
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, REPO, runCli, startNodeTarget, startTarget, TARGETS, type CliResult, type Target } from '../helpers/processes.js';
@@ -65,7 +76,11 @@ describe('writing: nothing but a new or (with --overwrite) regular file is ever 
     assert.equal(JSON.parse(readFileSync(out2, 'utf8')).targets[0].pid, target.pid);
     assert.ok(lstatSync(`${out2}.partial`).isSymbolicLink());
     secretIntact();
-    assert.deepEqual(readdirSync(tmp).filter((n) => n.endsWith('.tmp') && n.startsWith('.')), [], 'no temp file left');
+    assert.deepEqual(
+      readdirSync(tmp).filter((n) => n.endsWith('.tmp') && n.startsWith('.')),
+      [],
+      'no temp file left',
+    );
   });
 
   test('--report and --heap-snapshot at a planted symlink are refused before the target is touched', async () => {
@@ -86,7 +101,10 @@ describe('writing: nothing but a new or (with --overwrite) regular file is ever 
     // our own null device node (1,3) in the throwaway directory: the host's /dev/null is never at risk
     const dev = join(tmp, 'null');
     assert.equal(spawnSync('mknod', ['-m', '666', dev, 'c', '1', '3']).status, 0);
-    for (const args of [['snapshot', String(target.pid), '-o', dev, '--overwrite'], [String(target.pid), '--report', dev, '--overwrite']]) {
+    for (const args of [
+      ['snapshot', String(target.pid), '-o', dev, '--overwrite'],
+      [String(target.pid), '--report', dev, '--overwrite'],
+    ]) {
       cleanFailure(await runCli(args), /is a character device: refusing/);
     }
     assert.ok(lstatSync(dev).isCharacterDevice(), 'still the device');
@@ -135,8 +153,9 @@ describe('capture claims its directory', () => {
     const parent = join(tmp, 'locked');
     mkdirSync(parent, { mode: 0o755 });
     chmodSync(tmp, 0o755);
-    const res = await runCli(['capture', String(process.pid), '--dir', join(parent, 'b')],
-      { prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'] });
+    const res = await runCli(['capture', String(process.pid), '--dir', join(parent, 'b')], {
+      prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'],
+    });
     cleanFailure(res, /cannot create the bundle directory .*permission denied/, 5000);
   });
 });
@@ -254,7 +273,10 @@ describe('partial over nothing', () => {
     assert.ok(r.metrics['fd.open'] >= 64, `${r.metrics['fd.open']} open`);
     assert.equal(r.metrics['fd.limit'], 64);
     assert.ok(r.metrics['fd.byType.other'] >= 1);
-    assert.ok(r.findings.some((f: { id: string }) => f.id === 'fd-exhaustion'), JSON.stringify(r.findings.map((f: { id: string }) => f.id)));
+    assert.ok(
+      r.findings.some((f: { id: string }) => f.id === 'fd-exhaustion'),
+      JSON.stringify(r.findings.map((f: { id: string }) => f.id)),
+    );
     // soft = hard (ulimit -n sets both): no unprivileged raise is left, only the privileged one
     const steps: string[] = r.findings.find((f: { id: string }) => f.id === 'fd-exhaustion').nextSteps.map((s: { text: string }) => s.text);
     const raises = steps.filter((x) => x.startsWith('prlimit '));

@@ -9,9 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CLI, REPO, cleanup, finding, procState, runCli, runJson, startNodeTarget, startTarget, unusedPid, waitFor, which,
-} from '../helpers/processes.js';
+import { CLI, REPO, cleanup, finding, procState, runCli, runJson, startNodeTarget, startTarget, unusedPid, waitFor, which } from '../helpers/processes.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -43,7 +41,9 @@ describe('bad input', () => {
     // a `node` first on PATH that prints what it was given
     const dir = mkdtempSync(join(tmpdir(), 'proctriage-fake-node-'));
     dirs.push(dir);
-    writeFileSync(join(dir, 'node'), '#!/bin/sh\nprintf "%s\\n" "ca=${NODE_EXTRA_CA_CERTS-unset}" "handed=${PROCTRIAGE_EXTRA_CA_CERTS-unset}" "$@"\n', { mode: 0o755 });
+    writeFileSync(join(dir, 'node'), '#!/bin/sh\nprintf "%s\\n" "ca=${NODE_EXTRA_CA_CERTS-unset}" "handed=${PROCTRIAGE_EXTRA_CA_CERTS-unset}" "$@"\n', {
+      mode: 0o755,
+    });
     const args = ['1', '--format', 'a b', '$HOME', "it's", '*'];
     const without = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.endsWith('EXTRA_CA_CERTS')));
     const run = (env: NodeJS.ProcessEnv) => spawnSync(CLI, args, { env: { ...env, PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8' });
@@ -103,7 +103,10 @@ describe('bad input', () => {
     const { res, report } = await runJson([String(idle.pid), String(gone)]);
     assert.equal(res.code, 3);
     assert.equal(report.status, 'unknown');
-    assert.deepEqual(report.targets.map((t: any) => t.pid), [idle.pid, gone]);
+    assert.deepEqual(
+      report.targets.map((t: any) => t.pid),
+      [idle.pid, gone],
+    );
     assert.equal(report.targets[0].status, 'ok');
     assert.equal(report.targets[1].error.code, 'NO_SUCH_PROCESS');
   });
@@ -114,8 +117,11 @@ describe('permission denied', () => {
     if (process.getuid?.() !== 0) return t.skip('needs root to start a root-owned target and switch to nobody');
     if (!which('setpriv')) return t.skip('setpriv (util-linux) is not installed');
     const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
-    const check = spawnSync(asNobody[0]!, [...asNobody.slice(1), process.execPath, join(REPO, 'bin/proctriage.js'), '--version'],
-      { encoding: 'utf8', timeout: 10_000, cwd: REPO });
+    const check = spawnSync(asNobody[0]!, [...asNobody.slice(1), process.execPath, join(REPO, 'bin/proctriage.js'), '--version'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      cwd: REPO,
+    });
     if (check.status !== 0) return t.skip(`user 65534 cannot run the built CLI from ${REPO}: ${check.stderr.trim() || `exit ${check.status}`}`);
 
     const target = await startNodeTarget('idle');
@@ -212,5 +218,8 @@ function kernelThread(): number | undefined {
     }
   };
   if (isKthread(2)) return 2;
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).find(isKthread);
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .find(isKthread);
 }

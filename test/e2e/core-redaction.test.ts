@@ -32,13 +32,20 @@ const shaped = {
 const LONG = 'z'.repeat(131_000);
 const ARGS = [
   '--password=hunter2-a1',
-  '--password', 'hunter2-b1',
+  '--password',
+  'hunter2-b1',
   'Authorization: Bearer bearer-secret-c1',
   'Authorization: token ghtoken-secret-c2',
   'X-Api-Key: apikey-secret-d1',
-  shaped.jwt, shaped.stripe, shaped.github, shaped.slack, shaped.aws, shaped.google,
+  shaped.jwt,
+  shaped.stripe,
+  shaped.github,
+  shaped.slack,
+  shaped.aws,
+  shaped.google,
   'MYSQL_PWD=mysqlpwd-e1',
-  'mysql', '-pmysql-secret-f1',
+  'mysql',
+  '-pmysql-secret-f1',
   'redis://:redis-secret-g1@127.0.0.1:6379/0',
   'https://token-secret-h1@127.0.0.1/x',
   'postgres://u:p@ss-secret-i1@127.0.0.1/db',
@@ -49,12 +56,30 @@ const ARGS = [
   'tool --apikey shc-secret-n1',
   'api_key: sk-live-o1abcdef',
   LONG,
-  '--token', 'after-long-p1',
+  '--token',
+  'after-long-p1',
 ];
 const SECRETS = [
-  'hunter2-a1', 'hunter2-b1', 'bearer-secret-c1', 'ghtoken-secret-c2', 'apikey-secret-d1', jwtSig, ...Object.values(shaped),
-  'mysqlpwd-e1', 'mysql-secret-f1', 'redis-secret-g1', 'token-secret-h1', 'ss-secret-i1', 'a-j1', 'b-j2', 'words-k1',
-  'json-secret-l1', 'shc-secret-m1', 'shc-secret-n1', 'sk-live-o1abcdef', 'after-long-p1',
+  'hunter2-a1',
+  'hunter2-b1',
+  'bearer-secret-c1',
+  'ghtoken-secret-c2',
+  'apikey-secret-d1',
+  jwtSig,
+  ...Object.values(shaped),
+  'mysqlpwd-e1',
+  'mysql-secret-f1',
+  'redis-secret-g1',
+  'token-secret-h1',
+  'ss-secret-i1',
+  'a-j1',
+  'b-j2',
+  'words-k1',
+  'json-secret-l1',
+  'shc-secret-m1',
+  'shc-secret-n1',
+  'sk-live-o1abcdef',
+  'after-long-p1',
 ];
 
 function assertClean(where: string, text: string): void {
@@ -76,7 +101,9 @@ function bundleFiles(dir: string, base = dir, out: Record<string, string> = {}):
 
 describe('secrets in every form, every output', () => {
   let target: Target;
-  before(async () => { target = await startNodeTarget('idle', ARGS); });
+  before(async () => {
+    target = await startNodeTarget('idle', ARGS);
+  });
   // generous, but far below the 34 s the quadratic redaction took, and inside --timeout
   const DEADLINE_MS = 8000;
 
@@ -122,8 +149,14 @@ describe('secrets in every form, every output', () => {
     assert.ok(res.ms < DEADLINE_MS, `capture took ${res.ms} ms`);
     assertClean('capture output', res.stdout + res.stderr);
     const files = bundleFiles(dir);
-    assert.ok(Object.keys(files).some((f) => f.endsWith('/cmdline')), 'the bundle holds the cmdline');
-    assert.ok(Object.keys(files).some((f) => f.endsWith('/environ')), 'the bundle holds the environ');
+    assert.ok(
+      Object.keys(files).some((f) => f.endsWith('/cmdline')),
+      'the bundle holds the cmdline',
+    );
+    assert.ok(
+      Object.keys(files).some((f) => f.endsWith('/environ')),
+      'the bundle holds the environ',
+    );
     for (const [path, text] of Object.entries(files)) assertClean(`bundle file ${path}`, text);
     // and analyze reads the redacted bundle back without trouble
     const again = await runCli(['analyze', dir, '--json']);
@@ -132,12 +165,19 @@ describe('secrets in every form, every output', () => {
   });
 
   test('top --json and top', async () => {
-    for (const args of [['top', '--json'], ['top', '--limit', '200']]) {
+    for (const args of [
+      ['top', '--json'],
+      ['top', '--limit', '200'],
+    ]) {
       const res = await runCli(args, { timeoutMs: 60_000 });
       assert.ok(res.code !== null && res.code <= 3 && !/^\s+at /m.test(res.stderr), `${args.join(' ')}: ${res.stderr}`);
       assert.ok(res.ms < 20_000, `${args.join(' ')} took ${res.ms} ms`);
       assertClean(args.join(' '), res.stdout + res.stderr);
-      if (args[1] === '--json') assert.ok(JSON.parse(res.stdout).targets.some((t: any) => t.pid === target.pid), 'the target is in top');
+      if (args[1] === '--json')
+        assert.ok(
+          JSON.parse(res.stdout).targets.some((t: any) => t.pid === target.pid),
+          'the target is in top',
+        );
     }
   });
 });
@@ -152,7 +192,10 @@ describe('--name runs in linear time', () => {
     const hit = await runCli(['--name', 'a{1000}!$', '--json', '--timeout', '3s']);
     assert.ok(hit.ms < 8000, `took ${hit.ms} ms`);
     assert.equal(hit.code, 0, hit.stderr);
-    assert.deepEqual(JSON.parse(hit.stdout).targets.map((t: any) => t.pid), [target.pid]);
+    assert.deepEqual(
+      JSON.parse(hit.stdout).targets.map((t: any) => t.pid),
+      [target.pid],
+    );
     await target.stop();
   });
 

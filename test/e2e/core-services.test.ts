@@ -11,8 +11,12 @@ import { cleanup, finding, problems, runCli, runJson, sh, startService, which } 
 let closeWait: RunningService, rotation: RunningService, deletedLog: RunningService, healthy: RunningService;
 
 before(async () => {
-  [closeWait, rotation, deletedLog, healthy] = (await Promise.all(
-    ['close-wait', 'rotation', 'deleted-log', 'healthy'].map((name) => startService(name)))) as [RunningService, RunningService, RunningService, RunningService];
+  [closeWait, rotation, deletedLog, healthy] = (await Promise.all(['close-wait', 'rotation', 'deleted-log', 'healthy'].map((name) => startService(name)))) as [
+    RunningService,
+    RunningService,
+    RunningService,
+    RunningService,
+  ];
 });
 after(cleanup);
 
@@ -36,21 +40,35 @@ describe('close-wait service', () => {
     assert.equal(closeWait.info.count, 150);
     assert.deepEqual(f.evidence['sockets.peers.closeWait'][0], { endpoint: closeWait.info.peer, count: 150 });
     assert.match(f.summary, new RegExp(`most to ${String(closeWait.info.peer).replace(/\./g, '\\.')} \\(150\\)`));
-    assert.ok(f.nextSteps.some((s: { text: string }) => s.text.includes(`dst ${closeWait.info.peer}`)), 'a next step filters on the peer');
+    assert.ok(
+      f.nextSteps.some((s: { text: string }) => s.text.includes(`dst ${closeWait.info.peer}`)),
+      'a next step filters on the peer',
+    );
     // the source case in words a user can read, not a reference to a document they cannot open
     assert.match(f.seed, /unclosed HTTP response bodies/);
     // nothing else is wrong with it
-    assert.deepEqual(problems(t).map((x: any) => x.id), ['close-wait-leak']);
-    assert.ok(t.probes.every((p: any) => p.status === 'ok' || p.status === 'skipped'), JSON.stringify(t.probes));
+    assert.deepEqual(
+      problems(t).map((x: any) => x.id),
+      ['close-wait-leak'],
+    );
+    assert.ok(
+      t.probes.every((p: any) => p.status === 'ok' || p.status === 'skipped'),
+      JSON.stringify(t.probes),
+    );
     assert.equal(t.metrics['fd.open'], lsFdCount(closeWait.pid), 'fd.open agrees with ls /proc/PID/fd');
   });
 
   test('CLOSE_WAIT count and peer agree with ss', async (t) => {
     if (!which('ss')) return t.skip('ss (iproute2) is not installed');
     const { report } = await runJson([String(closeWait.pid)]);
-    const rows = sh('ss -tanp state close-wait').split('\n').filter((l) => l.includes(`pid=${closeWait.pid},`));
+    const rows = sh('ss -tanp state close-wait')
+      .split('\n')
+      .filter((l) => l.includes(`pid=${closeWait.pid},`));
     assert.equal(rows.length, report.targets[0].metrics['sockets.tcp.closeWait']);
-    assert.ok(rows.every((l) => l.split(/\s+/)[3] === closeWait.info.peer), `every row's peer is ${closeWait.info.peer}`);
+    assert.ok(
+      rows.every((l) => l.split(/\s+/)[3] === closeWait.info.peer),
+      `every row's peer is ${closeWait.info.peer}`,
+    );
   });
 
   test('table output (the default) shows the verdict, the finding and the peer', async () => {
@@ -77,7 +95,10 @@ describe('close-wait service', () => {
     for (const s of steps.filter((x) => x.kind === 'command')) assert.ok(blocks.includes(s.text), `"${s.text}" is a code block of its own`);
     for (const s of steps.filter((x) => x.kind === 'advice')) {
       assert.ok(!blocks.some((b) => b.includes(s.text.slice(0, 30))), `advice "${s.text}" is not in a code block`);
-      assert.ok(res.stdout.split('\n').some((l) => l.startsWith(s.text.slice(0, 20))), `advice "${s.text}" is a paragraph`);
+      assert.ok(
+        res.stdout.split('\n').some((l) => l.startsWith(s.text.slice(0, 20))),
+        `advice "${s.text}" is a paragraph`,
+      );
     }
     for (const b of blocks) assert.equal(b.split('\n').length, 1, `one command a block: ${b}`);
     assert.doesNotMatch(res.stdout, /<details>|<summary>|^\|/m);
@@ -131,7 +152,12 @@ describe('rotation service (fd limit 256)', () => {
     assert.equal(t.metrics['fd.byType.file'] >= Number(rotation.info.files), true);
     assert.ok(top.pattern.endsWith('/app-<date>.log'), top.pattern);
     assert.match(top.example, /\/app-\d{4}-\d{2}-\d{2}-\d{4}\.log$/);
-    assert.deepEqual(problems(t).map((x: any) => x.id).sort(), ['fd-exhaustion', 'file-handle-pileup']);
+    assert.deepEqual(
+      problems(t)
+        .map((x: any) => x.id)
+        .sort(),
+      ['fd-exhaustion', 'file-handle-pileup'],
+    );
   });
 });
 
@@ -152,7 +178,10 @@ describe('deleted-log service', () => {
     const ls = sh(`ls -l /proc/${deletedLog.pid}/fd | grep '(deleted)'`);
     assert.ok(ls.includes(` ${held.fd} -> ${deletedLog.info.path} (deleted)`), ls);
     assert.ok(f.nextSteps.some((s: { text: string }) => s.text.includes(`/proc/${deletedLog.pid}/fd/${held.fd}`)));
-    assert.deepEqual(problems(t).map((x: any) => x.id), ['deleted-files-held']);
+    assert.deepEqual(
+      problems(t).map((x: any) => x.id),
+      ['deleted-files-held'],
+    );
     assert.equal(t.metrics['fd.open'], lsFdCount(deletedLog.pid));
   });
 });
@@ -162,13 +191,22 @@ describe('healthy service', () => {
     for (let i = 0; i < 3; i++) {
       const { res, report } = await runJson([String(healthy.pid)]);
       const t = report.targets[0];
-      assert.deepEqual(problems(t).map((f: any) => `${f.id} (${f.severity}): ${f.summary}`), []);
+      assert.deepEqual(
+        problems(t).map((f: any) => `${f.id} (${f.severity}): ${f.summary}`),
+        [],
+      );
       assert.equal(res.code, 0, res.stderr);
       assert.equal(report.status, 'ok');
-      assert.ok(t.findings.every((f: any) => f.id === 'recent-deploy'), JSON.stringify(t.findings.map((f: any) => f.id)));
+      assert.ok(
+        t.findings.every((f: any) => f.id === 'recent-deploy'),
+        JSON.stringify(t.findings.map((f: any) => f.id)),
+      );
       assert.ok(t.metrics['sockets.tcp.established'] >= 2, 'the keep-alive connection is seen from both ends');
       assert.equal(t.metrics['sockets.tcp.closeWait'], 0);
-      assert.ok(t.probes.every((p: any) => p.status === 'ok' || p.status === 'skipped'), JSON.stringify(t.probes));
+      assert.ok(
+        t.probes.every((p: any) => p.status === 'ok' || p.status === 'skipped'),
+        JSON.stringify(t.probes),
+      );
     }
   });
 
@@ -186,8 +224,14 @@ describe('several PIDs in one call', () => {
     const { res, report } = await runJson(pids.map(String));
     assert.equal(res.code, 2);
     assert.equal(report.status, 'critical');
-    assert.deepEqual(report.targets.map((t: any) => t.pid), pids);
-    assert.deepEqual(report.targets.map((t: any) => t.status), ['ok', 'warning', 'critical']);
+    assert.deepEqual(
+      report.targets.map((t: any) => t.pid),
+      pids,
+    );
+    assert.deepEqual(
+      report.targets.map((t: any) => t.status),
+      ['ok', 'warning', 'critical'],
+    );
   });
 
   test('warning and ok give warning (exit 1); the table ends with an overall line', async () => {

@@ -59,50 +59,74 @@ function start(env: Record<string, string>, cgroups: string[] = []): Promise<Tar
 async function startThrottled(env: Record<string, string>): Promise<Target> {
   const cpu = createCpuCgroup(0.25);
   const svc = await start({ BURN: '1', GOMAXPROCS: '1', ...env }, [cpu]);
-  const stat = () => Object.fromEntries(readFileSync(`${cpu}/cpu.stat`, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)]));
-  await waitFor(() => { const s = stat(); return s.nr_periods! >= 20 && s.nr_throttled! / s.nr_periods! >= 0.5; }, 20_000, () => `throttling in ${cpu}: ${JSON.stringify(stat())}`);
+  const stat = () =>
+    Object.fromEntries(
+      readFileSync(`${cpu}/cpu.stat`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+        .map(([k, v]) => [k, Number(v)]),
+    );
+  await waitFor(
+    () => {
+      const s = stat();
+      return s.nr_periods! >= 20 && s.nr_throttled! / s.nr_periods! >= 0.5;
+    },
+    20_000,
+    () => `throttling in ${cpu}: ${JSON.stringify(stat())}`,
+  );
   return svc;
 }
 
 const attribution = (f: any, kind: string) => f?.attribution?.find((a: any) => a.kind === kind);
 
-test('watch on a heap leak: main.leakyCache (main.go:line) first in go.heap.growth, the churn not; memory-growth carries it (json, text, markdown)', { skip: skipMem }, async () => {
-  // a fresh service for each format: the shape of its growth (a leak, not a warm-up) is judged
-  // from its start; GOGC=25 keeps the heap close to what is live, so memory follows the leak
-  const watch = async (format: string[]) => {
-    const svc = await start({ LEAK_KB_PER_S: '8192', CHURN_KB_PER_S: '16384', GOGC: '25' }, [createMemoryCgroup(2 * 2 ** 30)]);
-    return runCli(['watch', String(svc.pid), '--interval', '500ms', '--duration', '5s', ...format], { timeoutMs: 40_000 });
-  };
-  const res = await watch(['--json']);
-  const report = JSON.parse(res.stdout);
-  const t = report.targets[0];
-  const g = t.evidence['go.heap.growth'];
-  assert.ok(g, `no go.heap.growth: ${JSON.stringify(t.unknowns)}`);
-  assert.equal(g.kind, 'allocation-growth');
-  assert.equal(g.unavailable, undefined, g.unavailable);
-  const top = g.sites[0];
-  assert.equal(top.function, 'main.leakyCache');
-  assert.equal(top.file, 'main.go', 'relative to the service\'s working directory');
-  assert.equal(top.line, LEAK_LINE());
-  assert.ok(top.value > 4 * 2 ** 20, `grew ${top.value} bytes`);
-  assert.ok(g.windowSeconds >= 3 && g.windowSeconds <= 10, `window ${g.windowSeconds}`);
-  // the churn allocates twice as much, but frees it: at most the buffer it holds at a time
-  const churn = g.sites.find((s: any) => s.function === 'main.churnBuffers');
-  assert.ok(!churn || churn.value < top.value * 0.05, `churn ${churn?.value} vs leak ${top.value}`);
-  const f = finding(t, 'memory-growth');
-  assert.ok(f, `findings: ${t.findings.map((x: any) => x.id)} (exit ${res.code})`);
-  assert.equal(attribution(f, 'allocation-growth')?.sites[0].function, 'main.leakyCache');
-  assert.ok(t.actions.some((a: string) => /requested \/debug\/pprof\/heap, to compare with one at the end of the watch/.test(a)), String(t.actions));
-  assert.ok(t.actions.some((a: string) => /requested \/debug\/pprof\/heap again, at the end of the watch/.test(a)), String(t.actions));
+test(
+  'watch on a heap leak: main.leakyCache (main.go:line) first in go.heap.growth, the churn not; memory-growth carries it (json, text, markdown)',
+  { skip: skipMem },
+  async () => {
+    // a fresh service for each format: the shape of its growth (a leak, not a warm-up) is judged
+    // from its start; GOGC=25 keeps the heap close to what is live, so memory follows the leak
+    const watch = async (format: string[]) => {
+      const svc = await start({ LEAK_KB_PER_S: '8192', CHURN_KB_PER_S: '16384', GOGC: '25' }, [createMemoryCgroup(2 * 2 ** 30)]);
+      return runCli(['watch', String(svc.pid), '--interval', '500ms', '--duration', '5s', ...format], { timeoutMs: 40_000 });
+    };
+    const res = await watch(['--json']);
+    const report = JSON.parse(res.stdout);
+    const t = report.targets[0];
+    const g = t.evidence['go.heap.growth'];
+    assert.ok(g, `no go.heap.growth: ${JSON.stringify(t.unknowns)}`);
+    assert.equal(g.kind, 'allocation-growth');
+    assert.equal(g.unavailable, undefined, g.unavailable);
+    const top = g.sites[0];
+    assert.equal(top.function, 'main.leakyCache');
+    assert.equal(top.file, 'main.go', "relative to the service's working directory");
+    assert.equal(top.line, LEAK_LINE());
+    assert.ok(top.value > 4 * 2 ** 20, `grew ${top.value} bytes`);
+    assert.ok(g.windowSeconds >= 3 && g.windowSeconds <= 10, `window ${g.windowSeconds}`);
+    // the churn allocates twice as much, but frees it: at most the buffer it holds at a time
+    const churn = g.sites.find((s: any) => s.function === 'main.churnBuffers');
+    assert.ok(!churn || churn.value < top.value * 0.05, `churn ${churn?.value} vs leak ${top.value}`);
+    const f = finding(t, 'memory-growth');
+    assert.ok(f, `findings: ${t.findings.map((x: any) => x.id)} (exit ${res.code})`);
+    assert.equal(attribution(f, 'allocation-growth')?.sites[0].function, 'main.leakyCache');
+    assert.ok(
+      t.actions.some((a: string) => /requested \/debug\/pprof\/heap, to compare with one at the end of the watch/.test(a)),
+      String(t.actions),
+    );
+    assert.ok(
+      t.actions.some((a: string) => /requested \/debug\/pprof\/heap again, at the end of the watch/.test(a)),
+      String(t.actions),
+    );
 
-  const line = new RegExp(`main\\.leakyCache \\(main\\.go:${LEAK_LINE()}\\): \\+[\\d.]+ MiB of \\+[\\d.]+ MiB`);
-  const text = await watch([]);
-  assert.match(text.stdout, /where in the code: Go heap profiles at the start and the end/);
-  assert.match(text.stdout, line);
-  const md = await watch(['--format', 'markdown']);
-  assert.match(md.stdout, /\*\*Where in the code\*\*: Go heap profiles/);
-  assert.match(md.stdout, line);
-});
+    const line = new RegExp(`main\\.leakyCache \\(main\\.go:${LEAK_LINE()}\\): \\+[\\d.]+ MiB of \\+[\\d.]+ MiB`);
+    const text = await watch([]);
+    assert.match(text.stdout, /where in the code: Go heap profiles at the start and the end/);
+    assert.match(text.stdout, line);
+    const md = await watch(['--format', 'markdown']);
+    assert.match(md.stdout, /\*\*Where in the code\*\*: Go heap profiles/);
+    assert.match(md.stdout, line);
+  },
+);
 
 test('a CPU burner under a quota: cpu-throttling names main.burnCPU (main.go:line) first in go.cpu.top (json, text, markdown)', { skip: skipCpu }, async () => {
   const svc = await startThrottled({});
@@ -121,7 +145,10 @@ test('a CPU burner under a quota: cpu-throttling names main.burnCPU (main.go:lin
   assert.ok(a.sites[0].cumulative >= a.sites[0].value);
   assert.ok(a.windowSeconds >= 1.5 && a.windowSeconds <= 3, `window ${a.windowSeconds}`);
   assert.deepEqual(t.evidence['go.cpu.top'], a);
-  assert.ok(t.actions.some((x: string) => x.includes('/debug/pprof/profile?seconds=2')), String(t.actions));
+  assert.ok(
+    t.actions.some((x: string) => x.includes('/debug/pprof/profile?seconds=2')),
+    String(t.actions),
+  );
 
   const text = await runCli([String(svc.pid), '--pprof', pprof]);
   assert.match(text.stdout, /where in the code: Go CPU profile, self time by function, over 2s/);
@@ -145,14 +172,20 @@ test('the same service idle under the same quota: no CPU finding, no CPU profile
 /** GET a URL: `sent` when the request is written, `done` with status and body (loopback, bounded by the server). */
 function fetchText(url: string): { sent: Promise<void>; done: Promise<{ status: number; body: string }> } {
   let sent!: () => void;
-  const written = new Promise<void>((r) => { sent = r; });
+  const written = new Promise<void>((r) => {
+    sent = r;
+  });
   const done = new Promise<{ status: number; body: string }>((resolve, reject) => {
     get(url, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('finish', sent).on('error', reject);
+    })
+      .on('finish', sent)
+      .on('error', reject);
   });
   return { sent: written, done };
 }
@@ -188,23 +221,30 @@ test('no pprof endpoint: the CPU attribution is unavailable and names the flag t
   assert.match(a.unavailable, /^no pprof endpoint: /);
   assert.match(a.hint, /add --pprof http:\/\/127\.0\.0\.1:PORT/);
   const md = await runCli([String(svc.pid), '--format', 'markdown']);
-  assert.match(md.stdout, /\*\*Where in the code\*\*: Go CPU profile, self time by function: not available, no pprof endpoint: .*\(add --pprof `http:\/\/127\.0\.0\.1:PORT`, the port/);
+  assert.match(
+    md.stdout,
+    /\*\*Where in the code\*\*: Go CPU profile, self time by function: not available, no pprof endpoint: .*\(add --pprof `http:\/\/127\.0\.0\.1:PORT`, the port/,
+  );
 });
 
-test('goroutine explosion on a Go without the goroutine leak profile: said, with the Go version that has it; the profile is not requested', { skip: skipGo }, async () => {
-  const svc = await start({ LEAK: '12000', CONN_LOG: '1' });
-  const { report } = await runJson([String(svc.pid), '--pprof', `http://127.0.0.1:${svc.info.pprof}`]);
-  const t = report.targets[0];
-  const f = finding(t, 'goroutine-explosion');
-  assert.ok(f, `findings: ${t.findings.map((x: any) => x.id)}`);
-  const a = attribution(f, 'leaked-goroutines');
-  assert.equal(a.unavailable, 'its pprof endpoint does not offer the goroutine leak profile');
-  assert.match(a.hint, /Go 1\.27 or later, or Go 1\.26 with GOEXPERIMENT=goroutineleakprofile/);
-  const asked = t.actions.find((x: string) => x.startsWith('requested '));
-  assert.ok(asked?.includes('/debug/pprof/ from') && !asked.includes('goroutineleak'), String(t.actions));
-  // the stack the count already names is still there
-  assert.equal(f.evidence['go.topStacks'][0].function, 'main.pollUpstream');
-});
+test(
+  'goroutine explosion on a Go without the goroutine leak profile: said, with the Go version that has it; the profile is not requested',
+  { skip: skipGo },
+  async () => {
+    const svc = await start({ LEAK: '12000', CONN_LOG: '1' });
+    const { report } = await runJson([String(svc.pid), '--pprof', `http://127.0.0.1:${svc.info.pprof}`]);
+    const t = report.targets[0];
+    const f = finding(t, 'goroutine-explosion');
+    assert.ok(f, `findings: ${t.findings.map((x: any) => x.id)}`);
+    const a = attribution(f, 'leaked-goroutines');
+    assert.equal(a.unavailable, 'its pprof endpoint does not offer the goroutine leak profile');
+    assert.match(a.hint, /Go 1\.27 or later, or Go 1\.26 with GOEXPERIMENT=goroutineleakprofile/);
+    const asked = t.actions.find((x: string) => x.startsWith('requested '));
+    assert.ok(asked?.includes('/debug/pprof/ from') && !asked.includes('goroutineleak'), String(t.actions));
+    // the stack the count already names is still there
+    assert.equal(f.evidence['go.topStacks'][0].function, 'main.pollUpstream');
+  },
+);
 
 test('memory near the cgroup limit: the heap by allocating site names main.main (main.go:line) first (json, text)', { skip: skipMem }, async () => {
   const mem = createMemoryCgroup(128 * 2 ** 20);

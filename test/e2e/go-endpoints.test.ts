@@ -27,7 +27,11 @@ async function serve(handler: http.RequestListener, host = '127.0.0.1'): Promise
   const server = http.createServer(handler);
   const sockets = new Set<Socket>();
   let n = 0;
-  server.on('connection', (s) => { n++; sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    n++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   servers.push({ server, sockets });
   await new Promise<void>((r) => server.listen(0, host, r));
   return { url: `http://${host}:${(server.address() as AddressInfo).port}`, connections: () => n };
@@ -49,7 +53,9 @@ after(async () => {
 const goProbe = (t: any) => t.probes.find((p: any) => p.id === 'go');
 
 test('an endpoint that accepts and never answers: the run ends on time, goroutines unknown', async () => {
-  const { url } = await serve(() => { /* hang */ });
+  const { url } = await serve(() => {
+    /* hang */
+  });
   const { res, report } = await runJson([String(sleeper.pid), '--trust-peer', '--pprof', url, '--timeout', '2s']);
   assert.ok(res.ms < 6000, `took ${res.ms} ms`);
   const t = report.targets[0];
@@ -61,19 +67,29 @@ test('an endpoint that accepts and never answers: the run ends on time, goroutin
 });
 
 test('an endpoint that answers HTML (a login page): clear unknown, no crash', async () => {
-  const { url } = await serve((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html><body>Sign in</body></html>'); });
+  const { url } = await serve((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<html><body>Sign in</body></html>');
+  });
   const { res, report } = await runJson([String(sleeper.pid), '--trust-peer', '--pprof', url]);
   assert.notEqual(res.code, null);
   const t = report.targets[0];
   assert.equal('go.goroutines' in t.metrics, false);
-  assert.ok(t.unknowns.some((u: any) => u.metric === 'go.goroutines' && /HTML page/.test(u.reason)), JSON.stringify(t.unknowns));
+  assert.ok(
+    t.unknowns.some((u: any) => u.metric === 'go.goroutines' && /HTML page/.test(u.reason)),
+    JSON.stringify(t.unknowns),
+  );
   assert.equal(goProbe(t).status, 'partial');
 });
 
 test('a dump cut mid-way: the count from its first line, the stacks read so far, a partial probe', async () => {
   const cut = D1.slice(0, D1.indexOf('main.lockedUpdate') + 5);
   const { url } = await serve((req, res) => {
-    if (!req.url?.startsWith('/debug/pprof/goroutine')) { res.writeHead(404); res.end('404 page not found\n'); return; }
+    if (!req.url?.startsWith('/debug/pprof/goroutine')) {
+      res.writeHead(404);
+      res.end('404 page not found\n');
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(D1.length) });
     res.write(cut, () => setTimeout(() => res.socket?.destroy(), 10));
   });
@@ -121,14 +137,18 @@ test('a Go process without a pprof endpoint: runtime go, and the hint to add one
   const u = t.unknowns.find((x: any) => x.probe === 'go');
   assert.equal(u.hint, 'Go process, no pprof endpoint: import net/http/pprof and listen on localhost, then --pprof URL');
   assert.match(u.reason, new RegExp(`port ${svc.info.app}`));
-  assert.ok(t.actions.some((a: string) => a.includes(`port ${svc.info.app}`)), 'the one GET it sent is reported');
+  assert.ok(
+    t.actions.some((a: string) => a.includes(`port ${svc.info.app}`)),
+    'the one GET it sent is reported',
+  );
   assert.notEqual(res.code, 3);
 });
 
 test('GO* variables on a program that is not Go: its listeners are not probed', async () => {
   // perl listening on loopback, with GOGC inherited from its environment
-  const script = '$|=1; my $s=IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>0,Listen=>5) or die; '
-    + 'print "{\\"ready\\":true,\\"port\\":".$s->sockport."}\\n"; while (my $c=$s->accept) { print STDERR "connection\\n"; close $c }';
+  const script =
+    '$|=1; my $s=IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>0,Listen=>5) or die; ' +
+    'print "{\\"ready\\":true,\\"port\\":".$s->sockport."}\\n"; while (my $c=$s->accept) { print STDERR "connection\\n"; close $c }';
   const perl = await startTarget('perl', ['-MIO::Socket::INET', '-e', script], { env: { ...process.env, GOGC: '200' } });
   const { report } = await runJson([String(perl.pid)]);
   const t = report.targets[0];
@@ -144,16 +164,44 @@ test('--pprof over https with a private CA named in NODE_EXTRA_CA_CERTS: trusted
   const dir = mkdtempSync(join(tmpdir(), 'proctriage-tls-'));
   try {
     const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=proctriage test CA', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    const made = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=proctriage test CA',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(made.status, 0, made.stderr);
     const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
-      if (!req.url?.startsWith('/debug/pprof/goroutine')) { res.writeHead(404); res.end('404 page not found\n'); return; }
+      if (!req.url?.startsWith('/debug/pprof/goroutine')) {
+        res.writeHead(404);
+        res.end('404 page not found\n');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(D1);
     });
     const sockets = new Set<Socket>();
-    server.on('secureConnection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+    server.on('secureConnection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
     servers.push({ server, sockets });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -46,7 +46,10 @@ test('--pprof URL: goroutine-explosion names main.pollUpstream × 12 000 (json)'
   assert.equal(top.count, 12_000);
   assert.deepEqual(top.frames, ['main.pollUpstream']);
   assert.equal(top.state, 'chan receive');
-  assert.ok(f.nextSteps.some((s: { text: string }) => s.text.includes(`${pprof}/debug/pprof/goroutine?debug=2`)), 'next steps use the real endpoint');
+  assert.ok(
+    f.nextSteps.some((s: { text: string }) => s.text.includes(`${pprof}/debug/pprof/goroutine?debug=2`)),
+    'next steps use the real endpoint',
+  );
   assert.equal(t.evidence['go.pprofUrl'], pprof);
   // heap and GC figures, GOGC / GOMAXPROCS from the environment, no memory limit in force
   assert.ok(t.metrics['go.heap.alloc'] > 0 && t.metrics['go.heap.sys'] >= t.metrics['go.heap.alloc']);
@@ -130,11 +133,17 @@ test('a --pprof URL that belongs to another process is not attributed to this on
   const { report } = await runJson([String(svc.pid), '--pprof', `http://127.0.0.1:${other.info.pprof}`]);
   const t = goTarget(report);
   assert.equal('go.goroutines' in t.metrics, false);
-  assert.ok(t.unknowns.some((u: any) => new RegExp(`--pprof refused: .* is not a socket of pid ${svc.pid} \\(it belongs to pid ${other.pid}\\)`).test(u.reason)), JSON.stringify(t.unknowns));
+  assert.ok(
+    t.unknowns.some((u: any) => new RegExp(`--pprof refused: .* is not a socket of pid ${svc.pid} \\(it belongs to pid ${other.pid}\\)`).test(u.reason)),
+    JSON.stringify(t.unknowns),
+  );
   // trusted (as a port forward would be): its command line still shows it is another process
   const trusted = goTarget((await runJson([String(svc.pid), '--pprof', `http://127.0.0.1:${other.info.pprof}`, '--trust-peer'])).report);
   assert.equal('go.goroutines' in trusted.metrics, false);
-  assert.ok(trusted.unknowns.some((u: any) => /serves another process/.test(u.reason)), JSON.stringify(trusted.unknowns));
+  assert.ok(
+    trusted.unknowns.some((u: any) => /serves another process/.test(u.reason)),
+    JSON.stringify(trusted.unknowns),
+  );
 });
 
 test('a debug listener on every interface (":0") is found and reached over loopback', { skip }, async () => {
@@ -160,19 +169,36 @@ function connLog(t: Target): { app: number; pprof: number; waitFor: (want: { app
     wake();
   });
   return Object.assign(seen, {
-    waitFor: (want: { app: number; pprof: number }) => new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`connections ${JSON.stringify({ app: seen.app, pprof: seen.pprof })}, waited for ${JSON.stringify(want)}`)), 10_000);
-      wake = () => { if (seen.app >= want.app && seen.pprof >= want.pprof) { clearTimeout(timer); resolve(); } };
-      wake();
-    }),
+    waitFor: (want: { app: number; pprof: number }) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`connections ${JSON.stringify({ app: seen.app, pprof: seen.pprof })}, waited for ${JSON.stringify(want)}`)),
+          10_000,
+        );
+        wake = () => {
+          if (seen.app >= want.app && seen.pprof >= want.pprof) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        wake();
+      }),
   });
 }
 
 /** One request on a fresh connection of each listener: accepted after anything proctriage opened before it. */
 async function sentinel(t: Target): Promise<void> {
-  await Promise.all([t.info.app, t.info.pprof].map((port) => new Promise<void>((resolve, reject) => {
-    get({ host: '127.0.0.1', port: Number(port), path: '/', agent: false }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
-  })));
+  await Promise.all(
+    [t.info.app, t.info.pprof].map(
+      (port) =>
+        new Promise<void>((resolve, reject) => {
+          get({ host: '127.0.0.1', port: Number(port), path: '/', agent: false }, (res) => {
+            res.resume();
+            res.on('end', resolve);
+          }).on('error', reject);
+        }),
+    ),
+  );
 }
 
 test('--no-discover: the service is not contacted; by default its listeners are asked', { skip }, async () => {
@@ -185,7 +211,10 @@ test('--no-discover: the service is not contacted; by default its listeners are 
   assert.equal(off.runtime, 'go');
   assert.equal('go.goroutines' in off.metrics, false);
   assert.equal(off.actions, undefined, 'nothing was done to the target');
-  assert.ok(off.unknowns.some((u: any) => /not looked for \(--no-discover\)/.test(u.reason)), JSON.stringify(off.unknowns));
+  assert.ok(
+    off.unknowns.some((u: any) => /not looked for \(--no-discover\)/.test(u.reason)),
+    JSON.stringify(off.unknowns),
+  );
 
   const on = goTarget((await runJson([String(quiet.pid)])).report);
   await sentinel(quiet);

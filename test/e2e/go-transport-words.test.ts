@@ -21,7 +21,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'proctriage-words-tls-'));
 
 async function listen(server: net.Server, event = 'connection'): Promise<number> {
   const sockets = new Set<Socket>();
-  server.on(event, (s: Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on(event, (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   servers.push({ server, sockets });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return (server.address() as AddressInfo).port;
@@ -50,37 +53,84 @@ async function reasons(url: string, extra: string[] = []): Promise<{ reasons: st
     assert.doesNotMatch(r, /SSL routines|openssl|\.c:\d+|socket hang up/, `no library internals: ${r}`);
   }
   const text = await runCli([String(sleeper.pid), '--trust-peer', '--pprof', url, ...extra]);
-  for (const r of found) assert.ok(text.stdout.split('\n').some((l) => l.includes(r)), `"${r}" on one line of:\n${text.stdout}`);
+  for (const r of found)
+    assert.ok(
+      text.stdout.split('\n').some((l) => l.includes(r)),
+      `"${r}" on one line of:\n${text.stdout}`,
+    );
   assert.doesNotMatch(text.stderr, /\n.+\n/, 'stderr: at most one line');
   return { reasons: found, text: text.stdout, ms: res.ms };
 }
 
 test('https:// given to a plain HTTP port: TLS handshake failed (ERR_SSL_WRONG_VERSION_NUMBER), said once', async () => {
-  const port = await listen(http.createServer((_req, res) => { res.writeHead(404); res.end('404 page not found\n'); }));
+  const port = await listen(
+    http.createServer((_req, res) => {
+      res.writeHead(404);
+      res.end('404 page not found\n');
+    }),
+  );
   const { reasons: r } = await reasons(`https://127.0.0.1:${port}`);
-  assert.deepEqual(r, ['TLS handshake failed (ERR_SSL_WRONG_VERSION_NUMBER): the port speaks plain HTTP? (give an http:// URL): goroutines, heap and GC figures unknown']);
+  assert.deepEqual(r, [
+    'TLS handshake failed (ERR_SSL_WRONG_VERSION_NUMBER): the port speaks plain HTTP? (give an http:// URL): goroutines, heap and GC figures unknown',
+  ]);
 });
 
 test('http:// given to a TLS port: closed before any answer (ECONNRESET), the port speaks https?', async (t) => {
   if (!which('openssl')) return t.skip('openssl is not installed (it makes the test certificate)');
   const [key, cert] = [join(tmp, 'key.pem'), join(tmp, 'cert.pem')];
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=proctriage test', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  const made = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=proctriage test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(made.status, 0, made.stderr);
   const port = await listen(https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => res.end('x')));
   const { reasons: r } = await reasons(`http://127.0.0.1:${port}`);
-  assert.deepEqual(r, ['the connection was closed before any answer (ECONNRESET): the port speaks https? (give an https:// URL): goroutines, heap and GC figures unknown']);
+  assert.deepEqual(r, [
+    'the connection was closed before any answer (ECONNRESET): the port speaks https? (give an https:// URL): goroutines, heap and GC figures unknown',
+  ]);
 });
 
 test('HTTP 404 and HTTP 500: the status and the path asked', async () => {
-  const notFound = await listen(http.createServer((_req, res) => { res.writeHead(404); res.end('404 page not found\n'); }));
+  const notFound = await listen(
+    http.createServer((_req, res) => {
+      res.writeHead(404);
+      res.end('404 page not found\n');
+    }),
+  );
   const nf = await reasons(`http://127.0.0.1:${notFound}`);
   assert.equal(nf.reasons[0], 'the endpoint answered HTTP 404 for /debug/pprof/goroutine: no such profile there (is net/http/pprof registered on this mux?)');
   assert.match(nf.reasons[1] ?? '', /^the endpoint answered HTTP 404 for \/debug\/pprof\/heap: .*; the endpoint answered HTTP 404 for \/debug\/vars: /);
 
-  const broken = await listen(http.createServer((_req, res) => { res.writeHead(500); res.end('internal error\n'); }));
+  const broken = await listen(
+    http.createServer((_req, res) => {
+      res.writeHead(500);
+      res.end('internal error\n');
+    }),
+  );
   const five = await reasons(`http://127.0.0.1:${broken}`);
-  assert.deepEqual(five.reasons, ['the endpoint answered HTTP 500 for /debug/pprof/goroutine', 'the endpoint answered HTTP 500 for /debug/pprof/heap; the endpoint answered HTTP 500 for /debug/vars']);
+  assert.deepEqual(five.reasons, [
+    'the endpoint answered HTTP 500 for /debug/pprof/goroutine',
+    'the endpoint answered HTTP 500 for /debug/pprof/heap; the endpoint answered HTTP 500 for /debug/vars',
+  ]);
 });
 
 test('nothing listens: connection refused (ECONNREFUSED), said once', async () => {
@@ -93,7 +143,11 @@ test('nothing listens: connection refused (ECONNREFUSED), said once', async () =
 });
 
 test('an endpoint that accepts and never answers: "did not answer /debug/pprof/goroutine within 3000 ms"', async () => {
-  const port = await listen(http.createServer(() => { /* hang */ }));
+  const port = await listen(
+    http.createServer(() => {
+      /* hang */
+    }),
+  );
   const { reasons: r } = await reasons(`http://127.0.0.1:${port}`);
   assert.equal(r[0], 'the endpoint accepted the connection but did not answer /debug/pprof/goroutine within 3000 ms');
   assert.match(r[1] ?? '', /^the endpoint accepted the connection but did not answer \/debug\/pprof\/heap within 3000 ms; .* \/debug\/vars within 1500 ms$/);

@@ -22,7 +22,10 @@ after(async () => {
 
 function npm(args: string[], cwd: string) {
   const res = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--ignore-scripts'], {
-    cwd, encoding: 'utf8', timeout: 180_000, env: { ...process.env, npm_config_update_notifier: 'false' },
+    cwd,
+    encoding: 'utf8',
+    timeout: 180_000,
+    env: { ...process.env, npm_config_update_notifier: 'false' },
   });
   assert.equal(res.status, 0, `npm ${args.join(' ')}: ${res.stderr}`);
   return res.stdout;
@@ -43,9 +46,16 @@ describe('install from the packed tarball', () => {
     assert.ok(files.includes('bin/proctriage.js'));
     assert.ok(files.includes('dist/cli/cli.js'));
     assert.ok(files.includes('dist/playbooks/default.json'));
-    assert.ok(files.some((f) => f.startsWith('dist/src/demo/services/')), 'the demo services are run from dist/src');
+    assert.ok(
+      files.some((f) => f.startsWith('dist/src/demo/services/')),
+      'the demo services are run from dist/src',
+    );
     for (const dir of ['dist/test/', 'dist/bench/', 'dist/scripts/', 'test/', 'bench/', 'src/', 'node_modules/']) {
-      assert.deepEqual(files.filter((f) => f.startsWith(dir)), [], `${dir} is not shipped`);
+      assert.deepEqual(
+        files.filter((f) => f.startsWith(dir)),
+        [],
+        `${dir} is not shipped`,
+      );
     }
   });
 
@@ -68,7 +78,7 @@ describe('install from the packed tarball', () => {
 });
 
 describe('install from the clone', () => {
-  test('npm install -g . links the built clone onto the prefix\'s PATH', async () => {
+  test("npm install -g . links the built clone onto the prefix's PATH", async () => {
     const prefix = join(tmp, 'linked');
     npm(['install', '-g', '--prefer-offline', '--prefix', prefix, REPO], tmp);
     const res = await runCli(['--version'], { bin: join(prefix, 'bin', 'proctriage') });

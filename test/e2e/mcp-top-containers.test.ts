@@ -29,11 +29,22 @@ before(async () => {
   target = spawnTracked('sleep', ['120']);
   writeFileSync(`${pod.leaf}/cgroup.procs`, String(target.pid));
   const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], stderr: 'pipe' });
-  transport.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  transport.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   client = new Client({ name: 'proctriage-test', version: '1.0.0' });
   await client.connect(transport);
   const pid = transport.pid!;
-  track({ stop: () => client.close(), killNow: () => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } });
+  track({
+    stop: () => client.close(),
+    killNow: () => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    },
+  });
 });
 
 after(async () => {
@@ -45,7 +56,7 @@ after(async () => {
 });
 
 async function top(args: Record<string, unknown>): Promise<CallToolResult> {
-  return await client.callTool({ name: 'top', arguments: { limit: 50, ...args } }, undefined, { timeout: 60_000 }) as CallToolResult;
+  return (await client.callTool({ name: 'top', arguments: { limit: 50, ...args } }, undefined, { timeout: 60_000 })) as CallToolResult;
 }
 const text = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 
@@ -57,10 +68,16 @@ function pids(r: CallToolResult): number[] {
 }
 
 describe('mcp top: container and pod filters', { skip }, () => {
-  test('the pod\'s uid (whole, a prefix, with underscores) and a prefix of the container id each return only its process', async () => {
+  test("the pod's uid (whole, a prefix, with underscores) and a prefix of the container id each return only its process", async () => {
     const p = pod!;
     await waitFor(() => target.alive(), 3000, 'the target to run');
-    for (const filter of [{ pod: p.uid }, { pod: p.uid.slice(0, 8) }, { pod: p.uid.replace(/-/g, '_') }, { container: p.id.slice(0, 12) }, { pod: p.uid, container: p.id }]) {
+    for (const filter of [
+      { pod: p.uid },
+      { pod: p.uid.slice(0, 8) },
+      { pod: p.uid.replace(/-/g, '_') },
+      { container: p.id.slice(0, 12) },
+      { pod: p.uid, container: p.id },
+    ]) {
       const r = await top(filter);
       assert.deepEqual(pids(r), [target.pid], JSON.stringify(filter));
       const t = (r.structuredContent as { targets: { container?: unknown }[] }).targets[0];

@@ -24,7 +24,10 @@ after(cleanup);
 
 /** Poll `cond` every 25 ms until it holds or `ms` pass; true when it held. */
 function poll(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  return waitFor(cond, ms, 'a condition', 25).then(() => true, () => false);
+  return waitFor(cond, ms, 'a condition', 25).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Guard processes watching this target (their argv names its pid). */
@@ -44,7 +47,6 @@ function guardsOf(pid: number): number[] {
 
 const closed = async (t: Target) => (await listenPortsOf(t.pid)).length === 0;
 
- 
 const nodeUnknowns = (report: any) => (report.targets[0].unknowns ?? []).filter((u: { probe?: string }) => u.probe === 'node');
 
 test('a copy of python named node that exits on SIGUSR1 is refused by its ELF, and lives on', async () => {
@@ -84,7 +86,12 @@ test('a Node app whose own SIGUSR1 handler exits: the report and stderr say proc
     assert.ok(r.report, r.stderr);
     const err = r.report.targets[0].error;
     assert.ok(err, JSON.stringify(r.report.targets[0]).slice(0, 500));
-    assert.match(err.message, new RegExp(`pid ${t.pid} exited during the scan \\(what proctriage did to it: sent SIGUSR1 to pid ${t.pid} to open its inspector; none opened, and it exited after the signal`));
+    assert.match(
+      err.message,
+      new RegExp(
+        `pid ${t.pid} exited during the scan \\(what proctriage did to it: sent SIGUSR1 to pid ${t.pid} to open its inspector; none opened, and it exited after the signal`,
+      ),
+    );
     assert.doesNotMatch(err.message, /^pid \d+: no such process$/);
     assert.ok(await poll(() => !t.alive(), 2000), 'it did exit (its own handler)');
     assert.equal(t.child.exitCode, 0);
@@ -97,22 +104,38 @@ describe('whatever ends proctriage, the inspector it opened is closed within sec
   let target: Target;
   after(async () => {
     await cleanup();
-    if (target) for (const g of guardsOf(target.pid)) try { process.kill(g, 'SIGKILL'); } catch { /* gone */ }
+    if (target)
+      for (const g of guardsOf(target.pid))
+        try {
+          process.kill(g, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
     await target?.stop();
   });
 
   /** Start proctriage on the target; resolves once `trigger` matches its stderr or the target's. */
   function launch(prefix: string[] = []): { child: ChildProcess; stderr: () => string } {
     const argv = [...prefix, process.execPath, CLI, String(target.pid), '--activate-inspector', '--json'];
-    const { child } = spawnTracked(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stopSignal: 'SIGKILL' });
+    const { child } = spawnTracked(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1' },
+      stopSignal: 'SIGKILL',
+    });
     let err = '';
-    child.stderr!.on('data', (d) => { err += d; });
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
     return { child, stderr: () => err };
   }
   const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
 
   async function settle(label: string): Promise<void> {
-    assert.ok(await poll(() => closed(target), 8000), `${label}: the inspector still listens 8 s later (ports ${JSON.stringify(await listenPortsOf(target.pid))})`);
+    assert.ok(
+      await poll(() => closed(target), 8000),
+      `${label}: the inspector still listens 8 s later (ports ${JSON.stringify(await listenPortsOf(target.pid))})`,
+    );
     assert.ok(target.alive(), `${label}: the target survived`);
     assert.ok(await poll(() => guardsOf(target.pid).length === 0, 8000), `${label}: the guard exited`);
   }
@@ -179,8 +202,8 @@ describe('whatever ends proctriage, the inspector it opened is closed within sec
   });
 });
 
-describe('peers that are not the target\'s own sockets are refused, whatever they say', () => {
-  test('a fake inspector answering process.pid with the target\'s pid: refused, no finding', async () => {
+describe("peers that are not the target's own sockets are refused, whatever they say", () => {
+  test("a fake inspector answering process.pid with the target's pid: refused, no finding", async () => {
     const target = await start(process.execPath, [join(TARGETS, 'plain.cjs')]);
     const fake = await start(process.execPath, [join(TARGETS, 'fake-peer.cjs'), 'impostor', join(ROOT, 'node_modules'), String(target.pid)]);
     try {
@@ -190,10 +213,22 @@ describe('peers that are not the target\'s own sockets are refused, whatever the
         assert.ok(r.report, r.stderr);
         const t = r.report.targets[0];
         const u = nodeUnknowns(r.report)[0];
-        assert.match(u.reason, new RegExp(`--inspect refused: 127\\.0\\.0\\.1:${port} is not a socket of pid ${target.pid} \\(it belongs to pid ${fake.pid}\\); nothing was sent to it`));
+        assert.match(
+          u.reason,
+          new RegExp(
+            `--inspect refused: 127\\.0\\.0\\.1:${port} is not a socket of pid ${target.pid} \\(it belongs to pid ${fake.pid}\\); nothing was sent to it`,
+          ),
+        );
         assert.match(u.hint, /--trust-peer/);
-        assert.deepEqual(Object.keys(t.metrics).filter((k) => k.startsWith('node.')), []);
-        assert.deepEqual((t.findings ?? []).filter((f: { severity: string }) => f.severity !== 'info').map((f: { id: string }) => f.id), [], 'no finding from invented numbers');
+        assert.deepEqual(
+          Object.keys(t.metrics).filter((k) => k.startsWith('node.')),
+          [],
+        );
+        assert.deepEqual(
+          (t.findings ?? []).filter((f: { severity: string }) => f.severity !== 'info').map((f: { id: string }) => f.id),
+          [],
+          'no finding from invented numbers',
+        );
         assert.notEqual(r.code, 2);
         assert.doesNotMatch(JSON.stringify(t), /heap-snapshot/, 'no next step points at the impostor');
       }
@@ -206,7 +241,7 @@ describe('peers that are not the target\'s own sockets are refused, whatever the
     }
   });
 
-  test('a fake pprof serving the target\'s own command line: refused, no finding', async () => {
+  test("a fake pprof serving the target's own command line: refused, no finding", async () => {
     const target = await start('/bin/sh', ['-c', 'echo \'{"ready":true}\'; exec sleep 120']);
     const fake = await start(process.execPath, [join(TARGETS, 'fake-pprof.cjs'), String(target.pid), '250000']);
     try {
@@ -215,9 +250,19 @@ describe('peers that are not the target\'s own sockets are refused, whatever the
       assert.ok(r.report, r.stderr);
       const t = r.report.targets[0];
       const u = (t.unknowns ?? []).find((x: { probe?: string }) => x.probe === 'go');
-      assert.match(u?.reason ?? '', new RegExp(`--pprof refused: 127\\.0\\.0\\.1:${fake.hello.port} is not a socket of pid ${target.pid} \\(it belongs to pid ${fake.pid}\\)`), JSON.stringify(t.unknowns));
-      assert.deepEqual(Object.keys(t.metrics).filter((k) => k.startsWith('go.')), []);
-      assert.deepEqual((t.findings ?? []).filter((f: { severity: string }) => f.severity !== 'info').map((f: { id: string }) => f.id), []);
+      assert.match(
+        u?.reason ?? '',
+        new RegExp(`--pprof refused: 127\\.0\\.0\\.1:${fake.hello.port} is not a socket of pid ${target.pid} \\(it belongs to pid ${fake.pid}\\)`),
+        JSON.stringify(t.unknowns),
+      );
+      assert.deepEqual(
+        Object.keys(t.metrics).filter((k) => k.startsWith('go.')),
+        [],
+      );
+      assert.deepEqual(
+        (t.findings ?? []).filter((f: { severity: string }) => f.severity !== 'info').map((f: { id: string }) => f.id),
+        [],
+      );
       assert.notEqual(r.code, 2);
     } finally {
       await Promise.all([target.stop(), fake.stop()]);

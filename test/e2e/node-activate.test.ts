@@ -13,7 +13,6 @@ import { readFileSync } from 'node:fs';
 
 after(cleanup);
 
-
 for (const node of nodeBinaries()) {
   // this machine's Node opens the default port 9229; the newer one a random port (--inspect-port=0)
   const random = node.bin !== process.execPath;
@@ -30,10 +29,16 @@ for (const node of nodeBinaries()) {
         assert.equal(typeof m['node.heap.used'], 'number', JSON.stringify(tr.unknowns));
         assert.equal(m['node.handles.byType.Timeout'], 1);
         assert.equal(m['node.inspectPort'], undefined, 'a port that is closed again is not offered for next steps');
-        assert.ok(tr.actions.some((a: string) => /opened the inspector of pid \d+ with SIGUSR1 on 127\.0\.0\.1:\d+, probed it, and closed it again/.test(a)), tr.actions);
+        assert.ok(
+          tr.actions.some((a: string) => /opened the inspector of pid \d+ with SIGUSR1 on 127\.0\.0\.1:\d+, probed it, and closed it again/.test(a)),
+          tr.actions,
+        );
         assert.match(tr.evidence['node.inspector'].how, /SIGUSR1/);
         assert.match(target.stderr(), /Debugger listening on ws:\/\/127\.0\.0\.1:\d+/, 'the inspector really opened');
-        assert.ok(tr.actions.some((a: string) => a.includes('the target printed "Debugger listening on ws://…" to its own stderr')), tr.actions);
+        assert.ok(
+          tr.actions.some((a: string) => a.includes('the target printed "Debugger listening on ws://…" to its own stderr')),
+          tr.actions,
+        );
         if (!random) assert.match(target.stderr(), /127\.0\.0\.1:9229\//);
         // closed again, and still alive
         assert.deepEqual(await listenPortsOf(target.pid), [], 'the inspector port is closed again');
@@ -50,7 +55,17 @@ for (const node of nodeBinaries()) {
 test('a non-Node process (sleep) is refused: no SIGUSR1, and it stays alive', async () => {
   const s = startRaw('sleep', ['30']);
   try {
-    await waitFor(() => { try { return readFileSync(`/proc/${s.pid}/comm`, 'utf8').trim() === 'sleep'; } catch { return false; } }, 5000, 'the child to exec sleep');
+    await waitFor(
+      () => {
+        try {
+          return readFileSync(`/proc/${s.pid}/comm`, 'utf8').trim() === 'sleep';
+        } catch {
+          return false;
+        }
+      },
+      5000,
+      'the child to exec sleep',
+    );
     const r = await runCli([String(s.pid), '--activate-inspector', '--json']);
     const tr = r.report.targets[0];
     const probe = tr.probes.find((p: { id: string }) => p.id === 'node');

@@ -26,7 +26,11 @@ const attributionOf = (f: any, kind: string) => (f?.attribution ?? []).find((a: 
 
 /** No session of ours is left: only the inspector's listening socket, no ESTABLISHED client. */
 async function noSessionLeft(t: Target): Promise<void> {
-  await waitFor(() => inspectorClients(new ProcFs('/'), t.pid, t.port!) === 0 || undefined, 5000, () => `${inspectorClients(new ProcFs('/'), t.pid, t.port!)} inspector clients still connected`);
+  await waitFor(
+    () => inspectorClients(new ProcFs('/'), t.pid, t.port!) === 0 || undefined,
+    5000,
+    () => `${inspectorClients(new ProcFs('/'), t.pid, t.port!)} inspector clients still connected`,
+  );
 }
 
 /** A fresh session of the test's own: V8's sampling heap profiler is not running (stopSampling has nothing to stop). */
@@ -54,14 +58,22 @@ for (const node of nodeBinaries()) {
         assert.ok(a, JSON.stringify(leak));
         assert.equal(a.unavailable, undefined, a.unavailable);
         // paths relative to the target's working directory (the repository)
-        assert.deepEqual({ function: a.sites[0].function, file: a.sites[0].file, line: a.sites[0].line, value: a.sites[0].value },
-          { function: 'pollUpstream', file, line: t.hello.line, value: 1200 });
+        assert.deepEqual(
+          { function: a.sites[0].function, file: a.sites[0].file, line: a.sites[0].line, value: a.sites[0].value },
+          { function: 'pollUpstream', file, line: t.hello.line, value: 1200 },
+        );
         assert.deepEqual(a.sites[0].frames, ['setInterval']);
         assert.match(leak.summary, new RegExp(`; 1,200 of the timers call pollUpstream \\(${file.replace(/[.]/g, '\\.')}:${t.hello.line}\\)$`));
         assert.ok(a.total >= 1200 && a.total <= 1210, String(a.total));
-        assert.ok(a.sites.slice(1).every((s: { function: string; value: number }) => s.value < 50), 'the ordinary timeouts are not first');
+        assert.ok(
+          a.sites.slice(1).every((s: { function: string; value: number }) => s.value < 50),
+          'the ordinary timeouts are not first',
+        );
         const actions: string[] = report.targets[0].actions;
-        assert.ok(actions.some((x) => /Runtime\.queryObjects/.test(x) && /enabled the Debugger domain for \d+ ms only to map their scripts/.test(x)), actions.join('\n'));
+        assert.ok(
+          actions.some((x) => /Runtime\.queryObjects/.test(x) && /enabled the Debugger domain for \d+ ms only to map their scripts/.test(x)),
+          actions.join('\n'),
+        );
         assert.ok(t.alive());
 
         const text = await runCli([String(t.pid), '--inspect', String(t.port), '--no-color']);
@@ -119,75 +131,104 @@ for (const node of nodeBinaries()) {
       }
     });
 
-    test('watch --inspect: the heap grows in rememberSessions, not in renderPage that churns as much; the sampler is stopped and the session closed', { timeout: 120_000 }, async (tc) => {
-      const why = memoryCgroupUnavailable();
-      if (why) return tc.skip(why);
-      // a memory limit makes the growth a finding (time to the limit); joined before node starts
-      const cg = createMemoryCgroup(1024 * 2 ** 20);
-      const t = await start('sh', ['-c', `echo $$ > ${cg}/cgroup.procs && exec "$0" "$@"`, node.bin!, '--inspect=127.0.0.1:0', join(TARGETS, 'attr-heap.cjs')], { inspect: true });
-      try {
-        const file = relative(ROOT, t.hello.file as string);
-        const { report } = await runJson(['watch', String(t.pid), '--inspect', String(t.port), '--interval', '1s', '--duration', '12s'], { timeoutMs: 60_000 });
-        const tr = report.targets[0];
-        const growth = tr.evidence['node.heap.growth'];
-        assert.ok(growth && growth.unavailable === undefined, JSON.stringify(growth));
-        assert.equal(growth.kind, 'allocation-growth');
-        assert.equal(growth.sites[0].function, 'rememberSessions');
-        assert.equal(growth.sites[0].file, file);
-        assert.equal(growth.sites[0].line, t.hello.grows);
-        assert.ok(growth.sites[0].share >= 0.8, `rememberSessions holds ${growth.sites[0].share} of the live bytes allocated`);
-        assert.ok(!growth.sites.slice(0, 1).some((s: { function: string }) => s.function === 'renderPage'));
-        const churn = growth.sites.find((s: { function: string }) => s.function === 'renderPage');
-        assert.ok(!churn || churn.share < 0.1, `renderPage keeps nothing, yet holds ${churn?.share}`);
-        // a growth finding (RSS toward the cgroup limit, or the old space) carries it; whether a
-        // 12 s watch judges the growth significant is the trend test's business (test/e2e/time-watch)
-        const grew = ['memory-growth', 'heap-growth'].map((id) => finding(report, id)).filter(Boolean);
-        for (const f of grew) assert.equal(attributionOf(f, 'allocation-growth').sites[0].function, 'rememberSessions');
-        assert.ok(tr.actions.some((x: string) => /ran V8's sampling heap profiler over the watch .* stopped it and closed the session/.test(x)), tr.actions.join('\n'));
-        await noSessionLeft(t);
-        await heapSamplerStopped(t);
-        assert.ok(t.alive());
-
-        if (node.bin === process.execPath) {
-          // the terminal and markdown show an attribution under the finding it explains
-          const text = await runCli(['watch', String(t.pid), '--inspect', String(t.port), '--interval', '1s', '--duration', '11s', '--no-color'], { timeoutMs: 60_000 });
-          const md = await runCli(['watch', String(t.pid), '--inspect', String(t.port), '--format', 'markdown', '--interval', '1s', '--duration', '11s'], { timeoutMs: 60_000 });
-          if (/(memory|heap)-growth/.test(text.stdout)) {
-            assert.match(text.stdout, new RegExp(`1\\. rememberSessions \\(${file.replace(/[.]/g, '\\.')}:${t.hello.grows}\\): \\+[\\d.]+ [KM]iB of`), text.stdout);
-          } else tc.diagnostic('the text watch raised no growth finding: its attribution is not shown');
-          if (/(memory|heap)-growth/.test(md.stdout)) assert.match(md.stdout, /rememberSessions/);
-          else tc.diagnostic('the markdown watch raised no growth finding: its attribution is not shown');
+    test(
+      'watch --inspect: the heap grows in rememberSessions, not in renderPage that churns as much; the sampler is stopped and the session closed',
+      { timeout: 120_000 },
+      async (tc) => {
+        const why = memoryCgroupUnavailable();
+        if (why) return tc.skip(why);
+        // a memory limit makes the growth a finding (time to the limit); joined before node starts
+        const cg = createMemoryCgroup(1024 * 2 ** 20);
+        const t = await start(
+          'sh',
+          ['-c', `echo $$ > ${cg}/cgroup.procs && exec "$0" "$@"`, node.bin!, '--inspect=127.0.0.1:0', join(TARGETS, 'attr-heap.cjs')],
+          { inspect: true },
+        );
+        try {
+          const file = relative(ROOT, t.hello.file as string);
+          const { report } = await runJson(['watch', String(t.pid), '--inspect', String(t.port), '--interval', '1s', '--duration', '12s'], {
+            timeoutMs: 60_000,
+          });
+          const tr = report.targets[0];
+          const growth = tr.evidence['node.heap.growth'];
+          assert.ok(growth && growth.unavailable === undefined, JSON.stringify(growth));
+          assert.equal(growth.kind, 'allocation-growth');
+          assert.equal(growth.sites[0].function, 'rememberSessions');
+          assert.equal(growth.sites[0].file, file);
+          assert.equal(growth.sites[0].line, t.hello.grows);
+          assert.ok(growth.sites[0].share >= 0.8, `rememberSessions holds ${growth.sites[0].share} of the live bytes allocated`);
+          assert.ok(!growth.sites.slice(0, 1).some((s: { function: string }) => s.function === 'renderPage'));
+          const churn = growth.sites.find((s: { function: string }) => s.function === 'renderPage');
+          assert.ok(!churn || churn.share < 0.1, `renderPage keeps nothing, yet holds ${churn?.share}`);
+          // a growth finding (RSS toward the cgroup limit, or the old space) carries it; whether a
+          // 12 s watch judges the growth significant is the trend test's business (test/e2e/time-watch)
+          const grew = ['memory-growth', 'heap-growth'].map((id) => finding(report, id)).filter(Boolean);
+          for (const f of grew) assert.equal(attributionOf(f, 'allocation-growth').sites[0].function, 'rememberSessions');
+          assert.ok(
+            tr.actions.some((x: string) => /ran V8's sampling heap profiler over the watch .* stopped it and closed the session/.test(x)),
+            tr.actions.join('\n'),
+          );
           await noSessionLeft(t);
           await heapSamplerStopped(t);
+          assert.ok(t.alive());
+
+          if (node.bin === process.execPath) {
+            // the terminal and markdown show an attribution under the finding it explains
+            const text = await runCli(['watch', String(t.pid), '--inspect', String(t.port), '--interval', '1s', '--duration', '11s', '--no-color'], {
+              timeoutMs: 60_000,
+            });
+            const md = await runCli(['watch', String(t.pid), '--inspect', String(t.port), '--format', 'markdown', '--interval', '1s', '--duration', '11s'], {
+              timeoutMs: 60_000,
+            });
+            if (/(memory|heap)-growth/.test(text.stdout)) {
+              assert.match(
+                text.stdout,
+                new RegExp(`1\\. rememberSessions \\(${file.replace(/[.]/g, '\\.')}:${t.hello.grows}\\): \\+[\\d.]+ [KM]iB of`),
+                text.stdout,
+              );
+            } else tc.diagnostic('the text watch raised no growth finding: its attribution is not shown');
+            if (/(memory|heap)-growth/.test(md.stdout)) assert.match(md.stdout, /rememberSessions/);
+            else tc.diagnostic('the markdown watch raised no growth finding: its attribution is not shown');
+            await noSessionLeft(t);
+            await heapSamplerStopped(t);
+          }
+        } finally {
+          await t.stop();
         }
-      } finally {
-        await t.stop();
-      }
-    });
+      },
+    );
   });
 }
 
-test('watch --activate-inspector: the window opens the inspector once more, samples the heap over the watch, and closes it again', { timeout: 90_000 }, async () => {
-  const t = await start(process.execPath, [join(TARGETS, 'attr-heap.cjs')]);
-  try {
-    const { res, report } = await runJson(['watch', String(t.pid), '--activate-inspector', '--interval', '1s', '--duration', '5s'], { timeoutMs: 60_000 });
-    const tr = report.targets[0];
-    const growth = tr.evidence['node.heap.growth'];
-    assert.equal(growth.unavailable, undefined, JSON.stringify(growth));
-    assert.equal(growth.sites[0].function, 'rememberSessions');
-    // one SIGUSR1 for the first sample, one for the window; each inspector closed again
-    assert.equal((res.stderr.match(/sent SIGUSR1 to pid \d+ to open its inspector;/g) ?? []).length, 2, res.stderr);
-    // both signals are disclosed in the report, not only the window's
-    const signalled = tr.actions.filter((x: string) => /opened the inspector of pid \d+ with SIGUSR1 .* and closed it again/.test(x));
-    const times = signalled.reduce((n: number, x: string) => n + Number(/\((\d+) times\)$/.exec(x)?.[1] ?? 1), 0);
-    assert.equal(times, 2, tr.actions.join('\n'));
-    await waitFor(async () => (await listenPortsOf(t.pid)).length === 0 || undefined, 5000, () => 'the inspector is closed');
-    assert.equal((t.stderr().match(/Debugger listening/g) ?? []).length, (t.stderr().match(/Debugger ending/g) ?? []).length, t.stderr());
-    assert.ok(t.alive());
-  } finally {
-    await t.stop();
-  }
-});
+test(
+  'watch --activate-inspector: the window opens the inspector once more, samples the heap over the watch, and closes it again',
+  { timeout: 90_000 },
+  async () => {
+    const t = await start(process.execPath, [join(TARGETS, 'attr-heap.cjs')]);
+    try {
+      const { res, report } = await runJson(['watch', String(t.pid), '--activate-inspector', '--interval', '1s', '--duration', '5s'], { timeoutMs: 60_000 });
+      const tr = report.targets[0];
+      const growth = tr.evidence['node.heap.growth'];
+      assert.equal(growth.unavailable, undefined, JSON.stringify(growth));
+      assert.equal(growth.sites[0].function, 'rememberSessions');
+      // one SIGUSR1 for the first sample, one for the window; each inspector closed again
+      assert.equal((res.stderr.match(/sent SIGUSR1 to pid \d+ to open its inspector;/g) ?? []).length, 2, res.stderr);
+      // both signals are disclosed in the report, not only the window's
+      const signalled = tr.actions.filter((x: string) => /opened the inspector of pid \d+ with SIGUSR1 .* and closed it again/.test(x));
+      const times = signalled.reduce((n: number, x: string) => n + Number(/\((\d+) times\)$/.exec(x)?.[1] ?? 1), 0);
+      assert.equal(times, 2, tr.actions.join('\n'));
+      await waitFor(
+        async () => (await listenPortsOf(t.pid)).length === 0 || undefined,
+        5000,
+        () => 'the inspector is closed',
+      );
+      assert.equal((t.stderr().match(/Debugger listening/g) ?? []).length, (t.stderr().match(/Debugger ending/g) ?? []).length, t.stderr());
+      assert.ok(t.alive());
+    } finally {
+      await t.stop();
+    }
+  },
+);
 
 test('120 idle sockets: handle-leak groups them by the other end (the outgoing by address:port, the accepted by client and our port)', async () => {
   const t = await start(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'leaky.cjs'), '1000', '120'], { inspect: true });

@@ -21,14 +21,20 @@ function makeCgroup(): { dir: string } | { skip: string } {
   const v1 = '/sys/fs/cgroup/memory';
   if (!existsSync(join(v1, 'memory.limit_in_bytes'))) return { skip: 'no cgroup v1 memory controller at /sys/fs/cgroup/memory' };
   if (process.getuid?.() !== 0) return { skip: 'creating a memory cgroup needs root' };
-  const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
+  const line = readFileSync('/proc/self/cgroup', 'utf8')
+    .split('\n')
+    .find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
   const own = line ? line.split(':').slice(2).join(':') : '/';
   const dir = join(v1, own, `proctriage-node-test-${process.pid}`);
   try {
     mkdirSync(dir);
     writeFileSync(join(dir, 'memory.limit_in_bytes'), String(LIMIT));
   } catch (e) {
-    try { rmdirSync(dir); } catch { /* not made */ }
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* not made */
+    }
     return { skip: `cannot create a memory cgroup at ${dir}: ${(e as Error).message}` };
   }
   return { dir };
@@ -52,8 +58,19 @@ test('--max-old-space-size above a real cgroup memory limit: runtime-limit-misma
   const out = mkdtempSync(join(tmpdir(), 'proctriage-node-cg-'));
   try {
     // join the cgroup before node starts, so that every page it allocates is charged there
-    const target = await start('sh', ['-c', `echo $$ > ${cg.dir}/cgroup.procs && exec "$0" "$@"`, process.execPath,
-      '--max-old-space-size=1024', '--inspect=127.0.0.1:0', join(TARGETS, 'heap.cjs'), '40'], { inspect: true });
+    const target = await start(
+      'sh',
+      [
+        '-c',
+        `echo $$ > ${cg.dir}/cgroup.procs && exec "$0" "$@"`,
+        process.execPath,
+        '--max-old-space-size=1024',
+        '--inspect=127.0.0.1:0',
+        join(TARGETS, 'heap.cjs'),
+        '40',
+      ],
+      { inspect: true },
+    );
     try {
       assert.match(readFileSync(`/proc/${target.pid}/cgroup`, 'utf8'), /proctriage-node-test-/);
       const snap = join(out, 'heap.heapsnapshot');

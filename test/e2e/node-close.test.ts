@@ -27,7 +27,10 @@ test('a loop blocked past --timeout: the inspector opened with SIGUSR1 stops lis
     assert.deepEqual(await listenPortsOf(target.pid), [], 'no inspector before');
     const { res, report } = await runJson([String(target.pid), '--activate-inspector', '--timeout', '2s']);
     const tr = report.targets[0];
-    assert.ok(tr.actions.some((a: string) => /sent SIGUSR1 to pid \d+ to open its inspector; its inspector opened after \d+ ms/.test(a)), JSON.stringify(tr.actions) + res.stderr);
+    assert.ok(
+      tr.actions.some((a: string) => /sent SIGUSR1 to pid \d+ to open its inspector; its inspector opened after \d+ ms/.test(a)),
+      JSON.stringify(tr.actions) + res.stderr,
+    );
     // the target lives on, and its inspector goes within the dead-man delay at the latest
     process.kill(target.pid, 0);
     assert.ok(await poll(async () => (await listenPortsOf(target.pid)).length === 0, 8000), `still listening: ${await listenPortsOf(target.pid)}`);

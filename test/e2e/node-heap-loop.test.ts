@@ -22,7 +22,7 @@ const MiB = 2 ** 20;
 const LEAK = join(TARGETS, 'heap-leak.cjs');
 const LOOP = join(TARGETS, 'periodic.cjs');
 type Finding = { id: string; severity: string; summary: string; evidence: Record<string, unknown> };
- 
+
 const findings = (r: any): Finding[] => r?.report?.targets?.[0]?.findings ?? [];
 const diagnose = (t: Target) => runCli([String(t.pid), '--inspect', String(t.port), '--json'], { timeoutMs: 15000 });
 
@@ -31,7 +31,10 @@ function exited(t: Target, ms: number): Promise<boolean> {
   if (!t.alive()) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    t.child.once('exit', () => { clearTimeout(timer); resolve(true); });
+    t.child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
   });
 }
 
@@ -54,7 +57,7 @@ describe('heap near --max-old-space-size', () => {
           if (f && leak.alive()) {
             called = f;
             assert.ok(r.code === 1 || r.code === 2, `exit ${r.code}`);
-            assert.equal(m['node.heap.oldLimit'], 96 * MiB, 'the old limit is the target\'s own --max-old-space-size');
+            assert.equal(m['node.heap.oldLimit'], 96 * MiB, "the old limit is the target's own --max-old-space-size");
             assert.ok(m['node.heap.limit'] > m['node.heap.oldLimit'], 'heap_size_limit also counts the young generation');
             assert.match(f.summary, /of its 96\.0 MiB limit \(--max-old-space-size of the target/);
           }
@@ -79,7 +82,10 @@ describe('heap near --max-old-space-size', () => {
           assert.ok(r.report, r.stderr);
           const m = r.report.targets[0].metrics;
           assert.ok(m['node.heap.oldUsed'] >= 45 * MiB && m['node.heap.oldCommitted'] < 0.8 * 96 * MiB, JSON.stringify(m));
-          assert.deepEqual(findings(r).filter((f) => f.id === 'heap-near-limit'), []);
+          assert.deepEqual(
+            findings(r).filter((f) => f.id === 'heap-near-limit'),
+            [],
+          );
         }
         assert.ok(steady.alive());
       } finally {
@@ -92,7 +98,8 @@ describe('heap near --max-old-space-size', () => {
 describe('watch: a heap series', () => {
   // 16 s: over 8 s one major GC mid-run (the old space receives the leak in promotion steps) can
   // keep the drift test from calling it; 16 s is still well inside the leak's 38 s to the limit
-  const watch = (t: Target) => runCli(['watch', String(t.pid), '--inspect', String(t.port), '--interval', '250ms', '--duration', '16s', '--json'], { timeoutMs: 60000 });
+  const watch = (t: Target) =>
+    runCli(['watch', String(t.pid), '--inspect', String(t.port), '--interval', '250ms', '--duration', '16s', '--json'], { timeoutMs: 60000 });
 
   test('a leak of 2 MiB/s: old-space slope near the truth, heap-growth with a time to the old limit; steady: none', async () => {
     const leak = await start(process.execPath, ['--max-old-space-size=96', '--inspect=127.0.0.1:0', LEAK, 'leak', '20', '2'], { inspect: true });
@@ -125,7 +132,10 @@ describe('watch: a heap series', () => {
       const t = r.report.targets[0];
       assert.ok(t.trends['node.heap.oldUsed'], 'the series is there');
       assert.equal(t.trends['node.heap.oldUsed'].significant, false, JSON.stringify(t.trends['node.heap.oldUsed']));
-      assert.deepEqual(t.findings.filter((x: Finding) => x.id === 'heap-growth' || x.id === 'heap-near-limit'), []);
+      assert.deepEqual(
+        t.findings.filter((x: Finding) => x.id === 'heap-growth' || x.id === 'heap-near-limit'),
+        [],
+      );
     } finally {
       await steady.stop();
     }
@@ -143,7 +153,9 @@ describe('event loop', () => {
         const r = await diagnose(t);
         const f = findings(r).find((x) => x.id === 'event-loop-blocked');
         const m = r.report?.targets?.[0]?.metrics ?? {};
-        verdicts.push(`${r.code}/${f?.severity}/max ${m['node.eventLoop.delayMaxMs']}/p99 ${m['node.eventLoop.delayP99Ms']}/u ${m['node.eventLoop.utilization']}`);
+        verdicts.push(
+          `${r.code}/${f?.severity}/max ${m['node.eventLoop.delayMaxMs']}/p99 ${m['node.eventLoop.delayP99Ms']}/u ${m['node.eventLoop.utilization']}`,
+        );
         assert.equal(f?.severity, 'critical', verdicts.join('; '));
         assert.equal(r.code, 2);
         assert.ok(m['node.eventLoop.delayMaxMs'] >= 1000, verdicts.join('; '));
@@ -163,7 +175,10 @@ describe('event loop', () => {
         const m = r.report.targets[0].metrics;
         assert.ok(m['node.eventLoop.utilization'] >= 0.3, `the loop is really busy: ${m['node.eventLoop.utilization']}`);
         assert.ok(m['node.eventLoop.delayMaxMs'] < 100, `max ${m['node.eventLoop.delayMaxMs']}`);
-        assert.deepEqual(findings(r).filter((f) => f.id === 'event-loop-blocked'), []);
+        assert.deepEqual(
+          findings(r).filter((f) => f.id === 'event-loop-blocked'),
+          [],
+        );
       }
     } finally {
       await t.stop();
@@ -175,22 +190,33 @@ describe('Node 24 sizing its heap from a memory cgroup', () => {
   const node24 = nodeBinaries().find((b) => b.label === 'node 24')!;
   const why = node24.skip ?? memoryCgroupUnavailable();
 
-  for (const [limitMb, heapMb, oldMb, fires] of [[256, 259, 256, true], [1024, 560, 512, false]] as const) {
-    test(`cgroup ${limitMb} MiB: heap limit ${heapMb} MiB (old ${oldMb}) → runtime-limit-mismatch ${fires ? 'fires' : 'does not fire'}`, { skip: why }, async () => {
-      const dir = createMemoryCgroup(limitMb * MiB);
-      const t = await start('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$0" "$@"`, node24.bin!, '--inspect=127.0.0.1:0', LEAK, 'steady', '10', '1'], { inspect: true });
-      try {
-        const r = await diagnose(t);
-        assert.ok(r.report, r.stderr);
-        const m = r.report.targets[0].metrics;
-        assert.equal(m['cgroup.memory.limit'], limitMb * MiB);
-        assert.equal(Math.round(m['node.heap.limit'] / MiB), heapMb);
-        assert.equal(Math.round(m['node.heap.oldLimit'] / MiB), oldMb);
-        const f = findings(r).find((x) => x.id === 'runtime-limit-mismatch');
-        assert.equal(!!f, fires, JSON.stringify(findings(r).map((x) => x.id)));
-      } finally {
-        await t.stop();
-      }
-    });
+  for (const [limitMb, heapMb, oldMb, fires] of [
+    [256, 259, 256, true],
+    [1024, 560, 512, false],
+  ] as const) {
+    test(
+      `cgroup ${limitMb} MiB: heap limit ${heapMb} MiB (old ${oldMb}) → runtime-limit-mismatch ${fires ? 'fires' : 'does not fire'}`,
+      { skip: why },
+      async () => {
+        const dir = createMemoryCgroup(limitMb * MiB);
+        const t = await start(
+          'sh',
+          ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$0" "$@"`, node24.bin!, '--inspect=127.0.0.1:0', LEAK, 'steady', '10', '1'],
+          { inspect: true },
+        );
+        try {
+          const r = await diagnose(t);
+          assert.ok(r.report, r.stderr);
+          const m = r.report.targets[0].metrics;
+          assert.equal(m['cgroup.memory.limit'], limitMb * MiB);
+          assert.equal(Math.round(m['node.heap.limit'] / MiB), heapMb);
+          assert.equal(Math.round(m['node.heap.oldLimit'] / MiB), oldMb);
+          const f = findings(r).find((x) => x.id === 'runtime-limit-mismatch');
+          assert.equal(!!f, fires, JSON.stringify(findings(r).map((x) => x.id)));
+        } finally {
+          await t.stop();
+        }
+      },
+    );
   }
 });

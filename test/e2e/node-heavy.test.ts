@@ -20,13 +20,25 @@ test('--heap-snapshot streams a snapshot to disk and --report writes the diagnos
     env: { PROCTRIAGE_TEST_API_TOKEN: 'hunter2-very-secret', DATABASE_URL: 'postgres://app:s3cr3t-pw@db.internal/app' },
   });
   try {
-    const r = await runCli([String(target.pid), '--inspect', String(target.port), '--json',
-      '--heap-snapshot', join(dir, 'heap-{pid}.heapsnapshot'), '--report', join(dir, 'report.json')]);
+    const r = await runCli([
+      String(target.pid),
+      '--inspect',
+      String(target.port),
+      '--json',
+      '--heap-snapshot',
+      join(dir, 'heap-{pid}.heapsnapshot'),
+      '--report',
+      join(dir, 'report.json'),
+    ]);
     assert.ok(r.report, r.stderr);
     const tr = r.report.targets[0];
     const snap = join(dir, `heap-${target.pid}.heapsnapshot`);
     assert.ok(existsSync(snap), JSON.stringify(tr.unknowns));
-    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), [], 'no temp file left behind');
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.endsWith('.tmp')),
+      [],
+      'no temp file left behind',
+    );
     const st = statSync(snap);
     assert.ok(st.size > 500_000, `snapshot is ${st.size} bytes`);
     assert.equal(st.mode & 0o777, 0o600, 'a heap snapshot holds the process memory: owner-only');
@@ -36,7 +48,10 @@ test('--heap-snapshot streams a snapshot to disk and --report writes the diagnos
     closeSync(fd);
     assert.match(head.toString(), /^\{"snapshot":\{/);
     assert.equal(tr.evidence['node.heapSnapshot'].bytes, st.size);
-    assert.ok(tr.actions.some((a: string) => /took a heap snapshot \(the target was paused for about \d+ ms\)/.test(a)), tr.actions);
+    assert.ok(
+      tr.actions.some((a: string) => /took a heap snapshot \(the target was paused for about \d+ ms\)/.test(a)),
+      tr.actions,
+    );
 
     const text = readFileSync(join(dir, 'report.json'), 'utf8');
     assert.doesNotMatch(text, /hunter2-very-secret/);

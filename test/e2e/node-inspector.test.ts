@@ -36,7 +36,10 @@ for (const node of nodeBinaries()) {
         assert.ok(leak, `handle-leak not raised: ${target.findings.map((f: { id: string }) => f.id)}`);
         assert.deepEqual(leak.evidence['node.handles.top'][0], { type: 'Timeout', count: 1200 });
         assert.match(leak.summary, /Timeout \(1,200\)/);
-        assert.ok(leak.nextSteps.some((s: { text: string }) => s.text.includes(`--inspect ${t.port} `)), 'next steps carry the inspector port, unformatted');
+        assert.ok(
+          leak.nextSteps.some((s: { text: string }) => s.text.includes(`--inspect ${t.port} `)),
+          'next steps carry the inspector port, unformatted',
+        );
 
         // heap: what the target reports about itself, within tolerance (it allocates a little meanwhile)
         const lo = Math.min(before.heapUsed as number, afterward.heapUsed as number) * 0.75;
@@ -92,12 +95,15 @@ for (const node of nodeBinaries()) {
         assert.equal(m['node.inspectPort'], t.port);
         assert.equal(typeof m['node.heap.used'], 'number');
         assert.equal(typeof m['node.eventLoop.delayP99Ms'], 'number');
-        assert.ok(target.actions.some((a: string) => /connected to the Node\.js inspector .* left it as it was/.test(a)), target.actions);
+        assert.ok(
+          target.actions.some((a: string) => /connected to the Node\.js inspector .* left it as it was/.test(a)),
+          target.actions,
+        );
         assert.equal(target.evidence['node.inspector'].identity, `its listening socket is in the target's fd table; process.pid ${t.pid} matches`);
         // the decision path walks the Node branch with a real answer
         const counts = target.path.find((p: { step: string }) => p.step === 'counts');
-        assert.match(counts.answer, new RegExp(`active handles ${m["node.handles.total"]}`));
-        assert.ok((m["node.handles.total"] as number) >= 8);
+        assert.match(counts.answer, new RegExp(`active handles ${m['node.handles.total']}`));
+        assert.ok((m['node.handles.total'] as number) >= 8);
       } finally {
         await t.stop();
       }
@@ -123,7 +129,7 @@ test('a Node target without an open inspector: node.* unknown, with the flag to 
   }
 });
 
-test('an inspector that belongs to another process is not used (its socket is not the target\'s; with --trust-peer, process.pid differs)', async () => {
+test("an inspector that belongs to another process is not used (its socket is not the target's; with --trust-peer, process.pid differs)", async () => {
   const other = await start(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'esm.mjs')], { inspect: true });
   const t = await start(process.execPath, [join(TARGETS, 'plain.cjs')]);
   try {

@@ -32,8 +32,13 @@ test('measure throws after --activate-inspector opened the inspector: it is clos
       },
     });
     const report = await diagnose([target.pid], {
-      proc: new ProcFs('/'), playbook: builtinPlaybook(), probes: PROBES.map((p) => (p.meta.id === 'node' ? failing : p)),
-      probeOptions: { activateInspector: true }, timeoutMs: 15_000, redact: true, version: 'test',
+      proc: new ProcFs('/'),
+      playbook: builtinPlaybook(),
+      probes: PROBES.map((p) => (p.meta.id === 'node' ? failing : p)),
+      probeOptions: { activateInspector: true },
+      timeoutMs: 15_000,
+      redact: true,
+      version: 'test',
     });
     assert.ok(openedPort, 'the measure step ran with an inspector proctriage opened');
     assert.deepEqual(listeningWhenThrown, [openedPort], 'it was listening when measure threw');
@@ -43,8 +48,14 @@ test('measure throws after --activate-inspector opened the inspector: it is clos
     assert.equal(node?.status, 'error', JSON.stringify(node));
     assert.match(node?.error ?? '', /internal error/i);
     const actions = t.actions ?? [];
-    assert.ok(actions.some((a) => /^sent SIGUSR1 to pid \d+ to open its inspector/.test(a)), JSON.stringify(actions));
-    assert.ok(actions.some((a) => a.startsWith(`opened the inspector of pid ${target.pid} with SIGUSR1 on 127.0.0.1:${openedPort}, probed it, and closed it again`)), JSON.stringify(actions));
+    assert.ok(
+      actions.some((a) => /^sent SIGUSR1 to pid \d+ to open its inspector/.test(a)),
+      JSON.stringify(actions),
+    );
+    assert.ok(
+      actions.some((a) => a.startsWith(`opened the inspector of pid ${target.pid} with SIGUSR1 on 127.0.0.1:${openedPort}, probed it, and closed it again`)),
+      JSON.stringify(actions),
+    );
     // closed for real: the target lives on without the listener
     process.kill(target.pid, 0);
     await waitFor(async () => (await listenPortsOf(target.pid)).length === 0, 5000, 'the inspector socket to go');

@@ -14,7 +14,6 @@ import { cleanup, runCli } from '../helpers/processes.js';
 
 after(cleanup);
 
- 
 function nodeUnknown(report: any): { reason: string; hint?: string } {
   const u = report.targets[0].unknowns.find((x: { probe?: string }) => x.probe === 'node');
   assert.ok(u, JSON.stringify(report.targets[0].unknowns));
@@ -92,7 +91,8 @@ test('a peer that closes the connection mid-call', async () => {
 
 test('a remote --inspect address is refused before any connection (inside an empty network namespace)', async (t) => {
   const probe = spawnSync('unshare', ['-n', 'true']);
-  if (probe.error || probe.status !== 0) return t.skip(`cannot create a network namespace here (unshare -n: ${probe.error?.message ?? probe.stderr.toString().trim()})`);
+  if (probe.error || probe.status !== 0)
+    return t.skip(`cannot create a network namespace here (unshare -n: ${probe.error?.message ?? probe.stderr.toString().trim()})`);
   const target = await start(process.execPath, [join(TARGETS, 'plain.cjs')]);
   try {
     for (const addr of ['10.1.2.3:9229', 'ws://192.0.2.7:9229/abc', 'inspector.example:9229']) {

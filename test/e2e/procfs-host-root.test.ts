@@ -56,7 +56,10 @@ test('a live ProcFs rooted elsewhere is live: it runs every probe a ProcFs at / 
     assert.equal(via.status.cpu, 'ok', 'the cpu window is measured');
     assert.equal(typeof via.t.metrics['cpu.percent'], 'number');
     // the target's end of our previous look's inspector connection may not be closed yet: one or two fds apart
-    assert.ok(Math.abs(Number(via.t.metrics['fd.open']) - Number(at.t.metrics['fd.open'])) <= 2, `fd.open ${via.t.metrics['fd.open']} vs ${at.t.metrics['fd.open']}`);
+    assert.ok(
+      Math.abs(Number(via.t.metrics['fd.open']) - Number(at.t.metrics['fd.open'])) <= 2,
+      `fd.open ${via.t.metrics['fd.open']} vs ${at.t.metrics['fd.open']}`,
+    );
     assert.equal(via.t.startTicks, at.t.startTicks, 'the same process');
     assert.deepEqual(via.host, at.host, 'host facts as live (hostname, kernel, cgroup version)');
   }

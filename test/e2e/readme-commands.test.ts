@@ -26,7 +26,10 @@ function readmeCommands(section: string): string[] {
   const out: string[] = [];
   let inBlock = false;
   for (const line of section.split('\n')) {
-    if (/^```/.test(line)) { inBlock = !inBlock; continue; }
+    if (/^```/.test(line)) {
+      inBlock = !inBlock;
+      continue;
+    }
     const m = inBlock ? /^(?:\$ )?(?:sudo )?(proctriage .*)$/.exec(line) : null;
     if (m) out.push(m[1]!);
   }
@@ -48,8 +51,16 @@ function shellWords(line: string): string[] {
       else word = (word ?? '') + ch;
       continue;
     }
-    if (ch === '"' || ch === "'") { quote = ch; word ??= ''; continue; }
-    if (/\s/.test(ch)) { if (word !== undefined) words.push(word); word = undefined; continue; }
+    if (ch === '"' || ch === "'") {
+      quote = ch;
+      word ??= '';
+      continue;
+    }
+    if (/\s/.test(ch)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+      continue;
+    }
     const stop = (ch === '#' && word === undefined) || '|;&<>'.includes(ch) || (ch === '2' && word === undefined && line[i + 1] === '>');
     if (stop) break;
     word = (word ?? '') + ch;
@@ -67,7 +78,8 @@ let tracefs: ReturnType<typeof traceReady>;
 
 before(async () => {
   // "payments-api" on their command lines: the README's --name example finds them
-  const node = (inspect: boolean) => start(process.execPath, [...(inspect ? ['--inspect=127.0.0.1:0'] : []), join(NODE_TARGETS, 'plain.cjs'), 'payments-api'], { inspect });
+  const node = (inspect: boolean) =>
+    start(process.execPath, [...(inspect ? ['--inspect=127.0.0.1:0'] : []), join(NODE_TARGETS, 'plain.cjs'), 'payments-api'], { inspect });
   [nodeOpen, nodeClosed, replicaA, replicaB] = await Promise.all([node(true), node(false), node(false), node(false)]);
   plain = await startTarget('sh', ['-c', 'echo \'{"ready":true}\'; exec sleep 600']);
   tracefs = traceReady();
@@ -117,23 +129,31 @@ function realise(words: string[]): { args: string[]; skip?: string } {
 /** Options whose value may be a bare number (not a PID). */
 const VALUED = ['--inspect', '--limit', '--timeout', '--interval', '--duration', '--pod', '--container'];
 
-const USAGE = /unknown option|unknown command|required option|too many arguments|missing required|argument missing|is not a process id|did you mean|conflict|error: /i;
+const USAGE =
+  /unknown option|unknown command|required option|too many arguments|missing required|argument missing|is not a process id|did you mean|conflict|error: /i;
 
-test('the README\'s Use section shows commands, and each of them runs', async () => {
+test("the README's Use section shows commands, and each of them runs", async () => {
   const commands = readmeCommands(USE);
   assert.ok(commands.length >= 20, `only ${commands.length} commands found in the Use section: the extraction is broken`);
   const skipped: string[] = [];
   for (const line of commands) {
     const words = shellWords(line);
     const { args, skip } = realise(words);
-    if (skip) { skipped.push(`${line}: ${skip}`); continue; }
+    if (skip) {
+      skipped.push(`${line}: ${skip}`);
+      continue;
+    }
     const o: CliOptions = { cwd: tmp, timeoutMs: 60_000 };
     // watch runs for minutes as written: interrupted as Ctrl-C would, it reports what it has
     if (args[0] === 'watch') o.sigintAfterMs = 3000;
     // diff compares the snapshot of the line before with a later one ("later: snapshot again")
-    if (args[0] === 'diff') for (const f of args.slice(1)) if (!existsSync(join(tmp, f))) await runCli(['snapshot', String(nodeOpen.pid), '-o', f], { cwd: tmp });
+    if (args[0] === 'diff')
+      for (const f of args.slice(1)) if (!existsSync(join(tmp, f))) await runCli(['snapshot', String(nodeOpen.pid), '-o', f], { cwd: tmp });
     // each capture line is an alternative to the one before: written into a fresh --dir
-    if (args[0] === 'capture') { const d = args[args.indexOf('--dir') + 1]; if (d) rmSync(join(tmp, d), { recursive: true, force: true }); }
+    if (args[0] === 'capture') {
+      const d = args[args.indexOf('--dir') + 1];
+      if (d) rmSync(join(tmp, d), { recursive: true, force: true });
+    }
     const res = await runCli(args, o);
     const shown = `${line}\n  ran: proctriage ${args.join(' ')}\n  exit ${res.code} ${res.signal ?? ''}\n  stderr: ${res.stderr}`;
     assert.ok(res.code !== null && [0, 1, 2, 3].includes(res.code), shown);
@@ -147,8 +167,11 @@ test('the README\'s Use section shows commands, and each of them runs', async ()
 });
 
 test('the extraction: prompts, quotes, comments, pipes and redirections', () => {
-  assert.deepEqual(readmeCommands('x\n```sh\nproctriage 1 --json   # c\n$ proctriage top\n  proctriage indented\n```\nproctriage outside\n'), ['proctriage 1 --json   # c', 'proctriage top']);
-  assert.deepEqual(shellWords('proctriage --name \'payments-api\'  # every process'), ['--name', 'payments-api']);
+  assert.deepEqual(readmeCommands('x\n```sh\nproctriage 1 --json   # c\n$ proctriage top\n  proctriage indented\n```\nproctriage outside\n'), [
+    'proctriage 1 --json   # c',
+    'proctriage top',
+  ]);
+  assert.deepEqual(shellWords("proctriage --name 'payments-api'  # every process"), ['--name', 'payments-api']);
   assert.deepEqual(shellWords('proctriage "$PID" --json > triage.json 2> triage.err'), ['$PID', '--json']);
   assert.deepEqual(shellWords('proctriage 4123 --format markdown | xclip'), ['4123', '--format', 'markdown']);
   assert.deepEqual(shellWords('proctriage capture "$PID" --dir "$D" && upload "$D"'), ['capture', '$PID', '--dir', '$D']);

@@ -12,8 +12,22 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, problems, runJson, startNodeTarget, waitFor } from '../helpers/processes.js';
 import {
-  closeWaitInodes, lsFdCount, memcacheLoad, missing, redisBenchmark, ssCount, ssOwned, startMemcached, timeWaitOn, startNginx, startRedis,
-  startRedisSubscriber, wrk, type Load, type LoadResult, type Server,
+  closeWaitInodes,
+  lsFdCount,
+  memcacheLoad,
+  missing,
+  redisBenchmark,
+  ssCount,
+  ssOwned,
+  startMemcached,
+  timeWaitOn,
+  startNginx,
+  startRedis,
+  startRedisSubscriber,
+  wrk,
+  type Load,
+  type LoadResult,
+  type Server,
 } from '../helpers/servers.js';
 
 after(cleanup);
@@ -45,15 +59,22 @@ class Verdicts {
     for (const t of report.targets) {
       const m = t.metrics;
       const f = t.findings.map((x: any) => `${x.id}(${x.severity})`).join(' ') || 'none';
-      console.log(`#   ${t.pid} ${t.comm}: fd ${m['fd.open']}, tcp total ${m['sockets.tcp.total']} est ${m['sockets.tcp.established']} ` +
-        `tw ${m['sockets.tcp.timeWait']} cw ${m['sockets.tcp.closeWait']} listen ${m['sockets.tcp.listen']} maxPerRemote ${m['sockets.tcp.maxPerRemote']}; findings: ${f}`);
+      console.log(
+        `#   ${t.pid} ${t.comm}: fd ${m['fd.open']}, tcp total ${m['sockets.tcp.total']} est ${m['sockets.tcp.established']} ` +
+          `tw ${m['sockets.tcp.timeWait']} cw ${m['sockets.tcp.closeWait']} listen ${m['sockets.tcp.listen']} maxPerRemote ${m['sockets.tcp.maxPerRemote']}; findings: ${f}`,
+      );
       for (const p of problems(t)) {
         this.bad.push(`${label}: ${t.pid} ${t.comm} ${p.id} ${p.severity}: ${p.summary}`);
         console.log(`#     ${p.severity} ${p.id}: ${p.summary}`);
       }
     }
-    if (res.code !== 0 || report.status !== 'ok') this.bad.push(`${label}: exit ${res.code}, status ${report.status}${res.stderr ? `, stderr ${res.stderr.trim()}` : ''}`);
-    assert.deepEqual(report.targets.map((t: any) => t.pid), pids, `${label}: one report per PID`);
+    if (res.code !== 0 || report.status !== 'ok')
+      this.bad.push(`${label}: exit ${res.code}, status ${report.status}${res.stderr ? `, stderr ${res.stderr.trim()}` : ''}`);
+    assert.deepEqual(
+      report.targets.map((t: any) => t.pid),
+      pids,
+      `${label}: one report per PID`,
+    );
     return { label, pids, code: res.code, report };
   }
 
@@ -64,25 +85,37 @@ class Verdicts {
    * reported count lies between the two reads.
    */
   async triageChecked(label: string, pids: number[], loadEndedAt?: number): Promise<Run> {
-    const fd0 = pids.map(lsFdCount), ss0 = ssOwned(pids), tw0 = pids.map((p) => timeWaitOn(ss0.get(p)!.listenPorts));
+    const fd0 = pids.map(lsFdCount),
+      ss0 = ssOwned(pids),
+      tw0 = pids.map((p) => timeWaitOn(ss0.get(p)!.listenPorts));
     if (loadEndedAt !== undefined) {
       const late = Math.round(performance.now() - loadEndedAt);
       assert.ok(late <= AFTER_WITHIN_MS, `${label}: started ${late} ms after the load ended`);
       label += ` (started ${late} ms after it ended)`;
     }
     const run = await this.triage(label, pids);
-    const fd1 = pids.map(lsFdCount), ss1 = ssOwned(pids), tw1 = pids.map((p) => timeWaitOn(ss0.get(p)!.listenPorts));
-    console.log(`#   TIME_WAIT on each one's listening ports: ${pids.map((p, i) => `${p} ${tw0[i]}..${tw1[i]}`).join(', ')}; in the namespace: ${ssCount('state time-wait')}`);
+    const fd1 = pids.map(lsFdCount),
+      ss1 = ssOwned(pids),
+      tw1 = pids.map((p) => timeWaitOn(ss0.get(p)!.listenPorts));
+    console.log(
+      `#   TIME_WAIT on each one's listening ports: ${pids.map((p, i) => `${p} ${tw0[i]}..${tw1[i]}`).join(', ')}; in the namespace: ${ssCount('state time-wait')}`,
+    );
     pids.forEach((pid, i) => {
       const m = run.report.targets[i].metrics;
       if (fd0[i] === fd1[i]) {
         if (m['fd.open'] !== fd0[i]) this.raw.push(`${label}: ${pid} fd.open ${m['fd.open']}, ls /proc/${pid}/fd ${fd0[i]}`);
         this.compared++;
       }
-      const a = ss0.get(pid)!.states, b = ss1.get(pid)!.states;
+      const a = ss0.get(pid)!.states,
+        b = ss1.get(pid)!.states;
       if (JSON.stringify(a) === JSON.stringify(b)) {
-        for (const [metric, state] of [['established', 'ESTAB'], ['listen', 'LISTEN'], ['closeWait', 'CLOSE-WAIT']] as const) {
-          if (m[`sockets.tcp.${metric}`] !== (a[state] ?? 0)) this.raw.push(`${label}: ${pid} sockets.tcp.${metric} ${m[`sockets.tcp.${metric}`]}, ss ${a[state] ?? 0}`);
+        for (const [metric, state] of [
+          ['established', 'ESTAB'],
+          ['listen', 'LISTEN'],
+          ['closeWait', 'CLOSE-WAIT'],
+        ] as const) {
+          if (m[`sockets.tcp.${metric}`] !== (a[state] ?? 0))
+            this.raw.push(`${label}: ${pid} sockets.tcp.${metric} ${m[`sockets.tcp.${metric}`]}, ss ${a[state] ?? 0}`);
         }
         this.compared++;
       }
@@ -111,7 +144,9 @@ class Verdicts {
  */
 async function underLoad(v: Verdicts, label: string, load: Load, flowing: () => boolean, during: number, groups: () => number[][]): Promise<LoadResult> {
   let ended = false;
-  void load.done.then(() => { ended = true; });
+  void load.done.then(() => {
+    ended = true;
+  });
   await waitFor(() => ended || flowing(), 10_000, `${label}: load to flow`);
   for (let i = 1; i <= during && !ended; i++) {
     await v.triage(`${label}, during load, run ${i}`, groups()[0]!);
@@ -137,7 +172,9 @@ describe('nginx (nginx-light) under wrk', { skip: missing('nginx', 'wrk', 'ss') 
     const u = await startNodeTarget('http-server');
     upstream = { pid: u.pid, port: Number(u.info.port) };
     nginx = await startNginx({ upstream: upstream.port });
-    console.log(`# nginx master ${nginx.pid}, workers ${nginx.workers.join(' ')} on 127.0.0.1:${nginx.port} (${nginx.dir}); upstream node ${upstream.pid} on ${upstream.port}`);
+    console.log(
+      `# nginx master ${nginx.pid}, workers ${nginx.workers.join(' ')} on 127.0.0.1:${nginx.port} (${nginx.dir}); upstream node ${upstream.pid} on ${upstream.port}`,
+    );
   });
 
   test('static page, wrk -c500 then -c100: OK on master and workers during and right after each load', { timeout: 120_000 }, async () => {
@@ -158,7 +195,10 @@ describe('nginx (nginx-light) under wrk', { skip: missing('nginx', 'wrk', 'ss') 
     try {
       for (let round = 1; round <= 3; round++) {
         const url = `http://127.0.0.1:${nginx.port}/proxy/big`;
-        const r = await underLoad(v, `proxy round ${round}`, wrk(url, { connections: 500, seconds: 5 }), established(nginx.port, 400), 4, () => [all(), [upstream.pid]]);
+        const r = await underLoad(v, `proxy round ${round}`, wrk(url, { connections: 500, seconds: 5 }), established(nginx.port, 400), 4, () => [
+          all(),
+          [upstream.pid],
+        ]);
         assert.ok(Number(/^(\d+) requests/.exec(r.summary)?.[1]) > 1000, `real load: ${r.summary}`);
         assert.doesNotMatch(r.summary, /Non-2xx/, 'the upstream answered every proxied request');
       }
@@ -167,9 +207,11 @@ describe('nginx (nginx-light) under wrk', { skip: missing('nginx', 'wrk', 'ss') 
     }
     // what makes this the transient case: CLOSE_WAIT was there, and none of it stayed
     const seen = cw.result();
-    console.log(`# CLOSE_WAIT on nginx's and the upstream's ports, seen by ss every 250 ms: ${seen.distinct} sockets, at most ${seen.maxAtOnce} at once, ` +
-      `at most ${seen.maxLingering} at once that had been in CLOSE_WAIT for a second or more, the longest-lived for ${seen.longestMs} ms; ` +
-      `the CLI reported CLOSE_WAIT in ${v.closeWaitRuns} of ${v.runs} runs`);
+    console.log(
+      `# CLOSE_WAIT on nginx's and the upstream's ports, seen by ss every 250 ms: ${seen.distinct} sockets, at most ${seen.maxAtOnce} at once, ` +
+        `at most ${seen.maxLingering} at once that had been in CLOSE_WAIT for a second or more, the longest-lived for ${seen.longestMs} ms; ` +
+        `the CLI reported CLOSE_WAIT in ${v.closeWaitRuns} of ${v.runs} runs`,
+    );
     assert.ok(seen.distinct > 0, 'the proxy load put sockets in CLOSE_WAIT');
     assert.ok(seen.maxLingering < 10, `${seen.maxLingering} sockets stayed in CLOSE_WAIT for a second or more at once: not the transient case`);
     v.done();
@@ -223,7 +265,8 @@ describe('redis-server under redis-benchmark, with a redis-cli subscriber', { sk
     const quiet = await v.triageChecked('redis, quiet', pids());
     // the subscriber owns exactly one socket, whatever redis-benchmark left in the namespace
     const sub = quiet.report.targets[1];
-    if (sub.metrics['sockets.tcp.total'] !== 1) v.bad.push(`redis, quiet: the subscriber's sockets.tcp.total is ${sub.metrics['sockets.tcp.total']}, not its one connection`);
+    if (sub.metrics['sockets.tcp.total'] !== 1)
+      v.bad.push(`redis, quiet: the subscriber's sockets.tcp.total is ${sub.metrics['sockets.tcp.total']}, not its one connection`);
     v.done();
   });
 });

@@ -32,7 +32,11 @@ describe('replica-outlier', () => {
       assert.equal(f.summary.startsWith(`This target holds ${times} the median open fds of its 3 peers:`), true, f.summary);
       assert.doesNotMatch(f.summary, /%/);
       for (const t of report.targets.filter((x: { pid: number }) => x.pid !== ts[0]!.pid)) {
-        assert.equal(t.findings.some((x: { id: string }) => x.id === 'replica-outlier'), false, `pid ${t.pid}`);
+        assert.equal(
+          t.findings.some((x: { id: string }) => x.id === 'replica-outlier'),
+          false,
+          `pid ${t.pid}`,
+        );
       }
       const text = await runCli(pids(ts));
       assert.match(text.stdout, new RegExp(`^\\s+fleet fd\\.open ${times} the median of its 3 peers(;|$)`, 'm'));
@@ -51,7 +55,11 @@ describe('replica-outlier', () => {
       assert.ok(odd.metrics['fd.open'] >= 3 * median, `it looks like an outlier by the ratio alone: ${odd.metrics['fd.open']} against ${median}`);
       for (const t of report.targets) {
         assert.equal(t.metrics['fleet.peers'], 3, `pid ${t.pid} is compared`);
-        assert.equal(t.findings.some((x: { id: string }) => x.id === 'replica-outlier'), false, `pid ${t.pid}: ${JSON.stringify(t.metrics['fleet.fd.open.ratio'])}`);
+        assert.equal(
+          t.findings.some((x: { id: string }) => x.id === 'replica-outlier'),
+          false,
+          `pid ${t.pid}: ${JSON.stringify(t.metrics['fleet.fd.open.ratio'])}`,
+        );
       }
     } finally {
       await Promise.all(ts.map((t) => t.stop()));

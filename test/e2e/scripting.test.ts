@@ -75,7 +75,8 @@ describe('a requested artifact that was not made', () => {
   test('--heap-snapshot and --report on a Node process without an inspector: the reason, exit 3, no file', async () => {
     const t = await startNodeTarget('idle');
     try {
-      const heap = join(tmp, 'h-{pid}.heapsnapshot'), report = join(tmp, 'r.json');
+      const heap = join(tmp, 'h-{pid}.heapsnapshot'),
+        report = join(tmp, 'r.json');
       const res = await runCli([String(t.pid), '--heap-snapshot', heap, '--report', report]);
       assert.equal(res.code, 3, res.stderr);
       const line = oneLine(res);

@@ -59,7 +59,9 @@ test('a diagnosis of a real leaking process: the same findings as the installed 
 test('mcp: the server starts and lists its tools', async () => {
   const p = spawnTracked(process.execPath, [bin, 'mcp'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
-  p.child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  p.child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+  });
   const send = (m: object) => p.child.stdin!.write(JSON.stringify(m) + '\n');
   send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
   await waitFor(() => out.includes('"id":1'), 10_000, 'the initialize answer');
@@ -71,12 +73,30 @@ test('mcp: the server starts and lists its tools', async () => {
   await p.exited;
 });
 
-test('--activate-inspector: the guard is the same file, and the inspector is closed again', { skip: process.getuid?.() !== 0 && 'signals another process' }, async () => {
-  const t = await startTarget(process.execPath, [join(TARGETS, 'idle.js')]);
-  const r = await single([String(t.pid), '--activate-inspector', '--json']);
-  assert.ok(r.report, r.stderr);
-  const tr = r.report.targets[0];
-  assert.equal(typeof tr.metrics['node.heap.used'], 'number', JSON.stringify({ unknowns: tr.unknowns, probes: tr.probes, actions: tr.actions, stderr: r.stderr }));
-  assert.ok(tr.actions.some((x: string) => /closed it again/.test(x)), tr.actions.join('\n'));
-  await waitFor(() => !spawnSync('pgrep', ['-f', `${bin} --internal-guard`]).stdout.toString().trim(), 8000, 'the guard has exited');
-});
+test(
+  '--activate-inspector: the guard is the same file, and the inspector is closed again',
+  { skip: process.getuid?.() !== 0 && 'signals another process' },
+  async () => {
+    const t = await startTarget(process.execPath, [join(TARGETS, 'idle.js')]);
+    const r = await single([String(t.pid), '--activate-inspector', '--json']);
+    assert.ok(r.report, r.stderr);
+    const tr = r.report.targets[0];
+    assert.equal(
+      typeof tr.metrics['node.heap.used'],
+      'number',
+      JSON.stringify({ unknowns: tr.unknowns, probes: tr.probes, actions: tr.actions, stderr: r.stderr }),
+    );
+    assert.ok(
+      tr.actions.some((x: string) => /closed it again/.test(x)),
+      tr.actions.join('\n'),
+    );
+    await waitFor(
+      () =>
+        !spawnSync('pgrep', ['-f', `${bin} --internal-guard`])
+          .stdout.toString()
+          .trim(),
+      8000,
+      'the guard has exited',
+    );
+  },
+);

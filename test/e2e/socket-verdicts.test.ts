@@ -22,8 +22,10 @@ const SOCKET_FINDINGS = ['connection-storm', 'socket-growth', 'close-wait-leak']
 
 function show(label: string, t: any): void {
   const m = t.metrics;
-  console.log(`# ${label}: ${t.pid} ${t.comm}: tcp total ${m['sockets.tcp.total']} est ${m['sockets.tcp.established']} tw ${m['sockets.tcp.timeWait']} ` +
-    `cw ${m['sockets.tcp.closeWait']} maxPerRemote ${m['sockets.tcp.maxPerRemote']}; findings: ${t.findings.map((f: any) => `${f.id}(${f.severity})`).join(' ') || 'none'}`);
+  console.log(
+    `# ${label}: ${t.pid} ${t.comm}: tcp total ${m['sockets.tcp.total']} est ${m['sockets.tcp.established']} tw ${m['sockets.tcp.timeWait']} ` +
+      `cw ${m['sockets.tcp.closeWait']} maxPerRemote ${m['sockets.tcp.maxPerRemote']}; findings: ${t.findings.map((f: any) => `${f.id}(${f.severity})`).join(' ') || 'none'}`,
+  );
   for (const f of problems(t)) console.log(`#     ${f.severity} ${f.id}: ${f.summary}`);
 }
 
@@ -95,7 +97,11 @@ describe("proctriage's own connections", () => {
     const tcp = w.trends?.['sockets.tcp.total'];
     console.log(`#   trends: fd.open ${JSON.stringify(fd)}, sockets.tcp.total ${JSON.stringify(tcp)}; ss before: ${JSON.stringify(baseline)}`);
     assert.ok(fd && !fd.significant, `precondition: fd.open is flat (${JSON.stringify(fd)})`);
-    assert.deepEqual(w.findings.filter((f: any) => GROWTH.includes(f.id)).map((f: any) => `${f.id} ${f.severity}: ${f.summary}`), [], 'no growth finding');
+    assert.deepEqual(
+      w.findings.filter((f: any) => GROWTH.includes(f.id)).map((f: any) => `${f.id} ${f.severity}: ${f.summary}`),
+      [],
+      'no growth finding',
+    );
     assert.ok(!tcp?.significant, `sockets.tcp.total has no trend of its own: ${JSON.stringify(tcp)}`);
     assert.equal(w.metrics['sockets.tcp.established'], baseline.ESTAB ?? 0, 'our own connection to the target is not counted');
   }
@@ -104,16 +110,24 @@ describe("proctriage's own connections", () => {
   test('watch --pprof on an idle Go service, 1 s interval for 20 s', { skip: goSkip, timeout: 120_000 }, async () => {
     const svc = await startTarget(buildService(), [], { env: serviceEnv({ LEAK: '10', GOMAXPROCS: '2' }), timeoutMs: 20_000 });
     const baseline = ssOwned([svc.pid]).get(svc.pid)!.states;
-    const { res, report } = await runJson(['watch', String(svc.pid), '--pprof', `http://127.0.0.1:${svc.info.pprof}`, '--interval', '1s', '--duration', '20s'], { timeoutMs: 60_000 });
+    const { res, report } = await runJson(
+      ['watch', String(svc.pid), '--pprof', `http://127.0.0.1:${svc.info.pprof}`, '--interval', '1s', '--duration', '20s'],
+      { timeoutMs: 60_000 },
+    );
     console.log(`# watch --pprof: exit ${res.code} in ${res.ms} ms`);
     judgeWatch('go service', report.targets[0], baseline);
     await svc.stop();
   });
 
   test('watch --inspect on an idle Node service, 1 s interval for 20 s', { timeout: 120_000 }, async () => {
-    const svc = await startNode(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'http-server.js')], { inspect: true, env: { PROCTRIAGE_SERVICE_WATCHDOG: 'stdin' } });
+    const svc = await startNode(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'http-server.js')], {
+      inspect: true,
+      env: { PROCTRIAGE_SERVICE_WATCHDOG: 'stdin' },
+    });
     const baseline = ssOwned([svc.pid]).get(svc.pid)!.states;
-    const { res, report } = await runJson(['watch', String(svc.pid), '--inspect', String(svc.port), '--interval', '1s', '--duration', '20s'], { timeoutMs: 60_000 });
+    const { res, report } = await runJson(['watch', String(svc.pid), '--inspect', String(svc.port), '--interval', '1s', '--duration', '20s'], {
+      timeoutMs: 60_000,
+    });
     console.log(`# watch --inspect: exit ${res.code} in ${res.ms} ms`);
     judgeWatch('node service', report.targets[0], baseline);
     await svc.stop();
@@ -140,8 +154,14 @@ describe('CLOSE_WAIT: stuck versus closing', () => {
     const port = Number(server.info.port);
     const client = await startNodeTarget('transient-close-wait', [String(port), '40', '150', '60']);
     // ground truth from ss: many at once (once the client is up to speed), none twice 400 ms apart
-    const first = await waitFor(() => { const s = closeWaitInodes([port]); return s.size >= 10 && s; }, 10_000, '10 sockets in CLOSE_WAIT at once')
-      .catch(() => closeWaitInodes([port]));
+    const first = await waitFor(
+      () => {
+        const s = closeWaitInodes([port]);
+        return s.size >= 10 && s;
+      },
+      10_000,
+      '10 sockets in CLOSE_WAIT at once',
+    ).catch(() => closeWaitInodes([port]));
     await sleep(400); // the interval between the two looks is the measurement
     const second = closeWaitInodes([port]);
     const stayed = [...first].filter((i) => second.has(i)).length;

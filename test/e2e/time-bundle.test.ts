@@ -54,7 +54,8 @@ describe('snapshot and diff', () => {
   });
 
   test('diff of a leaking child: the right delta and rate per hour, and fd-growth', async () => {
-    const ra = JSON.parse(readFileSync(a, 'utf8')), rb = JSON.parse(readFileSync(b, 'utf8'));
+    const ra = JSON.parse(readFileSync(a, 'utf8')),
+      rb = JSON.parse(readFileSync(b, 'utf8'));
     const res = await runCli(['diff', a, b, '--json']);
     const d = JSON.parse(res.stdout);
     assert.equal(res.code, d.exitCode);
@@ -72,7 +73,10 @@ describe('snapshot and diff', () => {
     const f = d.targets[0].findings.find((x: { id: string }) => x.id === 'fd-growth');
     assert.equal(f?.severity, 'critical');
     assert.equal(d.exitCode, 2);
-    assert.ok(d.targets[0].findings.every((x: { id: string }) => x.id.endsWith('-growth')), 'only growth findings');
+    assert.ok(
+      d.targets[0].findings.every((x: { id: string }) => x.id.endsWith('-growth')),
+      'only growth findings',
+    );
   });
 
   test('diff renders as a table and as markdown, with the same exit code; order of the files does not matter', async () => {
@@ -81,14 +85,40 @@ describe('snapshot and diff', () => {
     assert.match(table.stdout, /fd-growth/);
     assert.match(table.stdout, /^\s+fd\.open\s+\d+\s+\d+\s+\+\d+\s+\+[\d,]+\/h$/m);
     // the changes run in the report's key-numbers order (fd.open first), then the rest alphabetically
-    const rows = table.stdout.split('\n\nchanges\n')[1]!.split('\n').slice(1).map((l) => /^ {2}(\S+) /.exec(l)?.[1]).filter((m): m is string => !!m);
+    const rows = table.stdout
+      .split('\n\nchanges\n')[1]!
+      .split('\n')
+      .slice(1)
+      .map((l) => /^ {2}(\S+) /.exec(l)?.[1])
+      .filter((m): m is string => !!m);
     assert.equal(rows[0], 'fd.open', rows.join(' '));
-    const KEY = ['fd.open', 'fd.limit', 'fd.utilization', 'sockets.tcp.established', 'sockets.tcp.closeWait', 'sockets.tcp.timeWait', 'memory.rss',
-      'cgroup.memory.unreclaimable', 'cgroup.memory.limit', 'cgroup.memory.utilization', 'cgroup.memory.oomKills', 'threads', 'cpu.percent'];
+    const KEY = [
+      'fd.open',
+      'fd.limit',
+      'fd.utilization',
+      'sockets.tcp.established',
+      'sockets.tcp.closeWait',
+      'sockets.tcp.timeWait',
+      'memory.rss',
+      'cgroup.memory.unreclaimable',
+      'cgroup.memory.limit',
+      'cgroup.memory.utilization',
+      'cgroup.memory.oomKills',
+      'threads',
+      'cpu.percent',
+    ];
     const firstOther = rows.findIndex((m) => !KEY.includes(m));
-    const keyed = rows.slice(0, firstOther < 0 ? rows.length : firstOther), rest = firstOther < 0 ? [] : rows.slice(firstOther);
-    assert.deepEqual(keyed, [...keyed].sort((x, y) => KEY.indexOf(x) - KEY.indexOf(y)), rows.join(' '));
-    assert.ok(rest.every((m) => !KEY.includes(m)), rows.join(' '));
+    const keyed = rows.slice(0, firstOther < 0 ? rows.length : firstOther),
+      rest = firstOther < 0 ? [] : rows.slice(firstOther);
+    assert.deepEqual(
+      keyed,
+      [...keyed].sort((x, y) => KEY.indexOf(x) - KEY.indexOf(y)),
+      rows.join(' '),
+    );
+    assert.ok(
+      rest.every((m) => !KEY.includes(m)),
+      rows.join(' '),
+    );
     assert.deepEqual(rest, [...rest].sort(), rows.join(' '));
     assert.equal(md.code, 2);
     assert.match(md.stdout, /^## proctriage diff: .* CRITICAL/m);
@@ -113,18 +143,67 @@ describe('snapshot and diff', () => {
   test('corrupt, truncated, foreign, future and mismatched snapshots fail cleanly with exit 3', async () => {
     const text = readFileSync(b, 'utf8');
     const r = JSON.parse(text);
-    const write = (name: string, content: string) => { const p = join(tmp, name); writeFileSync(p, content); return p; };
-    const edit = (name: string, f: (x: typeof r) => void) => { const x = JSON.parse(text); f(x); return write(name, JSON.stringify(x)); };
+    const write = (name: string, content: string) => {
+      const p = join(tmp, name);
+      writeFileSync(p, content);
+      return p;
+    };
+    const edit = (name: string, f: (x: typeof r) => void) => {
+      const x = JSON.parse(text);
+      f(x);
+      return write(name, JSON.stringify(x));
+    };
     const cases: [string[], RegExp][] = [
       [[a, write('truncated.json', text.slice(0, text.length / 2))], /truncated\.json: not valid JSON: .*corrupt or truncated/],
       [[a, write('garbage.json', '\u0000\u0001binary')], /garbage\.json: not valid JSON/],
       [[a, write('empty.json', '')], /empty\.json: empty file/],
       [[a, write('foreign.json', JSON.stringify({ name: 'something else', version: 2 }))], /foreign\.json: not a proctriage snapshot/],
-      [[a, edit('future.json', (x) => { x.schemaVersion = 99; })], /future\.json: written by a newer proctriage \(schemaVersion 99/],
-      [[a, edit('bad-shape.json', (x) => { x.targets = 'nope'; })], /bad-shape\.json: does not match the report schema \(targets/],
-      [[a, edit('reused.json', (x) => { x.targets[0].startTicks += 100; x.targets[0].startedAt = '2030-01-01T00:00:00.000Z'; })], /not the same process in both snapshots .*PID was reused/],
-      [[a, edit('other-host.json', (x) => { x.host.hostname = 'elsewhere'; })], /taken on host "elsewhere"|on "elsewhere"/],
-      [[a, edit('other-pid.json', (x) => { x.targets[0].pid += 1; })], /have no process in common/],
+      [
+        [
+          a,
+          edit('future.json', (x) => {
+            x.schemaVersion = 99;
+          }),
+        ],
+        /future\.json: written by a newer proctriage \(schemaVersion 99/,
+      ],
+      [
+        [
+          a,
+          edit('bad-shape.json', (x) => {
+            x.targets = 'nope';
+          }),
+        ],
+        /bad-shape\.json: does not match the report schema \(targets/,
+      ],
+      [
+        [
+          a,
+          edit('reused.json', (x) => {
+            x.targets[0].startTicks += 100;
+            x.targets[0].startedAt = '2030-01-01T00:00:00.000Z';
+          }),
+        ],
+        /not the same process in both snapshots .*PID was reused/,
+      ],
+      [
+        [
+          a,
+          edit('other-host.json', (x) => {
+            x.host.hostname = 'elsewhere';
+          }),
+        ],
+        /taken on host "elsewhere"|on "elsewhere"/,
+      ],
+      [
+        [
+          a,
+          edit('other-pid.json', (x) => {
+            x.targets[0].pid += 1;
+          }),
+        ],
+        /have no process in common/,
+      ],
       [[a, join(tmp, 'missing.json')], /missing\.json: no such file/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(['diff', ...args])));
@@ -133,7 +212,8 @@ describe('snapshot and diff', () => {
 });
 
 describe('capture and analyze', () => {
-  const SECRET_ENV = 's3cr3t-planted', SECRET_ARG = 'hunter2';
+  const SECRET_ENV = 's3cr3t-planted',
+    SECRET_ARG = 'hunter2';
   let dir: string, pid: number, captured: { exitCode: number; targets: { findings: { id: string }[] }[] };
 
   // a child with something to find: fds near a lowered limit, a deleted 11 MiB file held open, a loopback connection
@@ -143,7 +223,11 @@ const keep=[fs.openSync(f,'r')];fs.unlinkSync(f);for(let i=0;i<60;i++)keep.push(
 const srv=net.createServer((s)=>keep.push(s)).listen(0,'127.0.0.1',()=>{keep.push(net.connect(srv.address().port,'127.0.0.1',()=>console.log('ready')))});`;
 
   before(async () => {
-    const child = await startChild(CHILD, { fdLimit: 100, env: { API_TOKEN: SECRET_ENV, DATABASE_URL: `postgres://app:${SECRET_ENV}@db/x` }, args: [`--password=${SECRET_ARG}`, '--token', SECRET_ARG] });
+    const child = await startChild(CHILD, {
+      fdLimit: 100,
+      env: { API_TOKEN: SECRET_ENV, DATABASE_URL: `postgres://app:${SECRET_ENV}@db/x` },
+      args: [`--password=${SECRET_ARG}`, '--token', SECRET_ARG],
+    });
     pid = child.pid;
     dir = join(tmp, 'bundle');
     const res = await runCli(['capture', String(pid), '--dir', dir, '--json']);
@@ -158,7 +242,8 @@ const srv=net.createServer((s)=>keep.push(s)).listen(0,'127.0.0.1',()=>{keep.pus
     for (const f of ['stat', 'status', 'limits', 'cmdline', 'cgroup', 'environ', 'smaps_rollup', 'net/tcp', 'net/tcp6', 'net/unix', 'fd-sizes.json']) {
       assert.ok(lstatSync(join(dir, p, f)).isFile(), f);
     }
-    for (const f of ['proc/self/mountinfo', 'proc/stat', 'proc/uptime', 'report.json', 'report.md', 'manifest.json']) assert.ok(lstatSync(join(dir, f)).isFile(), f);
+    for (const f of ['proc/self/mountinfo', 'proc/stat', 'proc/uptime', 'report.json', 'report.md', 'manifest.json'])
+      assert.ok(lstatSync(join(dir, f)).isFile(), f);
     const fds = readdirSync(join(dir, p, 'fd'));
     assert.ok(fds.length >= 60);
     assert.ok(fds.every((fd) => lstatSync(join(dir, p, 'fd', fd)).isSymbolicLink()));
@@ -175,10 +260,11 @@ const srv=net.createServer((s)=>keep.push(s)).listen(0,'127.0.0.1',()=>{keep.pus
   });
 
   test('no planted secret anywhere in the bundle: file contents, names and link targets', () => {
-    const walk = (d: string): string[] => readdirSync(d).flatMap((n) => {
-      const q = join(d, n);
-      return lstatSync(q).isDirectory() ? walk(q) : [q];
-    });
+    const walk = (d: string): string[] =>
+      readdirSync(d).flatMap((n) => {
+        const q = join(d, n);
+        return lstatSync(q).isDirectory() ? walk(q) : [q];
+      });
     const files = walk(dir);
     assert.ok(files.length > 50);
     for (const f of files) {
@@ -217,19 +303,33 @@ const srv=net.createServer((s)=>keep.push(s)).listen(0,'127.0.0.1',()=>{keep.pus
     const cap = await runCli(['capture', '1', '--dir', d, '--json']);
     if (cap.code === null || !cap.stdout) return t.skip('cannot capture pid 1 here');
     let denied: string[] = [];
-    try { denied = JSON.parse(readFileSync(join(d, 'denied.json'), 'utf8')); } catch { /* nothing denied */ }
+    try {
+      denied = JSON.parse(readFileSync(join(d, 'denied.json'), 'utf8'));
+    } catch {
+      /* nothing denied */
+    }
     if (!denied.length) return t.skip('nothing of pid 1 is denied on this machine');
     const ana = await runCli(['analyze', d, '--json']);
     const [x, y] = [JSON.parse(cap.stdout).targets[0], JSON.parse(ana.stdout).targets[0]];
     assert.equal(ana.code, JSON.parse(cap.stdout).exitCode); // capture itself exits 0 once written
-    assert.deepEqual(y.findings.map((f: { id: string }) => f.id), x.findings.map((f: { id: string }) => f.id));
+    assert.deepEqual(
+      y.findings.map((f: { id: string }) => f.id),
+      x.findings.map((f: { id: string }) => f.id),
+    );
     assert.deepEqual(y.path, x.path);
     assert.deepEqual(y.unknowns, x.unknowns);
-    assert.deepEqual(y.probes.map((p: { status: string }) => p.status), x.probes.map((p: { status: string }) => p.status));
+    assert.deepEqual(
+      y.probes.map((p: { status: string }) => p.status),
+      x.probes.map((p: { status: string }) => p.status),
+    );
   });
 
   test('a modified, extended, unfinished or missing bundle is refused with exit 3', async () => {
-    const copy = (name: string) => { const d = join(tmp, name); cpSync(dir, d, { recursive: true, verbatimSymlinks: true }); return d; };
+    const copy = (name: string) => {
+      const d = join(tmp, name);
+      cpSync(dir, d, { recursive: true, verbatimSymlinks: true });
+      return d;
+    };
     const edited = copy('edited');
     writeFileSync(join(edited, `proc/${pid}/limits`), readFileSync(join(dir, `proc/${pid}/limits`), 'utf8').replace(/100/g, '9999'));
     const extended = copy('extended');
@@ -240,8 +340,11 @@ const srv=net.createServer((s)=>keep.push(s)).listen(0,'127.0.0.1',()=>{keep.pus
     mkdirSync(nonEmpty);
     writeFileSync(join(nonEmpty, 'keep.txt'), 'mine');
     const [e, x, u, m, o] = await Promise.all([
-      runCli(['analyze', edited]), runCli(['analyze', extended]), runCli(['analyze', unfinished]),
-      runCli(['analyze', join(tmp, 'nowhere')]), runCli(['capture', String(process.pid), '--dir', nonEmpty]),
+      runCli(['analyze', edited]),
+      runCli(['analyze', extended]),
+      runCli(['analyze', unfinished]),
+      runCli(['analyze', join(tmp, 'nowhere')]),
+      runCli(['capture', String(process.pid), '--dir', nonEmpty]),
     ]);
     cleanFailure(e, new RegExp(`proc/${pid}/limits does not match its sha256`));
     cleanFailure(x, /extra is not listed in manifest\.json/);
@@ -281,7 +384,10 @@ function longRunning(): number | undefined {
       break;
     }
   }
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).find(usable);
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .find(usable);
 }
 
 describe('one look and usage errors', () => {

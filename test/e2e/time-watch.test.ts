@@ -22,7 +22,11 @@ const TRUE_RATE = 4 * 3600; // one fd per 250 ms
 const FD_LIMIT = 512;
 
 function samples(file: string): { t: number; metrics: Record<string, number> }[] {
-  return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'sample');
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((x) => x.type === 'sample');
 }
 
 // one at a time: each watch samples every 250 ms, and side by side they would slow each other down
@@ -62,14 +66,21 @@ describe('watch', () => {
 
   test('warm-up that levels off (a pool opening its fds, then done) is not a leak, at any uptime', async () => {
     // 12 fds in the first 1.5 s, then nothing: the same process a leak test would call critical if it went on
-    const child = await startChild(`const fs=require('fs');const h=[];const t=setInterval(()=>{h.push(fs.openSync('/dev/null','r'));if(h.length>=12)clearInterval(t)},125);setInterval(()=>{},1000);console.log('ready')`, { fdLimit: FD_LIMIT });
+    const child = await startChild(
+      `const fs=require('fs');const h=[];const t=setInterval(()=>{h.push(fs.openSync('/dev/null','r'));if(h.length>=12)clearInterval(t)},125);setInterval(()=>{},1000);console.log('ready')`,
+      { fdLimit: FD_LIMIT },
+    );
     try {
       const res = await runCli(['watch', String(child.pid), '--interval', '250ms', '--duration', '6s', '--json']);
       const t = JSON.parse(res.stdout).targets[0];
       const tr = t.trends['fd.open'];
       assert.ok(tr.samples >= 8, `only ${tr.samples} samples`);
       if (tr.significant) assert.ok(tr.shape === 'levelling-off' || tr.shape === 'decelerating', `shape ${tr.shape}`);
-      assert.deepEqual(t.findings.filter((f: { id: string }) => GROWTH.includes(f.id)), [], JSON.stringify(tr));
+      assert.deepEqual(
+        t.findings.filter((f: { id: string }) => GROWTH.includes(f.id)),
+        [],
+        JSON.stringify(tr),
+      );
       assert.ok(t.metrics['fd.open'] >= 12, 'the pool did open its fds');
     } finally {
       await child.stop();
@@ -89,7 +100,10 @@ describe('watch', () => {
       for (const id of GROWTH) assert.ok(!res.stdout.includes(id), `${id} raised for a steady process`);
       const json = await runCli(['watch', String(child.pid), '--interval', '250ms', '--duration', '2500ms', '--json']);
       const t = JSON.parse(json.stdout).targets[0];
-      assert.deepEqual(t.findings.filter((f: { id: string }) => GROWTH.includes(f.id)), []);
+      assert.deepEqual(
+        t.findings.filter((f: { id: string }) => GROWTH.includes(f.id)),
+        [],
+      );
       for (const [k, tr] of Object.entries<{ significant: boolean }>(t.trends)) assert.equal(tr.significant, false, k);
     } finally {
       await child.stop();
@@ -107,7 +121,10 @@ describe('watch', () => {
       assert.equal(tr.significant, false, JSON.stringify(tr));
       assert.equal(tr.etaSeconds, undefined);
       if (cg) assert.equal(tr.limit, 512 * 2 ** 20, 'the memory series runs against the cgroup limit');
-      assert.deepEqual(t.findings.filter((f: { id: string }) => GROWTH.includes(f.id)), []);
+      assert.deepEqual(
+        t.findings.filter((f: { id: string }) => GROWTH.includes(f.id)),
+        [],
+      );
       // the test means something only if memory really went up and down by tens of MiB
       const key = cg ? 'cgroup.memory.workingSet' : 'memory.rss';
       const mem = samples(file).map((s) => s.metrics[key]!);

@@ -13,7 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CLI, cleanup, expectOneLineFailure, pidsWithCmdline, runCli, runJson, spawnTracked, startTarget, unusedPid, waitFor, which,
+  CLI,
+  cleanup,
+  expectOneLineFailure,
+  pidsWithCmdline,
+  runCli,
+  runJson,
+  spawnTracked,
+  startTarget,
+  unusedPid,
+  waitFor,
+  which,
 } from '../helpers/processes.js';
 import { goEnv, goUnavailable } from '../fixtures/go-service/service.js';
 import { traceReady } from '../helpers/tracefs.js';
@@ -56,15 +66,24 @@ after(async () => {
 
 /** No bpftrace attached to this pid is left (they are killed before proctriage exits; the wait covers reaping). */
 async function noTracerLeft(pid: number): Promise<void> {
-  await waitFor(() => pidsWithCmdline(`-p\0${pid}\0`).length === 0, 5000, () => `bpftrace for pid ${pid} to be gone: ${pidsWithCmdline(`-p\0${pid}\0`).join(' ')}`);
+  await waitFor(
+    () => pidsWithCmdline(`-p\0${pid}\0`).length === 0,
+    5000,
+    () => `bpftrace for pid ${pid} to be gone: ${pidsWithCmdline(`-p\0${pid}\0`).join(' ')}`,
+  );
 }
 
 /** The CLI, started and left running: the test acts once the window is open. */
 function startTrace(args: string[]) {
   const p = spawnTracked(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
-  let stdout = '', stderr = '';
-  p.child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  p.child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  let stdout = '',
+    stderr = '';
+  p.child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+  });
+  p.child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
   return { p, stdout: () => stdout, stderr: () => stderr };
 }
 
@@ -126,7 +145,11 @@ test('Go: the function that keeps files ranks first, with file:line, in JSON and
 test('a target that exits during the trace: what was seen, that it exited, no crash, well within the window', { skip }, async () => {
   const t = await startTarget(cBin, ['leak']);
   const run = startTrace(['trace', String(t.pid), '--duration', '60s', '--json']);
-  await waitFor(() => /tracing pid/.test(run.stderr()), 40_000, () => `the trace to start: ${run.stderr()}`);
+  await waitFor(
+    () => /tracing pid/.test(run.stderr()),
+    40_000,
+    () => `the trace to start: ${run.stderr()}`,
+  );
   t.proc.child.stdin!.end(); // it exits when its stdin closes
   const { code } = await run.p.exited;
   assert.equal(code, 0, run.stderr());
@@ -143,7 +166,10 @@ test('a target with no leak: nothing outstanding, the churn shown', { skip }, as
   const t = await startTarget(cBin, ['quiet']);
   const { res, report } = await runJson(['trace', String(t.pid), '--duration', '2s'], { timeoutMs: 60_000 });
   assert.equal(res.code, 0, res.stderr);
-  assert.deepEqual(report.outstanding.map((g: any) => fns(g).join(' < ')), []);
+  assert.deepEqual(
+    report.outstanding.map((g: any) => fns(g).join(' < ')),
+    [],
+  );
   assert.equal(report.totals.outstanding, 0);
   assert.ok(report.churn.some((g: any) => fns(g).includes('churn_file')));
   await noTracerLeft(t.pid);
@@ -153,7 +179,11 @@ test('a target with no leak: nothing outstanding, the churn shown', { skip }, as
 test('Ctrl-C during the trace stops the tracer, prints what was seen and exits 130', { skip }, async () => {
   const t = await startTarget(cBin, ['leak']);
   const run = startTrace(['trace', String(t.pid), '--duration', '60s', '--json']);
-  await waitFor(() => /tracing pid/.test(run.stderr()), 40_000, () => `the trace to start: ${run.stderr()}`);
+  await waitFor(
+    () => /tracing pid/.test(run.stderr()),
+    40_000,
+    () => `the trace to start: ${run.stderr()}`,
+  );
   run.p.child.kill('SIGINT');
   const { code } = await run.p.exited;
   assert.equal(code, 130, run.stderr());
@@ -195,7 +225,12 @@ test('capture --trace keeps the trace as trace.json in the bundle and its manife
   const cap = await runCli(['capture', String(t.pid), '--dir', bundle, '--trace', '2s'], { timeoutMs: 60_000 });
   assert.equal(cap.code, 0, cap.stderr);
   const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
-  assert.ok(manifest.files['trace.json'], Object.keys(manifest.files).filter((f) => !f.startsWith('proc/')).join(' '));
+  assert.ok(
+    manifest.files['trace.json'],
+    Object.keys(manifest.files)
+      .filter((f) => !f.startsWith('proc/'))
+      .join(' '),
+  );
   const traced = JSON.parse(readFileSync(join(bundle, 'trace.json'), 'utf8'));
   assert.ok(fns(traced.outstanding[0]).includes('leak_socket'));
   await noTracerLeft(t.pid);

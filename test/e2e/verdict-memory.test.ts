@@ -29,10 +29,14 @@ async function oomKillIn(cg: string): Promise<number> {
   const victim = spawnTracked('/bin/sh', ['-c', hog], { stdio: 'ignore' });
   const exit = (await victim.exited).signal;
   assert.equal(exit, 'SIGKILL', 'the victim was OOM-killed');
-  return waitFor(() => {
-    const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(cg, 'memory.oom_control'), 'utf8'));
-    return m && Number(m[1]) > 0 ? Number(m[1]) : undefined;
-  }, 5000, 'oom_kill in memory.oom_control');
+  return waitFor(
+    () => {
+      const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(cg, 'memory.oom_control'), 'utf8'));
+      return m && Number(m[1]) > 0 ? Number(m[1]) : undefined;
+    },
+    5000,
+    'oom_kill in memory.oom_control',
+  );
 }
 
 describe('memory verdicts in real cgroups (v1)', { skip: unavailable }, () => {
@@ -44,9 +48,10 @@ describe('memory verdicts in real cgroups (v1)', { skip: unavailable }, () => {
     // it), syncs it (clean pages), then reads it twice, so the pages are on the active list
     const child = await startChild(
       `const fs=require('fs');const b=Buffer.alloc(1<<20,7);const w=fs.openSync(process.env.PT_FILE,'w');for(let i=0;i<100;i++)fs.writeSync(w,b);fs.fsyncSync(w);fs.closeSync(w);` +
-      `for(let r=0;r<2;r++){const fd=fs.openSync(process.env.PT_FILE,'r');while(fs.readSync(fd,b,0,b.length,null)>0);fs.closeSync(fd)}` +
-      `process.on('SIGUSR2',()=>{global.big=Buffer.alloc(64<<20,1);console.log('allocated')});console.log('ready');setInterval(()=>{},1000)`,
-      { cgroupProcs: join(cg, 'cgroup.procs'), env: { PT_FILE: file } });
+        `for(let r=0;r<2;r++){const fd=fs.openSync(process.env.PT_FILE,'r');while(fs.readSync(fd,b,0,b.length,null)>0);fs.closeSync(fd)}` +
+        `process.on('SIGUSR2',()=>{global.big=Buffer.alloc(64<<20,1);console.log('allocated')});console.log('ready');setInterval(()=>{},1000)`,
+      { cgroupProcs: join(cg, 'cgroup.procs'), env: { PT_FILE: file } },
+    );
     assert.deepEqual(cgroupPids(cg), [child.pid]);
     const { res, report } = await runJson([String(child.pid)]);
     const t = report.targets[0];
@@ -58,7 +63,9 @@ describe('memory verdicts in real cgroups (v1)', { skip: unavailable }, () => {
     assert.equal(res.code, 0, res.stdout);
     // the kernel drops the cache: the process gets its memory and lives
     let out = '';
-    child.child.stdout!.on('data', (d: Buffer) => { out += d.toString('utf8'); });
+    child.child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+    });
     process.kill(child.pid, 'SIGUSR2');
     await waitFor(() => out.includes('allocated'), 10_000, 'the 64 MiB allocation');
     assert.equal(child.child.exitCode, null, 'still running');

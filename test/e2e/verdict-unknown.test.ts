@@ -14,7 +14,12 @@ const IDLE = `console.log('ready');setInterval(()=>{},1000)`;
 describe('a requested probe that read nothing', () => {
   test('--inspect on a port with no inspector, a malformed one, and --pprof on a closed port: exit 3, never "OK"', async () => {
     const idle = await startChild(IDLE);
-    for (const extra of [['--inspect', '127.0.0.1:1'], ['--inspect', '99999'], ['--inspect', 'foo:bar'], ['--pprof', 'http://127.0.0.1:1']]) {
+    for (const extra of [
+      ['--inspect', '127.0.0.1:1'],
+      ['--inspect', '99999'],
+      ['--inspect', 'foo:bar'],
+      ['--pprof', 'http://127.0.0.1:1'],
+    ]) {
       const res = await runCli([String(idle.pid), '--json', ...extra]);
       assert.equal(res.code, 3, `${extra.join(' ')}: ${res.stdout.slice(0, 400)}`);
       const lines = res.stderr.trim().split('\n');
@@ -31,7 +36,10 @@ describe('a requested probe that read nothing', () => {
   });
 
   test('a real finding still decides the status when a requested probe fails', async () => {
-    const full = await startChild(`const fs=require('fs');const h=[];try{for(;;)h.push(fs.openSync('/dev/null','r'))}catch{};console.log('ready');setInterval(()=>{},1000)`, { fdLimit: 64 });
+    const full = await startChild(
+      `const fs=require('fs');const h=[];try{for(;;)h.push(fs.openSync('/dev/null','r'))}catch{};console.log('ready');setInterval(()=>{},1000)`,
+      { fdLimit: 64 },
+    );
     const res = await runCli([String(full.pid), '--json', '--inspect', '127.0.0.1:1']);
     assert.equal(res.code, 2, res.stderr);
     const t = JSON.parse(res.stdout).targets[0];

@@ -43,7 +43,7 @@ describe('misspelt commands', () => {
     oneLineError(await runCli(['12abc']), /"12abc" is not a process id/);
   });
 
-  test('help <command> prints that command\'s help, exit 0', async () => {
+  test("help <command> prints that command's help, exit 0", async () => {
     const res = await runCli(['help', 'watch']);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^Usage: proctriage watch \[options\] <pid>/);
@@ -57,7 +57,11 @@ describe('errno codes in words', () => {
     writeFileSync(file, 'x');
     const dir = join(tmp, 'dir');
     mkdirSync(dir);
-    for (const [path, words] of [[join(tmp, 'absent.yaml'), /no such file/], [dir, /is a directory/], [join(file, 'x.yaml'), /not a directory/]] as const) {
+    for (const [path, words] of [
+      [join(tmp, 'absent.yaml'), /no such file/],
+      [dir, /is a directory/],
+      [join(file, 'x.yaml'), /not a directory/],
+    ] as const) {
       const res = await runCli(['playbook', 'validate', path]);
       oneLineError(res, words);
       assert.doesNotMatch(res.stderr, /\bE[A-Z]{3,}\b/, 'no raw errno code');
@@ -67,7 +71,10 @@ describe('errno codes in words', () => {
   test('a snapshot into a directory that does not exist, or under a file', async () => {
     const file = join(tmp, 'plain2');
     writeFileSync(file, 'x');
-    for (const [out, words] of [[join(tmp, 'nodir', 's.json'), /no such (file or )?directory/], [join(file, 's.json'), /not a directory/]] as const) {
+    for (const [out, words] of [
+      [join(tmp, 'nodir', 's.json'), /no such (file or )?directory/],
+      [join(file, 's.json'), /not a directory/],
+    ] as const) {
       const res = await runCli(['snapshot', String(process.pid), '-o', out]);
       oneLineError(res, words);
       assert.doesNotMatch(res.stderr, /\bE[A-Z]{3,}\b/, 'no raw errno code');

@@ -25,7 +25,9 @@ interface Stoppable {
 }
 
 const tracked = new Set<Stoppable>();
-const killAll = () => { for (const p of tracked) p.killNow(); };
+const killAll = () => {
+  for (const p of tracked) p.killNow();
+};
 process.on('exit', killAll);
 // the test runner stops a file that runs too long with a signal, which skips 'exit' handlers:
 // kill what we started, then let the signal take its course
@@ -52,11 +54,7 @@ export interface Spawned {
  * Start any child process, tracked until it has exited or been stopped. `detached` children are
  * signalled as a process group. Every child process of the tests starts here or in ServiceProcess.
  */
-export function spawnTracked(
-  command: string,
-  args: string[],
-  o: SpawnOptions & { stopSignal?: NodeJS.Signals; graceMs?: number } = {},
-): Spawned {
+export function spawnTracked(command: string, args: string[], o: SpawnOptions & { stopSignal?: NodeJS.Signals; graceMs?: number } = {}): Spawned {
   const { stopSignal = 'SIGTERM', graceMs = 2000, ...spawnOptions } = o;
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
   const isDone = () => child.exitCode !== null || child.signalCode !== null;
@@ -74,20 +72,33 @@ export function spawnTracked(
   };
   let stopping: Promise<void> | undefined;
   const entry: Stoppable = {
-    stop: () => (stopping ??= (async () => {
-      if (child.pid !== undefined && !isDone()) {
-        kill(stopSignal);
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise<void>((r) => { timer = setTimeout(() => { kill('SIGKILL'); r(); }, graceMs); })]);
-        clearTimeout(timer);
-        await exited;
-      }
-      tracked.delete(entry);
-    })()),
-    killNow: () => { if (!isDone()) kill('SIGKILL'); },
+    stop: () =>
+      (stopping ??= (async () => {
+        if (child.pid !== undefined && !isDone()) {
+          kill(stopSignal);
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            exited,
+            new Promise<void>((r) => {
+              timer = setTimeout(() => {
+                kill('SIGKILL');
+                r();
+              }, graceMs);
+            }),
+          ]);
+          clearTimeout(timer);
+          await exited;
+        }
+        tracked.delete(entry);
+      })()),
+    killNow: () => {
+      if (!isDone()) kill('SIGKILL');
+    },
   };
   tracked.add(entry);
-  void exited.then(() => { if (!o.detached) tracked.delete(entry); });
+  void exited.then(() => {
+    if (!o.detached) tracked.delete(entry);
+  });
   return {
     child,
     pid: child.pid!,
@@ -173,9 +184,14 @@ export async function runCli(args: string[], o: CliOptions = {}): Promise<CliRes
   if (direct) env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}`;
   const started = performance.now();
   const p = spawnTracked(argv[0]!, argv.slice(1), { cwd: o.cwd ?? REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  p.child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  p.child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  let stdout = '',
+    stderr = '';
+  p.child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+  });
+  p.child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
   const kill = setTimeout(() => p.child.kill('SIGKILL'), o.timeoutMs ?? 30_000);
   const int = o.sigintAfterMs !== undefined ? setTimeout(() => p.child.kill('SIGINT'), o.sigintAfterMs) : undefined;
   try {

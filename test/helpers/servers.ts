@@ -48,7 +48,11 @@ export function freePort(): Promise<number> {
 export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => { clearTimeout(timer); s.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(ok);
+    };
     const timer = setTimeout(() => done(false), 500);
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
@@ -68,8 +72,12 @@ function spawnServer(command: string, args: string[], dir?: string): Spawned {
   const proc = track(new ServiceProcess(command, args, dir));
   let out = '';
   let err = '';
-  proc.child.stdout!.setEncoding('utf8').on('data', (s: string) => { out = (out + s).slice(-65536); });
-  proc.child.stderr!.on('data', (s: string) => { err = (err + s).slice(-8192); });
+  proc.child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    out = (out + s).slice(-65536);
+  });
+  proc.child.stderr!.on('data', (s: string) => {
+    err = (err + s).slice(-8192);
+  });
   const pid = proc.pid;
   if (pid === undefined) throw new Error(`${command}: could not be started`);
   return {
@@ -105,10 +113,14 @@ async function startOnFreePort(name: string, spawnAt: (port: number) => { s: Spa
     const port = await freePort();
     const { s, log } = spawnAt(port);
     try {
-      await waitFor(async () => {
-        if (!s.alive()) throw new Error('exited');
-        return accepts(port);
-      }, 10_000, `${name} to listen on 127.0.0.1:${port}`);
+      await waitFor(
+        async () => {
+          if (!s.alive()) throw new Error('exited');
+          return accepts(port);
+        },
+        10_000,
+        `${name} to listen on 127.0.0.1:${port}`,
+      );
       return { s, port };
     } catch (err) {
       lastError = `${(err as Error).message}: ${(log?.() || s.stderr() || s.stdout()).trim().slice(-500)}`;
@@ -182,7 +194,13 @@ http {
     const nginx = which('nginx') ?? '/usr/sbin/nginx';
     return {
       s: spawnServer(nginx, ['-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`, '-g', 'daemon off;'], dir),
-      log: () => { try { return readFileSync(join(dir, 'error.log'), 'utf8'); } catch { return ''; } },
+      log: () => {
+        try {
+          return readFileSync(join(dir, 'error.log'), 'utf8');
+        } catch {
+          return '';
+        }
+      },
     };
   });
   let workers: number[] = [];
@@ -194,9 +212,33 @@ http {
 export async function startRedis(): Promise<Server> {
   const dir = tempDir('redis');
   const { s, port } = await startOnFreePort('redis-server', (port) => ({
-    s: spawnServer('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no',
-      '--dir', dir, '--logfile', join(dir, 'redis.log')], dir),
-    log: () => { try { return readFileSync(join(dir, 'redis.log'), 'utf8'); } catch { return ''; } },
+    s: spawnServer(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+        '--dir',
+        dir,
+        '--logfile',
+        join(dir, 'redis.log'),
+      ],
+      dir,
+    ),
+    log: () => {
+      try {
+        return readFileSync(join(dir, 'redis.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    },
   }));
   return { name: 'redis-server', pid: s.pid, workers: [], port, dir, stop: () => s.proc.stop() };
 }
@@ -215,10 +257,14 @@ export async function startMemcached(): Promise<Server> {
 export async function startRedisSubscriber(port: number, channel = 'proctriage-test'): Promise<{ pid: number; stop(): Promise<void> }> {
   const s = spawnServer('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'subscribe', channel]);
   try {
-    await waitFor(() => {
-      if (!s.alive()) throw new Error(`redis-cli exited: ${s.stderr().trim()}`);
-      return s.stdout().includes(channel);
-    }, 10_000, 'redis-cli to subscribe');
+    await waitFor(
+      () => {
+        if (!s.alive()) throw new Error(`redis-cli exited: ${s.stderr().trim()}`);
+        return s.stdout().includes(channel);
+      },
+      10_000,
+      'redis-cli to subscribe',
+    );
   } catch (err) {
     await s.proc.stop();
     throw err;
@@ -245,12 +291,20 @@ export interface Load {
 function startLoad(name: string, command: string, args: string[], maxMs: number, summarise: (out: string) => string): Load {
   const s = spawnServer(command, args);
   const started = performance.now();
-  const timer = setTimeout(() => { void s.proc.stop(); }, maxMs);
+  const timer = setTimeout(() => {
+    void s.proc.stop();
+  }, maxMs);
   const done = s.proc.exited.then(() => {
     clearTimeout(timer);
     const code = s.proc.child.exitCode;
     const out = s.stdout();
-    return { name, code, summary: code === 0 ? summarise(out) : `exit ${code ?? s.proc.child.signalCode}: ${s.stderr().trim().slice(-300)}`, stdout: out, ms: Math.round(performance.now() - started) };
+    return {
+      name,
+      code,
+      summary: code === 0 ? summarise(out) : `exit ${code ?? s.proc.child.signalCode}: ${s.stderr().trim().slice(-300)}`,
+      stdout: out,
+      ms: Math.round(performance.now() - started),
+    };
   });
   return { pid: s.pid, done };
 }
@@ -286,7 +340,13 @@ export function memcacheLoad(port: number, o: { connections: number; ops: number
 
 /** The churn client of test/helpers/targets/churn-client.ts, run to its end. */
 export async function churn(port: number, count: number, closes: 'client-closes' | 'server-closes', concurrency = 50): Promise<LoadResult> {
-  const r = await startLoad('churn-client', process.execPath, [join(TARGETS, 'churn-client.js'), String(port), String(count), String(concurrency), closes], 40_000, (out) => out.trim()).done;
+  const r = await startLoad(
+    'churn-client',
+    process.execPath,
+    [join(TARGETS, 'churn-client.js'), String(port), String(count), String(concurrency), closes],
+    40_000,
+    (out) => out.trim(),
+  ).done;
   if (r.code !== 0) throw new Error(`churn-client: ${r.summary}`);
   return r;
 }

@@ -14,7 +14,10 @@ export type Child = Spawned;
  * child allocates), wait for it to print "ready". The child's pid is the node process itself;
  * it is tracked by processes.ts (cleanup() ends it) and stopped with SIGKILL.
  */
-export function startChild(code: string, o: { args?: string[]; env?: Record<string, string>; fdLimit?: number; cgroupProcs?: string; nodeFlags?: string[] } = {}): Promise<Child> {
+export function startChild(
+  code: string,
+  o: { args?: string[]; env?: Record<string, string>; fdLimit?: number; cgroupProcs?: string; nodeFlags?: string[] } = {},
+): Promise<Child> {
   const pre: string[] = [];
   if (o.fdLimit) pre.push(`ulimit -n ${o.fdLimit}`);
   if (o.cgroupProcs) pre.push(`echo $$ > '${o.cgroupProcs}'`);
@@ -22,13 +25,22 @@ export function startChild(code: string, o: { args?: string[]; env?: Record<stri
   const argv = ['-c', script, process.execPath, ...(o.nodeFlags ?? []), '-e', code, ...(o.args?.length ? ['--', ...o.args] : [])];
   const child = spawnTracked('/bin/sh', argv, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...o.env }, stopSignal: 'SIGKILL' });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { void child.stop(); reject(new Error('child did not start within 5 s')); }, 5000);
+    const timer = setTimeout(() => {
+      void child.stop();
+      reject(new Error('child did not start within 5 s'));
+    }, 5000);
     let out = '';
     child.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      if (out.includes('ready')) { clearTimeout(timer); resolve(child); }
+      if (out.includes('ready')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
     });
-    child.child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`child exited early (${c})`)); });
+    child.child.once('exit', (c) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited early (${c})`));
+    });
   });
 }
 
@@ -60,7 +72,9 @@ export function memoryCgroup(name: string, limit: number): { procs: string; remo
           } catch {
             // the killed child may take a moment to leave the cgroup
             const until = Date.now() + 50;
-            while (Date.now() < until) { /* bounded wait */ }
+            while (Date.now() < until) {
+              /* bounded wait */
+            }
           }
         }
       },

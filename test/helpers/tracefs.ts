@@ -14,5 +14,9 @@ export function traceReady(): { unavailable?: string; release(): void } {
   let mounted = false;
   if (!existsSync(`${TRACEFS}/events`)) mounted = spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS]).status === 0;
   if (!existsSync(`${TRACEFS}/events`)) return { unavailable: `tracefs cannot be mounted at ${TRACEFS}`, release: () => undefined };
-  return { release: () => { if (mounted) spawnSync('umount', [TRACEFS]); } };
+  return {
+    release: () => {
+      if (mounted) spawnSync('umount', [TRACEFS]);
+    },
+  };
 }

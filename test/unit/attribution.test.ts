@@ -13,19 +13,39 @@ function playbook(data: unknown): Playbook {
 }
 
 const growth: Attribution = {
-  kind: 'allocation-growth', source: 'Go heap profiles (in-use bytes)', unit: 'bytes', total: 200 * 2 ** 20, windowSeconds: 30,
-  sites: rankSites([
-    { function: 'main.churn', file: 'churn.go', line: 9, value: 4 * 2 ** 20 },
-    { function: 'main.leakyCache', file: 'cache.go', line: 42, value: 180 * 2 ** 20, frames: ['main.handle (server.go:88)'] },
-    { function: 'main.freed', value: -3 },
-  ], 200 * 2 ** 20),
+  kind: 'allocation-growth',
+  source: 'Go heap profiles (in-use bytes)',
+  unit: 'bytes',
+  total: 200 * 2 ** 20,
+  windowSeconds: 30,
+  sites: rankSites(
+    [
+      { function: 'main.churn', file: 'churn.go', line: 9, value: 4 * 2 ** 20 },
+      { function: 'main.leakyCache', file: 'cache.go', line: 42, value: 180 * 2 ** 20, frames: ['main.handle (server.go:88)'] },
+      { function: 'main.freed', value: -3 },
+    ],
+    200 * 2 ** 20,
+  ),
 };
 
 describe('attribution', () => {
   test('rankSites: largest first, shares of the total, nothing at or below zero', () => {
-    assert.deepEqual(growth.sites.map((s) => s.function), ['main.leakyCache', 'main.churn']);
+    assert.deepEqual(
+      growth.sites.map((s) => s.function),
+      ['main.leakyCache', 'main.churn'],
+    );
     assert.equal(growth.sites[0]!.share, 0.9);
-    assert.equal(rankSites([{ function: 'a', value: 1 }, { function: 'b', value: 2 }], 3, 1).length, 1);
+    assert.equal(
+      rankSites(
+        [
+          { function: 'a', value: 1 },
+          { function: 'b', value: 2 },
+        ],
+        3,
+        1,
+      ).length,
+      1,
+    );
   });
 
   test('paths shorten to the working directory only when inside it', () => {
@@ -36,13 +56,23 @@ describe('attribution', () => {
 
   test('a finding carries the attributions its rule lists, in order, when the probes produced them', () => {
     const pb = playbook({
-      schemaVersion: 1, name: 'a',
+      schemaVersion: 1,
+      name: 'a',
       steps: [{ id: 'mem', question: 'Memory?', healthy: 'no' }],
-      findings: [{
-        id: 'memory-growth', step: 'mem', title: 'T', summary: 'S', likelyCauses: ['c'], nextSteps: ['n'], seed: 's',
-        requires: ['m'], levels: [{ severity: 'warning', when: { metric: 'm', op: '>', value: 0 } }],
-        attribution: ['go.heap.growth', 'node.heap.sites', 'go.heap.sites'],
-      }],
+      findings: [
+        {
+          id: 'memory-growth',
+          step: 'mem',
+          title: 'T',
+          summary: 'S',
+          likelyCauses: ['c'],
+          nextSteps: ['n'],
+          seed: 's',
+          requires: ['m'],
+          levels: [{ severity: 'warning', when: { metric: 'm', op: '>', value: 0 } }],
+          attribution: ['go.heap.growth', 'node.heap.sites', 'go.heap.sites'],
+        },
+      ],
     });
     const notAttribution = { kind: 'something-else', sites: [] };
     const { findings } = evaluate(pb, { pid: 1, metrics: { m: 1 }, evidence: { 'go.heap.growth': growth, 'go.heap.sites': notAttribution } });
@@ -56,9 +86,23 @@ describe('attribution', () => {
     assert.equal(heading, 'Go heap profiles (in-use bytes), over 30s');
     assert.equal(sites[0]!.text, '1. main.leakyCache (cache.go:42): +180 MiB of +200 MiB (90%)');
     assert.deepEqual(sites[0]!.frames, ['main.handle (server.go:88)']);
-    const cpu = attributionLines({ kind: 'hot-functions', source: 'V8 CPU profile', unit: 'samples', total: 100, sites: [{ function: 'hashSync', file: 'auth.js', line: 17, value: 83, share: 0.83, cumulative: 90 }] });
+    const cpu = attributionLines({
+      kind: 'hot-functions',
+      source: 'V8 CPU profile',
+      unit: 'samples',
+      total: 100,
+      sites: [{ function: 'hashSync', file: 'auth.js', line: 17, value: 83, share: 0.83, cumulative: 90 }],
+    });
     assert.equal(cpu.sites[0]!.text, '1. hashSync (auth.js:17): 83% of the sampled time (90% with callees)');
-    const off = attributionLines({ kind: 'allocation-sites', source: 'Go heap profile', unit: 'bytes', total: 0, sites: [], unavailable: 'no pprof endpoint', hint: 'add --pprof URL' });
+    const off = attributionLines({
+      kind: 'allocation-sites',
+      source: 'Go heap profile',
+      unit: 'bytes',
+      total: 0,
+      sites: [],
+      unavailable: 'no pprof endpoint',
+      hint: 'add --pprof URL',
+    });
     assert.equal(off.heading, 'Go heap profile: not available, no pprof endpoint (add --pprof URL)');
   });
 

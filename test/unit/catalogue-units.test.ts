@@ -19,9 +19,14 @@ test('thresholds in their unit', () => {
   assert.equal(describe({ metric: 'process.uptimeSeconds', op: '<', value: 6 * 3600 }, limits, units), 'process.uptimeSeconds < 6h');
   assert.equal(describe({ metric: 'go.goroutines', op: '>=', value: 100_000 }, limits, units), 'go.goroutines >= 100,000');
   // bytes against bytes keeps its factor; MB against bytes is a conversion, said as one
-  assert.equal(describe({ metric: 'go.memLimit', op: '>', value: { metric: 'cgroup.memory.limit', factor: 0.9 } }, limits, units), 'go.memLimit > 0.9 × cgroup.memory.limit');
-  assert.equal(describe({ metric: 'node.maxOldSpaceSizeMb', op: '>', value: { metric: 'cgroup.memory.limit', factor: 2 ** -20 } }, limits, units),
-    'node.maxOldSpaceSizeMb > cgroup.memory.limit in MiB');
+  assert.equal(
+    describe({ metric: 'go.memLimit', op: '>', value: { metric: 'cgroup.memory.limit', factor: 0.9 } }, limits, units),
+    'go.memLimit > 0.9 × cgroup.memory.limit',
+  );
+  assert.equal(
+    describe({ metric: 'node.maxOldSpaceSizeMb', op: '>', value: { metric: 'cgroup.memory.limit', factor: 2 ** -20 } }, limits, units),
+    'node.maxOldSpaceSizeMb > cgroup.memory.limit in MiB',
+  );
 });
 
 test('the built-in tree has no raw byte counts or floating-point factors', () => {

@@ -19,7 +19,14 @@ import { metricUnits } from '../../src/engine/units.js';
 const units = metricUnits(PROBES);
 
 async function one(tree: string, pid: number): Promise<{ report: Report; target: TargetReport }> {
-  const report = await diagnose([pid], { proc: new ProcFs(fixture(tree)), playbook: builtinPlaybook(), probes: PROBES, timeoutMs: 5000, redact: true, version: 'test' });
+  const report = await diagnose([pid], {
+    proc: new ProcFs(fixture(tree)),
+    playbook: builtinPlaybook(),
+    probes: PROBES,
+    timeoutMs: 5000,
+    redact: true,
+    version: 'test',
+  });
   return { report, target: report.targets[0]! };
 }
 
@@ -52,7 +59,7 @@ describe('counts agree with their nouns', () => {
     assert.match(oneWarned, /^2 processes: 0 critical, 1 warning, 0 unknown;/m);
   });
 
-  test('the report: a target\'s verdict and the overall line', async () => {
+  test("the report: a target's verdict and the overall line", async () => {
     const { report, target } = await one('v2-container', 4242);
     const warnings = target.findings.filter((f) => f.severity === 'warning').length;
     const criticals = target.findings.filter((f) => f.severity === 'critical').length;

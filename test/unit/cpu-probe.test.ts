@@ -37,7 +37,15 @@ async function runProbe(pid: number, proc = new ProcFs()): Promise<{ percent: nu
 
 test('the sampling window starts at the head start: an idle target costs no extra wait', async () => {
   const pid = await start('');
-  await waitFor(async () => { const a = ticks(pid); await sleep(30); return ticks(pid) === a; }, 5000, 'the idle child to stop using CPU');
+  await waitFor(
+    async () => {
+      const a = ticks(pid);
+      await sleep(30);
+      return ticks(pid) === a;
+    },
+    5000,
+    'the idle child to stop using CPU',
+  );
   const proc = new ProcFs();
   proc.headStart(pid);
   await sleep(150); // longer than the window: the probe needs only its second sample
@@ -52,8 +60,14 @@ test('a busy target measured from the head start reads what the kernel charged i
   const pid = await start('for (;;) {}');
   await sleep(100); // a phase, not a wait: the window then holds the loop alone, none of Node's start-up
   const proc = new ProcFs();
-  const ticks = () => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' '); return Number(f[11]) + Number(f[12]); };
-  const t0 = ticks(), at0 = performance.now();
+  const ticks = () => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2)
+      .split(' ');
+    return Number(f[11]) + Number(f[12]);
+  };
+  const t0 = ticks(),
+    at0 = performance.now();
   proc.headStart(pid);
   const { percent } = await runProbe(pid, proc);
   // the same window measured independently: a loaded machine may give the spinner little of a core

@@ -4,11 +4,14 @@ import assert from 'node:assert/strict';
 import { renderDemoSummary } from '../../src/render/demo.js';
 
 test('one aligned row per sample, then the closing sentence', () => {
-  const text = renderDemoSummary([
-    { name: 'close-wait', pid: 101, status: 'critical' },
-    { name: 'a-much-longer-sample-name', pid: 20202, status: 'warning', problem: 'expected critical' },
-    { name: 'healthy', status: undefined },
-  ], { color: false, ok: false });
+  const text = renderDemoSummary(
+    [
+      { name: 'close-wait', pid: 101, status: 'critical' },
+      { name: 'a-much-longer-sample-name', pid: 20202, status: 'warning', problem: 'expected critical' },
+      { name: 'healthy', status: undefined },
+    ],
+    { color: false, ok: false },
+  );
   const lines = text.split('\n');
   assert.equal(lines[1], 'summary');
   const rows = lines.slice(2, 5);

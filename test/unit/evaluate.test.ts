@@ -48,12 +48,25 @@ describe('conditions', () => {
 describe('fill', () => {
   const f = facts(
     {
-      'fd.open': 15847, 'fd.limit': 16384, 'fd.utilization': 0.9672, 'fd.limitHard': 524288, ratio: 0.055,
-      'cgroup.memory.limit': 268435456, small: 1536, 'process.uptimeSeconds': 3700, long: 90061, lat: 1234.5,
-      'cgroup.pids.limit': Infinity, runtime: 'node', empty: '',
+      'fd.open': 15847,
+      'fd.limit': 16384,
+      'fd.utilization': 0.9672,
+      'fd.limitHard': 524288,
+      ratio: 0.055,
+      'cgroup.memory.limit': 268435456,
+      small: 1536,
+      'process.uptimeSeconds': 3700,
+      long: 90061,
+      lat: 1234.5,
+      'cgroup.pids.limit': Infinity,
+      runtime: 'node',
+      empty: '',
     },
     {
-      'sockets.peers.closeWait': [{ endpoint: '10.20.0.15:8443', count: 90 }, { endpoint: '10.20.0.16:8443', count: 30 }],
+      'sockets.peers.closeWait': [
+        { endpoint: '10.20.0.15:8443', count: 90 },
+        { endpoint: '10.20.0.16:8443', count: 30 },
+      ],
       'fd.deletedFiles': [{ fd: '145', path: '/var/log/a.log', bytes: 10485760 }],
       nested: { a: { b: 'deep' } },
       'cgroup.path': '/sys/fs/cgroup/a.slice/b.scope',
@@ -115,7 +128,12 @@ function playbook(data: unknown): Playbook {
 }
 
 const rule = (over: Record<string, unknown>) => ({
-  title: 'T', summary: 'S', likelyCauses: ['c'], nextSteps: ['n'], seed: 'seed 000 case 1', ...over,
+  title: 'T',
+  summary: 'S',
+  likelyCauses: ['c'],
+  nextSteps: ['n'],
+  seed: 'seed 000 case 1',
+  ...over,
 });
 
 const PB = playbook({
@@ -130,7 +148,9 @@ const PB = playbook({
   ],
   findings: [
     rule({
-      id: 'fd-exhaustion', step: 'fds', requires: ['fd.utilization'],
+      id: 'fd-exhaustion',
+      step: 'fds',
+      requires: ['fd.utilization'],
       levels: [
         { severity: 'critical', when: { metric: 'fd.utilization', op: '>=', value: 0.95 } },
         { severity: 'warning', when: { metric: 'fd.utilization', op: '>=', value: 0.8 } },
@@ -141,27 +161,51 @@ const PB = playbook({
       nextSteps: [{ command: 'ls /proc/{pid}/fd' }, { advice: 'ss dst {sockets.peers.closeWait.0.endpoint}' }, 'prlimit --nofile={fd.limitHard:raw}'],
     }),
     rule({ id: 'recent', step: 'fds', requires: ['up'], levels: [{ severity: 'info', when: { metric: 'up', op: '<', value: 100 } }] }),
-    rule({ id: 'goroutines', step: 'go', requires: ['go.goroutines'], levels: [{ severity: 'warning', when: { metric: 'go.goroutines', op: '>=', value: 10000 } }] }),
-    rule({ id: 'mem-a', step: 'mem', requires: ['cgroup.memory.utilization'], levels: [{ severity: 'warning', when: { metric: 'cgroup.memory.utilization', op: '>=', value: 0.8 } }] }),
-    rule({ id: 'mem-b', step: 'mem', requires: ['cgroup.memory.limit', 'node.heap.limit'], levels: [{ severity: 'warning', when: { metric: 'node.heap.limit', op: '>', value: { metric: 'cgroup.memory.limit' } } }] }),
+    rule({
+      id: 'goroutines',
+      step: 'go',
+      requires: ['go.goroutines'],
+      levels: [{ severity: 'warning', when: { metric: 'go.goroutines', op: '>=', value: 10000 } }],
+    }),
+    rule({
+      id: 'mem-a',
+      step: 'mem',
+      requires: ['cgroup.memory.utilization'],
+      levels: [{ severity: 'warning', when: { metric: 'cgroup.memory.utilization', op: '>=', value: 0.8 } }],
+    }),
+    rule({
+      id: 'mem-b',
+      step: 'mem',
+      requires: ['cgroup.memory.limit', 'node.heap.limit'],
+      levels: [{ severity: 'warning', when: { metric: 'node.heap.limit', op: '>', value: { metric: 'cgroup.memory.limit' } } }],
+    }),
   ],
 });
 
 describe('evaluate', () => {
   test('first matching level wins (critical before warning)', () => {
     const { findings } = evaluate(PB, facts({ 'fd.utilization': 0.97, 'fd.open': 970, 'fd.limit': 1000 }));
-    assert.deepEqual(findings.map((f) => [f.id, f.severity]), [['fd-exhaustion', 'critical']]);
+    assert.deepEqual(
+      findings.map((f) => [f.id, f.severity]),
+      [['fd-exhaustion', 'critical']],
+    );
     const w = evaluate(PB, facts({ 'fd.utilization': 0.85, 'fd.open': 850, 'fd.limit': 1000 }));
-    assert.deepEqual(w.findings.map((f) => [f.id, f.severity]), [['fd-exhaustion', 'warning']]);
+    assert.deepEqual(
+      w.findings.map((f) => [f.id, f.severity]),
+      [['fd-exhaustion', 'warning']],
+    );
     const none = evaluate(PB, facts({ 'fd.utilization': 0.5, 'fd.open': 500, 'fd.limit': 1000 }));
     assert.deepEqual(none.findings, []);
   });
 
   test('a raised finding: filled summary, evidence by key / family / evidence key, causes and steps', () => {
-    const { findings } = evaluate(PB, facts(
-      { 'fd.utilization': 0.96, 'fd.open': 960, 'fd.limit': 1000, 'fd.byType.socket': 900, 'fd.byType.file': 60 },
-      { 'sockets.peers.closeWait': [{ endpoint: '10.0.0.9:443', count: 800 }] },
-    ));
+    const { findings } = evaluate(
+      PB,
+      facts(
+        { 'fd.utilization': 0.96, 'fd.open': 960, 'fd.limit': 1000, 'fd.byType.socket': 900, 'fd.byType.file': 60 },
+        { 'sockets.peers.closeWait': [{ endpoint: '10.0.0.9:443', count: 800 }] },
+      ),
+    );
     const [f] = findings;
     assert.equal(f!.summary, '960 of 1,000 (96%)');
     assert.deepEqual(f!.evidence, {
@@ -172,51 +216,78 @@ describe('evaluate', () => {
     // a cause or next step that cannot be filled is dropped, the rest kept in order
     assert.deepEqual(f!.likelyCauses, ['low limit']);
     // each keeps its kind; a bare string is advice
-    assert.deepEqual(f!.nextSteps, [{ kind: 'command', text: 'ls /proc/4242/fd' }, { kind: 'advice', text: 'ss dst 10.0.0.9:443' }]);
+    assert.deepEqual(f!.nextSteps, [
+      { kind: 'command', text: 'ls /proc/4242/fd' },
+      { kind: 'advice', text: 'ss dst 10.0.0.9:443' },
+    ]);
     assert.equal(f!.seed, 'seed 000 case 1');
     assert.equal(f!.title, 'T');
   });
 
   test('findings are ordered by severity, steps in order within a severity', () => {
-    const { findings } = evaluate(PB, facts({
-      up: 5, 'fd.utilization': 0.85, 'fd.open': 1, 'fd.limit': 1, 'go.goroutines': 50000,
-      'cgroup.memory.utilization': 0.9, 'cgroup.memory.limit': 100, 'node.heap.limit': 200,
-    }));
-    assert.deepEqual(findings.map((f) => `${f.id}:${f.severity}`),
-      ['fd-exhaustion:warning', 'goroutines:warning', 'mem-a:warning', 'mem-b:warning', 'recent:info']);
+    const { findings } = evaluate(
+      PB,
+      facts({
+        up: 5,
+        'fd.utilization': 0.85,
+        'fd.open': 1,
+        'fd.limit': 1,
+        'go.goroutines': 50000,
+        'cgroup.memory.utilization': 0.9,
+        'cgroup.memory.limit': 100,
+        'node.heap.limit': 200,
+      }),
+    );
+    assert.deepEqual(
+      findings.map((f) => `${f.id}:${f.severity}`),
+      ['fd-exhaustion:warning', 'goroutines:warning', 'mem-a:warning', 'mem-b:warning', 'recent:info'],
+    );
   });
 
   test('path answers: yes / healthy (first template that fills) / unknown / hidden / mitigation', () => {
     const quiet = evaluate(PB, facts({ 'fd.utilization': 0.1, 'fd.open': 10 }));
-    assert.deepEqual(quiet.path.map((p) => [p.step, p.answer]), [
-      ['fds', 'no: 10 open'], // fd.limit absent: the second healthy template
-      // go: every rule's metrics absent and hideWhenUnknown → left out of the path
-      ['mem', 'unknown: need cgroup.memory.utilization, cgroup.memory.limit, node.heap.limit'],
-      ['never', 'cannot tell: nope not readable'], // no healthy template fills: never a plain "no" on missing data
-      // mitigation: nothing above info fired → left out
-    ]);
+    assert.deepEqual(
+      quiet.path.map((p) => [p.step, p.answer]),
+      [
+        ['fds', 'no: 10 open'], // fd.limit absent: the second healthy template
+        // go: every rule's metrics absent and hideWhenUnknown → left out of the path
+        ['mem', 'unknown: need cgroup.memory.utilization, cgroup.memory.limit, node.heap.limit'],
+        ['never', 'cannot tell: nope not readable'], // no healthy template fills: never a plain "no" on missing data
+        // mitigation: nothing above info fired → left out
+      ],
+    );
 
     const firing = evaluate(PB, facts({ 'fd.utilization': 0.99, 'fd.open': 99, 'fd.limit': 100, 'go.goroutines': 5, 'cgroup.memory.utilization': 0.2 }));
-    assert.deepEqual(firing.path.map((p) => [p.step, p.answer, p.findings]), [
-      ['fds', 'yes: fd-exhaustion (critical)', ['fd-exhaustion']],
-      ['go', 'no', []],
-      ['mem', 'no', []], // one rule judged (mem-a), the other unknown: the step is answered
-      ['never', 'cannot tell: nope not readable', []],
-      ['mitigation', 'restart 4242', []],
-    ]);
+    assert.deepEqual(
+      firing.path.map((p) => [p.step, p.answer, p.findings]),
+      [
+        ['fds', 'yes: fd-exhaustion (critical)', ['fd-exhaustion']],
+        ['go', 'no', []],
+        ['mem', 'no', []], // one rule judged (mem-a), the other unknown: the step is answered
+        ['never', 'cannot tell: nope not readable', []],
+        ['mitigation', 'restart 4242', []],
+      ],
+    );
     assert.equal(firing.path[0]!.question, 'FDs?');
   });
 
   test('an info finding alone does not open the mitigation step', () => {
     const { findings, path } = evaluate(PB, facts({ up: 1, 'fd.utilization': 0.1, 'fd.open': 1 }));
-    assert.deepEqual(findings.map((f) => f.severity), ['info']);
-    assert.equal(path.find((p) => p.step === 'mitigation'), undefined);
+    assert.deepEqual(
+      findings.map((f) => f.severity),
+      ['info'],
+    );
+    assert.equal(
+      path.find((p) => p.step === 'mitigation'),
+      undefined,
+    );
     assert.equal(path[0]!.answer, 'yes: recent (info)');
   });
 
   test('the default unknown text names the missing metrics', () => {
     const pb = playbook({
-      schemaVersion: 1, name: 'u',
+      schemaVersion: 1,
+      name: 'u',
       steps: [{ id: 's', question: 'Q?', healthy: 'no' }],
       findings: [rule({ id: 'r', step: 's', requires: ['a.b', 'c.d'], levels: [{ severity: 'warning', when: { exists: 'a.b' } }] })],
     });
@@ -243,8 +314,12 @@ describe('worst', () => {
 test('cpu-saturation: one thread at 90 % of a core is saturation on a host with many cores', async () => {
   const { builtinPlaybook } = await import('../../src/engine/playbook.js');
   const { evaluate } = await import('../../src/engine/evaluate.js');
-  const judge = (metrics: Record<string, number>) => evaluate(builtinPlaybook(), { pid: 1, metrics, evidence: { 'cpu.busiestThread': { tid: 1, name: 'node', percent: metrics['cpu.maxThreadPercent'] } } })
-    .findings.find((f) => f.id === 'cpu-saturation');
+  const judge = (metrics: Record<string, number>) =>
+    evaluate(builtinPlaybook(), {
+      pid: 1,
+      metrics,
+      evidence: { 'cpu.busiestThread': { tid: 1, name: 'node', percent: metrics['cpu.maxThreadPercent'] } },
+    }).findings.find((f) => f.id === 'cpu-saturation');
   assert.equal(judge({ 'cpu.percent': 98, 'cpu.hostCores': 8, 'cpu.maxThreadPercent': 97 })?.severity, 'warning');
   assert.match(judge({ 'cpu.percent': 98, 'cpu.hostCores': 8, 'cpu.maxThreadPercent': 97 })!.summary, /busiest thread, node \(1\), uses 97% of a core/);
   // the same CPU spread over threads is not: each has room

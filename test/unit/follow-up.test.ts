@@ -23,7 +23,13 @@ function target(): number {
   return c.pid!;
 }
 
-const ATTR: Attribution = { kind: 'hot-functions', source: 'test profile', unit: 'samples', total: 10, sites: [{ function: 'main.hot', value: 9, share: 0.9 }] };
+const ATTR: Attribution = {
+  kind: 'hot-functions',
+  source: 'test profile',
+  unit: 'samples',
+  total: 10,
+  sites: [{ function: 'main.hot', value: 9, share: 0.9 }],
+};
 
 /** The built-in playbook plus one finding: warning when test.seen >= 1, attributed by test.attr. */
 function playbook(): Playbook {
@@ -31,25 +37,38 @@ function playbook(): Playbook {
   const base = pb.findings.find((f) => f.id === 'cpu-throttling')!;
   return {
     ...pb,
-    findings: [...pb.findings, {
-      ...base, id: 'test-finding', requires: [], evidence: [], attribution: ['test.attr'],
-      levels: [{ ...base.levels[0]!, severity: 'warning', when: { metric: 'test.seen', op: '>=', value: 1 } }],
-      summary: 'test finding',
-    }],
+    findings: [
+      ...pb.findings,
+      {
+        ...base,
+        id: 'test-finding',
+        requires: [],
+        evidence: [],
+        attribution: ['test.attr'],
+        levels: [{ ...base.levels[0]!, severity: 'warning', when: { metric: 'test.seen', op: '>=', value: 1 } }],
+        summary: 'test finding',
+      },
+    ],
   };
 }
 
-interface Calls { keys: string[][] }
+interface Calls {
+  keys: string[][];
+}
 
 function probe(calls: Calls, o: { seen: number; skipped?: boolean; evidence?: Record<string, unknown>; hang?: boolean }): Probe {
   return {
     meta: {
-      id: 'attr-test', description: 'test', runtime: 'any', timeoutMs: 300,
+      id: 'attr-test',
+      description: 'test',
+      runtime: 'any',
+      timeoutMs: 300,
       facts: { 'test.seen': { unit: 'count', description: 'x' } },
       evidence: { 'test.attr': 'a test attribution' },
       onDemand: ['test.attr'],
     },
-    run: (): ProbeOutput => (o.skipped ? { metrics: {}, skipped: 'not this target' } : { metrics: { 'test.seen': o.seen }, ...(o.evidence ? { evidence: o.evidence } : {}) }),
+    run: (): ProbeOutput =>
+      o.skipped ? { metrics: {}, skipped: 'not this target' } : { metrics: { 'test.seen': o.seen }, ...(o.evidence ? { evidence: o.evidence } : {}) },
     followUp(keys, ctx) {
       calls.keys.push(keys);
       ctx.actions.push('took a test profile');
@@ -80,7 +99,10 @@ describe('follow-up: on-demand evidence for the findings that ask for it', () =>
     const calls: Calls = { keys: [] };
     const r = await diagnose([target()], options(probe(calls, { seen: 0 })));
     assert.deepEqual(calls.keys, []);
-    assert.equal(r.targets[0]!.findings.some((x) => x.id === 'test-finding'), false);
+    assert.equal(
+      r.targets[0]!.findings.some((x) => x.id === 'test-finding'),
+      false,
+    );
   });
 
   test('a probe that did not apply to the target (skipped): not asked', async () => {
@@ -103,7 +125,10 @@ describe('follow-up: on-demand evidence for the findings that ask for it', () =>
     assert.ok(Date.now() - started < 3000, 'bounded by the probe deadline');
     const t = r.targets[0]!;
     assert.equal(t.findings.find((x) => x.id === 'test-finding')?.attribution, undefined);
-    assert.ok(t.unknowns.some((u) => u.probe === 'attr-test' && /follow-up \(test\.attr\) did not answer within 300 ms/.test(u.reason)), JSON.stringify(t.unknowns));
+    assert.ok(
+      t.unknowns.some((u) => u.probe === 'attr-test' && /follow-up \(test\.attr\) did not answer within 300 ms/.test(u.reason)),
+      JSON.stringify(t.unknowns),
+    );
     assert.ok(t.actions?.includes('took a test profile'), 'what it did before the deadline is still said');
   });
 

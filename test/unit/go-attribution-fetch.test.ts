@@ -21,10 +21,16 @@ async function serve(routes: Record<string, (res: http.ServerResponse) => void>)
     requests.push(req.url ?? '');
     const route = routes[(req.url ?? '').split('?')[0]!];
     if (route) route(res);
-    else { res.statusCode = 404; res.end('404 page not found\n'); }
+    else {
+      res.statusCode = 404;
+      res.end('404 page not found\n');
+    }
   });
   const sockets = new Set<Socket>();
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   servers.push({ server, sockets });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
@@ -41,9 +47,16 @@ afterEach(async () => {
 const req: Requester = (timeoutMs, maxBytes) => ({ timeoutMs, maxBytes });
 const INDEX = readFixture('pprof/go1.19/index.html');
 // what Go 1.26 with the experiment adds to the index: one more profile row
-const INDEX_WITH_LEAK = INDEX.replace("<tr><td>9</td><td><a href='heap?debug=1'>heap</a></td></tr>",
-  "<tr><td>40</td><td><a href='goroutineleak?debug=1'>goroutineleak</a></td></tr>\n<tr><td>9</td><td><a href='heap?debug=1'>heap</a></td></tr>");
-const send = (body: Buffer | string, status = 200) => (res: http.ServerResponse) => { res.statusCode = status; res.end(body); };
+const INDEX_WITH_LEAK = INDEX.replace(
+  "<tr><td>9</td><td><a href='heap?debug=1'>heap</a></td></tr>",
+  "<tr><td>40</td><td><a href='goroutineleak?debug=1'>goroutineleak</a></td></tr>\n<tr><td>9</td><td><a href='heap?debug=1'>heap</a></td></tr>",
+);
+const send =
+  (body: Buffer | string, status = 200) =>
+  (res: http.ServerResponse) => {
+    res.statusCode = status;
+    res.end(body);
+  };
 
 test('goroutine leak profile offered: taken once the index lists it, ranked by parking site', async () => {
   const base = await serve({ '/debug/pprof/': send(INDEX_WITH_LEAK), '/debug/pprof/goroutineleak': send(readFixtureBuffer('pprof/go1.19/goroutine.pb.gz')) });
@@ -74,7 +87,11 @@ test('a heap profile over the byte cap is not decoded: the attribution says it i
 test('a body cut short, an error status, an HTML page: unavailable with the reason, never a throw', async () => {
   const gz = readFixtureBuffer('pprof/go1.19/heap-end.pb.gz');
   const base = await serve({
-    '/debug/pprof/heap': (res) => { res.writeHead(200, { 'content-length': String(gz.length) }); res.write(gz.subarray(0, 100)); setTimeout(() => res.destroy(), 20); },
+    '/debug/pprof/heap': (res) => {
+      res.writeHead(200, { 'content-length': String(gz.length) });
+      res.write(gz.subarray(0, 100));
+      setTimeout(() => res.destroy(), 20);
+    },
     '/debug/pprof/profile': send('Could not enable CPU profiling: cpu profiling already in use\n', 500),
   });
   const cut = await heapNow(base, req);
@@ -112,8 +129,15 @@ test('heap growth between two recorded profiles served in turn; a lost first pro
 test('a profile without function names (no symbols): unavailable, with how to read it', async () => {
   const { Profile, StringTable, Location, Sample, ValueType } = await import('pprof-format');
   const st = new StringTable();
-  const types = ['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space'].map((t) => new ValueType({ type: st.dedup(t), unit: st.dedup(t.endsWith('space') ? 'bytes' : 'count') }));
-  const p = new Profile({ stringTable: st, sampleType: types, location: [new Location({ id: 1, address: 0x4a3b2c })], sample: [new Sample({ locationId: [1], value: [1, 4096, 1, 4096] })] });
+  const types = ['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space'].map(
+    (t) => new ValueType({ type: st.dedup(t), unit: st.dedup(t.endsWith('space') ? 'bytes' : 'count') }),
+  );
+  const p = new Profile({
+    stringTable: st,
+    sampleType: types,
+    location: [new Location({ id: 1, address: 0x4a3b2c })],
+    sample: [new Sample({ locationId: [1], value: [1, 4096, 1, 4096] })],
+  });
   const base = await serve({ '/debug/pprof/heap': send(gzipSync(p.encode())) });
   const r = await heapNow(base, req);
   assert.equal(r.attribution.unavailable, 'the profile has no function names (a binary built without symbols)');

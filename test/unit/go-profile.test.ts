@@ -8,13 +8,27 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { readFixtureBuffer } from './paths.js';
 import {
-  MAX_PROFILE_BYTES, allocSites, allocatingFrame, cpuTop, decodeProfile, frameText, goroutineSites, heapGrowth, heapSites, isAllocationPlumbing,
+  MAX_PROFILE_BYTES,
+  allocSites,
+  allocatingFrame,
+  cpuTop,
+  decodeProfile,
+  frameText,
+  goroutineSites,
+  heapGrowth,
+  heapSites,
+  isAllocationPlumbing,
   type GoProfile,
 } from '../../src/go/profile.js';
 import { ProctriageError } from '../../src/errors.js';
 
 const fx = (name: string) => decodeProfile(readFixtureBuffer(`pprof/go1.19/${name}`), name);
-const [START, END, CPU, GOROUTINES] = await Promise.all(['heap-start.pb.gz', 'heap-end.pb.gz', 'cpu.pb.gz', 'goroutine.pb.gz'].map(fx)) as [GoProfile, GoProfile, GoProfile, GoProfile];
+const [START, END, CPU, GOROUTINES] = (await Promise.all(['heap-start.pb.gz', 'heap-end.pb.gz', 'cpu.pb.gz', 'goroutine.pb.gz'].map(fx))) as [
+  GoProfile,
+  GoProfile,
+  GoProfile,
+  GoProfile,
+];
 
 test('a heap profile decodes to its four sample types, symbolized frames innermost first', () => {
   assert.deepEqual(END.types, ['alloc_objects/count', 'alloc_space/bytes', 'inuse_objects/count', 'inuse_space/bytes']);
@@ -34,7 +48,11 @@ test('heap sites: in-use bytes by allocating site, the leak first, the churn (al
   assert.equal(a.sites[0]!.file, './main.go');
   assert.equal(a.sites[0]!.line, 51);
   assert.ok(a.sites[0]!.share > 0.8 && a.sites[0]!.share <= 1, `share ${a.sites[0]!.share}`);
-  assert.equal(a.sites.some((s) => s.function === 'main.churnBuffers'), false, 'nothing of the churn is in use');
+  assert.equal(
+    a.sites.some((s) => s.function === 'main.churnBuffers'),
+    false,
+    'nothing of the churn is in use',
+  );
   // ranked, at most five, shares of one total
   assert.ok(a.sites.length <= 5);
   assert.ok(a.sites.every((s, i) => i === 0 || s.value <= a.sites[i - 1]!.value));
@@ -58,16 +76,25 @@ test('heap growth: the leak grew by the difference of its in-use bytes; the chur
   const inuse = (p: GoProfile) => p.samples.filter((s) => s.frames[0]?.function === 'main.leakyCache').reduce((n, s) => n + s.values[3]!, 0);
   assert.equal(top.value, inuse(END) - inuse(START));
   assert.ok(top.value > 10 * 2 ** 20, `growth ${top.value}`);
-  assert.equal(g.sites.some((s) => s.function === 'main.churnBuffers'), false);
+  assert.equal(
+    g.sites.some((s) => s.function === 'main.churnBuffers'),
+    false,
+  );
   assert.ok(top.share > 0.9, `the leak explains the growth: ${top.share}`);
   // the same profile twice: nothing grew
   assert.deepEqual(heapGrowth(END, END, 'x').sites, []);
   // reversed: the leak "shrank", so it is not listed
-  assert.equal(heapGrowth(END, START, 'x').sites.some((s) => s.function === 'main.leakyCache'), false);
+  assert.equal(
+    heapGrowth(END, START, 'x').sites.some((s) => s.function === 'main.leakyCache'),
+    false,
+  );
 });
 
 test('heap sites from a foreign profile: a ParseError that names the missing sample type', () => {
-  assert.throws(() => heapSites(CPU, 'x'), (e: unknown) => e instanceof ProctriageError && e.code === 'PARSE_ERROR' && /inuse_space/.test(e.message));
+  assert.throws(
+    () => heapSites(CPU, 'x'),
+    (e: unknown) => e instanceof ProctriageError && e.code === 'PARSE_ERROR' && /inuse_space/.test(e.message),
+  );
 });
 
 test('cpu: main.burnCPU holds all of the sampled time, self and cumulative', () => {
@@ -87,20 +114,49 @@ test('cpu: main.burnCPU holds all of the sampled time, self and cumulative', () 
 
 test('cpu: self time charged to the leaf, cumulative to every function on the stack once', () => {
   const p: GoProfile = {
-    types: ['samples/count', 'cpu/nanoseconds'], durationNanos: 2e9, timeNanos: 0, symbolized: true, truncated: false,
+    types: ['samples/count', 'cpu/nanoseconds'],
+    durationNanos: 2e9,
+    timeNanos: 0,
+    symbolized: true,
+    truncated: false,
     samples: [
-      { values: [6, 6e7], frames: [{ function: 'crypto/sha256.block', file: '/go/src/crypto/sha256/sha256block.go', line: 10 }, { function: 'main.hash', file: '/srv/app/auth.go', line: 17 }, { function: 'main.handle', file: '/srv/app/server.go', line: 40 }] },
-      { values: [3, 3e7], frames: [{ function: 'main.hash', file: '/srv/app/auth.go', line: 19 }, { function: 'main.handle', file: '/srv/app/server.go', line: 40 }] },
+      {
+        values: [6, 6e7],
+        frames: [
+          { function: 'crypto/sha256.block', file: '/go/src/crypto/sha256/sha256block.go', line: 10 },
+          { function: 'main.hash', file: '/srv/app/auth.go', line: 17 },
+          { function: 'main.handle', file: '/srv/app/server.go', line: 40 },
+        ],
+      },
+      {
+        values: [3, 3e7],
+        frames: [
+          { function: 'main.hash', file: '/srv/app/auth.go', line: 19 },
+          { function: 'main.handle', file: '/srv/app/server.go', line: 40 },
+        ],
+      },
       // recursion: a function twice on one stack counts once
-      { values: [1, 1e7], frames: [{ function: 'main.walk', file: '/srv/app/tree.go', line: 5 }, { function: 'main.walk', file: '/srv/app/tree.go', line: 7 }, { function: 'main.handle', file: '/srv/app/server.go', line: 41 }] },
+      {
+        values: [1, 1e7],
+        frames: [
+          { function: 'main.walk', file: '/srv/app/tree.go', line: 5 },
+          { function: 'main.walk', file: '/srv/app/tree.go', line: 7 },
+          { function: 'main.handle', file: '/srv/app/server.go', line: 41 },
+        ],
+      },
     ],
   };
   const c = cpuTop(p, 'x', { cwd: '/srv/app' });
   assert.equal(c.total, 10);
   assert.equal(c.windowSeconds, 2);
-  assert.deepEqual(c.sites.map((s) => [s.function, s.value, s.cumulative]), [
-    ['crypto/sha256.block', 6, 6], ['main.hash', 3, 9], ['main.walk', 1, 1],
-  ]);
+  assert.deepEqual(
+    c.sites.map((s) => [s.function, s.value, s.cumulative]),
+    [
+      ['crypto/sha256.block', 6, 6],
+      ['main.hash', 3, 9],
+      ['main.walk', 1, 1],
+    ],
+  );
   assert.equal(c.sites[1]!.file, 'auth.go', 'relative to the working directory');
   assert.equal(c.sites[1]!.line, 19);
   assert.deepEqual(c.sites[0]!.frames, ['main.hash (auth.go:17)', 'main.handle (server.go:40)']);
@@ -126,9 +182,21 @@ test('goroutines by parking site: the first function outside the standard librar
   const g = goroutineSites(GOROUTINES, 'Go goroutine leak profile', 'leaked-goroutines');
   assert.equal(g.kind, 'leaked-goroutines');
   assert.equal(g.unit, 'count');
-  assert.deepEqual(g.sites.slice(0, 2).map((s) => [s.function, s.value]), [['main.pollUpstream', 40], ['main.subscriberLoop', 3]]);
+  assert.deepEqual(
+    g.sites.slice(0, 2).map((s) => [s.function, s.value]),
+    [
+      ['main.pollUpstream', 40],
+      ['main.subscriberLoop', 3],
+    ],
+  );
   // parked in the standard library only: the goroutine's entry (the two accept loops)
-  assert.deepEqual(g.sites.filter((s) => s.value === 2).map((s) => s.function).sort(), ['main.lockedUpdate', 'net/http.(*Server).Serve']);
+  assert.deepEqual(
+    g.sites
+      .filter((s) => s.value === 2)
+      .map((s) => s.function)
+      .sort(),
+    ['main.lockedUpdate', 'net/http.(*Server).Serve'],
+  );
   assert.equal(g.sites[0]!.file, './main.go');
   assert.equal(typeof g.sites[0]!.line, 'number');
   assert.ok(g.total >= 45);

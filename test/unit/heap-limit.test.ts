@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { oldGenerationLimit, type HeapFlags } from '../../src/node/heap-limit.js';
 
 const MiB = 2 ** 20;
-const V20 = 11, V22 = 12, V24 = 13;
+const V20 = 11,
+  V22 = 12,
+  V24 = 13;
 
 // [heap_size_limit MiB, flags, old-generation limit MiB]
 const MEASURED: [number, HeapFlags, number][] = [

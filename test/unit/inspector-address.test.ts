@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  assertConnectAllowed, CdpSession, isLoopbackHost, listTargets, parseInspectAddress, parseTargetList,
-} from '../../src/transports/inspector.js';
+import { assertConnectAllowed, CdpSession, isLoopbackHost, listTargets, parseInspectAddress, parseTargetList } from '../../src/transports/inspector.js';
 
 test('parseInspectAddress: port, host:port, [v6]:port, ws:// URL; localhost is never resolved', () => {
   assert.deepEqual(parseInspectAddress('9229'), { host: '127.0.0.1', port: 9229, loopback: true });
@@ -13,8 +11,23 @@ test('parseInspectAddress: port, host:port, [v6]:port, ws:// URL; localhost is n
   assert.deepEqual(parseInspectAddress('ws://[::1]:9229/x'), { host: '::1', port: 9229, path: '/x', loopback: true });
   assert.equal(parseInspectAddress('10.0.0.5:9229').loopback, false);
   assert.equal(parseInspectAddress('db.internal:9229').loopback, false);
-  for (const bad of ['', 'abc', '0', '70000', 'host:', ':9229', 'wss://127.0.0.1:9229/x', 'ws://u:p@127.0.0.1:9229/x', 'http://127.0.0.1:9229', '1.2.3.4:9229:1']) {
-    assert.throws(() => parseInspectAddress(bad), (e: Error & { code?: string }) => e.code === 'USAGE', bad);
+  for (const bad of [
+    '',
+    'abc',
+    '0',
+    '70000',
+    'host:',
+    ':9229',
+    'wss://127.0.0.1:9229/x',
+    'ws://u:p@127.0.0.1:9229/x',
+    'http://127.0.0.1:9229',
+    '1.2.3.4:9229:1',
+  ]) {
+    assert.throws(
+      () => parseInspectAddress(bad),
+      (e: Error & { code?: string }) => e.code === 'USAGE',
+      bad,
+    );
   }
 });
 
@@ -27,8 +40,10 @@ test('isLoopbackHost: 127/8, ::1 and v4-mapped loopback only', () => {
 
 test('the safety gate refuses a remote inspector, says why, and runs before any socket', async () => {
   const addr = parseInspectAddress('203.0.113.9:9229');
-  assert.throws(() => assertConnectAllowed(addr, false), (e: Error & { code?: string; hint?: string }) =>
-    e.code === 'REFUSED' && /runs any code/.test(e.message) && /--allow-remote/.test(e.hint ?? ''));
+  assert.throws(
+    () => assertConnectAllowed(addr, false),
+    (e: Error & { code?: string; hint?: string }) => e.code === 'REFUSED' && /runs any code/.test(e.message) && /--allow-remote/.test(e.hint ?? ''),
+  );
   assert.doesNotThrow(() => assertConnectAllowed(addr, true));
   assert.doesNotThrow(() => assertConnectAllowed(parseInspectAddress('9229'), false));
   // both transport entry points refuse on their own, synchronously, before creating a socket
@@ -37,11 +52,13 @@ test('the safety gate refuses a remote inspector, says why, and runs before any 
 });
 
 test('parseTargetList keeps only the path of the advertised URL and rejects what is not a target list', () => {
-  const list = parseTargetList(JSON.stringify([
-    { description: 'node.js instance', id: 'a', type: 'node', webSocketDebuggerUrl: 'ws://10.9.9.9:1234/a-uuid' },
-    { id: 'b', webSocketDebuggerUrl: 'http://x/y' },
-    'junk',
-  ]));
+  const list = parseTargetList(
+    JSON.stringify([
+      { description: 'node.js instance', id: 'a', type: 'node', webSocketDebuggerUrl: 'ws://10.9.9.9:1234/a-uuid' },
+      { id: 'b', webSocketDebuggerUrl: 'http://x/y' },
+      'junk',
+    ]),
+  );
   assert.deepEqual(list, [{ id: 'a', type: 'node', description: 'node.js instance', path: '/a-uuid' }]);
   assert.throws(() => parseTargetList('not json'), /not JSON/);
   assert.throws(() => parseTargetList('{"a":1}'), /not a target list/);

@@ -20,10 +20,16 @@ const buggy: Probe = {
   },
 };
 
-const run = (probes: Probe[], seen: InternalError[] = []) => diagnose([process.pid], {
-  proc: new ProcFs('/'), playbook: builtinPlaybook(), probes, timeoutMs: 5000, redact: true, version: 'test',
-  onInternalError: (e) => seen.push(e),
-});
+const run = (probes: Probe[], seen: InternalError[] = []) =>
+  diagnose([process.pid], {
+    proc: new ProcFs('/'),
+    playbook: builtinPlaybook(),
+    probes,
+    timeoutMs: 5000,
+    redact: true,
+    version: 'test',
+    onInternalError: (e) => seen.push(e),
+  });
 
 test('a TypeError in a probe is reported as internal: status unknown, exit 3, one line naming the probe, the stack kept', async () => {
   const seen: InternalError[] = [];
@@ -39,7 +45,7 @@ test('a TypeError in a probe is reported as internal: status unknown, exit 3, on
   assert.equal(seen.length, 1);
   assert.equal(seen[0]!.code, 'INTERNAL');
   assert.ok(seen[0]!.cause instanceof TypeError);
-  assert.match((seen[0]!.cause).stack ?? '', /internal-error\.test\.[jt]s/, 'the stack points at the faulty code');
+  assert.match(seen[0]!.cause.stack ?? '', /internal-error\.test\.[jt]s/, 'the stack points at the faulty code');
 });
 
 test('the same run without the buggy probe is not unknown for that reason', async () => {

@@ -10,18 +10,29 @@ import { repoPath } from './paths.js';
  * The first matching prefix decides (more specific prefixes first).
  */
 const LAYERS: [prefix: string, layer: number, why?: string][] = [
-  ['src/cli.ts', 5], ['src/commands/', 5], ['src/demo/', 5],
+  ['src/cli.ts', 5],
+  ['src/commands/', 5],
+  ['src/demo/', 5],
   // the engine modules probes and runtime clients are built on: they import only procfs, transports and errors
   ['src/engine/sources.ts', 1, 'the memoised reads of one target that every probe shares (data access, not orchestration)'],
-  ['src/engine/peer-owner.ts', 1, 'whether an address is one of the target\'s own sockets: a read over sources'],
+  ['src/engine/peer-owner.ts', 1, "whether an address is one of the target's own sockets: a read over sources"],
   ['src/engine/interrupt.ts', 1, 'the registry of cleanups run on SIGINT: no dependencies'],
   ['src/engine/redact.ts', 1, 'redaction of target strings, used wherever one is written'],
   ['src/engine/secret-shapes.ts', 1, 'data for redact.ts'],
   ['src/engine/attribution.ts', 1, 'the attribution shape and its pure ranking, built by the runtime clients (src/go, src/node)'],
-  ['src/engine/', 3], ['src/render/', 3], ['src/bundle/', 3],
+  ['src/engine/', 3],
+  ['src/render/', 3],
+  ['src/bundle/', 3],
   ['probes/', 2],
-  ['src/procfs/', 1], ['src/trace/', 1], ['src/transports/', 1], ['src/node/', 1], ['src/go/', 1], ['src/files.ts', 1],
-  ['src/errors.ts', 0], ['src/version.ts', 0], ['src/paths.ts', 0],
+  ['src/procfs/', 1],
+  ['src/trace/', 1],
+  ['src/transports/', 1],
+  ['src/node/', 1],
+  ['src/go/', 1],
+  ['src/files.ts', 1],
+  ['src/errors.ts', 0],
+  ['src/version.ts', 0],
+  ['src/paths.ts', 0],
   ['src/messages.ts', 0, 'the catalogue of user-facing sentences, used from the error model up: no dependencies'],
 ];
 
@@ -41,7 +52,8 @@ function layerOf(file: string): number {
 
 function sources(dir: string): string[] {
   return readdirSync(repoPath(dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : []);
+    e.isDirectory() ? sources(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : [],
+  );
 }
 
 /** Every static and dynamic relative import of a file, with whether it is type-only. */
@@ -57,13 +69,22 @@ export function importsOf(text: string): { spec: string; typeOnly: boolean }[] {
 const resolve = (from: string, spec: string) => posix.normalize(posix.join(posix.dirname(from), spec)).replace(/\.js$/, '.ts');
 
 test('the import scanner sees static, type-only, re-exported and dynamic imports', () => {
-  const found = importsOf([
-    "import { a } from './a.js';", "import type { B } from '../b.js';", "export { c } from './c.js';",
-    "import {\n  d,\n  e,\n} from './d.js';", "const m = await import('./m.js');", "import { x } from 'zod';",
-  ].join('\n'));
+  const found = importsOf(
+    [
+      "import { a } from './a.js';",
+      "import type { B } from '../b.js';",
+      "export { c } from './c.js';",
+      "import {\n  d,\n  e,\n} from './d.js';",
+      "const m = await import('./m.js');",
+      "import { x } from 'zod';",
+    ].join('\n'),
+  );
   assert.deepEqual(found, [
-    { spec: './a.js', typeOnly: false }, { spec: '../b.js', typeOnly: true }, { spec: './c.js', typeOnly: false },
-    { spec: './d.js', typeOnly: false }, { spec: './m.js', typeOnly: false },
+    { spec: './a.js', typeOnly: false },
+    { spec: '../b.js', typeOnly: true },
+    { spec: './c.js', typeOnly: false },
+    { spec: './d.js', typeOnly: false },
+    { spec: './m.js', typeOnly: false },
   ]);
 });
 
@@ -84,7 +105,7 @@ test('every module under src/ and probes/ imports only its own layer or below', 
   assert.deepEqual(violations, []);
 });
 
-test('renderers are pure: they import the engine\'s types and formatting, the catalogue of words, each other; no probe, no I/O', () => {
+test("renderers are pure: they import the engine's types and formatting, the catalogue of words, each other; no probe, no I/O", () => {
   // the facts and units they need are handed in by the command (src/commands/units.ts)
   const allowed = ['src/render/', 'src/engine/', 'src/messages.ts'];
   const io = ['src/engine/sources.ts', 'src/engine/runner.ts', 'src/engine/peer-owner.ts'];
@@ -110,4 +131,3 @@ test('no probe imports another probe (only the registry, probes/index.ts, lists 
   }
   assert.deepEqual(bad, []);
 });
-

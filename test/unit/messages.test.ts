@@ -36,16 +36,28 @@ test('every message id used in src/ and probes/ is in the catalogue', () => {
 
 test('"run as the same user as the target, or as root" is written once', () => {
   const hits = files.filter((f) => readFileSync(f, 'utf8').includes('same user as the target'));
-  assert.deepEqual(hits.map((f) => f.replace(/.*\/(src|probes)\//, '$1/')), ['src/messages.ts']);
+  assert.deepEqual(
+    hits.map((f) => f.replace(/.*\/(src|probes)\//, '$1/')),
+    ['src/messages.ts'],
+  );
   assert.equal(readFileSync(repoPath('src/messages.ts'), 'utf8').split('same user as the target').length, 2);
 });
 
 test('the activation refusals, the relay and the inspector sources speak through the catalogue', () => {
-  for (const rel of ['src/node/activate.ts', 'src/node/locate.ts', 'src/node/connect.ts', 'src/node/close.ts', 'src/node/guard.ts', 'src/transports/netns-relay.ts']) {
-    const code = readFileSync(repoPath(rel), 'utf8').split('\n').filter((l) => !/^\s*(\/\/|\*|\/\*\*)/.test(l)).join('\n');
+  for (const rel of [
+    'src/node/activate.ts',
+    'src/node/locate.ts',
+    'src/node/connect.ts',
+    'src/node/close.ts',
+    'src/node/guard.ts',
+    'src/transports/netns-relay.ts',
+  ]) {
+    const code = readFileSync(repoPath(rel), 'utf8')
+      .split('\n')
+      .filter((l) => !/^\s*(\/\/|\*|\/\*\*)/.test(l))
+      .join('\n');
     // a sentence: a quoted string of four or more words, outside comments (the guard's protocol lines aside)
-    const inline = [...code.matchAll(/(['`])([A-Za-z][^'`\n]*?(?: [^'`\n ]+){3,}[^'`\n]*)\1/g)]
-      .map((m) => m[2]!).filter((t) => !t.endsWith('\\n')); // a line of the guard's protocol is not a sentence
+    const inline = [...code.matchAll(/(['`])([A-Za-z][^'`\n]*?(?: [^'`\n ]+){3,}[^'`\n]*)\1/g)].map((m) => m[2]!).filter((t) => !t.endsWith('\\n')); // a line of the guard's protocol is not a sentence
     assert.deepEqual(inline, [], rel);
   }
 });

@@ -14,7 +14,14 @@ test('entering a network namespace needs CAP_SYS_ADMIN in the effective set, and
 
 test('the relay reaches loopback addresses only: anything else is refused before a process starts', async () => {
   const relay = new NetnsRelay('/proc/self/ns/net', '/nonexistent/nsenter', { startMs: 100, maxMs: 1000 });
-  for (const bad of [{ host: '10.0.0.1', port: 80 }, { host: 'localhost', port: 80 }, { host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 70000 }, { host: '::2', port: 1 }, { host: '127.0.0.1; rm -rf /', port: 1 }]) {
+  for (const bad of [
+    { host: '10.0.0.1', port: 80 },
+    { host: 'localhost', port: 80 },
+    { host: '127.0.0.1', port: 0 },
+    { host: '127.0.0.1', port: 70000 },
+    { host: '::2', port: 1 },
+    { host: '127.0.0.1; rm -rf /', port: 1 },
+  ]) {
     await assert.rejects(relay.ensure([bad]), (e: Error) => /only a loopback address/.test(e.message), JSON.stringify(bad));
   }
   assert.deepEqual(relay.pids, [], 'nothing was started');

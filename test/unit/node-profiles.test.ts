@@ -7,9 +7,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { rankCpuProfile, rankHeapProfile, rankPeers, rankTimerOrigins, scriptFile, type CpuProfile, type SamplingHeapProfile } from '../../src/node/profiles.js';
+import {
+  rankCpuProfile,
+  rankHeapProfile,
+  rankPeers,
+  rankTimerOrigins,
+  scriptFile,
+  type CpuProfile,
+  type SamplingHeapProfile,
+} from '../../src/node/profiles.js';
 
-const fixture = <T>(name: string): T => JSON.parse(readFileSync(fileURLToPath(new URL(`../../../test/fixtures/node-profiles/${name}`, import.meta.url)), 'utf8')) as T;
+const fixture = <T>(name: string): T =>
+  JSON.parse(readFileSync(fileURLToPath(new URL(`../../../test/fixtures/node-profiles/${name}`, import.meta.url)), 'utf8')) as T;
 
 test('CPU: time in native builtins (Hash, digest, update) and node internals is charged to the application function that called them', () => {
   const p = fixture<CpuProfile>('crypto.cpuprofile');
@@ -31,7 +40,10 @@ test('CPU: time in native builtins (Hash, digest, update) and node internals is 
 
 test('CPU: a callee the optimiser inlined shows in its caller, at the line that calls it (position ticks)', () => {
   const a = rankCpuProfile(fixture<CpuProfile>('blocked.cpuprofile'), '/srv/app', 'cpu');
-  assert.deepEqual({ function: a.sites[0]!.function, file: a.sites[0]!.file, line: a.sites[0]!.line }, { function: 'onLogin', file: 'attr-blocked.cjs', line: 31 });
+  assert.deepEqual(
+    { function: a.sites[0]!.function, file: a.sites[0]!.file, line: a.sites[0]!.line },
+    { function: 'onLogin', file: 'attr-blocked.cjs', line: 31 },
+  );
   assert.ok(a.sites[0]!.share > 0.3);
   assert.ok(!a.sites.some((s) => s.function === '(idle)'), 'idle time holds nothing');
 });
@@ -46,7 +58,10 @@ test('heap: live bytes by allocation site; the churning function keeps nothing',
   assert.ok(a.sites[0]!.share > 0.9, String(a.sites[0]!.share));
   assert.ok(!a.sites.some((s) => s.function === 'renderPage' && s.share > 0.05));
   let sum = 0;
-  const walk = (n: SamplingHeapProfile['head']): void => { sum += n.selfSize; (n.children ?? []).forEach(walk); };
+  const walk = (n: SamplingHeapProfile['head']): void => {
+    sum += n.selfSize;
+    (n.children ?? []).forEach(walk);
+  };
   walk(p.head);
   assert.equal(a.total, sum);
   assert.equal(a.windowSeconds, 2);
@@ -55,21 +70,34 @@ test('heap: live bytes by allocation site; the churning function keeps nothing',
 test('heap: allocations inside node internals go to the application caller, with its callers as frames', () => {
   const frame = (functionName: string, url: string, lineNumber: number) => ({ functionName, url, lineNumber, scriptId: '1', columnNumber: 0 });
   const p: SamplingHeapProfile = {
-    head: { callFrame: frame('(root)', '', -1), selfSize: 0, children: [
-      { callFrame: frame('handle', 'file:///srv/app/server.js', 9), selfSize: 100, children: [
-        { callFrame: frame('cacheBody', 'file:///srv/app/cache.js', 41), selfSize: 1000, children: [
-          { callFrame: frame('Buffer.from', 'node:buffer', 300), selfSize: 9000 },
-        ] },
-      ] },
-      { callFrame: frame('(V8 API)', '', -1), selfSize: 50 },
-    ] },
+    head: {
+      callFrame: frame('(root)', '', -1),
+      selfSize: 0,
+      children: [
+        {
+          callFrame: frame('handle', 'file:///srv/app/server.js', 9),
+          selfSize: 100,
+          children: [
+            {
+              callFrame: frame('cacheBody', 'file:///srv/app/cache.js', 41),
+              selfSize: 1000,
+              children: [{ callFrame: frame('Buffer.from', 'node:buffer', 300), selfSize: 9000 }],
+            },
+          ],
+        },
+        { callFrame: frame('(V8 API)', '', -1), selfSize: 50 },
+      ],
+    },
   };
   const a = rankHeapProfile(p, '/srv/app', 'heap');
-  assert.deepEqual(a.sites.map((s) => [s.function, s.file, s.line, s.value, s.frames]), [
-    ['cacheBody', 'cache.js', 42, 10000, ['handle (server.js:10)']],
-    ['handle', 'server.js', 10, 100, undefined],
-    ['(V8 API)', undefined, undefined, 50, undefined],
-  ]);
+  assert.deepEqual(
+    a.sites.map((s) => [s.function, s.file, s.line, s.value, s.frames]),
+    [
+      ['cacheBody', 'cache.js', 42, 10000, ['handle (server.js:10)']],
+      ['handle', 'server.js', 10, 100, undefined],
+      ['(V8 API)', undefined, undefined, 50, undefined],
+    ],
+  );
   assert.equal(a.total, 10150);
 });
 
@@ -82,21 +110,48 @@ test('timers: grouped by callback location, one closure per timer folds into one
   ];
   const a = rankTimerOrigins(1352, groups, '/srv/app', 'timers');
   assert.equal(a.scaled, false);
-  assert.deepEqual(a.sites.map((s) => [s.function, s.file, s.line, s.value, s.frames]), [
-    ['pollUpstream', 'src/poller.js', 42, 1200, ['setInterval']],
-    ['(anonymous)', 'src/retry.js', 8, 150, ['setTimeout']],
-    ['unref', undefined, undefined, 2, ['setInterval ×1, setTimeout ×1']],
-  ]);
+  assert.deepEqual(
+    a.sites.map((s) => [s.function, s.file, s.line, s.value, s.frames]),
+    [
+      ['pollUpstream', 'src/poller.js', 42, 1200, ['setInterval']],
+      ['(anonymous)', 'src/retry.js', 8, 150, ['setTimeout']],
+      ['unref', undefined, undefined, 2, ['setInterval ×1, setTimeout ×1']],
+    ],
+  );
   // 4 000 timers of which the census sent groups covering 2 000: every count doubles
-  const s = rankTimerOrigins(4000, [{ name: 'a', n: 1500, intervals: 1500, url: 'file:///x/a.js', lineNumber: 0 }, { name: 'b', n: 500, intervals: 0, url: 'file:///x/b.js', lineNumber: 0 }], undefined, 'timers');
+  const s = rankTimerOrigins(
+    4000,
+    [
+      { name: 'a', n: 1500, intervals: 1500, url: 'file:///x/a.js', lineNumber: 0 },
+      { name: 'b', n: 500, intervals: 0, url: 'file:///x/b.js', lineNumber: 0 },
+    ],
+    undefined,
+    'timers',
+  );
   assert.equal(s.scaled, true);
-  assert.deepEqual(s.sites.map((x) => x.value), [3000, 1000]);
+  assert.deepEqual(
+    s.sites.map((x) => x.value),
+    [3000, 1000],
+  );
   assert.equal(s.sites[0]!.file, '/x/a.js');
 });
 
 test('peers and script files', () => {
-  const p = rankPeers(120, [{ peer: '127.0.0.1:5432', n: 100 }, { peer: '10.0.0.1 → :8080', n: 20 }], 'peers');
-  assert.deepEqual(p.sites.map((s) => [s.function, s.value, s.share]), [['127.0.0.1:5432', 100, 100 / 120], ['10.0.0.1 → :8080', 20, 20 / 120]]);
+  const p = rankPeers(
+    120,
+    [
+      { peer: '127.0.0.1:5432', n: 100 },
+      { peer: '10.0.0.1 → :8080', n: 20 },
+    ],
+    'peers',
+  );
+  assert.deepEqual(
+    p.sites.map((s) => [s.function, s.value, s.share]),
+    [
+      ['127.0.0.1:5432', 100, 100 / 120],
+      ['10.0.0.1 → :8080', 20, 20 / 120],
+    ],
+  );
   assert.equal(scriptFile('file:///srv/app/a%20b.js', '/srv/app'), 'a b.js');
   assert.equal(scriptFile('node:internal/timers', '/srv/app'), 'node:internal/timers');
   assert.equal(scriptFile('', '/srv/app'), undefined);

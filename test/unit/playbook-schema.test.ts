@@ -9,10 +9,32 @@ import { repoPath } from './paths.js';
 
 /** The finding catalogue of DESIGN.md: these ids are part of the public contract. */
 const CATALOGUE = [
-  'recent-deploy', 'fd-exhaustion', 'close-wait-leak', 'connection-storm', 'file-handle-pileup', 'deleted-files-held',
-  'pipe-leak', 'inotify-leak', 'memory-near-limit', 'oom-kills', 'runtime-limit-mismatch', 'heap-near-limit',
-  'handle-leak', 'event-loop-blocked', 'goroutine-explosion', 'gc-pressure', 'thread-explosion', 'cpu-throttling',
-  'cpu-saturation', 'fd-growth', 'memory-growth', 'heap-growth', 'handle-growth', 'goroutine-growth', 'thread-growth', 'socket-growth',
+  'recent-deploy',
+  'fd-exhaustion',
+  'close-wait-leak',
+  'connection-storm',
+  'file-handle-pileup',
+  'deleted-files-held',
+  'pipe-leak',
+  'inotify-leak',
+  'memory-near-limit',
+  'oom-kills',
+  'runtime-limit-mismatch',
+  'heap-near-limit',
+  'handle-leak',
+  'event-loop-blocked',
+  'goroutine-explosion',
+  'gc-pressure',
+  'thread-explosion',
+  'cpu-throttling',
+  'cpu-saturation',
+  'fd-growth',
+  'memory-growth',
+  'heap-growth',
+  'handle-growth',
+  'goroutine-growth',
+  'thread-growth',
+  'socket-growth',
   'replica-outlier',
 ];
 
@@ -33,11 +55,19 @@ function minimal(): Record<string, any> {
       { id: 'fds', question: 'FDs?', healthy: 'no' },
       { id: 'mitigation', question: 'Now?', healthy: 'restart', onlyWhenFiring: true },
     ],
-    findings: [{
-      id: 'fd-exhaustion', title: 'FDs near the limit', step: 'fds', requires: ['fd.utilization'],
-      levels: [{ severity: 'warning', when: { metric: 'fd.utilization', op: '>=', value: 0.8 } }],
-      summary: '{fd.open} of {fd.limit}', likelyCauses: ['a leak'], nextSteps: ['ls /proc/{pid}/fd'], seed: 'seed 000 case 1',
-    }],
+    findings: [
+      {
+        id: 'fd-exhaustion',
+        title: 'FDs near the limit',
+        step: 'fds',
+        requires: ['fd.utilization'],
+        levels: [{ severity: 'warning', when: { metric: 'fd.utilization', op: '>=', value: 0.8 } }],
+        summary: '{fd.open} of {fd.limit}',
+        likelyCauses: ['a leak'],
+        nextSteps: ['ls /proc/{pid}/fd'],
+        seed: 'seed 000 case 1',
+      },
+    ],
   };
 }
 
@@ -75,12 +105,19 @@ describe('the built-in playbook', () => {
       assert.ok(steps.has(f.step), `${f.id}: step ${f.step}`);
       assert.ok(f.likelyCauses.length > 0 && f.nextSteps.length > 0, f.id);
       const ranks = f.levels.map((l) => rank[l.severity]);
-      assert.deepEqual(ranks, [...ranks].sort((a, b) => b - a), `${f.id}: levels out of order`);
+      assert.deepEqual(
+        ranks,
+        [...ranks].sort((a, b) => b - a),
+        `${f.id}: levels out of order`,
+      );
     }
   });
 
   test('the steps follow the decision tree and end with mitigation', () => {
-    assert.deepEqual(pb.steps.map((s) => s.id), ['deploy', 'fds', 'memory', 'counts', 'latency', 'pool', 'growth', 'localised', 'mitigation']);
+    assert.deepEqual(
+      pb.steps.map((s) => s.id),
+      ['deploy', 'fds', 'memory', 'counts', 'latency', 'pool', 'growth', 'localised', 'mitigation'],
+    );
     assert.equal(pb.steps.at(-1)?.onlyWhenFiring, true);
   });
 
@@ -121,8 +158,10 @@ describe('node rules of the built-in playbook', () => {
   const MiB = 2 ** 20;
 
   test('event-loop-blocked fires on p99, the longest delay or the utilisation, and its summary says which', () => {
-    const loop = (p99: number, max: number, u: number) => run({ 'node.eventLoop.delayP50Ms': 0, 'node.eventLoop.delayP99Ms': p99, 'node.eventLoop.delayMaxMs': max, 'node.eventLoop.utilization': u })
-      .find((f) => f.id === 'event-loop-blocked');
+    const loop = (p99: number, max: number, u: number) =>
+      run({ 'node.eventLoop.delayP50Ms': 0, 'node.eventLoop.delayP99Ms': p99, 'node.eventLoop.delayMaxMs': max, 'node.eventLoop.utilization': u }).find(
+        (f) => f.id === 'event-loop-blocked',
+      );
     assert.equal(loop(3, 40, 0.5), undefined);
     const long = loop(3, 1500, 0.7)!;
     assert.equal(long.severity, 'critical');
@@ -133,8 +172,14 @@ describe('node rules of the built-in playbook', () => {
   });
 
   test('heap-near-limit judges the old generation against its own limit, not heap_size_limit', () => {
-    const heap = (committed: number) => run({ 'node.heap.used': committed * MiB, 'node.heap.limit': 144 * MiB, 'node.heap.oldUsed': committed * MiB, 'node.heap.oldCommitted': committed * MiB, 'node.heap.oldLimit': 96 * MiB })
-      .find((f) => f.id === 'heap-near-limit')?.severity;
+    const heap = (committed: number) =>
+      run({
+        'node.heap.used': committed * MiB,
+        'node.heap.limit': 144 * MiB,
+        'node.heap.oldUsed': committed * MiB,
+        'node.heap.oldCommitted': committed * MiB,
+        'node.heap.oldLimit': 96 * MiB,
+      }).find((f) => f.id === 'heap-near-limit')?.severity;
     assert.equal(heap(70), undefined);
     assert.equal(heap(78), 'warning'); // 54 % of heap_size_limit: the old rule said nothing
     assert.equal(heap(82), 'critical');
@@ -163,7 +208,10 @@ describe('validatePlaybook rejects broken playbooks with a readable problem path
     pb.findings[0].levels[0].when = 'metrics["fd.utilization"] >= 0.8 || require("child_process")';
     const p = problemsOf(pb);
     assert.ok(p.length >= 1);
-    assert.ok(p.every((x) => x.startsWith('findings.0.levels.0.when')), p.join('\n'));
+    assert.ok(
+      p.every((x) => x.startsWith('findings.0.levels.0.when')),
+      p.join('\n'),
+    );
   });
 
   test('an operator outside the list', () => {
@@ -171,7 +219,10 @@ describe('validatePlaybook rejects broken playbooks with a readable problem path
     pb.findings[0].levels[0].when = { metric: 'fd.utilization', op: '=~', value: 0.8 };
     assert.ok(problemsOf(pb).some((x) => x.startsWith('findings.0.levels.0.when')));
     // the problem says what a condition looks like, not just "invalid input"
-    assert.ok(problemsOf(pb).some((x) => /use \{metric, op \(one of >= > <= < == !=\), value\}/.test(x)), problemsOf(pb).join('\n'));
+    assert.ok(
+      problemsOf(pb).some((x) => /use \{metric, op \(one of >= > <= < == !=\), value\}/.test(x)),
+      problemsOf(pb).join('\n'),
+    );
   });
 
   test('an extra key in a condition (e.g. a code snippet)', () => {
@@ -233,13 +284,15 @@ describe('a team playbook that extends the default', () => {
     schemaVersion: 1,
     name: 'team',
     extends: 'default',
-    findings: [{
-      ...original,
-      levels: [
-        { severity: 'critical', when: { metric: 'fd.utilization', op: '>=', value: 0.9 } },
-        { severity: 'warning', when: { metric: 'fd.utilization', op: '>=', value: 0.5 } },
-      ],
-    }],
+    findings: [
+      {
+        ...original,
+        levels: [
+          { severity: 'critical', when: { metric: 'fd.utilization', op: '>=', value: 0.9 } },
+          { severity: 'warning', when: { metric: 'fd.utilization', op: '>=', value: 0.5 } },
+        ],
+      },
+    ],
   };
 
   test('overriding one threshold keeps every other step and finding, in place', () => {
@@ -248,11 +301,17 @@ describe('a team playbook that extends the default', () => {
     const pb = r.playbook;
     assert.equal(pb.name, 'team');
     assert.deepEqual(pb.steps, base.steps);
-    assert.deepEqual(pb.findings.map((f) => f.id), base.findings.map((f) => f.id));
+    assert.deepEqual(
+      pb.findings.map((f) => f.id),
+      base.findings.map((f) => f.id),
+    );
     const merged = pb.findings.find((f) => f.id === 'fd-exhaustion')!;
     assert.equal(JSON.stringify(merged.levels[1]!.when), JSON.stringify({ metric: 'fd.utilization', op: '>=', value: 0.5 }));
     for (const f of pb.findings.filter((x) => x.id !== 'fd-exhaustion')) {
-      assert.deepEqual(f, base.findings.find((b) => b.id === f.id));
+      assert.deepEqual(
+        f,
+        base.findings.find((b) => b.id === f.id),
+      );
     }
   });
 
@@ -260,19 +319,38 @@ describe('a team playbook that extends the default', () => {
     const r = validatePlaybook(team, base);
     assert.ok(r.ok);
     const facts = { pid: 1, metrics: { 'fd.utilization': 0.6, 'fd.open': 600, 'fd.limit': 1000 }, evidence: {} };
-    assert.deepEqual(evaluate(r.playbook, facts).findings.map((f) => [f.id, f.severity]), [['fd-exhaustion', 'warning']]);
-    assert.deepEqual(evaluate(base, facts).findings.map((f) => f.id), []);
+    assert.deepEqual(
+      evaluate(r.playbook, facts).findings.map((f) => [f.id, f.severity]),
+      [['fd-exhaustion', 'warning']],
+    );
+    assert.deepEqual(
+      evaluate(base, facts).findings.map((f) => f.id),
+      [],
+    );
   });
 
   test('a new step is inserted before mitigation; a new finding is appended', () => {
-    const r = validatePlaybook({
-      schemaVersion: 1, name: 'team', extends: 'default',
-      steps: [{ id: 'disk', question: 'Disk?', healthy: 'no' }],
-      findings: [{
-        id: 'disk-full', title: 'Disk', step: 'disk', levels: [{ severity: 'warning', when: { metric: 'disk.utilization', op: '>=', value: 0.9 } }],
-        summary: 's', likelyCauses: ['c'], nextSteps: ['df -h'], seed: 'seed 003 story 10',
-      }],
-    }, base);
+    const r = validatePlaybook(
+      {
+        schemaVersion: 1,
+        name: 'team',
+        extends: 'default',
+        steps: [{ id: 'disk', question: 'Disk?', healthy: 'no' }],
+        findings: [
+          {
+            id: 'disk-full',
+            title: 'Disk',
+            step: 'disk',
+            levels: [{ severity: 'warning', when: { metric: 'disk.utilization', op: '>=', value: 0.9 } }],
+            summary: 's',
+            likelyCauses: ['c'],
+            nextSteps: ['df -h'],
+            seed: 'seed 003 story 10',
+          },
+        ],
+      },
+      base,
+    );
     assert.ok(r.ok, r.ok ? '' : r.problems.join('\n'));
     const ids = r.playbook.steps.map((s) => s.id);
     assert.deepEqual(ids.slice(-2), ['disk', 'mitigation']);
@@ -282,7 +360,10 @@ describe('a team playbook that extends the default', () => {
 
   test('an extending playbook is still checked after the merge (a finding on an unknown step)', () => {
     const p = problemsOf({ ...team, findings: [{ ...team.findings[0], step: 'nowhere' }] }, base);
-    assert.ok(p.some((x) => /^findings\.\d+\.step: unknown step "nowhere"$/.test(x)), p.join('\n'));
+    assert.ok(
+      p.some((x) => /^findings\.\d+\.step: unknown step "nowhere"$/.test(x)),
+      p.join('\n'),
+    );
   });
 });
 
@@ -299,12 +380,22 @@ describe('metrics a playbook names must exist', () => {
     const { validatePlaybook } = await import('../../src/engine/playbook-schema.js');
     const { builtinPlaybook } = await import('../../src/engine/playbook.js');
     const team = {
-      schemaVersion: 1, name: 'team', extends: 'default',
-      findings: [{
-        id: 'close-wait-leak', title: 'CLOSE_WAIT', step: 'fds', requires: ['sockets.tcp.closeWait'],
-        levels: [{ severity: 'critical', when: { metric: 'sockets.tcp.closeWiat', op: '>=', value: 50 } }],
-        summary: 'x', likelyCauses: ['x'], nextSteps: ['x'], seed: 'x',
-      }],
+      schemaVersion: 1,
+      name: 'team',
+      extends: 'default',
+      findings: [
+        {
+          id: 'close-wait-leak',
+          title: 'CLOSE_WAIT',
+          step: 'fds',
+          requires: ['sockets.tcp.closeWait'],
+          levels: [{ severity: 'critical', when: { metric: 'sockets.tcp.closeWiat', op: '>=', value: 50 } }],
+          summary: 'x',
+          likelyCauses: ['x'],
+          nextSteps: ['x'],
+          seed: 'x',
+        },
+      ],
     };
     const r = validatePlaybook(team, builtinPlaybook(), metricRegistry());
     assert.equal(r.ok, false);
@@ -350,7 +441,10 @@ describe('limits, weights and step roles live in the playbook', () => {
   test('a finding may name only a limit the playbook declares', () => {
     const pb = minimal();
     pb.findings[0].levels[0].when = { metric: 'fd.open', op: '>=', value: { limit: 'fd.open' } };
-    assert.ok(problemsOf(pb).some((x) => /no limits\.explosion\."fd\.open"/.test(x)), problemsOf(pb).join('\n'));
+    assert.ok(
+      problemsOf(pb).some((x) => /no limits\.explosion\."fd\.open"/.test(x)),
+      problemsOf(pb).join('\n'),
+    );
   });
 
   test('a bad limit is rejected (a ratio out of range, an unknown key)', () => {

@@ -43,26 +43,54 @@ function elf(o: { version?: string; sections?: boolean; bits?: 32 | 64; magic?: 
       const at = tableOff + i * shentsize;
       buf.writeUInt32LE(name, at);
       buf.writeUInt32LE(type, at + 4);
-      if (is64) { buf.writeBigUInt64LE(BigInt(off), at + 24); buf.writeBigUInt64LE(BigInt(size), at + 32); }
-      else { buf.writeUInt32LE(off, at + 16); buf.writeUInt32LE(size, at + 20); }
+      if (is64) {
+        buf.writeBigUInt64LE(BigInt(off), at + 24);
+        buf.writeBigUInt64LE(BigInt(size), at + 32);
+      } else {
+        buf.writeUInt32LE(off, at + 16);
+        buf.writeUInt32LE(size, at + 20);
+      }
     };
     sec(0, 0, 0, 0, 0);
     sec(1, 25, 1, 0x10, 16); // .text
     sec(2, 1, 1, dataOff, data.length); // .go.buildinfo
     sec(3, 15, 3, namesOff, names.length); // .shstrtab
-    if (is64) { buf.writeBigUInt64LE(BigInt(tableOff), 0x28); buf.writeUInt16LE(shentsize, 0x3a); buf.writeUInt16LE(4, 0x3c); buf.writeUInt16LE(3, 0x3e); }
-    else { buf.writeUInt32LE(tableOff, 0x20); buf.writeUInt16LE(shentsize, 0x2e); buf.writeUInt16LE(4, 0x30); buf.writeUInt16LE(3, 0x32); }
+    if (is64) {
+      buf.writeBigUInt64LE(BigInt(tableOff), 0x28);
+      buf.writeUInt16LE(shentsize, 0x3a);
+      buf.writeUInt16LE(4, 0x3c);
+      buf.writeUInt16LE(3, 0x3e);
+    } else {
+      buf.writeUInt32LE(tableOff, 0x20);
+      buf.writeUInt16LE(shentsize, 0x2e);
+      buf.writeUInt16LE(4, 0x30);
+      buf.writeUInt16LE(3, 0x32);
+    }
   } else {
     const ph = (i: number, type: number, flags: number, off: number, size: number) => {
       const at = tableOff + i * phentsize;
       buf.writeUInt32LE(type, at);
-      if (is64) { buf.writeUInt32LE(flags, at + 4); buf.writeBigUInt64LE(BigInt(off), at + 8); buf.writeBigUInt64LE(BigInt(size), at + 32); }
-      else { buf.writeUInt32LE(off, at + 4); buf.writeUInt32LE(size, at + 16); buf.writeUInt32LE(flags, at + 24); }
+      if (is64) {
+        buf.writeUInt32LE(flags, at + 4);
+        buf.writeBigUInt64LE(BigInt(off), at + 8);
+        buf.writeBigUInt64LE(BigInt(size), at + 32);
+      } else {
+        buf.writeUInt32LE(off, at + 4);
+        buf.writeUInt32LE(size, at + 16);
+        buf.writeUInt32LE(flags, at + 24);
+      }
     };
     ph(0, 1, 5, 0, 0x100); // PT_LOAD r-x
     ph(1, 1, 6, dataOff, 0x100); // PT_LOAD rw-
-    if (is64) { buf.writeBigUInt64LE(BigInt(tableOff), 0x20); buf.writeUInt16LE(phentsize, 0x36); buf.writeUInt16LE(2, 0x38); }
-    else { buf.writeUInt32LE(tableOff, 0x1c); buf.writeUInt16LE(phentsize, 0x2a); buf.writeUInt16LE(2, 0x2c); }
+    if (is64) {
+      buf.writeBigUInt64LE(BigInt(tableOff), 0x20);
+      buf.writeUInt16LE(phentsize, 0x36);
+      buf.writeUInt16LE(2, 0x38);
+    } else {
+      buf.writeUInt32LE(tableOff, 0x1c);
+      buf.writeUInt16LE(phentsize, 0x2a);
+      buf.writeUInt16LE(2, 0x2c);
+    }
   }
   void ehsize;
   return buf;

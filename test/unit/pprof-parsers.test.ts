@@ -7,8 +7,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  GoroutineProfileReader, MAX_GROUPS, isUserFunction, meaningfulFunction, mergeStates, parseGoroutineDump,
-  parseGoroutineProfile, parseLabels, parseWaitState, topStacks, trimRuntime,
+  GoroutineProfileReader,
+  MAX_GROUPS,
+  isUserFunction,
+  meaningfulFunction,
+  mergeStates,
+  parseGoroutineDump,
+  parseGoroutineProfile,
+  parseLabels,
+  parseWaitState,
+  topStacks,
+  trimRuntime,
 } from '../../src/go/goroutines.js';
 import { NO_LIMIT, memLimitFromVars, parseGogc, parseGomaxprocs, parseHeapProfile, parseVars } from '../../src/go/memstats.js';
 
@@ -46,7 +55,9 @@ test('debug=1: total, groups by count, top meaningful frame, labels', () => {
 });
 
 test('debug=1: frames are split on runs of tabs (the tabwriter pads columns)', () => {
-  const p = parseGoroutineProfile('goroutine profile: total 2\n2 @ 0x1 0x2\n#\t0x1\tinternal/poll.runtime_pollWait+0x88\t\truntime/netpoll.go:305\n#\t0x2\tgithub.com/acme/db.(*Conn).recv+0x31\t\t\tdb/conn.go:84\n\n');
+  const p = parseGoroutineProfile(
+    'goroutine profile: total 2\n2 @ 0x1 0x2\n#\t0x1\tinternal/poll.runtime_pollWait+0x88\t\truntime/netpoll.go:305\n#\t0x2\tgithub.com/acme/db.(*Conn).recv+0x31\t\t\tdb/conn.go:84\n\n',
+  );
   assert.deepEqual(p.groups[0]!.frames, ['internal/poll.runtime_pollWait', 'github.com/acme/db.(*Conn).recv']);
   assert.equal(p.groups[0]!.function, 'github.com/acme/db.(*Conn).recv');
   assert.equal(p.problem, undefined);
@@ -84,7 +95,13 @@ test('debug=1: truncated and malformed variants never throw and say what is wron
     { name: 'cut inside the header line', text: D1.slice(0, 12), problem: /empty|not a goroutine/, notProfile: true },
     { name: 'cut after the first group header', text: lines.slice(0, 2).join('\n') + '\n', total: 12012, problem: /truncated/ },
     { name: 'cut mid-frame', text: D1.slice(0, D1.indexOf('main.pollUpstream') + 7), total: 12012, problem: /truncated|middle of a line/ },
-    { name: 'cut after half the groups', text: lines.slice(0, 20).join('\n') + '\n', total: 12012, top: 'main.pollUpstream', problem: /truncated: groups account for \d+ of 12012/ },
+    {
+      name: 'cut after half the groups',
+      text: lines.slice(0, 20).join('\n') + '\n',
+      total: 12012,
+      top: 'main.pollUpstream',
+      problem: /truncated: groups account for \d+ of 12012/,
+    },
     { name: 'garbage lines', text: D1.replace('\n\n', '\nthis is not pprof\n\x00\x01\n\n'), total: 12012, top: 'main.pollUpstream', problem: /2 malformed/ },
     { name: 'CRLF line ends', text: D1.replace(/\n/g, '\r\n'), total: 12012, top: 'main.pollUpstream', problem: undefined },
   ];
@@ -136,7 +153,10 @@ test('debug=2 (Go 1.19): states, wait minutes, creators, aggregated by stack', (
   assert.deepEqual(poll?.frames, ['main.pollUpstream'], 'leading runtime frames dropped as in debug=1');
   const locked = p.groups.find((g) => g.function === 'main.lockedUpdate');
   assert.equal(locked?.state, 'semacquire');
-  assert.ok(p.groups.some((g) => g.state === 'running'), 'the goroutine writing the dump');
+  assert.ok(
+    p.groups.some((g) => g.state === 'running'),
+    'the goroutine writing the dump',
+  );
 });
 
 test('debug=2 (Go 1.21+/1.23 wording): "created by X in goroutine N", [sync.Mutex.Lock]', () => {
@@ -209,7 +229,9 @@ test('heap?debug=1: cut, HTML, and scientific notation', () => {
   assert.ok(cutInside.stats.heapAlloc! > 0, 'what was read is kept');
   assert.match(parseHeapProfile(fx('go1.19/index.html')).problem ?? '', /not a heap profile/);
   assert.match(parseHeapProfile('').problem ?? '', /not a heap profile/);
-  const sci = parseHeapProfile('heap profile: 0: 0 [0: 0] @ heap/1048576\n\n# runtime.MemStats\n# HeapAlloc = 10\n# NumGC = 3\n# GCCPUFraction = 1.5e-05\n# PauseNs = [1 2 3]\n');
+  const sci = parseHeapProfile(
+    'heap profile: 0: 0 [0: 0] @ heap/1048576\n\n# runtime.MemStats\n# HeapAlloc = 10\n# NumGC = 3\n# GCCPUFraction = 1.5e-05\n# PauseNs = [1 2 3]\n',
+  );
   assert.equal(sci.stats.gcCpuFraction, 1.5e-5);
   assert.equal(sci.problem, undefined);
 });

@@ -8,7 +8,16 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
-  LineSplitter, checkPprofUrl, displayUrl, endpointUrl, getLines, getText, isLoopbackHost, notPprofText, parsePprofUrl, streamGet,
+  LineSplitter,
+  checkPprofUrl,
+  displayUrl,
+  endpointUrl,
+  getLines,
+  getText,
+  isLoopbackHost,
+  notPprofText,
+  parsePprofUrl,
+  streamGet,
 } from '../../src/transports/pprof.js';
 import { GoroutineProfileReader, MAX_GROUPS } from '../../src/go/goroutines.js';
 import { sameCmdline } from '../../src/go/discover.js';
@@ -22,7 +31,11 @@ async function serve(handler: Handler, host = '127.0.0.1'): Promise<{ url: URL; 
   const server = http.createServer(handler);
   const sockets = new Set<Socket>();
   let connections = 0;
-  server.on('connection', (s) => { connections++; sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    connections++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   servers.push({ server, sockets });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
@@ -50,14 +63,20 @@ test('--pprof argument forms', () => {
   assert.throws(() => parsePprofUrl('http://'), /not a URL/);
   assert.throws(() => parsePprofUrl('99999'), /not a (port|URL)/);
   assert.equal(displayUrl(new URL('http://user:secret@127.0.0.1:6060/')), 'http://127.0.0.1:6060');
-  assert.equal(endpointUrl(new URL('http://127.0.0.1:1/admin'), '/debug/pprof/goroutine?debug=1').href, 'http://127.0.0.1:1/admin/debug/pprof/goroutine?debug=1');
+  assert.equal(
+    endpointUrl(new URL('http://127.0.0.1:1/admin'), '/debug/pprof/goroutine?debug=1').href,
+    'http://127.0.0.1:1/admin/debug/pprof/goroutine?debug=1',
+  );
   assert.equal(endpointUrl(new URL('http://127.0.0.1:1/'), '/debug/vars').href, 'http://127.0.0.1:1/debug/vars');
 });
 
 test('loopback addresses', () => {
   for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '[::1]', '::1', '::ffff:127.0.0.1']) assert.ok(isLoopbackHost(h), h);
   for (const h of ['10.0.0.1', '0.0.0.0', '::', '[::ffff:10.0.0.1]', 'example.com', '127.0.0.1.nip.io', 'localhost.evil.com']) assert.ok(!isLoopbackHost(h), h);
-  assert.throws(() => checkPprofUrl(new URL('http://10.0.0.1:6060'), false), (e: any) => e.code === 'REFUSED' && /--allow-remote/.test(e.hint));
+  assert.throws(
+    () => checkPprofUrl(new URL('http://10.0.0.1:6060'), false),
+    (e: any) => e.code === 'REFUSED' && /--allow-remote/.test(e.hint),
+  );
   assert.throws(() => checkPprofUrl(new URL('http://db.internal:6060'), undefined), /not a loopback address/);
   checkPprofUrl(new URL('http://10.0.0.1:6060'), true);
   assert.equal(connectHost('0.0.0.0'), '127.0.0.1');
@@ -66,8 +85,16 @@ test('loopback addresses', () => {
   assert.equal(connectHost('10.1.1.1'), undefined);
 });
 
-test('a URL is the target\'s own when it listens on that port (there or on a wildcard)', () => {
-  const row = (ip: string, port: number, state: 'listen' | 'established' = 'listen') => ({ local: { ip, port }, remote: { ip: '0.0.0.0', port: 0 }, state, txQueue: 0, rxQueue: 0, uid: 0, inode: 1 });
+test("a URL is the target's own when it listens on that port (there or on a wildcard)", () => {
+  const row = (ip: string, port: number, state: 'listen' | 'established' = 'listen') => ({
+    local: { ip, port },
+    remote: { ip: '0.0.0.0', port: 0 },
+    state,
+    txQueue: 0,
+    rxQueue: 0,
+    uid: 0,
+    inode: 1,
+  });
   assert.ok(rowServes(row('127.0.0.1', 6060), '127.0.0.1', 6060));
   assert.ok(rowServes(row('0.0.0.0', 6060), '127.0.0.1', 6060));
   assert.ok(rowServes(row('::', 6060), '::1', 6060));
@@ -110,8 +137,11 @@ test('a non-loopback address is refused before any connection; --allow-remote le
     server.close();
     console.log(JSON.stringify(out));
   `;
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && ip addr add 192.0.2.1/32 dev lo && exec "$0" --input-type=module -e "$1"', process.execPath, script],
-    { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(
+    'unshare',
+    ['-n', 'sh', '-c', 'ip link set lo up && ip addr add 192.0.2.1/32 dev lo && exec "$0" --input-type=module -e "$1"', process.execPath, script],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
   if (r.status !== 0 && /ip: not found|No such file/.test(r.stderr)) {
     t.skip('iproute2 (ip) is not installed');
     return;
@@ -132,13 +162,15 @@ test('"localhost" resolves to loopback only and works', async () => {
 });
 
 test('a peer that accepts and never answers: the deadline holds', async () => {
-  const { url } = await serve(() => { /* never answers */ });
+  const { url } = await serve(() => {
+    /* never answers */
+  });
   const t0 = performance.now();
   await assert.rejects(getText(url, { ...opts, timeoutMs: 200 }), (e: any) => e.code === 'TIMEOUT' && /within 200 ms/.test(e.message));
   assert.ok(performance.now() - t0 < 1500);
 });
 
-test('the caller\'s abort signal ends a hung request', async () => {
+test("the caller's abort signal ends a hung request", async () => {
   const { url } = await serve(() => {});
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 100);
@@ -186,17 +218,26 @@ test('a truncated body (connection closed mid-dump) keeps the total and what cam
 
 test('an HTML page or an error status is not a profile', async () => {
   const { url } = await serve((req, res) => {
-    if (req.url?.startsWith('/missing')) { res.writeHead(404); res.end('404 page not found\n'); return; }
+    if (req.url?.startsWith('/missing')) {
+      res.writeHead(404);
+      res.end('404 page not found\n');
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/html' });
     res.end('<html><body>login</body></html>\n');
   });
   let first: string | undefined;
-  const r = await getLines(endpointUrl(url, '/debug/pprof/goroutine?debug=1'), opts, (l) => { first ??= l; });
+  const r = await getLines(endpointUrl(url, '/debug/pprof/goroutine?debug=1'), opts, (l) => {
+    first ??= l;
+  });
   assert.match(notPprofText(r, '/debug/pprof/goroutine', first) ?? '', /answered \/debug\/pprof\/goroutine with an HTML page/);
   const r404 = await getText(endpointUrl(url, '/missing'), opts);
   assert.match(notPprofText(r404, '/missing') ?? '', /^the endpoint answered HTTP 404 for \/missing: /);
   assert.match(notPprofText({ status: 200, contentType: 'text/plain', bytes: 1, capped: false, complete: true }, '/x', '<!doctype html>') ?? '', /HTML/);
-  assert.equal(notPprofText({ status: 200, contentType: 'text/plain', bytes: 1, capped: false, complete: true }, '/x', 'goroutine profile: total 1'), undefined);
+  assert.equal(
+    notPprofText({ status: 200, contentType: 'text/plain', bytes: 1, capped: false, complete: true }, '/x', 'goroutine profile: total 1'),
+    undefined,
+  );
 });
 
 test('connection refused is a clear error', async () => {
@@ -204,7 +245,10 @@ test('connection refused is a clear error', async () => {
   const port = url.port;
   await new Promise((r) => servers[0]!.server.close(r));
   servers.splice(0);
-  await assert.rejects(getText(new URL(`http://127.0.0.1:${port}/`), opts), (e: any) => e.code === 'TARGET_UNREACHABLE' && e.message === `connection refused: nothing listens on 127.0.0.1:${port} (ECONNREFUSED)`);
+  await assert.rejects(
+    getText(new URL(`http://127.0.0.1:${port}/`), opts),
+    (e: any) => e.code === 'TARGET_UNREACHABLE' && e.message === `connection refused: nothing listens on 127.0.0.1:${port} (ECONNREFUSED)`,
+  );
 });
 
 test('the byte cap stops reading', async () => {
@@ -212,7 +256,14 @@ test('the byte cap stops reading', async () => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     const chunk = 'x'.repeat(65536) + '\n';
     let n = 0;
-    const more = () => { while (n++ < 64) if (!res.write(chunk)) { res.once('drain', more); return; } res.end(); };
+    const more = () => {
+      while (n++ < 64)
+        if (!res.write(chunk)) {
+          res.once('drain', more);
+          return;
+        }
+      res.end();
+    };
     more();
   });
   const r = await streamGet(url, { ...opts, maxBytes: 100_000 }, () => {});
@@ -230,8 +281,12 @@ test('a million goroutines in 250 000 distinct stacks stream through in bounded 
     const more = () => {
       while (i < GROUPS) {
         let s = '';
-        for (let k = 0; k < 500 && i < GROUPS; k++, i++) s += `4 @ 0x${i.toString(16)} 0x46bb01\n#\t0x${i.toString(16)}\tmain.handler${i}+0x35\t\t/srv/handlers.go:${i}\n\n`;
-        if (!res.write(s)) { res.once('drain', more); return; }
+        for (let k = 0; k < 500 && i < GROUPS; k++, i++)
+          s += `4 @ 0x${i.toString(16)} 0x46bb01\n#\t0x${i.toString(16)}\tmain.handler${i}+0x35\t\t/srv/handlers.go:${i}\n\n`;
+        if (!res.write(s)) {
+          res.once('drain', more);
+          return;
+        }
       }
       res.end();
     };
@@ -271,7 +326,10 @@ test('LineSplitter: CRLF, UTF-8 split across chunks, over-long lines', () => {
 test('every connection records its local endpoint in ownEndpoints, as the server sees the peer', async () => {
   const http = await import('node:http');
   const seen: string[] = [];
-  const server = http.createServer((req, res) => { seen.push(`${req.socket.remoteAddress}:${req.socket.remotePort}`); res.end('ok'); });
+  const server = http.createServer((req, res) => {
+    seen.push(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    res.end('ok');
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     const own = new Set<string>();

@@ -1,7 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ancestors, parseCpuMax, parseKeyValues, parseLimitValue, parseMountinfo, parseProcCgroup, resolveCgroupDirs,
+  ancestors,
+  parseCpuMax,
+  parseKeyValues,
+  parseLimitValue,
+  parseMountinfo,
+  parseProcCgroup,
+  resolveCgroupDirs,
   V1_UNLIMITED,
 } from '../../src/procfs/cgroup.js';
 import { ParseError } from '../../src/errors.js';
@@ -57,7 +63,10 @@ describe('parseMountinfo', () => {
 describe('ancestors', () => {
   test('nearest first, up to and including the mount point', () => {
     assert.deepEqual(ancestors({ dir: '/sys/fs/cgroup/memory/jobs/batch/w3', mountPoint: '/sys/fs/cgroup/memory' }), [
-      '/sys/fs/cgroup/memory/jobs/batch/w3', '/sys/fs/cgroup/memory/jobs/batch', '/sys/fs/cgroup/memory/jobs', '/sys/fs/cgroup/memory',
+      '/sys/fs/cgroup/memory/jobs/batch/w3',
+      '/sys/fs/cgroup/memory/jobs/batch',
+      '/sys/fs/cgroup/memory/jobs',
+      '/sys/fs/cgroup/memory',
     ]);
   });
   test('the root cgroup has only itself', () => {
@@ -68,14 +77,16 @@ describe('ancestors', () => {
   });
 });
 
-const HYBRID = parseMountinfo([
-  '31 23 0:28 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755',
-  '32 31 0:29 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate',
-  '33 31 0:30 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd',
-  '34 31 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct',
-  '35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory',
-  '36 31 0:33 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids',
-].join('\n'));
+const HYBRID = parseMountinfo(
+  [
+    '31 23 0:28 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755',
+    '32 31 0:29 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate',
+    '33 31 0:30 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd',
+    '34 31 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct',
+    '35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory',
+    '36 31 0:33 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids',
+  ].join('\n'),
+);
 
 describe('resolveCgroupDirs', () => {
   test('v2 only', () => {
@@ -116,10 +127,12 @@ describe('resolveCgroupDirs', () => {
   });
 
   test('a container mount whose root is not "/": the directory is relative to that root', () => {
-    const mounts = parseMountinfo([
-      '700 650 0:32 /kubepods/burstable/pod1/ctr1 /sys/fs/cgroup/memory ro,nosuid - cgroup cgroup rw,memory',
-      '701 650 0:26 /kubepods.slice/pod1.slice/ctr1.scope /sys/fs/cgroup rw - cgroup2 cgroup2 rw',
-    ].join('\n'));
+    const mounts = parseMountinfo(
+      [
+        '700 650 0:32 /kubepods/burstable/pod1/ctr1 /sys/fs/cgroup/memory ro,nosuid - cgroup cgroup rw,memory',
+        '701 650 0:26 /kubepods.slice/pod1.slice/ctr1.scope /sys/fs/cgroup rw - cgroup2 cgroup2 rw',
+      ].join('\n'),
+    );
     const v1 = resolveCgroupDirs(parseProcCgroup('10:memory:/kubepods/burstable/pod1/ctr1\n'), mounts);
     assert.deepEqual(v1.v1.memory, { dir: '/sys/fs/cgroup/memory', mountPoint: '/sys/fs/cgroup/memory' });
     const nested = resolveCgroupDirs(parseProcCgroup('10:memory:/kubepods/burstable/pod1/ctr1/sub/task\n'), mounts);
@@ -146,17 +159,22 @@ describe('resolveCgroupDirs', () => {
 
 describe('parseKeyValues', () => {
   test('memory.stat / cpu.stat / memory.events / oom_control lines', () => {
-    assert.deepEqual(parseKeyValues('nr_periods 1000\nnr_throttled 300\nthrottled_usec 41234567\n', 'cpu.stat'),
-      { nr_periods: 1000, nr_throttled: 300, throttled_usec: 41234567 });
-    assert.deepEqual(parseKeyValues('oom_kill_disable 0\nunder_oom 0\noom_kill 3\n', 'memory.oom_control'),
-      { oom_kill_disable: 0, under_oom: 0, oom_kill: 3 });
+    assert.deepEqual(parseKeyValues('nr_periods 1000\nnr_throttled 300\nthrottled_usec 41234567\n', 'cpu.stat'), {
+      nr_periods: 1000,
+      nr_throttled: 300,
+      throttled_usec: 41234567,
+    });
+    assert.deepEqual(parseKeyValues('oom_kill_disable 0\nunder_oom 0\noom_kill 3\n', 'memory.oom_control'), { oom_kill_disable: 0, under_oom: 0, oom_kill: 3 });
     assert.deepEqual(parseKeyValues('  low 0\n\nhigh 4\n', 'memory.events'), { low: 0, high: 4 });
   });
   test('a big v1 value stays a number', () => {
     assert.equal(parseKeyValues('hierarchical_memory_limit 9223372036854771712\n', 'memory.stat').hierarchical_memory_limit, 9223372036854771712);
   });
   test('a non-numeric value or a key alone → ParseError naming the file', () => {
-    assert.throws(() => parseKeyValues('nr_periods many\n', '/x/cpu.stat'), (e: unknown) => isParseError(e) && /\/x\/cpu\.stat/.test((e as Error).message));
+    assert.throws(
+      () => parseKeyValues('nr_periods many\n', '/x/cpu.stat'),
+      (e: unknown) => isParseError(e) && /\/x\/cpu\.stat/.test((e as Error).message),
+    );
     assert.throws(() => parseKeyValues('lonely\n', 'f'), isParseError);
   });
 });

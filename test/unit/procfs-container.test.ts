@@ -9,34 +9,51 @@ const UID_ = UID.replace(/-/g, '_');
 
 describe('containerFromPath: Kubernetes pods', () => {
   const cases: Array<[string, string, object]> = [
-    ['cgroupfs driver, burstable, bare id (v1)', `/kubepods/burstable/pod${UID}/${ID}`,
-      { engine: 'unknown', id: ID, podUid: UID, qosClass: 'burstable' }],
-    ['cgroupfs driver, besteffort', `/kubepods/besteffort/pod${UID}/${ID}`,
-      { engine: 'unknown', id: ID, podUid: UID, qosClass: 'besteffort' }],
-    ['cgroupfs driver, guaranteed (no QoS level)', `/kubepods/pod${UID}/${ID}`,
-      { engine: 'unknown', id: ID, podUid: UID, qosClass: 'guaranteed' }],
-    ['cgroupfs driver, CRI-O', `/kubepods/burstable/pod${UID}/crio-${ID}`,
-      { engine: 'cri-o', id: ID, podUid: UID, qosClass: 'burstable' }],
-    ['systemd driver, containerd, burstable (v2)',
+    ['cgroupfs driver, burstable, bare id (v1)', `/kubepods/burstable/pod${UID}/${ID}`, { engine: 'unknown', id: ID, podUid: UID, qosClass: 'burstable' }],
+    ['cgroupfs driver, besteffort', `/kubepods/besteffort/pod${UID}/${ID}`, { engine: 'unknown', id: ID, podUid: UID, qosClass: 'besteffort' }],
+    ['cgroupfs driver, guaranteed (no QoS level)', `/kubepods/pod${UID}/${ID}`, { engine: 'unknown', id: ID, podUid: UID, qosClass: 'guaranteed' }],
+    ['cgroupfs driver, CRI-O', `/kubepods/burstable/pod${UID}/crio-${ID}`, { engine: 'cri-o', id: ID, podUid: UID, qosClass: 'burstable' }],
+    [
+      'systemd driver, containerd, burstable (v2)',
       `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/cri-containerd-${ID}.scope`,
-      { engine: 'containerd', id: ID, podUid: UID, qosClass: 'burstable' }],
-    ['systemd driver, containerd, besteffort',
+      { engine: 'containerd', id: ID, podUid: UID, qosClass: 'burstable' },
+    ],
+    [
+      'systemd driver, containerd, besteffort',
       `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/cri-containerd-${ID}.scope`,
-      { engine: 'containerd', id: ID, podUid: UID, qosClass: 'besteffort' }],
-    ['systemd driver, guaranteed', `/kubepods.slice/kubepods-pod${UID_}.slice/cri-containerd-${ID}.scope`,
-      { engine: 'containerd', id: ID, podUid: UID, qosClass: 'guaranteed' }],
-    ['systemd driver, CRI-O', `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/crio-${ID}.scope`,
-      { engine: 'cri-o', id: ID, podUid: UID, qosClass: 'burstable' }],
-    ['systemd driver, CRI-O conmon', `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/crio-conmon-${ID}.scope`,
-      { engine: 'cri-o', id: ID, podUid: UID, qosClass: 'burstable' }],
-    ['systemd driver, docker (cri-dockerd)', `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/docker-${ID}.scope`,
-      { engine: 'docker', id: ID, podUid: UID, qosClass: 'besteffort' }],
-    ['kind node: the cgroupsPath colon form', `/system.slice/containerd.service/kubepods-burstable-pod${UID_}.slice:cri-containerd:${ID}`,
-      { engine: 'containerd', id: ID, podUid: UID, qosClass: 'burstable' }],
-    ['a kind node seen from its host (nested under docker)', `/docker/${ID2}/kubepods/besteffort/pod${UID}/${ID}`,
-      { engine: 'unknown', id: ID, podUid: UID, qosClass: 'besteffort' }],
-    ['the pod cgroup itself (no container)', `/kubepods/burstable/pod${UID}`,
-      { engine: 'kubernetes', id: '', podUid: UID, qosClass: 'burstable' }],
+      { engine: 'containerd', id: ID, podUid: UID, qosClass: 'besteffort' },
+    ],
+    [
+      'systemd driver, guaranteed',
+      `/kubepods.slice/kubepods-pod${UID_}.slice/cri-containerd-${ID}.scope`,
+      { engine: 'containerd', id: ID, podUid: UID, qosClass: 'guaranteed' },
+    ],
+    [
+      'systemd driver, CRI-O',
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/crio-${ID}.scope`,
+      { engine: 'cri-o', id: ID, podUid: UID, qosClass: 'burstable' },
+    ],
+    [
+      'systemd driver, CRI-O conmon',
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/crio-conmon-${ID}.scope`,
+      { engine: 'cri-o', id: ID, podUid: UID, qosClass: 'burstable' },
+    ],
+    [
+      'systemd driver, docker (cri-dockerd)',
+      `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/docker-${ID}.scope`,
+      { engine: 'docker', id: ID, podUid: UID, qosClass: 'besteffort' },
+    ],
+    [
+      'kind node: the cgroupsPath colon form',
+      `/system.slice/containerd.service/kubepods-burstable-pod${UID_}.slice:cri-containerd:${ID}`,
+      { engine: 'containerd', id: ID, podUid: UID, qosClass: 'burstable' },
+    ],
+    [
+      'a kind node seen from its host (nested under docker)',
+      `/docker/${ID2}/kubepods/besteffort/pod${UID}/${ID}`,
+      { engine: 'unknown', id: ID, podUid: UID, qosClass: 'besteffort' },
+    ],
+    ['the pod cgroup itself (no container)', `/kubepods/burstable/pod${UID}`, { engine: 'kubernetes', id: '', podUid: UID, qosClass: 'burstable' }],
   ];
   for (const [name, path, want] of cases) test(name, () => assert.deepEqual(containerFromPath(path), want));
 });
@@ -50,8 +67,11 @@ describe('containerFromPath: engines outside Kubernetes', () => {
     ['CRI-O, systemd', `/machine.slice/crio-${ID}.scope`, { engine: 'cri-o', id: ID }],
     ['podman rootful', `/machine.slice/libpod-${ID}.scope`, { engine: 'podman', id: ID }],
     ['podman rootful, cgroupfs', `/libpod_parent/libpod-${ID}`, { engine: 'podman', id: ID }],
-    ['podman rootless (v2, with the container subgroup)',
-      `/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-${ID}.scope/container`, { engine: 'podman', id: ID }],
+    [
+      'podman rootless (v2, with the container subgroup)',
+      `/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-${ID}.scope/container`,
+      { engine: 'podman', id: ID },
+    ],
     ['podman conmon', `/machine.slice/libpod-conmon-${ID}.scope`, { engine: 'podman', id: ID }],
     ['docker-in-docker: the innermost id wins', `/docker/${ID2}/docker/${ID}`, { engine: 'docker', id: ID }],
     ['systemd-nspawn machine', '/machine.slice/machine-web\\x2d1.scope', { engine: 'systemd-nspawn', id: 'web-1' }],
@@ -67,13 +87,14 @@ describe('containerFromPath: engines outside Kubernetes', () => {
 
 describe('parseContainer: whole /proc/PID/cgroup files', () => {
   test('v1 cgroupfs driver (every controller line names the pod)', () => {
-    const text = [
-      `12:pids:/kubepods/burstable/pod${UID}/${ID}`,
-      `11:memory:/kubepods/burstable/pod${UID}/${ID}`,
-      `4:cpu,cpuacct:/kubepods/burstable/pod${UID}/${ID}`,
-      `1:name=systemd:/kubepods/burstable/pod${UID}/${ID}`,
-      '0::/',
-    ].join('\n') + '\n';
+    const text =
+      [
+        `12:pids:/kubepods/burstable/pod${UID}/${ID}`,
+        `11:memory:/kubepods/burstable/pod${UID}/${ID}`,
+        `4:cpu,cpuacct:/kubepods/burstable/pod${UID}/${ID}`,
+        `1:name=systemd:/kubepods/burstable/pod${UID}/${ID}`,
+        '0::/',
+      ].join('\n') + '\n';
     assert.deepEqual(parseContainer(text), { engine: 'unknown', id: ID, podUid: UID, qosClass: 'burstable' });
   });
   test('hybrid host: the v2 line is a plain service, the memory line names the container', () => {

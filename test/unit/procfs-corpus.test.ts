@@ -124,41 +124,55 @@ describe('third-party corpus: per-process files', () => {
 describe('third-party corpus: /proc/net', () => {
   test('net/tcp: three LISTEN rows on port 22 with queues', () => {
     const rows = parseNetInet(corpus('net/tcp'));
-    assert.deepEqual(rows.map((r) => [formatEndpoint(r.local), r.state, r.txQueue, r.rxQueue, r.inode]), [
-      ['10.0.0.5:22', 'listen', 0, 1, 2740],
-      ['0.0.0.0:22', 'listen', 1, 0, 2740],
-      ['0.0.0.0:22', 'listen', 1, 1, 2740],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [formatEndpoint(r.local), r.state, r.txQueue, r.rxQueue, r.inode]),
+      [
+        ['10.0.0.5:22', 'listen', 0, 1, 2740],
+        ['0.0.0.0:22', 'listen', 1, 0, 2740],
+        ['0.0.0.0:22', 'listen', 1, 1, 2740],
+      ],
+    );
   });
 
   test('net/tcp6: unspecified and link-local addresses, state 07, uid', () => {
     const rows = parseNetInet(corpus('net/tcp6'), 'net/tcp6');
-    assert.deepEqual(rows.map((r) => [formatEndpoint(r.local), formatEndpoint(r.remote), r.state, r.uid, r.inode]), [
-      ['[::]:5355', '[::]:0', 'close', 981, 21040],
-      ['[fe80::56e1:adff:fe7c:6609]:51073', '[::]:0', 'close', 1000, 11337031],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [formatEndpoint(r.local), formatEndpoint(r.remote), r.state, r.uid, r.inode]),
+      [
+        ['[::]:5355', '[::]:0', 'close', 981, 21040],
+        ['[fe80::56e1:adff:fe7c:6609]:51073', '[::]:0', 'close', 1000, 11337031],
+      ],
+    );
   });
 
   test('net/udp and net/udp6 read with the same parser', () => {
     assert.equal(parseNetInet(corpus('net/udp'), 'net/udp').length, 3);
     const v6 = parseNetInet(corpus('net/udp6'), 'net/udp6');
-    assert.deepEqual(v6.map((r) => r.inode), [21040, 11337031]);
+    assert.deepEqual(
+      v6.map((r) => r.inode),
+      [21040, 11337031],
+    );
   });
 
   test('net/udp_broken (a row with four fields) is rejected with a ParseError', () => {
-    assert.throws(() => parseNetInet(corpus('net/udp_broken'), 'net/udp_broken'),
-      (e: unknown) => e instanceof ParseError && /net\/udp_broken/.test((e as Error).message));
+    assert.throws(
+      () => parseNetInet(corpus('net/udp_broken'), 'net/udp_broken'),
+      (e: unknown) => e instanceof ParseError && /net\/udp_broken/.test((e as Error).message),
+    );
   });
 
   test('net/unix', () => {
     const rows = parseNetUnix(corpus('net/unix'));
-    assert.deepEqual(rows.map((r) => [r.inode, r.type, r.state, r.path]), [
-      [3442596, 1, 1, '/var/run/postgresql/.s.PGSQL.5432'],
-      [10061, 5, 1, '/run/udev/control'],
-      [12392, 2, 1, '/dev/log'],
-      [4787297, 1, 3, '/var/run/postgresql/.s.PGSQL.5432'],
-      [5091797, 1, 3, undefined],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.inode, r.type, r.state, r.path]),
+      [
+        [3442596, 1, 1, '/var/run/postgresql/.s.PGSQL.5432'],
+        [10061, 5, 1, '/run/udev/control'],
+        [12392, 2, 1, '/dev/log'],
+        [4787297, 1, 3, '/var/run/postgresql/.s.PGSQL.5432'],
+        [5091797, 1, 3, undefined],
+      ],
+    );
   });
 
   test('net/unix_without_inode does not crash and yields no inode-less rows', () => {

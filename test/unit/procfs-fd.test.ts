@@ -77,7 +77,10 @@ describe('ProcFs.readFdLinks', () => {
     const cwd = process.cwd();
     const live = new ProcFs().readFdLinks(process.pid, (n, l) => [n, l] as const);
     assert.equal(live.length, readdirSync('/proc/self/fd').length - 1); // minus the fd readdirSync itself held
-    assert.deepEqual(live.map(([n]) => Number(n)), live.map(([n]) => Number(n)).sort((a, b) => a - b));
+    assert.deepEqual(
+      live.map(([n]) => Number(n)),
+      live.map(([n]) => Number(n)).sort((a, b) => a - b),
+    );
     assert.equal(process.cwd(), cwd);
 
     const root = mkdtempSync(join(tmpdir(), 'pt-links-'));
@@ -86,10 +89,20 @@ describe('ProcFs.readFdLinks', () => {
       symlinkSync('socket:[7]', join(root, 'proc/42/fd/3'));
       symlinkSync('/var/log/a.log (deleted)', join(root, 'proc/42/fd/10'));
       symlinkSync('pipe:[9]', join(root, 'proc/42/fd/4'));
-      assert.deepEqual(new ProcFs(root).readFdLinks(42, (n, l) => [n, l]), [['3', 'socket:[7]'], ['4', 'pipe:[9]'], ['10', '/var/log/a.log (deleted)']]);
+      assert.deepEqual(
+        new ProcFs(root).readFdLinks(42, (n, l) => [n, l]),
+        [
+          ['3', 'socket:[7]'],
+          ['4', 'pipe:[9]'],
+          ['10', '/var/log/a.log (deleted)'],
+        ],
+      );
       // an entry that is not a link fails the read with a typed error, and the cwd is restored
       writeFileSync(join(root, 'proc/42/fd/5'), '');
-      assert.throws(() => new ProcFs(root).readFdLinks(42, (n) => n), (e: unknown) => e instanceof ProctriageError && /fd\/5/.test(e.message));
+      assert.throws(
+        () => new ProcFs(root).readFdLinks(42, (n) => n),
+        (e: unknown) => e instanceof ProctriageError && /fd\/5/.test(e.message),
+      );
       assert.equal(process.cwd(), cwd);
     } finally {
       rmSync(root, { recursive: true, force: true });
@@ -117,7 +130,11 @@ describe('ProcFs.readFdLinks', () => {
       assert.equal(dense.listings, 0, 'no listing of a dense table');
       const got = new Map(all);
       for (const fd of opened) assert.equal(got.get(fd), '/dev/null');
-      assert.deepEqual(all.map(([fd]) => fd), [...got.keys()].sort((a, b) => a - b), 'in fd order');
+      assert.deepEqual(
+        all.map(([fd]) => fd),
+        [...got.keys()].sort((a, b) => a - b),
+        'in fd order',
+      );
 
       // close 300 fds in the middle: the highest ones now lie beyond the open count plus slack
       const closed = opened.splice(1000, 300);

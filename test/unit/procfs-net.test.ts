@@ -6,7 +6,8 @@ import { ParseError } from '../../src/errors.js';
 const isParseError = (e: unknown) => e instanceof ParseError;
 
 const TCP_HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
-const TCP6_HEADER = '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+const TCP6_HEADER =
+  '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
 
 function row(i: number, local: string, remote: string, st: string, queues = '00000000:00000000', uid = 1000, inode = 12345): string {
   return `${String(i).padStart(4)}: ${local} ${remote} ${st} ${queues} 00:00000000 00000000 ${String(uid).padStart(5)}        0 ${inode} 1 0000000000000000 20 4 30 10 -1`;
@@ -52,35 +53,52 @@ describe('formatEndpoint', () => {
 describe('parseNetInet', () => {
   test('IPv4 row: addresses, ports, state, queues, uid, inode', () => {
     const rows = parseNetInet([TCP_HEADER, row(0, '0100007F:1F90', '0A00000A:C350', '01', '0000000A:000001F4', 1001, 777)].join('\n') + '\n');
-    assert.deepEqual(rows, [{
-      local: { ip: '127.0.0.1', port: 8080 },
-      remote: { ip: '10.0.0.10', port: 50000 },
-      state: 'established',
-      txQueue: 10,
-      rxQueue: 500,
-      uid: 1001,
-      inode: 777,
-    }]);
-  });
-
-  test('IPv6 rows, v4-mapped shown as IPv4', () => {
-    const rows = parseNetInet([
-      TCP6_HEADER,
-      row(0, '0000000000000000FFFF00000100007F:985A', '0000000000000000FFFF00000100007F:18EB', '08'),
-      row(1, '00000000000000000000000000000000:0016', '00000000000000000000000000000000:0000', '0A'),
-      row(2, '000080FE00000000FFADE15609667CFE:C781', 'B80D0120000000000000000005000000:01BB', '01'),
-    ].join('\n'), '/proc/1/net/tcp6');
-    assert.deepEqual(rows.map((r) => [formatEndpoint(r.local), formatEndpoint(r.remote), r.state]), [
-      ['127.0.0.1:39002', '127.0.0.1:6379', 'closeWait'],
-      ['[::]:22', '[::]:0', 'listen'],
-      ['[fe80::56e1:adff:fe7c:6609]:51073', '[2001:db8::5]:443', 'established'],
+    assert.deepEqual(rows, [
+      {
+        local: { ip: '127.0.0.1', port: 8080 },
+        remote: { ip: '10.0.0.10', port: 50000 },
+        state: 'established',
+        txQueue: 10,
+        rxQueue: 500,
+        uid: 1001,
+        inode: 777,
+      },
     ]);
   });
 
+  test('IPv6 rows, v4-mapped shown as IPv4', () => {
+    const rows = parseNetInet(
+      [
+        TCP6_HEADER,
+        row(0, '0000000000000000FFFF00000100007F:985A', '0000000000000000FFFF00000100007F:18EB', '08'),
+        row(1, '00000000000000000000000000000000:0016', '00000000000000000000000000000000:0000', '0A'),
+        row(2, '000080FE00000000FFADE15609667CFE:C781', 'B80D0120000000000000000005000000:01BB', '01'),
+      ].join('\n'),
+      '/proc/1/net/tcp6',
+    );
+    assert.deepEqual(
+      rows.map((r) => [formatEndpoint(r.local), formatEndpoint(r.remote), r.state]),
+      [
+        ['127.0.0.1:39002', '127.0.0.1:6379', 'closeWait'],
+        ['[::]:22', '[::]:0', 'listen'],
+        ['[fe80::56e1:adff:fe7c:6609]:51073', '[2001:db8::5]:443', 'established'],
+      ],
+    );
+  });
+
   const STATES: [string, string][] = [
-    ['01', 'established'], ['02', 'synSent'], ['03', 'synRecv'], ['04', 'finWait1'], ['05', 'finWait2'],
-    ['06', 'timeWait'], ['07', 'close'], ['08', 'closeWait'], ['09', 'lastAck'], ['0A', 'listen'],
-    ['0B', 'closing'], ['0C', 'newSynRecv'],
+    ['01', 'established'],
+    ['02', 'synSent'],
+    ['03', 'synRecv'],
+    ['04', 'finWait1'],
+    ['05', 'finWait2'],
+    ['06', 'timeWait'],
+    ['07', 'close'],
+    ['08', 'closeWait'],
+    ['09', 'lastAck'],
+    ['0A', 'listen'],
+    ['0B', 'closing'],
+    ['0C', 'newSynRecv'],
   ];
   for (const [code, name] of STATES) {
     test(`state ${code} → ${name}`, () => {
@@ -123,7 +141,10 @@ describe('parseNetInet', () => {
   for (const [name, line] of malformed) {
     test(`ParseError: ${name}`, () => {
       const text = name === 'no header' || name === 'empty file' ? line : `${TCP_HEADER}\n${line}\n`;
-      assert.throws(() => parseNetInet(text, '/proc/9/net/tcp'), (e: unknown) => isParseError(e) && /\/proc\/9\/net\/tcp/.test((e as Error).message));
+      assert.throws(
+        () => parseNetInet(text, '/proc/9/net/tcp'),
+        (e: unknown) => isParseError(e) && /\/proc\/9\/net\/tcp/.test((e as Error).message),
+      );
     });
   }
 });
@@ -131,13 +152,15 @@ describe('parseNetInet', () => {
 describe('parseNetUnix', () => {
   const HEADER = 'Num       RefCount Protocol Flags    Type St Inode Path';
   test('rows with and without a path, abstract names', () => {
-    const rows = parseNetUnix([
-      HEADER,
-      '0000000094d85b65: 00000002 00000000 00010000 0001 01 3442596 /var/run/postgresql/.s.PGSQL.5432',
-      '000000003854b46d: 00000003 00000000 00000000 0001 03 62425',
-      '00000000a1b2c3d4: 00000002 00000000 00000000 0002 01 12392 @/tmp/.X11-unix/X0',
-      '',
-    ].join('\n'));
+    const rows = parseNetUnix(
+      [
+        HEADER,
+        '0000000094d85b65: 00000002 00000000 00010000 0001 01 3442596 /var/run/postgresql/.s.PGSQL.5432',
+        '000000003854b46d: 00000003 00000000 00000000 0001 03 62425',
+        '00000000a1b2c3d4: 00000002 00000000 00000000 0002 01 12392 @/tmp/.X11-unix/X0',
+        '',
+      ].join('\n'),
+    );
     assert.deepEqual(rows, [
       { type: 1, state: 1, inode: 3442596, path: '/var/run/postgresql/.s.PGSQL.5432' },
       { type: 1, state: 3, inode: 62425, path: undefined },
@@ -148,9 +171,11 @@ describe('parseNetUnix', () => {
     assert.throws(() => parseNetUnix('0000000094d85b65: 00000002 00000000 00010000 0001 01 3442596\n'), isParseError);
   });
   test('rows without an inode column are skipped, not misread', () => {
-    const rows = parseNetUnix('Num       RefCount Protocol Flags    Type St Path\n' +
-      '0000000000000000: 00000002 00000000 00010000 0001 01 /run/udev/control\n' +
-      '0000000000000000: 00000003 00000000 00000000 0001 03\n');
+    const rows = parseNetUnix(
+      'Num       RefCount Protocol Flags    Type St Path\n' +
+        '0000000000000000: 00000002 00000000 00010000 0001 01 /run/udev/control\n' +
+        '0000000000000000: 00000003 00000000 00000000 0001 03\n',
+    );
     assert.deepEqual(rows, []);
   });
 });

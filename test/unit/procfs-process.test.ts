@@ -14,7 +14,7 @@ function statLine(pid: number, comm: string, over: Record<number, string | numbe
   return `${pid} (${comm}) ${rest.join(' ')}\n`;
 }
 
-const isParseError = (e: unknown) => e instanceof ParseError && (e).code === 'PARSE_ERROR';
+const isParseError = (e: unknown) => e instanceof ParseError && e.code === 'PARSE_ERROR';
 
 describe('parseProcStat', () => {
   const cases: { name: string; comm: string }[] = [

@@ -77,13 +77,16 @@ describe('redactText: secrets are removed', () => {
     ['{"token":hunter2}', `{"token":${REDACTED}}`, ['hunter2']],
     ['mysql --password hunter2 -h db', `mysql --password ${REDACTED} -h db`, ['hunter2']],
     ['tool --apikey hunter2', `tool --apikey ${REDACTED}`, ['hunter2']],
-    ["sh -c 'mysql -phunter2 -e \"select 1\"'", `sh -c 'mysql -p${REDACTED} -e "select 1"'`, ['hunter2']],
+    ['sh -c \'mysql -phunter2 -e "select 1"\'', `sh -c 'mysql -p${REDACTED} -e "select 1"'`, ['hunter2']],
     ['api_key: sk-live-abc123', `api_key: ${REDACTED}`, ['sk-live-abc123']],
     ['password = hunter2', `password = ${REDACTED}`, ['hunter2']],
     ['password=', 'password=', []],
     ['openssl rsa -passin pass:hunter2', `openssl rsa -passin ${REDACTED}`, ['hunter2']],
-    ['-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7v\nabc=\n-----END RSA PRIVATE KEY-----',
-      `-----BEGIN RSA PRIVATE KEY-----${REDACTED}-----END RSA PRIVATE KEY-----`, ['MIIEowIBAAKCAQEA7v']],
+    [
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7v\nabc=\n-----END RSA PRIVATE KEY-----',
+      `-----BEGIN RSA PRIVATE KEY-----${REDACTED}-----END RSA PRIVATE KEY-----`,
+      ['MIIEowIBAAKCAQEA7v'],
+    ],
     ['-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXk', `-----BEGIN OPENSSH PRIVATE KEY-----${REDACTED}`, ['b3BlbnNzaC1rZXk']],
     ['export GITHUB_TOKEN=abc; run', `export GITHUB_TOKEN=${REDACTED}; run`, ['abc']],
     ['DATABASE_URL=mysql://app:hunter2@db/app', `DATABASE_URL=mysql://app:${REDACTED}@db/app`, ['hunter2']],
@@ -159,12 +162,43 @@ describe('redactText: ordinary text is left alone', () => {
 
 describe('isSecretKey', () => {
   test('names that hold secrets', () => {
-    for (const k of ['password', 'PGPASSWORD', 'MYSQL_PWD', 'apiKey', 'x-api-key', 'client_secret', 'AUTH', 'auth_token', 'SESSION', 'github_pat', 'dsn', 'Authorization', 'Set-Cookie', 'AWS_SECRET_ACCESS_KEY', 'privateKey']) {
+    for (const k of [
+      'password',
+      'PGPASSWORD',
+      'MYSQL_PWD',
+      'apiKey',
+      'x-api-key',
+      'client_secret',
+      'AUTH',
+      'auth_token',
+      'SESSION',
+      'github_pat',
+      'dsn',
+      'Authorization',
+      'Set-Cookie',
+      'AWS_SECRET_ACCESS_KEY',
+      'privateKey',
+    ]) {
       assert.equal(isSecretKey(k), true, k);
     }
   });
   test('names that do not', () => {
-    for (const k of ['port', 'PWD', 'host', 'max_tokens', 'tokenizer', 'password_file', 'session-timeout', 'no-auth', 'KEY_COUNT', 'key', 'path', 'author', 'passenger', 'x'.repeat(200)]) {
+    for (const k of [
+      'port',
+      'PWD',
+      'host',
+      'max_tokens',
+      'tokenizer',
+      'password_file',
+      'session-timeout',
+      'no-auth',
+      'KEY_COUNT',
+      'key',
+      'path',
+      'author',
+      'passenger',
+      'x'.repeat(200),
+    ]) {
       assert.equal(isSecretKey(k), false, k);
     }
   });
@@ -173,18 +207,27 @@ describe('isSecretKey', () => {
 describe('redactArg / redactArgv', () => {
   test('a secret-named flag redacts the NEXT argument', () => {
     assert.deepEqual(redactArgv(['app', '--password', 'hunter2', '--port', '8080']), ['app', '--password', REDACTED, '--port', '8080']);
-    assert.deepEqual(redactArgv(['python3', 'worker.py', '--queue', 'jobs', '--password', 'hunter2']),
-      ['python3', 'worker.py', '--queue', 'jobs', '--password', REDACTED]);
+    assert.deepEqual(redactArgv(['python3', 'worker.py', '--queue', 'jobs', '--password', 'hunter2']), [
+      'python3',
+      'worker.py',
+      '--queue',
+      'jobs',
+      '--password',
+      REDACTED,
+    ]);
     assert.deepEqual(redactArgv(['cli', '--api-key', 'k-123', 'run']), ['cli', '--api-key', REDACTED, 'run']);
   });
   test('a flag after a secret-named flag is not swallowed', () => {
     assert.deepEqual(redactArgv(['app', '--token', '--verbose']), ['app', '--token', '--verbose']);
   });
   test('inline forms and ordinary args', () => {
-    assert.deepEqual(
-      redactArgv(['node', '--max-old-space-size=512', 'server.js', '--db-password=hunter2', '--port=8080']),
-      ['node', '--max-old-space-size=512', 'server.js', `--db-password=${REDACTED}`, '--port=8080'],
-    );
+    assert.deepEqual(redactArgv(['node', '--max-old-space-size=512', 'server.js', '--db-password=hunter2', '--port=8080']), [
+      'node',
+      '--max-old-space-size=512',
+      'server.js',
+      `--db-password=${REDACTED}`,
+      '--port=8080',
+    ]);
   });
   test('one element is one value: spaces and commas included', () => {
     assert.deepEqual(redactArgv(['app', '--password=two words', '--password=a,b']), ['app', `--password=${REDACTED}`, `--password=${REDACTED}`]);
@@ -198,8 +241,11 @@ describe('redactArg / redactArgv', () => {
     assert.deepEqual(redactArgv(['python3', 'serve.py', '-p', '8080', '-p9090']), ['python3', 'serve.py', '-p', '8080', '-p9090']);
   });
   test('sh -c: a whole command line in one element', () => {
-    assert.deepEqual(redactArgv(['sh', '-c', 'mysql --password hunter2 -h db && curl -H "X-Api-Key: k3y" https://x']),
-      ['sh', '-c', `mysql --password ${REDACTED} -h db && curl -H "X-Api-Key: ${REDACTED}" https://x`]);
+    assert.deepEqual(redactArgv(['sh', '-c', 'mysql --password hunter2 -h db && curl -H "X-Api-Key: k3y" https://x']), [
+      'sh',
+      '-c',
+      `mysql --password ${REDACTED} -h db && curl -H "X-Api-Key: ${REDACTED}" https://x`,
+    ]);
     assert.deepEqual(redactArgv(['bash', '-c', 'exec tool --apikey hunter2']), ['bash', '-c', `exec tool --apikey ${REDACTED}`]);
   });
   test('a value after a non-flag is not redacted even if it looks like a secret name', () => {
@@ -216,9 +262,20 @@ describe('bounded, linear-time scanning', () => {
     return performance.now() - t;
   };
   test('a 131 000-character argument is cut, says so, and takes well under a second', () => {
-    for (const arg of ['a'.repeat(131_000), '-'.repeat(131_000), 'a-'.repeat(65_500), 'x=y&'.repeat(32_750), 'eyJ-'.repeat(32_750), 'sk-a'.repeat(32_750), 'a://'.repeat(32_750), `"${'\\'.repeat(131_000)}`]) {
+    for (const arg of [
+      'a'.repeat(131_000),
+      '-'.repeat(131_000),
+      'a-'.repeat(65_500),
+      'x=y&'.repeat(32_750),
+      'eyJ-'.repeat(32_750),
+      'sk-a'.repeat(32_750),
+      'a://'.repeat(32_750),
+      `"${'\\'.repeat(131_000)}`,
+    ]) {
       let out: string[] = [];
-      const ms = time(() => { out = redactArgv(['app', arg, '--password', 'hunter2']); });
+      const ms = time(() => {
+        out = redactArgv(['app', arg, '--password', 'hunter2']);
+      });
       assert.ok(ms < 500, `${arg.slice(0, 8)}…: ${ms.toFixed(0)} ms`);
       assert.match(out[1]!, /…\[cut: \d+ more characters\]$/);
       assert.ok(out[1]!.length <= MAX_SCAN + 40);
@@ -229,7 +286,9 @@ describe('bounded, linear-time scanning', () => {
     const line = `# labels: {"k":"${'a'.repeat(40 * 2 ** 20)}"}`;
     const dump = `goroutine profile: total 1\n1 @ 0x1\n${line}\n#\t0x1\tmain.f+0x1\t/x.go:1\n`;
     let out = '';
-    const ms = time(() => { out = redactLines(dump); });
+    const ms = time(() => {
+      out = redactLines(dump);
+    });
     assert.ok(ms < 1000, `${ms.toFixed(0)} ms`);
     assert.match(out, /\n# labels: \{"k":"a+…\[cut: \d+ more characters\]\n#\t0x1\tmain\.f/);
   });
@@ -244,7 +303,10 @@ describe('bounded, linear-time scanning', () => {
     const unit = '--password x a=b "c:d" https://u:p@h/ ?token=t ';
     const small = unit.repeat(100);
     const big = unit.repeat(300); // ~15 000 chars, under the cap
-    const tSmall = time(() => { for (let i = 0; i < 30; i++) redactText(small); }) / 30;
+    const tSmall =
+      time(() => {
+        for (let i = 0; i < 30; i++) redactText(small);
+      }) / 30;
     const tBig = time(() => redactText(big));
     assert.ok(tBig < 200, `${tBig.toFixed(1)} ms`);
     assert.ok(tBig < Math.max(5, tSmall * 3) * 10, `3x the input took ${(tBig / tSmall).toFixed(1)}x the time`);
@@ -257,8 +319,11 @@ describe('redactDeep / cleanDeep: structured values', () => {
     assert.deepEqual(redactDeep(labels), { labels: { api_key: REDACTED, handler: '/api/orders', SessionToken: REDACTED } });
   });
   test('numbers and ordinary keys are kept', () => {
-    assert.deepEqual(redactDeep({ count: 3, 'go.pprofUrl': 'http://127.0.0.1:6060/debug/pprof/', token_count: 2 }),
-      { count: 3, 'go.pprofUrl': 'http://127.0.0.1:6060/debug/pprof/', token_count: 2 });
+    assert.deepEqual(redactDeep({ count: 3, 'go.pprofUrl': 'http://127.0.0.1:6060/debug/pprof/', token_count: 2 }), {
+      count: 3,
+      'go.pprofUrl': 'http://127.0.0.1:6060/debug/pprof/',
+      token_count: 2,
+    });
   });
   test('redactLines keeps lines and redacts a private key across them', () => {
     const text = 'a=1\npassword=x\n-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\nz\n';
@@ -302,7 +367,8 @@ describe('clean: target-controlled text made safe for a terminal', () => {
 describe('pprof goroutine dumps from a hostile peer', () => {
   test('label values under secret-named keys are redacted in evidence', async () => {
     const { parseGoroutineProfile, topStacks } = await import('../../src/go/goroutines.js');
-    const dump = 'goroutine profile: total 3\n3 @ 0x1 0x2\n# labels: {"api_key":"sk-live-abc123", "handler":"/orders", "auth":"Bearer xyz12345"}\n#\t0x1\tmain.serve+0x1\t/x.go:1\n\n';
+    const dump =
+      'goroutine profile: total 3\n3 @ 0x1 0x2\n# labels: {"api_key":"sk-live-abc123", "handler":"/orders", "auth":"Bearer xyz12345"}\n#\t0x1\tmain.serve+0x1\t/x.go:1\n\n';
     const ev = cleanDeep({ 'go.topStacks': topStacks(parseGoroutineProfile(dump).groups) }, true) as any;
     assert.deepEqual(ev['go.topStacks'][0].labels, { api_key: REDACTED, handler: '/orders', auth: REDACTED });
     assert.equal(redactLines(dump).includes('sk-live-abc123'), false, 'the bundle copy of the dump is redacted too');

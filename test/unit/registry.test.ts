@@ -62,21 +62,80 @@ test('the README catalogue is exactly what `proctriage playbook show --markdown`
   assert.equal(readmeCatalogue(), catalogueMarkdown(builtinPlaybook(), metricUnits(PROBES)));
 });
 
-test('a probe says why in codes; the report carries the catalogue\'s words (and no code)', async () => {
+test("a probe says why in codes; the report carries the catalogue's words (and no code)", async () => {
   const { diagnose } = await import('../../src/engine/runner.js');
   const { ProcFs } = await import('../../src/procfs/procfs.js');
   const { MESSAGES, say } = await import('../../src/messages.js');
   // one value for every argument name the catalogue uses
   const sample = {
-    count: 1, why: 'EACCES', table: 'tcp', error: 'x', pid: 1, runtime: 'go', address: '127.0.0.1:9229', source: 'its flag', line: 'sent SIGUSR1',
-    fate: 'it is still running', how: 'given', flags: '--inspect', youngMiB: 16, version: 'v20.0.0', ms: 5, file: '/tmp/x', others: 0, asked: false,
-    port: 9229, restart: 'start it', activate: 'activate it', text: 'an already worded sentence', key: 'go.numGC', value: -1, ratio: false,
-    url: 'http://127.0.0.1:6060', what: '/debug/vars', ports: '6060', factor: 16, need: '160 MiB', left: '10 MiB',
-    where: 'inspector at 127.0.0.1:9229', theirPid: 2, expected: 1, counted: 3, total: 4, cut: 'truncated', problem: 'x',
-    words: 'connection reset by the peer', code: 'ECONNRESET', host: '127.0.0.1:6060', path: '/debug/pprof/goroutine', status: 500,
-    bytes: 100, metric: 'fd.open', times: '3.2×', peers: 4, metrics: 'threads', missing: 'CAP_SYS_ADMIN', addresses: '127.0.0.1:9229', relay: 4321, pids: '1, 2', openedAfterMs: 40,
-    unique: 300, sampled: 200, distinct: 2, debuggerMs: 90, seconds: 30, kib: 32, mib: 1200, stacks: 2, events: 5,
-    symbols: 'napi_create_function', name: 'node', state: 'T', sigCgt: '0', stderr: 'x', other: 'a cgroup namespace',
+    count: 1,
+    why: 'EACCES',
+    table: 'tcp',
+    error: 'x',
+    pid: 1,
+    runtime: 'go',
+    address: '127.0.0.1:9229',
+    source: 'its flag',
+    line: 'sent SIGUSR1',
+    fate: 'it is still running',
+    how: 'given',
+    flags: '--inspect',
+    youngMiB: 16,
+    version: 'v20.0.0',
+    ms: 5,
+    file: '/tmp/x',
+    others: 0,
+    asked: false,
+    port: 9229,
+    restart: 'start it',
+    activate: 'activate it',
+    text: 'an already worded sentence',
+    key: 'go.numGC',
+    value: -1,
+    ratio: false,
+    url: 'http://127.0.0.1:6060',
+    what: '/debug/vars',
+    ports: '6060',
+    factor: 16,
+    need: '160 MiB',
+    left: '10 MiB',
+    where: 'inspector at 127.0.0.1:9229',
+    theirPid: 2,
+    expected: 1,
+    counted: 3,
+    total: 4,
+    cut: 'truncated',
+    problem: 'x',
+    words: 'connection reset by the peer',
+    code: 'ECONNRESET',
+    host: '127.0.0.1:6060',
+    path: '/debug/pprof/goroutine',
+    status: 500,
+    bytes: 100,
+    metric: 'fd.open',
+    times: '3.2×',
+    peers: 4,
+    metrics: 'threads',
+    missing: 'CAP_SYS_ADMIN',
+    addresses: '127.0.0.1:9229',
+    relay: 4321,
+    pids: '1, 2',
+    openedAfterMs: 40,
+    unique: 300,
+    sampled: 200,
+    distinct: 2,
+    debuggerMs: 90,
+    seconds: 30,
+    kib: 32,
+    mib: 1200,
+    stacks: 2,
+    events: 5,
+    symbols: 'napi_create_function',
+    name: 'node',
+    state: 'T',
+    sigCgt: '0',
+    stderr: 'x',
+    other: 'a cgroup namespace',
   };
   for (const [id, f] of Object.entries(MESSAGES)) {
     const text = (f as (a: unknown) => string)(sample);
@@ -85,12 +144,22 @@ test('a probe says why in codes; the report carries the catalogue\'s words (and 
   }
   const coded: Probe = {
     meta: { id: 'coded', description: 'returns coded unknowns', runtime: 'any', facts: {}, timeoutMs: 1000 },
-    run: () => ({ metrics: {}, unknowns: [
-      { metric: 'memory.pss', code: 'memory.smapsDenied', hint: 'hint.sameUser' },
-      { metric: 'fd.byType.other', code: 'fds.linksUnreadable', args: { count: 3, why: 'EACCES' } },
-    ] }),
+    run: () => ({
+      metrics: {},
+      unknowns: [
+        { metric: 'memory.pss', code: 'memory.smapsDenied', hint: 'hint.sameUser' },
+        { metric: 'fd.byType.other', code: 'fds.linksUnreadable', args: { count: 3, why: 'EACCES' } },
+      ],
+    }),
   };
-  const r = await diagnose([process.pid], { proc: new ProcFs('/'), playbook: builtinPlaybook(), probes: [coded], timeoutMs: 5000, redact: true, version: 'test' });
+  const r = await diagnose([process.pid], {
+    proc: new ProcFs('/'),
+    playbook: builtinPlaybook(),
+    probes: [coded],
+    timeoutMs: 5000,
+    redact: true,
+    version: 'test',
+  });
   assert.deepEqual(r.targets[0]!.unknowns, [
     { metric: 'memory.pss', reason: 'access denied to /proc/PID/smaps_rollup', hint: say('hint.sameUser') },
     { metric: 'fd.byType.other', reason: '3 fd links could not be read (permission denied): counted as "other"; their type, path and sockets are unknown' },

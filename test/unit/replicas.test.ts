@@ -7,16 +7,26 @@ const REPLICAS = builtinPlaybook().limits.replicas;
 
 const target = (pid: number, exe: string, cmdline: string[], fdOpen: number): Collected => ({
   identity: { pid, comm: cmdline[0]!.slice(0, 15), ppid: 1, state: 'S', cmdline, exe, startedAt: '', uptimeSeconds: 3600, startTicks: pid },
-  metrics: { 'fd.open': fdOpen }, evidence: {}, unknowns: [], probes: [], actions: [],
+  metrics: { 'fd.open': fdOpen },
+  evidence: {},
+  unknowns: [],
+  probes: [],
+  actions: [],
 });
 
 test('replicas: same executable and argument shape; numbers (ports, worker ids) folded', () => {
-  assert.equal(replicaKey({ exe: '/usr/bin/node', cmdline: ['node', 'server.js', '--port=8081'], comm: 'node' }),
-    replicaKey({ exe: '/usr/bin/node', cmdline: ['node', 'server.js', '--port=8082'], comm: 'node' }));
-  assert.notEqual(replicaKey({ exe: '/usr/bin/node', cmdline: ['node', 'a.js'], comm: 'node' }),
-    replicaKey({ exe: '/usr/bin/node', cmdline: ['node', 'b.js'], comm: 'node' }));
-  assert.notEqual(replicaKey({ exe: '/usr/lib/postgresql/15/bin/postgres', cmdline: ['postgres: 15/main: checkpointer '], comm: 'postgres' }),
-    replicaKey({ exe: '/usr/lib/postgresql/15/bin/postgres', cmdline: ['postgres: 15/main: background writer '], comm: 'postgres' }));
+  assert.equal(
+    replicaKey({ exe: '/usr/bin/node', cmdline: ['node', 'server.js', '--port=8081'], comm: 'node' }),
+    replicaKey({ exe: '/usr/bin/node', cmdline: ['node', 'server.js', '--port=8082'], comm: 'node' }),
+  );
+  assert.notEqual(
+    replicaKey({ exe: '/usr/bin/node', cmdline: ['node', 'a.js'], comm: 'node' }),
+    replicaKey({ exe: '/usr/bin/node', cmdline: ['node', 'b.js'], comm: 'node' }),
+  );
+  assert.notEqual(
+    replicaKey({ exe: '/usr/lib/postgresql/15/bin/postgres', cmdline: ['postgres: 15/main: checkpointer '], comm: 'postgres' }),
+    replicaKey({ exe: '/usr/lib/postgresql/15/bin/postgres', cmdline: ['postgres: 15/main: background writer '], comm: 'postgres' }),
+  );
 });
 
 test('only replicas are compared: different roles get no fleet metrics, so no replica-outlier', () => {

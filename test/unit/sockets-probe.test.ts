@@ -19,12 +19,16 @@ test('a socket the kernel printed twice (the table changed between two reads) is
     symlinkSync('socket:[100]', join(root, 'proc/42/fd/3'));
     symlinkSync('socket:[101]', join(root, 'proc/42/fd/4'));
     const closeWait = row(2, '0100007F:9C40', '0F00140A:20FB', '08', 101);
-    writeFileSync(join(root, 'proc/42/net/tcp'), [HEADER,
-      row(0, '0100007F:1F90', '0100007F:C350', '01', 100),
-      row(1, '0100007F:1F91', '0100007F:C351', '01', 999), // another process's socket
-      closeWait,
-      closeWait.replace(/^ {3}2:/, '   3:'), // the same socket again
-    ].join('\n') + '\n');
+    writeFileSync(
+      join(root, 'proc/42/net/tcp'),
+      [
+        HEADER,
+        row(0, '0100007F:1F90', '0100007F:C350', '01', 100),
+        row(1, '0100007F:1F91', '0100007F:C351', '01', 999), // another process's socket
+        closeWait,
+        closeWait.replace(/^ {3}2:/, '   3:'), // the same socket again
+      ].join('\n') + '\n',
+    );
     writeFileSync(join(root, 'proc/42/net/tcp6'), HEADER + '\n');
     const proc = new ProcFs(root);
     const out = await probe.run({ pid: 42, proc, sources: new TargetSources(proc, 42, new HostSources(proc)), options: {}, actions: [] } as never);

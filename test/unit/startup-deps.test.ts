@@ -22,7 +22,13 @@ test('the diagnosis path imports no zod, yaml, ws, chalk, cli-table3 or MCP SDK 
     for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s*"([^"]+)"|^import\s*"([^"]+)"/gm)) {
       const spec = (m[1] ?? m[2])!;
       if (spec.startsWith('./')) walk(spec.slice(2));
-      else if (!spec.startsWith('node:')) packages.add(spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
+      else if (!spec.startsWith('node:'))
+        packages.add(
+          spec
+            .split('/')
+            .slice(0, spec.startsWith('@') ? 2 : 1)
+            .join('/'),
+        );
     }
   };
   walk('cli.js');

@@ -70,8 +70,10 @@ test('parse: a stack seen on several threads is one stack (bpftrace prints it on
 });
 
 test('parse: frames as ustack(perf) prints them, and the return address kept at a libc entry', () => {
-  const frames = parseStack('\n\t7f51d2f82dc0 __GI___socket+0 (/usr/lib/x86_64-linux-gnu/libc.so.6)\n\t555b9364a3dc main+293 (/tmp/leaky)\n' +
-    '\t7964616572006c 0x7964616572006c ([unknown])\n\t401000 ns::Cls::f(int, char const*)+12 (/opt/my app (1)/bin)\n');
+  const frames = parseStack(
+    '\n\t7f51d2f82dc0 __GI___socket+0 (/usr/lib/x86_64-linux-gnu/libc.so.6)\n\t555b9364a3dc main+293 (/tmp/leaky)\n' +
+      '\t7964616572006c 0x7964616572006c ([unknown])\n\t401000 ns::Cls::f(int, char const*)+12 (/opt/my app (1)/bin)\n',
+  );
   assert.deepEqual(frames, [
     { address: '7f51d2f82dc0', symbol: '__GI___socket', offset: 0, module: '/usr/lib/x86_64-linux-gnu/libc.so.6' },
     { address: '555b9364a3dc', symbol: 'main', offset: 293, module: '/tmp/leaky' },
@@ -79,43 +81,74 @@ test('parse: frames as ustack(perf) prints them, and the return address kept at 
     { address: '401000', symbol: 'ns::Cls::f(int, char const*)', offset: 12, module: '/opt/my app (1)/bin' },
   ]);
   const key = '\n\t7f51d2f82dc0 __GI___socket+0 (/usr/lib/x86_64-linux-gnu/libc.so.6)\n\t555b9364a3dc main+293 (/tmp/leaky)\n';
-  assert.deepEqual(stackFrames(`${key},${0x555b9364a1f5}`).map((f) => f.address), ['7f51d2f82dc0', '555b9364a1f5', '555b9364a3dc']);
+  assert.deepEqual(
+    stackFrames(`${key},${0x555b9364a1f5}`).map((f) => f.address),
+    ['7f51d2f82dc0', '555b9364a1f5', '555b9364a3dc'],
+  );
   // the kernel already had it (the function begins with push %rbp or endbr64): not twice
-  assert.deepEqual(stackFrames(`${key},${0x555b9364a3dc}`).map((f) => f.address), ['7f51d2f82dc0', '555b9364a3dc']);
+  assert.deepEqual(
+    stackFrames(`${key},${0x555b9364a3dc}`).map((f) => f.address),
+    ['7f51d2f82dc0', '555b9364a3dc'],
+  );
   assert.equal(stackFrames(`${key},0`).length, 2);
 });
 
-test('parse: lines that are not the program\'s are counted, not trusted', () => {
-  const o = parseTraceOutput('{"type": "printf", "data": "ready\\n"}\nnot json\n{"type": "printf", "data": "hello\\n"}\n{"type": "map", "data": {"@other": {"x": 1}}}\n');
+test("parse: lines that are not the program's are counted, not trusted", () => {
+  const o = parseTraceOutput(
+    '{"type": "printf", "data": "ready\\n"}\nnot json\n{"type": "printf", "data": "hello\\n"}\n{"type": "map", "data": {"@other": {"x": 1}}}\n',
+  );
   assert.equal(o.ready, true);
   assert.equal(o.malformed, 3);
   assert.equal(o.opens.size, 0);
 });
 
 test('symbolise: maps, ELF load segments, file addresses, addr2line -a -f -i blocks', () => {
-  const maps = parseMaps('00400000-00485000 r-xp 00000000 fe:00 22 /tmp/leakygo\n55a4ae2b2000-55a4ae2b3000 r--p 00000000 fe:00 9 /tmp/leaky\n55a4ae2b3000-55a4ae2b4000 r-xp 00001000 fe:00 9 /tmp/leaky\n7ffd1000-7ffd2000 rw-p 00000000 00:00 0 \n');
+  const maps = parseMaps(
+    '00400000-00485000 r-xp 00000000 fe:00 22 /tmp/leakygo\n55a4ae2b2000-55a4ae2b3000 r--p 00000000 fe:00 9 /tmp/leaky\n55a4ae2b3000-55a4ae2b4000 r-xp 00001000 fe:00 9 /tmp/leaky\n7ffd1000-7ffd2000 rw-p 00000000 00:00 0 \n',
+  );
   assert.equal(maps[0]!.range, '400000-485000', 'map_files names carry no leading zeros');
   assert.equal(maps[3]!.path, undefined);
   // a PIE text segment: file offset 0x1000 at virtual address 0x1000
-  const loads = [{ offset: 0n, vaddr: 0n, filesz: 0x1000n }, { offset: 0x1000n, vaddr: 0x1000n, filesz: 0x1000n }];
+  const loads = [
+    { offset: 0n, vaddr: 0n, filesz: 0x1000n },
+    { offset: 0x1000n, vaddr: 0x1000n, filesz: 0x1000n },
+  ];
   assert.equal(fileAddress(0x55a4ae2b31f5n, maps[2]!, loads), 0x11f5n);
   // a non-PIE Go binary: the address is the virtual address
   assert.equal(fileAddress(0x484cabn, maps[0]!, [{ offset: 0n, vaddr: 0x400000n, filesz: 0x85000n }]), 0x484cabn);
   assert.equal(loadSegments(Buffer.from('not an elf')), undefined);
   const self = loadSegments(readFileSync(process.execPath).subarray(0, 65536));
   assert.ok(self && self.length >= 2);
-  assert.deepEqual(parseAddr2lineBlocks('0x0000000000484cab\nos.Open\n/usr/lib/go/src/os/file.go:318\nmain.leakFiles\n/src/leaky.go:17\n0x1\n??\n??:0\n0x11f5\nleak_socket\n/src/leaky.c:20 (discriminator 1)\n'), [
-    { file: '/src/leaky.go', line: 17, function: 'main.leakFiles' }, undefined, { file: '/src/leaky.c', line: 20, function: 'leak_socket' },
-  ]);
+  assert.deepEqual(
+    parseAddr2lineBlocks(
+      '0x0000000000484cab\nos.Open\n/usr/lib/go/src/os/file.go:318\nmain.leakFiles\n/src/leaky.go:17\n0x1\n??\n??:0\n0x11f5\nleak_socket\n/src/leaky.c:20 (discriminator 1)\n',
+    ),
+    [{ file: '/src/leaky.go', line: 17, function: 'main.leakFiles' }, undefined, { file: '/src/leaky.c', line: 20, function: 'leak_socket' }],
+  );
 });
 
 function inputs(name: string, over: Partial<TraceInputs> = {}): TraceInputs {
   const output = parseTraceOutput(recorded(name));
-  const fdTable = new Map([[0, classifyFdLink('/dev/pts/0')], [1, classifyFdLink('pipe:[1]')], [2, classifyFdLink('pipe:[2]')]]);
+  const fdTable = new Map([
+    [0, classifyFdLink('/dev/pts/0')],
+    [1, classifyFdLink('pipe:[1]')],
+    [2, classifyFdLink('pipe:[2]')],
+  ]);
   for (const fd of output.fds) fdTable.set(fd, name.startsWith('go') ? classifyFdLink('/dev/null') : classifyFdLink(`socket:[${1000 + fd}]`));
   return {
-    pid: 4123, comm: 'leaky', runtime: 'native', requestedMs: 2000, windowMs: 2000, endedBy: 'duration', output,
-    fdTable, locations: new Map<string, Location>(), redact: true, version: 'test', now: new Date(0), ...over,
+    pid: 4123,
+    comm: 'leaky',
+    runtime: 'native',
+    requestedMs: 2000,
+    windowMs: 2000,
+    endedBy: 'duration',
+    output,
+    fdTable,
+    locations: new Map<string, Location>(),
+    redact: true,
+    version: 'test',
+    now: new Date(0),
+    ...over,
   };
 }
 
@@ -166,8 +199,10 @@ test('report: Go stacks read fully; the system-call wrappers are left out of wha
 });
 
 test('report: JIT and interpreter frames are named as such, with the better tool', () => {
-  const out = parseTraceOutput('{"type": "map", "data": {"@opens": {"\\n\\t7f00 __GI___libc_open+0 (/usr/lib/x86_64-linux-gnu/libc.so.6)\\n\\t3a2b 0x3a2b ([unknown])\\n,0": 3}}}\n' +
-    '{"type": "map", "data": {"@live": {"\\n\\t7f00 __GI___libc_open+0 (/usr/lib/x86_64-linux-gnu/libc.so.6)\\n\\t3a2b 0x3a2b ([unknown])\\n,0": 3}}}\n');
+  const out = parseTraceOutput(
+    '{"type": "map", "data": {"@opens": {"\\n\\t7f00 __GI___libc_open+0 (/usr/lib/x86_64-linux-gnu/libc.so.6)\\n\\t3a2b 0x3a2b ([unknown])\\n,0": 3}}}\n' +
+      '{"type": "map", "data": {"@live": {"\\n\\t7f00 __GI___libc_open+0 (/usr/lib/x86_64-linux-gnu/libc.so.6)\\n\\t3a2b 0x3a2b ([unknown])\\n,0": 3}}}\n',
+  );
   const node = buildTraceReport(inputs('c-leak', { runtime: 'node', output: out }));
   assert.equal(node.outstanding[0]!.frames[1]!.kind, 'jit');
   assert.ok(node.notes.some((n) => n.code === 'trace.jitNode' && /--inspect/.test(n.text)));
@@ -184,8 +219,10 @@ test('report: JIT and interpreter frames are named as such, with the better tool
 });
 
 test('report: target strings are cleaned and redacted; markdown cannot be broken out of', () => {
-  const out = parseTraceOutput('{"type": "map", "data": {"@opens": {"\\n\\t401000 evil|`x`\\u001b[31m+1 (/tmp/a)\\n,0": 1}}}\n{"type": "map", "data": {"@live": {"\\n\\t401000 evil|`x`\\u001b[31m+1 (/tmp/a)\\n,0": 1}}}\n' +
-    '{"type": "map", "data": {"@ex": {"\\n\\t401000 evil|`x`\\u001b[31m+1 (/tmp/a)\\n,0": 9}}}\n');
+  const out = parseTraceOutput(
+    '{"type": "map", "data": {"@opens": {"\\n\\t401000 evil|`x`\\u001b[31m+1 (/tmp/a)\\n,0": 1}}}\n{"type": "map", "data": {"@live": {"\\n\\t401000 evil|`x`\\u001b[31m+1 (/tmp/a)\\n,0": 1}}}\n' +
+      '{"type": "map", "data": {"@ex": {"\\n\\t401000 evil|`x`\\u001b[31m+1 (/tmp/a)\\n,0": 9}}}\n',
+  );
   const fdTable = new Map([[9, classifyFdLink('/srv/app/db?password=hunter2')]]);
   const r = buildTraceReport(inputs('c-leak', { output: out, fdTable }));
   const g = r.outstanding[0]!;

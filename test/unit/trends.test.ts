@@ -1,8 +1,20 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  analyseSeries, driftTest, eta, growthShape, mannKendall, metricChanges, theilSen, thin, trendMetrics,
-  trendsFromSamples, twoPointTrends, MAX_POINTS, type Point, type Sample,
+  analyseSeries,
+  driftTest,
+  eta,
+  growthShape,
+  mannKendall,
+  metricChanges,
+  theilSen,
+  thin,
+  trendMetrics,
+  trendsFromSamples,
+  twoPointTrends,
+  MAX_POINTS,
+  type Point,
+  type Sample,
 } from '../../src/engine/trends.js';
 import { judge, type Collected } from '../../src/engine/runner.js';
 import { builtinPlaybook } from '../../src/engine/playbook.js';
@@ -82,8 +94,14 @@ describe('significance: leaks count, noise does not', () => {
   test('random walks (a healthy count going up and down) almost never count as growth', () => {
     const r = rng(3);
     for (const n of [8, 16, 24, 60]) {
-      const walk = () => { let v = 100; return series(n, () => (v += r() < 0.5 ? -1 : 1)); };
-      const wide = () => { let v = 1000; return series(n, () => (v += Math.round(gauss(r) * 5))); };
+      const walk = () => {
+        let v = 100;
+        return series(n, () => (v += r() < 0.5 ? -1 : 1));
+      };
+      const wide = () => {
+        let v = 1000;
+        return series(n, () => (v += Math.round(gauss(r) * 5)));
+      };
       const [w, g] = [rate(walk, 500), rate(wide, 500)];
       assert.ok(w <= 0.01, `±1 walk, n=${n}: ${w}`);
       assert.ok(g <= 0.01, `gaussian walk, n=${n}: ${g}`);
@@ -94,7 +112,8 @@ describe('significance: leaks count, noise does not', () => {
     const r = rng(4);
     for (const n of [12, 16, 24, 60]) {
       const saw = () => {
-        const period = 2 + Math.floor(r() * 6), phase = Math.floor(r() * period);
+        const period = 2 + Math.floor(r() * 6),
+          phase = Math.floor(r() * period);
         return series(n, (i) => 40e6 + ((i + phase) % period) * 4e6 + Math.round(gauss(r) * 2e5));
       };
       assert.equal(rate(saw, 500), 0, `n=${n}`);
@@ -102,13 +121,37 @@ describe('significance: leaks count, noise does not', () => {
   });
 
   test('a one-off step (a pool filling once) is not growth', () => {
-    assert.equal(analyseSeries(series(20, (i) => (i < 10 ? 100 : 150)), LIMITS.shape).significant, false);
-    assert.equal(analyseSeries(series(20, (i) => (i < 19 ? 100 : 400)), LIMITS.shape).significant, false);
+    assert.equal(
+      analyseSeries(
+        series(20, (i) => (i < 10 ? 100 : 150)),
+        LIMITS.shape,
+      ).significant,
+      false,
+    );
+    assert.equal(
+      analyseSeries(
+        series(20, (i) => (i < 19 ? 100 : 400)),
+        LIMITS.shape,
+      ).significant,
+      false,
+    );
   });
 
   test('too few samples are never significant, and a falling series never is', () => {
-    assert.equal(analyseSeries(series(7, (i) => i), LIMITS.shape).significant, false);
-    assert.equal(analyseSeries(series(30, (i) => -i), LIMITS.shape).significant, false);
+    assert.equal(
+      analyseSeries(
+        series(7, (i) => i),
+        LIMITS.shape,
+      ).significant,
+      false,
+    );
+    assert.equal(
+      analyseSeries(
+        series(30, (i) => -i),
+        LIMITS.shape,
+      ).significant,
+      false,
+    );
   });
 });
 
@@ -118,7 +161,15 @@ describe('trends from samples', () => {
 
   test('fd.open: slope per hour, ETA to fd.limit from the last level, and the trend.* metrics', () => {
     const tr = trendsFromSamples(leak(17), LIMITS);
-    assert.deepEqual(tr['fd.open'], { perHour: 14_400, samples: 17, significant: true, shape: 'steady', windowSeconds: 4, limit: 512, etaSeconds: Math.round((512 - 36) / 4) });
+    assert.deepEqual(tr['fd.open'], {
+      perHour: 14_400,
+      samples: 17,
+      significant: true,
+      shape: 'steady',
+      windowSeconds: 4,
+      limit: 512,
+      etaSeconds: Math.round((512 - 36) / 4),
+    });
     assert.equal(tr.threads!.significant, false);
     assert.equal(tr.threads!.etaSeconds, undefined);
     const m = trendMetrics(tr, 17);
@@ -131,12 +182,18 @@ describe('trends from samples', () => {
     assert.ok(!('trend.threads.etaSeconds' in m));
   });
 
-  test('memory is the cgroup\'s unreclaimable memory against its limit, or the RSS with no limit (so no ETA)', () => {
-    const withLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6 + i * 1e6, 'cgroup.memory.limit': 200e6, 'memory.rss': 5e6 })), LIMITS);
+  test("memory is the cgroup's unreclaimable memory against its limit, or the RSS with no limit (so no ETA)", () => {
+    const withLimit = trendsFromSamples(
+      leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6 + i * 1e6, 'cgroup.memory.limit': 200e6, 'memory.rss': 5e6 })),
+      LIMITS,
+    );
     assert.equal(withLimit.memory!.limit, 200e6);
     assert.equal(withLimit.memory!.significant, true);
     assert.equal(withLimit.memory!.etaSeconds, Math.round((200e6 - 111e6) / 4e6));
-    const noLimit = trendsFromSamples(leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6, 'memory.rss': 50e6 + i * 1e6 })), LIMITS);
+    const noLimit = trendsFromSamples(
+      leak(12, (i) => ({ 'cgroup.memory.unreclaimable': 100e6, 'memory.rss': 50e6 + i * 1e6 })),
+      LIMITS,
+    );
     assert.equal(noLimit.memory!.perHour, 4e6 * 3600);
     assert.equal(noLimit.memory!.significant, true);
     assert.equal(noLimit.memory!.limit, undefined);
@@ -144,16 +201,30 @@ describe('trends from samples', () => {
   });
 
   test('threads run into the pids limit counting every task of the cgroup; sockets into the fd limit', () => {
-    const tr = trendsFromSamples(Array.from({ length: 10 }, (_, i) => ({
-      t: i, metrics: { threads: 10 + i, 'cgroup.pids.limit': 100, 'cgroup.pids.current': 50 + i, 'sockets.tcp.total': 5 + 2 * i, 'fd.open': 30 + 2 * i, 'fd.limit': 1030 },
-    })), LIMITS);
+    const tr = trendsFromSamples(
+      Array.from({ length: 10 }, (_, i) => ({
+        t: i,
+        metrics: {
+          threads: 10 + i,
+          'cgroup.pids.limit': 100,
+          'cgroup.pids.current': 50 + i,
+          'sockets.tcp.total': 5 + 2 * i,
+          'fd.open': 30 + 2 * i,
+          'fd.limit': 1030,
+        },
+      })),
+      LIMITS,
+    );
     assert.equal(tr.threads!.etaSeconds, 100 - 59);
     assert.equal(tr['sockets.tcp.total']!.etaSeconds, (1030 - 48) / 2);
     assert.equal(tr['sockets.tcp.total']!.limit, 1030);
   });
 
   test('Node handles and goroutines use their explosion thresholds as the limit', () => {
-    const tr = trendsFromSamples(Array.from({ length: 10 }, (_, i) => ({ t: i, metrics: { 'node.handles.total': 100 + i, 'go.goroutines': 1000 + 10 * i } })), LIMITS);
+    const tr = trendsFromSamples(
+      Array.from({ length: 10 }, (_, i) => ({ t: i, metrics: { 'node.handles.total': 100 + i, 'go.goroutines': 1000 + 10 * i } })),
+      LIMITS,
+    );
     assert.equal(tr['node.handles.total']!.limit, 10_000);
     assert.equal(tr['go.goroutines']!.limit, 100_000);
     assert.equal(tr['go.goroutines']!.etaSeconds, Math.round((100_000 - 1090) / 10));
@@ -173,7 +244,10 @@ describe('one look has no rate', () => {
     const c: Collected = {
       identity: { pid: 42, comm: 'svc', ppid: 1, state: 'S', cmdline: ['svc'], startedAt: '2024-01-01T00:00:00.000Z', uptimeSeconds: 60, startTicks: 1 },
       metrics: { 'fd.open': 900, 'fd.limit': 1000, 'fd.utilization': 0.9, 'process.uptimeSeconds': 60 },
-      evidence: {}, unknowns: [], probes: [], actions: [],
+      evidence: {},
+      unknowns: [],
+      probes: [],
+      actions: [],
     };
     const once = judge(c, { playbook, redact: true, probes: PROBES });
     assert.equal(once.trends, undefined, 'a level over the uptime is not a rate');
@@ -189,11 +263,23 @@ describe('growth judged by its shape, whatever the uptime', () => {
   const MiB = 2 ** 20;
   /** memory-growth for a series of unreclaimable cgroup memory, one sample a second, at an uptime */
   const judgeMemory = (values: number[], limit: number, uptimeSeconds = 60) => {
-    const samples: Sample[] = values.map((v, i) => ({ t: i, metrics: { 'cgroup.memory.limit': limit, 'cgroup.memory.unreclaimable': Math.round(v), 'memory.rss': Math.round(v), 'process.uptimeSeconds': uptimeSeconds } }));
+    const samples: Sample[] = values.map((v, i) => ({
+      t: i,
+      metrics: {
+        'cgroup.memory.limit': limit,
+        'cgroup.memory.unreclaimable': Math.round(v),
+        'memory.rss': Math.round(v),
+        'process.uptimeSeconds': uptimeSeconds,
+      },
+    }));
     const trends = trendsFromSamples(samples, LIMITS);
     const c: Collected = {
       identity: { pid: 42, comm: 'svc', ppid: 1, state: 'S', cmdline: ['svc'], startedAt: '2024-01-01T00:00:00.000Z', uptimeSeconds, startTicks: 1 },
-      metrics: samples[samples.length - 1]!.metrics, evidence: {}, unknowns: [], probes: [], actions: [],
+      metrics: samples[samples.length - 1]!.metrics,
+      evidence: {},
+      unknowns: [],
+      probes: [],
+      actions: [],
     };
     const r = judge(c, { playbook: builtinPlaybook(), redact: true, probes: PROBES }, { metrics: trendMetrics(trends, samples.length), trends });
     return { trend: trends.memory, severity: r.findings.find((f) => f.id === 'memory-growth')?.severity, path: r.path };
@@ -202,42 +288,70 @@ describe('growth judged by its shape, whatever the uptime', () => {
 
   test('a restarted process that leaks again is critical in its first minute: steady growth, limit a day away at most', () => {
     // 2 MiB/s toward a 512 MiB limit from 60 MiB: about 4 minutes away
-    const r = judgeMemory(Array.from({ length: 60 }, (_, i) => 60 * MiB + i * 2 * MiB + gauss(noise) * 256 * 1024), 512 * MiB, 30);
+    const r = judgeMemory(
+      Array.from({ length: 60 }, (_, i) => 60 * MiB + i * 2 * MiB + gauss(noise) * 256 * 1024),
+      512 * MiB,
+      30,
+    );
     assert.equal(r.trend!.shape, 'steady');
     assert.equal(r.severity, 'critical');
   });
 
   test('warm-up that levels off is not a leak, even with the limit near', () => {
     // a pool filling: +200 MiB fast over 20 s, then flat for 40 s, 300 MiB of a 320 MiB limit
-    const r = judgeMemory(Array.from({ length: 60 }, (_, i) => 100 * MiB + Math.min(i, 20) * 10 * MiB + gauss(noise) * 128 * 1024), 320 * MiB, 30);
+    const r = judgeMemory(
+      Array.from({ length: 60 }, (_, i) => 100 * MiB + Math.min(i, 20) * 10 * MiB + gauss(noise) * 128 * 1024),
+      320 * MiB,
+      30,
+    );
     // the statistics may already call it a one-off step; if they call it growth, its shape is warm-up
     if (r.trend!.significant) assert.ok(r.trend!.shape === 'levelling-off' || r.trend!.shape === 'decelerating', r.trend!.shape);
     assert.equal(r.severity, undefined);
-    const slower = judgeMemory(Array.from({ length: 60 }, (_, i) => 100 * MiB + Math.min(i, 36) * 5 * MiB + gauss(noise) * 128 * 1024), 320 * MiB, 30);
+    const slower = judgeMemory(
+      Array.from({ length: 60 }, (_, i) => 100 * MiB + Math.min(i, 36) * 5 * MiB + gauss(noise) * 128 * 1024),
+      320 * MiB,
+      30,
+    );
     assert.equal(slower.trend!.significant, true, 'a fill over most of the window is growth');
     assert.ok(slower.trend!.shape === 'levelling-off' || slower.trend!.shape === 'decelerating', slower.trend!.shape);
     assert.equal(slower.severity, undefined);
   });
 
   test('warm-up that slows down (an exponential approach) is not a leak', () => {
-    const r = judgeMemory(Array.from({ length: 60 }, (_, i) => 100 * MiB + 150 * MiB * (1 - Math.exp(-i / 12))), 300 * MiB, 30);
+    const r = judgeMemory(
+      Array.from({ length: 60 }, (_, i) => 100 * MiB + 150 * MiB * (1 - Math.exp(-i / 12))),
+      300 * MiB,
+      30,
+    );
     assert.equal(r.trend!.shape, 'decelerating');
     assert.equal(r.severity, undefined);
   });
 
   test('accelerating growth is a leak', () => {
-    assert.equal(growthShape(Array.from({ length: 40 }, (_, i) => ({ t: i, v: i * i })), LIMITS.shape), 'accelerating');
+    assert.equal(
+      growthShape(
+        Array.from({ length: 40 }, (_, i) => ({ t: i, v: i * i })),
+        LIMITS.shape,
+      ),
+      'accelerating',
+    );
   });
 
   test('a steady creep projected far beyond the time watched is a warning to watch longer, not critical', () => {
     // 40 MiB/h toward a 512 MiB limit, 11 h away, seen for 40 s: 1 000 times the window
-    const r = judgeMemory(Array.from({ length: 40 }, (_, i) => 60 * MiB + (i * 40 * MiB) / 3600), 512 * MiB);
+    const r = judgeMemory(
+      Array.from({ length: 40 }, (_, i) => 60 * MiB + (i * 40 * MiB) / 3600),
+      512 * MiB,
+    );
     assert.equal(r.trend!.significant, true);
     assert.equal(r.severity, 'warning');
   });
 
   test('too few samples: the growth step says it cannot tell, never "nothing on course"', () => {
-    const r = judgeMemory([1, 2, 3, 4].map((i) => 60 * MiB + i * MiB), 512 * MiB);
+    const r = judgeMemory(
+      [1, 2, 3, 4].map((i) => 60 * MiB + i * MiB),
+      512 * MiB,
+    );
     assert.equal(r.severity, undefined);
     assert.match(r.path.find((p) => p.step === 'growth')?.answer ?? '', /^cannot tell: 4 samples, a trend needs 8/);
   });
@@ -246,7 +360,10 @@ describe('growth judged by its shape, whatever the uptime', () => {
 describe('two snapshots', () => {
   test('per-metric change and rate per hour', () => {
     const ch = metricChanges({ 'fd.open': 100, runtime: 'node', x: 1 }, { 'fd.open': 160, runtime: 'node', x: 1 }, 1800);
-    assert.deepEqual(ch, [{ metric: 'fd.open', from: 100, to: 160, change: 60, perHour: 120 }, { metric: 'x', from: 1, to: 1, change: 0, perHour: 0 }]);
+    assert.deepEqual(ch, [
+      { metric: 'fd.open', from: 100, to: 160, change: 60, perHour: 120 },
+      { metric: 'x', from: 1, to: 1, change: 0, perHour: 0 },
+    ]);
   });
 
   test('growth from two points must clear 10 % of the level and an absolute floor', () => {

@@ -17,12 +17,22 @@ function target(): number {
   return c.pid!;
 }
 
-interface Calls { begun: number; ended: number; cancelled: number }
+interface Calls {
+  begun: number;
+  ended: number;
+  cancelled: number;
+}
 
 /** A probe whose window counts its calls; `begin`/`end` may be replaced to fail or hang. */
 function windowProbe(calls: Calls, over: { begin?: () => Promise<ProbeWindow | undefined>; end?: () => Promise<never>; timeoutMs?: number } = {}): Probe {
   return {
-    meta: { id: 'window-test', description: 'test', runtime: 'any', facts: { 'test.seen': { unit: 'count', description: 'x' } }, timeoutMs: over.timeoutMs ?? 1000 },
+    meta: {
+      id: 'window-test',
+      description: 'test',
+      runtime: 'any',
+      facts: { 'test.seen': { unit: 'count', description: 'x' } },
+      timeoutMs: over.timeoutMs ?? 1000,
+    },
     run: () => ({ metrics: { 'test.seen': 1 } }),
     async window(ctx) {
       calls.begun++;
@@ -34,7 +44,10 @@ function windowProbe(calls: Calls, over: { begin?: () => Promise<ProbeWindow | u
           if (over.end) return over.end();
           return { evidence: { 'test.window': { calls: calls.begun } }, actions: ['ended the test window'] };
         },
-        cancel() { calls.cancelled++; return Promise.resolve(); },
+        cancel() {
+          calls.cancelled++;
+          return Promise.resolve();
+        },
       };
     },
   };
@@ -75,7 +88,10 @@ describe('watch: a probe window spans the whole watch', () => {
     const w = await sample(target(), opts, so(200));
     assert.ok(w.samples.length >= 2);
     const report = final(w, opts);
-    assert.ok(report.unknowns.some((u) => u.probe === 'window-test' && /refused/.test(u.reason)), JSON.stringify(report.unknowns));
+    assert.ok(
+      report.unknowns.some((u) => u.probe === 'window-test' && /refused/.test(u.reason)),
+      JSON.stringify(report.unknowns),
+    );
   });
 
   test('an end that overruns the probe deadline is cancelled and said', async () => {

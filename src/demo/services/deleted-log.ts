@@ -30,5 +30,7 @@ ready('deleted-log', { dir, path, bytes: mib << 20 });
 stayAlive([
   () => clearInterval(writer),
   () => closeSync(fd),
-  () => { if (ownDir) rmSync(dir, { recursive: true, force: true }); },
+  () => {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  },
 ]);

@@ -30,7 +30,9 @@ function call(port: number): void {
     });
   });
   req.on('timeout', () => req.destroy(new Error('timeout')));
-  req.on('error', () => { failed++; });
+  req.on('error', () => {
+    failed++;
+  });
   req.end();
 }
 
@@ -39,10 +41,19 @@ server.listen(0, '127.0.0.1', () => {
   const addr = server.address();
   if (!addr || typeof addr === 'string') fail(new Error('no listening address'));
   const client = setInterval(() => call(addr.port), 100);
-  const stats = setInterval(() => { if (failed > 50) fail(new Error(`${failed} requests failed`)); }, 1000);
+  const stats = setInterval(() => {
+    if (failed > 50) fail(new Error(`${failed} requests failed`));
+  }, 1000);
   stayAlive([
-    () => { clearInterval(client); clearInterval(stats); },
+    () => {
+      clearInterval(client);
+      clearInterval(stats);
+    },
     () => agent.destroy(),
-    () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   ]);
 });

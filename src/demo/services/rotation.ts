@@ -48,5 +48,7 @@ const writer = setInterval(() => {
 ready('rotation', { dir, files: held.length, fds: openFds(), limit: softLimit ?? null });
 stayAlive([
   () => clearInterval(writer),
-  () => { if (ownDir) rmSync(dir, { recursive: true, force: true }); },
+  () => {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  },
 ]);

@@ -19,4 +19,8 @@ for (let i = 0; i < count; i++) timers.push(setInterval(pollUpstream, 60_000));
 // the port of the inspector it was started with (--inspect=127.0.0.1:0 picks one)
 const inspectPort = Number(/^ws:\/\/127\.0\.0\.1:(\d+)\//.exec(url() ?? '')?.[1] ?? 0);
 ready('timer-leak', { intervals: count, inspectPort });
-stayAlive([() => { for (const t of timers) clearInterval(t); }]);
+stayAlive([
+  () => {
+    for (const t of timers) clearInterval(t);
+  },
+]);

@@ -25,7 +25,9 @@ server.listen(0, '127.0.0.1', () => {
 });
 
 process.env.PROCTRIAGE_SERVICE_WATCHDOG = 'stdin';
-stayAlive([() => {
-  for (const s of open) s.destroy();
-  server.close();
-}]);
+stayAlive([
+  () => {
+    for (const s of open) s.destroy();
+    server.close();
+  },
+]);

@@ -39,8 +39,10 @@ server.listen({ host: '127.0.0.1', port: 0, backlog: 1024 }, () => {
   const { port } = server.address() as { port: number };
   ready('http-server', { port, closeFirst });
 });
-stayAlive([() => {
-  process.stderr.write(`http-server: served ${served}\n`);
-  for (const s of open) s.destroy();
-  server.close();
-}]);
+stayAlive([
+  () => {
+    process.stderr.write(`http-server: served ${served}\n`);
+    for (const s of open) s.destroy();
+    server.close();
+  },
+]);

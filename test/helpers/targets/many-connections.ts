@@ -24,19 +24,32 @@ server.listen({ host: '127.0.0.1', port: 0, backlog: 1024 }, async () => {
   try {
     for (let done = 0; done < count;) {
       const batch = Math.min(200, count - done); // well under the listen backlog
-      await Promise.all(Array.from({ length: batch }, () => new Promise<void>((resolve, reject) => {
-        const c = connect({ host: '127.0.0.1', port }, () => resolve());
-        c.once('error', reject);
-        held.push(c);
-      })));
+      await Promise.all(
+        Array.from(
+          { length: batch },
+          () =>
+            new Promise<void>((resolve, reject) => {
+              const c = connect({ host: '127.0.0.1', port }, () => resolve());
+              c.once('error', reject);
+              held.push(c);
+            }),
+        ),
+      );
       done += batch;
     }
     // a client is connected before the server has accepted its end: wait for every accept
-    if (accepted < count) await new Promise<void>((resolve) => { allAccepted = resolve; });
+    if (accepted < count)
+      await new Promise<void>((resolve) => {
+        allAccepted = resolve;
+      });
   } catch (err) {
     fail(err);
   }
   ready('many-connections', { port, connections: count });
 });
 // reset, not close: 2N TIME_WAIT rows left behind would weigh on every later test
-stayAlive([() => { for (const s of held) s.resetAndDestroy(); }]);
+stayAlive([
+  () => {
+    for (const s of held) s.resetAndDestroy();
+  },
+]);

@@ -42,10 +42,11 @@ function client(): Promise<{ socket: Socket; send(cmd: string, end: string): Pro
       }
     });
     socket.on('error', (err) => (waiting ? waiting.reject(err) : reject(err)));
-    const send = (cmd: string, end: string) => new Promise<string>((res, rej) => {
-      waiting = { end, resolve: res, reject: rej };
-      socket.write(cmd);
-    });
+    const send = (cmd: string, end: string) =>
+      new Promise<string>((res, rej) => {
+        waiting = { end, resolve: res, reject: rej };
+        socket.write(cmd);
+      });
   });
 }
 
@@ -62,7 +63,10 @@ async function worker(id: number): Promise<void> {
       if (!got.includes(value)) throw new Error(`get: ${got.trim()}`);
       done++;
     }
-    await new Promise<void>((resolve) => { c.socket.once('close', () => resolve()); c.socket.end(); });
+    await new Promise<void>((resolve) => {
+      c.socket.once('close', () => resolve());
+      c.socket.end();
+    });
   }
 }
 

@@ -28,8 +28,14 @@ if (opts.mode === 'unbounded') {
   const ratio = Number(opts.ratio ?? '0.93');
   const dir = opts.cgroup;
   const num = (f: string) => Number(readFileSync(`${dir}/${f}`, 'utf8').trim());
-  const stat = () => Object.fromEntries(readFileSync(`${dir}/memory.stat`, 'utf8').trim().split('\n')
-    .map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)]));
+  const stat = () =>
+    Object.fromEntries(
+      readFileSync(`${dir}/memory.stat`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+        .map(([k, v]) => [k, Number(v)]),
+    );
   const limit = num('memory.limit_in_bytes');
   const workingSet = () => num('memory.usage_in_bytes') - (stat().total_inactive_file ?? 0);
   for (let i = 0; i < maxMib && workingSet() < ratio * limit; i++) grab();

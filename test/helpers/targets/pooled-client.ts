@@ -34,5 +34,10 @@ once().then(() => {
     // the pool must never have needed a second connection: that would make the count 2
     if (ports.size > 1) fail(new Error(`the pool opened ${ports.size} connections`));
   }, 1000);
-  stayAlive([() => { clearInterval(timer); agent.destroy(); }]);
+  stayAlive([
+    () => {
+      clearInterval(timer);
+      agent.destroy();
+    },
+  ]);
 }, fail);

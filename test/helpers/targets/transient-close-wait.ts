@@ -20,7 +20,9 @@ const maxS = intOption(process.argv[5], 60, 300, 'MAX_S');
 let stopping = false;
 let cycles = 0;
 let announced = false;
-setTimeout(() => { stopping = true; }, maxS * 1000).unref();
+setTimeout(() => {
+  stopping = true;
+}, maxS * 1000).unref();
 
 function one(): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -28,7 +30,12 @@ function one(): Promise<void> {
     s.on('connect', () => s.write(`GET /transient HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
     s.on('data', () => {});
     // the server's FIN: our side is now in CLOSE_WAIT until we close it, a little later
-    s.on('end', () => setTimeout(() => { s.destroy(); resolve(); }, delayMs));
+    s.on('end', () =>
+      setTimeout(() => {
+        s.destroy();
+        resolve();
+      }, delayMs),
+    );
     s.on('error', reject);
   });
 }
@@ -44,4 +51,8 @@ async function loop(): Promise<void> {
 }
 
 for (let i = 0; i < concurrency; i++) loop().catch(fail);
-stayAlive([() => { stopping = true; }]);
+stayAlive([
+  () => {
+    stopping = true;
+  },
+]);
