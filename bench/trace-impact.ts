@@ -9,7 +9,7 @@
  *   node dist/bench/trace-impact.js [--window 10] [--no-write]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,10 +20,16 @@ const CLI = join(ROOT, 'bin', 'proctriage.js');
 const args = process.argv.slice(2);
 const windowS = Number(args[args.indexOf('--window') + 1] ?? 10) || 10;
 
+const TRACEFS = '/sys/kernel/tracing';
+/** set when the bench mounted the kernel's tracing file system itself (unmounted at the end) */
+let mountedTracefs = false;
+
 function why(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root';
   if (spawnSync('bpftrace', ['--version']).status !== 0) return 'no bpftrace';
   if (spawnSync('gcc', ['--version']).status !== 0) return 'no gcc';
+  if (!existsSync(`${TRACEFS}/events`)) mountedTracefs = spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS]).status === 0;
+  if (!existsSync(`${TRACEFS}/events`)) return `tracefs is not mounted at ${TRACEFS} and cannot be`;
   return undefined;
 }
 
@@ -69,8 +75,10 @@ async function main(): Promise<void> {
     trace.stdout.setEncoding('utf8').on('data', (s: string) => {
       out += s;
     });
+    let errLine = '';
     trace.stderr.setEncoding('utf8').on('data', (s: string) => {
       if (/tracing pid/.test(s)) ready = Date.now();
+      else errLine ||= s.trim().split('\n')[0] ?? '';
     });
     const code = await new Promise<number | null>((r) => trace.once('close', r));
     end = Date.now();
@@ -83,7 +91,11 @@ async function main(): Promise<void> {
     const during = rateIn(ready + 500, ready + windowS * 1000 - 250);
     const attaching = rateIn(started, ready);
     const afterward = rateIn(end + 500, after1);
-    const report = code === 0 ? JSON.parse(out) : undefined;
+    if (code !== 0 || !ready) {
+      console.log(`trace impact: not measured (proctriage trace exited ${code}${errLine ? `: ${errLine}` : ''})`);
+      return;
+    }
+    const report = JSON.parse(out);
     const result = {
       when: new Date().toISOString(),
       cpus: cpus().length,
@@ -114,6 +126,7 @@ async function main(): Promise<void> {
     }
   } finally {
     stopAll();
+    if (mountedTracefs) spawnSync('umount', [TRACEFS]);
   }
 }
 
