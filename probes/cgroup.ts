@@ -1,7 +1,7 @@
 import type { Probe, ProbeContext, ProbeOutput } from '../src/engine/probe.js';
 import { cgroupAtNamespaceRoot } from '../src/procfs/container.js';
-import { ancestors, parseCpuMax, parseKeyValues, parseLimitValue, type CgroupDir } from '../src/procfs/cgroup.js';
-import { minOver, readCgroupMemory } from '../src/procfs/cgroup-memory.js';
+import { ancestors, parseCpuMax, type CgroupDir } from '../src/procfs/cgroup.js';
+import { cgroupFileReaders, minOver, readCgroupMemory } from '../src/procfs/cgroup-memory.js';
 import type { OomKill } from '../src/procfs/kmsg.js';
 import { CLK_TCK } from '../src/engine/sources.js';
 
@@ -59,14 +59,7 @@ export const probe: Probe = {
   run({ proc, pid, sources }) {
     const { dirs, memDir, metrics, evidence, unknowns } = readCgroupMemory(proc, pid);
     const out: ProbeOutput = { metrics, evidence, ...(unknowns.length ? { unknowns } : {}) };
-    const num = (path: string) => {
-      const t = proc.readHostOptional(path);
-      return t === undefined ? undefined : parseLimitValue(t, path);
-    };
-    const kv = (path: string) => {
-      const t = proc.readHostOptional(path);
-      return t === undefined ? undefined : parseKeyValues(t, path);
-    };
+    const { num, kv } = cgroupFileReaders(proc);
 
     if (memDir && (metrics['cgroup.memory.oomKills'] ?? 0) > 0) {
       const started = sources.stat().starttimeTicks / CLK_TCK;

@@ -21,14 +21,7 @@ export function readCgroupMemory(proc: ProcFs, pid: number): CgroupMemory {
   const metrics: Record<string, number> = {};
   const evidence: Record<string, unknown> = { 'cgroup.version': String(dirs.version) };
   const unknowns: CgroupMemory['unknowns'] = [];
-  const num = (path: string) => {
-    const t = proc.readHostOptional(path);
-    return t === undefined ? undefined : parseLimitValue(t, path);
-  };
-  const kv = (path: string) => {
-    const t = proc.readHostOptional(path);
-    return t === undefined ? undefined : parseKeyValues(t, path);
-  };
+  const { num, kv } = cgroupFileReaders(proc);
 
   const v2mem = dirs.v2 && proc.readHostOptional(dirs.v2.dir + '/memory.max') !== undefined;
   const memDir = v2mem ? dirs.v2 : dirs.v1.memory;
@@ -40,6 +33,20 @@ export function readCgroupMemory(proc: ProcFs, pid: number): CgroupMemory {
 
 type Num = (path: string) => number | undefined;
 type Kv = (path: string) => Record<string, number> | undefined;
+
+/** Readers of one cgroup file, undefined when it is absent: a single value ("max" or a number), or key-value lines. */
+export function cgroupFileReaders(proc: ProcFs): { num: Num; kv: Kv } {
+  return {
+    num: (path) => {
+      const t = proc.readHostOptional(path);
+      return t === undefined ? undefined : parseLimitValue(t, path);
+    },
+    kv: (path) => {
+      const t = proc.readHostOptional(path);
+      return t === undefined ? undefined : parseKeyValues(t, path);
+    },
+  };
+}
 
 function memoryV2(d: CgroupDir, m: Record<string, number>, ev: Record<string, unknown>, num: Num, kv: Kv) {
   const { value: limit, source } = minOver(ancestors(d), (dir) => num(dir + '/memory.max'));

@@ -6,7 +6,7 @@ import { formatDuration } from '../engine/format.js';
 import { trendLines } from './live.js';
 import { keyNumbersFirst } from './evidence.js';
 import { nextStepsMarkdown, prose, span } from './markdown.js';
-import { fitText } from './fit.js';
+import { COMPACT_CHARS, fitText } from './fit.js';
 
 /** A metric's value as text, by the unit its probe declares. */
 export type MetricFormatter = (key: string, v: unknown) => string;
@@ -59,23 +59,7 @@ export async function renderDiffTable(d: DiffReport, fmt: MetricFormatter, color
         head: ['metric', 'before', 'after', 'change', 'per hour'],
         colAligns: ['left', 'right', 'right', 'right', 'right'],
         style: { head: color ? ['dim'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
-        chars: {
-          top: '',
-          'top-mid': '',
-          'top-left': '',
-          'top-right': '',
-          bottom: '',
-          'bottom-mid': '',
-          'bottom-left': '',
-          'bottom-right': '',
-          left: '  ',
-          'left-mid': '',
-          mid: '',
-          'mid-mid': '',
-          right: '',
-          'right-mid': '',
-          middle: '  ',
-        },
+        chars: { ...COMPACT_CHARS, middle: '  ' },
       });
       table.push(...cells);
       out.push(table.toString());
