@@ -1,5 +1,5 @@
 #!/bin/sh
-':'; //; if [ -n "$NODE_EXTRA_CA_CERTS" ]; then export PROCTRIAGE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"
+':' //; if [ -n "$NODE_EXTRA_CA_CERTS" ]; then export PROCTRIAGE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"
 // The line above is read by sh only (to JavaScript it is a string and a comment). On Node 20,
 // NODE_EXTRA_CA_CERTS makes every start build the whole root certificate store first, ~50 ms
 // (nodejs/node#40524). So the variable is handed over under another name, and the one TLS client

@@ -9,6 +9,7 @@ import { HEAVY_TIMEOUT_MS, measure } from '../src/node/measure.js';
 import { close } from '../src/node/close.js';
 import type { Connection, NodeOut } from '../src/node/run.js';
 import { say } from '../src/messages.js';
+import { unavailableAttribution } from '../src/engine/attribution.js';
 
 /** Budget of the default (cheap) path: discovery, attach, facts, the 300 ms window, closing. */
 const DEFAULT_BUDGET_MS = 5000;
@@ -147,15 +148,19 @@ async function runNode(ctx: ProbeContext, steps: NodeSteps): Promise<ProbeOutput
  */
 function unavailableAttributions(ctx: ProbeContext, conn: Connection, out: NodeOut): void {
   const reached = conn.attached !== undefined || conn.blocked !== undefined;
-  const heap = { kind: 'allocation-growth', source: say('node.attr.heapSource'), unit: 'bytes', total: 0, sites: [] } as const;
   if (!reached) {
     const hint = say(ctx.options.inspect || ctx.options.activateInspector ? 'node.attr.hint.reach' : 'node.attr.hint.inspect');
     const why = say('node.attr.notReached');
-    out.evidence['node.heap.growth'] = { ...heap, unavailable: why, hint };
-    out.evidence['node.cpu.top'] = { kind: 'hot-functions', source: say('node.attr.cpuSource'), unit: 'samples', total: 0, sites: [], unavailable: why, hint };
+    out.evidence['node.heap.growth'] = unavailableAttribution('allocation-growth', say('node.attr.heapSource'), why, hint);
+    out.evidence['node.cpu.top'] = unavailableAttribution('hot-functions', say('node.attr.cpuSource'), why, hint);
     return;
   }
   if (out.evidence['node.heap.growth'] === undefined) {
-    out.evidence['node.heap.growth'] = { ...heap, unavailable: say('node.attr.oneLook'), hint: say('node.attr.hint.watch', { pid: ctx.pid }) };
+    out.evidence['node.heap.growth'] = unavailableAttribution(
+      'allocation-growth',
+      say('node.attr.heapSource'),
+      say('node.attr.oneLook'),
+      say('node.attr.hint.watch', { pid: ctx.pid }),
+    );
   }
 }

@@ -62,6 +62,12 @@ export function isAttribution(v: unknown): v is Attribution {
   return typeof o.kind === 'string' && KINDS.has(o.kind) && Array.isArray(o.sites);
 }
 
+/** An attribution that could not be measured: why, and what would give it. */
+export function unavailableAttribution(kind: AttributionKind, source: string, reason: string, hint?: string): Attribution {
+  const unit: AttributionUnit = kind === 'hot-functions' ? 'samples' : kind === 'allocation-sites' || kind === 'allocation-growth' ? 'bytes' : 'count';
+  return { kind, source, unit, total: 0, sites: [], unavailable: reason, ...(hint ? { hint } : {}) };
+}
+
 /** The `limit` largest of `values`, with their share of `total`. Pure; ties keep the input order. */
 export function rankSites(values: Iterable<Omit<AttributionSite, 'share'>>, total: number, limit = 5): AttributionSite[] {
   const all = [...values].filter((s) => s.value > 0);

@@ -4,7 +4,7 @@
  * says why it is not available and what would give it. Every request is bounded in time and
  * bytes (GetOptions); a response cut at its cap is not decoded (a cut profile is not a profile).
  */
-import type { Attribution } from '../engine/attribution.js';
+import { unavailableAttribution, type Attribution } from '../engine/attribution.js';
 import { say } from '../messages.js';
 import { displayUrl, endpointUrl, getBytes, getText, type GetOptions } from '../transports/pprof.js';
 import { allocSites, cpuTop, decodeProfile, goroutineSites, heapGrowth, heapSites, type GoProfile } from './profile.js';
@@ -27,17 +27,7 @@ export type Requester = (timeoutMs: number, maxBytes: number) => GetOptions;
 
 type Kind = Attribution['kind'];
 
-export function unavailable(kind: Kind, source: string, reason: string, hint?: string): Attribution {
-  return {
-    kind,
-    source,
-    unit: kind === 'hot-functions' ? 'samples' : kind === 'leaked-goroutines' ? 'count' : 'bytes',
-    total: 0,
-    sites: [],
-    unavailable: reason,
-    ...(hint ? { hint } : {}),
-  };
-}
+export const unavailable = unavailableAttribution;
 
 export const SOURCES = {
   heap: () => say('go.attr.heapSource'),

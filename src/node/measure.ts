@@ -4,6 +4,7 @@
  * read; then the opt-in heavy tools (--heap-snapshot, --report), each after its own checks.
  */
 import { say } from '../messages.js';
+import { unavailableAttribution } from '../engine/attribution.js';
 import { readCgroupMemory } from '../procfs/cgroup-memory.js';
 import { CdpTimeout, formatAddress } from '../transports/inspector.js';
 import { Budget, reasonOf, sampleWindow, type Attached, type LoopBlocked } from './attach.js';
@@ -86,15 +87,12 @@ async function attribute(t: NodeTarget, s: CdpSession, handles: Record<string, n
 async function attributeCpu(s: CdpSession, budget: Budget, cwd: string | undefined, out: NodeOut): Promise<void> {
   const ms = Math.min(CPU_PROFILE_MS, budget.left() - 1500);
   if (ms < 100) {
-    out.evidence['node.cpu.top'] = {
-      kind: 'hot-functions',
-      source: say('node.attr.cpuSource'),
-      unit: 'samples',
-      total: 0,
-      sites: [],
-      unavailable: say('node.attr.noTimeLeft'),
-      hint: say('node.hint.raiseTimeout'),
-    };
+    out.evidence['node.cpu.top'] = unavailableAttribution(
+      'hot-functions',
+      say('node.attr.cpuSource'),
+      say('node.attr.noTimeLeft'),
+      say('node.hint.raiseTimeout'),
+    );
     return;
   }
   const t0 = performance.now();
@@ -103,15 +101,12 @@ async function attributeCpu(s: CdpSession, budget: Budget, cwd: string | undefin
     out.evidence['node.cpu.top'] = rankCpuProfile(p, cwd, say('node.attr.cpuSource'));
     out.actions.push(say('node.attr.cpuTaken', { ms: Math.round(performance.now() - t0) }));
   } catch (err) {
-    out.evidence['node.cpu.top'] = {
-      kind: 'hot-functions',
-      source: say('node.attr.cpuSource'),
-      unit: 'samples',
-      total: 0,
-      sites: [],
-      unavailable: say('node.attr.failed', { error: reasonOf(err) }),
-      hint: say('node.hint.raiseTimeout'),
-    };
+    out.evidence['node.cpu.top'] = unavailableAttribution(
+      'hot-functions',
+      say('node.attr.cpuSource'),
+      say('node.attr.failed', { error: reasonOf(err) }),
+      say('node.hint.raiseTimeout'),
+    );
     out.actions.push(say('node.attr.cpuAttempted'));
   }
 }
@@ -128,15 +123,12 @@ export async function attributeHandles(
   if ((handles.Timeout ?? 0) >= ATTRIBUTE_MIN_HANDLES && heapUsed !== undefined && heapUsed > CENSUS_MAX_HEAP) {
     // the census's GC and heap walk grow with the heap (about 0.5 ms per MiB measured): not on a big one
     const mib = Math.round(heapUsed / 2 ** 20);
-    out.evidence['node.timers.origins'] = {
-      kind: 'timer-origins',
-      source: say('node.attr.timerSource', { unique: 0, sampled: 0 }),
-      unit: 'count',
-      total: 0,
-      sites: [],
-      unavailable: say('node.attr.heapTooBig', { mib, ms: Math.round(mib * 0.5) }),
-      hint: say('node.attr.hint.snapshot'),
-    };
+    out.evidence['node.timers.origins'] = unavailableAttribution(
+      'timer-origins',
+      say('node.attr.timerSource', { unique: 0, sampled: 0 }),
+      say('node.attr.heapTooBig', { mib, ms: Math.round(mib * 0.5) }),
+      say('node.attr.hint.snapshot'),
+    );
   } else if ((handles.Timeout ?? 0) >= ATTRIBUTE_MIN_HANDLES) {
     try {
       const c = await timerCensus(s, budget);
@@ -145,15 +137,12 @@ export async function attributeHandles(
       out.evidence['node.timers.origins'] = attribution;
       out.actions.push(say('node.attr.timersCensus', { ms: c.queryMs, ...(c.debuggerMs !== undefined ? { debuggerMs: c.debuggerMs } : {}) }));
     } catch (err) {
-      out.evidence['node.timers.origins'] = {
-        kind: 'timer-origins',
-        source: say('node.attr.timerSource', { unique: 0, sampled: 0 }),
-        unit: 'count',
-        total: 0,
-        sites: [],
-        unavailable: say('node.attr.failed', { error: reasonOf(err) }),
-        hint: say('node.hint.raiseTimeout'),
-      };
+      out.evidence['node.timers.origins'] = unavailableAttribution(
+        'timer-origins',
+        say('node.attr.timerSource', { unique: 0, sampled: 0 }),
+        say('node.attr.failed', { error: reasonOf(err) }),
+        say('node.hint.raiseTimeout'),
+      );
       out.actions.push(say('node.attr.timersAttempted'));
     }
   }

@@ -10,7 +10,7 @@
  * CPU profile) to the window's end: a watch does them once, not at every sample.
  */
 import { say } from '../messages.js';
-import type { Attribution } from '../engine/attribution.js';
+import { unavailableAttribution, type Attribution } from '../engine/attribution.js';
 import { formatAddress } from '../transports/inspector.js';
 import { Budget, evaluate, parseStats, reasonOf } from './attach.js';
 import { startHeapSampling, stopHeapSampling, HEAP_SAMPLING_BYTES, windowsOpen as open } from './attribute.js';
@@ -33,7 +33,7 @@ export interface NodeWindow {
 }
 
 function unavailable(why: string, hint?: string): Attribution {
-  return { kind: 'allocation-growth', source: say('node.attr.heapSource'), unit: 'bytes', total: 0, sites: [], unavailable: why, ...(hint ? { hint } : {}) };
+  return unavailableAttribution('allocation-growth', say('node.attr.heapSource'), why, hint);
 }
 
 /** Begin the window; a window that could not start still ends with the reason as its attribution. */
