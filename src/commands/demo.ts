@@ -8,6 +8,7 @@ import { EMBEDDED } from '../paths.js';
 import { UsageError } from '../errors.js';
 import { SERVICES, type ServiceSpec } from '../demo/catalog.js';
 import { ServiceSkipped, startService, type RunningService, type ServiceProcess } from '../demo/launch.js';
+import { abandonBuilds } from '../demo/go-build.js';
 import { buildReport } from './diagnose.js';
 import { render, useColor } from './options.js';
 import type { Report } from '../engine/report.js';
@@ -58,6 +59,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
   // `proctriage demo | head`: the reader went away; finish quietly instead of with a stack trace
   const onStdoutError = (err: NodeJS.ErrnoException) => leave(err.code === 'EPIPE' ? 0 : 3);
   const lastResort = () => {
+    abandonBuilds();
     for (const s of spawned) s.killNow();
   };
   process.on('SIGINT', onSignal);

@@ -26,6 +26,16 @@ export type GoBuild =
 
 const TOOLCHAIN = 'needs the Go toolchain to build it';
 
+/** go commands running now, and the build directories in use: ended and removed by abandonBuilds(). */
+const children = new Set<ChildProcesses.ChildProcess>();
+const buildDirs = new Set<string>();
+
+/** Last resort when the demo leaves mid-build (a signal): kill the go commands, remove their directories. Synchronous. */
+export function abandonBuilds(): void {
+  for (const c of children) c.kill('SIGKILL');
+  for (const d of buildDirs) rmSync(d, { recursive: true, force: true });
+}
+
 /** The environment for the go command: local toolchain only, no network, no cgo (no C compiler needed). */
 export function goBuildEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base, GOTOOLCHAIN: 'local', GOFLAGS: '', GOPROXY: 'off', GO111MODULE: 'auto', CGO_ENABLED: '0' };
@@ -54,6 +64,7 @@ export async function buildGoService(
   if (cache && existsSync(join(cache, name))) return { bin: join(cache, name) };
 
   const dir = mkdtempSync(join(tmpdir(), `proctriage-go-build-`)); // mode 0700
+  buildDirs.add(dir);
   try {
     writeFileSync(join(dir, 'main.go'), source, { mode: 0o600 });
     o.onBuilding?.();
@@ -66,13 +77,15 @@ export async function buildGoService(
       return { skipped: `go build failed: ${built.error}` };
     }
     rmSync(join(dir, 'main.go'), { force: true });
-    if (!cache) return { bin: join(dir, name), dir };
+    if (!cache) return { bin: join(dir, name), dir }; // the service's own directory from here on
     renameSync(join(dir, name), join(cache, name)); // atomic: the same file system
     rmSync(dir, { recursive: true, force: true });
     return { bin: join(cache, name) };
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     return { skipped: `could not build it: ${(err as Error).message}` };
+  } finally {
+    buildDirs.delete(dir);
   }
 }
 
@@ -102,11 +115,12 @@ type Ran = { stdout: string } | { error: string; missing?: boolean; timedOut?: b
 function run(command: string, args: string[], o: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number }): Promise<Ran> {
   const { execFile } = load('node:child_process') as typeof ChildProcesses;
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       command,
       args,
       { env: o.env, cwd: o.cwd, timeout: Math.max(1, o.timeoutMs), killSignal: 'SIGKILL', maxBuffer: 1 << 20, encoding: 'utf8' },
       (err, stdout, stderr) => {
+        children.delete(child);
         if (!err) return resolve({ stdout });
         const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string };
         if (e.code === 'ENOENT') return resolve({ error: 'not installed', missing: true });
@@ -115,5 +129,6 @@ function run(command: string, args: string[], o: { env: NodeJS.ProcessEnv; cwd?:
         resolve({ error: line.trim().slice(0, 200) });
       },
     );
+    children.add(child);
   });
 }
