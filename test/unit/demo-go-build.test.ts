@@ -56,6 +56,7 @@ test('builds once into a private cache keyed by the source, then reuses the bina
   assert.equal(builds, 1, 'the second call reused the binary');
   // another source is another binary
   const other = await buildGoService(name, source.replace('println', 'print'), { timeoutMs: 120_000, onBuilding: () => builds++ });
+  assert.equal(cacheDirs(name).length, 2, 'the other source has a cache directory of its own');
   assert.ok('bin' in other && other.bin !== first.bin);
   assert.equal(builds, 2);
 });
