@@ -7,7 +7,8 @@
 import { EMBEDDED } from '../paths.js';
 import { UsageError } from '../errors.js';
 import { SERVICES, type ServiceSpec } from '../demo/catalog.js';
-import { startService, type RunningService, type ServiceProcess } from '../demo/launch.js';
+import { ServiceSkipped, startService, type RunningService, type ServiceProcess } from '../demo/launch.js';
+import { abandonBuilds } from '../demo/go-build.js';
 import { buildReport } from './diagnose.js';
 import { render, useColor } from './options.js';
 import type { Report } from '../engine/report.js';
@@ -24,9 +25,13 @@ interface Outcome {
   status?: Report['status'];
   /** why the outcome is not what the catalogue expects */
   problem?: string;
+  /** why it did not run here (no Go toolchain): not a failure of the demo */
+  skipped?: string;
 }
 
 const READY_TIMEOUT_MS = 20_000;
+/** building the Go sample the first time (later demos reuse the binary) */
+const BUILD_TIMEOUT_MS = 120_000;
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 export async function run(o: DemoOptions = {}): Promise<number> {
@@ -54,6 +59,7 @@ export async function run(o: DemoOptions = {}): Promise<number> {
   // `proctriage demo | head`: the reader went away; finish quietly instead of with a stack trace
   const onStdoutError = (err: NodeJS.ErrnoException) => leave(err.code === 'EPIPE' ? 0 : 3);
   const lastResort = () => {
+    abandonBuilds();
     for (const s of spawned) s.killNow();
   };
   process.on('SIGINT', onSignal);
@@ -63,12 +69,28 @@ export async function run(o: DemoOptions = {}): Promise<number> {
 
   try {
     progress(`starting ${SERVICES.length} sample services: ${SERVICES.map((s) => s.name).join(', ')}`);
-    const started = await Promise.allSettled(SERVICES.map((spec) => startService(spec, { timeoutMs: READY_TIMEOUT_MS, onSpawn: (sp) => spawned.push(sp) })));
+    const started = await Promise.allSettled(
+      SERVICES.map((spec) =>
+        startService(spec, {
+          timeoutMs: READY_TIMEOUT_MS,
+          buildTimeoutMs: BUILD_TIMEOUT_MS,
+          onSpawn: (sp) => spawned.push(sp),
+          onBuilding: (s) => progress(`building ${s.name} with go build (once for this source and Go version)`),
+        }),
+      ),
+    );
 
     const outcomes: Outcome[] = [];
     const running: RunningService[] = [];
+    const skipped = new Map<ServiceSpec, string>();
     for (const [i, r] of started.entries()) {
       const spec = SERVICES[i]!; // allSettled keeps the order and length of SERVICES
+      if (r.status === 'rejected' && r.reason instanceof ServiceSkipped) {
+        progress(c.yellow(`skipped: ${spec.name} (${r.reason.message})`));
+        skipped.set(spec, r.reason.message);
+        outcomes.push({ spec, skipped: r.reason.message });
+        continue;
+      }
       if (r.status === 'rejected') {
         const msg = (r.reason as Error)?.message ?? String(r.reason);
         progress(c.red(`${spec.name} did not start: ${msg}`));
@@ -79,15 +101,27 @@ export async function run(o: DemoOptions = {}): Promise<number> {
       progress(`ready: ${spec.name} (pid ${r.value.pid})${readyNote(r.value)}`);
     }
 
+    const header = (spec: ServiceSpec) => {
+      const i = SERVICES.indexOf(spec);
+      return `${i ? '\n' : ''}${c.bold.underline(`${i + 1}/${SERVICES.length} ${spec.name}: ${spec.description} (${spec.seed})`)}\n`;
+    };
+    const pending = [...skipped.keys()];
+    const skippedBefore = (spec?: ServiceSpec) => {
+      // a skipped sample keeps its place in the listing: its header and the reason, in one line
+      while (pending.length && (!spec || SERVICES.indexOf(pending[0]!) < SERVICES.indexOf(spec))) {
+        const s = pending.shift()!;
+        process.stdout.write(`${header(s)}${c.yellow('skipped')}: ${skipped.get(s)}\n`);
+      }
+    };
     for (const svc of running) {
-      const i = SERVICES.indexOf(svc.spec);
-      const header = `${i + 1}/${SERVICES.length} ${svc.spec.name}: ${svc.spec.description} (${svc.spec.seed})`;
+      skippedBefore(svc.spec);
       const inspect = inspectArg(svc);
-      process.stdout.write(`${i ? '\n' : ''}${c.bold.underline(header)}\n$ proctriage ${svc.pid}${inspect ? ` --inspect ${inspect}` : ''}\n\n`);
+      process.stdout.write(`${header(svc.spec)}$ proctriage ${svc.pid}${inspect ? ` --inspect ${inspect}` : ''}\n\n`);
       const report = await buildReport([String(svc.pid)], { color: o.color, timeout: '10s', ...(inspect ? { inspect } : {}) });
       process.stdout.write(await render(report, { color: o.color }));
       outcomes.push({ spec: svc.spec, pid: svc.pid, status: report.status, problem: mismatch(svc.spec, report) });
     }
+    skippedBefore();
     outcomes.sort((a, b) => SERVICES.indexOf(a.spec) - SERVICES.indexOf(b.spec));
 
     const ok = outcomes.length === SERVICES.length && outcomes.every((out) => !out.problem);
@@ -152,6 +186,8 @@ function readyNote(svc: RunningService): string {
       return `: ${Math.round(Number(i.bytes) / 2 ** 20)} MiB log deleted but still open`;
     case 'timer-leak':
       return `: ${String(i.intervals)} intervals never cleared, inspector open on loopback`;
+    case 'busy-wait':
+      return `: spinning in main.waitForJob, net/http/pprof on 127.0.0.1:${String(i.pprof)}`;
     case 'healthy':
       return `: serving on ${String(i.listen)}`;
     default:

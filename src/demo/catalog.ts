@@ -2,10 +2,12 @@
  * The bundled sample services: what each one gets wrong, the seed case it re-enacts, and what
  * proctriage is expected to say about it. `proctriage demo` and the end-to-end tests share this.
  */
+import { BUSY_FUNCTION, BUSY_WAIT_SOURCE } from './services/busy-wait.js';
+
 export type ExpectedStatus = 'ok' | 'warning' | 'critical';
 
 export interface ServiceSpec {
-  name: 'close-wait' | 'rotation' | 'deleted-log' | 'timer-leak' | 'healthy';
+  name: 'close-wait' | 'rotation' | 'deleted-log' | 'timer-leak' | 'busy-wait' | 'healthy';
   /** one line for the demo header */
   description: string;
   /** the incident it re-enacts, in a few words, shown after the description */
@@ -18,6 +20,8 @@ export interface ServiceSpec {
   nodeArgs?: string[];
   /** diagnose it through the inspector it has open (--inspect) */
   inspect?: boolean;
+  /** a Go program, built from this source when the demo starts (it needs the Go toolchain) */
+  go?: { source: string };
   /** findings expected, and for some the function their attribution names first */
   expect: { status: ExpectedStatus; findings: { id: string; severity: 'warning' | 'critical'; attributedTo?: string }[] };
 }
@@ -59,6 +63,14 @@ export const SERVICES: readonly ServiceSpec[] = [
     nodeArgs: ['--inspect=127.0.0.1:0'],
     inspect: true,
     expect: { status: 'warning', findings: [{ id: 'handle-leak', severity: 'warning', attributedTo: 'pollUpstream' }] },
+  },
+  {
+    name: 'busy-wait',
+    description: 'a Go worker that spins on a flag while it waits for a job, pinning a core',
+    seed: 'as a poll loop with no wait in it does',
+    args: [],
+    go: { source: BUSY_WAIT_SOURCE },
+    expect: { status: 'warning', findings: [{ id: 'cpu-saturation', severity: 'warning', attributedTo: BUSY_FUNCTION }] },
   },
   {
     name: 'healthy',

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { ServiceSpec } from './catalog.js';
+import { buildGoService } from './go-build.js';
 
 // child_process only when a service starts (the demo and the tests), not at every command's start
 const load = createRequire(import.meta.url);
@@ -27,7 +28,14 @@ export interface StartOptions {
   args?: string[];
   /** called right after the process is spawned (before it is ready): register cleanup here */
   onSpawn?: (service: ServiceProcess) => void;
+  /** how long building a Go sample may take (when its binary is not cached yet) */
+  buildTimeoutMs?: number;
+  /** called when a Go sample is being built (not when its binary was cached) */
+  onBuilding?: (spec: ServiceSpec) => void;
 }
+
+/** A sample that could not be started here for a reason of the host (no Go toolchain): not a failure of the demo. */
+export class ServiceSkipped extends Error {}
 
 export interface RunningService {
   spec: ServiceSpec;
@@ -171,8 +179,9 @@ export class ServiceProcess {
   }
 }
 
-/** Spawn a sample service (under its fd limit when it has one). */
-function spawnService(spec: ServiceSpec, args = spec.args): ServiceProcess {
+/** Spawn a sample service (under its fd limit when it has one); a Go sample from its built binary. */
+function spawnService(spec: ServiceSpec, args = spec.args, go?: { bin: string; dir?: string }): ServiceProcess {
+  if (go) return new ServiceProcess(go.bin, args, go.dir);
   const argv = [...(spec.nodeArgs ?? []), serviceScript(spec.name), ...args];
   if (spec.fdLimit) {
     // lower both limits in a shell that then becomes the service (same PID)
@@ -183,7 +192,13 @@ function spawnService(spec: ServiceSpec, args = spec.args): ServiceProcess {
 
 /** Spawn a service and wait until it is ready; on failure it is stopped before the error is thrown. */
 export async function startService(spec: ServiceSpec, o: StartOptions = {}): Promise<RunningService> {
-  const sp = spawnService(spec, o.args ?? spec.args);
+  let go: { bin: string; dir?: string } | undefined;
+  if (spec.go) {
+    const built = await buildGoService(spec.name, spec.go.source, { timeoutMs: o.buildTimeoutMs ?? 120_000, onBuilding: () => o.onBuilding?.(spec) });
+    if ('skipped' in built) throw new ServiceSkipped(built.skipped);
+    go = built;
+  }
+  const sp = spawnService(spec, o.args ?? spec.args, go);
   o.onSpawn?.(sp);
   try {
     const info = await sp.ready(o.timeoutMs ?? 15_000);

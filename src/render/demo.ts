@@ -15,18 +15,27 @@ export interface DemoOutcome {
   status?: Status;
   /** why the verdict is not the one expected */
   problem?: string;
+  /** why it did not run here (no Go toolchain): shown, but not a failure */
+  skipped?: string;
 }
 
 export function renderDemoSummary(outcomes: DemoOutcome[], o: { color: boolean; ok: boolean }): string {
   const c = new Chalk({ level: o.color ? 1 : 0 });
   const table = new Table({ style: { head: [], border: [], 'padding-left': 0, 'padding-right': 1 }, chars: COMPACT_CHARS });
   for (const out of outcomes) {
+    if (out.skipped !== undefined) {
+      table.push([out.name, c.dim('SKIPPED'), c.dim(out.skipped), '']);
+      continue;
+    }
     const mark = out.problem ? `${c.red('✖ unexpected')} (${out.problem})` : c.green('✓ as expected');
     table.push([out.name, statusText(out.status, c), mark, c.dim(out.pid ? `pid ${out.pid}` : '')]);
   }
-  const closing = o.ok
-    ? 'Every sample got the diagnosis it should. Try it on your own processes: proctriage <pid>'
-    : 'The demo did not go as intended (see above).';
+  const skipped = outcomes.filter((out) => out.skipped !== undefined).length;
+  const closing = !o.ok
+    ? 'The demo did not go as intended (see above).'
+    : skipped
+      ? `Every sample that ran got the diagnosis it should (${skipped} skipped, see above). Try it on your own processes: proctriage <pid>`
+      : 'Every sample got the diagnosis it should. Try it on your own processes: proctriage <pid>';
   const rows = table
     .toString()
     .split('\n')

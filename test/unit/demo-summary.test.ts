@@ -30,3 +30,25 @@ test('colour only when asked', () => {
   assert.match(plain, /Every sample got the diagnosis it should/);
   assert.match(renderDemoSummary([{ name: 'x', pid: 1, status: 'ok' }], { color: true, ok: true }), /\x1b\[/);
 });
+
+test('a skipped sample shows why, and the closing sentence counts it without calling the run a failure', () => {
+  const text = renderDemoSummary(
+    [
+      { name: 'close-wait', pid: 101, status: 'critical' },
+      { name: 'busy-wait', skipped: 'needs the Go toolchain to build it: not installed' },
+    ],
+    { color: false, ok: true },
+  );
+  assert.match(text, /^ {2}busy-wait +SKIPPED +needs the Go toolchain to build it: not installed$/m);
+  assert.doesNotMatch(text, /busy-wait.*as expected/);
+  assert.match(text, /Every sample that ran got the diagnosis it should \(1 skipped, see above\)/);
+  // a skip does not hide a real miss
+  const failed = renderDemoSummary(
+    [
+      { name: 'rotation', pid: 7, status: 'ok', problem: 'expected critical' },
+      { name: 'busy-wait', skipped: 'go build failed: x' },
+    ],
+    { color: false, ok: false },
+  );
+  assert.match(failed, /The demo did not go as intended/);
+});
