@@ -8,44 +8,21 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { cleanup, CLI, startService, track, unusedPid } from '../helpers/processes.js';
+import { cleanup, startService, unusedPid } from '../helpers/processes.js';
+import { startMcpSession, type McpSession } from '../helpers/mcp.js';
 import { ReportSchema } from '../../src/engine/report-schema.js';
 import type { RunningService } from '../../src/demo/launch.js';
 
-let client: Client;
-let transport: StdioClientTransport;
-let stderr = '';
-/** anything on the server's stdout that is not a protocol message shows up here */
-const transportErrors: string[] = [];
+let mcp: McpSession;
+let client: McpSession['client'];
 let leaky: RunningService;
 let idle: RunningService;
 
 before(async () => {
   [leaky, idle] = await Promise.all([startService('close-wait', { args: ['--count', '150'] }), startService('healthy')]);
-  transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], stderr: 'pipe' });
-  transport.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  client = new Client({ name: 'proctriage-test', version: '1.0.0' });
-  client.onerror = (err) => {
-    transportErrors.push(err.message);
-  };
-  await client.connect(transport);
-  const pid = transport.pid!;
-  // stopped with the rest even when a test fails: close (stdin, then SIGTERM), SIGKILL as a last resort
-  track({
-    stop: () => client.close(),
-    killNow: () => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    },
-  });
+  mcp = await startMcpSession();
+  client = mcp.client;
 });
 
 after(async () => {
@@ -209,12 +186,12 @@ describe('proctriage mcp', () => {
   });
 
   test('only protocol messages on stdout, no crash on stderr', () => {
-    assert.deepEqual(transportErrors, []);
-    assert.doesNotMatch(stderr, /internal error|\n\s+at /, stderr);
+    assert.deepEqual(mcp.transportErrors, []);
+    assert.doesNotMatch(mcp.stderr(), /internal error|\n\s+at /, mcp.stderr());
   });
 
   test('closing the client ends the server', async () => {
-    const pid = transport.pid!;
+    const pid = mcp.pid;
     await client.close();
     let alive = true;
     for (let i = 0; i < 50 && alive; i++) {

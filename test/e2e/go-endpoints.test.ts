@@ -13,8 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { cleanup, runCli, runJson, startTarget, which, type Target } from '../helpers/processes.js';
+import { cleanup, runCli, runJson, startTarget, type Target } from '../helpers/processes.js';
 import { buildService, goUnavailable, serviceEnv } from '../fixtures/go-service/service.js';
+import { testCertificate } from '../helpers/servers.js';
 
 const D1 = readFileSync(fileURLToPath(new URL('../../../test/fixtures/pprof/go1.19/goroutine-debug1.txt', import.meta.url)), 'utf8');
 const goSkip = goUnavailable();
@@ -160,35 +161,12 @@ test('GO* variables on a program that is not Go: its listeners are not probed', 
 });
 
 test('--pprof over https with a private CA named in NODE_EXTRA_CA_CERTS: trusted, though Node never loaded it', async (t) => {
-  if (!which('openssl')) return t.skip('openssl is not installed (it makes the test certificate)');
   const dir = mkdtempSync(join(tmpdir(), 'proctriage-tls-'));
   try {
-    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-    const made = spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=proctriage test CA',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { encoding: 'utf8' },
-    );
-    assert.equal(made.status, 0, made.stderr);
-    const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+    const tls = testCertificate(dir, 'proctriage test CA');
+    if (!tls) return t.skip('openssl is not installed (it makes the test certificate)');
+    const cert = tls.certFile;
+    const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
       if (!req.url?.startsWith('/debug/pprof/goroutine')) {
         res.writeHead(404);
         res.end('404 page not found\n');

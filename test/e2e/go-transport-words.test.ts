@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { cleanup, runCli, runJson, startTarget, which, type Target } from '../helpers/processes.js';
+import { cleanup, runCli, runJson, startTarget, type Target } from '../helpers/processes.js';
+import { testCertificate } from '../helpers/servers.js';
 
 const servers: { server: net.Server; sockets: Set<Socket> }[] = [];
 let sleeper: Target;
@@ -76,33 +76,9 @@ test('https:// given to a plain HTTP port: TLS handshake failed (ERR_SSL_WRONG_V
 });
 
 test('http:// given to a TLS port: closed before any answer (ECONNRESET), the port speaks https?', async (t) => {
-  if (!which('openssl')) return t.skip('openssl is not installed (it makes the test certificate)');
-  const [key, cert] = [join(tmp, 'key.pem'), join(tmp, 'cert.pem')];
-  const made = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=proctriage test',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(made.status, 0, made.stderr);
-  const port = await listen(https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => res.end('x')));
+  const tls = testCertificate(tmp, 'proctriage test');
+  if (!tls) return t.skip('openssl is not installed (it makes the test certificate)');
+  const port = await listen(https.createServer({ key: tls.key, cert: tls.cert }, (_req, res) => res.end('x')));
   const { reasons: r } = await reasons(`http://127.0.0.1:${port}`);
   assert.deepEqual(r, [
     'the connection was closed before any answer (ECONNRESET): the port speaks https? (give an https:// URL): goroutines, heap and GC figures unknown',

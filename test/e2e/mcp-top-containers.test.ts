@@ -8,43 +8,27 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { cleanup, CLI, spawnTracked, track, waitFor, type Spawned } from '../helpers/processes.js';
+import { cleanup, spawnTracked, waitFor, type Spawned } from '../helpers/processes.js';
+import { startMcpSession, type McpSession } from '../helpers/mcp.js';
 import { createPodCgroup, memoryCgroupUnavailable, removePodCgroup, type PodCgroup } from '../helpers/cgroup.js';
 import { ReportSchema } from '../../src/engine/report-schema.js';
 
 const skip = memoryCgroupUnavailable();
 if (skip) console.log(`# mcp top containers: skipped: ${skip}`);
 
-let client: Client;
+let mcp: McpSession;
+let client: McpSession['client'];
 let pod: PodCgroup | undefined;
 let target: Spawned;
-let stderr = '';
 
 before(async () => {
   if (skip) return;
   pod = createPodCgroup();
   target = spawnTracked('sleep', ['120']);
   writeFileSync(`${pod.leaf}/cgroup.procs`, String(target.pid));
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], stderr: 'pipe' });
-  transport.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  client = new Client({ name: 'proctriage-test', version: '1.0.0' });
-  await client.connect(transport);
-  const pid = transport.pid!;
-  track({
-    stop: () => client.close(),
-    killNow: () => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    },
-  });
+  mcp = await startMcpSession();
+  client = mcp.client;
 });
 
 after(async () => {
@@ -94,6 +78,6 @@ describe('mcp top: container and pod filters', { skip }, () => {
     assert.doesNotMatch(text(bad), /\n/);
     assert.match(text(bad), /"not a uid" is not a pod uid/);
     assert.deepEqual(pids(await top({ container: pod!.id.slice(0, 12) })), [target.pid]);
-    assert.doesNotMatch(stderr, /internal error|\n\s+at /, stderr);
+    assert.doesNotMatch(mcp.stderr(), /internal error|\n\s+at /, mcp.stderr());
   });
 });

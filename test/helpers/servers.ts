@@ -6,6 +6,7 @@
  * cleanup() stops it and removes its directory even when a test fails. Every load is bounded
  * in count and in time.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -397,4 +398,38 @@ export function closeWaitInodes(ports: number[]): Set<number> {
 /** Open fds of a process, as `ls /proc/PID/fd | wc -l` counts them. */
 export function lsFdCount(pid: number): number {
   return Number(sh(`ls /proc/${pid}/fd | wc -l`).trim());
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1 made by openssl in `dir` (undefined without openssl):
+ * the key and certificate as an https server takes them, and the certificate's path (a CA file).
+ */
+export function testCertificate(dir: string, commonName: string): { key: Buffer; cert: Buffer; certFile: string } | undefined {
+  if (!which('openssl')) return undefined;
+  const [keyFile, certFile] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+  const made = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${commonName}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (made.status !== 0) throw new Error(`openssl req failed: ${made.stderr}`);
+  return { key: readFileSync(keyFile), cert: readFileSync(certFile), certFile };
 }
