@@ -346,6 +346,12 @@ const tokenLike = (w: string) => w.length >= 8 && /[0-9._~+/=-]/.test(w);
 type Pending = 'none' | 'value' | 'flag' | 'auth' | 'rest' | 'bearer' | 'eq';
 
 /** Word by word: flags and their values, headers, `key = value`, programs' password flags. */
+/**
+ * A source file's name, as runtimes print code locations (auth.js:42): only these extensions, so
+ * that `api.token:4827361` stays a key and its value.
+ */
+const SOURCE_FILE = /\.(?:[cm]?[jt]sx?|go|py|rb|java|kt|scala|c|cc|cpp|cxx|h|hh|hpp|rs|php|cs|swift|lua|pl|exs?|erl|clj)$/;
+
 function scan(s: string, depth: number): string {
   let out = '';
   let pending: Pending = 'none';
@@ -552,7 +558,7 @@ function run(t: string, quotedKey?: string): { text: string; valueNext: boolean 
       const json = key === '' && keyStart === 0 && quotedKey !== undefined;
       if (json) key = quotedKey!;
       // "auth.js:42" is a file and its line, not a key and its value (a code location from a runtime)
-      const fileLine = c === ':' && /\.[A-Za-z][A-Za-z0-9]{0,5}$/.test(key) && /^\d{1,7}(?::\d{1,7})?(?![\w.])/.test(t.slice(i + 1, i + 17));
+      const fileLine = c === ':' && SOURCE_FILE.test(key) && /^\d{1,7}(?::\d{1,7})?(?![\w.])/.test(t.slice(i + 1, i + 17));
       if (t[i + 1] !== c && !fileLine && isSecretKey(key)) {
         let j = i + 1;
         if (t[j] === '=' || t[j] === '>') j++; // := and =>

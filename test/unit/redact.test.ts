@@ -81,6 +81,9 @@ describe('redactText: secrets are removed', () => {
     ['api_key: sk-live-abc123', `api_key: ${REDACTED}`, ['sk-live-abc123']],
     ['password = hunter2', `password = ${REDACTED}`, ['hunter2']],
     ['password=', 'password=', []],
+    // a dotted key with a numeric value is not a code location unless the key is a source file's name
+    ['api.token:4827361', `api.token:${REDACTED}`, ['4827361']],
+    ['app.secret: 1234567', `app.secret: ${REDACTED}`, ['1234567']],
     ['openssl rsa -passin pass:hunter2', `openssl rsa -passin ${REDACTED}`, ['hunter2']],
     [
       '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7v\nabc=\n-----END RSA PRIVATE KEY-----',
