@@ -49,13 +49,13 @@ export const probe: Probe = {
     evidence: {
       'sockets.peers.<state>': 'top remote endpoints in that state: {endpoint, count}',
       'sockets.topRemotes': 'top remote endpoints over all states: {endpoint, count}',
-      'sockets.listen': 'listening sockets: {endpoint, queued, backlog (as ss shows it, when ss could be asked)}',
+      'sockets.listen': 'listening sockets: {endpoint, queued, backlog (as ss shows it, when connections are queued and ss could be asked)}',
       'sockets.queues': 'connections with non-zero queues: {local, remote, state, rx, tx}',
       'sockets.closeWait': 'the two looks at CLOSE_WAIT: {seen, persisted, intervalMs} (oneLook: true in a recorded tree)',
       'sockets.namespace.timeWait': 'TIME_WAIT in the network namespace whose owner cannot be known: {count, topRemotes}',
     },
   },
-  async run({ sources, options, proc, pid }) {
+  async run({ sources, options, proc, pid, signal }) {
     const inodes = sources.socketInodes();
     const unknowns: ProbeUnknown[] = [];
     const readTable = <T>(name: string, read: () => T[]): T[] => {
@@ -88,6 +88,8 @@ export const probe: Probe = {
         : [];
 
     const listen = own.filter((r) => r.state === 'listen');
+    // the backlog says how full a queue is: asked of ss (a child process) only when one is not empty
+    const backlogs = proc.live && listen.some((r) => r.rxQueue > 0) ? listenBacklogs(sources, pid, signal) : undefined;
     const onOwnListener = listenerMatcher(listen);
     const ownerless = distinct(tcpAll.filter((r) => r.inode === 0 && r.state !== 'listen' && !byUs(r)));
     const serverSide = ownerless.filter((r) => onOwnListener(r.local));
@@ -131,13 +133,13 @@ export const probe: Probe = {
     metrics['sockets.queued'] = queued.length;
     // for a LISTEN socket the kernel shows the accept queue length as rx; its backlog only ss knows
     metrics['sockets.listenQueued'] = listen.reduce((a, r) => a + r.rxQueue, 0);
-    const backlogs = listen.length && proc.live ? listenBacklogs(sources, pid) : undefined;
+    const backlog = await backlogs;
 
     const evidence: Record<string, unknown> = {
       'sockets.topRemotes': topRemotes,
       'sockets.listen': listen.slice(0, 10).map((r) => {
-        const backlog = backlogs?.get(`${r.local.ip} ${r.local.port}`);
-        return { endpoint: formatEndpoint(r.local), queued: r.rxQueue, ...(backlog !== undefined ? { backlog } : {}) };
+        const n = backlog?.get(`${r.local.ip} ${r.local.port}`);
+        return { endpoint: formatEndpoint(r.local), queued: r.rxQueue, ...(n !== undefined ? { backlog: n } : {}) };
       }),
       'sockets.queues': queued
         .sort((a, b) => b.rx + b.tx - a.rx - a.tx)
@@ -227,9 +229,9 @@ async function secondLook(
 }
 
 /** Backlogs of the namespace's listening sockets, once per namespace and run (live only: ss asks the kernel). */
-function listenBacklogs(sources: TargetSources, pid: number): Map<string, number> | undefined {
+function listenBacklogs(sources: TargetSources, pid: number, signal: AbortSignal): Promise<Map<string, number> | undefined> {
   const ns = sources.netNamespace();
-  return sources.host.netTable(ns, pid, 'ss-listen', () => readListenBacklogs(sources.proc, pid, ns));
+  return sources.host.netTable(ns, pid, 'ss-listen', () => readListenBacklogs(sources.proc, pid, ns, signal));
 }
 
 /**

@@ -49,12 +49,19 @@ main(argv).then((code) => {
 type Action = (...args: any[]) => Promise<number>;
 
 async function main(args: string[]): Promise<number> {
-  const { Command, Option, CommanderError } = await import('commander');
-  let exitCode = 0;
   // the live system the commands read: / or, with --host-root (global: before or after the
   // command, taken out of the arguments here), the host's root mounted elsewhere
   const hostRootArg = takeHostRoot(args);
   const hostRoot = hostRootArg === undefined ? '/' : checkHostRoot(hostRootArg);
+  // opened once for the commands that read it. A diagnosis gives its first target a head start
+  // (a big target's second thread, the first CPU sample) while commander and the diagnosis
+  // modules load, some 40 ms. A leading PID is only a guess here, commander still decides:
+  // a wrong guess costs one read of /proc/PID/stat.
+  const proc = new ProcFs(hostRoot, { live: true });
+  const leading = args[0] === 'diagnose' ? args[1] : args[0];
+  if (leading !== undefined && /^\d+$/.test(leading)) proc.headStart(Number(leading));
+  const { Command, Option, CommanderError } = await import('commander');
+  let exitCode = 0;
   const lazy =
     (load: () => Promise<{ run: Action }>): ((...a: unknown[]) => Promise<void>) =>
     async (...a) => {
@@ -129,10 +136,6 @@ async function main(args: string[]): Promise<number> {
   // for node_exporter's textfile collector: one-shot diagnosis and top
   const textfileOption = (cmd: InstanceType<typeof Command>) =>
     cmd.option('--textfile <dir>', 'write the Prometheus exposition to <dir>/proctriage.prom atomically; stdout only with a --format other than table');
-  // the live system, opened once for the commands that read it; a diagnosis gives it a head start
-  // on the first target (a big target's second thread, the CPU sampling window) before the
-  // diagnosis modules load (20–40 ms)
-  const proc = new ProcFs(hostRoot, { live: true });
   const diagnose = async (pids: string[], opts: object) => {
     const [first] = pids;
     if (first !== undefined && /^\d+$/.test(first)) proc.headStart(Number(first));

@@ -59,7 +59,7 @@ export class FastReads {
 
   /** At command start: the helper of a big target, and its first CPU sample (see firstStat). */
   headStart(pid: number): void {
-    if (!this.live) return;
+    if (!this.live || this.firstStats.has(pid)) return; // the earliest sample is kept
     this.helperFor(pid);
     try {
       this.firstStats.set(pid, { text: readFileSync(this.path(pid, 'stat'), 'utf8'), at: performance.now() });

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { ProcFs } from './procfs.js';
 
 /**
@@ -33,15 +33,15 @@ export function parseSsListen(text: string): Map<string, number> {
  * Backlogs of the listening sockets in the live network namespace `ns` ("net:[…]", the target's),
  * from `ss`; entered with nsenter when it is not ours (root only). Undefined when ss is missing,
  * fails, or the namespace cannot be entered: the evidence then leaves the backlog out rather than
- * show a wrong 0.
+ * show a wrong 0. A child process of its own, so the scan goes on while it runs.
  */
-export function readListenBacklogs(proc: ProcFs, pid: number, ns: string): Map<string, number> | undefined {
+export function readListenBacklogs(proc: ProcFs, pid: number, ns: string, signal?: AbortSignal): Promise<Map<string, number> | undefined> {
   // ours, not the target's: ss runs here (unreadable: the target's namespace is entered explicitly)
   const ours = proc.ownNetNamespace();
   const [cmd, args] = ns && ns === ours ? ['ss', ['-Hltn']] : ['nsenter', [`--net=${proc.procPath(pid, 'ns/net')}`, 'ss', '-Hltn']];
-  try {
-    return parseSsListen(execFileSync(cmd, args, { encoding: 'utf8', timeout: 1000, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 8 << 20 }));
-  } catch {
-    return undefined;
-  }
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: 1000, maxBuffer: 8 << 20, ...(signal ? { signal } : {}) }, (err, stdout) =>
+      resolve(err ? undefined : parseSsListen(stdout)),
+    );
+  });
 }

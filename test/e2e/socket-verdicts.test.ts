@@ -183,3 +183,34 @@ describe('CLOSE_WAIT: stuck versus closing', () => {
     await Promise.all([client.stop(), server.stop()]);
   });
 });
+
+describe('listen backlog', () => {
+  // a listener that never accepts: the connections wait in its accept queue, which ss sizes
+  const NOT_ACCEPTING = `
+import json, socket, sys, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(7)
+port = s.getsockname()[1]
+clients = [socket.create_connection(('127.0.0.1', port)) for _ in range(3)]
+print(json.dumps({'ready': True, 'port': port}), flush=True)
+time.sleep(120)
+`;
+
+  test(
+    'a full-ish accept queue shows its backlog from ss; an idle listener is not asked about (no child process for a healthy server)',
+    { timeout: 60_000 },
+    async () => {
+      const stuck = await startTarget('python3', ['-c', NOT_ACCEPTING]);
+      const idle = await startNodeTarget('http-server');
+      const [{ report: a }, { report: b }] = [await runJson([String(stuck.pid)]), await runJson([String(idle.pid)])];
+      const queuedListen = a.targets[0].evidence['sockets.listen'];
+      const idleListen = b.targets[0].evidence['sockets.listen'];
+      console.log(`# not accepting: ${JSON.stringify(queuedListen)}; idle: ${JSON.stringify(idleListen)}`);
+      assert.deepEqual(queuedListen, [{ endpoint: `127.0.0.1:${stuck.info.port}`, queued: 3, backlog: 7 }]);
+      assert.equal(a.targets[0].metrics['sockets.listenQueued'], 3);
+      assert.equal(idleListen.length, 1);
+      assert.equal(idleListen[0].queued, 0);
+      assert.ok(!('backlog' in idleListen[0]), 'no backlog asked for an empty queue');
+      await Promise.all([stuck.stop(), idle.stop()]);
+    },
+  );
+});
