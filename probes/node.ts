@@ -8,7 +8,7 @@ import { connect } from '../src/node/connect.js';
 import { HEAVY_TIMEOUT_MS, measure } from '../src/node/measure.js';
 import { close } from '../src/node/close.js';
 import type { Connection, NodeOut } from '../src/node/run.js';
-import { say } from '../src/messages.js';
+import { say, words } from '../src/messages.js';
 import { unavailableAttribution } from '../src/engine/attribution.js';
 
 /** Budget of the default (cheap) path: discovery, attach, facts, the 300 ms window, closing. */
@@ -122,7 +122,7 @@ async function runNode(ctx: ProbeContext, steps: NodeSteps): Promise<ProbeOutput
   const flags = parseInspectFlags(argv, env?.NODE_OPTIONS);
   if (runtime !== 'node' && !(explicit && runtime === 'unknown')) {
     const v = options.activateInspector ? checkActivation(proc, pid, flags) : undefined;
-    const why = v && (v.ok ? say('node.activateNotNode', { pid, runtime }) : (v.reason ?? ''));
+    const why = v && (v.ok ? say('node.activateNotNode', { pid, runtime }) : v.reason ? words(v.reason) : '');
     return {
       metrics: {},
       skipped: say('node.notNode', { runtime }),

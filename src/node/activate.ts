@@ -13,7 +13,7 @@ import { enterPrivilegeMissing, findNsenter } from '../transports/netns-relay.js
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { say } from '../messages.js';
+import { say, type Coded } from '../messages.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import { hasSignal, parseProcStatus } from '../procfs/proc-status.js';
 import { parseProcStat } from '../procfs/proc-stat.js';
@@ -31,8 +31,8 @@ const SIGUSR1 = 10;
 export interface Verdict {
   ok: boolean;
   /** why SIGUSR1 is not sent (when !ok) */
-  reason?: string;
-  hint?: string;
+  reason?: Coded;
+  hint?: Coded;
 }
 
 /**
@@ -90,11 +90,11 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
     exe = proc.readlinkOrGone(pid, 'exe');
   } catch (err) {
     if (err instanceof ProctriageError && err.code === 'ACCESS_DENIED') {
-      return { ok: false, reason: say('node.exeUnreadable', { pid }), hint: say('hint.sameUser') };
+      return { ok: false, reason: { code: 'node.exeUnreadable', args: { pid } }, hint: { code: 'hint.sameUser' } };
     }
     throw err;
   }
-  if (!exe) return { ok: false, reason: say('node.activate.noExe', { pid }) };
+  if (!exe) return { ok: false, reason: { code: 'node.activate.noExe', args: { pid } } };
   const name =
     exe
       .replace(/ \(deleted\)$/, '')
@@ -106,42 +106,42 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
     if (readElf) elf = exeIsNode(proc, pid);
   } catch (err) {
     if (err instanceof ProctriageError && err.code === 'ACCESS_DENIED') {
-      return { ok: false, reason: say('node.executableUnreadable', { pid }), hint: say('hint.sameUser') };
+      return { ok: false, reason: { code: 'node.executableUnreadable', args: { pid } }, hint: { code: 'hint.sameUser' } };
     }
     throw err;
   }
   if (!elf.node) {
     return {
       ok: false,
-      reason: say('node.activate.notNode', { pid, why: elf.why ?? '', name }),
-      hint: say('node.activate.hint.embeds'),
+      reason: { code: 'node.activate.notNode', args: { pid, why: elf.why ?? '', name } },
+      hint: { code: 'node.activate.hint.embeds' },
     };
   }
   const stat = parseProcStat(proc.read(pid, 'stat'));
-  if (stat.state === 'Z') return { ok: false, reason: say('node.activate.zombie', { pid }) };
+  if (stat.state === 'Z') return { ok: false, reason: { code: 'node.activate.zombie', args: { pid } } };
   if (stat.state === 'T' || stat.state === 't') {
-    return { ok: false, reason: say('node.activate.stopped', { pid, state: stat.state }) };
+    return { ok: false, reason: { code: 'node.activate.stopped', args: { pid, state: stat.state } } };
   }
   const status = parseProcStatus(proc.read(pid, 'status'));
   if (flags.sigusr1Disabled || hasSignal(status, 'SigBlk', SIGUSR1)) {
     return {
       ok: false,
-      reason: say('node.activate.blocksSigusr1', { pid }),
-      hint: say('node.activate.hint.restartOrPort'),
+      reason: { code: 'node.activate.blocksSigusr1', args: { pid } },
+      hint: { code: 'node.activate.hint.restartOrPort' },
     };
   }
   if (!hasSignal(status, 'SigCgt', SIGUSR1)) {
     return {
       ok: false,
-      reason: say('node.activate.catchesNoSigusr1', { pid, sigCgt: String(status.SigCgt) }),
-      hint: say('node.activate.hint.restart'),
+      reason: { code: 'node.activate.catchesNoSigusr1', args: { pid, sigCgt: String(status.SigCgt) } },
+      hint: { code: 'node.activate.hint.restart' },
     };
   }
   if (!proc.signalsReach()) {
     return {
       ok: false,
-      reason: say('node.activate.otherPidns', { pid }),
-      hint: say('node.activate.hint.hostPid'),
+      reason: { code: 'node.activate.otherPidns', args: { pid } },
+      hint: { code: 'node.activate.hint.hostPid' },
     };
   }
   const same = proc.sameNetNamespace(pid);
@@ -149,8 +149,8 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
   if (missing) {
     return {
       ok: false,
-      reason: say('node.activate.otherNetns', { pid, missing }),
-      hint: say('node.activate.hint.enterNetns', { pid }),
+      reason: { code: 'node.activate.otherNetns', args: { pid, missing } },
+      hint: { code: 'node.activate.hint.enterNetns', args: { pid } },
     };
   }
   if (flags.port > 0) {
@@ -164,8 +164,12 @@ export function checkActivation(proc: ProcFs, pid: number, flags: InspectFlags, 
       }
       const ours = mine && rows.some((r) => mine.has(r.inode));
       return ours
-        ? { ok: false, reason: say('node.activate.portIsOurs', { pid, port: flags.port }), hint: say('node.activate.hint.tryPort', { port: flags.port }) }
-        : { ok: false, reason: say('node.activate.portTaken', { port: flags.port }), hint: say('node.activate.hint.freePort') };
+        ? {
+            ok: false,
+            reason: { code: 'node.activate.portIsOurs', args: { pid, port: flags.port } },
+            hint: { code: 'node.activate.hint.tryPort', args: { port: flags.port } },
+          }
+        : { ok: false, reason: { code: 'node.activate.portTaken', args: { port: flags.port } }, hint: { code: 'node.activate.hint.freePort' } };
     }
   }
   return { ok: true };
@@ -286,7 +290,8 @@ export class Guard {
 export interface Activation {
   opened?: Opened;
   sent: boolean;
-  reason?: string;
+  /** why nothing opened: not sent, or sent and no inspector came */
+  reason?: Coded;
   /** set once the signal was sent: what became of the process, in words */
   fate?: string;
   alive?: boolean;
@@ -313,20 +318,20 @@ export async function sendSigusr1AndWait(
     const nsenter = proc.sameNetNamespace(pid) === false ? findNsenter() : undefined;
     guard = await Guard.start(pid, startTicks, flags.port, before, 3000, nsenter ? { nsFile: proc.procPath(pid, 'ns/net'), nsenter } : undefined, proc.root);
   } catch (err) {
-    return { sent: false, reason: say('node.sigusr1NotSentBecause', { why: (err as Error).message }) };
+    return { sent: false, reason: { code: 'node.sigusr1NotSentBecause', args: { why: (err as Error).message } } };
   }
   // last look right before the signal: the same process (not a reused pid), still Node, still catching SIGUSR1
   const again = checkActivation(proc, pid, flags);
   const replaced = again.ok && parseProcStat(proc.read(pid, 'stat')).starttimeTicks !== startTicks;
   if (!again.ok || replaced) {
     guard.done();
-    return { sent: false, reason: replaced ? say('node.activate.replaced', { pid }) : again.reason };
+    return { sent: false, ...(replaced ? { reason: { code: 'node.activate.replaced', args: { pid } } } : again.reason ? { reason: again.reason } : {}) };
   }
   try {
     process.kill(pid, 'SIGUSR1');
   } catch (err) {
     guard.done();
-    return { sent: false, reason: say('node.activate.signalFailed', { pid, error: errnoText(err) }) };
+    return { sent: false, reason: { code: 'node.activate.signalFailed', args: { pid, error: errnoText(err) } } };
   }
   onSent?.();
   const t0 = performance.now();
@@ -361,7 +366,9 @@ export async function sendSigusr1AndWait(
     sent: true,
     alive: fate.alive,
     fate: fate.words,
-    reason: fate.alive ? say('node.activate.noneOpened', { ms: waitMs }) : say('node.activate.handlerEnded', { pid, fate: fate.words.replace(/^it /, '') }),
+    reason: fate.alive
+      ? { code: 'node.activate.noneOpened', args: { ms: waitMs } }
+      : { code: 'node.activate.handlerEnded', args: { pid, fate: fate.words.replace(/^it /, '') } },
   };
 }
 

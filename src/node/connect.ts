@@ -5,7 +5,7 @@
  * --activate-inspector, one opened with SIGUSR1 (guarded, and closed again by close.ts).
  * Each refusal leaves its unknown and sends nothing.
  */
-import { say } from '../messages.js';
+import { say, words } from '../messages.js';
 import { innermostPid } from '../procfs/proc-status.js';
 import type { InetRow } from '../procfs/net-sockets.js';
 import type { ProctriageError } from '../errors.js';
@@ -167,8 +167,8 @@ async function activate(t: NodeTarget, flags: InspectFlags, conn: Connection, se
       metric: 'node.*',
       probe: 'node',
       code: 'node.activateRefused',
-      args: { why: v.reason ?? '' },
-      ...(v.hint ? { hint: { code: 'worded', args: { text: v.hint } } as const } : {}),
+      args: { why: v.reason ? words(v.reason) : '' },
+      ...(v.hint ? { hint: v.hint } : {}),
     });
     return;
   }
@@ -186,7 +186,7 @@ async function activate(t: NodeTarget, flags: InspectFlags, conn: Connection, se
   }
   conn.guard = r.guard;
   if (!r.opened) {
-    search.failures.push(r.reason ?? say('node.sigusr1NotSent'));
+    search.failures.push(r.reason ? words(r.reason) : say('node.sigusr1NotSent'));
     return;
   }
   conn.opened = r.opened;
@@ -277,7 +277,7 @@ export function hintFor(t: NodeTarget, flags: InspectFlags, listenersKnown: bool
     if (typeof t.options.inspect === 'string') return say('node.hint.passAddress', { restart });
     if (t.options.activateInspector) return restart;
     const v = checkActivationSafe(t, flags);
-    if (v && !v.ok) return say('node.hint.cannotActivate', { restart, why: v.reason ?? '' });
+    if (v && !v.ok) return say('node.hint.cannotActivate', { restart, why: v.reason ? words(v.reason) : '' });
     const activate = say('node.hint.activate', { port });
     return listenersKnown ? say('node.hint.addActivate', { activate, restart }) : say('node.hint.inspectOrActivate', { port, activate });
   })();
