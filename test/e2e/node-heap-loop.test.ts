@@ -166,6 +166,25 @@ describe('event loop', () => {
     }
   });
 
+  test('blocked 4 s in every 4.3 s, which can leave the delay histogram empty: critical on 3 of 3 runs all the same', async () => {
+    const t = await start(process.execPath, ['--inspect=127.0.0.1:0', LOOP, 'periodic', '4000', '4300'], { inspect: true });
+    try {
+      const verdicts: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        await sleep(200 + i * 900); // another phase of the cycle each time
+        const r = await diagnose(t);
+        const f = findings(r).find((x) => x.id === 'event-loop-blocked');
+        const m = r.report?.targets?.[0]?.metrics ?? {};
+        verdicts.push(`${r.code}/${f?.severity}/max ${m['node.eventLoop.delayMaxMs']}/p99 ${m['node.eventLoop.delayP99Ms']}`);
+        assert.equal(f?.severity, 'critical', verdicts.join('; '));
+        assert.ok(m['node.eventLoop.delayMaxMs'] >= 1000, verdicts.join('; '));
+      }
+      console.log(`# ${verdicts.join('; ')}`);
+    } finally {
+      await t.stop();
+    }
+  });
+
   test('busy with short tasks, never blocked over 50 ms: no event-loop finding', async () => {
     const t = await start(process.execPath, ['--inspect=127.0.0.1:0', LOOP, 'healthy'], { inspect: true });
     try {
