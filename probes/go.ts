@@ -343,6 +343,9 @@ function peerNumber(out: ProbeOutput & { unknowns: ProbeUnknown[] }, key: string
   else out.unknowns.push({ metric: key, probe: 'go', code: 'go.badNumber', args: { key, value: v, ratio: kind === 'ratio' } });
 }
 
+/** The key under which a run remembers the endpoint discovery found (see HostSources.remember). */
+const DISCOVERED = 'go.discoveredEndpoint';
+
 /** The endpoint to read: the one given (checked), or one discovered among the process's listeners. */
 async function findEndpoint(
   ctx: ProbeContext,
@@ -442,7 +445,12 @@ async function findEndpoint(
   }
   if (!listeners) return noEndpoint(say('go.cannotLook', { why: listenersWhy }));
   if (!listeners.length) return noEndpoint(say('go.noListener'));
-  const asking = listeners.slice(0, MAX_CANDIDATES);
+  // found earlier in this run (the follow-up after the first look): asked again only if that
+  // listener is no longer one of the process's own
+  const startTicks = sources.stat().starttimeTicks;
+  const known = sources.host.recall<string>(ctx.pid, startTicks, DISCOVERED);
+  const still = known === undefined ? undefined : listeners.find((l) => l.url.href === known);
+  const asking = still ? [still] : listeners.slice(0, MAX_CANDIDATES);
   const failed = await relayTo(
     ctx,
     ns,
@@ -450,10 +458,12 @@ async function findEndpoint(
     asking.map((l) => ({ host: l.url.hostname.replace(/^\[|\]$/g, ''), port: l.port })),
   );
   if (failed) return noEndpoint(failed);
+  if (still) return still.url;
   const { found, tried } = await discover(asking, LIMITS.discoverMs, ctx.signal, options.ownEndpoints, ns.relay);
   const asked = tried.map((l) => l.port).join(', ');
   out.actions = [...(out.actions ?? []), say('go.asked', { ports: asked })];
   if (!found) return noEndpoint(say('go.noneServes', { ports: asked }));
+  sources.host.remember(ctx.pid, startTicks, DISCOVERED, found.url.href);
   return found.url;
 }
 

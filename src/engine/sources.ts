@@ -149,6 +149,19 @@ export class HostSources {
     return p;
   }
 
+  private found = new Map<string, unknown>();
+  /**
+   * What a probe found out about a target that a later step of the same run may use instead of
+   * asking the target again (the Go probe's discovered pprof endpoint, for its follow-up). Keyed
+   * by pid and start time: a reused pid is another process.
+   */
+  remember(pid: number, startTicks: number, key: string, value: unknown): void {
+    this.found.set(`${pid}:${startTicks}:${key}`, value);
+  }
+  recall<T>(pid: number, startTicks: number, key: string): T | undefined {
+    return this.found.get(`${pid}:${startTicks}:${key}`) as T | undefined;
+  }
+
   /** OOM kills still in the kernel log, read once per run; undefined where the log cannot be read. */
   oomKills(): OomKill[] | undefined {
     if (!this.memo.has('oom')) {

@@ -153,9 +153,12 @@ test('a CPU burner under a quota: cpu-throttling names main.burnCPU (main.go:lin
   const text = await runCli([String(svc.pid), '--pprof', pprof]);
   assert.match(text.stdout, /where in the code: Go CPU profile, self time by function, over 2s/);
   assert.match(text.stdout, /1\. main\.burnCPU \(main\.go:\d+\): \d+% of the sampled time/);
+  // found by discovery this time: the follow-up reuses the endpoint instead of asking every listener again
   const md = await runCli([String(svc.pid), '--format', 'markdown']);
   assert.match(md.stdout, /\*\*Where in the code\*\*: Go CPU profile/);
   assert.match(md.stdout, /- 1\. main\.burnCPU \(main\.go:\d+\)/);
+  const appRequests = await (await fetch(`http://127.0.0.1:${svc.info.app}/requests`)).text();
+  assert.equal(appRequests.trim(), '1', 'the app listener was asked GET /debug/pprof/ once, by the first look only');
 });
 
 test('the same service idle under the same quota: no CPU finding, no CPU profile requested', { skip: skipCpu }, async () => {
