@@ -11,13 +11,13 @@
  * of throwing: the demo shows the service as skipped and goes on.
  */
 import type * as ChildProcesses from 'node:child_process';
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// child_process only when a Go sample is built, not at every command's start
+// child_process and crypto only when a Go sample is built: this module is in every command's start chunk
 const load = createRequire(import.meta.url);
 
 export type GoBuild =
@@ -59,7 +59,7 @@ export async function buildGoService(
   if ('error' in version) return { skipped: `${TOOLCHAIN}: ${version.missing ? 'not installed' : `go version failed (${version.error})`}` };
   const goVersion = /\bgo\d[\w.+-]*/.exec(version.stdout)?.[0] ?? version.stdout.trim();
 
-  const key = createHash('sha256').update(source).update('\0').update(goVersion).digest('hex').slice(0, 16);
+  const key = (load('node:crypto') as typeof Crypto).createHash('sha256').update(source).update('\0').update(goVersion).digest('hex').slice(0, 16);
   const cache = privateDir(join(tmpdir(), `proctriage-go-${name}-${uid()}-${key}`));
   if (cache && existsSync(join(cache, name))) return { bin: join(cache, name) };
 
