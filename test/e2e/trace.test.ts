@@ -1,7 +1,7 @@
 /**
  * `proctriage trace` on real processes, as root with bpftrace: a C program (gcc -g
- * -fno-omit-frame-pointer) and a Go program, each keeping descriptors from one named function
- * while another opens and closes them at a high rate. The leaking function must rank first with
+ * -fno-omit-frame-pointer), a Go program and a Node.js one, each keeping descriptors from one
+ * named function while another opens and closes them at a high rate. The leaking function must rank first with
  * its file:line, the churning one must not be reported as outstanding, and no bpftrace may be
  * left running afterwards — after a normal end, a target that exits, and Ctrl-C.
  */
@@ -138,6 +138,30 @@ test('Go: the function that keeps files ranks first, with file:line, in JSON and
   const md = await runCli(['trace', String(t.pid), '--duration', '2s', '--format', 'markdown'], { timeoutMs: 60_000 });
   assert.equal(md.code, 0, md.stderr);
   assert.match(md.stdout, /^\| 1 \| \d+ \| \d+ \| [^|]+ \| device \| `\/dev\/null` \| .*`main\.leakFiles \S*leaky\.go:\d+`/m);
+  await noTracerLeft(t.pid);
+  await t.stop();
+});
+
+test('Node.js: the leak is counted and typed, its JavaScript frames are [JIT] with a note naming --inspect', { skip }, async () => {
+  const t = await startTarget(process.execPath, [join(FIXTURES, 'leaky.cjs')]);
+  const { res, report } = await runJson(['trace', String(t.pid), '--duration', '3s'], { timeoutMs: 60_000 });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(report.target.runtime, 'node');
+  const top = report.outstanding[0];
+  assert.ok(top, JSON.stringify(report).slice(0, 2000));
+  assert.equal(top.fdType, 'device');
+  assert.equal(top.example, '/dev/null');
+  // one kept every 20 ms: about 150 in 3 s, all of them still open
+  assert.ok(report.totals.outstanding >= 100 && report.totals.outstanding <= 200, `${report.totals.outstanding} outstanding`);
+  assert.ok(
+    top.frames.some((f: any) => f.kind === 'jit'),
+    `JavaScript frames are JIT frames: ${fns(top).join(' < ')}`,
+  );
+  assert.ok(
+    report.notes.some((n: any) => /--inspect/.test(n.text ?? n)),
+    JSON.stringify(report.notes),
+  );
+  assert.ok(report.churn[0]?.opened > report.totals.outstanding * 10, 'the churn is shown for contrast and dwarfs the leak');
   await noTracerLeft(t.pid);
   await t.stop();
 });
