@@ -119,7 +119,11 @@ export class TargetSources {
 export class HostSources {
   private tables = new Map<string, unknown>();
   private memo = new Map<string, unknown>();
-  constructor(readonly proc: ProcFs) {}
+  /** `found`: what probes remember (see remember), shared by the HostSources of one watch's samples */
+  constructor(
+    readonly proc: ProcFs,
+    private readonly found = new Map<string, unknown>(),
+  ) {}
 
   private readAt = new Map<string, number>();
   private again = new Map<string, Promise<{ rows: InetRow[]; intervalMs: number }>>();
@@ -149,11 +153,10 @@ export class HostSources {
     return p;
   }
 
-  private found = new Map<string, unknown>();
   /**
    * What a probe found out about a target that a later step of the same run may use instead of
-   * asking the target again (the Go probe's discovered pprof endpoint, for its follow-up). Keyed
-   * by pid and start time: a reused pid is another process.
+   * asking the target again (the Go probe's discovered pprof endpoint, for its follow-up and a
+   * watch's next samples). Keyed by pid and start time: a reused pid is another process.
    */
   remember(pid: number, startTicks: number, key: string, value: unknown): void {
     this.found.set(`${pid}:${startTicks}:${key}`, value);

@@ -44,6 +44,8 @@ export interface Watched {
   window: Required<WindowOutput>;
   /** what every sample did to the target (a SIGUSR1 on the first, an inspector opened per sample …), with how many times */
   actions: Map<string, number>;
+  /** what the probes found out and keep for the next samples (HostSources.remember) */
+  remembered: Map<string, unknown>;
 }
 
 /** A probe's window begun after the first sample, with the options it was begun with. */
@@ -66,7 +68,7 @@ export interface SampleOptions {
 }
 
 export async function sample(pid: number, opts: RunOptions, so: SampleOptions): Promise<Watched> {
-  const w: Watched = { samples: [], dropped: [], window: { evidence: {}, unknowns: [], actions: [] }, actions: new Map() };
+  const w: Watched = { samples: [], dropped: [], window: { evidence: {}, unknowns: [], actions: [] }, actions: new Map(), remembered: new Map() };
   const open: OpenWindow[] = [];
   try {
     await sampleLoop(pid, opts, so, w, open);
@@ -79,7 +81,7 @@ export async function sample(pid: number, opts: RunOptions, so: SampleOptions): 
   if (w.last && !w.gone && !so.signal.aborted) {
     const { c, over } = lastLook(w, opts);
     const had = { evidence: new Set(Object.keys(c.evidence)), unknowns: c.unknowns.length, actions: new Set(c.actions) };
-    await followUp(c, opts, new HostSources(opts.proc), Date.now() + so.firstTimeoutMs, over);
+    await followUp(c, opts, new HostSources(opts.proc, w.remembered), Date.now() + so.firstTimeoutMs, over);
     for (const [k, v] of Object.entries(c.evidence)) if (!had.evidence.has(k)) w.window.evidence[k] = v;
     w.window.unknowns.push(...c.unknowns.slice(had.unknowns));
     w.window.actions.push(...c.actions.filter((a) => !had.actions.has(a)));
@@ -103,9 +105,10 @@ async function sampleLoop(pid: number, opts: RunOptions, so: SampleOptions, w: W
     try {
       const st = parseProcStat(opts.proc.read(pid, 'stat'));
       cpu = { ticks: st.utimeTicks + st.stimeTicks, at };
-      // a fresh HostSources per sample: uptime and net tables change; static files stay cached in the ProcFs
+      // a fresh HostSources per sample: uptime and net tables change (what probes remember is kept);
+      // static files stay cached in the ProcFs
       // the first sample may have to find an inspector: it gets the whole --timeout
-      c = await collect(pid, new HostSources(opts.proc), opts, Date.now() + (w.first ? so.sampleTimeoutMs : so.firstTimeoutMs));
+      c = await collect(pid, new HostSources(opts.proc, w.remembered), opts, Date.now() + (w.first ? so.sampleTimeoutMs : so.firstTimeoutMs));
     } catch (err) {
       if (!w.first) {
         w.error = err;
@@ -176,7 +179,7 @@ async function sampleLoop(pid: number, opts: RunOptions, so: SampleOptions, w: W
 
 /** Begin the window of every probe that has one; a failure is an unknown of that probe's, not the watch's. */
 async function openWindows(pid: number, opts: RunOptions, w: Watched): Promise<OpenWindow[]> {
-  const sources = new TargetSources(opts.proc, pid, new HostSources(opts.proc));
+  const sources = new TargetSources(opts.proc, pid, new HostSources(opts.proc, w.remembered));
   const open: OpenWindow[] = [];
   for (const probe of opts.probes) {
     if (!probe.window) continue;
@@ -194,7 +197,7 @@ async function closeWindows(pid: number, w: Watched, open: OpenWindow[]): Promis
       await window.cancel().catch(() => undefined);
       continue;
     }
-    const sources = new TargetSources(opts.proc, pid, new HostSources(opts.proc));
+    const sources = new TargetSources(opts.proc, pid, new HostSources(opts.proc, w.remembered));
     const r = await callProbe(probe, sources, opts, w.window.actions, (ctx) => window.end(ctx));
     if ('reason' in r) {
       await window.cancel().catch(() => undefined);

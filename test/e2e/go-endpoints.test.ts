@@ -145,6 +145,19 @@ test('a Go process without a pprof endpoint: runtime go, and the hint to add one
   assert.notEqual(res.code, 3);
 });
 
+test('a watch finds the endpoint once: the app listener gets one GET /debug/pprof/, not one per sample', { skip: goSkip }, async () => {
+  const svc = await startTarget(buildService(), [], { env: serviceEnv({ LEAK: '0' }), timeoutMs: 20_000 });
+  const res = await runCli(['watch', String(svc.pid), '--interval', '300ms', '--duration', '2s', '--json'], { timeoutMs: 30_000 });
+  const t = JSON.parse(res.stdout).targets[0];
+  assert.ok(t.metrics['go.goroutines'] > 0, 'the endpoint was read at every sample');
+  const appRequests = await (await fetch(`http://127.0.0.1:${svc.info.app}/requests`)).text();
+  assert.equal(appRequests.trim(), '1', "asked once, then remembered while it stays one of the process's own listeners");
+  const asked = t.actions.filter((a: string) => a.startsWith('asked GET /debug/pprof/'));
+  assert.equal(asked.length, 1, String(t.actions));
+  assert.doesNotMatch(asked[0], /times\)/, 'once, not once per sample');
+  await svc.stop();
+});
+
 test('GO* variables on a program that is not Go: its listeners are not probed', async () => {
   // perl listening on loopback, with GOGC inherited from its environment
   const script =
