@@ -1,13 +1,12 @@
 import type { Probe, ProbeContext, ProbeOutput, ProbeWindow } from '../src/engine/probe.js';
-import { openWindow } from '../src/node/window.js';
 import { identifyRuntime } from './runtime.js';
 import { parseInspectFlags } from '../src/node/locate.js';
 import { checkActivation } from '../src/node/activate.js';
-import { Budget } from '../src/node/attach.js';
-import { connect } from '../src/node/connect.js';
-import { HEAVY_TIMEOUT_MS, measure } from '../src/node/measure.js';
-import { close } from '../src/node/close.js';
-import type { Connection, NodeOut } from '../src/node/run.js';
+import { notAsked } from '../src/node/unasked.js';
+import { HEAVY_TIMEOUT_MS, type Connection, type NodeOut } from '../src/node/run.js';
+import type { connect } from '../src/node/connect.js';
+import type { measure } from '../src/node/measure.js';
+import type { close } from '../src/node/close.js';
 import { say, words } from '../src/messages.js';
 import { unavailableAttribution } from '../src/engine/attribution.js';
 
@@ -21,9 +20,11 @@ export interface NodeSteps {
   close: typeof close;
 }
 
+// the inspector's code (a third of the node probe's) loads only when a flag asks for the inspector
+const inspectorSteps = () => import('./node/steps.js');
+
 export function nodeProbe(replaced: Partial<NodeSteps> = {}): Probe {
-  const steps: NodeSteps = { connect, measure, close, ...replaced };
-  return { meta: NODE_META, run: (ctx) => runNode(ctx, steps), window: nodeWindow };
+  return { meta: NODE_META, run: (ctx) => runNode(ctx, replaced), window: nodeWindow };
 }
 
 const NODE_META: Probe['meta'] = {
@@ -105,7 +106,7 @@ function asked(ctx: ProbeContext): { flags: ReturnType<typeof parseInspectFlags>
 async function nodeWindow(ctx: ProbeContext): Promise<ProbeWindow | undefined> {
   const a = asked(ctx);
   if (!a) return undefined;
-  const w = await openWindow(ctx, a.flags, ctx.actions);
+  const w = await (await inspectorSteps()).openWindow(ctx, a.flags, ctx.actions);
   return { end: (c) => w.end(c, c.actions), cancel: () => w.cancel() };
 }
 
@@ -113,7 +114,7 @@ async function nodeWindow(ctx: ProbeContext): Promise<ProbeWindow | undefined> {
  * Three steps: connect (find the inspector, or open one; prove it is the target's), measure,
  * close (whatever the first two did, thrown or cut off by the deadline).
  */
-async function runNode(ctx: ProbeContext, steps: NodeSteps): Promise<ProbeOutput> {
+async function runNode(ctx: ProbeContext, replaced: Partial<NodeSteps>): Promise<ProbeOutput> {
   const { proc, pid, sources, options } = ctx;
   // a recorded tree (capture bundle): its ports are not this machine's
   if (!proc.live) return { metrics: {}, skipped: say('node.recorded') };
@@ -132,7 +133,15 @@ async function runNode(ctx: ProbeContext, steps: NodeSteps): Promise<ProbeOutput
 
   // ctx.actions is kept by the runner even if this probe is cut off by its deadline
   const out: NodeOut = { metrics: {}, evidence: {}, unknowns: [], actions: ctx.actions };
-  const conn: Connection = { budget: new Budget(DEFAULT_BUDGET_MS, ctx.signal, options.ownEndpoints), how: '', trusted: false };
+  // the inspector runs code in the target: without a flag asking for it, nothing is sent
+  if (!explicit && options.inspect !== true && !options.activateInspector) {
+    out.unknowns.push(notAsked(ctx, flags));
+    unavailableAttributions(ctx, undefined, out);
+    return out;
+  }
+  const loaded = await inspectorSteps();
+  const steps: NodeSteps = { connect: loaded.connect, measure: loaded.measure, close: loaded.close, ...replaced };
+  const conn: Connection = { budget: new loaded.Budget(DEFAULT_BUDGET_MS, ctx.signal, options.ownEndpoints), how: '', trusted: false };
   try {
     if (await steps.connect(ctx, flags, conn, out)) await steps.measure(ctx, conn, out);
   } finally {
@@ -146,8 +155,8 @@ async function runNode(ctx: ProbeContext, steps: NodeSteps): Promise<ProbeOutput
  * What the findings that explain memory and CPU could not be told, and what would tell it: without
  * an inspector, nothing of the code; with one, a single look cannot say what grows (watch can).
  */
-function unavailableAttributions(ctx: ProbeContext, conn: Connection, out: NodeOut): void {
-  const reached = conn.attached !== undefined || conn.blocked !== undefined;
+function unavailableAttributions(ctx: ProbeContext, conn: Connection | undefined, out: NodeOut): void {
+  const reached = conn?.attached !== undefined || conn?.blocked !== undefined;
   if (!reached) {
     const hint = say(ctx.options.inspect || ctx.options.activateInspector ? 'node.attr.hint.reach' : 'node.attr.hint.inspect');
     const why = say('node.attr.notReached');

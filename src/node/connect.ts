@@ -7,13 +7,13 @@
  */
 import { say, words } from '../messages.js';
 import { innermostPid } from '../procfs/proc-status.js';
-import type { InetRow } from '../procfs/net-sockets.js';
 import type { ProctriageError } from '../errors.js';
 import { assertConnectAllowed, formatAddress, parseInspectAddress, type CdpSession, type InspectorAddress } from '../transports/inspector.js';
 import { peerOwnership } from '../engine/peer-owner.js';
 import { onInterrupt } from '../engine/interrupt.js';
-import { inspectorCandidates, listenersFrom, ownListeners, ownsListenPort, type InspectFlags, type Listener } from './locate.js';
+import { inspectorCandidates, ownsListenPort, type InspectFlags } from './locate.js';
 import { checkActivation, DeadMan, sendSigusr1AndWait } from './activate.js';
+import { hintFor, noInspectorReason, notAsked, targetListeners } from './unasked.js';
 import { attach, evaluate, listingsAsTheyCome, LoopBlocked, reasonOf } from './attach.js';
 import { CLOSE_INSPECTOR_EXPRESSION } from './expressions.js';
 import type { Connection, NodeOut, NodeTarget } from './run.js';
@@ -113,14 +113,10 @@ async function connectOwn(t: NodeTarget, flags: InspectFlags, conn: Connection, 
   const listeners = targetListeners(t);
   search.listenersKnown = listeners !== undefined;
   const { candidates, remoteOnly } = inspectorCandidates(flags, listeners);
-  // the inspector runs code in the target: without a flag asking for it, nothing is sent
+  // the inspector runs code in the target: without a flag asking for it, nothing is sent (the
+  // probe says so before it loads this module; checked again here, where the sending starts)
   if (options.inspect !== true && !options.activateInspector) {
-    const open = flags.atStart || candidates.length > 0;
-    out.unknowns.push(
-      open
-        ? { metric: 'node.*', probe: 'node', code: 'node.notReadUnasked', hint: 'node.hint.addInspect' }
-        : { metric: 'node.*', probe: 'node', code: 'node.notReadNoneOpen', hint: hintFor(t, flags, search.listenersKnown) },
-    );
+    out.unknowns.push(notAsked(t, flags));
     return false;
   }
   // in another network namespace its loopback is reached from inside it, or not at all
@@ -241,63 +237,3 @@ async function relayTo(t: NodeTarget, conn: Connection, addrs: Array<{ host: str
 }
 
 /** The target's own TCP listeners: from the tables this run already read, else read afresh; undefined when unreadable. */
-function targetListeners(t: NodeTarget): Listener[] | undefined {
-  try {
-    // the fd table and net rows the fds and sockets probes read too (memoized per run)
-    return listenersFrom(t.sources.socketInodes(), netRows(t));
-  } catch {
-    try {
-      return ownListeners(t.proc, t.pid);
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-function netRows(t: NodeTarget): InetRow[] {
-  const rows = [...t.sources.inet('tcp')];
-  try {
-    rows.push(...t.sources.inet('tcp6'));
-  } catch {
-    // no IPv6 in the namespace
-  }
-  return rows;
-}
-
-function noInspectorReason(flags: InspectFlags): string {
-  if (flags.atStart) return say('node.startedNoSocket', { flags: flags.seen.join(' ') });
-  return say('node.noneOpen');
-}
-
-/** What to do next when no inspector was read, for this target and these flags. */
-export function hintFor(t: NodeTarget, flags: InspectFlags, listenersKnown: boolean): { code: 'worded'; args: { text: string } } {
-  const port = flags.port > 0 ? flags.port : 9229;
-  const restart = say('node.hint.restart', { port });
-  const text = (() => {
-    if (typeof t.options.inspect === 'string') return say('node.hint.passAddress', { restart });
-    if (t.options.activateInspector) return restart;
-    const v = checkActivationSafe(t, flags);
-    if (v && !v.ok) return say('node.hint.cannotActivate', { restart, why: v.reason ? words(v.reason) : '' });
-    const activate = say('node.hint.activate', { port });
-    return listenersKnown ? say('node.hint.addActivate', { activate, restart }) : say('node.hint.inspectOrActivate', { port, activate });
-  })();
-  return { code: 'worded', args: { text } };
-}
-
-function checkActivationSafe(t: NodeTarget, flags: InspectFlags) {
-  try {
-    // only to word a hint: reuse the tables this run already read
-    return checkActivation(
-      t.proc,
-      t.pid,
-      flags,
-      {
-        listenRows: () => netRows(t).filter((r) => r.state === 'listen'),
-        socketInodes: () => t.sources.socketInodes(),
-      },
-      false,
-    );
-  } catch {
-    return undefined;
-  }
-}

@@ -11,15 +11,13 @@ import { Budget, reasonOf, sampleWindow, type Attached, type LoopBlocked } from 
 import { oldGenerationLimit } from './heap-limit.js';
 import { outputPath, snapshotRefusal, takeHeapSnapshot, writeNodeReport, type Headroom } from './heavy.js';
 import type { DeadMan } from './activate.js';
-import type { Connection, NodeOut, NodeTarget } from './run.js';
+import { HEAVY_TIMEOUT_MS, type Connection, type NodeOut, type NodeTarget } from './run.js';
 import type { CdpSession } from '../transports/inspector.js';
 import { cpuProfile, CPU_PROFILE_MS, heapWindowOpen, socketPeers, timerCensus } from './attribute.js';
 import { rankCpuProfile, rankPeers, rankTimerOrigins } from './profiles.js';
 
 /** A first evaluation that took this long waited for a busy loop: measure over the long window. */
 const BUSY_AT_ARRIVAL_MS = 50;
-/** Heavy tools (--heap-snapshot, --report) are bounded by the overall --timeout only. */
-export const HEAVY_TIMEOUT_MS = 30 * 60_000;
 
 export async function measure(t: NodeTarget, conn: Connection, out: NodeOut): Promise<void> {
   const { attached: a, blocked, how, opened } = conn;

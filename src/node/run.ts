@@ -10,6 +10,9 @@ import type { Budget, Attached, LoopBlocked } from './attach.js';
 import type { DeadMan, Guard, Opened } from './activate.js';
 import type { NetnsRelay } from '../transports/netns-relay.js';
 
+/** Heavy tools (--heap-snapshot, --report) are bounded by the overall --timeout only. */
+export const HEAVY_TIMEOUT_MS = 30 * 60_000;
+
 /** The options the node steps read; the engine's ProbeOptions extends them. */
 export interface NodeOptions {
   /** an address, or true (bare --inspect): look for the target's own open inspector */
