@@ -28,7 +28,7 @@ import { peerOwnership } from '../../src/engine/peer-owner.js';
 import { checkPprofUrl, displayUrl, endpointUrl, getLines, getText, notPprofText, parsePprofUrl, type GetOptions } from '../../src/transports/pprof.js';
 
 /** Per-request deadlines and byte caps (the probe's own deadline bounds them all). */
-export const LIMITS = {
+const LIMITS = {
   discoverMs: 400,
   cmdlineMs: 1000,
   goroutineMs: 3000,
