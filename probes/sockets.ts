@@ -133,13 +133,13 @@ export const probe: Probe = {
     metrics['sockets.queued'] = queued.length;
     // for a LISTEN socket the kernel shows the accept queue length as rx; its backlog only ss knows
     metrics['sockets.listenQueued'] = listen.reduce((a, r) => a + r.rxQueue, 0);
-    const backlog = await backlogs;
+    const sizes = await backlogs;
 
     const evidence: Record<string, unknown> = {
       'sockets.topRemotes': topRemotes,
       'sockets.listen': listen.slice(0, 10).map((r) => {
-        const n = backlog?.get(`${r.local.ip} ${r.local.port}`);
-        return { endpoint: formatEndpoint(r.local), queued: r.rxQueue, ...(n !== undefined ? { backlog: n } : {}) };
+        const backlog = sizes?.get(`${r.local.ip} ${r.local.port}`);
+        return { endpoint: formatEndpoint(r.local), queued: r.rxQueue, ...(backlog !== undefined ? { backlog } : {}) };
       }),
       'sockets.queues': queued
         .sort((a, b) => b.rx + b.tx - a.rx - a.tx)
