@@ -19,6 +19,9 @@ import { CLOSE_INSPECTOR_EXPRESSION } from './expressions.js';
 import type { Connection, NodeOut, NodeTarget } from './run.js';
 import { relayInto } from '../transports/netns-relay.js';
 
+/** The key under which a run remembers where the target's open inspector was found (HostSources.remember). */
+const FOUND_INSPECTOR = 'node.inspectorAt';
+
 /** How long to watch for the inspector after SIGUSR1 (not cut short by the deadline: what opens is closed). */
 const ACTIVATION_WAIT_MS = 2500;
 
@@ -132,21 +135,33 @@ async function connectOwn(t: NodeTarget, flags: InspectFlags, conn: Connection, 
   }
   const addrs = candidates.filter((c) => c.owned || trustPeer).map((c) => ({ host: c.host, port: c.port, loopback: true }));
   if (addrs.length && !(await relayTo(t, conn, addrs, search, out))) return true;
+  // found by an earlier sample of this watch: asked first, alone, so that the application's own
+  // ports are not sent GET /json/list at every sample; the others only if it no longer answers
+  const startTicks = t.sources.stat().starttimeTicks;
+  const at = (a: { host: string; port: number }) => `${a.host} ${a.port}`;
+  const known = t.sources.host.recall<string>(pid, startTicks, FOUND_INSPECTOR);
+  const rounds = known && addrs.some((a) => at(a) === known) ? [addrs.filter((a) => at(a) === known), addrs.filter((a) => at(a) !== known)] : [addrs];
   let found: InspectorAddress | undefined;
-  for await (const l of listingsAsTheyCome(addrs, conn.budget, options.allowRemote === true)) {
-    if (l.error) {
-      // a port of the application that is not an inspector is expected; say so only if nothing is found
-      search.failures.push(l.error.message);
-      continue;
+  let asked = 0;
+  for (const round of rounds) {
+    asked += round.length;
+    for await (const l of listingsAsTheyCome(round, conn.budget, options.allowRemote === true)) {
+      if (l.error) {
+        // a port of the application that is not an inspector is expected; say so only if nothing is found
+        search.failures.push(l.error.message);
+        continue;
+      }
+      found = { ...l.addr, path: l.path };
+      break; // cancels the requests still in flight
     }
-    found = { ...l.addr, path: l.path };
-    break; // cancels the requests still in flight
+    if (found) break;
   }
   if (found) {
+    t.sources.host.remember(pid, startTicks, FOUND_INSPECTOR, at(found));
     const c = candidates.find((x) => x.port === found.port && x.host === found.host)!;
     conn.how = say('node.howOpen', { source: c.source });
     // let the target drop the connections we just made to its other ports: they are not its handles
-    if (candidates.length > 1) await new Promise((r) => setTimeout(r, 30));
+    if (asked > 1) await new Promise((r) => setTimeout(r, 30));
     await tryAttach(t, conn, search, found, true);
   }
   for (const r of remoteOnly) search.failures.push(say('node.remoteOnly', { address: formatAddress(r) }));

@@ -78,7 +78,8 @@ test('a copy of python named node that exits on SIGUSR1 is refused by its ELF, a
 
 test('a Node app whose own SIGUSR1 handler exits: the report and stderr say proctriage sent the signal and it exited', async () => {
   // SigCgt is the same whether Node or the app holds SIGUSR1: this cannot be told from outside
-  const t = await start(process.execPath, [join(TARGETS, 'usr1-exit.cjs')]);
+  // a random port, as every target here: node-activate's own test of port 9229 may run meanwhile
+  const t = await start(process.execPath, ['--inspect-port=0', join(TARGETS, 'usr1-exit.cjs')]);
   try {
     const r = await runCli([String(t.pid), '--activate-inspector', '--json']);
     assert.match(r.stderr, new RegExp(`proctriage: sent SIGUSR1 to pid ${t.pid} to open its inspector \\(--activate-inspector\\)`));
