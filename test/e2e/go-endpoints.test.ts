@@ -7,7 +7,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,26 +15,17 @@ import { spawnSync } from 'node:child_process';
 import { cleanup, runCli, runJson, startTarget, type Target } from '../helpers/processes.js';
 import { buildService, goUnavailable, serviceEnv } from '../fixtures/go-service/service.js';
 import { testCertificate } from '../helpers/servers.js';
+import { closeLocalServers, listenLocal } from '../helpers/local-servers.js';
 
 const D1 = readFileSync(fileURLToPath(new URL('../../../test/fixtures/pprof/go1.19/goroutine-debug1.txt', import.meta.url)), 'utf8');
 const goSkip = goUnavailable();
 if (goSkip) console.log(`# go tests skipped: ${goSkip}`);
 
-const servers: { server: http.Server | https.Server; sockets: Set<Socket> }[] = [];
 let sleeper: Target;
 
 async function serve(handler: http.RequestListener, host = '127.0.0.1'): Promise<{ url: string; connections: () => number }> {
-  const server = http.createServer(handler);
-  const sockets = new Set<Socket>();
-  let n = 0;
-  server.on('connection', (s) => {
-    n++;
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  servers.push({ server, sockets });
-  await new Promise<void>((r) => server.listen(0, host, r));
-  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, connections: () => n };
+  const { port, connections } = await listenLocal(http.createServer(handler), { host });
+  return { url: `http://${host}:${port}`, connections };
 }
 
 before(async () => {
@@ -44,10 +34,7 @@ before(async () => {
   sleeper = await startTarget('/bin/sh', ['-c', 'echo \'{"ready":true}\'; exec sleep 120']);
 });
 after(async () => {
-  for (const { server, sockets } of servers) {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  }
+  await closeLocalServers();
   await cleanup();
 });
 
@@ -188,14 +175,7 @@ test('--pprof over https with a private CA named in NODE_EXTRA_CA_CERTS: trusted
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(D1);
     });
-    const sockets = new Set<Socket>();
-    server.on('secureConnection', (s) => {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    });
-    servers.push({ server, sockets });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const url = `https://127.0.0.1:${(await listenLocal(server, { event: 'secureConnection' })).port}`;
 
     // as an installed command runs: the sh line hands the variable over, the pprof client adds the file
     const trusted = await runJson([String(sleeper.pid), '--trust-peer', '--pprof', url], { direct: true, env: { NODE_EXTRA_CA_CERTS: cert } });

@@ -8,36 +8,24 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
-import net, { type AddressInfo, type Socket } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanup, runCli, runJson, startTarget, type Target } from '../helpers/processes.js';
 import { testCertificate } from '../helpers/servers.js';
+import { closeLocalServers, listenLocal } from '../helpers/local-servers.js';
 
-const servers: { server: net.Server; sockets: Set<Socket> }[] = [];
 let sleeper: Target;
 const tmp = mkdtempSync(join(tmpdir(), 'proctriage-words-tls-'));
 
-async function listen(server: net.Server, event = 'connection'): Promise<number> {
-  const sockets = new Set<Socket>();
-  server.on(event, (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  servers.push({ server, sockets });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as AddressInfo).port;
-}
+const listen = async (server: net.Server): Promise<number> => (await listenLocal(server)).port;
 
 before(async () => {
   sleeper = await startTarget('/bin/sh', ['-c', 'echo \'{"ready":true}\'; exec sleep 120']);
 });
 after(async () => {
-  for (const { server, sockets } of servers) {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  }
+  await closeLocalServers();
   await cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });

@@ -9,11 +9,10 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
-import type { AddressInfo, Socket } from 'node:net';
+import { closeLocalServers, listenLocal } from '../helpers/local-servers.js';
 import { readFixture, readFixtureBuffer } from './paths.js';
 import { cpuNow, heapDiff, heapNow, leakedNow, takeHeap, type Requester } from '../../src/go/attribution.js';
 
-const servers: { server: http.Server; sockets: Set<Socket> }[] = [];
 const requests: string[] = [];
 
 async function serve(routes: Record<string, (res: http.ServerResponse) => void>): Promise<URL> {
@@ -26,22 +25,12 @@ async function serve(routes: Record<string, (res: http.ServerResponse) => void>)
       res.end('404 page not found\n');
     }
   });
-  const sockets = new Set<Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  servers.push({ server, sockets });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  return new URL(`http://127.0.0.1:${(await listenLocal(server)).port}`);
 }
 
 afterEach(async () => {
   requests.length = 0;
-  for (const { server, sockets } of servers.splice(0)) {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  }
+  await closeLocalServers();
 });
 
 const req: Requester = (timeoutMs, maxBytes) => ({ timeoutMs, maxBytes });

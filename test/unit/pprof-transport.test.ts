@@ -6,7 +6,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { closeLocalServers, listenLocal } from '../helpers/local-servers.js';
 import {
   LineSplitter,
   checkPprofUrl,
@@ -25,29 +25,12 @@ import { connectHost } from '../../src/transports/loopback.js';
 import { rowServes } from '../../src/engine/peer-owner.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
-const servers: { server: http.Server; sockets: Set<Socket> }[] = [];
-
 async function serve(handler: Handler, host = '127.0.0.1'): Promise<{ url: URL; connections: () => number }> {
-  const server = http.createServer(handler);
-  const sockets = new Set<Socket>();
-  let connections = 0;
-  server.on('connection', (s) => {
-    connections++;
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  servers.push({ server, sockets });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: new URL(`http://${host.includes(':') ? `[${host}]` : host}:${port}`), connections: () => connections };
+  const { port, connections } = await listenLocal(http.createServer(handler), { host });
+  return { url: new URL(`http://${host.includes(':') ? `[${host}]` : host}:${port}`), connections };
 }
 
-afterEach(async () => {
-  for (const { server, sockets } of servers.splice(0)) {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  }
-});
+afterEach(closeLocalServers);
 
 const opts = { timeoutMs: 2000, maxBytes: 1 << 20 };
 
@@ -243,8 +226,7 @@ test('an HTML page or an error status is not a profile', async () => {
 test('connection refused is a clear error', async () => {
   const { url } = await serve(() => {});
   const port = url.port;
-  await new Promise((r) => servers[0]!.server.close(r));
-  servers.splice(0);
+  await closeLocalServers();
   await assert.rejects(
     getText(new URL(`http://127.0.0.1:${port}/`), opts),
     (e: any) => e.code === 'TARGET_UNREACHABLE' && e.message === `connection refused: nothing listens on 127.0.0.1:${port} (ECONNREFUSED)`,
