@@ -73,6 +73,17 @@ async function noTracerLeft(pid: number): Promise<void> {
   );
 }
 
+/** A 60 s trace of pid, as JSON, once its window is open (the test then ends it its own way). */
+async function traceRunning(pid: number) {
+  const run = startTrace(['trace', String(pid), '--duration', '60s', '--json']);
+  await waitFor(
+    () => /tracing pid/.test(run.stderr()),
+    40_000,
+    () => `the trace to start: ${run.stderr()}`,
+  );
+  return run;
+}
+
 /** The CLI, started and left running: the test acts once the window is open. */
 function startTrace(args: string[]) {
   const p = spawnTracked(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
@@ -168,12 +179,7 @@ test('Node.js: the leak is counted and typed, its JavaScript frames are [JIT] wi
 
 test('a target that exits during the trace: what was seen, that it exited, no crash, well within the window', { skip }, async () => {
   const t = await startTarget(cBin, ['leak']);
-  const run = startTrace(['trace', String(t.pid), '--duration', '60s', '--json']);
-  await waitFor(
-    () => /tracing pid/.test(run.stderr()),
-    40_000,
-    () => `the trace to start: ${run.stderr()}`,
-  );
+  const run = await traceRunning(t.pid);
   t.proc.child.stdin!.end(); // it exits when its stdin closes
   const { code } = await run.p.exited;
   assert.equal(code, 0, run.stderr());
@@ -202,12 +208,7 @@ test('a target with no leak: nothing outstanding, the churn shown', { skip }, as
 
 test('Ctrl-C during the trace stops the tracer, prints what was seen and exits 130', { skip }, async () => {
   const t = await startTarget(cBin, ['leak']);
-  const run = startTrace(['trace', String(t.pid), '--duration', '60s', '--json']);
-  await waitFor(
-    () => /tracing pid/.test(run.stderr()),
-    40_000,
-    () => `the trace to start: ${run.stderr()}`,
-  );
+  const run = await traceRunning(t.pid);
   run.p.child.kill('SIGINT');
   const { code } = await run.p.exited;
   assert.equal(code, 130, run.stderr());
