@@ -113,15 +113,15 @@ async function connectGiven(t: NodeTarget, given: string, conn: Connection, sear
 /** No address given: an inspector the target has open, or (--activate-inspector) one opened with SIGUSR1. */
 async function connectOwn(t: NodeTarget, flags: InspectFlags, conn: Connection, search: Search, out: NodeOut): Promise<boolean> {
   const { pid, options } = t;
-  const listeners = targetListeners(t);
-  search.listenersKnown = listeners !== undefined;
-  const { candidates, remoteOnly } = inspectorCandidates(flags, listeners);
   // the inspector runs code in the target: without a flag asking for it, nothing is sent (the
   // probe says so before it loads this module; checked again here, where the sending starts)
   if (options.inspect !== true && !options.activateInspector) {
     out.unknowns.push(notAsked(t, flags));
     return false;
   }
+  const listeners = targetListeners(t);
+  search.listenersKnown = listeners !== undefined;
+  const { candidates, remoteOnly } = inspectorCandidates(flags, listeners);
   // in another network namespace its loopback is reached from inside it, or not at all
   const missing = enterNamespace(t, conn);
   if (missing) {
