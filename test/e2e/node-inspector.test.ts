@@ -45,7 +45,11 @@ for (const node of nodeBinaries()) {
         const lo = Math.min(before.heapUsed as number, afterward.heapUsed as number) * 0.75;
         const hi = Math.max(before.heapUsed as number, afterward.heapUsed as number) * 1.25;
         assert.ok((m['node.heap.used'] as number) >= lo && (m['node.heap.used'] as number) <= hi, `heap.used ${m['node.heap.used']} not in [${lo}, ${hi}]`);
-        assert.ok(Math.abs((m['node.heap.total'] as number) - (afterward.heapTotal as number)) <= (afterward.heapTotal as number) * 0.5);
+        // the probe reads the heap before its timer listing, whose full GC shrinks it (Node 24: 16.7 -> 12.5 MB):
+        // between the target's own readings before and after, within the same tolerance as before
+        const totals = [before.heapTotal as number, afterward.heapTotal as number];
+        const total = m['node.heap.total'] as number;
+        assert.ok(total >= Math.min(...totals) * 0.5 && total <= Math.max(...totals) * 1.5, `heap.total ${total}, the target's own ${totals.join(' then ')}`);
         assert.ok((m['node.heap.limit'] as number) > (m['node.heap.total'] as number));
         assert.ok(Math.abs((m['node.external'] as number) - (afterward.external as number)) <= 1 << 20);
         assert.equal(typeof m['node.arrayBuffers'], 'number');
