@@ -17,6 +17,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { HelperThread, type HelperLink } from './helper-thread.js';
 import { parseSockstatTcpRows } from './net-sockets.js';
+import { readCpuSample, type CpuSample } from './cpu-sample.js';
 
 export type { HelperLink as LinkRead };
 
@@ -40,16 +41,9 @@ const SHARED_SCAN_MIN = 4096;
 /** How often a scan without the helper calls `between`, in links. */
 const BETWEEN_EVERY = 256;
 
-export interface StatSample {
-  /** /proc/PID/stat as read */
-  text: string;
-  /** performance.now() of the read */
-  at: number;
-}
-
 export class FastReads {
   private readonly helpers = new Map<number, HelperThread | undefined>();
-  private readonly firstStats = new Map<number, StatSample>();
+  private readonly firstSamples = new Map<number, CpuSample>();
 
   /** `path(pid, rel)`: where /proc/PID/rel is, under the ProcFs root; `live`: of a running system (else plain reads). */
   constructor(
@@ -57,21 +51,21 @@ export class FastReads {
     private readonly live: boolean,
   ) {}
 
-  /** At command start: the helper of a big target, and its first CPU sample (see firstStat). */
+  /** At command start: the helper of a big target, and its first CPU sample (see firstCpuSample). */
   headStart(pid: number): void {
-    if (!this.live || this.firstStats.has(pid)) return; // the earliest sample is kept
+    if (!this.live || this.firstSamples.has(pid)) return; // the earliest sample is kept
     this.helperFor(pid);
     try {
-      this.firstStats.set(pid, { text: readFileSync(this.path(pid, 'stat'), 'utf8'), at: performance.now() });
+      this.firstSamples.set(pid, readCpuSample(this.path, pid));
     } catch {
       // gone or denied: the scan says so
     }
   }
 
-  /** The /proc/PID/stat read at the head start, handed out once. */
-  firstStat(pid: number): StatSample | undefined {
-    const s = this.firstStats.get(pid);
-    this.firstStats.delete(pid);
+  /** The CPU sample taken at the head start, handed out once. */
+  firstCpuSample(pid: number): CpuSample | undefined {
+    const s = this.firstSamples.get(pid);
+    this.firstSamples.delete(pid);
     return s;
   }
 

@@ -1,7 +1,8 @@
 import { closeSync, constants, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { AccessDenied, fromFsError } from '../errors.js';
 import { readFileBounded } from '../files.js';
-import { FastReads, readLink, type LinkRead, type StatSample } from './fast-reads.js';
+import { FastReads, readLink, type LinkRead } from './fast-reads.js';
+import { readCpuSample, type CpuSample } from './cpu-sample.js';
 
 /** Sidecar of a capture bundle: sizes of the files behind fds (see fdTargetSize). */
 export const FD_SIZES = 'fd-sizes.json';
@@ -9,7 +10,7 @@ export const FD_SIZES = 'fd-sizes.json';
 /** From this many open fds the table is read by number rather than listed (see readFdLinks). */
 const NUMBERED_MIN = 2048;
 
-export type { StatSample };
+export type { CpuSample };
 
 /**
  * Files of the scanned process the caller reads right after its fd table (the TCP tables): during
@@ -59,9 +60,18 @@ export class ProcFs {
     this.fast.headStart(pid);
   }
 
-  /** The /proc/PID/stat read at the head start, handed out once (see headStart). */
-  firstStat(pid: number): StatSample | undefined {
-    return this.fast.firstStat(pid);
+  /** The CPU sample taken at the head start, handed out once (see headStart). */
+  firstCpuSample(pid: number): CpuSample | undefined {
+    return this.fast.firstCpuSample(pid);
+  }
+
+  /** A look at the CPU time charged to the process so far (see CpuSample). */
+  cpuSample(pid: number): CpuSample {
+    try {
+      return readCpuSample((p, rel) => this.procPath(p, rel), pid);
+    } catch (err) {
+      throw fromFsError(err, this.procPath(pid, 'stat'), pid);
+    }
   }
 
   /**

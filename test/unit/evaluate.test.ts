@@ -324,4 +324,27 @@ test('cpu-saturation: one thread at 90 % of a core is saturation on a host with 
   assert.match(judge({ 'cpu.percent': 98, 'cpu.hostCores': 8, 'cpu.maxThreadPercent': 97 })!.summary, /busiest thread, node \(1\), uses 97% of a core/);
   // the same CPU spread over threads is not: each has room
   assert.equal(judge({ 'cpu.percent': 98, 'cpu.hostCores': 8, 'cpu.maxThreadPercent': 30 }), undefined);
+  // a loop a busy host holds to a third of a core, ready all the time, in its own code
+  const heldBack = {
+    'cpu.percent': 34,
+    'cpu.hostCores': 2,
+    'cpu.maxThreadPercent': 34,
+    'cpu.maxThreadReadyPercent': 100,
+    'cpu.maxThreadUserPercent': 100,
+    'cpu.maxThreadIoCallsPerCpuSecond': 0,
+  };
+  assert.equal(judge(heldBack)?.severity, 'warning');
+  assert.match(
+    judge(heldBack)!.summary,
+    /was ready to run 100% of the time and got 34% of a core, 100% of that in its own code, with 0 reads and writes per second of it/,
+  );
+  // as ready, but in the kernel (a server its load generator keeps busy), or ready only part of the time
+  assert.equal(judge({ ...heldBack, 'cpu.maxThreadUserPercent': 20 }), undefined);
+  // user time says its own code, but tens of thousands of reads and writes say the kernel (user
+  // time is tick-sampled: a worker with few ticks in the window can read 100 %)
+  assert.equal(judge({ ...heldBack, 'cpu.maxThreadIoCallsPerCpuSecond': 23000 }), undefined);
+  // without the exact count (no I/O accounting), sampled user time alone does not decide
+  const { 'cpu.maxThreadIoCallsPerCpuSecond': _calls, ...uncounted } = heldBack;
+  assert.equal(judge(uncounted), undefined);
+  assert.equal(judge({ ...heldBack, 'cpu.maxThreadReadyPercent': 60 }), undefined);
 });

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	_ "net/http/pprof"
 	"os"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -40,6 +41,10 @@ func waitForJob() {
 }
 
 func main() {
+	// one P, as in a container given one CPU: the spinning goroutine keeps its OS thread, the unit
+	// the kernel accounts. With more, Go's scheduler moves it between threads whenever other
+	// goroutines run (the pprof handlers), and each thread shows a part of the spin.
+	runtime.GOMAXPROCS(1)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\\n")
