@@ -418,6 +418,8 @@ export const MESSAGES = {
     "the stacks of a Python process show the interpreter's C functions, not your Python code: use py-spy dump --pid PID for Python stacks",
   'trace.untracked': (a: { count: number }) =>
     `${count(a.count, 'descriptor')} the tracer saw open were gone from the fd table at the end (closed in a way not traced): not counted`,
+  'trace.countsLost': (a: { stacks: number }) =>
+    `the tracer's counts disagree with themselves (${count(a.stacks, 'stack')} closed more than it opened): the "still open" figures are not exact`,
   'trace.noAddr2line': () => 'addr2line is not installed (binutils): functions are shown without file:line',
   'trace.fdTableUnreadable': () => 'the fd table could not be read at the end: types and examples are unknown',
 } satisfies Record<string, (a: never) => string>;

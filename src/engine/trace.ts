@@ -81,9 +81,13 @@ export function buildTraceReport(i: TraceInputs): TraceReport {
   };
   const groups: TraceGroup[] = [];
   let truncatedStacks = 0;
+  // a stack's fds are counted down only once each, so below zero its count lost updates
+  let countsLost = 0;
   for (const [stackText, opened] of i.output.opens) {
     const frames = stackFrames(stackText);
-    const live = Math.max(0, i.output.live.get(stackText) ?? 0);
+    const counted = i.output.live.get(stackText) ?? 0;
+    if (counted < 0) countsLost++;
+    const live = Math.max(0, counted);
     const exFd = i.output.example.get(stackText);
     const ex = exFd !== undefined ? (i.fdTable?.get(exFd) ?? i.laterTable?.get(exFd)) : undefined;
     // a stack taken inside libc (not at the entry of a probed function: offset 0) has lost the
@@ -135,6 +139,7 @@ export function buildTraceReport(i: TraceInputs): TraceReport {
   if (i.endedBy === 'interrupt') note('trace.interrupted', say('trace.interrupted'));
   if (i.outputTruncated) note('trace.outputTruncated', say('trace.outputTruncated'));
   if (truncatedStacks) note('trace.truncated', say('trace.truncated', { stacks: truncatedStacks }));
+  if (countsLost) note('trace.countsLost', say('trace.countsLost', { stacks: countsLost }));
   if (i.noAddr2line) note('trace.noAddr2line', say('trace.noAddr2line'));
   return {
     schemaVersion: TRACE_SCHEMA_VERSION,

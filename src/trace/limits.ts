@@ -22,7 +22,8 @@ export const TRACE_LIMITS = {
   startMs: 30_000,
   /**
    * once told to stop, the tracer names every frame before it prints: for a binary with a large
-   * symbol table (node: 25 s on a busy machine) that takes a while; after this long it is killed
+   * symbol table (node: 5-6 s with the symbol cache, 50 s without) that takes a while; after
+   * this long it is killed
    */
   stopMs: 90_000,
 } as const;

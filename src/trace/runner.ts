@@ -6,7 +6,7 @@
  * and proctriage's own exit. The program also ends itself at its deadline, so a proctriage killed
  * outright (SIGKILL) leaves nothing attached past it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { TRACE_LIMITS } from './limits.js';
 
 export type EndedBy = 'duration' | 'exit' | 'cap' | 'interrupt' | 'deadline';
@@ -41,12 +41,30 @@ export interface TracerOptions {
 
 const NOISE = /couldn't set RLIMIT_MEMLOCK|^Attaching \d+ probes|^\s*$/;
 
+/**
+ * bpftrace 0.17 and older keep the symbol tables they read only when ASLR is off: with it on,
+ * they read the target's whole table again for every frame they name (node's: 50 s to name
+ * the stacks of a 3 s trace, 5 s with the cache). Told to cache (0 or 1 there), they key a table by
+ * executable, which is right here: the program keeps the stacks of one process only. Later
+ * versions cache per process by default and take other values, so only the old ones are told.
+ */
+export function symbolCacheEnv(versionText: string): Record<string, string> {
+  const m = /\bv?(\d+)\.(\d+)\.\d+/.exec(versionText);
+  return m && Number(m[1]) === 0 && Number(m[2]) <= 17 ? { BPFTRACE_CACHE_USER_SYMBOLS: '1' } : {};
+}
+
+function bpftraceVersion(bpftrace: string): string {
+  const r = spawnSync(bpftrace, ['--version'], { encoding: 'utf8', timeout: 5000 });
+  return typeof r.stdout === 'string' ? r.stdout : '';
+}
+
 export function runTracer(script: string, o: TracerOptions): Promise<TracerRun> {
   return new Promise((resolve) => {
-    const child = spawn(o.bpftrace ?? 'bpftrace', ['-f', 'json', '-p', String(o.pid), '-'], {
+    const bpftrace = o.bpftrace ?? 'bpftrace';
+    const child = spawn(bpftrace, ['-f', 'json', '-p', String(o.pid), '-'], {
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(TRACE_LIMITS.mapKeys) },
+      env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(TRACE_LIMITS.mapKeys), ...symbolCacheEnv(bpftraceVersion(bpftrace)) },
     });
     const r: TracerRun = { stdout: '', stderr: '', code: null, signal: null, ready: false, windowMs: 0, outputTruncated: false, startTimedOut: false };
     let readyAt = 0;

@@ -6,7 +6,10 @@
  * What it keeps, in kernel maps, printed once at the end (bpftrace -f json):
  *   @opens[stack, ra]  descriptors created by each user stack in the window (ra: the return
  *                      address at a libc entry, 0 at a system call; see LIBC_CREATORS)
- *   @live[stack, ra]   of those, still open (decremented when the fd is closed)
+ *   @live[stack, ra]   of those, still open: a sum, +1 when one is created and -1 when it is
+ *                      closed. Not ++ and --: bpftrace does those as a read and a write, so
+ *                      two CPUs updating one stack at once lose updates (a file opened on one
+ *                      thread and closed on another); a sum keeps a value per CPU
  *   @ex[stack, ra]     the last fd number each stack created (an example for its type and target)
  *   @fdt[fd]       the fds created in the window and still open
  *   @n             events counted (the cap stops the trace early)
@@ -102,10 +105,11 @@ export function generateScript(o: ScriptOptions): string {
     o.libc.length
       ? `    if (@has[tid]) { @fd[${fd}] = @stash[tid]; @fdra[${fd}] = @ra[tid]; } else { @fd[${fd}] = ${stack}; @fdra[${fd}] = 0; }`
       : `    @fd[${fd}] = ${stack}; @fdra[${fd}] = 0;`,
-    `    @opens[@fd[${fd}], @fdra[${fd}]] = count(); @live[@fd[${fd}], @fdra[${fd}]]++; @ex[@fd[${fd}], @fdra[${fd}]] = ${fd}; @fdt[${fd}] = 1;`,
+    `    @opens[@fd[${fd}], @fdra[${fd}]] = count(); @live[@fd[${fd}], @fdra[${fd}]] = sum(1); @ex[@fd[${fd}], @fdra[${fd}]] = ${fd}; @fdt[${fd}] = 1;`,
   ];
   // a dup2/dup3 onto an open fd closes it first: the fd's earlier owner loses it
-  const dropped = (fd: string) => `    if (@fdt[${fd}]) { @live[@fd[${fd}], @fdra[${fd}]]--; delete(@fd[${fd}]); delete(@fdra[${fd}]); delete(@fdt[${fd}]); }`;
+  const dropped = (fd: string) =>
+    `    if (@fdt[${fd}]) { @live[@fd[${fd}], @fdra[${fd}]] = sum(-1); delete(@fd[${fd}]); delete(@fdra[${fd}]); delete(@fdt[${fd}]); }`;
   const counted = [`  @n++;`, `  if (@n > ${cap}) { printf("cap\\n"); exit(); }`];
   const done = o.libc.length ? `  delete(@stash[tid]); delete(@ra[tid]); delete(@has[tid]);` : '';
   const lines: string[] = [
@@ -166,7 +170,7 @@ export function generateScript(o: ScriptOptions): string {
     `tracepoint:syscalls:sys_enter_close_range /${on}/ {`,
     `  $i = args->fd; $k = 0;`,
     `  while ($i <= args->max_fd && $k < ${TRACE_LIMITS.closeRangeWalk}) {`,
-    `    if (@fdt[$i]) { @live[@fd[$i], @fdra[$i]]--; delete(@fd[$i]); delete(@fdra[$i]); delete(@fdt[$i]); }`,
+    `    if (@fdt[$i]) { @live[@fd[$i], @fdra[$i]] = sum(-1); delete(@fd[$i]); delete(@fdra[$i]); delete(@fdt[$i]); }`,
     `    $i++; $k++;`,
     `  }`,
     ...counted,

@@ -8,6 +8,7 @@ import { fileAddress, frameKey, loadSegments, parseAddr2lineBlocks, parseMaps, t
 import { buildTraceReport, runtimeOf, type TraceInputs } from '../../src/engine/trace.js';
 import { formatRate, renderTraceMarkdown, renderTraceText } from '../../src/render/trace.js';
 import { privileged } from '../../src/commands/trace.js';
+import { symbolCacheEnv } from '../../src/trace/runner.js';
 import { classifyFdLink } from '../../src/procfs/fd.js';
 
 /** Output of the generated program, recorded from bpftrace 0.17 on test/fixtures/trace/leaky.{c,go}. */
@@ -218,6 +219,19 @@ test('report: JIT and interpreter frames are named as such, with the better tool
   assert.equal(runtimeOf('svc', [], true), 'go');
 });
 
+test('report: a stack counted below zero says its counts are not exact (they lost updates), and shows none open', () => {
+  const stack = '\\n\\t401000 open_for_handoff+20 (/tmp/a)\\n,0';
+  const out = parseTraceOutput(`{"type": "map", "data": {"@opens": {"${stack}": 5000}}}\n{"type": "map", "data": {"@live": {"${stack}": -12}}}\n`);
+  const r = buildTraceReport(inputs('c-leak', { output: out }));
+  assert.equal(r.totals.outstanding, 0);
+  assert.ok(
+    r.notes.some((n) => n.code === 'trace.countsLost' && /1 stack/.test(n.text)),
+    JSON.stringify(r.notes),
+  );
+  const exact = buildTraceReport(inputs('c-leak'));
+  assert.ok(!exact.notes.some((n) => n.code === 'trace.countsLost'));
+});
+
 test('report: target strings are cleaned and redacted; markdown cannot be broken out of', () => {
   const out = parseTraceOutput(
     '{"type": "map", "data": {"@opens": {"\\n\\t401000 evil|`x`\\u001b[31m+1 (/tmp/a)\\n,0": 1}}}\n{"type": "map", "data": {"@live": {"\\n\\t401000 evil|`x`\\u001b[31m+1 (/tmp/a)\\n,0": 1}}}\n' +
@@ -242,6 +256,16 @@ test('rates read as an engineer says them', () => {
   assert.equal(formatRate(1 / 90), '40/h');
   assert.equal(formatRate(1 / 36_000), 'one every 10 h');
   assert.equal(formatRate(0), 'none');
+});
+
+test('bpftrace 0.17 and older are told to keep the symbol tables they read; later ones cache per process already', () => {
+  assert.deepEqual(symbolCacheEnv('bpftrace v0.17.0\n'), { BPFTRACE_CACHE_USER_SYMBOLS: '1' });
+  assert.deepEqual(symbolCacheEnv('bpftrace v0.9.4'), { BPFTRACE_CACHE_USER_SYMBOLS: '1' });
+  // later versions refuse 0 or 1 for this variable: told nothing
+  assert.deepEqual(symbolCacheEnv('bpftrace v0.18.0'), {});
+  assert.deepEqual(symbolCacheEnv('bpftrace v0.21.2-12-gabcdef0'), {});
+  assert.deepEqual(symbolCacheEnv('bpftrace v1.0.0'), {});
+  assert.deepEqual(symbolCacheEnv(''), {});
 });
 
 test('privileges: root, CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON', () => {
