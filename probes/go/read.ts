@@ -25,7 +25,17 @@ import { discover, loopbackListeners, MAX_CANDIDATES, sameCmdline, type Listener
 import { relayInto, type NetnsRelay } from '../../src/transports/netns-relay.js';
 import { isLoopbackAddress } from '../../src/transports/loopback.js';
 import { peerOwnership } from '../../src/engine/peer-owner.js';
-import { checkPprofUrl, displayUrl, endpointUrl, getLines, getText, notPprofText, parsePprofUrl, type GetOptions } from '../../src/transports/pprof.js';
+import {
+  checkPprofUrl,
+  displayUrl,
+  endpointUrl,
+  getLines,
+  getText,
+  notPprofText,
+  parsePprofUrl,
+  type GetOptions,
+  type StreamResult,
+} from '../../src/transports/pprof.js';
 
 /** Per-request deadlines and byte caps (the probe's own deadline bounds them all). */
 const LIMITS = {
@@ -447,6 +457,17 @@ async function compareCmdline(ctx: ProbeContext, url: URL, ns: Inside): Promise<
   }
 }
 
+/** Stream the text profile at `path` (?debug=1) into `push`; `bad` says why the answer is not one (a status, an HTML page). */
+async function textProfile(base: URL, path: string, opts: GetOptions, push: (line: string) => void): Promise<{ r: StreamResult; bad?: string }> {
+  let first: string | undefined;
+  const r = await getLines(endpointUrl(base, `${path}?debug=1`), opts, (line) => {
+    if (first === undefined && line.trim()) first = line;
+    push(line);
+  });
+  const bad = notPprofText(r, path, first);
+  return bad === undefined ? { r } : { r, bad };
+}
+
 interface GoroutineRead {
   profile?: GoroutineProfile;
   error?: string;
@@ -455,15 +476,10 @@ interface GoroutineRead {
 
 async function readGoroutines(base: URL, req: (ms: number, bytes: number) => GetOptions, read: string[]): Promise<GoroutineRead> {
   const reader = new GoroutineProfileReader();
-  let first: string | undefined;
   let profile: GoroutineProfile;
   try {
-    const r = await getLines(endpointUrl(base, '/debug/pprof/goroutine?debug=1'), req(LIMITS.goroutineMs, LIMITS.goroutineBytes), (line) => {
-      if (first === undefined && line.trim()) first = line;
-      reader.push(line);
-    });
+    const { r, bad } = await textProfile(base, '/debug/pprof/goroutine', req(LIMITS.goroutineMs, LIMITS.goroutineBytes), (line) => reader.push(line));
     read.push('goroutine?debug=1');
-    const bad = notPprofText(r, '/debug/pprof/goroutine', first);
     if (bad) return { error: bad };
     profile = reader.end(r.complete, r.incomplete);
   } catch (err) {
@@ -516,14 +532,9 @@ async function readMemory(base: URL, req: (ms: number, bytes: number) => GetOpti
   const also = (problem: string) => [...new Set([problem, ...problems])].join('; ');
   // the heap profile ends with the same totals (its sampled records are skipped as they stream by)
   const heap = new HeapProfileReader();
-  let first: string | undefined;
   try {
-    const r = await getLines(endpointUrl(base, '/debug/pprof/heap?debug=1'), req(LIMITS.heapMs, LIMITS.heapBytes), (line) => {
-      if (first === undefined && line.trim()) first = line;
-      heap.push(line);
-    });
+    const { r, bad } = await textProfile(base, '/debug/pprof/heap', req(LIMITS.heapMs, LIMITS.heapBytes), (line) => heap.push(line));
     read.push('heap?debug=1');
-    const bad = notPprofText(r, '/debug/pprof/heap', first);
     if (bad) return { stats: {}, error: also(bad) };
     const h = heap.end(r.complete, r.incomplete);
     const result: MemoryRead = { stats: h.stats, ...(memLimit !== undefined ? { memLimit } : {}) };
