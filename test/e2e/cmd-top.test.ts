@@ -39,11 +39,21 @@ const NEAR_LIMIT = `const fs=require('fs');const held=[];try{for(let i=0;i<1000;
 
 /** The pids of the table's rows, top to bottom. */
 function tableRows(out: string): { pid: number; status: string }[] {
-  return out
-    .split('\n')
-    .map((l) => /^│ (\d+)\s+│[^│]*│ (\w+)/.exec(l))
-    .filter((m): m is RegExpExecArray => !!m)
-    .map((m) => ({ pid: Number(m[1]), status: m[2]! }));
+  // columns by the header: a container and a pod column appear when any process on the host is in one
+  const cells = (l: string) =>
+    l
+      .split('│')
+      .slice(1, -1)
+      .map((c) => c.trim());
+  const lines = out.split('\n').filter((l) => l.startsWith('│'));
+  const header = cells(lines[0] ?? '');
+  const [pid, status] = [header.indexOf('pid'), header.indexOf('status')];
+  assert.ok(pid >= 0 && status >= 0, `no pid and status columns in ${out}`);
+  return lines
+    .slice(1)
+    .map(cells)
+    .filter((c) => /^\d+$/.test(c[pid] ?? ''))
+    .map((c) => ({ pid: Number(c[pid]), status: c[status]! }));
 }
 
 /** The pids of the markdown report's target sections, top to bottom. */

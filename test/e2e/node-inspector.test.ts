@@ -118,10 +118,11 @@ for (const node of nodeBinaries()) {
 test("watch --inspect on a target whose inspector is on a random port: the application's own port is asked once, not at every sample", async () => {
   const t = await start(process.execPath, ['--inspect=127.0.0.1:0', join(TARGETS, 'counting.cjs')], { inspect: true });
   try {
-    const r = await runCli(['watch', String(t.pid), '--inspect', '--interval', '300ms', '--duration', '2s', '--json'], { timeoutMs: 30_000 });
+    const r = await runCli(['watch', String(t.pid), '--inspect', '--interval', '300ms', '--duration', '4s', '--json'], { timeoutMs: 30_000 });
     const target = r.report.targets[0];
     assert.ok(typeof target.metrics['node.heap.used'] === 'number', 'the inspector was read');
-    assert.ok(target.trends['node.handles.total'].samples >= 4, JSON.stringify(target.trends['node.handles.total']));
+    // two samples after the first are enough to show the port is not asked again (a loaded machine takes fewer)
+    assert.ok(target.trends['node.handles.total'].samples >= 3, JSON.stringify(target.trends['node.handles.total']));
     const requests = await (await fetch(`http://127.0.0.1:${t.hello.port}/requests`)).text();
     assert.equal(requests, '1', 'one GET /json/list to the application port, by the first sample');
   } finally {
