@@ -126,6 +126,50 @@ function summarize(templates: string[], facts: Facts): string {
   return (templates.at(-1) ?? '').replace(/\{[^{}]+\}/g, (p) => fill(p, facts) ?? '?');
 }
 
+/**
+ * The `askable` metrics (absent, but a probe could measure them on demand) that a verdict hinges
+ * on: for each rule that can be judged, those its levels cannot be decided without, up to the
+ * first level that holds anyway (the first that holds is the one raised, so later levels cannot
+ * change it). Pure.
+ */
+export function hingesOn(playbook: Playbook, metrics: Metrics, askable: Set<string>): Set<string> {
+  const asked = new Set<string>();
+  for (const rule of playbook.findings) {
+    if (rule.requires.some((k) => !(k in metrics))) continue;
+    for (const level of rule.levels) {
+      const d = decide(level.when, metrics, playbook.limits.explosion, askable);
+      if (d === true) break;
+      if (d === undefined) for (const k of askableIn(level.when, askable)) asked.add(k);
+    }
+  }
+  return asked;
+}
+
+/** A condition as true, false, or undefined when it turns on an askable metric. */
+function decide(cond: Condition, metrics: Metrics, limits: Record<string, number>, askable: Set<string>): boolean | undefined {
+  if ('all' in cond || 'any' in cond) {
+    const parts = ('all' in cond ? cond.all : cond.any).map((c) => decide(c, metrics, limits, askable));
+    const settles = 'all' in cond ? false : true;
+    if (parts.includes(settles)) return settles;
+    return parts.includes(undefined) ? undefined : !settles;
+  }
+  if ('not' in cond) {
+    const d = decide(cond.not, metrics, limits, askable);
+    return d === undefined ? undefined : !d;
+  }
+  if ([...askableIn(cond, askable)].length) return undefined;
+  return holds(cond, metrics, limits);
+}
+
+/** The askable metrics a condition reads. */
+function askableIn(cond: Condition, askable: Set<string>): Set<string> {
+  if ('all' in cond) return new Set(cond.all.flatMap((c) => [...askableIn(c, askable)]));
+  if ('any' in cond) return new Set(cond.any.flatMap((c) => [...askableIn(c, askable)]));
+  if ('not' in cond) return askableIn(cond.not, askable);
+  const keys = 'exists' in cond ? [cond.exists] : 'absent' in cond ? [cond.absent] : [cond.metric, typeof cond.value === 'object' && 'metric' in cond.value ? cond.value.metric : undefined];
+  return new Set(keys.filter((k): k is string => k !== undefined && askable.has(k)));
+}
+
 /** Evaluate a condition; a comparison on an absent metric (or limit) is false. */
 export function holds(cond: Condition, metrics: Metrics, limits: Record<string, number> = {}): boolean {
   if ('all' in cond) return cond.all.every((c) => holds(c, metrics, limits));

@@ -43,9 +43,10 @@ export interface ProbeMeta {
    */
   requestedBy?: (keyof ProbeOptions)[];
   /**
-   * evidence keys (also listed in `evidence`) the probe produces only when a finding asks for
-   * them through its `attribution:` keys, because they cost the target something (a CPU profile,
-   * a forced GC): the runner's follow-up phase calls followUp() with the missing ones
+   * keys the probe produces only when the verdict needs them, because they cost the target
+   * something (a CPU profile, a forced GC): metrics (also in `facts`) that a rule level cannot be
+   * decided without, and evidence keys (also in `evidence`) that a raised finding lists under
+   * `attribution:`. The runner's follow-up phase calls followUp() with the missing ones.
    */
   onDemand?: string[];
 }
@@ -99,11 +100,12 @@ export interface Probe {
    */
   window?(ctx: ProbeContext): Promise<ProbeWindow | undefined>;
   /**
-   * Produce the meta.onDemand keys asked for, after a first judgement raised a finding (warning
-   * or critical) that lists them under `attribution:`. Called at most once per target and
-   * diagnosis (a watch: once, after its last sample), within what is left of the deadline.
+   * Produce the meta.onDemand keys asked for, after a first judgement: the metrics a rule level
+   * hinges on, then the attributions of the findings raised (warning or critical). Called at most
+   * once per round, target and diagnosis (a watch: after its last sample), within what is left
+   * of the deadline. Evidence it declares may come with what was asked (one profile serving both).
    */
-  followUp?(keys: string[], ctx: ProbeContext): Promise<WindowOutput>;
+  followUp?(keys: string[], ctx: ProbeContext): Promise<FollowUpOutput>;
 }
 
 /** What a probe's window() began: ended once after the last sample, or cancelled. */
@@ -115,6 +117,9 @@ export interface ProbeWindow {
 }
 
 export type WindowOutput = Pick<ProbeOutput, 'evidence' | 'unknowns' | 'actions'>;
+
+/** What a follow-up returns: a window's output, and the on-demand metrics asked for. */
+export type FollowUpOutput = WindowOutput & { metrics?: Metrics };
 
 export type ProbeStatus = 'ok' | 'partial' | 'denied' | 'error' | 'skipped';
 

@@ -11,11 +11,11 @@ import {
   type ProbeRun,
   type ProbeUnknown,
   type Unknown,
-  type WindowOutput,
+  type FollowUpOutput,
 } from './probe.js';
 import { say, words } from '../messages.js';
 import { HostSources, TargetSources, identify, type Identity } from './sources.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, hingesOn } from './evaluate.js';
 import { asProctriageError, InternalError, isSystemError, NoSuchProcess, ProctriageError, TimeoutExpired } from '../errors.js';
 import { clean, cleanDeep, redactArgv } from './redact.js';
 import { parseMountinfo } from '../procfs/cgroup.js';
@@ -106,33 +106,44 @@ export async function collect(pid: number, host: HostSources, opts: RunOptions, 
 const FOLLOW_UP_MIN_MS = 100;
 
 /**
- * The follow-up phase: evidence worth its cost only when the verdict asks for it. Probes run
+ * The follow-up phase: facts worth their cost only when the verdict asks for them. Probes run
  * before the verdict, so a probe cannot know that the CPU is saturated (worth a CPU profile of
  * a few seconds) or that goroutines exploded (worth the goroutine leak profile, which runs a GC
- * in the target). So the facts are judged once here; for every finding at warning or critical
- * whose playbook rule lists `attribution:` keys missing from the evidence, each probe that
- * declares such keys in meta.onDemand, and applied to this target (not skipped), is asked for
- * them through followUp(): once per target and diagnosis, within its own deadline and what is
- * left of the run's. What it returns joins the evidence, unknowns and actions before the final
- * judgement. `over` carries the trend metrics of a watch, which runs this once, on its last sample.
- * Never throws: a follow-up that fails leaves an unknown.
+ * in the target). Each probe that declares such keys in meta.onDemand, and applied to this
+ * target (not skipped), is asked in two rounds, each within its own deadline and what is left
+ * of the run's:
+ *  1. the on-demand metrics a rule level cannot be decided without (see hingesOn);
+ *  2. then, the facts judged with them, for every finding at warning or critical whose playbook
+ *     rule lists `attribution:` keys missing from the evidence, those keys.
+ * What a probe returns joins the metrics, evidence, unknowns and actions before the final
+ * judgement: the keys asked for, and evidence the probe declares. `over` carries the trend
+ * metrics of a watch, which runs this once, on its last sample. Never throws: a follow-up that
+ * fails leaves an unknown.
  */
 export async function followUp(c: Collected, opts: RunOptions, host: HostSources, deadline: number, over?: { metrics: Metrics }): Promise<void> {
   const askers = opts.probes.filter(
     (p) => p.followUp && p.meta.onDemand?.length && (c.probes.find((r) => r.id === p.meta.id)?.status ?? 'skipped') !== 'skipped',
   );
   if (!askers.length) return;
-  const { findings } = evaluate(opts.playbook, { pid: c.identity.pid, metrics: { ...c.metrics, ...over?.metrics }, evidence: c.evidence });
+  const metrics = () => ({ ...c.metrics, ...over?.metrics });
+  const sources = new TargetSources(opts.proc, c.identity.pid, host);
+  const askable = new Set(askers.flatMap((p) => p.meta.onDemand!).filter((k) => !(k in metrics())));
+  const hinged = hingesOn(opts.playbook, metrics(), askable);
+  if (hinged.size) await ask(c, askers, hinged, opts, sources, deadline);
+  const { findings } = evaluate(opts.playbook, { pid: c.identity.pid, metrics: metrics(), evidence: c.evidence });
   const missing = new Set<string>();
   for (const f of findings) {
     if (f.severity === 'info') continue;
     for (const k of opts.playbook.findings.find((r) => r.id === f.id)?.attribution ?? []) if (!(k in c.evidence)) missing.add(k);
   }
-  if (!missing.size) return;
-  const sources = new TargetSources(opts.proc, c.identity.pid, host);
+  if (missing.size) await ask(c, askers, missing, opts, sources, deadline);
+}
+
+/** One round of the follow-up: each asker that declares some of `wanted` is asked for those. */
+async function ask(c: Collected, askers: Probe[], wanted: Set<string>, opts: RunOptions, sources: TargetSources, deadline: number): Promise<void> {
   await Promise.all(
     askers.map(async (probe) => {
-      const keys = probe.meta.onDemand!.filter((k) => missing.has(k));
+      const keys = probe.meta.onDemand!.filter((k) => wanted.has(k));
       if (!keys.length) return;
       const left = Math.min(probe.meta.timeoutMs, deadline - Date.now());
       if (left < FOLLOW_UP_MIN_MS) {
@@ -140,7 +151,7 @@ export async function followUp(c: Collected, opts: RunOptions, host: HostSources
         return;
       }
       const actions: string[] = [];
-      let add: WindowOutput = {};
+      let add: FollowUpOutput = {};
       try {
         add = await withDeadline(`the ${probe.meta.id} probe's follow-up (${keys.join(', ')})`, left, (signal, at) =>
           probe.followUp!(keys, probeContext(sources, opts, signal, actions, at)),
@@ -148,7 +159,9 @@ export async function followUp(c: Collected, opts: RunOptions, host: HostSources
       } catch (err) {
         c.unknowns.push({ probe: probe.meta.id, reason: classifyFailure(probe, err, opts).failure.message });
       }
-      for (const [k, v] of Object.entries(add.evidence ?? {})) if (keys.includes(k)) c.evidence[k] = v;
+      for (const [k, v] of Object.entries(add.metrics ?? {})) if (keys.includes(k)) c.metrics[k] = v;
+      const declared = (k: string) => keys.includes(k) || k in (probe.meta.evidence ?? {});
+      for (const [k, v] of Object.entries(add.evidence ?? {})) if (declared(k)) c.evidence[k] = v;
       c.unknowns.push(...(add.unknowns ?? []).map(worded));
       for (const a of [...actions, ...(add.actions ?? [])]) if (!c.actions.includes(a)) c.actions.push(a);
     }),

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { evaluate, fill, holds, worst, type Facts } from '../../src/engine/evaluate.js';
+import { evaluate, fill, hingesOn, holds, worst, type Facts } from '../../src/engine/evaluate.js';
 import { validatePlaybook, type Condition, type Playbook } from '../../src/engine/playbook-schema.js';
 import type { Metrics } from '../../src/engine/probe.js';
 
@@ -347,4 +347,42 @@ test('cpu-saturation: one thread at 90 % of a core is saturation on a host with 
   const { 'cpu.maxThreadIoCallsPerCpuSecond': _calls, ...uncounted } = heldBack;
   assert.equal(judge(uncounted), undefined);
   assert.equal(judge({ ...heldBack, 'cpu.maxThreadReadyPercent': 60 }), undefined);
+});
+
+describe('hingesOn: the metrics measured on demand that a verdict needs', () => {
+  const pb = playbook({
+    schemaVersion: 1,
+    name: 'test',
+    steps: [{ id: 'cpu', question: 'CPU?', healthy: 'no' }],
+    findings: [
+      rule({
+        id: 'cpu-saturation',
+        step: 'cpu',
+        requires: ['cpu.percent'],
+        levels: [
+          { severity: 'critical', when: { metric: 'cpu.thread', op: '>=', value: 90 } },
+          {
+            severity: 'warning',
+            when: { all: [{ metric: 'cpu.percent', op: '>=', value: 90 }, { any: [{ metric: 'lone', op: '>=', value: 90 }, { not: { exists: 'other' } }] }] },
+          },
+        ],
+      }),
+    ],
+  });
+  const asked = (m: Metrics, askable = ['lone', 'other']) => [...hingesOn(pb, m, new Set(askable))].sort();
+
+  test('a level that holds but for them asks for them', () => {
+    assert.deepEqual(asked({ 'cpu.percent': 95, 'cpu.thread': 50 }), ['lone', 'other']);
+  });
+  test('a clause that is false without them, or a level above that holds, decides: nothing asked', () => {
+    assert.deepEqual(asked({ 'cpu.percent': 40, 'cpu.thread': 50 }), []);
+    assert.deepEqual(asked({ 'cpu.percent': 95, 'cpu.thread': 95 }), []);
+  });
+  test('an any() that holds without them decides; a metric that is not askable is false as usual', () => {
+    assert.deepEqual(asked({ 'cpu.percent': 95, 'cpu.thread': 50 }, ['lone']), []);
+    assert.deepEqual(asked({ 'cpu.percent': 95, 'cpu.thread': 50, other: 1 }, ['lone']), ['lone']);
+  });
+  test('a rule whose required metric is absent is not judged: nothing asked', () => {
+    assert.deepEqual(asked({ 'cpu.thread': 50 }), []);
+  });
 });

@@ -148,3 +148,80 @@ describe('follow-up: on-demand evidence for the findings that ask for it', () =>
     assert.deepEqual(stopped.keys, []);
   });
 });
+
+/** The built-in playbook plus one finding whose only level needs a metric measured on demand. */
+function hingePlaybook(): Playbook {
+  const pb = builtinPlaybook();
+  const base = pb.findings.find((f) => f.id === 'cpu-throttling')!;
+  const when = {
+    all: [
+      { metric: 'test.seen', op: '>=' as const, value: 1 },
+      { metric: 'test.measured', op: '>=' as const, value: 50 },
+    ],
+  };
+  return {
+    ...pb,
+    findings: [
+      ...pb.findings,
+      {
+        ...base,
+        id: 'test-hinge',
+        requires: [],
+        evidence: [],
+        attribution: [],
+        levels: [{ ...base.levels[0]!, severity: 'warning', when }],
+        summary: 'hinged',
+      },
+    ],
+  };
+}
+
+function hingeProbe(calls: Calls, o: { seen: number; measured: number }): Probe {
+  return {
+    meta: {
+      id: 'hinge-test',
+      description: 'test',
+      runtime: 'any',
+      timeoutMs: 300,
+      facts: { 'test.seen': { unit: 'count', description: 'x' }, 'test.measured': { unit: 'count', description: 'measured on demand' } },
+      evidence: { 'test.how': 'how test.measured was measured' },
+      onDemand: ['test.measured'],
+    },
+    run: (): ProbeOutput => ({ metrics: { 'test.seen': o.seen } }),
+    followUp(keys) {
+      calls.keys.push(keys);
+      return Promise.resolve({ metrics: { 'test.measured': o.measured, 'test.unasked': 1 }, evidence: { 'test.how': 'a look', 'test.undeclared': 1 } });
+    },
+  };
+}
+
+describe('follow-up: on-demand metrics a verdict hinges on', () => {
+  const run = (p: Probe) => diagnose([target()], { ...options(p), playbook: hingePlaybook() });
+
+  test('a level that holds but for a metric measured on demand: asked once, then judged with it', async () => {
+    const calls: Calls = { keys: [] };
+    const t = (await run(hingeProbe(calls, { seen: 1, measured: 60 }))).targets[0]!;
+    assert.deepEqual(calls.keys, [['test.measured']]);
+    assert.equal(t.metrics['test.measured'], 60);
+    assert.equal(t.findings.find((x) => x.id === 'test-hinge')?.severity, 'warning');
+    assert.equal(t.evidence?.['test.how'], 'a look', 'declared evidence comes with it');
+    assert.equal(t.metrics['test.unasked'], undefined, 'a metric not asked for is dropped');
+    assert.equal(t.evidence?.['test.undeclared'], undefined, 'evidence the probe does not declare is dropped');
+  });
+
+  test('measured, and below the level: no finding', async () => {
+    const calls: Calls = { keys: [] };
+    const t = (await run(hingeProbe(calls, { seen: 1, measured: 10 }))).targets[0]!;
+    assert.deepEqual(calls.keys, [['test.measured']]);
+    assert.equal(
+      t.findings.some((x) => x.id === 'test-hinge'),
+      false,
+    );
+  });
+
+  test('a level another clause already decides: not asked', async () => {
+    const calls: Calls = { keys: [] };
+    await run(hingeProbe(calls, { seen: 0, measured: 60 }));
+    assert.deepEqual(calls.keys, []);
+  });
+});
