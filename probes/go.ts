@@ -31,6 +31,11 @@ export const probe: Probe = {
       'go.gogcEnv': { unit: 'count', description: 'GOGC from the environment (percent; -1 = off)' },
       'go.maxProcsEnv': { unit: 'count', description: 'GOMAXPROCS from the environment' },
       'go.version': { unit: 'string', description: 'Go version the executable was built with (build info)' },
+      'go.cpu.loneGoroutinePercent': {
+        unit: 'percent',
+        description:
+          'CPU of the busiest goroutine a 2 s CPU profile can charge on its own (alive at three goroutine dumps over it, the only one started by its function), percent of one core; on demand',
+      },
     },
     evidence: {
       'go.topStacks': 'largest goroutine groups: {count, function (top meaningful frame), frames, state?, waitMinutes?, createdBy?, labels?}',
@@ -39,10 +44,11 @@ export const probe: Probe = {
       'go.heap.allocs': 'attribution: what allocates the most, bytes allocated since the start by allocating site (heap profile; on demand)',
       'go.heap.growth': 'attribution: what grew over a watch, in-use bytes by allocating site at the end minus at the start (two heap profiles)',
       'go.cpu.top': 'attribution: functions by self CPU samples, with cumulative samples (a short CPU profile; on demand)',
+      'go.cpu.loneGoroutine': 'the goroutine go.cpu.loneGoroutinePercent was measured on: {percent, id, function (where it started)}',
       'go.goroutines.leaked':
         'attribution: goroutines the runtime proved leaked, by parking site (goroutine leak profile, Go 1.26 experiment / 1.27+; on demand)',
     },
-    onDemand: ['go.heap.sites', 'go.heap.allocs', 'go.cpu.top', 'go.goroutines.leaked'],
+    onDemand: ['go.cpu.loneGoroutinePercent', 'go.heap.sites', 'go.heap.allocs', 'go.cpu.top', 'go.goroutines.leaked'],
   },
   async run(ctx) {
     const id = identifyRuntime(ctx.sources);

@@ -3,13 +3,14 @@
  * (given and checked, or discovered), goroutines, memory, and the attributions a finding asks
  * for. probes/go.ts declares the probe; this is most of its code, kept off every other start.
  */
-import type { ProbeContext, ProbeOutput, ProbeUnknown, ProbeWindow, WindowOutput } from '../../src/engine/probe.js';
+import type { FollowUpOutput, ProbeContext, ProbeOutput, ProbeUnknown, ProbeWindow } from '../../src/engine/probe.js';
 import type { Attribution } from '../../src/engine/attribution.js';
 import { ProctriageError } from '../../src/errors.js';
 import { MESSAGES, say, words, type MessageId } from '../../src/messages.js';
 import {
   SOURCES as ATTR_SOURCES,
   cpuNow,
+  loneNow,
   heapDiff,
   heapViews,
   leakedNow,
@@ -123,44 +124,65 @@ const KIND_OF: Record<string, [Attribution['kind'], () => string]> = {
   'go.heap.growth': ['allocation-growth', ATTR_SOURCES.growth],
 };
 
+/** The on-demand metric: the CPU of a goroutine that no thread shows whole (see loneNow). */
+const LONE_GOROUTINE = 'go.cpu.loneGoroutinePercent';
+
 /**
- * Attributions a finding asked for: the heap by site (memory near its limit, GC pressure), a
+ * What the verdict asked for: the CPU of a lone goroutine (a Go process near a core that no
+ * thread holds), then attributions: the heap by site (memory near its limit, GC pressure), a
  * short CPU profile (CPU saturated or throttled, GC pressure), the goroutine leak profile
- * (goroutines exploding or growing). Each is taken at most once; they run side by side.
+ * (goroutines exploding or growing). Each is taken at most once; they run side by side. The
+ * lone goroutine's CPU profile also gives go.cpu.top, so a finding it raises takes no second one.
  */
-export async function followUpGo(keys: string[], ctx: ProbeContext, timeoutMs: number): Promise<WindowOutput> {
+export async function followUpGo(keys: string[], ctx: ProbeContext, timeoutMs: number): Promise<FollowUpOutput> {
   const started = Date.now();
+  // what is left of this call's deadline, less a margin to decode
+  const leftMs = () => (ctx.deadline ?? started + timeoutMs) - Date.now() - 300;
   const r = await withEndpoint(ctx, async (e) => {
-    const evidence: Record<string, unknown> = {};
+    const out: Required<Pick<FollowUpOutput, 'evidence' | 'metrics' | 'unknowns'>> = { evidence: {}, metrics: {}, unknowns: [] };
     const requested: string[] = [];
+    const took = (q: string[]) => q.forEach((x) => requested.includes(x) || requested.push(x));
     // one heap profile serves both heap views
     const heap = keys.some((k) => k.startsWith('go.heap.')) ? heapViews(e.base, e.req, e.cwd) : undefined;
     await Promise.all(
       keys.map(async (k) => {
+        if (k === LONE_GOROUTINE) {
+          const l = await loneNow(e.base, e.req, leftMs(), e.cwd);
+          took(l.requested);
+          if ('reason' in l) out.unknowns.push({ metric: k, reason: l.reason, ...(l.hint ? { hint: l.hint } : {}) });
+          else {
+            out.metrics[k] = l.lone.percent;
+            if (l.lone.function !== undefined) out.evidence['go.cpu.loneGoroutine'] = l.lone;
+            out.evidence['go.cpu.top'] = l.top;
+          }
+          return;
+        }
         let a: Attributed | undefined;
         if (k === 'go.heap.sites') a = (await heap!).inuse;
         else if (k === 'go.heap.allocs') a = (await heap!).alloc;
-        // what is left of this call's deadline, less a margin to decode
-        else if (k === 'go.cpu.top') a = await cpuNow(e.base, e.req, (ctx.deadline ?? started + timeoutMs) - Date.now() - 300, e.cwd);
+        else if (k === 'go.cpu.top') a = await cpuNow(e.base, e.req, leftMs(), e.cwd);
         else if (k === 'go.goroutines.leaked') a = await leakedNow(e.base, e.req, e.cwd);
         if (!a) return;
-        evidence[k] = a.attribution;
-        for (const q of a.requested) if (!requested.includes(q)) requested.push(q);
+        out.evidence[k] = a.attribution;
+        took(a.requested);
       }),
     );
     if (requested.length) e.actions.push(say('go.attr.took', { what: requested.join(', '), url: displayUrl(e.base) }));
-    return evidence;
+    return out;
   });
   if ('reason' in r) {
+    const unknowns: ProbeUnknown[] = keys.filter((k) => !(k in KIND_OF)).map((k) => ({ metric: k, reason: r.reason, hint: r.hint }));
     const evidence = Object.fromEntries(
-      keys.map((k) => {
-        const [kind, source] = KIND_OF[k]!;
-        return [k, attributionUnavailable(kind, source(), r.reason, r.hint)];
-      }),
+      keys
+        .filter((k) => k in KIND_OF)
+        .map((k) => {
+          const [kind, source] = KIND_OF[k]!;
+          return [k, attributionUnavailable(kind, source(), r.reason, r.hint)];
+        }),
     );
-    return { evidence, actions: r.actions };
+    return { evidence, unknowns, actions: r.actions };
   }
-  return { evidence: r.value, actions: r.actions };
+  return { ...r.value, actions: r.actions };
 }
 
 /**

@@ -166,7 +166,12 @@ function askableIn(cond: Condition, askable: Set<string>): Set<string> {
   if ('all' in cond) return new Set(cond.all.flatMap((c) => [...askableIn(c, askable)]));
   if ('any' in cond) return new Set(cond.any.flatMap((c) => [...askableIn(c, askable)]));
   if ('not' in cond) return askableIn(cond.not, askable);
-  const keys = 'exists' in cond ? [cond.exists] : 'absent' in cond ? [cond.absent] : [cond.metric, typeof cond.value === 'object' && 'metric' in cond.value ? cond.value.metric : undefined];
+  const keys =
+    'exists' in cond
+      ? [cond.exists]
+      : 'absent' in cond
+        ? [cond.absent]
+        : [cond.metric, typeof cond.value === 'object' && 'metric' in cond.value ? cond.value.metric : undefined];
   return new Set(keys.filter((k): k is string => k !== undefined && askable.has(k)));
 }
 

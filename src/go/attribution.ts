@@ -6,8 +6,10 @@
  */
 import { unavailableAttribution, type Attribution } from '../engine/attribution.js';
 import { say } from '../messages.js';
-import { displayUrl, endpointUrl, getBytes, getText, type GetOptions } from '../transports/pprof.js';
-import { allocSites, cpuTop, decodeProfile, goroutineSites, heapGrowth, heapSites, type GoProfile } from './profile.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { displayUrl, endpointUrl, getBytes, getLines, getText, type GetOptions } from '../transports/pprof.js';
+import { allocSites, cpuTop, decodeProfile, goroutineSites, heapGrowth, heapSites, loneGoroutine, type GoProfile, type LoneGoroutine } from './profile.js';
+import { GoroutineEntryReader } from './goroutines.js';
 
 export const ATTRIBUTION_LIMITS = {
   heapMs: 4000,
@@ -19,6 +21,10 @@ export const ATTRIBUTION_LIMITS = {
   cpuBytes: 8 * 2 ** 20,
   indexMs: 1000,
   leakMs: 4000,
+  /** goroutine dumps taken over a CPU profile to tell its goroutines apart: at its start, middle and end */
+  looks: 3,
+  lookMs: 1500,
+  lookBytes: 16 * 2 ** 20,
   leakBytes: 16 * 2 ** 20,
 };
 
@@ -122,6 +128,63 @@ export async function cpuNow(base: URL, req: Requester, leftMs: number, cwd?: st
   );
   if ('reason' in t) return { attribution: unavailable('hot-functions', source, t.reason, t.hint), requested: [path] };
   return { attribution: guarded('hot-functions', source, () => cpuTop(t.profile, source, { cwd })), requested: [path] };
+}
+
+/** The lone goroutine of a CPU profile (see loneGoroutine), the profile's hot functions, what was requested. */
+export type LoneRead = ({ lone: LoneGoroutine; top: Attribution } | { reason: string; hint?: string }) & { requested: string[] };
+
+/**
+ * A CPU profile of `seconds` with goroutine dumps at its start, middle and end: the CPU of a
+ * goroutine that no thread shows whole (GOMAXPROCS above 1 moves it between threads).
+ */
+export async function loneNow(base: URL, req: Requester, leftMs: number, cwd?: string, seconds = ATTRIBUTION_LIMITS.cpuSeconds): Promise<LoneRead> {
+  if (leftMs < seconds * 1000 + 500 + ATTRIBUTION_LIMITS.lookMs)
+    return { reason: say('go.attr.noTime', { seconds }), hint: say('go.attr.hint.timeout'), requested: [] };
+  const path = `/debug/pprof/profile?seconds=${seconds}`;
+  const profile = takeProfile(
+    base,
+    path,
+    'the CPU profile',
+    req(Math.min(leftMs, seconds * 1000 + ATTRIBUTION_LIMITS.cpuSlackMs), ATTRIBUTION_LIMITS.cpuBytes),
+  );
+  const opts = req(ATTRIBUTION_LIMITS.lookMs, ATTRIBUTION_LIMITS.lookBytes);
+  const looks: (Map<number, string | undefined> | string)[] = [];
+  // the last look just before the profile ends, so that every look falls inside it
+  const gap = (seconds * 1000 - 300) / (ATTRIBUTION_LIMITS.looks - 1);
+  const started = Date.now();
+  try {
+    for (let k = 0; k < ATTRIBUTION_LIMITS.looks; k++) {
+      await sleep(Math.max(0, started + k * gap - Date.now()), undefined, opts.signal ? { signal: opts.signal } : {});
+      const look = await goroutineEntries(base, opts);
+      looks.push(look);
+      if (typeof look === 'string') break;
+    }
+  } catch (err) {
+    looks.push(say('go.attr.failed', { what: 'the goroutine dump', error: (err as Error).message }));
+  }
+  const t = await profile;
+  const requested = [path, `/debug/pprof/goroutine?debug=2 (${looks.length}×)`];
+  if ('reason' in t) return { reason: t.reason, ...(t.hint ? { hint: t.hint } : {}), requested };
+  const failed = looks.find((l): l is string => typeof l === 'string');
+  if (failed) return { reason: failed, requested };
+  try {
+    const lone = loneGoroutine(t.profile, looks as Map<number, string | undefined>[]);
+    return { lone, top: guarded('hot-functions', SOURCES.cpu(), () => cpuTop(t.profile, SOURCES.cpu(), { cwd })), requested };
+  } catch (err) {
+    return { reason: (err as Error).message, requested };
+  }
+}
+
+/** One goroutine dump, as goroutine id to the function it started in; or why there is none. */
+async function goroutineEntries(base: URL, opts: GetOptions): Promise<Map<number, string | undefined> | string> {
+  const reader = new GoroutineEntryReader();
+  const r = await getLines(endpointUrl(base, '/debug/pprof/goroutine?debug=2'), opts, (line) => reader.push(line));
+  const what = `${displayUrl(base)}/debug/pprof/goroutine?debug=2`;
+  if (r.status !== 200) return say('go.attr.refused', { what, status: r.status, text: '' });
+  const { entries, complete } = reader.end();
+  if (!r.complete || !complete)
+    return say('go.attr.failed', { what: 'the goroutine dump', error: r.incomplete ?? 'not a complete dump of a modest number of goroutines' });
+  return entries;
 }
 
 /** Whether the index page lists the goroutine leak profile (Go 1.26 with the experiment, 1.27 on). */

@@ -383,6 +383,64 @@ export class GoroutineDumpReader {
   }
 }
 
+/** Goroutines a GoroutineEntryReader keeps; past this many the dump is not used. */
+export const MAX_ENTRY_GOROUTINES = 20_000;
+
+/**
+ * The function a stack started in: its outermost frame outside the runtime (runtime.main and
+ * runtime.goexit sit below every goroutine in a CPU profile, and tracebacks hide them).
+ * Undefined for a stack of runtime frames only.
+ */
+export function entryFunction(frames: readonly string[]): string | undefined {
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i];
+    if (f !== undefined && !f.startsWith('runtime.')) return f;
+  }
+  return undefined;
+}
+
+/**
+ * Streaming reader of goroutine?debug=2 that keeps, per goroutine id, the function its stack
+ * started in (see entryFunction); undefined where the traceback elided frames, so the start is
+ * not known. Bounded: past MAX_ENTRY_GOROUTINES it only counts.
+ */
+export class GoroutineEntryReader {
+  readonly entries = new Map<number, string | undefined>();
+  private blocks = 0;
+  private cur?: { id: number; frames: string[]; elided: boolean; done: boolean };
+
+  push(line: string): void {
+    const h = D2_HEADER.exec(line);
+    if (h) {
+      this.close();
+      this.blocks++;
+      this.cur = { id: Number(h[1]), frames: [], elided: false, done: false };
+      return;
+    }
+    const c = this.cur;
+    if (!line.trim()) return this.close();
+    if (!c || c.done || line.startsWith('\t')) return;
+    if (line.startsWith('...')) c.elided = true;
+    else if (D2_CREATED.test(line)) c.done = true;
+    else {
+      const f = d2Func(line);
+      if (f) c.frames.push(f[1]);
+    }
+  }
+
+  private close(): void {
+    const c = this.cur;
+    this.cur = undefined;
+    if (c && this.entries.size < MAX_ENTRY_GOROUTINES) this.entries.set(c.id, c.elided ? undefined : entryFunction(c.frames));
+  }
+
+  /** The entries read; `complete` false when goroutines were past the bound or none were seen. */
+  end(): { entries: Map<number, string | undefined>; complete: boolean } {
+    this.close();
+    return { entries: this.entries, complete: this.blocks > 0 && this.blocks <= MAX_ENTRY_GOROUTINES };
+  }
+}
+
 export function parseGoroutineDump(text: string): GoroutineProfile {
   return readAll(new GoroutineDumpReader(), text);
 }

@@ -18,7 +18,7 @@ import type * as Zlib from 'node:zlib';
 import type * as PprofFormat from 'pprof-format';
 import { ParseError } from '../errors.js';
 import { rankSites, relativeToCwd, type Attribution, type AttributionSite } from '../engine/attribution.js';
-import { meaningfulFunction } from './goroutines.js';
+import { entryFunction, meaningfulFunction } from './goroutines.js';
 
 // zlib and pprof-format load on the first profile: most runs decode none (pprof-format through
 // import(), which the one-file bundle follows)
@@ -357,4 +357,44 @@ export function goroutineSites(p: GoProfile, source: string, kind: Attribution['
       o.limit,
     ),
   };
+}
+
+/** The goroutine a CPU profile can charge on its own, and how much of a core it took. */
+export interface LoneGoroutine {
+  /** percent of one core over the profile: 0 when no goroutine could be told apart */
+  percent: number;
+  id?: number;
+  /** the function it started in */
+  function?: string;
+}
+
+/**
+ * CPU samples carry no goroutine id, but their stack starts where the goroutine did. A goroutine
+ * alive at every look (goroutine dumps taken over the profile, id to entry function) that is
+ * the only one seen started by its function is charged with every sample of stacks starting
+ * there. Many goroutines of one function (a server's connections) are never charged this way,
+ * however much CPU they share; an unknown entry (elided frames) never matches. Pure.
+ */
+export function loneGoroutine(p: GoProfile, looks: Map<number, string | undefined>[]): LoneGoroutine {
+  const i = typeIndex(p, 'cpu/nanoseconds');
+  if (i < 0) throw new ParseError('the CPU profile', `no cpu/nanoseconds values (sample types: ${p.types.join(', ') || 'none'})`);
+  if (!looks.length || p.durationNanos <= 0) return { percent: 0 };
+  const started = new Map<string, Set<number>>();
+  for (const look of looks) for (const [id, fn] of look) if (fn !== undefined) started.set(fn, (started.get(fn) ?? new Set<number>()).add(id));
+  const lone = new Map<string, number>();
+  for (const [fn, ids] of started) {
+    const [id] = ids;
+    if (ids.size === 1 && id !== undefined && looks.every((l) => l.get(id) === fn)) lone.set(fn, id);
+  }
+  const ns = new Map<string, number>();
+  for (const s of p.samples) {
+    const fn = entryFunction(s.frames.map((f) => f.function));
+    if (fn !== undefined && lone.has(fn)) ns.set(fn, (ns.get(fn) ?? 0) + (s.values[i] ?? 0));
+  }
+  let best: LoneGoroutine = { percent: 0 };
+  for (const [fn, v] of ns) {
+    const percent = Math.round((v / p.durationNanos) * 1000) / 10;
+    if (percent > best.percent) best = { percent, id: lone.get(fn)!, function: fn };
+  }
+  return best;
 }

@@ -349,6 +349,26 @@ test('cpu-saturation: one thread at 90 % of a core is saturation on a host with 
   assert.equal(judge({ ...heldBack, 'cpu.maxThreadReadyPercent': 60 }), undefined);
 });
 
+test('cpu-saturation: a Go goroutine that holds a core no thread shows whole; the built-in playbook asks for it only then', async () => {
+  const { builtinPlaybook } = await import('../../src/engine/playbook.js');
+  const pb = builtinPlaybook();
+  const hopping = { 'cpu.percent': 97, 'cpu.hostCores': 2, 'cpu.maxThreadPercent': 78, 'go.goroutines': 40 };
+  const lone = { percent: 94.5, id: 7, function: 'main.waitForJob' };
+  const judge = (metrics: Metrics) =>
+    evaluate(pb, { pid: 1, metrics, evidence: { 'go.cpu.loneGoroutine': lone } }).findings.find((f) => f.id === 'cpu-saturation');
+  assert.deepEqual([...hingesOn(pb, hopping, new Set(['go.cpu.loneGoroutinePercent']))], ['go.cpu.loneGoroutinePercent']);
+  const f = judge({ ...hopping, 'go.cpu.loneGoroutinePercent': 94.5 });
+  assert.equal(f?.severity, 'warning');
+  assert.match(f.summary, /94\.50% of a core went to one goroutine, started in main\.waitForJob/);
+  // a pool of goroutines sharing the core: none can be charged on its own
+  assert.equal(judge({ ...hopping, 'go.cpu.loneGoroutinePercent': 0 }), undefined);
+  // below three quarters of a core, or a thread that already shows it: not asked
+  assert.equal(hingesOn(pb, { ...hopping, 'cpu.percent': 60 }, new Set(['go.cpu.loneGoroutinePercent'])).size, 0);
+  assert.equal(hingesOn(pb, { ...hopping, 'cpu.maxThreadPercent': 95 }, new Set(['go.cpu.loneGoroutinePercent'])).size, 0);
+  // nor of a service with too many goroutines to dump three times
+  assert.equal(hingesOn(pb, { ...hopping, 'go.goroutines': 50_000 }, new Set(['go.cpu.loneGoroutinePercent'])).size, 0);
+});
+
 describe('hingesOn: the metrics measured on demand that a verdict needs', () => {
   const pb = playbook({
     schemaVersion: 1,

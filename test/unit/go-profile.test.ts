@@ -18,6 +18,7 @@ import {
   heapGrowth,
   heapSites,
   isAllocationPlumbing,
+  loneGoroutine,
   type GoProfile,
 } from '../../src/go/profile.js';
 import { ProctriageError } from '../../src/errors.js';
@@ -226,4 +227,44 @@ test('damaged input: ParseErrors, never a crash; a decompression bomb is refused
   await assert.rejects(decodeProfile(bomb), (e: unknown) => isParse(e) && /larger than 128 MiB/.test((e as Error).message));
   // an empty body is an empty profile, not an error
   assert.deepEqual((await decodeProfile(Buffer.alloc(0))).samples, []);
+});
+
+test('lone goroutine: the recorded CPU profile of main.burnCPU, charged to the one goroutine started there', () => {
+  const look = new Map<number, string | undefined>([
+    [1, 'main.main'],
+    [6, 'main.burnCPU'],
+    [18, 'net/http.(*conn).serve'],
+    [19, 'net/http.(*conn).serve'],
+  ]);
+  const lone = loneGoroutine(CPU, [look, look, look]);
+  assert.equal(lone.function, 'main.burnCPU');
+  assert.equal(lone.id, 6);
+  // the recorded profile: main.burnCPU's samples over its one second (the service also allocated)
+  assert.equal(lone.percent, 77.7);
+});
+
+test('lone goroutine: a function that started several goroutines, one missing at a look, or an unknown start is never charged', () => {
+  const p: GoProfile = {
+    types: ['samples/count', 'cpu/nanoseconds'],
+    durationNanos: 2e9,
+    timeNanos: 0,
+    symbolized: true,
+    truncated: false,
+    samples: [
+      { frames: [{ function: 'crypto/sha256.block' }, { function: 'main.poolWorker' }, { function: 'runtime.goexit' }], values: [190, 1.9e9] },
+      { frames: [{ function: 'main.spin' }, { function: 'runtime.goexit' }], values: [100, 1e9] },
+      { frames: [{ function: 'main.main' }, { function: 'runtime.main' }], values: [180, 1.8e9] },
+    ],
+  };
+  const pool = (ids: number[]) => ids.map((id) => [id, 'main.poolWorker'] as [number, string]);
+  const looks = [
+    new Map<number, string | undefined>([...pool([7, 8]), [9, 'main.spin'], [1, undefined]]),
+    new Map<number, string | undefined>([...pool([7, 8]), [1, undefined]]),
+    new Map<number, string | undefined>([...pool([7, 8]), [9, 'main.spin'], [1, undefined]]),
+  ];
+  // the pool: two goroutines; main.spin: gone at the second look; main.main: its start elided
+  assert.deepEqual(loneGoroutine(p, looks), { percent: 0 });
+  looks[1]!.set(9, 'main.spin');
+  assert.deepEqual(loneGoroutine(p, looks), { percent: 50, id: 9, function: 'main.spin' });
+  assert.throws(() => loneGoroutine({ ...p, types: ['samples/count'] }, looks), /no cpu\/nanoseconds/);
 });

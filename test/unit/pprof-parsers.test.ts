@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  GoroutineEntryReader,
   GoroutineProfileReader,
+  entryFunction,
   MAX_GROUPS,
   isUserFunction,
   meaningfulFunction,
@@ -267,4 +269,32 @@ test('GOGC and GOMAXPROCS from the environment', () => {
   assert.equal(parseGomaxprocs('4'), 4);
   assert.equal(parseGomaxprocs('0'), undefined);
   assert.equal(parseGomaxprocs('x'), undefined);
+});
+
+test('debug=2 entries: each goroutine id with the function it started in, in both wordings; elided frames leave it unknown', () => {
+  for (const text of [D2, D2_123]) {
+    const reader = new GoroutineEntryReader();
+    for (const line of text.split('\n')) reader.push(line);
+    const { entries, complete } = reader.end();
+    assert.equal(complete, true);
+    assert.equal(entries.size, 52);
+    assert.equal([...entries.values()].filter((f) => f === 'main.pollUpstream').length, 40);
+    assert.equal([...entries.values()].filter((f) => f === 'main.main').length, 1);
+    assert.equal([...entries.values()].filter((f) => f === 'main.subscriberLoop').length, 3);
+  }
+  const cut = new GoroutineEntryReader();
+  for (const line of [
+    'goroutine 7 [running]:',
+    'main.deep()',
+    '\t/src/main.go:9 +0x1',
+    '...additional frames elided...',
+    'created by main.main',
+    '\t/src/main.go:3 +0x2',
+    '',
+  ])
+    cut.push(line);
+  assert.deepEqual([...cut.end().entries], [[7, undefined]]);
+  assert.equal(new GoroutineEntryReader().end().complete, false, 'no goroutine at all: not a dump');
+  assert.equal(entryFunction(['crypto/sha256.block', 'main.worker', 'runtime.goexit']), 'main.worker');
+  assert.equal(entryFunction(['runtime.gcBgMarkWorker', 'runtime.goexit']), undefined);
 });

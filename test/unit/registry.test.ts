@@ -41,13 +41,14 @@ function readmeCatalogue(): string {
   return table.join('\n') + '\n';
 }
 
-test('every attribution key of the built-in playbook is evidence a probe declares; on-demand keys are declared evidence with a followUp', () => {
+test('every attribution key of the built-in playbook is evidence a probe declares; on-demand keys are declared evidence or metrics, with a followUp', () => {
   const declared = new Set(PROBES.flatMap((p) => Object.keys(p.meta.evidence ?? {})));
   for (const f of builtinPlaybook().findings) {
     for (const k of f.attribution) assert.ok(declared.has(k), `${f.id}: attribution ${k} is no probe's evidence`);
   }
   for (const p of PROBES) {
-    for (const k of p.meta.onDemand ?? []) assert.ok(k in (p.meta.evidence ?? {}), `${p.meta.id}: on-demand ${k} is not in its evidence`);
+    for (const k of p.meta.onDemand ?? [])
+      assert.ok(k in (p.meta.evidence ?? {}) || k in p.meta.facts, `${p.meta.id}: on-demand ${k} is neither its evidence nor its facts`);
     if (p.meta.onDemand?.length) assert.equal(typeof p.followUp, 'function', `${p.meta.id} declares on-demand keys but has no followUp`);
   }
 });
