@@ -113,40 +113,43 @@ test('cpu: main.burnCPU holds all of the sampled time, self and cumulative', () 
   assert.ok(top.share >= 0.95);
 });
 
+/** A CPU profile of 2 s with these samples (values: count, then nanoseconds). */
+const cpuProfile = (samples: GoProfile['samples']): GoProfile => ({
+  types: ['samples/count', 'cpu/nanoseconds'],
+  durationNanos: 2e9,
+  timeNanos: 0,
+  symbolized: true,
+  truncated: false,
+  samples,
+});
+
 test('cpu: self time charged to the leaf, cumulative to every function on the stack once', () => {
-  const p: GoProfile = {
-    types: ['samples/count', 'cpu/nanoseconds'],
-    durationNanos: 2e9,
-    timeNanos: 0,
-    symbolized: true,
-    truncated: false,
-    samples: [
-      {
-        values: [6, 6e7],
-        frames: [
-          { function: 'crypto/sha256.block', file: '/go/src/crypto/sha256/sha256block.go', line: 10 },
-          { function: 'main.hash', file: '/srv/app/auth.go', line: 17 },
-          { function: 'main.handle', file: '/srv/app/server.go', line: 40 },
-        ],
-      },
-      {
-        values: [3, 3e7],
-        frames: [
-          { function: 'main.hash', file: '/srv/app/auth.go', line: 19 },
-          { function: 'main.handle', file: '/srv/app/server.go', line: 40 },
-        ],
-      },
-      // recursion: a function twice on one stack counts once
-      {
-        values: [1, 1e7],
-        frames: [
-          { function: 'main.walk', file: '/srv/app/tree.go', line: 5 },
-          { function: 'main.walk', file: '/srv/app/tree.go', line: 7 },
-          { function: 'main.handle', file: '/srv/app/server.go', line: 41 },
-        ],
-      },
-    ],
-  };
+  const p = cpuProfile([
+    {
+      values: [6, 6e7],
+      frames: [
+        { function: 'crypto/sha256.block', file: '/go/src/crypto/sha256/sha256block.go', line: 10 },
+        { function: 'main.hash', file: '/srv/app/auth.go', line: 17 },
+        { function: 'main.handle', file: '/srv/app/server.go', line: 40 },
+      ],
+    },
+    {
+      values: [3, 3e7],
+      frames: [
+        { function: 'main.hash', file: '/srv/app/auth.go', line: 19 },
+        { function: 'main.handle', file: '/srv/app/server.go', line: 40 },
+      ],
+    },
+    // recursion: a function twice on one stack counts once
+    {
+      values: [1, 1e7],
+      frames: [
+        { function: 'main.walk', file: '/srv/app/tree.go', line: 5 },
+        { function: 'main.walk', file: '/srv/app/tree.go', line: 7 },
+        { function: 'main.handle', file: '/srv/app/server.go', line: 41 },
+      ],
+    },
+  ]);
   const c = cpuTop(p, 'x', { cwd: '/srv/app' });
   assert.equal(c.total, 10);
   assert.equal(c.windowSeconds, 2);
@@ -244,18 +247,11 @@ test('lone goroutine: the recorded CPU profile of main.burnCPU, charged to the o
 });
 
 test('lone goroutine: a function that started several goroutines, one missing at a look, or an unknown start is never charged', () => {
-  const p: GoProfile = {
-    types: ['samples/count', 'cpu/nanoseconds'],
-    durationNanos: 2e9,
-    timeNanos: 0,
-    symbolized: true,
-    truncated: false,
-    samples: [
-      { frames: [{ function: 'crypto/sha256.block' }, { function: 'main.poolWorker' }, { function: 'runtime.goexit' }], values: [190, 1.9e9] },
-      { frames: [{ function: 'main.spin' }, { function: 'runtime.goexit' }], values: [100, 1e9] },
-      { frames: [{ function: 'main.main' }, { function: 'runtime.main' }], values: [180, 1.8e9] },
-    ],
-  };
+  const p = cpuProfile([
+    { frames: [{ function: 'crypto/sha256.block' }, { function: 'main.poolWorker' }, { function: 'runtime.goexit' }], values: [190, 1.9e9] },
+    { frames: [{ function: 'main.spin' }, { function: 'runtime.goexit' }], values: [100, 1e9] },
+    { frames: [{ function: 'main.main' }, { function: 'runtime.main' }], values: [180, 1.8e9] },
+  ]);
   const pool = (ids: number[]) => ids.map((id) => [id, 'main.poolWorker'] as [number, string]);
   const looks = [
     new Map<number, string | undefined>([...pool([7, 8]), [9, 'main.spin'], [1, undefined]]),
