@@ -131,7 +131,7 @@ export async function cpuNow(base: URL, req: Requester, leftMs: number, cwd?: st
 }
 
 /** The lone goroutine of a CPU profile (see loneGoroutine), the profile's hot functions, what was requested. */
-export type LoneRead = ({ lone: LoneGoroutine; top: Attribution } | { reason: string; hint?: string }) & { requested: string[] };
+type LoneRead = ({ lone: LoneGoroutine; top: Attribution } | { reason: string; hint?: string }) & { requested: string[] };
 
 /**
  * A CPU profile of `seconds` with goroutine dumps at its start, middle and end: the CPU of a

@@ -384,7 +384,7 @@ export class GoroutineDumpReader {
 }
 
 /** Goroutines a GoroutineEntryReader keeps; past this many the dump is not used. */
-export const MAX_ENTRY_GOROUTINES = 20_000;
+const MAX_ENTRY_GOROUTINES = 20_000;
 
 /**
  * The function a stack started in: its outermost frame outside the runtime (runtime.main and
@@ -405,7 +405,7 @@ export function entryFunction(frames: readonly string[]): string | undefined {
  * not known. Bounded: past MAX_ENTRY_GOROUTINES it only counts.
  */
 export class GoroutineEntryReader {
-  readonly entries = new Map<number, string | undefined>();
+  private readonly entries = new Map<number, string | undefined>();
   private blocks = 0;
   private cur?: { id: number; frames: string[]; elided: boolean; done: boolean };
 
