@@ -157,7 +157,7 @@ function decide(cond: Condition, metrics: Metrics, limits: Record<string, number
     const d = decide(cond.not, metrics, limits, askable);
     return d === undefined ? undefined : !d;
   }
-  if ([...askableIn(cond, askable)].length) return undefined;
+  if (askableIn(cond, askable).size) return undefined;
   return holds(cond, metrics, limits);
 }
 
